@@ -1,0 +1,129 @@
+//! Command-line interface definition (clap). Lives in the library so the
+//! man page and shell completions are generated from the same definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::DomainName;
+use crate::inspector::Verdict;
+use crate::options::{ConnectTo, EhloName};
+use crate::reporter::{ColorChoice, Format};
+
+/// Check whether mail to a domain travels encrypted: STARTTLS, TLS version
+/// and cipher, certificate chain, name and expiry, for every MX address.
+#[derive(Debug, Parser)]
+#[command(name = "smtptls", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit the mail servers of one or more domains.
+    Check(CheckArgs),
+    /// Print a shell completion script to stdout.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below; \
+1 at least one domain below it; 2 usage or input error (nothing probed).";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct CheckArgs {
+    /// Domains to audit (IDN allowed; a trailing dot is accepted).
+    #[arg(required = true, value_name = "DOMAIN", value_parser = parse_domain)]
+    pub domains: Vec<DomainName>,
+
+    /// Output format. JSON goes to stdout only; progress and warnings go to stderr.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// DNS server for every lookup, ADDR or ADDR:PORT ([V6]:PORT); repeatable.
+    /// Default: the system's configuration.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::options::parse_resolver)]
+    pub resolver: Vec<std::net::SocketAddr>,
+
+    /// SMTP port to probe.
+    #[arg(long, default_value_t = 25)]
+    pub port: u16,
+
+    /// Connect to ADDR:PORT instead when probing HOST:PORT (as in curl); the
+    /// MX name is still used for SNI and name checks. Empty fields match any
+    /// host/port or keep the original. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
+    pub connect_to: Vec<ConnectTo>,
+
+    /// PEM file of extra trust anchors, added to Mozilla's roots. Repeatable.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Name to send in EHLO. Default: /etc/mailname or the host's FQDN,
+    /// else an address literal of the local address.
+    #[arg(long, value_name = "NAME")]
+    pub ehlo_name: Option<EhloName>,
+
+    /// Seconds each network step may take (connect, each command, TLS
+    /// handshake, each DNS query).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_secs)]
+    pub timeout: f64,
+
+    /// Seconds to wait for the complete 220 greeting; long by default for
+    /// greet delays (postscreen).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_secs)]
+    pub banner_timeout: f64,
+
+    /// Probe IPv4 addresses only.
+    #[arg(short = '4', conflicts_with = "ipv6_only")]
+    pub ipv4_only: bool,
+
+    /// Probe IPv6 addresses only.
+    #[arg(short = '6')]
+    pub ipv6_only: bool,
+
+    /// Exit 1 if any domain's verdict is below this: secure, encrypted,
+    /// partial, plaintext, error. Default encrypted (fail on partial,
+    /// plaintext, error). no-mail never fails.
+    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
+    pub fail_below: Verdict,
+
+    /// Warn when a certificate expires within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiry_warn_days: u32,
+
+    /// Domains audited at the same time.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+}
+
+fn parse_domain(s: &str) -> Result<DomainName, String> {
+    s.parse::<DomainName>().map_err(|e| e.to_string())
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 3600"
+        )),
+    }
+}
+
+fn parse_threshold(s: &str) -> Result<Verdict, String> {
+    let v: Verdict = s.parse()?;
+    if v == Verdict::NoMail {
+        return Err("no-mail is not a threshold (it never fails)".into());
+    }
+    Ok(v)
+}

@@ -1,0 +1,308 @@
+//! Certificates: what the leaf says (x509-parser), whether the chain leads to
+//! a trusted root and whether it names the MX host (rustls/webpki, checked
+//! separately so a name mismatch is never hidden behind a chain error).
+
+use std::net::IpAddr;
+
+use ::time::OffsetDateTime;
+use ::time::format_description::well_known::Rfc3339;
+use aws_lc_rs::digest;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, Error as TlsError};
+use x509_parser::prelude::*;
+
+use crate::options::TrustStore;
+use crate::report::{CertificateReport, ChainError, KeyInfo};
+
+/// The leaf's facts plus both trust checks. `chain` is leaf first, as sent.
+pub fn grade(
+    chain: &[CertificateDer<'static>],
+    host: &str,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+) -> Option<(CertificateReport, Option<String>, Option<String>)> {
+    let leaf = chain.first()?;
+    let (_, x509) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    let facts = facts(leaf, &x509, now);
+    let (chain_error, chain_msg) = match verify_chain(chain, trust, now) {
+        Ok(()) => (None, None),
+        Err((kind, msg)) => (Some(kind), Some(msg)),
+    };
+    let name_msg = verify_name(leaf, host).err();
+    let report = CertificateReport {
+        chain_length: chain.len(),
+        chain_valid: chain_error.is_none(),
+        chain_error,
+        hostname_match: name_msg.is_none(),
+        ..facts
+    };
+    Some((report, chain_msg, name_msg))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, bytes).as_ref())
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn facts(
+    der: &CertificateDer<'_>,
+    x509: &X509Certificate<'_>,
+    now: OffsetDateTime,
+) -> CertificateReport {
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = x509.subject_alternative_name() {
+        for name in &ext.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => sans.push(d.to_string()),
+                GeneralName::IPAddress(bytes) => {
+                    let ip = match bytes.len() {
+                        4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*bytes).ok().map(IpAddr::from),
+                        _ => None,
+                    };
+                    if let Some(ip) = ip {
+                        sans.push(ip.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let not_after = x509.validity().not_after.to_datetime();
+    let not_before = x509.validity().not_before.to_datetime();
+    let days_left = (not_after - now).whole_days();
+    let registry = x509_parser::objects::oid_registry();
+    let sig_oid = &x509.signature_algorithm.algorithm;
+    let signature_algorithm = x509_parser::objects::oid2sn(sig_oid, registry)
+        .map(str::to_string)
+        .unwrap_or_else(|_| sig_oid.to_id_string());
+    CertificateReport {
+        subject: x509.subject().to_string(),
+        issuer: x509.issuer().to_string(),
+        subject_alt_names: sans,
+        serial: x509.raw_serial_as_string(),
+        not_before: rfc3339(not_before),
+        not_after: rfc3339(not_after),
+        days_left,
+        key: key_info(x509),
+        signature_algorithm,
+        sha256: sha256_hex(der.as_ref()),
+        spki_sha256: sha256_hex(x509.public_key().raw),
+        chain_length: 0,
+        chain_valid: false,
+        chain_error: None,
+        hostname_match: false,
+    }
+}
+
+fn key_info(x509: &X509Certificate<'_>) -> KeyInfo {
+    use x509_parser::oid_registry::*;
+    let spki = x509.public_key();
+    let alg = &spki.algorithm.algorithm;
+    let registry = x509_parser::objects::oid_registry();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|oid| {
+            x509_parser::objects::oid2sn(&oid, registry)
+                .map(str::to_string)
+                .unwrap_or_else(|_| oid.to_id_string())
+        });
+    let parsed = spki.parsed();
+    let (kind, bits, curve) = if *alg == OID_PKCS1_RSAENCRYPTION {
+        ("RSA".to_string(), rsa_bits(&parsed), None)
+    } else if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
+        (
+            "EC".to_string(),
+            parsed.as_ref().map_or(0, |k| k.key_size()),
+            curve,
+        )
+    } else if *alg == OID_SIG_ED25519 {
+        // x509-parser reports size 0 for Ed25519; the OID fixes it.
+        ("Ed25519".to_string(), 256, None)
+    } else if *alg == OID_SIG_ED448 {
+        ("Ed448".to_string(), 456, None)
+    } else if *alg == OID_KEY_TYPE_DSA {
+        (
+            "DSA".to_string(),
+            parsed.as_ref().map_or(0, |k| k.key_size()),
+            None,
+        )
+    } else {
+        (alg.to_id_string(), 0, None)
+    };
+    KeyInfo { kind, bits, curve }
+}
+
+/// RSA modulus size in bits, leading zero octets not counted.
+fn rsa_bits(parsed: &Result<x509_parser::public_key::PublicKey<'_>, X509Error>) -> usize {
+    match parsed {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            let modulus = rsa.modulus;
+            let first = modulus
+                .iter()
+                .position(|&b| b != 0)
+                .unwrap_or(modulus.len());
+            let significant = &modulus[first..];
+            match significant.first() {
+                Some(&top) => significant.len() * 8 - top.leading_zeros() as usize,
+                None => 0,
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// Validates the chain against the trust store; on failure, says why in
+/// the terms an admin fixes it by ("send the intermediate", "renew").
+fn verify_chain(
+    chain: &[CertificateDer<'static>],
+    trust: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<(), (ChainError, String)> {
+    let Some(leaf) = chain.first() else {
+        return Err((ChainError::Malformed, "no certificate".into()));
+    };
+    let parsed = ParsedCertificate::try_from(leaf).map_err(|e| {
+        (
+            ChainError::Malformed,
+            format!("unparseable certificate: {e}"),
+        )
+    })?;
+    let unix = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(now.unix_timestamp()).unwrap_or(0),
+    ));
+    let algs = crate::prober::tls::provider().signature_verification_algorithms;
+    let result = rustls::client::verify_server_cert_signed_by_trust_anchor(
+        &parsed,
+        trust.roots(),
+        &chain[1..],
+        unix,
+        algs.all,
+    );
+    match result {
+        Ok(()) => Ok(()),
+        Err(TlsError::InvalidCertificate(e)) => Err(classify(&e, chain)),
+        Err(other) => Err((ChainError::Other, other.to_string())),
+    }
+}
+
+fn classify(err: &CertificateError, chain: &[CertificateDer<'static>]) -> (ChainError, String) {
+    match err {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => (
+            ChainError::Expired,
+            "a certificate in the chain has expired".into(),
+        ),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (
+            ChainError::NotYetValid,
+            "a certificate in the chain is not valid yet".into(),
+        ),
+        CertificateError::UnknownIssuer => unknown_issuer(chain),
+        CertificateError::BadSignature => (
+            ChainError::BadSignature,
+            "a signature in the chain does not verify".into(),
+        ),
+        #[allow(deprecated)]
+        CertificateError::UnsupportedSignatureAlgorithm
+        | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => (
+            ChainError::UnsupportedAlgorithm,
+            "the chain uses a signature algorithm that is not accepted (e.g. SHA-1)".into(),
+        ),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => (
+            ChainError::InvalidPurpose,
+            "the certificate is not valid for TLS server authentication".into(),
+        ),
+        other => (ChainError::Other, format!("{other:?}")),
+    }
+}
+
+/// webpki says only "unknown issuer"; the chain as sent tells us which of
+/// three very different problems it is.
+fn unknown_issuer(chain: &[CertificateDer<'static>]) -> (ChainError, String) {
+    let names: Vec<(String, String)> = chain
+        .iter()
+        .filter_map(|c| X509Certificate::from_der(c.as_ref()).ok())
+        .map(|(_, x)| (x.subject().to_string(), x.issuer().to_string()))
+        .collect();
+    let Some((leaf_subject, leaf_issuer)) = names.first() else {
+        return (
+            ChainError::UnknownIssuer,
+            "the chain does not lead to a trusted root".into(),
+        );
+    };
+    if leaf_subject == leaf_issuer && names.len() == 1 {
+        return (
+            ChainError::SelfSigned,
+            format!("self-signed certificate ({leaf_subject})"),
+        );
+    }
+    // Follow issuer names through what was sent, to the last certificate
+    // we have; what it names as issuer is what is missing.
+    let mut current = 0;
+    let mut seen = vec![false; names.len()];
+    loop {
+        seen[current] = true;
+        let (subject, issuer) = &names[current];
+        if subject == issuer {
+            return (
+                ChainError::UnknownIssuer,
+                format!("the chain ends at a root that is not trusted ({subject})"),
+            );
+        }
+        match names.iter().position(|(s, _)| s == issuer) {
+            Some(next) if !seen[next] => current = next,
+            _ if current == 0 => {
+                return (
+                    ChainError::IncompleteChain,
+                    format!(
+                        "incomplete chain: the server did not send the intermediate certificate for issuer {issuer}, and it is not a trusted root"
+                    ),
+                );
+            }
+            _ => {
+                return (
+                    ChainError::UnknownIssuer,
+                    format!("the chain leads to an issuer that is not trusted ({issuer})"),
+                );
+            }
+        }
+    }
+}
+
+/// RFC 6125 name check of the leaf against the MX host, by webpki.
+fn verify_name(leaf: &CertificateDer<'static>, host: &str) -> Result<(), String> {
+    let parsed =
+        ParsedCertificate::try_from(leaf).map_err(|e| format!("unparseable certificate: {e}"))?;
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| format!("{host:?} is not a valid server name"))?;
+    match rustls::client::verify_server_name(&parsed, &name) {
+        Ok(()) => Ok(()),
+        Err(TlsError::InvalidCertificate(CertificateError::NotValidForNameContext {
+            presented,
+            ..
+        })) => Err(format!(
+            "certificate names {} but not {host}",
+            if presented.is_empty() {
+                "nothing usable".to_string()
+            } else {
+                presented.join(", ")
+            }
+        )),
+        Err(TlsError::InvalidCertificate(CertificateError::NotValidForName)) => {
+            Err(format!("certificate is not valid for {host}"))
+        }
+        Err(e) => Err(format!("name check failed: {e}")),
+    }
+}

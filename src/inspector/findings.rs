@@ -1,0 +1,155 @@
+//! Findings: one per check, with a stable id, a severity and a sentence.
+//!
+//! The ids are part of the JSON contract (`schema/report.schema.json`) and
+//! documented in `docs/grading.md`: never rename one, only add.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// How bad a finding is. Ordered: `Ok < Info < Warn < Fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Info,
+    Warn,
+    Fail,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Ok => "ok",
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        })
+    }
+}
+
+macro_rules! finding_ids {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
+        /// Every check smtptls makes. The string form is the stable id.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum FindingId { $($(#[$doc])* $variant,)* }
+
+        impl FindingId {
+            pub const ALL: &'static [FindingId] = &[$(FindingId::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(FindingId::$variant => $id,)* }
+            }
+        }
+    };
+}
+
+finding_ids! {
+    /// The domain does not exist (NXDOMAIN).
+    DnsNxdomain = "dns.nxdomain",
+    /// A DNS lookup failed (SERVFAIL, timeout, refused).
+    DnsError = "dns.error",
+    /// Null MX (RFC 7505): the domain accepts no mail.
+    MxNull = "mx.null",
+    /// A null MX published next to other MX records.
+    MxNullMixed = "mx.null-mixed",
+    /// No MX: the domain's own address is used (RFC 5321 §5.1).
+    MxImplicit = "mx.implicit",
+    /// Neither MX nor address records.
+    MxNone = "mx.none",
+    /// The MX target is an alias (CNAME).
+    MxCname = "mx.cname",
+    /// The MX target is written as an IP address.
+    MxIpLiteral = "mx.ip-literal",
+    /// The MX target is not a valid host name.
+    MxInvalidName = "mx.invalid-name",
+    /// The MX host has no address (of the families probed).
+    MxNoAddress = "mx.no-address",
+    /// TCP connection to the MX address.
+    SmtpConnect = "smtp.connect",
+    /// The 220 greeting.
+    SmtpBanner = "smtp.banner",
+    /// EHLO (or the HELO fallback).
+    SmtpEhlo = "smtp.ehlo",
+    /// STARTTLS appears in the EHLO reply.
+    StarttlsOffered = "starttls.offered",
+    /// The STARTTLS command is accepted with 220 and nothing else.
+    StarttlsCommand = "starttls.command",
+    /// The TLS handshake completes.
+    TlsHandshake = "tls.handshake",
+    /// The negotiated protocol version.
+    TlsVersion = "tls.version",
+    /// EHLO again inside TLS (RFC 3207 §4.2).
+    SmtpEhloAfterTls = "smtp.ehlo-after-tls",
+    /// The certificate chain leads to a trusted root.
+    CertChainValid = "cert.chain.valid",
+    /// The certificate names the MX host (RFC 6125).
+    CertHostname = "cert.hostname",
+    /// Time left before the certificate expires.
+    CertExpiry = "cert.expiry",
+    /// The certificate's public key strength.
+    CertKey = "cert.key",
+    /// The certificate's signature hash.
+    CertSignature = "cert.signature",
+}
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FindingId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub id: FindingId,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(id: FindingId, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            id,
+            severity,
+            message: message.into(),
+        }
+    }
+    pub fn ok(id: FindingId, message: impl Into<String>) -> Self {
+        Self::new(id, Severity::Ok, message)
+    }
+    pub fn info(id: FindingId, message: impl Into<String>) -> Self {
+        Self::new(id, Severity::Info, message)
+    }
+    pub fn warn(id: FindingId, message: impl Into<String>) -> Self {
+        Self::new(id, Severity::Warn, message)
+    }
+    pub fn fail(id: FindingId, message: impl Into<String>) -> Self {
+        Self::new(id, Severity::Fail, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for id in FindingId::ALL {
+            assert!(seen.insert(id.as_str()), "duplicate {id}");
+            assert!(
+                id.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '-'),
+                "{id}"
+            );
+        }
+    }
+}

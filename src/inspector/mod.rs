@@ -1,0 +1,608 @@
+//! Stage 3: grading. Turns what the resolver and the prober saw into
+//! findings and a verdict per domain ([`DomainReport`]).
+//!
+//! Pure functions of their inputs (the clock is passed in), so every rule
+//! here is unit-testable without a network. A new check goes here: add its
+//! id to [`findings`], emit it in the right `inspect_*` function, document
+//! it in `docs/grading.md` and the schema.
+
+pub mod certificate;
+pub mod findings;
+pub mod verdict;
+
+use std::net::SocketAddr;
+
+use time::OffsetDateTime;
+
+pub use findings::{Finding, FindingId, Severity};
+pub use verdict::{AddressGrade, Threshold, Verdict};
+
+use crate::domain::DomainName;
+use crate::options::TrustStore;
+use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
+use crate::report::{
+    AddressReport, DomainReport, ErrorPhase, ErrorReport, MxReport, MxSource, TlsReport,
+};
+use crate::resolver::{Answer, DnsFailure, Exchange, HostAddresses, MxRecord, MxResolution};
+
+/// How the inspector grades.
+#[derive(Debug, Clone)]
+pub struct InspectSettings {
+    pub trust: TrustStore,
+    pub expiry_warn_days: u32,
+    /// "Now" for expiry; fixed per run so every row agrees.
+    pub now: OffsetDateTime,
+}
+
+/// How a host's addresses were found.
+#[derive(Debug, Clone)]
+pub enum AddressEvidence {
+    Resolved(HostAddresses),
+    /// `--connect-to` named the address; DNS was not asked.
+    ConnectTo(SocketAddr),
+    /// The exchange is not a host name; nothing was looked up.
+    NotLookedUp,
+}
+
+/// Everything observed for one MX host.
+#[derive(Debug, Clone)]
+pub struct MxEvidence {
+    pub record: MxRecord,
+    pub addresses: AddressEvidence,
+    /// One probe per address, in address order.
+    pub probes: Vec<(SocketAddr, Probe)>,
+}
+
+/// Grades one domain.
+pub fn inspect_domain(
+    domain: &DomainName,
+    resolution: &MxResolution,
+    evidence: &[MxEvidence],
+    settings: &InspectSettings,
+) -> DomainReport {
+    let mut report = DomainReport {
+        domain: domain.to_string(),
+        verdict: Verdict::Error,
+        verdict_reason: String::new(),
+        mx_source: MxSource::None,
+        mx: Vec::new(),
+        findings: Vec::new(),
+        error: None,
+    };
+    let dns_error = |kind, message: String| {
+        Some(ErrorReport {
+            phase: ErrorPhase::Dns,
+            kind,
+            message,
+        })
+    };
+    match resolution {
+        MxResolution::NoMail => {
+            report.verdict = Verdict::NoMail;
+            report.mx_source = MxSource::Null;
+            report.verdict_reason = "null MX: the domain accepts no mail (RFC 7505)".into();
+            report.findings.push(Finding::info(
+                FindingId::MxNull,
+                "null MX (0 .): the domain states that it accepts no mail; nothing to probe",
+            ));
+            return report;
+        }
+        MxResolution::DomainNotFound => {
+            let msg = format!("{domain} does not exist (NXDOMAIN)");
+            report
+                .findings
+                .push(Finding::fail(FindingId::DnsNxdomain, msg.clone()));
+            report.error = dns_error("nxdomain", msg.clone());
+            report.verdict_reason = msg;
+            return report;
+        }
+        MxResolution::Failed { query, failure } => {
+            let msg = format!("DNS lookup {query} failed: {failure}");
+            report
+                .findings
+                .push(Finding::fail(FindingId::DnsError, msg.clone()));
+            report.error = dns_error(dns_failure_id(failure), msg.clone());
+            report.verdict_reason = msg;
+            return report;
+        }
+        MxResolution::NoMailHost => {
+            let msg = format!(
+                "{domain} has neither MX nor address records: mail to it cannot be delivered"
+            );
+            report
+                .findings
+                .push(Finding::fail(FindingId::MxNone, msg.clone()));
+            report.error = dns_error("no-mail-host", msg.clone());
+            report.verdict_reason = msg;
+            return report;
+        }
+        MxResolution::Hosts {
+            implicit,
+            null_mx_mixed,
+            ..
+        } => {
+            if *implicit {
+                report.mx_source = MxSource::Implicit;
+                report.findings.push(Finding::warn(
+                    FindingId::MxImplicit,
+                    format!("no MX records: senders deliver to {domain}'s own address (implicit MX, RFC 5321 §5.1); publish an MX record"),
+                ));
+            } else {
+                report.mx_source = MxSource::Mx;
+            }
+            if *null_mx_mixed {
+                report.findings.push(Finding::warn(
+                    FindingId::MxNullMixed,
+                    "a null MX (0 .) is published beside other MX records; RFC 7505 §3 forbids this and senders ignore it",
+                ));
+            }
+        }
+    }
+
+    let mut grades = Vec::new();
+    for mx in evidence {
+        let (mx_report, mx_grades) = inspect_mx(mx, settings);
+        grades.extend(mx_grades);
+        report.mx.push(mx_report);
+    }
+    let (verdict, reason) = verdict::domain_verdict(&grades);
+    report.verdict = verdict;
+    report.verdict_reason = reason;
+    report
+}
+
+fn dns_failure_id(f: &DnsFailure) -> &'static str {
+    match f {
+        DnsFailure::Timeout => "dns-timeout",
+        DnsFailure::ServFail => "dns-servfail",
+        DnsFailure::Refused => "dns-refused",
+        DnsFailure::ResponseCode(_) | DnsFailure::Other(_) => "dns-failure",
+    }
+}
+
+fn inspect_mx(mx: &MxEvidence, settings: &InspectSettings) -> (MxReport, Vec<AddressGrade>) {
+    let host = mx.record.exchange.name().to_string();
+    let mut report = MxReport {
+        host: host.clone(),
+        preference: mx.record.preference,
+        cname: None,
+        addresses: Vec::new(),
+        findings: Vec::new(),
+        error: None,
+    };
+    match &mx.record.exchange {
+        Exchange::IpLiteral(ip) => {
+            let msg = format!(
+                "MX target {ip} is an IP address, not a host name; senders look it up as a name and fail"
+            );
+            report
+                .findings
+                .push(Finding::fail(FindingId::MxIpLiteral, msg.clone()));
+            report.error = Some(ErrorReport {
+                phase: ErrorPhase::Dns,
+                kind: "ip-literal",
+                message: msg,
+            });
+        }
+        Exchange::Invalid(name) => {
+            let msg = format!("MX target {name:?} is not a valid host name");
+            report
+                .findings
+                .push(Finding::fail(FindingId::MxInvalidName, msg.clone()));
+            report.error = Some(ErrorReport {
+                phase: ErrorPhase::Dns,
+                kind: "invalid-name",
+                message: msg,
+            });
+        }
+        Exchange::Host(_) => {}
+    }
+    if let AddressEvidence::Resolved(addrs) = &mx.addresses {
+        address_findings(&host, addrs, &mut report);
+    }
+    let mut grades = Vec::new();
+    for (addr, probe) in &mx.probes {
+        let (row, grade) = inspect_address(&host, *addr, probe, settings);
+        report.addresses.push(row);
+        grades.push(grade);
+    }
+    (report, grades)
+}
+
+/// Findings about the address lookups of an MX host.
+fn address_findings(host: &str, addrs: &HostAddresses, report: &mut MxReport) {
+    if let Some(alias) = &addrs.cname {
+        report.cname = Some(alias.clone());
+        report.findings.push(Finding::warn(
+            FindingId::MxCname,
+            format!("MX target {host} is an alias (CNAME) for {alias}; RFC 2181 §10.3 requires the MX to name the host itself"),
+        ));
+    }
+    let found = !addrs.all().is_empty();
+    let answers = [
+        ("A", addrs.v4.as_ref().map(strip)),
+        ("AAAA", addrs.v6.as_ref().map(strip)),
+    ];
+    for (rtype, answer) in &answers {
+        if let Some(Answer::Failed(failure)) = answer {
+            let msg = format!("{rtype} lookup for {host} failed: {failure}");
+            if found {
+                report
+                    .findings
+                    .push(Finding::warn(FindingId::DnsError, msg));
+            } else {
+                report
+                    .findings
+                    .push(Finding::fail(FindingId::DnsError, msg.clone()));
+                report.error.get_or_insert(ErrorReport {
+                    phase: ErrorPhase::Dns,
+                    kind: dns_failure_id(failure),
+                    message: msg,
+                });
+            }
+        }
+    }
+    if found || report.error.is_some() {
+        return;
+    }
+    let nx = answers
+        .iter()
+        .any(|(_, a)| matches!(a, Some(Answer::NxDomain)));
+    let asked: Vec<&str> = answers
+        .iter()
+        .filter(|(_, a)| a.is_some())
+        .map(|(t, _)| *t)
+        .collect();
+    let msg = if nx {
+        format!("MX host {host} does not exist (NXDOMAIN)")
+    } else {
+        format!("MX host {host} has no {} records", asked.join("/"))
+    };
+    report
+        .findings
+        .push(Finding::fail(FindingId::MxNoAddress, msg.clone()));
+    report.error = Some(ErrorReport {
+        phase: ErrorPhase::Dns,
+        kind: "no-address",
+        message: msg,
+    });
+}
+
+/// Drops the payload of an answer, keeping its kind.
+fn strip<T>(a: &Answer<T>) -> Answer<()> {
+    match a {
+        Answer::Records(_) => Answer::Records(()),
+        Answer::NoData => Answer::NoData,
+        Answer::NxDomain => Answer::NxDomain,
+        Answer::Failed(f) => Answer::Failed(f.clone()),
+    }
+}
+
+/// Grades one probed address.
+pub fn inspect_address(
+    host: &str,
+    addr: SocketAddr,
+    probe: &Probe,
+    settings: &InspectSettings,
+) -> (AddressReport, AddressGrade) {
+    let mut row = AddressReport {
+        ip: addr.ip(),
+        port: addr.port(),
+        starttls: probe
+            .greeting
+            .as_ref()
+            .is_some_and(|g| g.offers("STARTTLS")),
+        banner: probe.banner.as_ref().map(|b| b.summary()),
+        extensions: probe
+            .greeting
+            .as_ref()
+            .map(|g| g.extensions.clone())
+            .unwrap_or_default(),
+        extensions_after_tls: probe
+            .greeting_after_tls
+            .as_ref()
+            .map(|g| g.extensions.clone()),
+        tls: probe.tls.as_ref().map(|t| TlsReport {
+            version: t.version.clone(),
+            cipher: t.cipher.clone(),
+            key_exchange_group: t.key_exchange_group.clone(),
+            ocsp_stapled: t.ocsp_stapled,
+        }),
+        certificate: None,
+        error: probe.error.as_ref().map(|e| ErrorReport {
+            phase: e.phase.into(),
+            kind: e.kind.id(),
+            message: e.to_string(),
+        }),
+        findings: Vec::new(),
+        timings_ms: probe.timings,
+    };
+    let grade = dialogue_findings(probe, addr, &mut row);
+
+    // Grade whatever certificate we saw, even if the handshake later failed.
+    let chain = probe
+        .tls
+        .as_ref()
+        .map(|t| t.chain.as_slice())
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&probe.presented_chain);
+    let mut authenticated = false;
+    if let Some((cert, chain_msg, name_msg)) =
+        certificate::grade(chain, host, &settings.trust, settings.now)
+    {
+        authenticated = cert.chain_valid && cert.hostname_match;
+        certificate_findings(
+            &cert,
+            chain_msg,
+            name_msg,
+            host,
+            settings,
+            &mut row.findings,
+        );
+        row.certificate = Some(cert);
+    }
+    let grade = match grade {
+        AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
+        g => g,
+    };
+    (row, grade)
+}
+
+/// Findings for the SMTP/STARTTLS/TLS dialogue; returns the grade it allows
+/// (`Authenticated` meaning "TLS works; the certificate decides").
+fn dialogue_findings(probe: &Probe, addr: SocketAddr, row: &mut AddressReport) -> AddressGrade {
+    let findings = &mut row.findings;
+    let failed_at = |phases: &[Phase]| probe.error.as_ref().filter(|e| phases.contains(&e.phase));
+    let t = probe.timings;
+
+    if let Some(e) = failed_at(&[Phase::Connect]) {
+        findings.push(Finding::fail(
+            FindingId::SmtpConnect,
+            format!("cannot connect to {addr}: {}", e.kind),
+        ));
+        return AddressGrade::Unreachable;
+    }
+    findings.push(Finding::ok(
+        FindingId::SmtpConnect,
+        format!(
+            "connected to {addr} in {} ms",
+            t.connect.unwrap_or_default()
+        ),
+    ));
+
+    if let Some(e) = failed_at(&[Phase::Banner]) {
+        let msg = match &e.kind {
+            ProbeErrorKind::Rejected(reply) => format!("server refused the connection: {reply}"),
+            ProbeErrorKind::Timeout(d) => {
+                format!("no complete 220 greeting within {} s", d.as_secs())
+            }
+            other => format!("greeting: {other}"),
+        };
+        findings.push(Finding::fail(FindingId::SmtpBanner, msg));
+        return AddressGrade::Unreachable;
+    }
+    let banner = probe
+        .banner
+        .as_ref()
+        .map(|b| b.summary())
+        .unwrap_or_default();
+    findings.push(Finding::ok(FindingId::SmtpBanner, banner));
+
+    if let Some(e) = failed_at(&[Phase::Ehlo, Phase::Helo]) {
+        findings.push(Finding::fail(
+            FindingId::SmtpEhlo,
+            format!("{}: {}", e.phase, e.kind),
+        ));
+        return AddressGrade::Unreachable;
+    }
+    match &probe.greeting {
+        Some(g) if g.helo_fallback => findings.push(Finding::warn(
+            FindingId::SmtpEhlo,
+            "EHLO rejected, HELO accepted: without ESMTP there is no STARTTLS",
+        )),
+        Some(g) => findings.push(Finding::ok(
+            FindingId::SmtpEhlo,
+            format!("EHLO accepted, {} extensions", g.extensions.len()),
+        )),
+        None => {}
+    }
+
+    if !row.starttls {
+        findings.push(Finding::fail(
+            FindingId::StarttlsOffered,
+            "STARTTLS is not offered: mail to this address travels in clear text",
+        ));
+        return AddressGrade::NoTls;
+    }
+    findings.push(Finding::ok(
+        FindingId::StarttlsOffered,
+        "STARTTLS is offered",
+    ));
+
+    if let StartTls::Refused(reply) = &probe.starttls {
+        findings.push(Finding::fail(
+            FindingId::StarttlsCommand,
+            format!("STARTTLS refused: {reply}"),
+        ));
+        row.error = Some(ErrorReport {
+            phase: ErrorPhase::Starttls,
+            kind: "rejected",
+            message: format!("STARTTLS: refused: {reply}"),
+        });
+        return AddressGrade::NoTls;
+    }
+    if let Some(e) = failed_at(&[Phase::Starttls]) {
+        findings.push(Finding::fail(
+            FindingId::StarttlsCommand,
+            format!("STARTTLS: {}", e.kind),
+        ));
+        return AddressGrade::NoTls;
+    }
+    findings.push(Finding::ok(
+        FindingId::StarttlsCommand,
+        "STARTTLS accepted (220)",
+    ));
+
+    if let Some(e) = failed_at(&[Phase::TlsHandshake]) {
+        if let ProbeErrorKind::Tls(TlsFailure::NoCommonVersion(_)) = &e.kind {
+            findings.push(Finding::fail(
+                FindingId::TlsVersion,
+                "the server accepts neither TLS 1.3 nor TLS 1.2 (TLS 1.0/1.1 are deprecated, RFC 8996)",
+            ));
+        }
+        findings.push(Finding::fail(FindingId::TlsHandshake, e.kind.to_string()));
+        return AddressGrade::NoTls;
+    }
+    let Some(tls) = &probe.tls else {
+        return AddressGrade::NoTls;
+    };
+    findings.push(Finding::ok(
+        FindingId::TlsHandshake,
+        format!(
+            "{} with {}{} in {} ms",
+            tls.version,
+            tls.cipher,
+            tls.key_exchange_group
+                .as_deref()
+                .map(|g| format!(", {g}"))
+                .unwrap_or_default(),
+            t.tls_handshake.unwrap_or_default()
+        ),
+    ));
+    findings.push(match tls.version.as_str() {
+        "TLSv1.3" => Finding::ok(FindingId::TlsVersion, "TLS 1.3"),
+        "TLSv1.2" => Finding::ok(
+            FindingId::TlsVersion,
+            "TLS 1.2 (sufficient; TLS 1.3 is better)",
+        ),
+        other => Finding::fail(
+            FindingId::TlsVersion,
+            format!("{other} is deprecated (RFC 8996)"),
+        ),
+    });
+
+    if let Some(e) = failed_at(&[Phase::EhloAfterTls]) {
+        findings.push(Finding::fail(
+            FindingId::SmtpEhloAfterTls,
+            format!("the session is unusable after TLS: EHLO {}", e.kind),
+        ));
+        return AddressGrade::NoTls;
+    }
+    findings.push(Finding::ok(
+        FindingId::SmtpEhloAfterTls,
+        "EHLO accepted inside TLS",
+    ));
+    AddressGrade::Authenticated
+}
+
+fn certificate_findings(
+    cert: &crate::report::CertificateReport,
+    chain_msg: Option<String>,
+    name_msg: Option<String>,
+    host: &str,
+    settings: &InspectSettings,
+    findings: &mut Vec<Finding>,
+) {
+    findings.push(match chain_msg {
+        None => Finding::ok(
+            FindingId::CertChainValid,
+            format!("chain of {} validates to a trusted root", cert.chain_length),
+        ),
+        Some(msg) => Finding::fail(FindingId::CertChainValid, msg),
+    });
+    findings.push(match name_msg {
+        None => Finding::ok(
+            FindingId::CertHostname,
+            format!("certificate is valid for {host}"),
+        ),
+        Some(msg) => Finding::fail(FindingId::CertHostname, msg),
+    });
+    let not_yet = cert.chain_error == Some(crate::report::ChainError::NotYetValid)
+        && time::OffsetDateTime::parse(
+            &cert.not_before,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .is_ok_and(|nb| nb > settings.now);
+    findings.push(if not_yet {
+        Finding::fail(
+            FindingId::CertExpiry,
+            format!("certificate is not valid before {}", cert.not_before),
+        )
+    } else if cert.days_left < 0
+        || cert.chain_error == Some(crate::report::ChainError::Expired) && cert.days_left <= 0
+    {
+        Finding::fail(
+            FindingId::CertExpiry,
+            format!("certificate expired on {}", cert.not_after),
+        )
+    } else if cert.days_left < i64::from(settings.expiry_warn_days) {
+        Finding::warn(
+            FindingId::CertExpiry,
+            format!(
+                "certificate expires in {} days ({})",
+                cert.days_left, cert.not_after
+            ),
+        )
+    } else {
+        Finding::ok(
+            FindingId::CertExpiry,
+            format!(
+                "certificate expires in {} days ({})",
+                cert.days_left, cert.not_after
+            ),
+        )
+    });
+    let key = &cert.key;
+    findings.push(match key.kind.as_str() {
+        "RSA" if key.bits < 2048 => Finding::fail(
+            FindingId::CertKey,
+            format!("RSA key of {} bits is too weak (2048 at least)", key.bits),
+        ),
+        "RSA" => Finding::ok(FindingId::CertKey, format!("RSA {} bits", key.bits)),
+        "EC" if key.bits < 256 => Finding::fail(
+            FindingId::CertKey,
+            format!("EC key of {} bits is too weak", key.bits),
+        ),
+        "DSA" => Finding::fail(FindingId::CertKey, "DSA keys are obsolete"),
+        _ => Finding::ok(
+            FindingId::CertKey,
+            match &key.curve {
+                Some(curve) => format!("{} {} bits ({curve})", key.kind, key.bits),
+                None => format!("{} {} bits", key.kind, key.bits),
+            },
+        ),
+    });
+    let sig = cert.signature_algorithm.to_ascii_lowercase();
+    findings.push(
+        if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
+            Finding::fail(
+                FindingId::CertSignature,
+                format!("signed with {}: broken hash", cert.signature_algorithm),
+            )
+        } else {
+            Finding::ok(
+                FindingId::CertSignature,
+                format!("signed with {}", cert.signature_algorithm),
+            )
+        },
+    );
+}
+
+impl ProbeErrorKind {
+    /// Stable id of the kind, for the JSON `error.kind`.
+    pub fn id(&self) -> &'static str {
+        match self {
+            ProbeErrorKind::ConnectionRefused => "connection-refused",
+            ProbeErrorKind::Timeout(_) => "timeout",
+            ProbeErrorKind::Closed => "closed",
+            ProbeErrorKind::Reset => "reset",
+            ProbeErrorKind::Network(_) => "network",
+            ProbeErrorKind::Rejected(_) => "rejected",
+            ProbeErrorKind::LineTooLong => "line-too-long",
+            ProbeErrorKind::TooManyLines => "too-many-lines",
+            ProbeErrorKind::Unparseable(_) => "unparseable",
+            ProbeErrorKind::PlaintextAfterStarttls(_) => "plaintext-after-starttls",
+            ProbeErrorKind::Tls(_) => "tls",
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The grading rubric: from what each MX address showed to one verdict per
+//! domain. This is the only place the rubric lives; `docs/grading.md`
+//! explains it and must change with it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// A domain's overall grade, best first. See `docs/grading.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every reachable MX address offers STARTTLS with TLS ≥ 1.2 and a
+    /// certificate that validates and matches the MX name.
+    Secure,
+    /// Every reachable MX address has working STARTTLS, but at least one
+    /// certificate cannot be authenticated (chain, name, dates).
+    Encrypted,
+    /// Some reachable MX addresses have no working STARTTLS.
+    Partial,
+    /// No reachable MX address has working STARTTLS.
+    Plaintext,
+    /// DNS failed, the domain does not exist, or no MX address answered.
+    Error,
+    /// Null MX: the domain accepts no mail. Outside the order.
+    NoMail,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Secure,
+        Verdict::Encrypted,
+        Verdict::Partial,
+        Verdict::Plaintext,
+        Verdict::Error,
+        Verdict::NoMail,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Secure => "secure",
+            Verdict::Encrypted => "encrypted",
+            Verdict::Partial => "partial",
+            Verdict::Plaintext => "plaintext",
+            Verdict::Error => "error",
+            Verdict::NoMail => "no-mail",
+        }
+    }
+
+    /// Position in the order, higher is better; `None` for `no-mail`,
+    /// which has no mail to protect and so is never below a threshold.
+    pub fn rank(self) -> Option<u8> {
+        match self {
+            Verdict::Secure => Some(4),
+            Verdict::Encrypted => Some(3),
+            Verdict::Partial => Some(2),
+            Verdict::Plaintext => Some(1),
+            Verdict::Error => Some(0),
+            Verdict::NoMail => None,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Verdict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
+                format!("unknown verdict {s:?} (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// `--fail-below VERDICT`: a domain whose verdict ranks below this fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold(pub Verdict);
+
+impl Default for Threshold {
+    /// Fail on `partial`, `plaintext` and `error`.
+    fn default() -> Self {
+        Threshold(Verdict::Encrypted)
+    }
+}
+
+impl Threshold {
+    pub fn fails(self, verdict: Verdict) -> bool {
+        match (verdict.rank(), self.0.rank()) {
+            (Some(v), Some(t)) => v < t,
+            // no-mail never fails; `--fail-below no-mail` is rejected by the CLI.
+            _ => false,
+        }
+    }
+}
+
+/// What one MX address amounts to, for the rubric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressGrade {
+    /// Could not be judged: no connection, no banner, refused greeting.
+    Unreachable,
+    /// Reached, but mail to it would travel in clear text (no STARTTLS,
+    /// STARTTLS refused, handshake failed, session unusable).
+    NoTls,
+    /// Encrypted, but the certificate cannot be authenticated.
+    Unauthenticated,
+    /// Encrypted, TLS ≥ 1.2, valid chain, matching name.
+    Authenticated,
+}
+
+/// The rubric. `grades` holds every probed address of every MX.
+pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
+    let count = |g| grades.iter().filter(|&&x| x == g).count();
+    let unreachable = count(AddressGrade::Unreachable);
+    let no_tls = count(AddressGrade::NoTls);
+    let unauth = count(AddressGrade::Unauthenticated);
+    let reachable = grades.len() - unreachable;
+    let skipped = if unreachable > 0 {
+        format!(" ({unreachable} unreachable address(es) not graded)")
+    } else {
+        String::new()
+    };
+    if grades.is_empty() {
+        return (Verdict::Error, "no MX address to probe".into());
+    }
+    if reachable == 0 {
+        return (Verdict::Error, "no MX address could be reached".into());
+    }
+    if no_tls == reachable {
+        return (
+            Verdict::Plaintext,
+            format!("no reachable MX address has working STARTTLS{skipped}"),
+        );
+    }
+    if no_tls > 0 {
+        return (
+            Verdict::Partial,
+            format!(
+                "{no_tls} of {reachable} reachable MX addresses have no working STARTTLS{skipped}"
+            ),
+        );
+    }
+    if unauth > 0 {
+        return (
+            Verdict::Encrypted,
+            format!(
+                "STARTTLS everywhere, but {unauth} of {reachable} certificates cannot be authenticated{skipped}"
+            ),
+        );
+    }
+    (
+        Verdict::Secure,
+        format!(
+            "STARTTLS with a valid, matching certificate on every reachable MX address{skipped}"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AddressGrade::*;
+    use super::*;
+
+    #[test]
+    fn rubric() {
+        assert_eq!(domain_verdict(&[]).0, Verdict::Error);
+        assert_eq!(
+            domain_verdict(&[Unreachable, Unreachable]).0,
+            Verdict::Error
+        );
+        assert_eq!(domain_verdict(&[NoTls, Unreachable]).0, Verdict::Plaintext);
+        assert_eq!(domain_verdict(&[NoTls, Authenticated]).0, Verdict::Partial);
+        assert_eq!(
+            domain_verdict(&[Unauthenticated, Authenticated]).0,
+            Verdict::Encrypted
+        );
+        assert_eq!(
+            domain_verdict(&[Authenticated, Authenticated]).0,
+            Verdict::Secure
+        );
+        let (v, why) = domain_verdict(&[Authenticated, Unreachable]);
+        assert_eq!(v, Verdict::Secure);
+        assert!(why.contains("1 unreachable"));
+    }
+
+    #[test]
+    fn threshold_order() {
+        let t = Threshold::default();
+        assert!(!t.fails(Verdict::Secure));
+        assert!(!t.fails(Verdict::Encrypted));
+        assert!(t.fails(Verdict::Partial));
+        assert!(t.fails(Verdict::Plaintext));
+        assert!(t.fails(Verdict::Error));
+        assert!(!t.fails(Verdict::NoMail));
+        assert!(Threshold(Verdict::Secure).fails(Verdict::Encrypted));
+        assert!(!Threshold(Verdict::Error).fails(Verdict::Error));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for v in Verdict::ALL {
+            assert_eq!(v.as_str().parse::<Verdict>(), Ok(v));
+            assert_eq!(
+                serde_json::to_value(v).ok(),
+                Some(serde_json::json!(v.as_str()))
+            );
+        }
+    }
+}

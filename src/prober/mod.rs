@@ -1,0 +1,451 @@
+//! Stage 2: one SMTP conversation with one MX address.
+//!
+//! The dialogue is fixed and polite: wait for the whole banner, `EHLO`
+//! (`HELO` only if EHLO is rejected), `STARTTLS` if offered, the TLS
+//! handshake with SNI = MX host name, `EHLO` again inside TLS, `QUIT`.
+//! Never `MAIL`, `RCPT` or `DATA`. Every step runs under a timeout, every
+//! read is bounded ([`smtp`]), and whatever the peer does, [`probe`]
+//! returns a [`Probe`] that says how far it got and what stopped it.
+
+pub mod smtp;
+pub mod tls;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+
+use crate::domain::DomainName;
+use crate::options::{EhloName, Timeouts};
+use smtp::{Reply, ReplyError, SmtpStream};
+pub use tls::{TlsFailure, TlsSession};
+
+/// Where to probe: the MX host name (for SNI and name checks) and the
+/// socket address actually connected to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProbeTarget {
+    pub host: DomainName,
+    pub addr: SocketAddr,
+}
+
+/// How to probe.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub timeouts: Timeouts,
+    pub ehlo_name: EhloName,
+}
+
+/// The steps of the dialogue, for "what failed where".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Connect,
+    Banner,
+    Ehlo,
+    Helo,
+    Starttls,
+    TlsHandshake,
+    EhloAfterTls,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect",
+            Phase::Banner => "banner",
+            Phase::Ehlo => "EHLO",
+            Phase::Helo => "HELO",
+            Phase::Starttls => "STARTTLS",
+            Phase::TlsHandshake => "TLS handshake",
+            Phase::EhloAfterTls => "EHLO after TLS",
+        })
+    }
+}
+
+/// What stopped a probe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeErrorKind {
+    #[error("connection refused")]
+    ConnectionRefused,
+    #[error("timed out after {}", secs(*.0))]
+    Timeout(Duration),
+    #[error("connection closed by the server")]
+    Closed,
+    #[error("connection reset by the server")]
+    Reset,
+    #[error("{0}")]
+    Network(String),
+    /// The server answered, but with a refusal (421/554 banner, EHLO 4xx, …).
+    #[error("refused: {0}")]
+    Rejected(Reply),
+    #[error("reply line longer than {} bytes", smtp::MAX_LINE)]
+    LineTooLong,
+    #[error("reply with more than {} lines", smtp::MAX_LINES)]
+    TooManyLines,
+    #[error("unparseable reply {0}")]
+    Unparseable(String),
+    /// Bytes arrived after `220` to STARTTLS, before the handshake: either a
+    /// man in the middle injecting responses or a broken server. They must
+    /// never be read as part of the TLS session (RFC 3207 §4.2).
+    #[error(
+        "server sent {0} bytes of plaintext after its 220 to STARTTLS (possible response injection)"
+    )]
+    PlaintextAfterStarttls(usize),
+    #[error("TLS handshake failed: {0}")]
+    Tls(TlsFailure),
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// A probe's failure: which step, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{phase}: {kind}")]
+pub struct ProbeError {
+    pub phase: Phase,
+    pub kind: ProbeErrorKind,
+}
+
+/// How the STARTTLS step went.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StartTls {
+    /// The dialogue stopped before the server's extensions were known.
+    #[default]
+    NotReached,
+    /// Not in the EHLO reply (or only HELO worked).
+    NotOffered,
+    /// Offered, but the STARTTLS command got this reply.
+    Refused(Reply),
+    /// Offered and answered `220`; see [`Probe::tls`] for the handshake.
+    Accepted,
+}
+
+/// The server's answer to EHLO (or HELO).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    /// True when EHLO was rejected and HELO was used instead.
+    pub helo_fallback: bool,
+    /// Extension lines as sent, keyword upper-cased, e.g. `SIZE 10240000`.
+    pub extensions: Vec<String>,
+}
+
+impl Greeting {
+    pub fn offers(&self, keyword: &str) -> bool {
+        self.extensions
+            .iter()
+            .any(|e| e.split_whitespace().next() == Some(keyword))
+    }
+}
+
+/// Milliseconds each step took (absent: not reached).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ehlo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starttls: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_handshake: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ehlo_after_tls: Option<u64>,
+    pub total: u64,
+}
+
+/// Everything one conversation with one address showed.
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    /// The 220 banner (also set when a 4xx/5xx banner refused us).
+    pub banner: Option<Reply>,
+    pub greeting: Option<Greeting>,
+    pub starttls: StartTls,
+    /// Set when the handshake completed.
+    pub tls: Option<TlsSession>,
+    /// Certificates seen even if the handshake then failed.
+    pub presented_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// EHLO inside TLS (RFC 3207 requires it); extensions may differ.
+    pub greeting_after_tls: Option<Greeting>,
+    pub error: Option<ProbeError>,
+    pub timings: Timings,
+}
+
+/// Runs the whole dialogue against one address. Never panics on peer
+/// input, never exceeds the configured timeouts per step.
+pub async fn probe(target: &ProbeTarget, settings: &ProbeSettings) -> Probe {
+    let started = Instant::now();
+    let mut probe = Probe::default();
+    if let Err(error) = converse(target, settings, &mut probe).await {
+        probe.error = Some(error);
+    }
+    probe.timings.total = millis(started.elapsed());
+    probe
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs `fut` under `limit`, recording how long it took in `slot`.
+async fn timed<T>(
+    phase: Phase,
+    limit: Duration,
+    slot: &mut Option<u64>,
+    fut: impl Future<Output = Result<T, ProbeErrorKind>>,
+) -> Result<T, ProbeError> {
+    let started = Instant::now();
+    let result = match timeout(limit, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ProbeErrorKind::Timeout(limit)),
+    };
+    *slot = Some(millis(started.elapsed()));
+    result.map_err(|kind| ProbeError { phase, kind })
+}
+
+fn reply_error(e: ReplyError) -> ProbeErrorKind {
+    match e {
+        ReplyError::LineTooLong => ProbeErrorKind::LineTooLong,
+        ReplyError::TooManyLines => ProbeErrorKind::TooManyLines,
+        ReplyError::Unparseable(s) => ProbeErrorKind::Unparseable(s),
+        ReplyError::Closed => ProbeErrorKind::Closed,
+        ReplyError::Io(e) => io_error(&e),
+    }
+}
+
+fn io_error(e: &std::io::Error) -> ProbeErrorKind {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => ProbeErrorKind::ConnectionRefused,
+        K::ConnectionReset | K::ConnectionAborted => ProbeErrorKind::Reset,
+        K::UnexpectedEof | K::BrokenPipe => ProbeErrorKind::Closed,
+        _ => ProbeErrorKind::Network(e.to_string()),
+    }
+}
+
+/// Sends `command` and reads its reply.
+async fn command<S>(conn: &mut SmtpStream<S>, line: &str) -> Result<Reply, ProbeErrorKind>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    conn.send(line).await.map_err(|e| io_error(&e))?;
+    conn.read_reply().await.map_err(reply_error)
+}
+
+/// EHLO, falling back to HELO only when EHLO is rejected as unknown
+/// (5xx): a 4xx is the server asking us to go away, not a dialect problem.
+async fn greet<S>(
+    conn: &mut SmtpStream<S>,
+    name: &str,
+    settings: &ProbeSettings,
+    slot: &mut Option<u64>,
+    phase: Phase,
+) -> Result<Greeting, ProbeError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let limit = settings.timeouts.command;
+    let reply = timed(phase, limit, slot, command(conn, &format!("EHLO {name}"))).await?;
+    if reply.is_positive() {
+        let extensions = reply
+            .lines
+            .iter()
+            .skip(1)
+            .map(|l| {
+                let mut parts = l.trim().splitn(2, ' ');
+                let keyword = parts.next().unwrap_or_default().to_ascii_uppercase();
+                match parts.next() {
+                    Some(params) => format!("{keyword} {}", params.trim()),
+                    None => keyword,
+                }
+            })
+            .filter(|l| !l.is_empty())
+            .collect();
+        return Ok(Greeting {
+            helo_fallback: false,
+            extensions,
+        });
+    }
+    if reply.is_transient() || phase == Phase::EhloAfterTls {
+        return Err(ProbeError {
+            phase,
+            kind: ProbeErrorKind::Rejected(reply),
+        });
+    }
+    let mut helo_slot = None;
+    let reply = timed(
+        Phase::Helo,
+        limit,
+        &mut helo_slot,
+        command(conn, &format!("HELO {name}")),
+    )
+    .await?;
+    if reply.is_positive() {
+        Ok(Greeting {
+            helo_fallback: true,
+            extensions: Vec::new(),
+        })
+    } else {
+        Err(ProbeError {
+            phase: Phase::Helo,
+            kind: ProbeErrorKind::Rejected(reply),
+        })
+    }
+}
+
+/// Best-effort QUIT: politeness, never a reason to fail a probe.
+async fn quit<S>(conn: &mut SmtpStream<S>, limit: Duration)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let _ = timeout(limit, command(conn, "QUIT")).await;
+}
+
+async fn converse(
+    target: &ProbeTarget,
+    settings: &ProbeSettings,
+    probe: &mut Probe,
+) -> Result<(), ProbeError> {
+    let t = settings.timeouts;
+    let tcp = timed(
+        Phase::Connect,
+        t.connect,
+        &mut probe.timings.connect,
+        async {
+            TcpStream::connect(target.addr)
+                .await
+                .map_err(|e| io_error(&e))
+        },
+    )
+    .await?;
+    let _ = tcp.set_nodelay(true);
+    let local_ip = tcp
+        .local_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ehlo_name = settings.ehlo_name.for_local_addr(local_ip);
+    let mut conn = SmtpStream::new(tcp);
+
+    // Never speak before the complete banner: postscreen and friends drop
+    // clients that talk early ("554 SMTP synchronization error").
+    let banner = timed(Phase::Banner, t.banner, &mut probe.timings.banner, async {
+        conn.read_reply().await.map_err(reply_error)
+    })
+    .await?;
+    probe.banner = Some(banner.clone());
+    if banner.code != 220 {
+        quit(&mut conn, t.command).await;
+        return Err(ProbeError {
+            phase: Phase::Banner,
+            kind: ProbeErrorKind::Rejected(banner),
+        });
+    }
+
+    let greeting = greet(
+        &mut conn,
+        &ehlo_name,
+        settings,
+        &mut probe.timings.ehlo,
+        Phase::Ehlo,
+    )
+    .await?;
+    let offered = greeting.offers("STARTTLS");
+    probe.greeting = Some(greeting);
+    if !offered {
+        probe.starttls = StartTls::NotOffered;
+        quit(&mut conn, t.command).await;
+        return Ok(());
+    }
+
+    let reply = timed(
+        Phase::Starttls,
+        t.command,
+        &mut probe.timings.starttls,
+        command(&mut conn, "STARTTLS"),
+    )
+    .await?;
+    if reply.code != 220 {
+        probe.starttls = StartTls::Refused(reply);
+        quit(&mut conn, t.command).await;
+        return Ok(());
+    }
+    probe.starttls = StartTls::Accepted;
+    if conn.buffered() > 0 {
+        return Err(ProbeError {
+            phase: Phase::Starttls,
+            kind: ProbeErrorKind::PlaintextAfterStarttls(conn.buffered()),
+        });
+    }
+
+    let verifier = tls::RecordingVerifier::new(tls::provider());
+    let handshake_error = |kind| ProbeError {
+        phase: Phase::TlsHandshake,
+        kind,
+    };
+    let config = tls::client_config(verifier.clone())
+        .map_err(|e| handshake_error(ProbeErrorKind::Tls(TlsFailure::Other(e.to_string()))))?;
+    let server_name = ServerName::try_from(target.host.as_str().to_string()).map_err(|_| {
+        handshake_error(ProbeErrorKind::Tls(TlsFailure::InvalidServerName(
+            target.host.to_string(),
+        )))
+    })?;
+    let connector = TlsConnector::from(Arc::new(config));
+    let tcp = conn.into_inner();
+    let handshake = timed(
+        Phase::TlsHandshake,
+        t.handshake,
+        &mut probe.timings.tls_handshake,
+        async {
+            connector
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| ProbeErrorKind::Tls(TlsFailure::from_io(&e)))
+        },
+    )
+    .await;
+    let tls_stream = match handshake {
+        Ok(s) => s,
+        Err(e) => {
+            probe.presented_chain = verifier.presented().map(|p| p.chain).unwrap_or_default();
+            return Err(e);
+        }
+    };
+    probe.tls = Some(TlsSession::from_connection(
+        tls_stream.get_ref().1,
+        verifier.presented(),
+    ));
+
+    // RFC 3207 §4.2: forget everything learnt before TLS and greet again.
+    let mut conn = SmtpStream::new(tls_stream);
+    let greeting = greet(
+        &mut conn,
+        &ehlo_name,
+        settings,
+        &mut probe.timings.ehlo_after_tls,
+        Phase::EhloAfterTls,
+    )
+    .await?;
+    probe.greeting_after_tls = Some(greeting);
+    quit(&mut conn, t.command).await;
+    let mut tls_stream = conn.into_inner();
+    let _ = timeout(
+        t.command,
+        tokio::io::AsyncWriteExt::shutdown(&mut tls_stream),
+    )
+    .await;
+    Ok(())
+}

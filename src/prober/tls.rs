@@ -1,0 +1,287 @@
+//! The TLS side of a probe: a client configuration that lets the handshake
+//! finish whatever certificate the server shows, and the facts of the
+//! negotiated session.
+//!
+//! Why accept every certificate here? An opportunistic sender does, and the
+//! inspector needs the chain to grade it, separately and precisely, rather
+//! than seeing only "handshake failed: UnknownIssuer". The server still has
+//! to prove it holds the certificate's key: handshake signatures are
+//! verified as usual.
+
+use std::sync::{Arc, Mutex};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+
+/// The crypto provider of every TLS connection and signature check in the
+/// tool. One place, so a build can never end up with two providers (which
+/// makes `ClientConfig::builder()` panic).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// What the server presented, recorded during the handshake.
+#[derive(Debug, Clone, Default)]
+pub struct Presented {
+    /// Leaf first, as sent.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// A stapled OCSP response, if any.
+    pub ocsp: Option<Vec<u8>>,
+}
+
+/// Records the chain and accepts it; verifies handshake signatures.
+#[derive(Debug)]
+pub struct RecordingVerifier {
+    provider: Arc<CryptoProvider>,
+    presented: Mutex<Option<Presented>>,
+}
+
+impl RecordingVerifier {
+    pub fn new(provider: Arc<CryptoProvider>) -> Arc<Self> {
+        Arc::new(RecordingVerifier {
+            provider,
+            presented: Mutex::new(None),
+        })
+    }
+
+    /// The certificates seen, if the handshake got that far.
+    pub fn presented(&self) -> Option<Presented> {
+        self.presented.lock().ok().and_then(|p| p.clone())
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let chain = std::iter::once(end_entity)
+            .chain(intermediates)
+            .map(|c| c.clone().into_owned())
+            .collect();
+        let ocsp = (!ocsp_response.is_empty()).then(|| ocsp_response.to_vec());
+        if let Ok(mut slot) = self.presented.lock() {
+            *slot = Some(Presented { chain, ocsp });
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A client configuration for one probe, with its own recorder.
+pub fn client_config(verifier: Arc<RecordingVerifier>) -> Result<ClientConfig, rustls::Error> {
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// Facts of an established TLS session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSession {
+    /// `TLSv1.3` or `TLSv1.2` (rustls speaks nothing older).
+    pub version: String,
+    /// IANA name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Key-exchange group, e.g. `X25519`, `secp256r1`, `X25519MLKEM768`.
+    pub key_exchange_group: Option<String>,
+    /// Leaf first, as sent.
+    pub chain: Vec<CertificateDer<'static>>,
+    pub ocsp_stapled: bool,
+}
+
+impl TlsSession {
+    pub fn from_connection(conn: &rustls::ClientConnection, presented: Option<Presented>) -> Self {
+        let version = conn
+            .protocol_version()
+            .map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+                other => format!("{other:?}"),
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        let cipher = conn
+            .negotiated_cipher_suite()
+            .map(|s| iana_suite_name(s.suite()))
+            .unwrap_or_else(|| "unknown".to_string());
+        let key_exchange_group = conn.negotiated_key_exchange_group().map(|g| {
+            g.name()
+                .as_str()
+                .map_or_else(|| format!("{:?}", g.name()), str::to_string)
+        });
+        let presented = presented.unwrap_or_default();
+        let chain = if presented.chain.is_empty() {
+            conn.peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default()
+        } else {
+            presented.chain
+        };
+        TlsSession {
+            version,
+            cipher,
+            key_exchange_group,
+            chain,
+            ocsp_stapled: presented.ocsp.is_some(),
+        }
+    }
+}
+
+/// rustls names TLS 1.3 suites `TLS13_…`; the IANA registry (and every
+/// other tool) calls them `TLS_…`.
+fn iana_suite_name(suite: rustls::CipherSuite) -> String {
+    let name = suite
+        .as_str()
+        .map_or_else(|| format!("{suite:?}"), str::to_string);
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
+
+/// Why a TLS handshake failed, in words an admin can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsFailure {
+    #[error("server sent TLS alert {0}")]
+    Alert(String),
+    #[error("server offers no TLS version we share (TLS 1.2 and 1.3 tried): {0}")]
+    NoCommonVersion(String),
+    #[error("no common parameters: {0}")]
+    Incompatible(String),
+    #[error("server's reply is not TLS: {0}")]
+    NotTls(String),
+    #[error("server's handshake signature or key is invalid: {0}")]
+    BadSignature(String),
+    #[error("connection closed during the handshake")]
+    Closed,
+    #[error("{0:?} cannot be sent as a TLS server name")]
+    InvalidServerName(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl TlsFailure {
+    /// Classifies the error tokio-rustls returns from a failed handshake.
+    pub fn from_io(err: &std::io::Error) -> Self {
+        use rustls::{AlertDescription, Error, PeerIncompatible};
+        let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
+            return match err.kind() {
+                std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe => TlsFailure::Closed,
+                _ => TlsFailure::Other(err.to_string()),
+            };
+        };
+        match tls {
+            Error::AlertReceived(AlertDescription::ProtocolVersion) => {
+                TlsFailure::NoCommonVersion("alert protocol_version".into())
+            }
+            Error::AlertReceived(alert) => TlsFailure::Alert(
+                alert
+                    .as_str()
+                    .map_or_else(|| format!("{alert:?}"), alert_name),
+            ),
+            Error::PeerIncompatible(
+                p @ (PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+                | PeerIncompatible::SupportedVersionsExtensionRequired),
+            ) => TlsFailure::NoCommonVersion(format!("{p:?}")),
+            Error::PeerIncompatible(p) => TlsFailure::Incompatible(format!("{p:?}")),
+            Error::InvalidMessage(m) => TlsFailure::NotTls(format!("{m:?}")),
+            Error::InvalidCertificate(c) => TlsFailure::BadSignature(format!("{c:?}")),
+            Error::PeerMisbehaved(m) => TlsFailure::Other(format!("server misbehaved: {m:?}")),
+            other => TlsFailure::Other(other.to_string()),
+        }
+    }
+}
+
+/// `HandshakeFailure` → `handshake_failure`, the RFC 8446 spelling.
+fn alert_name(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_iana_and_rfc_spelling() {
+        assert_eq!(
+            iana_suite_name(rustls::CipherSuite::TLS13_AES_256_GCM_SHA384),
+            "TLS_AES_256_GCM_SHA384"
+        );
+        assert_eq!(
+            iana_suite_name(rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        );
+        assert_eq!(alert_name("HandshakeFailure"), "handshake_failure");
+    }
+
+    #[test]
+    fn handshake_errors_are_classified() {
+        let wrap = |e: rustls::Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        assert_eq!(
+            TlsFailure::from_io(&wrap(rustls::Error::AlertReceived(
+                rustls::AlertDescription::HandshakeFailure
+            ))),
+            TlsFailure::Alert("handshake_failure".into())
+        );
+        assert!(matches!(
+            TlsFailure::from_io(&wrap(rustls::Error::AlertReceived(
+                rustls::AlertDescription::ProtocolVersion
+            ))),
+            TlsFailure::NoCommonVersion(_)
+        ));
+        assert_eq!(
+            TlsFailure::from_io(&std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+            TlsFailure::Closed
+        );
+    }
+}

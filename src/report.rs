@@ -1,0 +1,248 @@
+//! The report: what the inspector hands to the reporters. These types *are*
+//! the JSON contract; `schema/report.schema.json` describes them and
+//! `SCHEMA_VERSION` changes when a field is removed or changes meaning
+//! (adding fields does not).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::inspector::{Finding, Severity, Verdict};
+use crate::prober::{Phase, Timings};
+
+/// Major version of the JSON schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    pub settings: RunSettings,
+    pub domains: Vec<DomainReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The settings that shape results, so a report can be read on its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSettings {
+    pub port: u16,
+    /// `--fail-below`: verdicts below it make the run fail.
+    pub fail_below: Verdict,
+    pub expiry_warn_days: u32,
+    /// Trust anchors added with `--ca-file`, besides Mozilla's roots.
+    pub extra_trust_anchors: usize,
+    /// `"system"` or the `--resolver` addresses.
+    pub resolvers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub domains: usize,
+    /// Verdict name → number of domains.
+    pub verdicts: BTreeMap<Verdict, usize>,
+    /// Domains whose verdict is below `fail_below`.
+    pub below_threshold: usize,
+}
+
+/// Where a domain's mail hosts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MxSource {
+    /// MX records.
+    Mx,
+    /// No MX, the domain's own address (RFC 5321 §5.1).
+    Implicit,
+    /// Null MX (RFC 7505).
+    Null,
+    /// None could be determined.
+    None,
+}
+
+/// One audited domain.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainReport {
+    /// Canonical form (A-labels, lower case, no trailing dot).
+    pub domain: String,
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub verdict_reason: String,
+    pub mx_source: MxSource,
+    /// Sorted by preference.
+    pub mx: Vec<MxReport>,
+    /// Domain-level findings (MX lookup).
+    pub findings: Vec<Finding>,
+    /// Set when the domain could not be audited at all.
+    pub error: Option<ErrorReport>,
+}
+
+/// One MX host.
+#[derive(Debug, Clone, Serialize)]
+pub struct MxReport {
+    pub host: String,
+    pub preference: u16,
+    /// Set when the host name is an alias.
+    pub cname: Option<String>,
+    pub addresses: Vec<AddressReport>,
+    pub findings: Vec<Finding>,
+    /// Set when the host's addresses could not be found.
+    pub error: Option<ErrorReport>,
+}
+
+/// One probed MX address.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressReport {
+    pub ip: IpAddr,
+    pub port: u16,
+    /// STARTTLS was advertised in the EHLO reply.
+    pub starttls: bool,
+    /// The 220 greeting (or the refusal), first line.
+    pub banner: Option<String>,
+    /// EHLO extensions before TLS.
+    pub extensions: Vec<String>,
+    /// EHLO extensions inside TLS.
+    pub extensions_after_tls: Option<Vec<String>>,
+    pub tls: Option<TlsReport>,
+    pub certificate: Option<CertificateReport>,
+    pub error: Option<ErrorReport>,
+    pub findings: Vec<Finding>,
+    pub timings_ms: Timings,
+}
+
+impl AddressReport {
+    /// The worst finding, for "the main problem in words".
+    pub fn worst_finding(&self) -> Option<&Finding> {
+        worst(&self.findings)
+    }
+}
+
+/// The first of the most severe findings, if any is above `ok`.
+pub fn worst(findings: &[Finding]) -> Option<&Finding> {
+    let max = findings.iter().map(|f| f.severity).max()?;
+    if max == Severity::Ok {
+        return None;
+    }
+    findings.iter().find(|f| f.severity == max)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsReport {
+    pub version: String,
+    pub cipher: String,
+    pub key_exchange_group: Option<String>,
+    pub ocsp_stapled: bool,
+}
+
+/// The server's leaf certificate and how it grades.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateReport {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses.
+    pub subject_alt_names: Vec<String>,
+    /// Hex, colon-separated.
+    pub serial: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339.
+    pub not_after: String,
+    /// Whole days until `not_after`; negative once expired.
+    pub days_left: i64,
+    pub key: KeyInfo,
+    pub signature_algorithm: String,
+    /// SHA-256 of the certificate (DER), hex.
+    pub sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo, hex (what TLSA `3 1 1` pins).
+    pub spki_sha256: String,
+    /// Number of certificates the server sent.
+    pub chain_length: usize,
+    pub chain_valid: bool,
+    /// Why the chain does not validate (absent when it does).
+    pub chain_error: Option<ChainError>,
+    pub hostname_match: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, or the OID.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub bits: usize,
+    /// Named curve for EC keys.
+    pub curve: Option<String>,
+}
+
+/// Why a chain did not validate, as a stable id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChainError {
+    Expired,
+    NotYetValid,
+    SelfSigned,
+    /// The server did not send the intermediate(s) needed.
+    IncompleteChain,
+    /// The chain ends at a CA that is not trusted.
+    UnknownIssuer,
+    BadSignature,
+    UnsupportedAlgorithm,
+    /// Not a TLS server certificate (key usage / EKU).
+    InvalidPurpose,
+    /// The certificate could not be parsed.
+    Malformed,
+    Other,
+}
+
+/// What failed, where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorReport {
+    pub phase: ErrorPhase,
+    /// Stable id of the kind of failure.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// Where in the audit an error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorPhase {
+    Dns,
+    Connect,
+    Banner,
+    Ehlo,
+    Helo,
+    Starttls,
+    TlsHandshake,
+    EhloAfterTls,
+}
+
+impl From<Phase> for ErrorPhase {
+    fn from(p: Phase) -> Self {
+        match p {
+            Phase::Connect => ErrorPhase::Connect,
+            Phase::Banner => ErrorPhase::Banner,
+            Phase::Ehlo => ErrorPhase::Ehlo,
+            Phase::Helo => ErrorPhase::Helo,
+            Phase::Starttls => ErrorPhase::Starttls,
+            Phase::TlsHandshake => ErrorPhase::TlsHandshake,
+            Phase::EhloAfterTls => ErrorPhase::EhloAfterTls,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `--format table`: per domain, a summary line (verdict and why), the
+//! domain's problems, and a row per MX address; then a run summary.
+
+use std::io::{self, Write};
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+
+use super::Reporter;
+use crate::inspector::{Severity, Verdict};
+use crate::report::{AddressReport, ChainError, DomainReport, MxReport, Report, worst};
+
+pub struct TableReporter {
+    pub color: bool,
+}
+
+impl Reporter for TableReporter {
+    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        for domain in &report.domains {
+            self.domain(domain, out)?;
+            writeln!(out)?;
+        }
+        self.summary(report, out)
+    }
+}
+
+fn verdict_color(v: Verdict) -> Color {
+    match v {
+        Verdict::Secure => Color::Green,
+        Verdict::Encrypted => Color::Cyan,
+        Verdict::Partial => Color::Yellow,
+        Verdict::Plaintext | Verdict::Error => Color::Red,
+        Verdict::NoMail => Color::Grey,
+    }
+}
+
+/// ANSI SGR code for a colour, for text outside tables.
+fn sgr(c: Color) -> &'static str {
+    match c {
+        Color::Green => "32",
+        Color::Cyan => "36",
+        Color::Yellow => "33",
+        Color::Red => "31",
+        _ => "90",
+    }
+}
+
+impl TableReporter {
+    fn paint(&self, text: &str, color: Color) -> String {
+        if self.color {
+            format!("\x1b[1;{}m{text}\x1b[0m", sgr(color))
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn domain(&self, d: &DomainReport, out: &mut dyn Write) -> io::Result<()> {
+        let verdict = self.paint(&d.verdict.as_str().to_uppercase(), verdict_color(d.verdict));
+        writeln!(out, "{}  {verdict}  {}", d.domain, d.verdict_reason)?;
+        let problems = d
+            .findings
+            .iter()
+            .chain(d.mx.iter().flat_map(|m| m.findings.iter()))
+            .filter(|f| f.severity > Severity::Ok);
+        for f in problems {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                self.severity(f.severity),
+                f.id,
+                f.message
+            )?;
+        }
+        if d.mx.is_empty() {
+            return Ok(());
+        }
+        let mut table = Table::new();
+        table.load_style(presets::UTF8_FULL_CONDENSED);
+        if self.color {
+            table.enforce_styling();
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            table.force_no_tty();
+        }
+        table.set_header(vec![
+            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Chain", "Name", "Days",
+            "Problem",
+        ]);
+        for mx in &d.mx {
+            if mx.addresses.is_empty() {
+                table.add_row(vec![
+                    Cell::new(mx.preference),
+                    Cell::new(&mx.host),
+                    Cell::new("-"),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    self.problem_cell(mx_problem(mx), Severity::Fail),
+                ]);
+            }
+            for a in &mx.addresses {
+                table.add_row(self.address_row(mx, a));
+            }
+        }
+        writeln!(out, "{table}")
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        let (text, color) = match s {
+            Severity::Ok => ("ok", Color::Green),
+            Severity::Info => ("info", Color::Grey),
+            Severity::Warn => ("warn", Color::Yellow),
+            Severity::Fail => ("FAIL", Color::Red),
+        };
+        self.paint(text, color)
+    }
+
+    fn cell(&self, text: impl ToString, good: Option<bool>) -> Cell {
+        let cell = Cell::new(text);
+        match (self.color, good) {
+            (true, Some(true)) => cell.fg(Color::Green),
+            (true, Some(false)) => cell.fg(Color::Red),
+            _ => cell,
+        }
+    }
+
+    fn problem_cell(&self, text: String, severity: Severity) -> Cell {
+        let cell = Cell::new(text);
+        match (self.color, severity) {
+            (true, Severity::Fail) => cell.fg(Color::Red),
+            (true, Severity::Warn) => cell.fg(Color::Yellow),
+            _ => cell,
+        }
+    }
+
+    fn address_row(&self, mx: &MxReport, a: &AddressReport) -> Vec<Cell> {
+        let starttls = if a.starttls {
+            "yes"
+        } else if a.banner.is_some() {
+            "no"
+        } else {
+            "?"
+        };
+        let (version, cipher) = match &a.tls {
+            Some(t) => (
+                t.version.trim_start_matches("TLSv").to_string(),
+                t.cipher.clone(),
+            ),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        let (chain, name, days) = match &a.certificate {
+            Some(c) => (
+                self.cell(chain_word(c.chain_error), Some(c.chain_valid)),
+                self.cell(
+                    if c.hostname_match { "ok" } else { "mismatch" },
+                    Some(c.hostname_match),
+                ),
+                self.cell(c.days_left, Some(c.days_left >= 0)),
+            ),
+            None => (Cell::new("-"), Cell::new("-"), Cell::new("-")),
+        };
+        let (problem, severity) = match a.worst_finding() {
+            Some(f) => (f.message.clone(), f.severity),
+            None => (String::new(), Severity::Ok),
+        };
+        let addr = if a.ip.is_ipv6() {
+            format!("[{}]:{}", a.ip, a.port)
+        } else {
+            format!("{}:{}", a.ip, a.port)
+        };
+        vec![
+            Cell::new(mx.preference),
+            Cell::new(&mx.host),
+            Cell::new(addr),
+            self.cell(starttls, Some(a.starttls)),
+            Cell::new(version),
+            Cell::new(cipher),
+            chain,
+            name,
+            days,
+            self.problem_cell(problem, severity),
+        ]
+    }
+
+    fn summary(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let counts: Vec<String> = report
+            .summary
+            .verdicts
+            .iter()
+            .map(|(v, n)| format!("{n} {}", self.paint(v.as_str(), verdict_color(*v))))
+            .collect();
+        let plural = if report.summary.domains == 1 { "" } else { "s" };
+        writeln!(
+            out,
+            "{} domain{plural}: {}; {} below the threshold ({})",
+            report.summary.domains,
+            counts.join(", "),
+            report.summary.below_threshold,
+            report.settings.fail_below
+        )
+    }
+}
+
+fn mx_problem(mx: &MxReport) -> String {
+    worst(&mx.findings)
+        .map(|f| f.message.clone())
+        .or_else(|| mx.error.as_ref().map(|e| e.message.clone()))
+        .unwrap_or_default()
+}
+
+fn chain_word(e: Option<ChainError>) -> &'static str {
+    match e {
+        None => "valid",
+        Some(ChainError::Expired) => "expired",
+        Some(ChainError::NotYetValid) => "not yet valid",
+        Some(ChainError::SelfSigned) => "self-signed",
+        Some(ChainError::IncompleteChain) => "incomplete",
+        Some(ChainError::UnknownIssuer) => "untrusted",
+        Some(ChainError::BadSignature) => "bad signature",
+        Some(ChainError::UnsupportedAlgorithm) => "weak algorithm",
+        Some(ChainError::InvalidPurpose) => "wrong purpose",
+        Some(ChainError::Malformed) => "malformed",
+        Some(ChainError::Other) => "invalid",
+    }
+}

@@ -1,0 +1,455 @@
+//! An authoritative DNS server for the zone `test.`, built on hickory-server,
+//! for end-to-end tests that point `smtptls --resolver` at it.
+//!
+//! ```ignore
+//! let dns = ZoneBuilder::new()
+//!     .mx("good.test.", 10, "mx1.good.test.")
+//!     .a("mx1.good.test.", Ipv4Addr::LOCALHOST)
+//!     .servfail("broken.test.")
+//!     .start()
+//!     .await;
+//! // smtptls --resolver <dns.resolver_arg()> good.test
+//! ```
+//!
+//! The server runs on its own thread with its own Tokio runtime. That is
+//! deliberate: end-to-end tests run the CLI with blocking calls
+//! (`assert_cmd`), which would starve a server that shared the test's
+//! (single-threaded by default) runtime and turn every lookup into a timeout.
+//!
+//! Behaviour worth knowing when writing tests:
+//! - names under `test.` without any record answer NXDOMAIN; names that exist
+//!   but lack the asked type answer NOERROR with no answer and the SOA in the
+//!   authority section (NODATA);
+//! - names outside `test.` answer REFUSED (it is an authoritative server, not
+//!   a resolver);
+//! - `servfail`/`blackhole` subtrees win over records at the same names;
+//! - [`TestDns::queries`] counts every query that reached the server,
+//!   including those a validating resolver makes on its own (DNSKEY, DS, NS).
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hickory_server::Server;
+use hickory_server::dnssec::NxProofKind;
+use hickory_server::net::runtime::{Time, TokioRuntimeProvider};
+use hickory_server::proto::dnssec::crypto::EcdsaSigningKey;
+use hickory_server::proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
+use hickory_server::proto::dnssec::{Algorithm, DnssecSigner, SigningKey};
+use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TLSA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, ZoneType};
+use tokio::sync::oneshot;
+
+/// The one zone this server is authoritative for.
+const ORIGIN: &str = "test.";
+/// TTL of every record, SOA minimum included (so negative answers too).
+const TTL: u32 = 300;
+/// The zone's name server, given an address so the zone is self-consistent.
+const NS_NAME: &str = "ns.test.";
+
+/// Collects the records and failure knobs of the `test.` zone, then starts
+/// a server for it.
+pub struct ZoneBuilder {
+    records: Vec<Record>,
+    servfail: Vec<LowerName>,
+    blackhole: Vec<LowerName>,
+    bogus: Vec<LowerName>,
+    signed: bool,
+}
+
+impl Default for ZoneBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ZoneBuilder {
+    /// An empty `test.` zone: SOA, NS `ns.test.` and its A record only.
+    pub fn new() -> Self {
+        let origin = name(ORIGIN);
+        let ns = name(NS_NAME);
+        let soa = SOA::new(
+            ns.clone(),
+            name("hostmaster.test."),
+            1,
+            3600,
+            600,
+            86400,
+            TTL,
+        );
+        Self {
+            records: vec![
+                Record::from_rdata(origin.clone(), TTL, RData::SOA(soa)),
+                Record::from_rdata(origin, TTL, RData::NS(NS(ns.clone()))),
+                Record::from_rdata(ns, TTL, RData::A(A(Ipv4Addr::LOCALHOST))),
+            ],
+            servfail: Vec::new(),
+            blackhole: Vec::new(),
+            bogus: Vec::new(),
+            signed: false,
+        }
+    }
+
+    fn push(mut self, owner: &str, rdata: RData) -> Self {
+        self.records
+            .push(Record::from_rdata(name(owner), TTL, rdata));
+        self
+    }
+
+    /// An MX record; `exchange` "." makes a null MX (RFC 7505).
+    pub fn mx(self, owner: &str, preference: u16, exchange: &str) -> Self {
+        // Not `name()`: the null MX target is the root, outside the zone.
+        let exchange = Name::from_ascii(absolute(exchange))
+            .unwrap_or_else(|e| panic!("bad MX exchange {exchange:?}: {e}"));
+        self.push(owner, RData::MX(MX::new(preference, exchange)))
+    }
+
+    pub fn a(self, owner: &str, ip: Ipv4Addr) -> Self {
+        self.push(owner, RData::A(A(ip)))
+    }
+
+    pub fn aaaa(self, owner: &str, ip: Ipv6Addr) -> Self {
+        self.push(owner, RData::AAAA(AAAA(ip)))
+    }
+
+    /// A CNAME; the target may be outside the zone (it then dangles).
+    pub fn cname(self, owner: &str, target: &str) -> Self {
+        let target = Name::from_ascii(absolute(target))
+            .unwrap_or_else(|e| panic!("bad CNAME target {target:?}: {e}"));
+        self.push(owner, RData::CNAME(CNAME(target)))
+    }
+
+    /// One TXT record made of several character-strings.
+    pub fn txt(self, owner: &str, strings: &[&str]) -> Self {
+        let strings = strings.iter().map(|s| s.to_string()).collect();
+        self.push(owner, RData::TXT(TXT::new(strings)))
+    }
+
+    /// A TLSA record, e.g. `tlsa("_25._tcp.mx1.good.test.", 3, 1, 1, &sha256)`.
+    pub fn tlsa(self, owner: &str, usage: u8, selector: u8, matching: u8, data: &[u8]) -> Self {
+        let tlsa = TLSA::new(
+            CertUsage::from(usage),
+            Selector::from(selector),
+            Matching::from(matching),
+            data.to_vec(),
+        );
+        self.push(owner, RData::TLSA(tlsa))
+    }
+
+    /// Names at or below `owner` answer SERVFAIL for every query.
+    pub fn servfail(mut self, owner: &str) -> Self {
+        self.servfail.push(LowerName::new(&name(owner)));
+        self
+    }
+
+    /// Names at or below `owner` never get an answer (the query is dropped).
+    pub fn blackhole(mut self, owner: &str) -> Self {
+        self.blackhole.push(LowerName::new(&name(owner)));
+        self
+    }
+
+    /// Sign the zone (ECDSA P-256, algorithm 13, NSEC) with a key made now.
+    /// A validating resolver trusts it through [`TestDns::trust_anchor`].
+    pub fn signed(mut self) -> Self {
+        self.signed = true;
+        self
+    }
+
+    /// Names at or below `owner` come with RRSIGs that do not verify, so a
+    /// validating resolver sees them as bogus. Implies [`Self::signed`].
+    pub fn bogus(mut self, owner: &str) -> Self {
+        self.bogus.push(LowerName::new(&name(owner)));
+        self.signed = true;
+        self
+    }
+
+    /// Bind 127.0.0.1:<random port> (UDP and TCP on the same port) and serve
+    /// the zone until the returned [`TestDns`] is dropped.
+    pub async fn start(self) -> TestDns {
+        let (zone, trust_anchor) = self.build_zone();
+        let mut catalog = Catalog::new();
+        catalog.upsert(LowerName::new(&name(ORIGIN)), vec![Arc::new(zone)]);
+        let queries = Arc::new(AtomicUsize::new(0));
+        let handler = LabHandler {
+            catalog,
+            servfail: self.servfail,
+            blackhole: self.blackhole,
+            queries: Arc::clone(&queries),
+        };
+
+        let (addr_tx, addr_rx) = oneshot::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("lab-dns".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("lab DNS: build runtime");
+                runtime.block_on(async move {
+                    let (udp, tcp) = bind_udp_and_tcp().await;
+                    let addr = udp.local_addr().expect("lab DNS: local_addr");
+                    let mut server = Server::new(handler);
+                    server.register_socket(udp);
+                    server.register_listener(tcp, Duration::from_secs(10), 64);
+                    // If the TestDns is already gone nobody needs the address.
+                    let _ = addr_tx.send(addr);
+                    // Resolves on an explicit stop or when TestDns is dropped.
+                    let _ = stop_rx.await;
+                    server.shutdown_token().cancel();
+                    // Dropping `server` and then the runtime aborts what is left.
+                });
+            })
+            .expect("lab DNS: spawn thread");
+
+        let addr = addr_rx
+            .await
+            .expect("lab DNS: server thread died while starting");
+        TestDns {
+            addr,
+            queries,
+            trust_anchor,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The in-memory zone, signed if asked, plus the trust anchor text.
+    fn build_zone(&self) -> (InMemoryZoneHandler, Option<String>) {
+        let origin = name(ORIGIN);
+        let mut zone = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
+            origin.clone(),
+            ZoneType::Primary,
+            AxfrPolicy::Deny,
+            // NSEC rather than NSEC3: simpler, and hickory validates both.
+            self.signed.then_some(NxProofKind::Nsec),
+        );
+        for record in &self.records {
+            // upsert refuses e.g. a CNAME next to other data: a test bug.
+            assert!(
+                zone.upsert_mut(record.clone(), 1),
+                "lab DNS: zone refused record {record}"
+            );
+        }
+        if !self.signed {
+            return (zone, None);
+        }
+
+        let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256)
+            .expect("lab DNS: generate key");
+        let key = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256)
+            .expect("lab DNS: load key");
+        let public = key.to_public_key().expect("lab DNS: public key");
+        // Flags 257 (zone key + SEP): one key serves as KSK and ZSK.
+        let dnskey = DNSKEY::from_key(&public);
+        let trust_anchor = format!("{ORIGIN} {TTL} IN DNSKEY {dnskey}\n");
+        // A day of validity: far beyond any test run, and the inception is
+        // "now", so no clock games are needed.
+        let signer = DnssecSigner::new(dnskey, Box::new(key), origin, Duration::from_secs(86_400));
+        zone.add_zone_signing_key_mut(signer)
+            .expect("lab DNS: add signing key");
+        zone.secure_zone_mut().expect("lab DNS: sign zone");
+        corrupt_signatures(&mut zone, &self.bogus);
+        (zone, Some(trust_anchor))
+    }
+}
+
+/// Breaks the RRSIGs of every RRset owned at or below a `bogus` name.
+/// Done once in the stored zone rather than per response: the answers then
+/// look exactly like a zone whose signatures went bad, NSEC proofs included.
+fn corrupt_signatures(zone: &mut InMemoryZoneHandler, bogus: &[LowerName]) {
+    if bogus.is_empty() {
+        return;
+    }
+    for (key, rrset) in zone.records_get_mut().iter_mut() {
+        if !bogus.iter().any(|owner| owner.zone_of(&key.name)) {
+            continue;
+        }
+        let rrset = Arc::make_mut(rrset);
+        let broken: Vec<Record> = rrset
+            .rrsigs()
+            .iter()
+            .map(|record| {
+                let mut record = record.clone();
+                if let RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) = &record.data {
+                    // Flipping bits keeps the signature well-formed (same
+                    // length, key tag, validity) but makes it not verify.
+                    let sig = rrsig.sig().iter().map(|b| b ^ 0x5a).collect();
+                    let broken = RRSIG::from_sig(rrsig.input().clone(), sig);
+                    record.data = RData::DNSSEC(DNSSECRData::RRSIG(broken));
+                }
+                record
+            })
+            .collect();
+        rrset.clear_rrsigs();
+        for rrsig in broken {
+            rrset.insert_rrsig(rrsig);
+        }
+    }
+}
+
+/// Binds UDP on a random port, then TCP on the same one. Another process
+/// may hold that TCP port, hence the retries with fresh ports.
+async fn bind_udp_and_tcp() -> (tokio::net::UdpSocket, tokio::net::TcpListener) {
+    let mut last_error = None;
+    for _ in 0..20 {
+        let udp = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("lab DNS: bind UDP");
+        let addr = udp.local_addr().expect("lab DNS: local_addr");
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(tcp) => return (udp, tcp),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    panic!("lab DNS: no port free for both UDP and TCP: {last_error:?}");
+}
+
+/// Wraps the Catalog to add what a well-behaved zone cannot do: answer
+/// SERVFAIL or stay silent for chosen subtrees. Also counts queries.
+struct LabHandler {
+    catalog: Catalog,
+    servfail: Vec<LowerName>,
+    blackhole: Vec<LowerName>,
+    queries: Arc<AtomicUsize>,
+}
+
+impl LabHandler {
+    async fn handle<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        let qname = request.queries.queries().first().map(|q| q.name());
+        let under = |owners: &[LowerName]| {
+            qname.is_some_and(|qname| owners.iter().any(|owner| owner.zone_of(qname)))
+        };
+
+        if under(&self.blackhole) {
+            // Nothing is sent; the server only wants a summary back.
+            return unsent(request);
+        }
+        if under(&self.servfail) {
+            // Echo EDNS as the Catalog would (RFC 6891 wants an OPT back).
+            let edns = request.edns.as_ref().map(|asked| {
+                let mut edns = Edns::new();
+                edns.set_max_payload(asked.max_payload().max(512));
+                edns.set_dnssec_ok(asked.flags().dnssec_ok);
+                edns
+            });
+            let response = MessageResponseBuilder::new(&request.queries, edns.as_ref())
+                .error_msg(&request.metadata, ResponseCode::ServFail);
+            // A send error means the client went away: nothing to do.
+            return match response_handle.send_response(response).await {
+                Ok(info) => info,
+                Err(_) => unsent(request),
+            };
+        }
+        self.catalog
+            .handle_request::<R, T>(request, response_handle)
+            .await
+    }
+}
+
+/// What the server is told about a query that got no response on the wire.
+fn unsent(request: &Request) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = ResponseCode::ServFail;
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
+}
+
+// Written out by hand: the trait is declared with `#[async_trait]`, and the
+// async-trait crate is not a dependency of this package. This is exactly the
+// signature that macro generates for `async fn handle_request`.
+impl RequestHandler for LabHandler {
+    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
+        &'life0 self,
+        request: &'life1 Request,
+        response_handle: R,
+    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
+    where
+        R: 'async_trait + ResponseHandler,
+        T: 'async_trait + Time,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.handle::<R, T>(request, response_handle))
+    }
+}
+
+/// A running lab DNS server; stops when dropped.
+pub struct TestDns {
+    /// 127.0.0.1:PORT, UDP and TCP.
+    pub addr: SocketAddr,
+    queries: Arc<AtomicUsize>,
+    trust_anchor: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestDns {
+    /// The value for the CLI's `--resolver`.
+    pub fn resolver_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Queries received so far (all of them: answered, SERVFAILed, dropped).
+    pub fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+
+    /// For a signed zone, its DNSKEY in zone-file presentation format
+    /// (`test. 300 IN DNSKEY 257 3 13 <base64>`, newline-terminated), as
+    /// read by `hickory_proto::dnssec::TrustAnchors::from_file`/`from_str`.
+    pub fn trust_anchor(&self) -> Option<String> {
+        self.trust_anchor.clone()
+    }
+}
+
+impl Drop for TestDns {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Joining makes the port and tasks go away before the next test
+        // starts; the thread only has to cancel and drop its runtime.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// "a.test" and "a.test." both mean the absolute name.
+fn absolute(name: &str) -> String {
+    if name.ends_with('.') {
+        name.to_string()
+    } else {
+        format!("{name}.")
+    }
+}
+
+/// Parses an owner name and insists it lies in the zone: a record elsewhere
+/// would silently never be served.
+fn name(owner: &str) -> Name {
+    let parsed = Name::from_ascii(absolute(owner))
+        .unwrap_or_else(|e| panic!("lab DNS: bad name {owner:?}: {e}"));
+    let origin = Name::from_ascii(ORIGIN).expect("lab DNS: origin");
+    assert!(
+        origin.zone_of(&parsed),
+        "lab DNS: {owner:?} is outside the zone {ORIGIN}"
+    );
+    parsed
+}

@@ -1,0 +1,14 @@
+//! The test lab: in-process peers that the end-to-end tests aim the real
+//! `smtptls` binary at. Everything here listens on loopback only.
+//!
+//! - [`pki`]: a throw-away PKI (root, intermediate, leaf certificates) made
+//!   at test time with rcgen.
+//! - [`smtp`]: an SMTP server with knobs for every behaviour the prober must
+//!   survive (good STARTTLS, no STARTTLS, stalls, garbage, ...).
+//! - [`dns`]: an authoritative DNS server (hickory-server) for a test zone,
+//!   with names that answer SERVFAIL or never answer.
+#![allow(dead_code)]
+
+pub mod dns;
+pub mod pki;
+pub mod smtp;

@@ -1,0 +1,374 @@
+//! A throw-away PKI made at test time: a root CA, an intermediate CA signed
+//! by the root, and leaf certificates made to order ([`LeafSpec`]) for the
+//! lab's SMTP servers.
+//!
+//! Nothing here is persisted except the root certificate, written to a
+//! temporary directory so that the binary under test can be pointed at it
+//! with `--ca-file`; the directory disappears with the [`TestPki`].
+//!
+//! All keys are generated with rcgen on aws-lc-rs, and every rustls object is
+//! built with an explicit aws-lc-rs provider, so no process-wide default
+//! crypto provider has to be installed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SerialNumber,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{SignatureAlgorithm, SignatureScheme};
+use time::{Duration, OffsetDateTime};
+
+/// The lab's certificate authority: a root and an intermediate, both ECDSA
+/// P-256, plus the temporary directory holding the root's PEM file.
+pub struct TestPki {
+    root: CertifiedIssuer<'static, KeyPair>,
+    intermediate: CertifiedIssuer<'static, KeyPair>,
+    ca_file: PathBuf,
+    // Kept only so that the directory (and `ca_file`) lives as long as we do.
+    _dir: tempfile::TempDir,
+}
+
+/// What leaf certificate to issue. Start from [`LeafSpec::valid_for`] and
+/// override fields with struct-update syntax:
+///
+/// ```ignore
+/// let expired = LeafSpec {
+///     not_after: OffsetDateTime::now_utc() - Duration::days(1),
+///     ..LeafSpec::valid_for("mx.expired.test")
+/// };
+/// ```
+#[derive(Clone, Debug)]
+pub struct LeafSpec {
+    /// DNS subjectAltNames (wildcards such as `*.wild.test` are fine; an IP
+    /// literal becomes an IP SAN). The first one is also the subject CN.
+    pub names: Vec<String>,
+    /// Put this in the future for a "not yet valid" certificate.
+    pub not_before: OffsetDateTime,
+    /// Put this in the past for an "expired" certificate.
+    pub not_after: OffsetDateTime,
+    pub key: KeyKind,
+    pub issuer: Issuer,
+    /// Only meaningful with [`Issuer::Intermediate`]: `false` serves the leaf
+    /// alone although it was issued by the intermediate, which is the classic
+    /// "missing intermediate" misconfiguration.
+    pub send_intermediate: bool,
+}
+
+impl LeafSpec {
+    /// A certificate any sane verifier accepts for `name`: valid since a day
+    /// ago for 90 days, ECDSA P-256, issued by the intermediate, which is
+    /// served with it.
+    pub fn valid_for(name: &str) -> Self {
+        let now = OffsetDateTime::now_utc();
+        LeafSpec {
+            names: vec![name.to_owned()],
+            not_before: now - Duration::days(1),
+            not_after: now + Duration::days(90),
+            key: KeyKind::default(),
+            issuer: Issuer::default(),
+            send_intermediate: true,
+        }
+    }
+}
+
+/// The leaf's key type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyKind {
+    #[default]
+    EcdsaP256,
+    Rsa2048,
+    /// A deliberately weak RSA key. aws-lc-rs can neither generate nor load
+    /// (sign with) RSA keys below 2048 bits, so this leaf carries a fixed
+    /// 1024-bit *public* key ([`RSA1024_PUBLIC_KEY_PEM`]) whose private half
+    /// was thrown away. The certificate itself is genuine and properly
+    /// signed by its issuer, so a client sees a real 1024-bit certificate
+    /// chain, but the server cannot produce a valid handshake signature: it
+    /// sends a bogus one and the handshake fails at CertificateVerify /
+    /// ServerKeyExchange. That is what any rustls client built on aws-lc-rs
+    /// experiences against a real 1024-bit server too (it refuses RSA
+    /// signatures below 2048 bits), but a client that accepts legacy RSA
+    /// sizes will see a bad-signature failure instead of a completed
+    /// handshake. [`ServerCert::key`] is `None` for this kind, and it cannot
+    /// be combined with [`Issuer::SelfSigned`] (that panics: self-signing
+    /// needs the private key).
+    Rsa1024,
+    Ed25519,
+}
+
+/// Who signs the leaf, which also decides the chain that is served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Issuer {
+    /// Signed by the intermediate; served chain is leaf + intermediate
+    /// (unless [`LeafSpec::send_intermediate`] is false).
+    #[default]
+    Intermediate,
+    /// Signed directly by the root; served chain is the leaf alone.
+    Root,
+    /// Signed by its own key; served chain is the leaf alone.
+    SelfSigned,
+}
+
+/// A certificate chain and its key, ready to be served.
+#[derive(Clone, Debug)]
+pub struct ServerCert {
+    /// Exactly what the server sends, leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key (PKCS#8), e.g. to write it to a file for
+    /// another server. `None` for [`KeyKind::Rsa1024`], which has none.
+    pub key: Option<Arc<PrivateKeyDer<'static>>>,
+    /// What rustls signs the handshake with.
+    signing_key: Arc<dyn rustls::sign::SigningKey>,
+}
+
+/// A 1024-bit RSA public key (the private key was discarded right after
+/// generation with `openssl genrsa 1024`). See [`KeyKind::Rsa1024`].
+pub const RSA1024_PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDKZpXh2hFMDMLwsjI5SGMLfhqR
+kXYOhe3n1Hz0OBYwUSHN3ZYASAtrKo+p+EyQpBh0jytufi2Pxyr+iJ0u2XPNQPfH
+vv0wgXmFoijbdA82GWJFQjjP4odHVOxbRNmhYPQBRI6yOQQelLAOdhRk+86L/x3Z
+7F5SBW1QbYHYTsJaOQIDAQAB
+-----END PUBLIC KEY-----
+";
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// rcgen would derive the serial from the public key, which would give every
+/// `Rsa1024` leaf (fixed public key) the same serial under the same issuer.
+/// A per-process counter seeded from the clock keeps serials distinct.
+fn next_serial() -> SerialNumber {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
+    let _ = NEXT.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
+    // Keep the top bit clear: serials must be positive integers.
+    SerialNumber::from(NEXT.fetch_add(1, Ordering::Relaxed) & (u64::MAX >> 1))
+}
+
+fn ca_params(common_name: &str, constraints: BasicConstraints) -> CertificateParams {
+    let now = OffsetDateTime::now_utc();
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "smtptls test lab");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.is_ca = IsCa::Ca(constraints);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    // Back-dated generously so that leaves with odd validity windows (e.g. an
+    // expired one from last year) still have a currently valid issuer:
+    // the leaf's own dates must be the only thing that is wrong.
+    params.not_before = now - Duration::days(3650);
+    params.not_after = now + Duration::days(3650);
+    params.serial_number = Some(next_serial());
+    params.use_authority_key_identifier_extension = true;
+    params
+}
+
+impl TestPki {
+    /// A fresh root and intermediate (ECDSA P-256), and the root's PEM file.
+    pub fn new() -> Self {
+        let root = CertifiedIssuer::self_signed(
+            ca_params("smtptls lab root CA", BasicConstraints::Unconstrained),
+            KeyPair::generate().expect("generate root key"),
+        )
+        .expect("self-sign root CA");
+        let intermediate = CertifiedIssuer::signed_by(
+            ca_params(
+                "smtptls lab intermediate CA",
+                BasicConstraints::Constrained(0),
+            ),
+            KeyPair::generate().expect("generate intermediate key"),
+            &root,
+        )
+        .expect("sign intermediate CA");
+
+        let dir = tempfile::tempdir().expect("create temp dir for the test PKI");
+        let ca_file = dir.path().join("lab-root.pem");
+        std::fs::write(&ca_file, root.pem()).expect("write root CA PEM");
+
+        TestPki {
+            root,
+            intermediate,
+            ca_file,
+            _dir: dir,
+        }
+    }
+
+    /// PEM file holding the root certificate only, for `--ca-file`.
+    pub fn ca_file(&self) -> PathBuf {
+        self.ca_file.clone()
+    }
+
+    /// The root certificate, to build a client trust store from.
+    pub fn root_der(&self) -> CertificateDer<'static> {
+        self.root.der().clone()
+    }
+
+    /// The intermediate certificate (e.g. to assert on a served chain).
+    pub fn intermediate_der(&self) -> CertificateDer<'static> {
+        self.intermediate.der().clone()
+    }
+
+    /// Issues a leaf certificate according to `spec`.
+    pub fn leaf(&self, spec: &LeafSpec) -> ServerCert {
+        assert!(!spec.names.is_empty(), "LeafSpec::names must not be empty");
+
+        let mut params =
+            CertificateParams::new(spec.names.clone()).expect("LeafSpec::names must be valid");
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, spec.names[0].as_str());
+        params.not_before = spec.not_before;
+        params.not_after = spec.not_after;
+        // A proper end-entity certificate: explicit CA:FALSE, usable only to
+        // authenticate a TLS server.
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        if matches!(spec.key, KeyKind::Rsa2048 | KeyKind::Rsa1024) {
+            params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        }
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.serial_number = Some(next_serial());
+        params.use_authority_key_identifier_extension = spec.issuer != Issuer::SelfSigned;
+
+        if spec.key == KeyKind::Rsa1024 {
+            return self.rsa1024_leaf(&params, spec);
+        }
+
+        let key = match spec.key {
+            KeyKind::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+            KeyKind::Rsa2048 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+            }
+            KeyKind::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+            KeyKind::Rsa1024 => unreachable!("handled above"),
+        }
+        .expect("generate leaf key");
+
+        let cert = match spec.issuer {
+            Issuer::Intermediate => params.signed_by(&key, &self.intermediate),
+            Issuer::Root => params.signed_by(&key, &self.root),
+            Issuer::SelfSigned => params.self_signed(&key),
+        }
+        .expect("issue leaf certificate");
+
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signing_key = provider()
+            .key_provider
+            .load_private_key(key_der.clone_key())
+            .expect("rustls accepts the generated leaf key");
+
+        ServerCert {
+            chain: self.chain(cert.der().clone(), spec),
+            key: Some(Arc::new(key_der)),
+            signing_key,
+        }
+    }
+
+    fn rsa1024_leaf(&self, params: &CertificateParams, spec: &LeafSpec) -> ServerCert {
+        let public_key = rcgen::SubjectPublicKeyInfo::from_pem(RSA1024_PUBLIC_KEY_PEM)
+            .expect("parse the fixed RSA-1024 public key");
+        let cert = match spec.issuer {
+            Issuer::Intermediate => params.signed_by(&public_key, &self.intermediate),
+            Issuer::Root => params.signed_by(&public_key, &self.root),
+            // Self-signing needs the private key, which does not exist.
+            Issuer::SelfSigned => {
+                panic!("KeyKind::Rsa1024 cannot be combined with Issuer::SelfSigned")
+            }
+        }
+        .expect("issue RSA-1024 leaf certificate");
+        ServerCert {
+            chain: self.chain(cert.der().clone(), spec),
+            key: None,
+            signing_key: Arc::new(BogusRsaKey),
+        }
+    }
+
+    fn chain(
+        &self,
+        leaf: CertificateDer<'static>,
+        spec: &LeafSpec,
+    ) -> Vec<CertificateDer<'static>> {
+        let mut chain = vec![leaf];
+        if spec.issuer == Issuer::Intermediate && spec.send_intermediate {
+            chain.push(self.intermediate_der());
+        }
+        chain
+    }
+}
+
+impl Default for TestPki {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServerCert {
+    /// The leaf certificate (first in the served chain).
+    pub fn leaf_der(&self) -> &CertificateDer<'static> {
+        &self.chain[0]
+    }
+
+    /// A server configuration serving this chain, TLS 1.2 and 1.3, aws-lc-rs.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        // A resolver rather than `with_single_cert`, because the latter
+        // insists on a parseable private key and `Rsa1024` has none.
+        let certified = CertifiedKey::new(self.chain.clone(), self.signing_key.clone());
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+            .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        Arc::new(config)
+    }
+}
+
+/// Stands in for the private half of [`RSA1024_PUBLIC_KEY_PEM`]: it agrees
+/// to sign with an RSA scheme and returns a signature-sized block of zeros,
+/// which no client will accept. See [`KeyKind::Rsa1024`].
+#[derive(Debug)]
+struct BogusRsaKey;
+
+#[derive(Debug)]
+struct BogusRsaSigner(SignatureScheme);
+
+impl rustls::sign::SigningKey for BogusRsaKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+        // PSS first: TLS 1.3 only allows PSS for RSA.
+        [
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::RSA_PKCS1_SHA256,
+        ]
+        .into_iter()
+        .find(|scheme| offered.contains(scheme))
+        .map(|scheme| Box::new(BogusRsaSigner(scheme)) as Box<dyn rustls::sign::Signer>)
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::RSA
+    }
+}
+
+impl rustls::sign::Signer for BogusRsaSigner {
+    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        // 128 bytes is the size of a 1024-bit RSA signature.
+        Ok(vec![0; 128])
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        self.0
+    }
+}

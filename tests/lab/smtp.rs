@@ -1,0 +1,585 @@
+//! An in-process SMTP server with knobs, listening on loopback only.
+//!
+//! It speaks just enough SMTP for a STARTTLS prober (greeting, EHLO/HELO,
+//! STARTTLS, NOOP, RSET, QUIT) and refuses to take mail. Each knob in
+//! [`Behaviour`] reproduces one thing real servers do, good or bad, so that
+//! tests can check the prober's verdict and that it survives them.
+//!
+//! Everything a client sends is recorded in a shared transcript
+//! ([`SmtpServer::commands`]) so a test can assert what the prober said, and
+//! in particular what it never said (MAIL, RCPT, DATA).
+//!
+//! The server runs on the tokio runtime of the test that starts it. When the
+//! binary under test is run as a child process, do not block that runtime
+//! while waiting for it: use `#[tokio::test(flavor = "multi_thread")]` or
+//! run the child with `tokio::task::spawn_blocking`.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use super::pki::ServerCert;
+
+/// Longest command line we buffer. RFC 5321 allows 512 octets; a little
+/// slack, but a client sending an endless line must not make us allocate
+/// without bound.
+const MAX_LINE: usize = 2048;
+
+/// How much a client may send before the greeting that we keep (to answer
+/// it afterwards); beyond that it is read and thrown away.
+const MAX_EARLY_BYTES: usize = 2 * MAX_LINE;
+
+/// A running lab SMTP server. Dropping it stops the listener and every
+/// connection.
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept_task: JoinHandle<()>,
+}
+
+/// How the server behaves, for every connection it accepts.
+#[derive(Clone, Debug)]
+pub struct Behaviour {
+    /// Used in the banner, "220 <hostname> ESMTP lab", and EHLO reply.
+    pub hostname: String,
+    pub banner: Banner,
+    pub ehlo: Ehlo,
+    pub starttls: StartTls,
+    /// Served after STARTTLS. With [`StartTls::Offered`] and no certificate,
+    /// STARTTLS is answered with 454.
+    pub cert: Option<ServerCert>,
+}
+
+impl Behaviour {
+    /// A well-configured server: normal greeting, STARTTLS offered, `cert`
+    /// served.
+    pub fn good(hostname: &str, cert: ServerCert) -> Self {
+        Behaviour {
+            hostname: hostname.to_owned(),
+            banner: Banner::Normal,
+            ehlo: Ehlo::Normal,
+            starttls: StartTls::Offered,
+            cert: Some(cert),
+        }
+    }
+
+    /// A plaintext-only server: STARTTLS is not offered.
+    pub fn plain(hostname: &str) -> Self {
+        Behaviour {
+            hostname: hostname.to_owned(),
+            banner: Banner::Normal,
+            ehlo: Ehlo::Normal,
+            starttls: StartTls::NotOffered,
+            cert: None,
+        }
+    }
+}
+
+/// The greeting. A client that sends anything before the greeting is
+/// complete is recorded as an early talker, whatever the variant (so with
+/// the variants that never complete it, anything the client sends counts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Banner {
+    /// `220 host ESMTP lab`
+    Normal,
+    /// `220-host ESMTP lab`, `220-second line`, `220 third`
+    Multiline,
+    /// Waits, then greets normally, like postscreen's greet delay. A client
+    /// that talks during the wait gets `554 5.5.1` to every command but QUIT.
+    Delayed(Duration),
+    /// `421 4.7.0 host too many connections, try later`, then close.
+    Reject421,
+    /// `554 5.7.1 host no SMTP service here`, then close.
+    Reject554,
+    /// `220 ` followed by an endless stream of `a`, never a line end, as
+    /// fast as the client reads.
+    EndlessLine,
+    /// `220 host ESMTP lab` one byte per second, then more bytes at that
+    /// pace forever: the line never ends.
+    Trickle,
+    /// About 200 bytes of binary junk (with NUL, 0xff and a CRLF), then
+    /// close.
+    Garbage,
+    /// Never says anything; holds the connection until the client closes.
+    Silent,
+    /// `220-line` 10 000 times and never a final line; then holds the
+    /// connection until the client closes.
+    TooManyLines,
+}
+
+/// How EHLO is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ehlo {
+    Normal,
+    /// 502 to EHLO (an RFC 821-only server); HELO still gets 250.
+    RejectEhlo,
+}
+
+/// How STARTTLS is advertised and answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// `CloseOnStartTls` reads better than the lint's preference.
+#[allow(clippy::enum_variant_names)]
+pub enum StartTls {
+    /// Advertised; `220 2.0.0 Ready to start TLS`, TLS with the
+    /// certificate, then SMTP inside TLS (where EHLO no longer advertises
+    /// STARTTLS).
+    Offered,
+    /// Not advertised; the command anyway gets `502 5.5.1 not implemented`.
+    NotOffered,
+    /// Advertised, but the command gets
+    /// `454 4.7.0 TLS not available due to local problem`.
+    Refused454,
+    /// Advertised, but the server closes the connection on the command,
+    /// without a reply.
+    CloseOnStartTls,
+    /// Advertised and answered with 220, but then the server sends
+    /// plaintext (`this is not TLS`) instead of a ServerHello, and closes.
+    HandshakeGarbage,
+}
+
+/// What all connections of one server share.
+struct Shared {
+    behaviour: Behaviour,
+    /// Built once from `behaviour.cert`.
+    tls: Option<TlsAcceptor>,
+    commands: Mutex<Vec<String>>,
+    early_talker: AtomicBool,
+    connections: AtomicUsize,
+}
+
+impl Shared {
+    fn record(&self, line: &str) {
+        // A poisoned lock only means another connection task panicked; the
+        // transcript itself is still fine to append to.
+        let mut commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        commands.push(line.to_owned());
+    }
+}
+
+impl SmtpServer {
+    /// Binds 127.0.0.1 on a free port and serves every connection with
+    /// `behaviour` until dropped.
+    pub async fn start(behaviour: Behaviour) -> Self {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), behaviour)
+            .await
+            .expect("bind a loopback port for the lab SMTP server")
+    }
+
+    /// Binds `addr` (e.g. `[::1]:PORT` to serve the port of another server
+    /// on IPv6 too) and serves every connection with `behaviour` until
+    /// dropped.
+    pub async fn start_on(addr: SocketAddr, behaviour: Behaviour) -> io::Result<Self> {
+        assert!(
+            addr.ip().is_loopback(),
+            "the lab SMTP server listens on loopback only, not {addr}"
+        );
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let tls = behaviour
+            .cert
+            .as_ref()
+            .map(|cert| TlsAcceptor::from(cert.server_config()));
+        let shared = Arc::new(Shared {
+            behaviour,
+            tls,
+            commands: Mutex::default(),
+            early_talker: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+        });
+        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(SmtpServer {
+            addr,
+            shared,
+            accept_task,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every command line received (line end stripped), over all
+    /// connections, in arrival order, including those sent inside TLS and
+    /// those answered with an error. Lines over the length cap are not
+    /// recorded.
+    pub fn commands(&self) -> Vec<String> {
+        let commands = self
+            .shared
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        commands.clone()
+    }
+
+    /// Whether any client sent bytes before the greeting was complete.
+    pub fn saw_early_talker(&self) -> bool {
+        self.shared.early_talker.load(Ordering::SeqCst)
+    }
+
+    /// How many connections were accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        // The connection tasks live in the accept task's JoinSet: dropping
+        // the set when this task is cancelled aborts all of them.
+        self.accept_task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    shared.connections.fetch_add(1, Ordering::SeqCst);
+                    let shared = shared.clone();
+                    connections.spawn(async move {
+                        // An error is the client hanging up or misbehaving,
+                        // which is what the lab is for: just end the
+                        // connection.
+                        let _ = serve(stream, &shared).await;
+                    });
+                }
+                // Accept errors (e.g. out of file descriptors) are
+                // transient; back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            // Reap finished connections so the set does not grow forever.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// How the plaintext or TLS dialogue ended.
+enum Next {
+    /// The connection is over (QUIT, client hung up, or we closed it).
+    Done,
+    /// The client asked for STARTTLS and we said 220: hand over to TLS.
+    StartTls,
+}
+
+async fn serve(mut tcp: TcpStream, shared: &Shared) -> io::Result<()> {
+    let Some(early) = greet(&mut tcp, shared).await? else {
+        return Ok(());
+    };
+    let is_early_talker = !early.is_empty();
+
+    let mut plain = LineConn::new(tcp, early);
+    if let Next::Done = dialogue(&mut plain, shared, false, is_early_talker).await? {
+        return Ok(());
+    }
+
+    let Some(acceptor) = &shared.tls else {
+        unreachable!("dialogue() only hands over to TLS when a certificate is configured")
+    };
+    // Anything the client pipelined after STARTTLS is dropped with the
+    // plaintext buffer, as RFC 3207 requires.
+    let tls = acceptor.accept(plain.into_inner()).await?;
+    let mut secure = LineConn::new(tls, Vec::new());
+    dialogue(&mut secure, shared, true, false).await?;
+    Ok(())
+}
+
+/// Sends the greeting while listening to the client, to catch early
+/// talkers. Returns what the client sent before the greeting was complete
+/// (empty for a well-behaved client), or `None` when the connection is over.
+async fn greet(tcp: &mut TcpStream, shared: &Shared) -> io::Result<Option<Vec<u8>>> {
+    let mut early = Vec::new();
+    let (mut reader, mut writer) = tcp.split();
+    let proceed = tokio::select! {
+        proceed = write_greeting(&mut writer, &shared.behaviour) => proceed?,
+        () = listen_early(&mut reader, &mut early, shared) => false,
+    };
+    Ok(proceed.then_some(early))
+}
+
+/// Reads until the client hangs up, keeping (a bounded amount of) what it
+/// sends. Only ever runs while the greeting is incomplete, so any byte
+/// makes the client an early talker.
+async fn listen_early(reader: &mut (impl AsyncRead + Unpin), early: &mut Vec<u8>, shared: &Shared) {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                shared.early_talker.store(true, Ordering::SeqCst);
+                let room = MAX_EARLY_BYTES.saturating_sub(early.len());
+                early.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+}
+
+/// Writes the greeting for `behaviour.banner`. Returns whether the SMTP
+/// dialogue should follow; the variants that never finish do not return
+/// until the client goes away (then the write fails, or `listen_early`
+/// sees the hang-up and this future is dropped).
+async fn write_greeting(
+    writer: &mut (impl AsyncWrite + Unpin),
+    behaviour: &Behaviour,
+) -> io::Result<bool> {
+    let host = &behaviour.hostname;
+    match &behaviour.banner {
+        Banner::Normal => {
+            writer
+                .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
+                .await?;
+            Ok(true)
+        }
+        Banner::Multiline => {
+            let banner = format!("220-{host} ESMTP lab\r\n220-second line\r\n220 third\r\n");
+            writer.write_all(banner.as_bytes()).await?;
+            Ok(true)
+        }
+        Banner::Delayed(delay) => {
+            tokio::time::sleep(*delay).await;
+            writer
+                .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
+                .await?;
+            Ok(true)
+        }
+        Banner::Reject421 => {
+            let reply = format!("421 4.7.0 {host} too many connections, try later\r\n");
+            writer.write_all(reply.as_bytes()).await?;
+            writer.shutdown().await?;
+            Ok(false)
+        }
+        Banner::Reject554 => {
+            let reply = format!("554 5.7.1 {host} no SMTP service here\r\n");
+            writer.write_all(reply.as_bytes()).await?;
+            writer.shutdown().await?;
+            Ok(false)
+        }
+        Banner::EndlessLine => {
+            writer.write_all(b"220 ").await?;
+            let block = [b'a'; 16 * 1024];
+            loop {
+                writer.write_all(&block).await?;
+            }
+        }
+        Banner::Trickle => {
+            for byte in format!("220 {host} ESMTP lab").bytes() {
+                writer.write_all(&[byte]).await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            loop {
+                writer.write_all(b".").await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        Banner::Garbage => {
+            writer.write_all(&garbage()).await?;
+            writer.shutdown().await?;
+            Ok(false)
+        }
+        Banner::Silent => std::future::pending().await,
+        Banner::TooManyLines => {
+            let lines = b"220-line\r\n".repeat(10_000);
+            writer.write_all(&lines).await?;
+            std::future::pending().await
+        }
+    }
+}
+
+/// ~200 bytes that are not SMTP: binary junk including NUL, 0xff and a CRLF
+/// in the middle (so a line reader gets a "line" of junk, then more junk).
+fn garbage() -> Vec<u8> {
+    let mut junk: Vec<u8> = (0u8..=255).rev().step_by(3).collect(); // starts with 0xff
+    junk.extend_from_slice(b"\0\0\x01\x02\r\n\x7f\x80\xfe\xff");
+    junk.extend((0u8..120).map(|i| i.wrapping_mul(37)));
+    junk.truncate(200);
+    junk
+}
+
+/// Runs the command loop on `conn` (plaintext or inside TLS) until the
+/// connection ends or the client starts TLS.
+async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut LineConn<S>,
+    shared: &Shared,
+    in_tls: bool,
+    early_talker: bool,
+) -> io::Result<Next> {
+    let behaviour = &shared.behaviour;
+    let host = &behaviour.hostname;
+    loop {
+        let line = match conn.next_line().await? {
+            None => return Ok(Next::Done),
+            Some(Line::TooLong) => {
+                conn.reply("500 5.5.2 line too long").await?;
+                continue;
+            }
+            Some(Line::Text(line)) => line,
+        };
+        shared.record(&line);
+
+        let trimmed = line.trim();
+        let (verb, argument) = trimmed
+            .split_once(char::is_whitespace)
+            .unwrap_or((trimmed, ""));
+        let verb = verb.to_ascii_uppercase();
+        let argument = argument.trim();
+
+        if verb == "QUIT" {
+            conn.reply("221 2.0.0 Bye").await?;
+            conn.shutdown().await;
+            return Ok(Next::Done);
+        }
+        if early_talker {
+            // Like postscreen after a pregreet violation: no real dialogue.
+            conn.reply("554 5.5.1 SMTP synchronization error").await?;
+            continue;
+        }
+
+        match verb.as_str() {
+            "EHLO" if behaviour.ehlo == Ehlo::RejectEhlo => {
+                conn.reply("502 5.5.2 EHLO not supported").await?;
+            }
+            "EHLO" => {
+                let mut lines = vec![
+                    format!("{host} greets {argument}"),
+                    "PIPELINING".to_owned(),
+                    "SIZE 10240000".to_owned(),
+                ];
+                if !in_tls && behaviour.starttls != StartTls::NotOffered {
+                    lines.push("STARTTLS".to_owned());
+                }
+                lines.push("ENHANCEDSTATUSCODES".to_owned());
+                lines.push("8BITMIME".to_owned());
+                conn.reply(&multiline("250", &lines)).await?;
+            }
+            "HELO" => conn.reply(&format!("250 {host}")).await?,
+            "STARTTLS" if in_tls => conn.reply("503 5.5.1 TLS already active").await?,
+            "STARTTLS" => match behaviour.starttls {
+                StartTls::Offered if shared.tls.is_some() => {
+                    conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    return Ok(Next::StartTls);
+                }
+                // A lab set-up mistake rather than a scenario, but answer
+                // like a real server with no certificate would.
+                StartTls::Offered => {
+                    conn.reply("454 4.7.0 TLS not available: no certificate configured")
+                        .await?;
+                }
+                StartTls::NotOffered => conn.reply("502 5.5.1 not implemented").await?,
+                StartTls::Refused454 => {
+                    conn.reply("454 4.7.0 TLS not available due to local problem")
+                        .await?;
+                }
+                // Returning drops the stream, which closes the connection.
+                StartTls::CloseOnStartTls => return Ok(Next::Done),
+                StartTls::HandshakeGarbage => {
+                    conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    conn.reply("this is not TLS").await?;
+                    conn.shutdown().await;
+                    return Ok(Next::Done);
+                }
+            },
+            "NOOP" | "RSET" => conn.reply("250 2.0.0 OK").await?,
+            // Recorded above so that tests can assert the prober never
+            // tries to send mail; refused so no mail could ever be accepted.
+            "MAIL" | "RCPT" | "DATA" => {
+                conn.reply("503 5.5.1 this lab server accepts no mail")
+                    .await?;
+            }
+            _ => conn.reply("500 5.5.2 command not recognized").await?,
+        }
+    }
+}
+
+/// Formats a (possibly) multiline reply: `250-a`, `250-b`, `250 c`.
+fn multiline(code: &str, lines: &[String]) -> String {
+    let last = lines.len().saturating_sub(1);
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let separator = if i == last { ' ' } else { '-' };
+            format!("{code}{separator}{text}")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// One received line.
+enum Line {
+    /// Line end (LF or CRLF) stripped; invalid UTF-8 replaced.
+    Text(String),
+    /// Longer than [`MAX_LINE`]; its content was discarded.
+    TooLong,
+}
+
+/// A stream read line by line with a bounded buffer, and written a reply
+/// at a time.
+struct LineConn<S> {
+    stream: S,
+    buf: Vec<u8>,
+    /// Set while discarding the rest of an over-long line.
+    overflowed: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
+    /// `buffered` is what was already received (sent before the greeting).
+    fn new(stream: S, buffered: Vec<u8>) -> Self {
+        LineConn {
+            stream,
+            buf: buffered,
+            overflowed: false,
+        }
+    }
+
+    fn into_inner(self) -> S {
+        self.stream
+    }
+
+    /// The next line, or `None` once the client has closed its side.
+    async fn next_line(&mut self) -> io::Result<Option<Line>> {
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                let raw: Vec<u8> = self.buf.drain(..=end).collect();
+                if std::mem::take(&mut self.overflowed) {
+                    return Ok(Some(Line::TooLong));
+                }
+                let text = raw.strip_suffix(b"\n").unwrap_or(&raw);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                return Ok(Some(Line::Text(String::from_utf8_lossy(text).into_owned())));
+            }
+            if self.buf.len() > MAX_LINE {
+                // Keep reading until the line ends, but without keeping it.
+                self.buf.clear();
+                self.overflowed = true;
+            }
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Writes `reply` (one or more lines, without the final line end) and
+    /// flushes it, which matters inside TLS.
+    async fn reply(&mut self, reply: &str) -> io::Result<()> {
+        self.stream.write_all(reply.as_bytes()).await?;
+        self.stream.write_all(b"\r\n").await?;
+        self.stream.flush().await
+    }
+
+    /// Closes our side cleanly (TLS close_notify, then FIN). The client may
+    /// already be gone, which is fine.
+    async fn shutdown(&mut self) {
+        let _ = self.stream.shutdown().await;
+    }
+}
