@@ -11,4 +11,5 @@
 
 pub mod dns;
 pub mod pki;
+pub mod run;
 pub mod smtp;

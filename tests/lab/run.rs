@@ -1,0 +1,155 @@
+//! Running the real `smtptls` binary against the lab, and reading its JSON.
+//!
+//! [`Lab`] ties one DNS zone, one PKI and any number of SMTP servers
+//! together: `lab.check(&["good.test"])` runs `smtptls check` with
+//! `--resolver`, `--ca-file` and a `--connect-to` rule per server, so the
+//! tool resolves real DNS answers and reaches each server on its port.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::dns::TestDns;
+use super::pki::TestPki;
+use super::smtp::SmtpServer;
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON (panics with the output if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs `smtptls ARGS…` and waits for it, without blocking the runtime
+/// the lab servers run on. Panics if it takes longer than two minutes.
+pub async fn smtptls<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let bin = env!("CARGO_BIN_EXE_smtptls");
+    let child = tokio::process::Command::new(bin)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn smtptls");
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("smtptls did not finish within 120 s")
+        .expect("wait for smtptls");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A DNS zone, a PKI and the SMTP servers of one test.
+pub struct Lab {
+    pub dns: TestDns,
+    pub pki: TestPki,
+    /// `(MX host name, server)`: the host's resolved addresses are kept,
+    /// only the port is redirected to the server's.
+    pub servers: Vec<(String, SmtpServer)>,
+    /// Short timeouts so failure cases finish quickly.
+    pub timeout: &'static str,
+    pub banner_timeout: &'static str,
+}
+
+impl Lab {
+    pub fn new(dns: TestDns, pki: TestPki) -> Self {
+        Lab {
+            dns,
+            pki,
+            servers: Vec::new(),
+            timeout: "3",
+            banner_timeout: "3",
+        }
+    }
+
+    pub fn serve(&mut self, host: &str, server: SmtpServer) -> &mut Self {
+        self.servers.push((host.to_string(), server));
+        self
+    }
+
+    /// The common arguments: resolver, CA, routes, timeouts.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--resolver".to_string(),
+            self.dns.resolver_arg(),
+            "--ca-file".to_string(),
+            self.pki.ca_file().display().to_string(),
+            "--timeout".to_string(),
+            self.timeout.to_string(),
+            "--banner-timeout".to_string(),
+            self.banner_timeout.to_string(),
+            "--ehlo-name".to_string(),
+            "client.smtptls.test".to_string(),
+        ];
+        for (host, server) in &self.servers {
+            args.push("--connect-to".to_string());
+            args.push(format!("{host}:25::{}", server.port()));
+        }
+        args
+    }
+
+    /// `smtptls check --format json DOMAINS… <lab args> EXTRA…`
+    pub async fn check_json(&self, domains: &[&str], extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec!["check".into(), "--format".into(), "json".into()];
+        args.extend(domains.iter().map(|d| d.to_string()));
+        args.extend(self.args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        smtptls(args).await
+    }
+
+    /// `smtptls check DOMAINS… <lab args> EXTRA…` (table output)
+    pub async fn check_table(&self, domains: &[&str], extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec!["check".into()];
+        args.extend(domains.iter().map(|d| d.to_string()));
+        args.extend(self.args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        smtptls(args).await
+    }
+}
+
+/// The report of `domain` in a JSON run.
+pub fn domain<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["domains"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["domain"] == name))
+        .unwrap_or_else(|| panic!("no domain {name} in {report:#}"))
+}
+
+/// The first address row of the first MX of `domain`.
+pub fn first_address<'a>(report: &'a Value, name: &str) -> &'a Value {
+    &domain(report, name)["mx"][0]["addresses"][0]
+}
+
+/// `(severity, message)` of finding `id` in a findings-bearing object.
+pub fn finding(obj: &Value, id: &str) -> Option<(String, String)> {
+    obj["findings"].as_array()?.iter().find(|f| f["id"] == id).map(|f| {
+        (
+            f["severity"].as_str().unwrap_or_default().to_string(),
+            f["message"].as_str().unwrap_or_default().to_string(),
+        )
+    })
+}
+
+/// The severity of finding `id`, or "absent".
+pub fn severity(obj: &Value, id: &str) -> String {
+    finding(obj, id).map_or_else(|| "absent".to_string(), |(s, _)| s)
+}
