@@ -36,7 +36,7 @@ const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below; \
 1 at least one domain below it; 2 usage or input error (nothing probed).";
 
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = EXIT_CODES, args_override_self = true)]
 pub struct CheckArgs {
     /// Domains to audit (IDN allowed; a trailing dot is accepted).
     #[arg(required = true, value_name = "DOMAIN", value_parser = parse_domain)]

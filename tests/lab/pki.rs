@@ -150,13 +150,13 @@ fn next_serial() -> SerialNumber {
     SerialNumber::from(NEXT.fetch_add(1, Ordering::Relaxed) & (u64::MAX >> 1))
 }
 
-fn ca_params(common_name: &str, constraints: BasicConstraints) -> CertificateParams {
+fn ca_params(lab: &str, common_name: &str, constraints: BasicConstraints) -> CertificateParams {
     let now = OffsetDateTime::now_utc();
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params
         .distinguished_name
-        .push(DnType::OrganizationName, "smtptls test lab");
+        .push(DnType::OrganizationName, lab);
     params
         .distinguished_name
         .push(DnType::CommonName, common_name);
@@ -179,13 +179,23 @@ fn ca_params(common_name: &str, constraints: BasicConstraints) -> CertificatePar
 impl TestPki {
     /// A fresh root and intermediate (ECDSA P-256), and the root's PEM file.
     pub fn new() -> Self {
+        // Each PKI's CA names are its own: two labs' roots with one name
+        // would make a foreign chain look like a forged one (bad
+        // signature) instead of an unknown issuer.
+        static LABS: AtomicU64 = AtomicU64::new(0);
+        let lab = format!(
+            "smtptls test lab {}-{}",
+            std::process::id(),
+            LABS.fetch_add(1, Ordering::Relaxed)
+        );
         let root = CertifiedIssuer::self_signed(
-            ca_params("smtptls lab root CA", BasicConstraints::Unconstrained),
+            ca_params(&lab, "smtptls lab root CA", BasicConstraints::Unconstrained),
             KeyPair::generate().expect("generate root key"),
         )
         .expect("self-sign root CA");
         let intermediate = CertifiedIssuer::signed_by(
             ca_params(
+                &lab,
                 "smtptls lab intermediate CA",
                 BasicConstraints::Constrained(0),
             ),

@@ -25,8 +25,12 @@ pub struct Run {
 impl Run {
     /// stdout parsed as JSON (panics with the output if it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -141,12 +145,16 @@ pub fn first_address<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 /// `(severity, message)` of finding `id` in a findings-bearing object.
 pub fn finding(obj: &Value, id: &str) -> Option<(String, String)> {
-    obj["findings"].as_array()?.iter().find(|f| f["id"] == id).map(|f| {
-        (
-            f["severity"].as_str().unwrap_or_default().to_string(),
-            f["message"].as_str().unwrap_or_default().to_string(),
-        )
-    })
+    obj["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["id"] == id)
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap_or_default().to_string(),
+                f["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
 }
 
 /// The severity of finding `id`, or "absent".

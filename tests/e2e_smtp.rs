@@ -1,0 +1,669 @@
+//! End to end, one SMTP server behaviour at a time: the real binary, real
+//! DNS answers from the lab zone, a lab SMTP server per test. Each test
+//! asserts the exact outcome: finding ids and severities, error phase and
+//! kind, verdict, exit code, and what the prober said to the server.
+
+mod lab;
+
+use std::time::Duration;
+
+use lab::dns::ZoneBuilder;
+use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
+use lab::run::{Lab, Run, finding, first_address, severity};
+use lab::smtp::{Banner, Behaviour, Ehlo, SmtpServer, StartTls};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// One domain `NAME.test`, MX 10 `mx.NAME.test` at 127.0.0.1, served by a
+/// lab server with the behaviour `make` builds from the lab PKI.
+async fn scenario(
+    name: &str,
+    make: impl FnOnce(&TestPki, &str) -> Behaviour,
+) -> (Run, Value, SmtpServer) {
+    scenario_with(name, &[], make).await
+}
+
+async fn scenario_with(
+    name: &str,
+    extra: &[&str],
+    make: impl FnOnce(&TestPki, &str) -> Behaviour,
+) -> (Run, Value, SmtpServer) {
+    let domain = format!("{name}.test");
+    let mx = format!("mx.{name}.test");
+    let pki = TestPki::new();
+    let behaviour = make(&pki, &mx);
+    let server = SmtpServer::start(behaviour).await;
+    let dns = ZoneBuilder::new()
+        .mx(&domain, 10, &mx)
+        .a(&mx, std::net::Ipv4Addr::LOCALHOST)
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    // The server is moved into the lab only for its port; keep it alive
+    // for the caller by re-reading its port.
+    let port = server.port();
+    let mut args: Vec<String> = vec![
+        "check".into(),
+        "--format".into(),
+        "json".into(),
+        domain.clone(),
+    ];
+    args.extend(lab.args());
+    args.push("--connect-to".into());
+    args.push(format!("{mx}:25::{port}"));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    lab.servers.clear();
+    let run = lab::run::smtptls(args).await;
+    let json = run.json();
+    (run, json, server)
+}
+
+fn good(pki: &TestPki, mx: &str) -> Behaviour {
+    Behaviour::good(mx, pki.leaf(&LeafSpec::valid_for(mx)))
+}
+
+fn with_leaf(spec: impl FnOnce(LeafSpec) -> LeafSpec) -> impl FnOnce(&TestPki, &str) -> Behaviour {
+    move |pki, mx| Behaviour::good(mx, pki.leaf(&spec(LeafSpec::valid_for(mx))))
+}
+
+fn verdict(json: &Value) -> &str {
+    json["domains"][0]["verdict"].as_str().unwrap_or("?")
+}
+
+fn error_of(addr: &Value) -> (String, String, String) {
+    let e = &addr["error"];
+    (
+        e["phase"].as_str().unwrap_or("-").to_string(),
+        e["kind"].as_str().unwrap_or("-").to_string(),
+        e["message"].as_str().unwrap_or("-").to_string(),
+    )
+}
+
+const NEVER_SENT: [&str; 3] = ["MAIL", "RCPT", "DATA"];
+
+fn assert_polite(server: &SmtpServer) {
+    for cmd in server.commands() {
+        let verb = cmd
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        assert!(!NEVER_SENT.contains(&verb.as_str()), "sent {cmd:?}");
+    }
+    assert!(!server.saw_early_talker(), "spoke before the banner");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn good_chain_is_secure_and_the_dialogue_is_polite() {
+    let (run, json, server) = scenario("good", good).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(verdict(&json), "secure");
+    let a = first_address(&json, "good.test");
+    assert_eq!(a["ip"], "127.0.0.1");
+    assert_eq!(a["starttls"], true);
+    assert_eq!(a["tls"]["version"], "TLSv1.3");
+    assert!(
+        a["tls"]["cipher"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("TLS_"))
+    );
+    assert!(a["tls"]["key_exchange_group"].is_string());
+    assert_eq!(a["certificate"]["chain_valid"], true);
+    assert_eq!(a["certificate"]["hostname_match"], true);
+    assert_eq!(a["certificate"]["chain_length"], 2);
+    assert_eq!(
+        a["certificate"]["subject_alt_names"],
+        serde_json::json!(["mx.good.test"])
+    );
+    assert_eq!(a["certificate"]["days_left"], 89);
+    assert_eq!(a["certificate"]["key"]["type"], "EC");
+    assert_eq!(a["certificate"]["key"]["bits"], 256);
+    assert_eq!(a["error"], Value::Null);
+    // Every check ran and passed.
+    for id in [
+        "smtp.connect",
+        "smtp.banner",
+        "smtp.ehlo",
+        "starttls.offered",
+        "starttls.command",
+        "tls.handshake",
+        "tls.version",
+        "smtp.ehlo-after-tls",
+        "cert.chain.valid",
+        "cert.hostname",
+        "cert.expiry",
+        "cert.key",
+        "cert.signature",
+    ] {
+        assert_eq!(severity(a, id), "ok", "{id}: {:?}", finding(a, id));
+    }
+    // Extensions are reported before and inside TLS; STARTTLS only before.
+    assert!(
+        a["extensions"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x == "STARTTLS"))
+    );
+    assert!(
+        a["extensions_after_tls"]
+            .as_array()
+            .is_some_and(|e| !e.iter().any(|x| x == "STARTTLS"))
+    );
+    assert_eq!(
+        server.commands(),
+        vec![
+            "EHLO client.smtptls.test",
+            "STARTTLS",
+            "EHLO client.smtptls.test",
+            "QUIT"
+        ]
+    );
+    assert_polite(&server);
+    assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_certificate_is_encrypted_not_secure() {
+    let now = OffsetDateTime::now_utc();
+    let (run, json, _s) = scenario(
+        "expired",
+        with_leaf(|l| LeafSpec {
+            not_before: now - time::Duration::days(100),
+            not_after: now - time::Duration::days(10),
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(run.code, 0, "encrypted is at the default threshold");
+    assert_eq!(verdict(&json), "encrypted");
+    let a = first_address(&json, "expired.test");
+    assert_eq!(a["certificate"]["chain_valid"], false);
+    assert_eq!(a["certificate"]["chain_error"], "expired");
+    assert_eq!(a["certificate"]["days_left"], -10);
+    assert_eq!(severity(a, "cert.expiry"), "fail");
+    assert_eq!(severity(a, "cert.chain.valid"), "fail");
+    assert_eq!(severity(a, "cert.hostname"), "ok");
+    assert_eq!(
+        severity(a, "tls.handshake"),
+        "ok",
+        "an expired certificate is not a TLS failure"
+    );
+    assert_eq!(severity(a, "starttls.offered"), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_expiring_soon_warns() {
+    let now = OffsetDateTime::now_utc();
+    let (run, json, _s) = scenario(
+        "soon",
+        with_leaf(|l| LeafSpec {
+            not_after: now + time::Duration::days(10) + time::Duration::hours(1),
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(run.code, 0);
+    assert_eq!(verdict(&json), "secure");
+    let a = first_address(&json, "soon.test");
+    let (sev, msg) = finding(a, "cert.expiry").expect("cert.expiry");
+    assert_eq!(sev, "warn");
+    assert!(msg.contains("10 days"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_window_is_configurable() {
+    let (_, json, _s) = scenario_with("window", &["--expiry-warn-days", "100"], good).await;
+    assert_eq!(
+        severity(first_address(&json, "window.test"), "cert.expiry"),
+        "warn"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_yet_valid_certificate() {
+    let now = OffsetDateTime::now_utc();
+    let (_, json, _s) = scenario(
+        "future",
+        with_leaf(|l| LeafSpec {
+            not_before: now + time::Duration::days(5),
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(verdict(&json), "encrypted");
+    let a = first_address(&json, "future.test");
+    assert_eq!(a["certificate"]["chain_error"], "not-yet-valid");
+    let (sev, msg) = finding(a, "cert.expiry").expect("cert.expiry");
+    assert_eq!(sev, "fail");
+    assert!(msg.contains("not valid before"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_name_is_a_name_failure_not_a_chain_failure() {
+    let (run, json, _s) = scenario(
+        "wrongname",
+        with_leaf(|l| LeafSpec {
+            names: vec!["mail.other.test".into()],
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(run.code, 0);
+    assert_eq!(verdict(&json), "encrypted");
+    let a = first_address(&json, "wrongname.test");
+    assert_eq!(a["certificate"]["chain_valid"], true);
+    assert_eq!(a["certificate"]["hostname_match"], false);
+    let (sev, msg) = finding(a, "cert.hostname").expect("cert.hostname");
+    assert_eq!(sev, "fail");
+    assert!(
+        msg.contains("mail.other.test") && msg.contains("mx.wrongname.test"),
+        "{msg}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wildcard_matches_only_the_leftmost_label() {
+    // MX mx.wild.test with *.wild.test: matches.
+    let (_, json, _s) = scenario(
+        "wild",
+        with_leaf(|l| LeafSpec {
+            names: vec!["*.wild.test".into()],
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(verdict(&json), "secure");
+    assert_eq!(
+        first_address(&json, "wild.test")["certificate"]["hostname_match"],
+        true
+    );
+
+    // MX mx.deep.test with *.test: the wildcard covers one label only.
+    let (_, json, _s) = scenario(
+        "deep",
+        with_leaf(|l| LeafSpec {
+            names: vec!["*.test".into()],
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(verdict(&json), "encrypted");
+    assert_eq!(
+        first_address(&json, "deep.test")["certificate"]["hostname_match"],
+        false
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn self_signed_certificate() {
+    let (_, json, _s) = scenario(
+        "selfsigned",
+        with_leaf(|l| LeafSpec {
+            issuer: Issuer::SelfSigned,
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(verdict(&json), "encrypted");
+    let a = first_address(&json, "selfsigned.test");
+    assert_eq!(a["certificate"]["chain_error"], "self-signed");
+    assert_eq!(a["certificate"]["hostname_match"], true);
+    assert!(
+        finding(a, "cert.chain.valid")
+            .is_some_and(|(s, m)| s == "fail" && m.contains("self-signed"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_intermediate_is_an_incomplete_chain() {
+    let (_, json, _s) = scenario(
+        "nointermediate",
+        with_leaf(|l| LeafSpec {
+            send_intermediate: false,
+            ..l
+        }),
+    )
+    .await;
+    assert_eq!(verdict(&json), "encrypted");
+    let a = first_address(&json, "nointermediate.test");
+    assert_eq!(a["certificate"]["chain_length"], 1);
+    assert_eq!(a["certificate"]["chain_error"], "incomplete-chain");
+    assert!(finding(a, "cert.chain.valid").is_some_and(|(_, m)| m.contains("intermediate")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn untrusted_ca_is_an_unknown_issuer() {
+    // The server's chain is complete, but its root is not in --ca-file:
+    // the lab PKI for this scenario differs from the one the CLI trusts.
+    let other_pki = TestPki::new();
+    let (_, json, _s) = scenario("untrusted", |_, mx| {
+        Behaviour::good(mx, other_pki.leaf(&LeafSpec::valid_for(mx)))
+    })
+    .await;
+    let a = first_address(&json, "untrusted.test");
+    assert_eq!(a["certificate"]["chain_error"], "unknown-issuer");
+    assert_eq!(verdict(&json), "encrypted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rsa_and_ed25519_keys_are_reported() {
+    for (name, kind, ty, bits) in [
+        ("rsa", KeyKind::Rsa2048, "RSA", 2048),
+        ("ed", KeyKind::Ed25519, "Ed25519", 256),
+    ] {
+        let (_, json, _s) = scenario(name, with_leaf(|l| LeafSpec { key: kind, ..l })).await;
+        assert_eq!(verdict(&json), "secure", "{name}");
+        let key = &first_address(&json, &format!("{name}.test"))["certificate"]["key"];
+        assert_eq!(
+            (key["type"].as_str(), key["bits"].as_u64()),
+            (Some(ty), Some(bits)),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rsa_1024_certificate_is_still_graded_when_the_handshake_fails() {
+    let (_, json, _s) = scenario(
+        "weakkey",
+        with_leaf(|l| LeafSpec {
+            key: KeyKind::Rsa1024,
+            ..l
+        }),
+    )
+    .await;
+    let a = first_address(&json, "weakkey.test");
+    assert_eq!(error_of(a).0, "tls-handshake");
+    assert_eq!(severity(a, "tls.handshake"), "fail");
+    assert_eq!(a["certificate"]["key"]["bits"], 1024);
+    assert_eq!(severity(a, "cert.key"), "fail");
+    assert_eq!(verdict(&json), "plaintext");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_starttls_is_plaintext_and_fails_the_run() {
+    let (run, json, server) = scenario("plain", |_, mx| Behaviour::plain(mx)).await;
+    assert_eq!(run.code, 1);
+    assert_eq!(verdict(&json), "plaintext");
+    let a = first_address(&json, "plain.test");
+    assert_eq!(a["starttls"], false);
+    assert_eq!(a["tls"], Value::Null);
+    assert_eq!(a["certificate"], Value::Null);
+    assert_eq!(a["error"], Value::Null, "a clean dialogue is not an error");
+    assert_eq!(severity(a, "starttls.offered"), "fail");
+    assert_eq!(server.commands(), vec!["EHLO client.smtptls.test", "QUIT"]);
+    assert_polite(&server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_refused_with_454() {
+    let (run, json, server) = scenario("refused", |pki, mx| Behaviour {
+        starttls: StartTls::Refused454,
+        ..good(pki, mx)
+    })
+    .await;
+    assert_eq!(run.code, 1);
+    assert_eq!(verdict(&json), "plaintext");
+    let a = first_address(&json, "refused.test");
+    assert_eq!(a["starttls"], true);
+    assert_eq!(severity(a, "starttls.offered"), "ok");
+    let (sev, msg) = finding(a, "starttls.command").expect("starttls.command");
+    assert_eq!(sev, "fail");
+    assert!(msg.contains("454"), "{msg}");
+    let (phase, kind, _) = error_of(a);
+    assert_eq!((phase.as_str(), kind.as_str()), ("starttls", "rejected"));
+    assert_eq!(
+        server.commands(),
+        vec!["EHLO client.smtptls.test", "STARTTLS", "QUIT"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_closed_right_after_starttls() {
+    let (_, json, _s) = scenario("closes", |pki, mx| Behaviour {
+        starttls: StartTls::CloseOnStartTls,
+        ..good(pki, mx)
+    })
+    .await;
+    let a = first_address(&json, "closes.test");
+    let (phase, kind, _) = error_of(a);
+    assert_eq!((phase.as_str(), kind.as_str()), ("starttls", "closed"));
+    assert_eq!(severity(a, "starttls.command"), "fail");
+    assert_eq!(verdict(&json), "plaintext");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plaintext_instead_of_a_tls_handshake() {
+    let (_, json, _s) = scenario("nottls", |pki, mx| Behaviour {
+        starttls: StartTls::HandshakeGarbage,
+        ..good(pki, mx)
+    })
+    .await;
+    let a = first_address(&json, "nottls.test");
+    let (phase, kind, message) = error_of(a);
+    // The junk arrives right behind the 220: it is plaintext the client
+    // must refuse to treat as part of the session.
+    assert_eq!(
+        (phase.as_str(), kind.as_str()),
+        ("starttls", "plaintext-after-starttls"),
+        "{message}"
+    );
+    assert_eq!(verdict(&json), "plaintext");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multiline_banner_is_read_whole() {
+    let (run, json, server) = scenario("multiline", |pki, mx| Behaviour {
+        banner: Banner::Multiline,
+        ..good(pki, mx)
+    })
+    .await;
+    assert_eq!(run.code, 0);
+    assert_eq!(verdict(&json), "secure");
+    let banner = first_address(&json, "multiline.test")["banner"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        banner.starts_with("220 mx.multiline.test") && banner.contains("third"),
+        "{banner}"
+    );
+    assert_polite(&server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn greet_delay_is_waited_out_without_talking_early() {
+    let (run, json, server) =
+        scenario_with("slow", &["--banner-timeout", "10"], |pki, mx| Behaviour {
+            banner: Banner::Delayed(Duration::from_millis(2500)),
+            ..good(pki, mx)
+        })
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(verdict(&json), "secure");
+    let banner_ms = first_address(&json, "slow.test")["timings_ms"]["banner"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(banner_ms >= 2400, "banner after {banner_ms} ms");
+    assert_polite(&server);
+}
+
+async fn banner_failure(name: &str, banner: Banner) -> (Run, Value, SmtpServer) {
+    scenario(name, move |pki, mx| Behaviour {
+        banner,
+        ..good(pki, mx)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn banner_421_is_reported_as_a_refusal() {
+    let (run, json, server) = banner_failure("busy", Banner::Reject421).await;
+    assert_eq!(run.code, 1);
+    assert_eq!(verdict(&json), "error");
+    let a = first_address(&json, "busy.test");
+    let (phase, kind, message) = error_of(a);
+    assert_eq!((phase.as_str(), kind.as_str()), ("banner", "rejected"));
+    assert!(
+        message.contains("421") && message.contains("too many connections"),
+        "{message}"
+    );
+    let (sev, msg) = finding(a, "smtp.banner").expect("smtp.banner");
+    assert_eq!(sev, "fail");
+    assert!(
+        msg.starts_with("server refused the connection: 421"),
+        "{msg}"
+    );
+    assert_eq!(a["starttls"], false);
+    assert!(
+        server.commands().iter().all(|c| c == "QUIT"),
+        "{:?}",
+        server.commands()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn banner_554_is_reported_as_a_refusal() {
+    let (_, json, _s) = banner_failure("nosmtp", Banner::Reject554).await;
+    let (phase, kind, message) = error_of(first_address(&json, "nosmtp.test"));
+    assert_eq!((phase.as_str(), kind.as_str()), ("banner", "rejected"));
+    assert!(message.contains("554"), "{message}");
+    assert_eq!(verdict(&json), "error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_line_is_cut_off() {
+    let (_, json, _s) = banner_failure("endless", Banner::EndlessLine).await;
+    let (phase, kind, _) = error_of(first_address(&json, "endless.test"));
+    assert_eq!((phase.as_str(), kind.as_str()), ("banner", "line-too-long"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reply_with_too_many_lines_is_cut_off() {
+    let (_, json, _s) = banner_failure("manylines", Banner::TooManyLines).await;
+    let (phase, kind, _) = error_of(first_address(&json, "manylines.test"));
+    assert_eq!(
+        (phase.as_str(), kind.as_str()),
+        ("banner", "too-many-lines")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trickling_server_times_out() {
+    let (_, json, _s) = banner_failure("trickle", Banner::Trickle).await;
+    let a = first_address(&json, "trickle.test");
+    let (phase, kind, message) = error_of(a);
+    assert_eq!(
+        (phase.as_str(), kind.as_str()),
+        ("banner", "timeout"),
+        "{message}"
+    );
+    assert!(finding(a, "smtp.banner").is_some_and(|(_, m)| m.contains("within 3 s")));
+    assert_eq!(verdict(&json), "error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_reply_is_unparseable() {
+    let (_, json, _s) = banner_failure("garbage", Banner::Garbage).await;
+    let (phase, kind, message) = error_of(first_address(&json, "garbage.test"));
+    assert_eq!(
+        (phase.as_str(), kind.as_str()),
+        ("banner", "unparseable"),
+        "{message}"
+    );
+    assert!(message.contains("\\x"), "binary shown escaped: {message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_server_does_not_deadlock_the_prober() {
+    let (run, json, server) = banner_failure("silent", Banner::Silent).await;
+    assert_eq!(run.code, 1);
+    let (phase, kind, _) = error_of(first_address(&json, "silent.test"));
+    assert_eq!((phase.as_str(), kind.as_str()), ("banner", "timeout"));
+    // We waited for the server and never spoke first.
+    assert!(server.commands().is_empty(), "{:?}", server.commands());
+    assert!(!server.saw_early_talker());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ehlo_rejected_falls_back_to_helo() {
+    let (run, json, server) = scenario("helo", |pki, mx| Behaviour {
+        ehlo: Ehlo::RejectEhlo,
+        ..good(pki, mx)
+    })
+    .await;
+    assert_eq!(run.code, 1);
+    let a = first_address(&json, "helo.test");
+    assert_eq!(severity(a, "smtp.ehlo"), "warn");
+    assert_eq!(severity(a, "starttls.offered"), "fail");
+    assert_eq!(verdict(&json), "plaintext");
+    assert_eq!(
+        server.commands(),
+        vec![
+            "EHLO client.smtptls.test",
+            "HELO client.smtptls.test",
+            "QUIT"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_refused() {
+    // Bind to learn a free port, then close it: connecting is refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let pki = TestPki::new();
+    let dns = ZoneBuilder::new()
+        .mx("closed.test", 10, "mx.closed.test")
+        .a("mx.closed.test", std::net::Ipv4Addr::LOCALHOST)
+        .start()
+        .await;
+    let lab = Lab::new(dns, pki);
+    let run = lab
+        .check_json(
+            &["closed.test"],
+            &["--connect-to", &format!("mx.closed.test:25::{port}")],
+        )
+        .await;
+    assert_eq!(run.code, 1);
+    let json = run.json();
+    let a = first_address(&json, "closed.test");
+    let (phase, kind, message) = error_of(a);
+    assert_eq!(
+        (phase.as_str(), kind.as_str()),
+        ("connect", "connection-refused")
+    );
+    assert!(message.contains("refused"));
+    assert_eq!(severity(a, "smtp.connect"), "fail");
+    assert_eq!(verdict(&json), "error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ehlo_name_default_is_never_a_bare_word() {
+    // No --ehlo-name: /etc/mailname, an FQDN host name, or an address literal.
+    let pki = TestPki::new();
+    let server = SmtpServer::start(good(&pki, "mx.ehlo.test")).await;
+    let dns = ZoneBuilder::new()
+        .mx("ehlo.test", 10, "mx.ehlo.test")
+        .a("mx.ehlo.test", std::net::Ipv4Addr::LOCALHOST)
+        .start()
+        .await;
+    let args = vec![
+        "check".to_string(),
+        "ehlo.test".into(),
+        "--format".into(),
+        "json".into(),
+        "--resolver".into(),
+        dns.resolver_arg(),
+        "--ca-file".into(),
+        pki.ca_file().display().to_string(),
+        "--connect-to".into(),
+        format!("mx.ehlo.test:25::{}", server.port()),
+    ];
+    let run = lab::run::smtptls(args).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let first = server.commands().first().cloned().unwrap_or_default();
+    let name = first.strip_prefix("EHLO ").unwrap_or_default();
+    assert!(name.contains('.') || name.starts_with('['), "EHLO {name:?}");
+}
