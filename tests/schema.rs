@@ -1,0 +1,441 @@
+//! `schema/report.schema.json` against the real `--format json` output.
+//!
+//! One lab run covers every shape a report can take (good and plaintext
+//! MX, IPv4 and IPv6 addresses, null MX, NXDOMAIN, SERVFAIL, implicit MX,
+//! CNAME MX, bad certificates, unreachable and address-less MX hosts), and
+//! the whole document must validate. The schema sets
+//! `additionalProperties: false` everywhere, so a field added in code but
+//! not in the schema fails here.
+
+mod lab;
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use lab::dns::ZoneBuilder;
+use lab::pki::{Issuer, LeafSpec, TestPki};
+use lab::run::{Lab, domain};
+use lab::smtp::{Behaviour, SmtpServer};
+use serde_json::{Value, json};
+use smtptls::inspector::FindingId;
+use time::{Duration, OffsetDateTime};
+
+const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(SCHEMA_PATH)
+        .unwrap_or_else(|e| panic!("read {SCHEMA_PATH}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{SCHEMA_PATH} is not JSON: {e}"))
+}
+
+/// A Draft 2020-12 validator for the schema, with `format` checked
+/// (date-time, ipv4, ipv6) rather than treated as an annotation.
+fn validator() -> jsonschema::Validator {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema())
+        .unwrap_or_else(|e| panic!("{SCHEMA_PATH} does not compile: {e}"))
+}
+
+/// Every validation error, one per line, with the instance path.
+fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("at {:?}: {e} (schema: {})", e.instance_path().as_str(), e.schema_path()))
+        .collect()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, report: &Value) {
+    let errors = errors(validator, report);
+    assert!(
+        errors.is_empty(),
+        "the report does not match {SCHEMA_PATH}:\n{}\n\nreport:\n{report:#}",
+        errors.join("\n")
+    );
+}
+
+/// `(domain, expected verdict)` of the lab run.
+const DOMAINS: &[(&str, &str)] = &[
+    ("secure.test", "secure"),
+    ("good.test", "partial"),
+    ("nullmx.test", "no-mail"),
+    ("nx.test", "error"),
+    ("broken.test", "error"),
+    ("implicit.test", "secure"),
+    ("empty.test", "error"),
+    ("alias.test", "secure"),
+    ("expired.test", "encrypted"),
+    ("selfsigned.test", "encrypted"),
+    ("refused.test", "error"),
+    ("noaddr.test", "error"),
+];
+
+/// Runs the binary once over a lab with every kind of domain.
+async fn lab_report() -> Value {
+    let pki = TestPki::new();
+    let now = OffsetDateTime::now_utc();
+
+    let good = Behaviour::good("mx1.good.test", pki.leaf(&LeafSpec::valid_for("mx1.good.test")));
+    let mx1 = SmtpServer::start(good.clone()).await;
+    // The same port on ::1, so mx1.good.test's AAAA record reaches the
+    // same behaviour; hosts without IPv6 loopback just skip that address.
+    let v6_addr = SocketAddr::from((Ipv6Addr::LOCALHOST, mx1.port()));
+    let mx1_v6 = match SmtpServer::start_on(v6_addr, good).await {
+        Ok(server) => Some(server),
+        Err(e) => {
+            eprintln!("skipping the ::1 address: cannot bind {v6_addr}: {e}");
+            None
+        }
+    };
+    let plain = SmtpServer::start(Behaviour::plain("mx2.good.test")).await;
+    let implicit = SmtpServer::start(Behaviour::good(
+        "implicit.test",
+        pki.leaf(&LeafSpec::valid_for("implicit.test")),
+    ))
+    .await;
+    let alias = SmtpServer::start(Behaviour::good(
+        "mx.alias.test",
+        pki.leaf(&LeafSpec::valid_for("mx.alias.test")),
+    ))
+    .await;
+    let expired = SmtpServer::start(Behaviour::good(
+        "mx.expired.test",
+        pki.leaf(&LeafSpec {
+            not_before: now - Duration::days(100),
+            not_after: now - Duration::days(10),
+            ..LeafSpec::valid_for("mx.expired.test")
+        }),
+    ))
+    .await;
+    let selfsigned = SmtpServer::start(Behaviour::good(
+        "mx.selfsigned.test",
+        pki.leaf(&LeafSpec {
+            issuer: Issuer::SelfSigned,
+            ..LeafSpec::valid_for("mx.selfsigned.test")
+        }),
+    ))
+    .await;
+    // A port nobody listens on: bind, note it, close.
+    let closed_port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("bind a throw-away port")
+        .port();
+
+    let mut zone = ZoneBuilder::new()
+        .mx("secure.test.", 10, "mx1.good.test.")
+        .mx("good.test.", 10, "mx1.good.test.")
+        .mx("good.test.", 20, "mx2.good.test.")
+        .a("mx1.good.test.", Ipv4Addr::LOCALHOST)
+        .a("mx2.good.test.", Ipv4Addr::LOCALHOST)
+        .mx("nullmx.test.", 0, ".")
+        .servfail("broken.test.")
+        .a("implicit.test.", Ipv4Addr::LOCALHOST)
+        // Exists (NOERROR) but has neither MX nor addresses.
+        .txt("empty.test.", &["v=spf1 -all"])
+        .mx("alias.test.", 10, "mx.alias.test.")
+        .cname("mx.alias.test.", "real.alias.test.")
+        .a("real.alias.test.", Ipv4Addr::LOCALHOST)
+        .mx("expired.test.", 10, "mx.expired.test.")
+        .a("mx.expired.test.", Ipv4Addr::LOCALHOST)
+        .mx("selfsigned.test.", 10, "mx.selfsigned.test.")
+        .a("mx.selfsigned.test.", Ipv4Addr::LOCALHOST)
+        .mx("refused.test.", 10, "mx.refused.test.")
+        .a("mx.refused.test.", Ipv4Addr::LOCALHOST)
+        // The MX host does not exist at all.
+        .mx("noaddr.test.", 10, "mx.noaddr.test.");
+    if mx1_v6.is_some() {
+        zone = zone.aaaa("mx1.good.test.", Ipv6Addr::LOCALHOST);
+    }
+    let dns = zone.start().await;
+
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("mx1.good.test", mx1)
+        .serve("mx2.good.test", plain)
+        .serve("implicit.test", implicit)
+        .serve("mx.alias.test", alias)
+        .serve("mx.expired.test", expired)
+        .serve("mx.selfsigned.test", selfsigned);
+    let refused_rule = format!("mx.refused.test:25::{closed_port}");
+    let names: Vec<&str> = DOMAINS.iter().map(|(d, _)| *d).collect();
+    let run = lab
+        .check_json(&names, &["--connect-to", &refused_rule])
+        .await;
+    assert_eq!(
+        run.code, 1,
+        "expected exit 1 (domains below the threshold)\nstderr:\n{}",
+        run.stderr
+    );
+    drop(mx1_v6);
+    run.json()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab_report_matches_schema() {
+    let report = lab_report().await;
+    assert_valid(&validator(), &report);
+
+    // The run really covered the shapes it is meant to cover.
+    for (name, verdict) in DOMAINS {
+        assert_eq!(
+            domain(&report, name)["verdict"],
+            *verdict,
+            "{name}: {:#}",
+            domain(&report, name)
+        );
+    }
+    let good = domain(&report, "good.test");
+    let mx1_ips: Vec<&str> = good["mx"][0]["addresses"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| a["ip"].as_str().expect("ip"))
+        .collect();
+    assert!(mx1_ips.contains(&"127.0.0.1"), "{mx1_ips:?}");
+    assert_eq!(good["mx"][1]["addresses"][0]["tls"], Value::Null);
+    assert_eq!(domain(&report, "nullmx.test")["mx_source"], "null");
+    assert_eq!(domain(&report, "implicit.test")["mx_source"], "implicit");
+    assert_eq!(domain(&report, "empty.test")["mx_source"], "none");
+    assert_eq!(domain(&report, "nx.test")["error"]["kind"], "nxdomain");
+    assert_eq!(domain(&report, "broken.test")["error"]["phase"], "dns");
+    assert_eq!(
+        domain(&report, "alias.test")["mx"][0]["cname"],
+        "real.alias.test"
+    );
+    assert_eq!(
+        domain(&report, "expired.test")["mx"][0]["addresses"][0]["certificate"]["chain_error"],
+        "expired"
+    );
+    assert_eq!(
+        domain(&report, "selfsigned.test")["mx"][0]["addresses"][0]["certificate"]["chain_error"],
+        "self-signed"
+    );
+    assert_eq!(
+        domain(&report, "refused.test")["mx"][0]["addresses"][0]["error"]["phase"],
+        "connect"
+    );
+    assert_eq!(
+        domain(&report, "noaddr.test")["mx"][0]["error"]["kind"],
+        "no-address"
+    );
+}
+
+#[test]
+fn schema_is_valid_draft_2020_12() {
+    let schema = schema();
+    assert_eq!(
+        schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+        "the schema must declare Draft 2020-12"
+    );
+    let meta = jsonschema::draft202012::meta::validator();
+    let problems: Vec<String> = meta
+        .iter_errors(&schema)
+        .map(|e| format!("at {:?}: {e}", e.instance_path().as_str()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{SCHEMA_PATH} is not a valid Draft 2020-12 schema:\n{}",
+        problems.join("\n")
+    );
+    // And it compiles (every $ref resolves).
+    validator();
+}
+
+/// Every object schema in the document, with its JSON pointer.
+fn object_schemas<'a>(at: String, node: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match node {
+        Value::Object(map) => {
+            if map.get("type") == Some(&json!("object")) {
+                out.push((at.clone(), node));
+            }
+            for (key, child) in map {
+                object_schemas(format!("{at}/{key}"), child, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                object_schemas(format!("{at}/{i}"), child, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_object_is_closed_and_fully_required_and_documented() {
+    let schema = schema();
+    let mut objects = Vec::new();
+    object_schemas(String::new(), &schema, &mut objects);
+    assert!(objects.len() > 10, "found only {} object schemas", objects.len());
+    for (at, object) in objects {
+        assert_eq!(
+            object["additionalProperties"],
+            json!(false),
+            "{at}: additionalProperties must be false"
+        );
+        let properties = object["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{at}: no properties"));
+        let required: BTreeSet<&str> = object["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (name, property) in properties {
+            assert!(
+                property["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{at}/properties/{name}: no description"
+            );
+            // Only the step times and the per-verdict counts may be absent.
+            let optional = at.ends_with("/timings") && name != "total"
+                || at.ends_with("/summary/properties/verdicts");
+            assert_eq!(
+                required.contains(name.as_str()),
+                !optional,
+                "{at}/properties/{name}: required is wrong"
+            );
+        }
+        for name in &required {
+            assert!(
+                properties.contains_key(*name),
+                "{at}: required {name} is not a property"
+            );
+        }
+    }
+}
+
+/// A minimal report that validates, to mutate.
+fn sample_report() -> Value {
+    json!({
+        "schema_version": 1,
+        "tool": { "name": "smtptls", "version": "0.1.0" },
+        "generated_at": "2025-01-01T00:00:00Z",
+        "settings": {
+            "port": 25,
+            "fail_below": "encrypted",
+            "expiry_warn_days": 14,
+            "extra_trust_anchors": 0,
+            "resolvers": ["system"]
+        },
+        "domains": [{
+            "domain": "example.test",
+            "verdict": "plaintext",
+            "verdict_reason": "no reachable MX address has working STARTTLS",
+            "mx_source": "mx",
+            "mx": [{
+                "host": "mx.example.test",
+                "preference": 10,
+                "cname": null,
+                "addresses": [{
+                    "ip": "2001:db8::25",
+                    "port": 25,
+                    "starttls": false,
+                    "banner": "220 mx.example.test ESMTP",
+                    "extensions": ["PIPELINING", "SIZE 10240000"],
+                    "extensions_after_tls": null,
+                    "tls": null,
+                    "certificate": null,
+                    "error": null,
+                    "findings": [{
+                        "id": "starttls.offered",
+                        "severity": "fail",
+                        "message": "STARTTLS is not offered"
+                    }],
+                    "timings_ms": { "connect": 1, "banner": 2, "ehlo": 3, "total": 7 }
+                }],
+                "findings": [],
+                "error": null
+            }],
+            "findings": [],
+            "error": null
+        }],
+        "summary": { "domains": 1, "verdicts": { "plaintext": 1 }, "below_threshold": 1 }
+    })
+}
+
+/// Applies `mutate` to a copy of the sample and asserts the schema rejects it.
+fn assert_rejected(validator: &jsonschema::Validator, what: &str, mutate: impl Fn(&mut Value)) {
+    let mut report = sample_report();
+    mutate(&mut report);
+    assert!(
+        !validator.is_valid(&report),
+        "the schema accepts a report with {what}:\n{report:#}"
+    );
+}
+
+#[test]
+fn schema_rejects_what_the_tool_never_writes() {
+    let validator = validator();
+    assert_valid(&validator, &sample_report());
+
+    let address = |r: &mut Value| -> &mut Value { &mut r["domains"][0]["mx"][0]["addresses"][0] };
+    assert_rejected(&validator, "an unknown top-level property", |r| {
+        r["extra"] = json!(true);
+    });
+    assert_rejected(&validator, "an unknown address property", |r| {
+        address(r)["dane"] = json!(null);
+    });
+    assert_rejected(&validator, "an unknown verdict", |r| {
+        r["domains"][0]["verdict"] = json!("excellent");
+    });
+    assert_rejected(&validator, "an unknown verdict in the summary", |r| {
+        r["summary"]["verdicts"] = json!({ "excellent": 1 });
+    });
+    assert_rejected(&validator, "another schema_version", |r| {
+        r["schema_version"] = json!(2);
+    });
+    assert_rejected(&validator, "a missing nullable field", |r| {
+        r["domains"][0]["mx"][0]
+            .as_object_mut()
+            .expect("mx object")
+            .remove("cname");
+    });
+    assert_rejected(&validator, "a missing total time", |r| {
+        address(r)["timings_ms"] = json!({ "connect": 1 });
+    });
+    assert_rejected(&validator, "an unknown finding id", |r| {
+        address(r)["findings"][0]["id"] = json!("starttls.required");
+    });
+    assert_rejected(&validator, "an unknown severity", |r| {
+        address(r)["findings"][0]["severity"] = json!("error");
+    });
+    assert_rejected(&validator, "a port out of range", |r| {
+        address(r)["port"] = json!(70000);
+    });
+    assert_rejected(&validator, "an IP address that is not one", |r| {
+        address(r)["ip"] = json!("mx.example.test");
+    });
+    assert_rejected(&validator, "a timestamp that is not RFC 3339", |r| {
+        r["generated_at"] = json!("yesterday");
+    });
+    assert_rejected(&validator, "a TLS object without its fields", |r| {
+        address(r)["tls"] = json!({});
+    });
+    assert_rejected(&validator, "an unknown error phase", |r| {
+        address(r)["error"] = json!({ "phase": "data", "kind": "timeout", "message": "" });
+    });
+}
+
+#[test]
+fn finding_ids_match_the_code() {
+    let schema = schema();
+    let in_schema: BTreeSet<&str> = schema["$defs"]["finding_id"]["enum"]
+        .as_array()
+        .expect("$defs.finding_id.enum is an array")
+        .iter()
+        .map(|v| v.as_str().expect("finding ids are strings"))
+        .collect();
+    let in_code: BTreeSet<&str> = FindingId::ALL.iter().map(|id| id.as_str()).collect();
+    let missing: Vec<_> = in_code.difference(&in_schema).collect();
+    let stale: Vec<_> = in_schema.difference(&in_code).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "finding ids in the code but not in the schema: {missing:?}; \
+         in the schema but not in the code: {stale:?}"
+    );
+    assert_eq!(
+        in_schema.len(),
+        schema["$defs"]["finding_id"]["enum"]
+            .as_array()
+            .map_or(0, Vec::len),
+        "duplicate finding ids in the schema"
+    );
+}
