@@ -23,8 +23,8 @@ use time::{Duration, OffsetDateTime};
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");
 
 fn schema() -> Value {
-    let text = std::fs::read_to_string(SCHEMA_PATH)
-        .unwrap_or_else(|e| panic!("read {SCHEMA_PATH}: {e}"));
+    let text =
+        std::fs::read_to_string(SCHEMA_PATH).unwrap_or_else(|e| panic!("read {SCHEMA_PATH}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{SCHEMA_PATH} is not JSON: {e}"))
 }
 
@@ -41,7 +41,13 @@ fn validator() -> jsonschema::Validator {
 fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     validator
         .iter_errors(instance)
-        .map(|e| format!("at {:?}: {e} (schema: {})", e.instance_path().as_str(), e.schema_path()))
+        .map(|e| {
+            format!(
+                "at {:?}: {e} (schema: {})",
+                e.instance_path().as_str(),
+                e.schema_path()
+            )
+        })
         .collect()
 }
 
@@ -75,7 +81,10 @@ async fn lab_report() -> Value {
     let pki = TestPki::new();
     let now = OffsetDateTime::now_utc();
 
-    let good = Behaviour::good("mx1.good.test", pki.leaf(&LeafSpec::valid_for("mx1.good.test")));
+    let good = Behaviour::good(
+        "mx1.good.test",
+        pki.leaf(&LeafSpec::valid_for("mx1.good.test")),
+    );
     let mx1 = SmtpServer::start(good.clone()).await;
     // The same port on ::1, so mx1.good.test's AAAA record reaches the
     // same behaviour; hosts without IPv6 loopback just skip that address.
@@ -265,7 +274,11 @@ fn every_object_is_closed_and_fully_required_and_documented() {
     let schema = schema();
     let mut objects = Vec::new();
     object_schemas(String::new(), &schema, &mut objects);
-    assert!(objects.len() > 10, "found only {} object schemas", objects.len());
+    assert!(
+        objects.len() > 10,
+        "found only {} object schemas",
+        objects.len()
+    );
     for (at, object) in objects {
         assert_eq!(
             object["additionalProperties"],
@@ -281,11 +294,13 @@ fn every_object_is_closed_and_fully_required_and_documented() {
             .unwrap_or_default();
         for (name, property) in properties {
             assert!(
-                property["description"].as_str().is_some_and(|d| !d.is_empty()),
+                property["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
                 "{at}/properties/{name}: no description"
             );
             // Only the step times and the per-verdict counts may be absent.
-            let optional = at.ends_with("/timings") && name != "total"
+            let optional = (at.ends_with("/timings") && name != "total")
                 || at.ends_with("/summary/properties/verdicts");
             assert_eq!(
                 required.contains(name.as_str()),
@@ -351,6 +366,11 @@ fn sample_report() -> Value {
     })
 }
 
+/// The one address row of the sample.
+fn address(report: &mut Value) -> &mut Value {
+    &mut report["domains"][0]["mx"][0]["addresses"][0]
+}
+
 /// Applies `mutate` to a copy of the sample and asserts the schema rejects it.
 fn assert_rejected(validator: &jsonschema::Validator, what: &str, mutate: impl Fn(&mut Value)) {
     let mut report = sample_report();
@@ -366,7 +386,6 @@ fn schema_rejects_what_the_tool_never_writes() {
     let validator = validator();
     assert_valid(&validator, &sample_report());
 
-    let address = |r: &mut Value| -> &mut Value { &mut r["domains"][0]["mx"][0]["addresses"][0] };
     assert_rejected(&validator, "an unknown top-level property", |r| {
         r["extra"] = json!(true);
     });

@@ -7,7 +7,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Reporter;
 use crate::inspector::{Severity, Verdict};
-use crate::report::{AddressReport, ChainError, DomainReport, MxReport, Report, worst};
+use crate::report::{AddressReport, ChainError, DomainReport, ErrorPhase, MxReport, Report, worst};
 
 pub struct TableReporter {
     pub color: bool,
@@ -136,12 +136,14 @@ impl TableReporter {
     }
 
     fn address_row(&self, mx: &MxReport, a: &AddressReport) -> Vec<Cell> {
-        let starttls = if a.starttls {
-            "yes"
-        } else if a.banner.is_some() {
-            "no"
-        } else {
-            "?"
+        // "?" when the dialogue ended before the server's extensions were known.
+        let unknown = a.error.as_ref().is_some_and(|e| {
+            matches!(e.phase, ErrorPhase::Connect | ErrorPhase::Banner | ErrorPhase::Ehlo | ErrorPhase::Helo)
+        });
+        let starttls = match (a.starttls, unknown) {
+            (true, _) => "yes",
+            (false, true) => "?",
+            (false, false) => "no",
         };
         let (version, cipher) = match &a.tls {
             Some(t) => (
@@ -174,7 +176,7 @@ impl TableReporter {
             Cell::new(mx.preference),
             Cell::new(&mx.host),
             Cell::new(addr),
-            self.cell(starttls, Some(a.starttls)),
+            self.cell(starttls, (!unknown).then_some(a.starttls)),
             Cell::new(version),
             Cell::new(cipher),
             chain,
