@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::domain::DomainName;
-use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence};
+use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence, Verdict};
 use crate::options::{AuditOptions, DnsServers, Route};
 use crate::prober::{self, ProbeSettings, ProbeTarget};
 use crate::report::{
@@ -107,7 +107,9 @@ impl Auditor {
         let threshold = self.options.threshold;
         let mut summary = Summary {
             domains: domains.len(),
-            ..Summary::default()
+            // Every verdict, zeros included: monitoring wants stable keys.
+            verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
+            below_threshold: 0,
         };
         for d in &domains {
             *summary.verdicts.entry(d.verdict).or_default() += 1;
@@ -232,13 +234,13 @@ impl Auditor {
 fn internal_error(domain: &DomainName, why: &str) -> DomainReport {
     DomainReport {
         domain: domain.to_string(),
-        verdict: crate::inspector::Verdict::Error,
+        verdict: Verdict::Error,
         verdict_reason: format!("internal error: {why}"),
         mx_source: MxSource::None,
         mx: Vec::new(),
         findings: Vec::new(),
         error: Some(ErrorReport {
-            phase: ErrorPhase::Dns,
+            phase: ErrorPhase::Internal,
             kind: "internal",
             message: format!("internal error: {why}"),
         }),

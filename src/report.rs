@@ -57,7 +57,7 @@ pub struct RunSettings {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub domains: usize,
-    /// Verdict name → number of domains.
+    /// Verdict name → number of domains; every verdict is present.
     pub verdicts: BTreeMap<Verdict, usize>,
     /// Domains whose verdict is below `fail_below`.
     pub below_threshold: usize,
@@ -231,6 +231,8 @@ pub enum ErrorPhase {
     Starttls,
     TlsHandshake,
     EhloAfterTls,
+    /// A bug in smtptls itself, never a property of the domain.
+    Internal,
 }
 
 impl From<Phase> for ErrorPhase {

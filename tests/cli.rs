@@ -12,8 +12,19 @@ use lab::smtp::{Behaviour, SmtpServer};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_domains_exit_2_before_any_network_work() {
-    let dns = ZoneBuilder::new().a("fine.test", Ipv4Addr::LOCALHOST).start().await;
-    for bad in ["exa mple.test", "-bad.test", "a..test", "192.0.2.1", "user@example.test", "nodots", ""] {
+    let dns = ZoneBuilder::new()
+        .a("fine.test", Ipv4Addr::LOCALHOST)
+        .start()
+        .await;
+    for bad in [
+        "exa mple.test",
+        "-bad.test",
+        "a..test",
+        "192.0.2.1",
+        "user@example.test",
+        "nodots",
+        "",
+    ] {
         let run = smtptls(["check", "fine.test", bad, "--resolver", &dns.resolver_arg()]).await;
         assert_eq!(run.code, 2, "{bad:?}: {}", run.stderr);
         assert!(run.stderr.contains("DOMAIN"), "{bad:?}: {}", run.stderr);
@@ -26,7 +37,10 @@ async fn garbage_domains_exit_2_before_any_network_work() {
 async fn bad_options_exit_2_with_a_clear_message() {
     let cases: [(&[&str], &str); 7] = [
         (&["--connect-to", "mx.test:25"], "HOST:PORT:ADDR:PORT"),
-        (&["--connect-to", "mx.test:25:nothost:25"], "not an IP address"),
+        (
+            &["--connect-to", "mx.test:25:nothost:25"],
+            "not an IP address",
+        ),
         (&["--resolver", "dns.example"], "ADDR or ADDR:PORT"),
         (&["--fail-below", "no-mail"], "not a threshold"),
         (&["--fail-below", "great"], "unknown verdict"),
@@ -46,7 +60,13 @@ async fn bad_options_exit_2_with_a_clear_message() {
 async fn unusable_ca_file_exits_2_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("missing.pem");
-    let run = smtptls(["check", "x.test", "--ca-file", &missing.display().to_string()]).await;
+    let run = smtptls([
+        "check",
+        "x.test",
+        "--ca-file",
+        &missing.display().to_string(),
+    ])
+    .await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("missing.pem"), "{}", run.stderr);
 
@@ -54,12 +74,19 @@ async fn unusable_ca_file_exits_2_naming_the_file() {
     std::fs::write(&junk, "not a certificate\n").expect("write");
     let run = smtptls(["check", "x.test", "--ca-file", &junk.display().to_string()]).await;
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("junk.pem") && run.stderr.contains("no PEM certificate"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("junk.pem") && run.stderr.contains("no PEM certificate"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn idn_and_trailing_dot_are_normalised() {
-    let dns = ZoneBuilder::new().mx("xn--bcher-kva.test", 0, ".").start().await;
+    let dns = ZoneBuilder::new()
+        .mx("xn--bcher-kva.test", 0, ".")
+        .start()
+        .await;
     let lab = Lab::new(dns, TestPki::new());
     let run = lab.check_json(&["Bücher.test."], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -71,7 +98,11 @@ async fn idn_and_trailing_dot_are_normalised() {
 /// A plaintext-only domain and a secure one, to exercise thresholds.
 async fn threshold_lab() -> Lab {
     let pki = TestPki::new();
-    let tls = SmtpServer::start(Behaviour::good("mx.tls.test", pki.leaf(&LeafSpec::valid_for("mx.tls.test")))).await;
+    let tls = SmtpServer::start(Behaviour::good(
+        "mx.tls.test",
+        pki.leaf(&LeafSpec::valid_for("mx.tls.test")),
+    ))
+    .await;
     let plain = SmtpServer::start(Behaviour::plain("mx.clear.test")).await;
     let dns = ZoneBuilder::new()
         .mx("tls.test", 10, "mx.tls.test")
@@ -91,12 +122,40 @@ async fn exit_codes_follow_the_threshold() {
     let lab = threshold_lab().await;
     let code = |run: lab::run::Run| run.code;
     assert_eq!(code(lab.check_json(&["tls.test"], &[]).await), 0);
-    assert_eq!(code(lab.check_json(&["clear.test"], &[]).await), 1, "plaintext fails by default");
-    assert_eq!(code(lab.check_json(&["tls.test", "clear.test"], &[]).await), 1, "one failing domain fails the run");
-    assert_eq!(code(lab.check_json(&["clear.test"], &["--fail-below", "plaintext"]).await), 0);
-    assert_eq!(code(lab.check_json(&["clear.test"], &["--fail-below", "error"]).await), 0);
-    assert_eq!(code(lab.check_json(&["tls.test"], &["--fail-below", "secure"]).await), 0);
-    let run = lab.check_json(&["tls.test", "clear.test"], &["--fail-below", "partial"]).await;
+    assert_eq!(
+        code(lab.check_json(&["clear.test"], &[]).await),
+        1,
+        "plaintext fails by default"
+    );
+    assert_eq!(
+        code(lab.check_json(&["tls.test", "clear.test"], &[]).await),
+        1,
+        "one failing domain fails the run"
+    );
+    assert_eq!(
+        code(
+            lab.check_json(&["clear.test"], &["--fail-below", "plaintext"])
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        code(
+            lab.check_json(&["clear.test"], &["--fail-below", "error"])
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        code(
+            lab.check_json(&["tls.test"], &["--fail-below", "secure"])
+                .await
+        ),
+        0
+    );
+    let run = lab
+        .check_json(&["tls.test", "clear.test"], &["--fail-below", "partial"])
+        .await;
     assert_eq!(run.code, 1);
     let json = run.json();
     assert_eq!(json["settings"]["fail_below"], "partial");
@@ -118,8 +177,15 @@ async fn table_is_the_default_format() {
     let lab = threshold_lab().await;
     let run = lab.check_table(&["tls.test"], &[]).await;
     assert_eq!(run.code, 0);
-    assert!(run.stdout.starts_with("tls.test  SECURE  "), "{}", run.stdout);
-    assert!(!run.stdout.contains("\u{1b}["), "no colour when not a terminal");
+    assert!(
+        run.stdout.starts_with("tls.test  SECURE  "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("\u{1b}["),
+        "no colour when not a terminal"
+    );
     let run = lab.check_table(&["tls.test"], &["--color", "always"]).await;
     assert!(run.stdout.contains("\u{1b}["), "colour on request");
 }
@@ -131,10 +197,26 @@ async fn completions_and_man_page_are_generated() {
     assert!(run.stdout.contains("--connect-to") && run.stdout.contains("smtptls"));
     let run = smtptls(["man"]).await;
     assert_eq!(run.code, 0);
-    assert!(run.stdout.contains(".TH smtptls"), "{}", &run.stdout[..run.stdout.len().min(200)]);
+    assert!(
+        run.stdout.contains(".TH smtptls"),
+        "{}",
+        &run.stdout[..run.stdout.len().min(200)]
+    );
     let run = smtptls(["check", "--help"]).await;
     assert_eq!(run.code, 0);
-    for flag in ["--format", "--resolver", "--port", "--connect-to", "--ca-file", "--ehlo-name", "--timeout", "-4", "-6", "--fail-below", "Exit codes"] {
+    for flag in [
+        "--format",
+        "--resolver",
+        "--port",
+        "--connect-to",
+        "--ca-file",
+        "--ehlo-name",
+        "--timeout",
+        "-4",
+        "-6",
+        "--fail-below",
+        "Exit codes",
+    ] {
         assert!(run.stdout.contains(flag), "--help lacks {flag}");
     }
 }

@@ -28,7 +28,12 @@ fn hosts(d: &Value) -> Vec<(String, u64)> {
         .as_array()
         .map(|mx| {
             mx.iter()
-                .map(|m| (m["host"].as_str().unwrap_or_default().to_string(), m["preference"].as_u64().unwrap_or(0)))
+                .map(|m| {
+                    (
+                        m["host"].as_str().unwrap_or_default().to_string(),
+                        m["preference"].as_u64().unwrap_or(0),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -51,7 +56,9 @@ async fn mx_hosts_are_sorted_by_preference() {
     let port = server.port();
     let lab = Lab::new(dns, pki);
     // Any host on port 25 goes to the one server.
-    let run = lab.check_json(&["sorted.test"], &["--connect-to", &format!(":25::{port}")]).await;
+    let run = lab
+        .check_json(&["sorted.test"], &["--connect-to", &format!(":25::{port}")])
+        .await;
     assert_eq!(run.code, 0, "{}", run.stdout);
     let json = run.json();
     let d = domain(&json, "sorted.test");
@@ -73,7 +80,12 @@ async fn every_address_of_an_mx_is_probed_including_ipv6() {
     let pki = TestPki::new();
     let behaviour = good(&pki, &["mx.dual.test"]);
     let v4 = SmtpServer::start(behaviour.clone()).await;
-    let v6 = match SmtpServer::start_on(SocketAddr::from((Ipv6Addr::LOCALHOST, v4.port())), behaviour).await {
+    let v6 = match SmtpServer::start_on(
+        SocketAddr::from((Ipv6Addr::LOCALHOST, v4.port())),
+        behaviour,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("skipping: cannot bind [::1]:{} ({e})", v4.port());
@@ -92,7 +104,10 @@ async fn every_address_of_an_mx_is_probed_including_ipv6() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     let json = run.json();
     let addrs = &domain(&json, "dual.test")["mx"][0]["addresses"];
-    let ips: Vec<&str> = addrs.as_array().map(|a| a.iter().filter_map(|x| x["ip"].as_str()).collect()).unwrap_or_default();
+    let ips: Vec<&str> = addrs
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["ip"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(ips, vec!["127.0.0.1", "::1"]);
     for a in addrs.as_array().into_iter().flatten() {
         assert_eq!(a["tls"]["version"], "TLSv1.3", "{a:#}");
@@ -121,7 +136,9 @@ async fn null_mx_accepts_no_mail_and_is_not_probed() {
         .start()
         .await;
     let lab = Lab::new(dns, pki);
-    let run = lab.check_json(&["nomail.test"], &["--fail-below", "secure"]).await;
+    let run = lab
+        .check_json(&["nomail.test"], &["--fail-below", "secure"])
+        .await;
     assert_eq!(run.code, 0, "no-mail never fails");
     let json = run.json();
     let d = domain(&json, "nomail.test");
@@ -166,7 +183,14 @@ async fn dns_failures_are_per_domain_and_every_row_is_kept() {
     let mut lab = Lab::new(dns, pki);
     lab.timeout = "1";
     lab.serve("mx.ok.test", server);
-    let order = ["broken.test", "ok.test", "gone.test", "silent.test", "nohost.test", "empty.test"];
+    let order = [
+        "broken.test",
+        "ok.test",
+        "gone.test",
+        "silent.test",
+        "nohost.test",
+        "empty.test",
+    ];
     let run = lab.check_json(&order, &["-4"]).await;
     assert_eq!(run.code, 1);
     let json = run.json();
@@ -188,7 +212,10 @@ async fn dns_failures_are_per_domain_and_every_row_is_kept() {
     let gone = domain(&json, "gone.test");
     assert_eq!(gone["verdict"], "error");
     assert_eq!(gone["error"]["kind"], "nxdomain");
-    assert!(finding(gone, "dns.nxdomain").is_some_and(|(s, m)| s == "fail" && m.contains("does not exist")));
+    assert!(
+        finding(gone, "dns.nxdomain")
+            .is_some_and(|(s, m)| s == "fail" && m.contains("does not exist"))
+    );
 
     let silent = domain(&json, "silent.test");
     assert_eq!(silent["error"]["kind"], "dns-timeout");
@@ -198,7 +225,9 @@ async fn dns_failures_are_per_domain_and_every_row_is_kept() {
     let mx = &nohost["mx"][0];
     assert_eq!(mx["host"], "missing.nohost.test");
     assert_eq!(mx["addresses"], serde_json::json!([]));
-    assert!(finding(mx, "mx.no-address").is_some_and(|(s, m)| s == "fail" && m.contains("NXDOMAIN")));
+    assert!(
+        finding(mx, "mx.no-address").is_some_and(|(s, m)| s == "fail" && m.contains("NXDOMAIN"))
+    );
 
     let empty = domain(&json, "empty.test");
     assert_eq!(empty["verdict"], "error");
@@ -245,15 +274,23 @@ async fn connect_to_with_an_address_bypasses_dns_for_that_host() {
     let pki = TestPki::new();
     let server = SmtpServer::start(good(&pki, &["mx.pinned.test"])).await;
     // The MX host has no address record at all: only --connect-to reaches it.
-    let dns = ZoneBuilder::new().mx("pinned.test", 10, "mx.pinned.test").start().await;
+    let dns = ZoneBuilder::new()
+        .mx("pinned.test", 10, "mx.pinned.test")
+        .start()
+        .await;
     let lab = Lab::new(dns, pki);
     let rule = format!("mx.pinned.test:25:127.0.0.1:{}", server.port());
-    let run = lab.check_json(&["pinned.test"], &["--connect-to", &rule]).await;
+    let run = lab
+        .check_json(&["pinned.test"], &["--connect-to", &rule])
+        .await;
     assert_eq!(run.code, 0, "{}", run.stdout);
     let json = run.json();
     let a = &domain(&json, "pinned.test")["mx"][0]["addresses"][0];
     assert_eq!(a["port"], server.port());
-    assert_eq!(a["certificate"]["hostname_match"], true, "SNI and name check use the MX name");
+    assert_eq!(
+        a["certificate"]["hostname_match"], true,
+        "SNI and name check use the MX name"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -280,5 +317,9 @@ async fn a_domain_sharing_an_mx_with_a_broken_one_keeps_its_own_grade() {
     assert_eq!(domain(&json, "full.test")["verdict"], "secure");
     let half = domain(&json, "half.test");
     assert_eq!(half["verdict"], "partial");
-    assert!(half["verdict_reason"].as_str().is_some_and(|r| r.contains("1 of 2")));
+    assert!(
+        half["verdict_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("1 of 2"))
+    );
 }

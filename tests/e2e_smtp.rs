@@ -667,3 +667,34 @@ async fn ehlo_name_default_is_never_a_bare_word() {
     let name = first.strip_prefix("EHLO ").unwrap_or_default();
     assert!(name.contains('.') || name.starts_with('['), "EHLO {name:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_only_server_is_a_tls_version_failure() {
+    // What a TLS 1.0-only server answers a TLS 1.2+ ClientHello.
+    let (_, json, _s) = scenario("legacy", |pki, mx| Behaviour {
+        starttls: StartTls::TlsAlert(70),
+        ..good(pki, mx)
+    })
+    .await;
+    let a = first_address(&json, "legacy.test");
+    let (phase, kind, message) = error_of(a);
+    assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));
+    assert!(message.contains("no TLS version we share"), "{message}");
+    assert_eq!(severity(a, "tls.version"), "fail");
+    assert_eq!(severity(a, "tls.handshake"), "fail");
+    assert_eq!(a["starttls"], true, "offered, but unusable");
+    assert_eq!(verdict(&json), "plaintext");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handshake_failure_alert_is_named() {
+    let (_, json, _s) = scenario("alert", |pki, mx| Behaviour {
+        starttls: StartTls::TlsAlert(40),
+        ..good(pki, mx)
+    })
+    .await;
+    let a = first_address(&json, "alert.test");
+    let (_, _, message) = error_of(a);
+    assert!(message.contains("alert handshake_failure"), "{message}");
+    assert_eq!(severity(a, "tls.version"), "absent");
+}

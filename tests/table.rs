@@ -13,7 +13,11 @@ use lab::smtp::{Banner, Behaviour, SmtpServer};
 #[tokio::test(flavor = "multi_thread")]
 async fn table_output() {
     let pki = TestPki::new();
-    let good = SmtpServer::start(Behaviour::good("mx1.example.test", pki.leaf(&LeafSpec::valid_for("mx1.example.test")))).await;
+    let good = SmtpServer::start(Behaviour::good(
+        "mx1.example.test",
+        pki.leaf(&LeafSpec::valid_for("mx1.example.test")),
+    ))
+    .await;
     let plain = SmtpServer::start(Behaviour::plain("mx2.example.test")).await;
     let selfsigned = SmtpServer::start(Behaviour::good(
         "mail.partner.test",
@@ -46,7 +50,16 @@ async fn table_output() {
     lab.serve("mail.partner.test", selfsigned);
     lab.serve("mx.busy.test", busy);
     let run = lab
-        .check_table(&["example.test", "partner.test", "busy.test", "nomail.test", "gone.test"], &["-4"])
+        .check_table(
+            &[
+                "example.test",
+                "partner.test",
+                "busy.test",
+                "nomail.test",
+                "gone.test",
+            ],
+            &["-4"],
+        )
         .await;
     assert_eq!(run.code, 1);
     insta::with_settings!({filters => vec![

@@ -160,6 +160,8 @@ pub struct Timings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ehlo: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub helo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub starttls: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_handshake: Option<u64>,
@@ -252,13 +254,17 @@ async fn greet<S>(
     conn: &mut SmtpStream<S>,
     name: &str,
     settings: &ProbeSettings,
-    slot: &mut Option<u64>,
+    timings: &mut Timings,
     phase: Phase,
 ) -> Result<Greeting, ProbeError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let limit = settings.timeouts.command;
+    let slot = match phase {
+        Phase::EhloAfterTls => &mut timings.ehlo_after_tls,
+        _ => &mut timings.ehlo,
+    };
     let reply = timed(phase, limit, slot, command(conn, &format!("EHLO {name}"))).await?;
     if reply.is_positive() {
         let extensions = reply
@@ -286,11 +292,10 @@ where
             kind: ProbeErrorKind::Rejected(reply),
         });
     }
-    let mut helo_slot = None;
     let reply = timed(
         Phase::Helo,
         limit,
-        &mut helo_slot,
+        &mut timings.helo,
         command(conn, &format!("HELO {name}")),
     )
     .await?;
@@ -359,7 +364,7 @@ async fn converse(
         &mut conn,
         &ehlo_name,
         settings,
-        &mut probe.timings.ehlo,
+        &mut probe.timings,
         Phase::Ehlo,
     )
     .await?;
@@ -435,7 +440,7 @@ async fn converse(
         &mut conn,
         &ehlo_name,
         settings,
-        &mut probe.timings.ehlo_after_tls,
+        &mut probe.timings,
         Phase::EhloAfterTls,
     )
     .await?;

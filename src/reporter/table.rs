@@ -138,7 +138,10 @@ impl TableReporter {
     fn address_row(&self, mx: &MxReport, a: &AddressReport) -> Vec<Cell> {
         // "?" when the dialogue ended before the server's extensions were known.
         let unknown = a.error.as_ref().is_some_and(|e| {
-            matches!(e.phase, ErrorPhase::Connect | ErrorPhase::Banner | ErrorPhase::Ehlo | ErrorPhase::Helo)
+            matches!(
+                e.phase,
+                ErrorPhase::Connect | ErrorPhase::Banner | ErrorPhase::Ehlo | ErrorPhase::Helo
+            )
         });
         let starttls = match (a.starttls, unknown) {
             (true, _) => "yes",
