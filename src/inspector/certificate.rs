@@ -306,3 +306,127 @@ fn verify_name(leaf: &CertificateDer<'static>, host: &str) -> Result<(), String>
         Err(e) => Err(format!("name check failed: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+    struct Chain {
+        root_pem: String,
+        leaf: CertificateDer<'static>,
+    }
+
+    fn chain(leaf_name: &str) -> Chain {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "unit root");
+        let root =
+            CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("root");
+        let leaf_params = CertificateParams::new(vec![leaf_name.to_string()]).expect("params");
+        let leaf = leaf_params
+            .signed_by(&KeyPair::generate().expect("key"), &root)
+            .expect("leaf");
+        Chain {
+            root_pem: root.pem(),
+            leaf: leaf.der().clone(),
+        }
+    }
+
+    fn trust(c: &Chain) -> TrustStore {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("root.pem");
+        std::fs::write(&path, &c.root_pem).expect("write");
+        TrustStore::with_ca_files(&[path]).expect("trust")
+    }
+
+    #[test]
+    fn valid_chain_and_name() {
+        let c = chain("mx.unit.test");
+        let (report, chain_msg, name_msg) = grade(
+            &[c.leaf.clone()],
+            "mx.unit.test",
+            &trust(&c),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("graded");
+        assert_eq!((chain_msg, name_msg), (None, None));
+        assert!(report.chain_valid && report.hostname_match);
+        assert_eq!(report.sha256.len(), 64);
+        assert_eq!(report.spki_sha256.len(), 64);
+    }
+
+    #[test]
+    fn tampered_signature_is_a_bad_signature() {
+        let c = chain("mx.unit.test");
+        let mut der = c.leaf.as_ref().to_vec();
+        // The signature is the last bytes of the DER: flip one.
+        let last = der.len() - 3;
+        der[last] ^= 0x55;
+        let tampered = CertificateDer::from(der);
+        let (report, chain_msg, _) = grade(
+            &[tampered],
+            "mx.unit.test",
+            &trust(&c),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("graded");
+        assert_eq!(
+            report.chain_error,
+            Some(ChainError::BadSignature),
+            "{chain_msg:?}"
+        );
+    }
+
+    #[test]
+    fn name_mismatch_lists_what_the_certificate_names() {
+        let c = chain("mail.other.test");
+        let (report, _, name_msg) = grade(
+            &[c.leaf.clone()],
+            "mx.unit.test",
+            &trust(&c),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("graded");
+        assert!(!report.hostname_match);
+        let msg = name_msg.expect("mismatch");
+        assert!(
+            msg.contains("mail.other.test") && msg.contains("mx.unit.test"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_graded_and_does_not_panic() {
+        let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        assert!(
+            grade(
+                &[junk],
+                "mx.unit.test",
+                &TrustStore::webpki(),
+                OffsetDateTime::now_utc()
+            )
+            .is_none()
+        );
+        assert!(
+            grade(
+                &[],
+                "mx.unit.test",
+                &TrustStore::webpki(),
+                OffsetDateTime::now_utc()
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn rsa_bits_ignore_the_sign_octet() {
+        let modulus = [0x00u8, 0x80, 0, 0];
+        let key = x509_parser::public_key::PublicKey::RSA(x509_parser::public_key::RSAPublicKey {
+            modulus: &modulus,
+            exponent: &[1, 0, 1],
+        });
+        assert_eq!(rsa_bits(&Ok(key)), 24);
+    }
+}
