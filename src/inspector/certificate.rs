@@ -345,7 +345,7 @@ mod tests {
     fn valid_chain_and_name() {
         let c = chain("mx.unit.test");
         let (report, chain_msg, name_msg) = grade(
-            &[c.leaf.clone()],
+            std::slice::from_ref(&c.leaf),
             "mx.unit.test",
             &trust(&c),
             OffsetDateTime::now_utc(),
@@ -383,7 +383,7 @@ mod tests {
     fn name_mismatch_lists_what_the_certificate_names() {
         let c = chain("mail.other.test");
         let (report, _, name_msg) = grade(
-            &[c.leaf.clone()],
+            std::slice::from_ref(&c.leaf),
             "mx.unit.test",
             &trust(&c),
             OffsetDateTime::now_utc(),

@@ -340,6 +340,11 @@ pub fn inspect_address(
             &mut row.findings,
         );
         row.certificate = Some(cert);
+    } else if !chain.is_empty() {
+        row.findings.push(Finding::fail(
+            FindingId::CertChainValid,
+            "the server's certificate could not be parsed",
+        ));
     }
     let grade = match grade {
         AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
