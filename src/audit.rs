@@ -152,26 +152,28 @@ impl Auditor {
                 let record = record.clone();
                 lookups.spawn(async move { (i, this.observe_mx(record).await) });
             }
-            let mut found: Vec<Option<MxEvidence>> = vec![None; hosts.len()];
-            while let Some(joined) = lookups.join_next().await {
-                if let Ok((i, ev)) = joined {
-                    found[i] = Some(ev);
-                }
+            // A lost MX or address would silently improve the verdict:
+            // report the whole domain as an internal error instead.
+            let observed = join_in_order(lookups, hosts.len())
+                .await
+                .and_then(|all| all.into_iter().collect::<Result<Vec<_>, _>>());
+            match observed {
+                Ok(all) => evidence = all,
+                Err(why) => return internal_error(domain, &why),
             }
-            evidence = found.into_iter().flatten().collect();
         }
         inspector::inspect_domain(domain, &resolution, &evidence, inspect)
     }
 
     /// Addresses, then one probe per address (at most
     /// [`PER_ADDRESS_CONNECTIONS`] at once to any IP).
-    async fn observe_mx(&self, record: crate::resolver::MxRecord) -> MxEvidence {
+    async fn observe_mx(&self, record: crate::resolver::MxRecord) -> Result<MxEvidence, String> {
         let Exchange::Host(host) = &record.exchange else {
-            return MxEvidence {
+            return Ok(MxEvidence {
                 record,
                 addresses: AddressEvidence::NotLookedUp,
                 probes: Vec::new(),
-            };
+            });
         };
         let (addresses, targets) = match self
             .options
@@ -202,22 +204,12 @@ impl Auditor {
                 (i, prober::probe(&target, &settings).await)
             });
         }
-        let mut results: Vec<Option<prober::Probe>> = vec![None; targets.len()];
-        while let Some(joined) = probes.join_next().await {
-            if let Ok((i, probe)) = joined {
-                results[i] = Some(probe);
-            }
-        }
-        let probes = targets
-            .into_iter()
-            .zip(results)
-            .filter_map(|(addr, p)| p.map(|p| (addr, p)))
-            .collect();
-        MxEvidence {
+        let results = join_in_order(probes, targets.len()).await?;
+        Ok(MxEvidence {
             record,
             addresses,
-            probes,
-        }
+            probes: targets.into_iter().zip(results).collect(),
+        })
     }
 
     fn gate(&self, ip: IpAddr) -> Arc<Semaphore> {
@@ -229,6 +221,25 @@ impl Auditor {
             .or_insert_with(|| Arc::new(Semaphore::new(PER_ADDRESS_CONNECTIONS)))
             .clone()
     }
+}
+
+/// Waits for tasks that return `(index, value)` and puts the values in
+/// index order. A task that panicked is an error naming the panic.
+async fn join_in_order<T: 'static>(
+    mut set: JoinSet<(usize, T)>,
+    len: usize,
+) -> Result<Vec<T>, String> {
+    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(len).collect();
+    while let Some(joined) = set.join_next().await {
+        let (i, value) = joined.map_err(|e| format!("task failed: {e}"))?;
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = Some(value);
+        }
+    }
+    slots
+        .into_iter()
+        .collect::<Option<Vec<T>>>()
+        .ok_or_else(|| "a task returned no result".to_string())
 }
 
 fn internal_error(domain: &DomainName, why: &str) -> DomainReport {

@@ -42,7 +42,7 @@ pub struct CheckArgs {
     #[arg(required = true, value_name = "DOMAIN", value_parser = parse_domain)]
     pub domains: Vec<DomainName>,
 
-    /// Output format. JSON goes to stdout only; progress and warnings go to stderr.
+    /// Output format. The report goes to stdout only; diagnostics go to stderr.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 

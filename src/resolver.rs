@@ -206,8 +206,8 @@ impl Resolver {
                         self.implicit_mx(domain, families).await
                     };
                 }
-                // Stable sort: equal preferences keep answer order; then by
-                // name so the report does not depend on the server's rotation.
+                // By preference, then by name, so the report does not depend
+                // on the order the server happened to answer in.
                 mx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 mx.dedup();
                 let hosts = mx

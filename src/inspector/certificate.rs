@@ -123,11 +123,15 @@ fn key_info(x509: &X509Certificate<'_>) -> KeyInfo {
     let (kind, bits, curve) = if *alg == OID_PKCS1_RSAENCRYPTION {
         ("RSA".to_string(), rsa_bits(&parsed), None)
     } else if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        (
-            "EC".to_string(),
-            parsed.as_ref().map_or(0, |k| k.key_size()),
-            curve,
-        )
+        // The curve says the size; x509-parser's point-length estimate
+        // rounds P-521 up to 528.
+        let bits = match curve.as_deref() {
+            Some("prime256v1" | "secp256r1") => 256,
+            Some("secp384r1") => 384,
+            Some("secp521r1") => 521,
+            _ => parsed.as_ref().map_or(0, |k| k.key_size()),
+        };
+        ("EC".to_string(), bits, curve)
     } else if *alg == OID_SIG_ED25519 {
         // x509-parser reports size 0 for Ed25519; the OID fixes it.
         ("Ed25519".to_string(), 256, None)

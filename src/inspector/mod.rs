@@ -201,6 +201,11 @@ fn inspect_mx(mx: &MxEvidence, settings: &InspectSettings) -> (MxReport, Vec<Add
         address_findings(&host, addrs, &mut report);
     }
     let mut grades = Vec::new();
+    if mx.probes.is_empty() {
+        // No address to try: like an unreachable address, a sender skips
+        // it; counted so the verdict reason says something was not graded.
+        grades.push(AddressGrade::Unreachable);
+    }
     for (addr, probe) in &mx.probes {
         let (row, grade) = inspect_address(&host, *addr, probe, settings);
         report.addresses.push(row);
@@ -379,7 +384,10 @@ fn dialogue_findings(probe: &Probe, addr: SocketAddr, row: &mut AddressReport) -
         let msg = match &e.kind {
             ProbeErrorKind::Rejected(reply) => format!("server refused the connection: {reply}"),
             ProbeErrorKind::Timeout(d) => {
-                format!("no complete 220 greeting within {} s", d.as_secs())
+                format!(
+                    "no complete 220 greeting within {}",
+                    crate::prober::secs(*d)
+                )
             }
             other => format!("greeting: {other}"),
         };
@@ -569,6 +577,10 @@ fn certificate_findings(
             format!("EC key of {} bits is too weak", key.bits),
         ),
         "DSA" => Finding::fail(FindingId::CertKey, "DSA keys are obsolete"),
+        _ if key.bits == 0 => Finding::warn(
+            FindingId::CertKey,
+            format!("key type {} is not one smtptls can grade", key.kind),
+        ),
         _ => Finding::ok(
             FindingId::CertKey,
             match &key.curve {

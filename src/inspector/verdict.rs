@@ -124,7 +124,7 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
     let unauth = count(AddressGrade::Unauthenticated);
     let reachable = grades.len() - unreachable;
     let skipped = if unreachable > 0 {
-        format!(" ({unreachable} unreachable address(es) not graded)")
+        format!(" ({unreachable} unreachable MX address(es) or host(s) not graded)")
     } else {
         String::new()
     };

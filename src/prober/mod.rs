@@ -102,7 +102,8 @@ pub enum ProbeErrorKind {
     Tls(TlsFailure),
 }
 
-fn secs(d: Duration) -> String {
+/// `3 s`, `1.5 s`: a duration as people write it.
+pub fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{s:.0} s")

@@ -194,6 +194,7 @@ impl TableReporter {
             .summary
             .verdicts
             .iter()
+            .filter(|(_, n)| **n > 0)
             .map(|(v, n)| format!("{n} {}", self.paint(v.as_str(), verdict_color(*v))))
             .collect();
         let plural = if report.summary.domains == 1 { "" } else { "s" };
