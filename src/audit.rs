@@ -21,7 +21,7 @@ use crate::prober::{self, ProbeSettings, ProbeTarget};
 use crate::report::{
     DomainReport, ErrorPhase, ErrorReport, MxSource, Report, RunSettings, Summary, ToolInfo,
 };
-use crate::resolver::{Exchange, MxResolution, Resolver, ResolverSetupError};
+use crate::resolver::{Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError};
 
 /// Connections to one IP address at the same time, at most. Large
 /// providers rate-limit; two is what a polite MTA uses.
@@ -38,7 +38,12 @@ pub struct Auditor {
 
 impl Auditor {
     pub fn new(options: AuditOptions) -> Result<Self, ResolverSetupError> {
-        let resolver = Resolver::new(&options.dns, options.timeouts.dns)?;
+        let resolver = Resolver::new(&ResolverSettings {
+            servers: options.dns.clone(),
+            timeout: options.timeouts.dns,
+            dnssec: options.dnssec,
+            trust_anchors: options.trust_anchors.clone(),
+        })?;
         let probe_settings = ProbeSettings {
             timeouts: options.timeouts,
             ehlo_name: options.ehlo_name.clone(),

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::domain::DomainName;
 use crate::inspector::Verdict;
-use crate::options::{ConnectTo, EhloName};
+use crate::options::{ConnectTo, DnssecMode, EhloName};
 use crate::reporter::{ColorChoice, Format};
 
 /// Check whether mail to a domain travels encrypted: STARTTLS, TLS version
@@ -54,6 +54,17 @@ pub struct CheckArgs {
     /// Default: the system's configuration.
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::options::parse_resolver)]
     pub resolver: Vec<std::net::SocketAddr>,
+
+    /// How DNSSEC status is decided: validate (locally, from the root trust
+    /// anchor plus --trust-anchor) or trust-resolver (the AD bit of
+    /// --resolver, as Postfix and Exim do with a local validating resolver).
+    #[arg(long, value_enum, default_value_t = DnssecMode::Validate, value_name = "MODE")]
+    pub dnssec: DnssecMode,
+
+    /// File of DNSKEY records (zone-file syntax) trusted in addition to the
+    /// root anchor, for private and test zones. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor: Vec<PathBuf>,
 
     /// SMTP port to probe.
     #[arg(long, default_value_t = 25)]

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod exit;
 pub mod inspector;
 pub mod options;
+pub mod policy;
 pub mod prober;
 pub mod report;
 pub mod reporter;

@@ -70,11 +70,15 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         } else {
             DnsServers::Explicit(args.resolver)
         },
+        dnssec: args.dnssec,
+        trust_anchors: args.trust_anchor,
         expiry_warn_days: args.expiry_warn_days,
         threshold: Threshold(args.fail_below),
         concurrency: usize::from(args.concurrency),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // The resolver spawns its background tasks on the runtime.
+    let _runtime_context = runtime.enter();
     let auditor = Auditor::new(options)?;
     let report = runtime.block_on(auditor.run(args.domains, |_| {}));
 

@@ -326,6 +326,27 @@ pub enum DnsServers {
     Explicit(Vec<SocketAddr>),
 }
 
+/// How DNSSEC status is decided (`--dnssec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DnssecMode {
+    /// Validate locally from the root trust anchor (plus `--trust-anchor`),
+    /// so the result does not depend on the resolver's honesty.
+    #[default]
+    Validate,
+    /// Trust the AD bit of the configured resolver, as Postfix and Exim do
+    /// with a local validating resolver.
+    TrustResolver,
+}
+
+impl DnssecMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnssecMode::Validate => "validate",
+            DnssecMode::TrustResolver => "trust-resolver",
+        }
+    }
+}
+
 /// Parses `--resolver ADDR[:PORT]`: `192.0.2.53`, `192.0.2.53:5353`,
 /// `::1`, `[::1]:5353`.
 pub fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
@@ -356,6 +377,10 @@ pub struct AuditOptions {
     pub families: AddressFamilies,
     pub trust: TrustStore,
     pub dns: DnsServers,
+    pub dnssec: DnssecMode,
+    /// `--trust-anchor` files (DNSKEY records in zone-file syntax), added
+    /// to the root anchor in `validate` mode.
+    pub trust_anchors: Vec<std::path::PathBuf>,
     /// A certificate expiring within this many days is a warning.
     pub expiry_warn_days: u32,
     /// Verdicts below this make the run exit 1.
@@ -374,6 +399,8 @@ impl Default for AuditOptions {
             families: AddressFamilies::Both,
             trust: TrustStore::webpki(),
             dns: DnsServers::System,
+            dnssec: DnssecMode::Validate,
+            trust_anchors: Vec::new(),
             expiry_warn_days: 30,
             threshold: Threshold::default(),
             concurrency: 16,

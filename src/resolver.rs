@@ -5,18 +5,27 @@
 //! [`DnsServers`], with absolute names (no search list) and without the
 //! hosts file, so answers come only from the servers the user named.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::net::client::Client;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
+use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, Query, ResponseCode};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use serde::Serialize;
 
 use crate::domain::DomainName;
-use crate::options::{AddressFamilies, DnsServers};
+use crate::options::{AddressFamilies, DnsServers, DnssecMode};
+use crate::policy::dane::Tlsa;
 
 /// Why a DNS question got no usable answer (other than "no such name" and
 /// "no such record", which are answers).
@@ -24,6 +33,9 @@ use crate::options::{AddressFamilies, DnsServers};
 pub enum DnsFailure {
     #[error("timed out")]
     Timeout,
+    /// DNSSEC validation failed: a validating sender sees SERVFAIL.
+    #[error("DNSSEC validation failed (bogus)")]
+    Bogus,
     #[error("SERVFAIL")]
     ServFail,
     #[error("REFUSED")]
@@ -38,12 +50,40 @@ impl From<&NetError> for DnsFailure {
     fn from(err: &NetError) -> Self {
         match err {
             NetError::Timeout => DnsFailure::Timeout,
+            NetError::Dns(DnsError::DnssecBogus) => DnsFailure::Bogus,
             NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::ServFail,
             NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => DnsFailure::Refused,
             NetError::Dns(DnsError::ResponseCode(code)) => {
                 DnsFailure::ResponseCode(code.to_string())
             }
             other => DnsFailure::Other(other.to_string()),
+        }
+    }
+}
+
+/// Whether an answer (or a denial) is DNSSEC-authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dnssec {
+    /// Validated (or, with `--dnssec trust-resolver`, the AD bit was set).
+    Secure,
+    /// Provably unsigned, or not authenticated by the trusted resolver.
+    Insecure,
+    /// Signed, but the signatures do not validate.
+    Bogus,
+    /// Not decided (no answer to judge, e.g. after a failure).
+    Indeterminate,
+}
+
+impl Dnssec {
+    /// Secure only if both are: an RRset and its neighbours.
+    pub fn and(self, other: Dnssec) -> Dnssec {
+        use Dnssec::*;
+        match (self, other) {
+            (Bogus, _) | (_, Bogus) => Bogus,
+            (Secure, Secure) => Secure,
+            (Indeterminate, x) | (x, Indeterminate) => x,
+            _ => Insecure,
         }
     }
 }
@@ -70,6 +110,8 @@ pub enum MxResolution {
         /// A null MX stood beside real MX records (RFC 7505 §3 forbids it);
         /// senders ignore the null MX, so the others are still audited.
         null_mx_mixed: bool,
+        /// DNSSEC status of the MX RRset (of the A/AAAA for an implicit MX).
+        dnssec: Dnssec,
     },
     /// A null MX (`0 .`, RFC 7505): the domain says it accepts no mail.
     NoMail,
@@ -118,6 +160,8 @@ pub struct HostAddresses {
     pub v6: Option<Answer<Vec<Ipv6Addr>>>,
     /// Set when the host name is an alias (CNAME) for this name.
     pub cname: Option<String>,
+    /// DNSSEC status of the address RRsets (or their denial) together.
+    pub dnssec: Dnssec,
 }
 
 impl HostAddresses {
@@ -143,51 +187,60 @@ pub struct ResolverSetupError(String);
 /// The run's DNS client.
 #[derive(Clone)]
 pub struct Resolver {
-    inner: TokioResolver,
+    backend: Backend,
+}
+
+/// How questions are asked, by `--dnssec` mode.
+#[derive(Clone)]
+enum Backend {
+    /// hickory's resolver, validating DNSSEC itself.
+    Validating(Box<TokioResolver>),
+    /// Plain queries with the DO bit to each configured server in turn;
+    /// the answer's AD bit is the DNSSEC verdict.
+    TrustAd {
+        clients: Arc<Vec<(SocketAddr, Client<TokioRuntimeProvider>)>>,
+        timeout: Duration,
+    },
+}
+
+/// How the resolver is set up.
+#[derive(Debug, Clone)]
+pub struct ResolverSettings {
+    pub servers: DnsServers,
+    pub timeout: Duration,
+    pub dnssec: DnssecMode,
+    pub trust_anchors: Vec<PathBuf>,
 }
 
 impl Resolver {
-    pub fn new(servers: &DnsServers, timeout: Duration) -> Result<Self, ResolverSetupError> {
-        let provider = TokioRuntimeProvider::default();
-        let mut builder = match servers {
-            DnsServers::System => TokioResolver::builder(provider)
-                .map_err(|e| ResolverSetupError(format!("system configuration: {e}")))?,
-            DnsServers::Explicit(addrs) => {
-                let name_servers = addrs
-                    .iter()
-                    .map(|sa| {
-                        let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-                        for conn in &mut ns.connections {
-                            conn.port = sa.port();
-                        }
-                        ns
-                    })
-                    .collect();
-                TokioResolver::builder_with_config(
-                    ResolverConfig::from_name_servers(name_servers),
-                    provider,
-                )
+    pub fn new(settings: &ResolverSettings) -> Result<Self, ResolverSetupError> {
+        let backend = match settings.dnssec {
+            DnssecMode::Validate => Backend::Validating(Box::new(validating(settings)?)),
+            DnssecMode::TrustResolver => {
+                let servers = server_addresses(&settings.servers)?;
+                let mut clients = Vec::new();
+                for addr in servers {
+                    let stream = UdpClientStream::builder(addr, TokioRuntimeProvider::default())
+                        .with_timeout(Some(settings.timeout))
+                        .build();
+                    let (client, background) = Client::from_sender(stream);
+                    tokio::spawn(background);
+                    clients.push((addr, client));
+                }
+                Backend::TrustAd {
+                    clients: Arc::new(clients),
+                    timeout: settings.timeout,
+                }
             }
         };
-        let opts = builder.options_mut();
-        opts.timeout = timeout;
-        // One retry: hickory counts retries, not tries.
-        opts.attempts = 1;
-        opts.use_hosts_file = ResolveHosts::Never;
-        // Every name we ask is absolute; never let a search list rewrite it.
-        opts.ndots = 0;
-        // Keep CNAME records in answers: an MX target that is an alias is a finding.
-        opts.preserve_intermediates = true;
-        let inner = builder
-            .build()
-            .map_err(|e| ResolverSetupError(e.to_string()))?;
-        Ok(Resolver { inner })
+        Ok(Resolver { backend })
     }
 
     /// MX records of `domain`, null MX and implicit MX included.
     pub async fn mail_hosts(&self, domain: &DomainName, families: AddressFamilies) -> MxResolution {
         let fqdn = domain.to_fqdn();
-        match self.query(&fqdn, RecordType::MX).await {
+        let (answer, dnssec) = self.query(&fqdn, RecordType::MX).await;
+        match answer {
             Answer::Records(records) => {
                 let mut mx: Vec<(u16, Name)> = records
                     .into_iter()
@@ -221,6 +274,7 @@ impl Resolver {
                     hosts,
                     implicit: false,
                     null_mx_mixed: had_null,
+                    dnssec,
                 }
             }
             Answer::NoData => self.implicit_mx(domain, families).await,
@@ -266,6 +320,7 @@ impl Resolver {
                 }],
                 implicit: true,
                 null_mx_mixed: false,
+                dnssec: addrs.dnssec,
             }
         } else {
             MxResolution::NoMailHost
@@ -294,66 +349,311 @@ impl Resolver {
             }
         );
         let mut cname = None;
-        let v4 = v4.map(|(answer, alias)| {
+        let mut dnssec: Option<Dnssec> = None;
+        let mut note = |d: Dnssec| dnssec = Some(dnssec.map_or(d, |x: Dnssec| x.and(d)));
+        let v4 = v4.map(|(answer, alias, d)| {
+            note(d);
             cname = cname.take().or(alias);
             map_answer(answer, |r| match r {
                 RData::A(a) => Some(a.0),
                 _ => None,
             })
         });
-        let v6 = v6.map(|(answer, alias)| {
+        let v6 = v6.map(|(answer, alias, d)| {
+            note(d);
             cname = cname.take().or(alias);
             map_answer(answer, |r| match r {
                 RData::AAAA(a) => Some(a.0),
                 _ => None,
             })
         });
-        HostAddresses { v4, v6, cname }
+        HostAddresses {
+            v4,
+            v6,
+            cname,
+            dnssec: dnssec.unwrap_or(Dnssec::Indeterminate),
+        }
     }
 
-    async fn query(&self, fqdn: &str, rtype: RecordType) -> Answer<Vec<RData>> {
-        self.query_with_cname(fqdn, rtype).await.0
+    async fn query(&self, fqdn: &str, rtype: RecordType) -> (Answer<Vec<RData>>, Dnssec) {
+        let (answer, _, dnssec) = self.query_with_cname(fqdn, rtype).await;
+        (answer, dnssec)
     }
 
-    /// Returns the answer's records of `rtype` and, if the name was an
-    /// alias, the CNAME target it pointed to.
+    /// TXT records of `fqdn` (each record's strings concatenated).
+    pub async fn txt(&self, fqdn: &str) -> (Answer<Vec<String>>, Dnssec) {
+        let (answer, dnssec) = self.query(fqdn, RecordType::TXT).await;
+        let answer = map_answer(answer, |r| match r {
+            RData::TXT(txt) => Some(
+                txt.txt_data
+                    .iter()
+                    .map(|part| String::from_utf8_lossy(part).into_owned())
+                    .collect::<String>(),
+            ),
+            _ => None,
+        });
+        (answer, dnssec)
+    }
+
+    /// TLSA records at `_PORT._tcp.HOST.` (RFC 7672 §2.2.1).
+    pub async fn tlsa(&self, host: &DomainName, port: u16) -> (Answer<Vec<Tlsa>>, Dnssec) {
+        let fqdn = format!("_{port}._tcp.{}", host.to_fqdn());
+        let (answer, dnssec) = self.query(&fqdn, RecordType::TLSA).await;
+        let answer = map_answer(answer, |r| match r {
+            RData::TLSA(t) => Some(Tlsa {
+                usage: u8::from(t.cert_usage),
+                selector: u8::from(t.selector),
+                matching: u8::from(t.matching),
+                data: t.cert_data.clone(),
+            }),
+            _ => None,
+        });
+        (answer, dnssec)
+    }
+
+    /// Returns the answer's records of `rtype`, the CNAME target if the
+    /// name was an alias, and the DNSSEC status.
     async fn query_with_cname(
         &self,
         fqdn: &str,
         rtype: RecordType,
-    ) -> (Answer<Vec<RData>>, Option<String>) {
+    ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
         let name = match Name::from_ascii(fqdn) {
             Ok(n) => n,
             Err(e) => {
                 return (
                     Answer::Failed(DnsFailure::Other(format!("bad name: {e}"))),
                     None,
+                    Dnssec::Indeterminate,
                 );
             }
         };
-        match self.inner.lookup(name.clone(), rtype).await {
-            Ok(lookup) => {
-                let cname = lookup.answers().iter().find_map(|r| match &r.data {
-                    RData::CNAME(target) if r.name == name => {
-                        Some(target.0.to_ascii().trim_end_matches('.').to_string())
+        match &self.backend {
+            Backend::Validating(inner) => match inner.lookup(name.clone(), rtype).await {
+                Ok(lookup) => {
+                    let wanted: Vec<&Record> = lookup
+                        .answers()
+                        .iter()
+                        .filter(|r| r.record_type() == rtype)
+                        .collect();
+                    let dnssec = wanted
+                        .iter()
+                        .map(|r| proof_status(r.proof))
+                        .reduce(Dnssec::and)
+                        .unwrap_or(Dnssec::Indeterminate);
+                    let (answer, cname) = records(lookup.answers(), &name, rtype);
+                    (answer, cname, dnssec)
+                }
+                Err(e) => {
+                    let dnssec = denial_status(&e);
+                    if e.is_nx_domain() {
+                        (Answer::NxDomain, None, dnssec)
+                    } else if e.is_no_records_found() {
+                        (Answer::NoData, None, dnssec)
+                    } else {
+                        let failure = DnsFailure::from(&e);
+                        let dnssec = if failure == DnsFailure::Bogus {
+                            Dnssec::Bogus
+                        } else {
+                            Dnssec::Indeterminate
+                        };
+                        (Answer::Failed(failure), None, dnssec)
                     }
-                    _ => None,
-                });
-                let records: Vec<RData> = lookup
-                    .answers()
-                    .iter()
-                    .filter(|r| r.record_type() == rtype)
-                    .map(|r| r.data.clone())
-                    .collect();
-                if records.is_empty() {
-                    (Answer::NoData, cname)
-                } else {
-                    (Answer::Records(records), cname)
+                }
+            },
+            Backend::TrustAd { clients, timeout } => {
+                ad_query(clients, *timeout, &name, rtype).await
+            }
+        }
+    }
+}
+
+/// Asks each server in turn (the next only when one fails), with the DO
+/// bit so that a validating resolver reports its verdict in AD.
+async fn ad_query(
+    clients: &[(SocketAddr, Client<TokioRuntimeProvider>)],
+    timeout: Duration,
+    name: &Name,
+    rtype: RecordType,
+) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
+    let mut last = DnsFailure::Other("no DNS server configured".into());
+    for (_, client) in clients {
+        let mut options = DnsRequestOptions::default();
+        options.use_edns = true;
+        options.edns_set_dnssec_ok = true;
+        options.recursion_desired = true;
+        let request = DnsRequest::from_query(Query::query(name.clone(), rtype), options);
+        let mut responses = client.send(request);
+        let response = match tokio::time::timeout(timeout, responses.next()).await {
+            Ok(Some(Ok(r))) => r,
+            Ok(Some(Err(e))) => {
+                last = DnsFailure::from(&e);
+                continue;
+            }
+            Ok(None) | Err(_) => {
+                last = DnsFailure::Timeout;
+                continue;
+            }
+        };
+        let ad = if response.metadata.authentic_data {
+            Dnssec::Secure
+        } else {
+            Dnssec::Insecure
+        };
+        match response.metadata.response_code {
+            ResponseCode::NoError => {
+                let (answer, cname) = records(&response.answers, name, rtype);
+                return (answer, cname, ad);
+            }
+            ResponseCode::NXDomain => return (Answer::NxDomain, None, ad),
+            ResponseCode::ServFail => last = DnsFailure::ServFail,
+            ResponseCode::Refused => last = DnsFailure::Refused,
+            code => last = DnsFailure::ResponseCode(code.to_string()),
+        }
+    }
+    (Answer::Failed(last), None, Dnssec::Indeterminate)
+}
+
+/// The records of `rtype` in an answer section, and the CNAME target of
+/// `name` if it is an alias.
+fn records(
+    answers: &[Record],
+    name: &Name,
+    rtype: RecordType,
+) -> (Answer<Vec<RData>>, Option<String>) {
+    let cname = answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(target) if r.name == *name => {
+            Some(target.0.to_ascii().trim_end_matches('.').to_string())
+        }
+        _ => None,
+    });
+    let wanted: Vec<RData> = answers
+        .iter()
+        .filter(|r| r.record_type() == rtype)
+        .map(|r| r.data.clone())
+        .collect();
+    if wanted.is_empty() {
+        (Answer::NoData, cname)
+    } else {
+        (Answer::Records(wanted), cname)
+    }
+}
+
+fn proof_status(proof: Proof) -> Dnssec {
+    match proof {
+        Proof::Secure => Dnssec::Secure,
+        Proof::Insecure => Dnssec::Insecure,
+        Proof::Bogus => Dnssec::Bogus,
+        Proof::Indeterminate => Dnssec::Indeterminate,
+    }
+}
+
+/// DNSSEC status of a negative answer: that of the SOA that came with it.
+fn denial_status(err: &NetError) -> Dnssec {
+    match err {
+        NetError::Dns(DnsError::NoRecordsFound(no)) => no
+            .soa
+            .as_ref()
+            .map(|soa| proof_status(soa.proof))
+            .unwrap_or(Dnssec::Indeterminate),
+        _ => Dnssec::Indeterminate,
+    }
+}
+
+/// hickory's validating resolver for the configured servers.
+fn validating(settings: &ResolverSettings) -> Result<TokioResolver, ResolverSetupError> {
+    let provider = TokioRuntimeProvider::default();
+    let mut builder = match &settings.servers {
+        DnsServers::System => TokioResolver::builder(provider)
+            .map_err(|e| ResolverSetupError(format!("system configuration: {e}")))?,
+        DnsServers::Explicit(addrs) => {
+            let name_servers = addrs
+                .iter()
+                .map(|sa| {
+                    let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
+                    for conn in &mut ns.connections {
+                        conn.port = sa.port();
+                    }
+                    ns
+                })
+                .collect();
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(name_servers),
+                provider,
+            )
+        }
+    };
+    let opts = builder.options_mut();
+    opts.timeout = settings.timeout;
+    // One retry: hickory counts retries, not tries.
+    opts.attempts = 1;
+    opts.use_hosts_file = ResolveHosts::Never;
+    // Every name we ask is absolute; never let a search list rewrite it.
+    opts.ndots = 0;
+    // Keep CNAME records in answers: an MX target that is an alias is a finding.
+    opts.preserve_intermediates = true;
+    opts.validate = true;
+    if !settings.trust_anchors.is_empty() {
+        builder = builder.with_trust_anchor(Arc::new(trust_anchors(&settings.trust_anchors)?));
+    }
+    builder
+        .build()
+        .map_err(|e| ResolverSetupError(e.to_string()))
+}
+
+/// The root anchor plus every DNSKEY in the `--trust-anchor` files.
+fn trust_anchors(files: &[PathBuf]) -> Result<TrustAnchors, ResolverSetupError> {
+    // hickory keeps non-root anchors private, so the files are parsed as
+    // one text rather than merged anchor by anchor.
+    let mut text = String::new();
+    for path in files {
+        let file = std::fs::read_to_string(path).map_err(|e| {
+            ResolverSetupError(format!(
+                "cannot read trust anchor file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let has_ds = file
+            .lines()
+            .filter(|l| !l.trim_start().starts_with(';'))
+            .any(|l| l.split_whitespace().any(|w| w.eq_ignore_ascii_case("DS")));
+        if has_ds {
+            return Err(ResolverSetupError(format!(
+                "trust anchor file {}: DS records are not supported yet; give the zone's DNSKEY records",
+                path.display()
+            )));
+        }
+        text.push_str(&file);
+        text.push('\n');
+    }
+    let mut anchors: TrustAnchors = text
+        .parse()
+        .map_err(|e| ResolverSetupError(format!("trust anchor files: {e}")))?;
+    let root = TrustAnchors::default();
+    for i in 0..root.len() {
+        if let Some(key) = root.get(i) {
+            anchors.insert(key);
+        }
+    }
+    Ok(anchors)
+}
+
+/// The servers of the configuration, for the AD-trusting backend.
+fn server_addresses(servers: &DnsServers) -> Result<Vec<SocketAddr>, ResolverSetupError> {
+    match servers {
+        DnsServers::Explicit(addrs) => Ok(addrs.clone()),
+        DnsServers::System => {
+            let (config, _) = hickory_resolver::system_conf::read_system_conf()
+                .map_err(|e| ResolverSetupError(format!("system configuration: {e}")))?;
+            let mut addrs: Vec<SocketAddr> = Vec::new();
+            for ns in config.name_servers() {
+                let port = ns.connections.first().map_or(53, |c| c.port);
+                let sa = SocketAddr::new(ns.ip, port);
+                if !addrs.contains(&sa) {
+                    addrs.push(sa);
                 }
             }
-            Err(e) if e.is_nx_domain() => (Answer::NxDomain, None),
-            Err(e) if e.is_no_records_found() => (Answer::NoData, None),
-            Err(e) => (Answer::Failed(DnsFailure::from(&e)), None),
+            Ok(addrs)
         }
     }
 }

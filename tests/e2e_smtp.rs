@@ -660,6 +660,8 @@ async fn ehlo_name_default_is_never_a_bare_word() {
         pki.ca_file().display().to_string(),
         "--connect-to".into(),
         format!("mx.ehlo.test:25::{}", server.port()),
+        "--dnssec".into(),
+        "trust-resolver".into(),
     ];
     let run = lab::run::smtptls(args).await;
     assert_eq!(run.code, 0, "{}", run.stdout);

@@ -49,6 +49,9 @@ finding_ids! {
     DnsNxdomain = "dns.nxdomain",
     /// A DNS lookup failed (SERVFAIL, timeout, refused).
     DnsError = "dns.error",
+    /// A DNSSEC-signed answer failed validation: validating senders see
+    /// SERVFAIL and defer. Never treated as merely insecure.
+    DnssecBogus = "dnssec.bogus",
     /// Null MX (RFC 7505): the domain accepts no mail.
     MxNull = "mx.null",
     /// A null MX published next to other MX records.

@@ -100,7 +100,7 @@ pub fn inspect_domain(
             let msg = format!("DNS lookup {query} failed: {failure}");
             report
                 .findings
-                .push(Finding::fail(FindingId::DnsError, msg.clone()));
+                .push(Finding::fail(dns_failure_finding(failure), msg.clone()));
             report.error = dns_error(dns_failure_id(failure), msg.clone());
             report.verdict_reason = msg;
             return report;
@@ -151,9 +151,18 @@ pub fn inspect_domain(
     report
 }
 
+/// A bogus answer is a finding of its own, never "just a DNS error".
+fn dns_failure_finding(f: &DnsFailure) -> FindingId {
+    match f {
+        DnsFailure::Bogus => FindingId::DnssecBogus,
+        _ => FindingId::DnsError,
+    }
+}
+
 fn dns_failure_id(f: &DnsFailure) -> &'static str {
     match f {
         DnsFailure::Timeout => "dns-timeout",
+        DnsFailure::Bogus => "dnssec-bogus",
         DnsFailure::ServFail => "dns-servfail",
         DnsFailure::Refused => "dns-refused",
         DnsFailure::ResponseCode(_) | DnsFailure::Other(_) => "dns-failure",
@@ -234,11 +243,11 @@ fn address_findings(host: &str, addrs: &HostAddresses, report: &mut MxReport) {
             if found {
                 report
                     .findings
-                    .push(Finding::warn(FindingId::DnsError, msg));
+                    .push(Finding::warn(dns_failure_finding(failure), msg));
             } else {
                 report
                     .findings
-                    .push(Finding::fail(FindingId::DnsError, msg.clone()));
+                    .push(Finding::fail(dns_failure_finding(failure), msg.clone()));
                 report.error.get_or_insert(ErrorReport {
                     phase: ErrorPhase::Dns,
                     kind: dns_failure_id(failure),

@@ -5,11 +5,13 @@
 //!   at test time with rcgen.
 //! - [`smtp`]: an SMTP server with knobs for every behaviour the prober must
 //!   survive (good STARTTLS, no STARTTLS, stalls, garbage, ...).
+//! - [`https`]: an HTTPS server for MTA-STS policy files.
 //! - [`dns`]: an authoritative DNS server (hickory-server) for a test zone,
 //!   with names that answer SERVFAIL or never answer.
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod https;
 pub mod pki;
 pub mod run;
 pub mod smtp;

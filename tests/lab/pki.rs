@@ -217,6 +217,11 @@ impl TestPki {
     }
 
     /// PEM file holding the root certificate only, for `--ca-file`.
+    /// The PKI's temporary directory, for other lab files (trust anchors).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn ca_file(&self) -> PathBuf {
         self.ca_file.clone()
     }

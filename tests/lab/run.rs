@@ -104,6 +104,21 @@ impl Lab {
             "--ehlo-name".to_string(),
             "client.smtptls.test".to_string(),
         ];
+        // The lab zone has no chain of trust from the root: with its key
+        // as trust anchor it validates; unsigned, the lab server (which
+        // never sets AD) makes every answer insecure.
+        match self.dns.trust_anchor() {
+            Some(anchor) => {
+                let path = self.pki.dir().join("lab-zone.anchor");
+                std::fs::write(&path, anchor).expect("write trust anchor");
+                args.push("--trust-anchor".to_string());
+                args.push(path.display().to_string());
+            }
+            None => {
+                args.push("--dnssec".to_string());
+                args.push("trust-resolver".to_string());
+            }
+        }
         for (host, server) in &self.servers {
             args.push("--connect-to".to_string());
             args.push(format!("{host}:25::{}", server.port()));

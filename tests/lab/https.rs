@@ -1,0 +1,1 @@
+//! An in-process HTTPS server for MTA-STS policies (in progress).
