@@ -16,12 +16,25 @@ use tokio::task::JoinSet;
 
 use crate::domain::DomainName;
 use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence, Verdict};
+use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
+use crate::policy::mta_sts::{self, Fetcher, StsTxtLookup};
 use crate::prober::{self, ProbeSettings, ProbeTarget};
 use crate::report::{
     DomainReport, ErrorPhase, ErrorReport, MxSource, Report, RunSettings, Summary, ToolInfo,
 };
-use crate::resolver::{Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError};
+use crate::resolver::{
+    Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError,
+};
+
+/// The run could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Resolver(#[from] ResolverSetupError),
+    #[error("cannot set up the HTTPS client for MTA-STS: {0}")]
+    Https(String),
+}
 
 /// Connections to one IP address at the same time, at most. Large
 /// providers rate-limit; two is what a polite MTA uses.
@@ -31,13 +44,15 @@ const PER_ADDRESS_CONNECTIONS: usize = 2;
 #[derive(Clone)]
 pub struct Auditor {
     resolver: Resolver,
+    /// Fetches MTA-STS policies; one HTTP client for the run.
+    sts: Arc<Fetcher>,
     options: Arc<AuditOptions>,
     probe_settings: Arc<ProbeSettings>,
     per_address: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
 }
 
 impl Auditor {
-    pub fn new(options: AuditOptions) -> Result<Self, ResolverSetupError> {
+    pub fn new(options: AuditOptions) -> Result<Self, SetupError> {
         let resolver = Resolver::new(&ResolverSettings {
             servers: options.dns.clone(),
             timeout: options.timeouts.dns,
@@ -48,8 +63,17 @@ impl Auditor {
             timeouts: options.timeouts,
             ehlo_name: options.ehlo_name.clone(),
         };
+        let sts = Fetcher::new(
+            resolver.clone(),
+            options.connect_to.clone(),
+            options.trust.clone(),
+            options.timeouts.command,
+            options.families,
+        )
+        .map_err(SetupError::Https)?;
         Ok(Auditor {
             resolver,
+            sts: Arc::new(sts),
             options: Arc::new(options),
             probe_settings: Arc::new(probe_settings),
             per_address: Arc::default(),
@@ -131,6 +155,7 @@ impl Auditor {
                 fail_below: threshold.0,
                 expiry_warn_days: self.options.expiry_warn_days,
                 extra_trust_anchors: self.options.trust.extra_anchors(),
+                dnssec: self.options.dnssec.as_str(),
                 resolvers: match &self.options.dns {
                     DnsServers::System => vec!["system".to_string()],
                     DnsServers::Explicit(addrs) => addrs.iter().map(ToString::to_string).collect(),
@@ -149,25 +174,57 @@ impl Auditor {
     ) -> DomainReport {
         let families = self.options.families;
         let resolution = self.resolver.mail_hosts(domain, families).await;
-        let mut evidence = Vec::new();
-        if let MxResolution::Hosts { hosts, .. } = &resolution {
-            let mut lookups = JoinSet::new();
-            for (i, record) in hosts.iter().enumerate() {
-                let this = self.clone();
-                let record = record.clone();
-                lookups.spawn(async move { (i, this.observe_mx(record).await) });
-            }
-            // A lost MX or address would silently improve the verdict:
-            // report the whole domain as an internal error instead.
-            let observed = join_in_order(lookups, hosts.len())
-                .await
-                .and_then(|all| all.into_iter().collect::<Result<Vec<_>, _>>());
-            match observed {
-                Ok(all) => evidence = all,
-                Err(why) => return internal_error(domain, &why),
-            }
+        let MxResolution::Hosts { hosts, .. } = &resolution else {
+            let evidence = DomainEvidence {
+                resolution,
+                mx: Vec::new(),
+                mta_sts: None,
+                tls_rpt: None,
+            };
+            return inspector::inspect_domain(domain, &evidence, inspect);
+        };
+        let mut lookups = JoinSet::new();
+        for (i, record) in hosts.iter().enumerate() {
+            let this = self.clone();
+            let record = record.clone();
+            lookups.spawn(async move { (i, this.observe_mx(record).await) });
         }
-        inspector::inspect_domain(domain, &resolution, &evidence, inspect)
+        // Policies are looked up while the MX hosts are probed.
+        let tls_rpt_name = format!("_smtp._tls.{}", domain.to_fqdn());
+        let (observed, mta_sts, tls_rpt) = tokio::join!(
+            join_in_order(lookups, hosts.len()),
+            self.observe_mta_sts(domain),
+            self.resolver.txt(&tls_rpt_name),
+        );
+        // A lost MX or address would silently improve the verdict:
+        // report the whole domain as an internal error instead.
+        let mx = match observed.and_then(|all| all.into_iter().collect::<Result<Vec<_>, _>>()) {
+            Ok(all) => all,
+            Err(why) => return internal_error(domain, &why),
+        };
+        let evidence = DomainEvidence {
+            resolution,
+            mx,
+            mta_sts: Some(mta_sts),
+            tls_rpt: Some(tls_rpt.0),
+        };
+        inspector::inspect_domain(domain, &evidence, inspect)
+    }
+
+    /// The `_mta-sts` record, and the policy when the record is valid.
+    async fn observe_mta_sts(&self, domain: &DomainName) -> MtaStsEvidence {
+        let (txt, _) = self
+            .resolver
+            .txt(&format!("_mta-sts.{}", domain.to_fqdn()))
+            .await;
+        let fetch = match &txt {
+            Answer::Records(records) => match mta_sts::select_record(records) {
+                StsTxtLookup::Valid(_) => Some(self.sts.fetch(domain).await),
+                _ => None,
+            },
+            _ => None,
+        };
+        MtaStsEvidence { txt, fetch }
     }
 
     /// Addresses, then one probe per address (at most
@@ -177,6 +234,8 @@ impl Auditor {
             return Ok(MxEvidence {
                 record,
                 addresses: AddressEvidence::NotLookedUp,
+                tlsa: None,
+                port: self.options.port,
                 probes: Vec::new(),
             });
         };
@@ -209,11 +268,24 @@ impl Auditor {
                 (i, prober::probe(&target, &settings).await)
             });
         }
-        let results = join_in_order(probes, targets.len()).await?;
+        // RFC 7672 §2.2: TLSA only for hosts whose addresses are secure.
+        let secure =
+            matches!(&addresses, AddressEvidence::Resolved(a) if a.dnssec == Dnssec::Secure);
+        let tlsa_lookup = async {
+            if secure {
+                let (answer, dnssec) = self.resolver.tlsa(host, self.options.port).await;
+                Some(TlsaEvidence { answer, dnssec })
+            } else {
+                None
+            }
+        };
+        let (results, tlsa) = tokio::join!(join_in_order(probes, targets.len()), tlsa_lookup);
         Ok(MxEvidence {
             record,
             addresses,
-            probes: targets.into_iter().zip(results).collect(),
+            tlsa,
+            port: self.options.port,
+            probes: targets.into_iter().zip(results?).collect(),
         })
     }
 
@@ -253,6 +325,10 @@ fn internal_error(domain: &DomainName, why: &str) -> DomainReport {
         verdict: Verdict::Error,
         verdict_reason: format!("internal error: {why}"),
         mx_source: MxSource::None,
+        dnssec: Dnssec::Indeterminate,
+        mta_sts: None,
+        tls_rpt: None,
+        delivery: None,
         mx: Vec::new(),
         findings: Vec::new(),
         error: Some(ErrorReport {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::inspector::{Finding, Severity, Verdict};
 use crate::prober::{Phase, Timings};
+pub use crate::resolver::Dnssec;
 
 /// Major version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -52,6 +53,8 @@ pub struct RunSettings {
     pub extra_trust_anchors: usize,
     /// `"system"` or the `--resolver` addresses.
     pub resolvers: Vec<String>,
+    /// `validate` (local DNSSEC validation) or `trust-resolver` (AD bit).
+    pub dnssec: &'static str,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -88,10 +91,86 @@ pub struct DomainReport {
     pub mx_source: MxSource,
     /// Sorted by preference.
     pub mx: Vec<MxReport>,
-    /// Domain-level findings (MX lookup).
+    /// DNSSEC status of the MX RRset (of the address records for an
+    /// implicit MX); `indeterminate` when there was none to judge.
+    pub dnssec: Dnssec,
+    /// The `_mta-sts` record and policy; null when not looked up.
+    pub mta_sts: Option<MtaStsReport>,
+    /// The `_smtp._tls` TLS-RPT record; null when not looked up.
+    pub tls_rpt: Option<TlsRptReport>,
+    /// What each kind of sender would do with mail to this domain; null
+    /// when there is no mail host to deliver to.
+    pub delivery: Option<Delivery>,
+    /// Domain-level findings (MX lookup, MTA-STS, TLS-RPT).
     pub findings: Vec<Finding>,
     /// Set when the domain could not be audited at all.
     pub error: Option<ErrorReport>,
+}
+
+/// MTA-STS (RFC 8461) as published.
+#[derive(Debug, Clone, Serialize)]
+pub struct MtaStsReport {
+    /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
+    pub record: &'static str,
+    /// The record's `id` when valid.
+    pub id: Option<String>,
+    /// The fetched policy; null when there is no valid record or the
+    /// fetch failed (see `fetch_error`).
+    pub policy: Option<StsPolicyReport>,
+    /// Why the policy could not be fetched or parsed.
+    pub fetch_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StsPolicyReport {
+    pub url: String,
+    /// `enforce`, `testing` or `none`.
+    pub mode: &'static str,
+    pub mx: Vec<String>,
+    pub max_age: u64,
+}
+
+/// TLS-RPT (RFC 8460) as published.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsRptReport {
+    /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
+    pub record: &'static str,
+    /// Report destinations (`mailto:` / `https:` URIs) when valid.
+    pub rua: Vec<String>,
+}
+
+/// The outcome for the three kinds of sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Uses STARTTLS when offered, accepts any certificate, else sends in
+    /// clear text (most MTAs by default).
+    pub opportunistic: Outcome,
+    /// Enforces the domain's MTA-STS policy (RFC 8461).
+    pub mta_sts: Outcome,
+    /// Enforces DANE TLSA records (RFC 7672).
+    pub dane: Outcome,
+}
+
+/// What one kind of sender would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub result: DeliveryResult,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryResult {
+    /// Delivered over TLS (authenticated for MTA-STS and DANE senders;
+    /// for opportunistic senders encrypted only — the reason says which).
+    Secure,
+    /// Delivered without encryption.
+    Cleartext,
+    /// Not delivered now; retried, then bounced if it persists.
+    Deferred,
+    /// This kind of sender has no policy to enforce for the domain and
+    /// behaves opportunistically.
+    NotApplicable,
 }
 
 /// One MX host.
@@ -101,6 +180,14 @@ pub struct MxReport {
     pub preference: u16,
     /// Set when the host name is an alias.
     pub cname: Option<String>,
+    /// DNSSEC status of the host's address records.
+    pub dnssec: Dnssec,
+    /// TLSA records at `_PORT._tcp.HOST`; null when DANE does not apply
+    /// (address records not DNSSEC-secure) or was not looked up.
+    pub tlsa: Option<TlsaReport>,
+    /// Whether the host matches the MTA-STS policy's `mx` patterns; null
+    /// without a policy.
+    pub mta_sts_match: Option<bool>,
     pub addresses: Vec<AddressReport>,
     pub findings: Vec<Finding>,
     /// Set when the host's addresses could not be found.
@@ -122,9 +209,41 @@ pub struct AddressReport {
     pub extensions_after_tls: Option<Vec<String>>,
     pub tls: Option<TlsReport>,
     pub certificate: Option<CertificateReport>,
+    /// DANE result for this address.
+    pub dane: DaneResult,
     pub error: Option<ErrorReport>,
     pub findings: Vec<Finding>,
     pub timings_ms: Timings,
+}
+
+/// The TLSA lookup of one MX host.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsaReport {
+    /// `found`, `none` (securely denied), `insecure` (TLSA not signed:
+    /// ignored), `lookup-failed` (a DANE sender defers).
+    pub status: &'static str,
+    pub dnssec: Dnssec,
+    /// Presentation form, e.g. `3 1 1 <hex>`.
+    pub records: Vec<String>,
+}
+
+/// DANE status of one MX address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DaneResult {
+    /// A usable TLSA record matches: DANE senders deliver.
+    Valid,
+    /// Usable TLSA records, none matches (or no TLS): DANE senders defer.
+    Mismatch,
+    /// TLSA records exist but none is usable for SMTP: DANE senders
+    /// require TLS but do not authenticate.
+    Unusable,
+    /// The host's records are not DNSSEC-secure: DANE does not apply.
+    Insecure,
+    /// Secure, and no TLSA records: DANE does not apply.
+    None,
+    /// The TLSA lookup failed (SERVFAIL, bogus, timeout): DANE senders defer.
+    LookupFailed,
 }
 
 impl AddressReport {

@@ -94,6 +94,28 @@ finding_ids! {
     CertKey = "cert.key",
     /// The certificate's signature hash.
     CertSignature = "cert.signature",
+    /// The TLSA lookup of an MX host (RFC 7672 §2.2).
+    DaneTlsa = "dane.tlsa",
+    /// The certificate against the TLSA records (RFC 7672 §3).
+    DaneValid = "dane.valid",
+    /// Advice: a single TLSA record leaves no room for a key rollover.
+    DaneRollover = "dane.rollover",
+    /// The `_mta-sts` TXT record (RFC 8461 §3.1).
+    MtaStsRecord = "mta-sts.record",
+    /// Fetching and parsing the policy file (RFC 8461 §3.2, §3.3).
+    MtaStsPolicy = "mta-sts.policy",
+    /// The policy's mode.
+    MtaStsMode = "mta-sts.mode",
+    /// An MX host against the policy's `mx` patterns (RFC 8461 §4.1).
+    MtaStsMx = "mta-sts.mx",
+    /// An MX certificate under the policy (RFC 8461 §4.2).
+    MtaStsCertificate = "mta-sts.certificate",
+    /// The `_smtp._tls` TLS-RPT record (RFC 8460 §3).
+    TlsRptRecord = "tls-rpt.record",
+    /// What an MTA-STS-enforcing sender would do.
+    DeliveryMtaSts = "delivery.mta-sts",
+    /// What a DANE-enforcing sender would do.
+    DeliveryDane = "delivery.dane",
 }
 
 impl fmt::Display for FindingId {

@@ -7,7 +7,9 @@
 //! it in `docs/grading.md` and the schema.
 
 pub mod certificate;
+pub mod delivery;
 pub mod findings;
+pub mod policy;
 pub mod verdict;
 
 use std::net::SocketAddr;
@@ -15,15 +17,20 @@ use std::net::SocketAddr;
 use time::OffsetDateTime;
 
 pub use findings::{Finding, FindingId, Severity};
+pub use policy::{MtaStsEvidence, TlsaEvidence};
 pub use verdict::{AddressGrade, Threshold, Verdict};
 
 use crate::domain::DomainName;
 use crate::options::TrustStore;
+use crate::policy::mta_sts::StsPolicy;
 use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
 use crate::report::{
-    AddressReport, DomainReport, ErrorPhase, ErrorReport, MxReport, MxSource, TlsReport,
+    AddressReport, DaneResult, DeliveryResult, DomainReport, ErrorPhase, ErrorReport, MxReport,
+    MxSource, TlsReport,
 };
-use crate::resolver::{Answer, DnsFailure, Exchange, HostAddresses, MxRecord, MxResolution};
+use crate::resolver::{
+    Answer, DnsFailure, Dnssec, Exchange, HostAddresses, MxRecord, MxResolution,
+};
 
 /// How the inspector grades.
 #[derive(Debug, Clone)]
@@ -49,22 +56,42 @@ pub enum AddressEvidence {
 pub struct MxEvidence {
     pub record: MxRecord,
     pub addresses: AddressEvidence,
+    /// TLSA records, looked up only when the host's addresses are
+    /// DNSSEC-secure (RFC 7672 §2.2).
+    pub tlsa: Option<TlsaEvidence>,
+    /// The SMTP port probed (for the TLSA owner name).
+    pub port: u16,
     /// One probe per address, in address order.
     pub probes: Vec<(SocketAddr, Probe)>,
+}
+
+/// Everything observed for one domain.
+#[derive(Debug, Clone)]
+pub struct DomainEvidence {
+    pub resolution: MxResolution,
+    pub mx: Vec<MxEvidence>,
+    /// Absent when the domain has no mail host to protect.
+    pub mta_sts: Option<MtaStsEvidence>,
+    /// TXT records at `_smtp._tls.<domain>`.
+    pub tls_rpt: Option<Answer<Vec<String>>>,
 }
 
 /// Grades one domain.
 pub fn inspect_domain(
     domain: &DomainName,
-    resolution: &MxResolution,
-    evidence: &[MxEvidence],
+    evidence: &DomainEvidence,
     settings: &InspectSettings,
 ) -> DomainReport {
+    let resolution = &evidence.resolution;
     let mut report = DomainReport {
         domain: domain.to_string(),
         verdict: Verdict::Error,
         verdict_reason: String::new(),
         mx_source: MxSource::None,
+        dnssec: Dnssec::Indeterminate,
+        mta_sts: None,
+        tls_rpt: None,
+        delivery: None,
         mx: Vec::new(),
         findings: Vec::new(),
         error: None,
@@ -119,8 +146,10 @@ pub fn inspect_domain(
         MxResolution::Hosts {
             implicit,
             null_mx_mixed,
+            dnssec,
             ..
         } => {
+            report.dnssec = *dnssec;
             if *implicit {
                 report.mx_source = MxSource::Implicit;
                 report.findings.push(Finding::warn(
@@ -139,13 +168,39 @@ pub fn inspect_domain(
         }
     }
 
+    let name = domain.as_str();
+    let mut sts_policy: Option<StsPolicy> = None;
+    if let Some(ev) = &evidence.mta_sts {
+        let (sts, policy) = policy::mta_sts(name, ev, &mut report.findings);
+        report.mta_sts = Some(sts);
+        sts_policy = policy;
+    }
+    if let Some(txt) = &evidence.tls_rpt {
+        report.tls_rpt = Some(policy::tls_rpt(name, txt, &mut report.findings));
+    }
+
     let mut grades = Vec::new();
-    for mx in evidence {
-        let (mx_report, mx_grades) = inspect_mx(mx, settings);
+    for mx in &evidence.mx {
+        let (mx_report, mx_grades) = inspect_mx(name, mx, sts_policy.as_ref(), settings);
         grades.extend(mx_grades);
         report.mx.push(mx_report);
     }
-    let (verdict, reason) = verdict::domain_verdict(&grades);
+    let delivery = delivery::delivery(&report.mx, report.mta_sts.as_ref());
+    for (id, outcome, who) in [
+        (FindingId::DeliveryMtaSts, &delivery.mta_sts, "MTA-STS"),
+        (FindingId::DeliveryDane, &delivery.dane, "DANE"),
+    ] {
+        let msg = format!("{who}-enforcing senders: {}", outcome.reason);
+        report.findings.push(match outcome.result {
+            DeliveryResult::Deferred => Finding::fail(id, msg),
+            DeliveryResult::NotApplicable => Finding::info(id, msg),
+            DeliveryResult::Secure | DeliveryResult::Cleartext => Finding::ok(id, msg),
+        });
+    }
+    let protected = delivery::fully_protected(&report.mx, report.mta_sts.as_ref());
+    let (verdict, reason) =
+        verdict::with_policies(verdict::domain_verdict(&grades), &delivery, protected);
+    report.delivery = Some(delivery);
     report.verdict = verdict;
     report.verdict_reason = reason;
     report
@@ -169,12 +224,24 @@ fn dns_failure_id(f: &DnsFailure) -> &'static str {
     }
 }
 
-fn inspect_mx(mx: &MxEvidence, settings: &InspectSettings) -> (MxReport, Vec<AddressGrade>) {
+fn inspect_mx(
+    domain: &str,
+    mx: &MxEvidence,
+    sts: Option<&StsPolicy>,
+    settings: &InspectSettings,
+) -> (MxReport, Vec<AddressGrade>) {
     let host = mx.record.exchange.name().to_string();
+    let addresses_dnssec = match &mx.addresses {
+        AddressEvidence::Resolved(a) => a.dnssec,
+        _ => Dnssec::Indeterminate,
+    };
     let mut report = MxReport {
         host: host.clone(),
         preference: mx.record.preference,
         cname: None,
+        dnssec: addresses_dnssec,
+        tlsa: None,
+        mta_sts_match: None,
         addresses: Vec::new(),
         findings: Vec::new(),
         error: None,
@@ -209,18 +276,64 @@ fn inspect_mx(mx: &MxEvidence, settings: &InspectSettings) -> (MxReport, Vec<Add
     if let AddressEvidence::Resolved(addrs) = &mx.addresses {
         address_findings(&host, addrs, &mut report);
     }
+    if matches!(mx.record.exchange, Exchange::Host(_)) {
+        report.tlsa = policy::tlsa(
+            &host,
+            mx.port,
+            addresses_dnssec,
+            mx.tlsa.as_ref(),
+            &mut report.findings,
+        );
+    }
+    if let Some(policy) = sts {
+        report.mta_sts_match = Some(policy::sts_mx_match(policy, &host, &mut report.findings));
+    }
     let mut grades = Vec::new();
     if mx.probes.is_empty() {
         // No address to try: like an unreachable address, a sender skips
         // it; counted so the verdict reason says something was not graded.
         grades.push(AddressGrade::Unreachable);
     }
+    // RFC 7672 §3.2.2: the MX host name, and the domain, are the names a
+    // DANE-TA certificate may carry.
+    let names = [host.as_str(), domain];
     for (addr, probe) in &mx.probes {
-        let (row, grade) = inspect_address(&host, *addr, probe, settings);
+        let (mut row, grade) = inspect_address(&host, *addr, probe, settings);
+        row.dane = policy::dane_for_address(
+            report.tlsa.as_ref(),
+            mx.tlsa.as_ref(),
+            presented_chain(probe),
+            &names,
+            settings.now,
+            &mut row,
+        );
+        if let Some(policy) = sts {
+            policy::sts_certificate(policy, &mut row);
+        }
         report.addresses.push(row);
         grades.push(grade);
     }
+    if report.tlsa.is_none() {
+        for row in &mut report.addresses {
+            row.dane = if addresses_dnssec == Dnssec::Secure {
+                DaneResult::None
+            } else {
+                DaneResult::Insecure
+            };
+        }
+    }
     (report, grades)
+}
+
+/// The certificates the server showed: from the session, or from a
+/// handshake that failed after the certificate arrived.
+fn presented_chain(probe: &Probe) -> &[rustls::pki_types::CertificateDer<'static>] {
+    probe
+        .tls
+        .as_ref()
+        .map(|t| t.chain.as_slice())
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&probe.presented_chain)
 }
 
 /// Findings about the address lookups of an MX host.
@@ -323,6 +436,7 @@ pub fn inspect_address(
             ocsp_stapled: t.ocsp_stapled,
         }),
         certificate: None,
+        dane: DaneResult::Insecure,
         error: probe.error.as_ref().map(|e| ErrorReport {
             phase: e.phase.into(),
             kind: e.kind.id(),
@@ -334,12 +448,7 @@ pub fn inspect_address(
     let grade = dialogue_findings(probe, addr, &mut row);
 
     // Grade whatever certificate we saw, even if the handshake later failed.
-    let chain = probe
-        .tls
-        .as_ref()
-        .map(|t| t.chain.as_slice())
-        .filter(|c| !c.is_empty())
-        .unwrap_or(&probe.presented_chain);
+    let chain = presented_chain(probe);
     let mut authenticated = false;
     if let Some((cert, chain_msg, name_msg)) =
         certificate::grade(chain, host, &settings.trust, settings.now)

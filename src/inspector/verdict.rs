@@ -11,6 +11,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// `secure`, and downgrade protection (DANE, or MTA-STS in enforce
+    /// mode) works for every reachable MX address.
+    Protected,
     /// Every reachable MX address offers STARTTLS with TLS ≥ 1.2 and a
     /// certificate that validates and matches the MX name.
     Secure,
@@ -21,6 +24,9 @@ pub enum Verdict {
     Partial,
     /// No reachable MX address has working STARTTLS.
     Plaintext,
+    /// A published policy (DANE, MTA-STS enforce) makes enforcing senders
+    /// defer: the domain is losing mail now.
+    Broken,
     /// DNS failed, the domain does not exist, or no MX address answered.
     Error,
     /// Null MX: the domain accepts no mail. Outside the order.
@@ -28,21 +34,25 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Protected,
         Verdict::Secure,
         Verdict::Encrypted,
         Verdict::Partial,
         Verdict::Plaintext,
+        Verdict::Broken,
         Verdict::Error,
         Verdict::NoMail,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Verdict::Protected => "protected",
             Verdict::Secure => "secure",
             Verdict::Encrypted => "encrypted",
             Verdict::Partial => "partial",
             Verdict::Plaintext => "plaintext",
+            Verdict::Broken => "broken",
             Verdict::Error => "error",
             Verdict::NoMail => "no-mail",
         }
@@ -52,10 +62,12 @@ impl Verdict {
     /// which has no mail to protect and so is never below a threshold.
     pub fn rank(self) -> Option<u8> {
         match self {
-            Verdict::Secure => Some(4),
-            Verdict::Encrypted => Some(3),
-            Verdict::Partial => Some(2),
-            Verdict::Plaintext => Some(1),
+            Verdict::Protected => Some(6),
+            Verdict::Secure => Some(5),
+            Verdict::Encrypted => Some(4),
+            Verdict::Partial => Some(3),
+            Verdict::Plaintext => Some(2),
+            Verdict::Broken => Some(1),
             Verdict::Error => Some(0),
             Verdict::NoMail => None,
         }
@@ -86,7 +98,7 @@ impl FromStr for Verdict {
 pub struct Threshold(pub Verdict);
 
 impl Default for Threshold {
-    /// Fail on `partial`, `plaintext` and `error`.
+    /// Fail on `partial`, `plaintext`, `broken` and `error`.
     fn default() -> Self {
         Threshold(Verdict::Encrypted)
     }
@@ -164,6 +176,50 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
     )
 }
 
+/// The policy layer of the rubric, on top of [`domain_verdict`]: a policy
+/// that makes an enforcing sender defer is `broken` (mail is being lost,
+/// whatever the encryption looks like); a `secure` domain whose every
+/// reachable address is covered by DANE or MTA-STS enforce is `protected`.
+pub fn with_policies(
+    base: (Verdict, String),
+    delivery: &crate::report::Delivery,
+    fully_protected: bool,
+) -> (Verdict, String) {
+    use crate::report::DeliveryResult::Deferred;
+    let (verdict, reason) = base;
+    // Nothing reachable is an error, not a policy problem.
+    if verdict == Verdict::Error {
+        return (verdict, reason);
+    }
+    if delivery.dane.result == Deferred {
+        return (
+            Verdict::Broken,
+            format!(
+                "DANE-enforcing senders defer mail: {}",
+                delivery.dane.reason
+            ),
+        );
+    }
+    if delivery.mta_sts.result == Deferred {
+        return (
+            Verdict::Broken,
+            format!(
+                "MTA-STS-enforcing senders defer mail: {}",
+                delivery.mta_sts.reason
+            ),
+        );
+    }
+    if verdict == Verdict::Secure && fully_protected {
+        return (
+            Verdict::Protected,
+            format!(
+                "{reason}; DANE or MTA-STS enforce protects every MX address against downgrade"
+            ),
+        );
+    }
+    (verdict, reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::AddressGrade::*;
@@ -201,6 +257,9 @@ mod tests {
         assert!(t.fails(Verdict::Error));
         assert!(!t.fails(Verdict::NoMail));
         assert!(Threshold(Verdict::Secure).fails(Verdict::Encrypted));
+        assert!(t.fails(Verdict::Broken));
+        assert!(Threshold(Verdict::Plaintext).fails(Verdict::Broken));
+        assert!(Threshold(Verdict::Protected).fails(Verdict::Secure));
         assert!(!Threshold(Verdict::Error).fails(Verdict::Error));
     }
 

@@ -25,10 +25,10 @@ impl Reporter for TableReporter {
 
 fn verdict_color(v: Verdict) -> Color {
     match v {
-        Verdict::Secure => Color::Green,
+        Verdict::Protected | Verdict::Secure => Color::Green,
         Verdict::Encrypted => Color::Cyan,
         Verdict::Partial => Color::Yellow,
-        Verdict::Plaintext | Verdict::Error => Color::Red,
+        Verdict::Plaintext | Verdict::Broken | Verdict::Error => Color::Red,
         Verdict::NoMail => Color::Grey,
     }
 }

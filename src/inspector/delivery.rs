@@ -1,0 +1,270 @@
+//! What three kinds of sender would do with mail to the domain, from the
+//! graded MX rows: an opportunistic one, one enforcing MTA-STS (RFC 8461),
+//! one enforcing DANE (RFC 7672).
+//!
+//! Each walks the MX hosts in preference order and their addresses in
+//! order, skipping what it cannot reach, as an MTA does: the first address
+//! that takes the mail under the sender's rules decides. A host that fails
+//! an enforcing sender's rules is skipped too, so a broken primary with a
+//! good backup still delivers (late); only when no host qualifies is the
+//! mail deferred, and eventually bounced.
+
+use crate::report::{
+    AddressReport, DaneResult, Delivery, DeliveryResult, ErrorPhase, MtaStsReport, MxReport,
+    Outcome,
+};
+
+fn outcome(result: DeliveryResult, reason: impl Into<String>) -> Outcome {
+    Outcome {
+        result,
+        reason: reason.into(),
+    }
+}
+
+/// The address answered SMTP (a sender would hand it mail).
+fn reachable(a: &AddressReport) -> bool {
+    !a.error.as_ref().is_some_and(|e| {
+        matches!(
+            e.phase,
+            ErrorPhase::Dns
+                | ErrorPhase::Connect
+                | ErrorPhase::Banner
+                | ErrorPhase::Ehlo
+                | ErrorPhase::Helo
+                | ErrorPhase::Internal
+        )
+    })
+}
+
+/// TLS was established and the session stayed usable.
+fn tls_works(a: &AddressReport) -> bool {
+    a.tls.is_some() && a.error.is_none()
+}
+
+/// The certificate validates to a trusted root and names the host.
+fn pkix_valid(a: &AddressReport) -> bool {
+    a.certificate
+        .as_ref()
+        .is_some_and(|c| c.chain_valid && c.hostname_match)
+}
+
+fn at(mx: &MxReport, a: &AddressReport) -> String {
+    format!("{} [{}]", mx.host, a.ip)
+}
+
+/// Why TLS did not work, for reasons.
+fn no_tls_reason(a: &AddressReport) -> String {
+    if let Some(e) = &a.error {
+        e.message.clone()
+    } else if !a.starttls {
+        "STARTTLS not offered".into()
+    } else {
+        "no TLS".into()
+    }
+}
+
+pub fn delivery(mx: &[MxReport], mta_sts: Option<&MtaStsReport>) -> Delivery {
+    Delivery {
+        opportunistic: opportunistic(mx),
+        mta_sts: mta_sts_sender(mx, mta_sts),
+        dane: dane_sender(mx),
+    }
+}
+
+fn opportunistic(mx: &[MxReport]) -> Outcome {
+    // The first address that answers takes the mail, with or without TLS.
+    let first = mx
+        .iter()
+        .flat_map(|host| host.addresses.iter().map(move |a| (host, a)))
+        .find(|(_, a)| reachable(a));
+    let Some((host, a)) = first else {
+        return outcome(DeliveryResult::Deferred, "no MX address answered");
+    };
+    if tls_works(a) {
+        let how = if pkix_valid(a) {
+            "with a valid certificate"
+        } else {
+            "encrypted only: opportunistic senders do not check the certificate"
+        };
+        outcome(
+            DeliveryResult::Secure,
+            format!("TLS to {}, {how}", at(host, a)),
+        )
+    } else {
+        outcome(
+            DeliveryResult::Cleartext,
+            format!("clear text to {}: {}", at(host, a), no_tls_reason(a)),
+        )
+    }
+}
+
+fn mta_sts_sender(mx: &[MxReport], sts: Option<&MtaStsReport>) -> Outcome {
+    let Some(sts) = sts else {
+        return outcome(DeliveryResult::NotApplicable, "MTA-STS not looked up");
+    };
+    let Some(policy) = &sts.policy else {
+        let why = match (sts.record, &sts.fetch_error) {
+            ("valid", Some(err)) => format!(
+                "the policy could not be fetched ({err}): a sender without a cached policy delivers opportunistically, one with a cached enforce policy defers"
+            ),
+            ("absent", _) => "no MTA-STS record".to_string(),
+            (state, _) => format!("MTA-STS record {state}: senders ignore it"),
+        };
+        return outcome(DeliveryResult::NotApplicable, why);
+    };
+    match policy.mode {
+        "enforce" => {}
+        "testing" => {
+            return outcome(
+                DeliveryResult::NotApplicable,
+                "policy in testing mode: failures are only reported, mail is delivered as by an opportunistic sender",
+            );
+        }
+        _ => {
+            return outcome(
+                DeliveryResult::NotApplicable,
+                "policy mode none: MTA-STS is switched off",
+            );
+        }
+    }
+    let mut skipped = Vec::new();
+    for host in mx {
+        if host.mta_sts_match != Some(true) {
+            skipped.push(format!("{} is not in the policy's mx list", host.host));
+            continue;
+        }
+        for a in host.addresses.iter().filter(|a| reachable(a)) {
+            if tls_works(a) && pkix_valid(a) {
+                return outcome(
+                    DeliveryResult::Secure,
+                    format!("TLS with a valid certificate to {}", at(host, a)),
+                );
+            }
+            let why = if !tls_works(a) {
+                no_tls_reason(a)
+            } else {
+                "certificate not valid for the policy (chain or name)".into()
+            };
+            skipped.push(format!("{}: {why}", at(host, a)));
+        }
+    }
+    if skipped.is_empty() {
+        skipped.push("no MX address answered".into());
+    }
+    outcome(
+        DeliveryResult::Deferred,
+        format!("enforce policy, no MX qualifies: {}", skipped.join("; ")),
+    )
+}
+
+fn dane_sender(mx: &[MxReport]) -> Outcome {
+    let applies = |m: &MxReport| {
+        m.tlsa
+            .as_ref()
+            .is_some_and(|t| t.status == "found" || t.status == "lookup-failed")
+    };
+    if !mx.iter().any(applies) {
+        let signed = mx
+            .iter()
+            .any(|m| m.dnssec == crate::resolver::Dnssec::Secure);
+        let why = if signed {
+            "no TLSA records: DANE senders deliver as opportunistic ones"
+        } else {
+            "MX hosts not DNSSEC-signed: DANE does not apply, DANE senders deliver as opportunistic ones"
+        };
+        return outcome(DeliveryResult::NotApplicable, why);
+    }
+    let mut skipped = Vec::new();
+    for host in mx {
+        if host
+            .tlsa
+            .as_ref()
+            .is_some_and(|t| t.status == "lookup-failed")
+        {
+            skipped.push(format!("{}: TLSA lookup failed", host.host));
+            continue;
+        }
+        for a in host.addresses.iter().filter(|a| reachable(a)) {
+            if !applies(host) {
+                // RFC 7672 §2.2: without secure TLSA this host is used opportunistically.
+                return if tls_works(a) {
+                    outcome(
+                        DeliveryResult::Secure,
+                        format!(
+                            "TLS to {} (no TLSA for this host: encrypted, not authenticated)",
+                            at(host, a)
+                        ),
+                    )
+                } else {
+                    outcome(
+                        DeliveryResult::Cleartext,
+                        format!(
+                            "clear text to {} (no TLSA for this host): {}",
+                            at(host, a),
+                            no_tls_reason(a)
+                        ),
+                    )
+                };
+            }
+            match a.dane {
+                DaneResult::Valid if tls_works(a) => {
+                    return outcome(
+                        DeliveryResult::Secure,
+                        format!("TLS to {}, authenticated by its TLSA records", at(host, a)),
+                    );
+                }
+                DaneResult::Unusable if tls_works(a) => {
+                    return outcome(
+                        DeliveryResult::Secure,
+                        format!(
+                            "TLS to {} (TLSA records unusable: encrypted, not authenticated)",
+                            at(host, a)
+                        ),
+                    );
+                }
+                DaneResult::Valid | DaneResult::Unusable => {
+                    skipped.push(format!("{}: {}", at(host, a), no_tls_reason(a)))
+                }
+                _ => skipped.push(format!(
+                    "{}: certificate does not match the TLSA records",
+                    at(host, a)
+                )),
+            }
+        }
+    }
+    if skipped.is_empty() {
+        skipped.push("no MX address answered".into());
+    }
+    outcome(
+        DeliveryResult::Deferred,
+        format!("no MX qualifies: {}", skipped.join("; ")),
+    )
+}
+
+/// Does the enforcing sender's outcome show a published policy that
+/// loses mail (the `broken` verdict)?
+pub fn policy_breaks_delivery(d: &Delivery) -> bool {
+    d.mta_sts.result == DeliveryResult::Deferred || d.dane.result == DeliveryResult::Deferred
+}
+
+/// Downgrade protection works for every reachable MX address: each is
+/// DANE-valid, or an MTA-STS enforce policy covers the host and its
+/// certificate validates (the `protected` verdict, on top of `secure`).
+pub fn fully_protected(mx: &[MxReport], sts: Option<&MtaStsReport>) -> bool {
+    let enforce = sts
+        .and_then(|s| s.policy.as_ref())
+        .is_some_and(|p| p.mode == "enforce");
+    let mut any = false;
+    for host in mx {
+        for a in host.addresses.iter().filter(|a| reachable(a)) {
+            any = true;
+            let by_dane = a.dane == DaneResult::Valid && tls_works(a);
+            let by_sts =
+                enforce && host.mta_sts_match == Some(true) && tls_works(a) && pkix_valid(a);
+            if !(by_dane || by_sts) {
+                return false;
+            }
+        }
+    }
+    any
+}
