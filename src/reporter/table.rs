@@ -7,7 +7,10 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Reporter;
 use crate::inspector::{Severity, Verdict};
-use crate::report::{AddressReport, ChainError, DomainReport, ErrorPhase, MxReport, Report, worst};
+use crate::report::{
+    AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, ErrorPhase,
+    MxReport, Report, worst,
+};
 
 pub struct TableReporter {
     pub color: bool,
@@ -56,11 +59,26 @@ impl TableReporter {
     fn domain(&self, d: &DomainReport, out: &mut dyn Write) -> io::Result<()> {
         let verdict = self.paint(&d.verdict.as_str().to_uppercase(), verdict_color(d.verdict));
         writeln!(out, "{}  {verdict}  {}", d.domain, d.verdict_reason)?;
+        if let Some(delivery) = &d.delivery {
+            writeln!(out, "  {}", protection_line(d))?;
+            writeln!(
+                out,
+                "  senders: opportunistic {} | MTA-STS-enforcing {} | DANE-enforcing {}",
+                self.result(delivery.opportunistic.result),
+                self.result(delivery.mta_sts.result),
+                self.result(delivery.dane.result)
+            )?;
+        }
+        // Warnings and failures; advice (info) only where there is no
+        // table to look at, or it would drown the problems.
         let problems = d
             .findings
             .iter()
             .chain(d.mx.iter().flat_map(|m| m.findings.iter()))
-            .filter(|f| f.severity > Severity::Ok);
+            .filter(|f| {
+                f.severity >= Severity::Warn
+                    || (d.delivery.is_none() && f.severity == Severity::Info)
+            });
         for f in problems {
             writeln!(
                 out,
@@ -82,7 +100,7 @@ impl TableReporter {
             table.force_no_tty();
         }
         table.set_header(vec![
-            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Chain", "Name", "Days",
+            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Chain", "Name", "Days", "DANE",
             "Problem",
         ]);
         for mx in &d.mx {
@@ -97,6 +115,7 @@ impl TableReporter {
                     Cell::new(""),
                     Cell::new(""),
                     Cell::new(""),
+                    Cell::new(""),
                     self.problem_cell(mx_problem(mx), Severity::Fail),
                 ]);
             }
@@ -105,6 +124,27 @@ impl TableReporter {
             }
         }
         writeln!(out, "{table}")
+    }
+
+    fn result(&self, r: DeliveryResult) -> String {
+        let (text, color) = match r {
+            DeliveryResult::Secure => ("secure", Color::Green),
+            DeliveryResult::Cleartext => ("cleartext", Color::Yellow),
+            DeliveryResult::Deferred => ("DEFERRED", Color::Red),
+            DeliveryResult::NotApplicable => ("n/a", Color::Grey),
+        };
+        self.paint(text, color)
+    }
+
+    fn dane_cell(&self, r: DaneResult) -> Cell {
+        let (text, good) = match r {
+            DaneResult::Valid => ("valid", Some(true)),
+            DaneResult::Mismatch => ("MISMATCH", Some(false)),
+            DaneResult::LookupFailed => ("lookup failed", Some(false)),
+            DaneResult::Unusable => ("unusable", None),
+            DaneResult::None | DaneResult::Insecure => ("-", None),
+        };
+        self.cell(text, good)
     }
 
     fn severity(&self, s: Severity) -> String {
@@ -185,6 +225,7 @@ impl TableReporter {
             chain,
             name,
             days,
+            self.dane_cell(a.dane),
             self.problem_cell(problem, severity),
         ]
     }
@@ -207,6 +248,53 @@ impl TableReporter {
             report.settings.fail_below
         )
     }
+}
+
+/// `DNSSEC signed | DANE 2/2 valid | MTA-STS enforce | TLS-RPT yes`
+fn protection_line(d: &DomainReport) -> String {
+    let dnssec = match d.dnssec {
+        Dnssec::Secure => "signed",
+        Dnssec::Insecure => "unsigned",
+        Dnssec::Bogus => "BOGUS",
+        Dnssec::Indeterminate => "unknown",
+    };
+    let rows: Vec<DaneResult> =
+        d.mx.iter()
+            .flat_map(|m| m.addresses.iter().map(|a| a.dane))
+            .collect();
+    let with_tlsa = rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                DaneResult::Valid
+                    | DaneResult::Mismatch
+                    | DaneResult::Unusable
+                    | DaneResult::LookupFailed
+            )
+        })
+        .count();
+    let valid = rows.iter().filter(|r| **r == DaneResult::Valid).count();
+    let dane = if with_tlsa == 0 {
+        "none".to_string()
+    } else {
+        format!("{valid}/{} valid", rows.len())
+    };
+    let sts = match &d.mta_sts {
+        Some(s) => match (&s.policy, s.record) {
+            (Some(p), _) => p.mode.to_string(),
+            (None, "valid") => "policy unusable".to_string(),
+            (None, "absent") => "none".to_string(),
+            (None, other) => format!("record {other}"),
+        },
+        None => "-".to_string(),
+    };
+    let rpt = match d.tls_rpt.as_ref().map(|r| r.record) {
+        Some("valid") => "yes",
+        Some("absent") | None => "no",
+        Some(_) => "invalid",
+    };
+    format!("DNSSEC {dnssec} | DANE {dane} | MTA-STS {sts} | TLS-RPT {rpt}")
 }
 
 fn mx_problem(mx: &MxReport) -> String {
