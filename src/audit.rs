@@ -271,13 +271,28 @@ impl Auditor {
         // RFC 7672 §2.2: TLSA only for hosts whose addresses are secure.
         let secure =
             matches!(&addresses, AddressEvidence::Resolved(a) if a.dnssec == Dnssec::Secure);
+        let alias = match &addresses {
+            AddressEvidence::Resolved(a) => a
+                .cname
+                .as_deref()
+                .and_then(|c| DomainName::from_dns(c).ok()),
+            _ => None,
+        };
         let tlsa_lookup = async {
-            if secure {
-                let (answer, dnssec) = self.resolver.tlsa(host, self.options.port).await;
-                Some(TlsaEvidence { answer, dnssec })
-            } else {
-                None
+            if !secure {
+                return None;
             }
+            let port = self.options.port;
+            // RFC 7672 §2.2.2: for a (secure) CNAME alias, TLSA records at
+            // the target name come first; the original name is the fallback.
+            if let Some(target) = &alias {
+                let (answer, dnssec) = self.resolver.tlsa(target, port).await;
+                if !matches!(answer, Answer::NoData | Answer::NxDomain) {
+                    return Some(TlsaEvidence { answer, dnssec });
+                }
+            }
+            let (answer, dnssec) = self.resolver.tlsa(host, port).await;
+            Some(TlsaEvidence { answer, dnssec })
         };
         let (results, tlsa) = tokio::join!(join_in_order(probes, targets.len()), tlsa_lookup);
         Ok(MxEvidence {

@@ -441,3 +441,69 @@ async fn mta_sts_record_problems() {
     assert_eq!(severity(d, "mta-sts.record"), "info");
     assert_eq!(delivery(d).1, "not-applicable");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tlsa_of_a_cname_mx_is_looked_up_at_the_target() {
+    let pki = TestPki::new();
+    // The certificate names the alias (the MX name senders use).
+    let cert = pki.leaf(&LeafSpec {
+        names: vec!["alias.dcname.test".into(), "real.dcname.test".into()],
+        ..LeafSpec::valid_for("alias.dcname.test")
+    });
+    let (ee, _) = records_for(&cert);
+    let server = SmtpServer::start(Behaviour::good("alias.dcname.test", cert)).await;
+    let dns = ZoneBuilder::new()
+        .mx("dcname.test", 10, "alias.dcname.test")
+        .cname("alias.dcname.test", "real.dcname.test")
+        .a("real.dcname.test", LO)
+        .tlsa(
+            "_25._tcp.real.dcname.test",
+            ee.usage,
+            ee.selector,
+            ee.matching,
+            &ee.data,
+        )
+        .signed()
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("alias.dcname.test", server);
+    let run = lab.check_json(&["dcname.test"], &[]).await;
+    let json = run.json();
+    let mx = &domain(&json, "dcname.test")["mx"][0];
+    assert_eq!(mx["cname"], "real.dcname.test");
+    assert_eq!(mx["tlsa"]["status"], "found", "{mx:#}");
+    assert_eq!(mx["addresses"][0]["dane"], "valid");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trust_resolver_mode_believes_the_ad_bit() {
+    let pki = TestPki::new();
+    let cert = pki.leaf(&LeafSpec::valid_for("mx.adbit.test"));
+    let (ee, _) = records_for(&cert);
+    let server = SmtpServer::start(Behaviour::good("mx.adbit.test", cert)).await;
+    // Unsigned, but the "resolver" vouches for these names with AD.
+    let dns = ZoneBuilder::new()
+        .mx("adbit.test", 10, "mx.adbit.test")
+        .a("mx.adbit.test", LO)
+        .tlsa(
+            "_25._tcp.mx.adbit.test",
+            ee.usage,
+            ee.selector,
+            ee.matching,
+            &ee.data,
+        )
+        .authentic("adbit.test")
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("mx.adbit.test", server);
+    let run = lab.check_json(&["adbit.test"], &[]).await;
+    let json = run.json();
+    assert_eq!(json["settings"]["dnssec"], "trust-resolver");
+    let d = domain(&json, "adbit.test");
+    assert_eq!(d["dnssec"], "secure");
+    assert_eq!(d["mx"][0]["tlsa"]["status"], "found");
+    assert_eq!(d["mx"][0]["addresses"][0]["dane"], "valid");
+    assert_eq!(d["verdict"], "protected");
+}

@@ -296,7 +296,14 @@ fn inspect_mx(
     }
     // RFC 7672 §3.2.2: the MX host name, and the domain, are the names a
     // DANE-TA certificate may carry.
-    let names = [host.as_str(), domain];
+    let alias = match &mx.addresses {
+        AddressEvidence::Resolved(a) => a.cname.clone(),
+        _ => None,
+    };
+    let mut names = vec![host.as_str(), domain];
+    if let Some(target) = &alias {
+        names.push(target.as_str());
+    }
     for (addr, probe) in &mx.probes {
         let (mut row, grade) = inspect_address(&host, *addr, probe, settings);
         row.dane = policy::dane_for_address(
