@@ -80,14 +80,23 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // The resolver spawns its background tasks on the runtime.
     let _runtime_context = runtime.enter();
     let auditor = Auditor::new(options)?;
-    let report = runtime.block_on(auditor.run(args.domains, |_| {}));
-
     let stdout = std::io::stdout();
     let color = args.color.enabled(stdout.is_terminal());
-    let reporter = smtptls::reporter::reporter(args.format, color);
+    let mut reporter = smtptls::reporter::reporter(args.format, color);
     let mut out = stdout.lock();
+    // Streaming formats write each domain as it completes; keep the first
+    // write error (a closed pipe) to report after the run.
+    let mut write_error = None;
+    let report = runtime.block_on(auditor.run(args.domains, |domain| {
+        if write_error.is_none() {
+            write_error = reporter.domain_done(domain, &mut out).err();
+        }
+    }));
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write the report");
+    }
     reporter
-        .write(&report, &mut out)
+        .finish(&report, &mut out)
         .context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
     Ok(if report.summary.below_threshold > 0 {

@@ -9,7 +9,7 @@ use crate::report::Report;
 pub struct JsonReporter;
 
 impl Reporter for JsonReporter {
-    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, report)?;
         writeln!(out)
     }

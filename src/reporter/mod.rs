@@ -13,11 +13,18 @@ use std::io::{self, Write};
 pub use json::JsonReporter;
 pub use table::TableReporter;
 
-use crate::report::Report;
+use crate::report::{DomainReport, Report};
 
-/// Writes a finished report in one format.
+/// Writes a report in one format.
 pub trait Reporter {
-    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
+    /// Called as each domain finishes, in completion order. Streaming
+    /// formats write here; the others wait for [`Reporter::finish`].
+    fn domain_done(&mut self, _domain: &DomainReport, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Called once at the end with the whole report, domains in input order.
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// Output formats of `smtptls check --format`.

@@ -17,7 +17,7 @@ pub struct TableReporter {
 }
 
 impl Reporter for TableReporter {
-    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         for domain in &report.domains {
             self.domain(domain, out)?;
             writeln!(out)?;
