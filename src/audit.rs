@@ -6,11 +6,15 @@
 //! returns data, not errors, and even a task that died is reported.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use std::future::Future;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -19,7 +23,8 @@ use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence, Verdi
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
 use crate::policy::mta_sts::{self, Fetcher, StsTxtLookup};
-use crate::prober::{self, ProbeSettings, ProbeTarget};
+use crate::prober::{self, Phase, Probe, ProbeError, ProbeErrorKind, ProbeSettings, ProbeTarget};
+pub use crate::report::StopReason;
 use crate::report::{
     DomainReport, ErrorPhase, ErrorReport, MxSource, Report, RunSettings, Summary, ToolInfo,
 };
@@ -36,9 +41,40 @@ pub enum SetupError {
     Https(String),
 }
 
-/// Connections to one IP address at the same time, at most. Large
-/// providers rate-limit; two is what a polite MTA uses.
-const PER_ADDRESS_CONNECTIONS: usize = 2;
+/// What one MX host showed, shared by every domain that uses it.
+#[derive(Debug, Clone)]
+struct HostObservation {
+    addresses: AddressEvidence,
+    tlsa: Option<TlsaEvidence>,
+    probes: Vec<(SocketAddr, Probe)>,
+}
+
+/// What an address did earlier in the run.
+#[derive(Debug, Default)]
+struct AddressState {
+    timed_out: bool,
+    busy_count: u32,
+    backoff_until: Option<tokio::time::Instant>,
+}
+
+/// One MX host's observation, made once and awaited by every domain.
+type HostCell = Arc<tokio::sync::OnceCell<Result<HostObservation, String>>>;
+
+/// State shared by every domain of a run.
+#[derive(Default)]
+struct Shared {
+    hosts: Mutex<HashMap<DomainName, HostCell>>,
+    addresses: Mutex<HashMap<SocketAddr, AddressState>>,
+    /// Probes made (connections attempted).
+    probes: AtomicUsize,
+    /// MX host observations reused by another domain.
+    reused: AtomicUsize,
+}
+
+/// A poisoned lock only means another task panicked; the map is fine.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Runs audits with one configuration.
 #[derive(Clone)]
@@ -48,7 +84,8 @@ pub struct Auditor {
     sts: Arc<Fetcher>,
     options: Arc<AuditOptions>,
     probe_settings: Arc<ProbeSettings>,
-    per_address: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
+    per_address: Arc<Mutex<HashMap<SocketAddr, Arc<Semaphore>>>>,
+    shared: Arc<Shared>,
 }
 
 impl Auditor {
@@ -77,14 +114,19 @@ impl Auditor {
             options: Arc::new(options),
             probe_settings: Arc::new(probe_settings),
             per_address: Arc::default(),
+            shared: Arc::default(),
         })
     }
 
-    /// Audits every domain; `on_done` sees each report as it completes
-    /// (for progress and streaming), the returned report keeps input order.
+    /// Audits every job; `on_done` sees each domain's report as it
+    /// completes (for progress and streaming), the returned report keeps
+    /// input order. When `stop` resolves (deadline, Ctrl-C) no new work
+    /// starts, work in flight is abandoned, and every unfinished domain is
+    /// still reported, as an error saying why.
     pub async fn run(
         &self,
-        domains: Vec<DomainName>,
+        jobs: Vec<Job>,
+        stop: impl Future<Output = StopReason>,
         mut on_done: impl FnMut(&DomainReport),
     ) -> Report {
         let now = OffsetDateTime::now_utc();
@@ -96,40 +138,71 @@ impl Auditor {
         let limit = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let mut task_index = HashMap::new();
-        for (index, domain) in domains.iter().enumerate() {
+        let mut results: Vec<Option<DomainReport>> = vec![None; jobs.len()];
+        for (index, job) in jobs.iter().enumerate() {
+            let domain = match job {
+                Job::Done(report) => {
+                    on_done(report);
+                    results[index] = Some(report.as_ref().clone());
+                    continue;
+                }
+                Job::Audit(domain) => domain.clone(),
+            };
             let this = self.clone();
             let inspect = inspect.clone();
             let limit = limit.clone();
-            let domain = domain.clone();
             let handle = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 (index, this.audit_domain(&domain, &inspect).await)
             });
             task_index.insert(handle.id(), index);
         }
-        let mut results: Vec<Option<DomainReport>> = vec![None; domains.len()];
-        while let Some(joined) = tasks.join_next_with_id().await {
+        tokio::pin!(stop);
+        let mut stopped = None;
+        loop {
+            let joined = tokio::select! {
+                joined = tasks.join_next_with_id() => joined,
+                reason = &mut stop, if stopped.is_none() => {
+                    stopped = Some(reason);
+                    tasks.abort_all();
+                    continue;
+                }
+            };
+            let Some(joined) = joined else { break };
             match joined {
                 Ok((_, (index, report))) => {
                     on_done(&report);
                     results[index] = Some(report);
                 }
+                Err(err) if err.is_cancelled() => {}
                 Err(err) => {
                     // A bug, not the peer's doing; still, keep the row.
-                    if let Some(&index) = task_index.get(&err.id()) {
-                        let report = internal_error(&domains[index], &err.to_string());
+                    if let Some(&index) = task_index.get(&err.id())
+                        && let Job::Audit(domain) = &jobs[index]
+                    {
+                        let report = internal_error(domain, &err.to_string());
                         on_done(&report);
                         results[index] = Some(report);
                     }
                 }
             }
         }
-        let domains_out: Vec<DomainReport> = results
-            .into_iter()
-            .zip(&domains)
-            .map(|(r, d)| r.unwrap_or_else(|| internal_error(d, "not audited")))
-            .collect();
-        self.report(domains_out, now)
+        let mut domains_out = Vec::with_capacity(jobs.len());
+        for (result, job) in results.into_iter().zip(&jobs) {
+            let report = match (result, job) {
+                (Some(r), _) => r,
+                (None, Job::Done(r)) => r.as_ref().clone(),
+                (None, Job::Audit(domain)) => {
+                    let report = unfinished(domain, stopped.unwrap_or(StopReason::Interrupted));
+                    on_done(&report);
+                    report
+                }
+            };
+            domains_out.push(report);
+        }
+        let mut report = self.report(domains_out, now);
+        report.summary.stopped = stopped;
+        report
     }
 
     fn report(&self, domains: Vec<DomainReport>, now: OffsetDateTime) -> Report {
@@ -139,6 +212,7 @@ impl Auditor {
             // Every verdict, zeros included: monitoring wants stable keys.
             verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
             below_threshold: 0,
+            stopped: None,
         };
         for d in &domains {
             *summary.verdicts.entry(d.verdict).or_default() += 1;
@@ -239,6 +313,38 @@ impl Auditor {
                 probes: Vec::new(),
             });
         };
+        // Domains that share an MX host (a provider's fleet) share its
+        // lookups and probes: the first domain to need it does the work,
+        // the others wait for and reuse the result.
+        let cell = {
+            let mut hosts = lock(&self.shared.hosts);
+            match hosts.get(host) {
+                Some(cell) => {
+                    self.shared.reused.fetch_add(1, Ordering::Relaxed);
+                    cell.clone()
+                }
+                None => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    hosts.insert(host.clone(), cell.clone());
+                    cell
+                }
+            }
+        };
+        let observed = cell
+            .get_or_init(|| async { self.observe_host(host).await })
+            .await
+            .clone()?;
+        Ok(MxEvidence {
+            record,
+            addresses: observed.addresses,
+            tlsa: observed.tlsa,
+            port: self.options.port,
+            probes: observed.probes,
+        })
+    }
+
+    /// Addresses, TLSA records and one probe per address of one MX host.
+    async fn observe_host(&self, host: &DomainName) -> Result<HostObservation, String> {
         let (addresses, targets) = match self
             .options
             .connect_to
@@ -261,12 +367,8 @@ impl Auditor {
                 host: host.clone(),
                 addr: *addr,
             };
-            let settings = self.probe_settings.clone();
-            let gate = self.gate(addr.ip());
-            probes.spawn(async move {
-                let _permit = gate.acquire_owned().await;
-                (i, prober::probe(&target, &settings).await)
-            });
+            let this = self.clone();
+            probes.spawn(async move { (i, this.polite_probe(&target).await) });
         }
         // RFC 7672 §2.2: TLSA only for hosts whose addresses are secure.
         let secure =
@@ -295,22 +397,82 @@ impl Auditor {
             Some(TlsaEvidence { answer, dnssec })
         };
         let (results, tlsa) = tokio::join!(join_in_order(probes, targets.len()), tlsa_lookup);
-        Ok(MxEvidence {
-            record,
+        Ok(HostObservation {
             addresses,
             tlsa,
-            port: self.options.port,
             probes: targets.into_iter().zip(results?).collect(),
         })
     }
 
-    fn gate(&self, ip: IpAddr) -> Arc<Semaphore> {
-        let mut map = match self.per_address.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+    /// One probe, minding the address's manners: at most `--per-address`
+    /// connections at once, no new connection while a 421 back-off runs,
+    /// and no second try at an address that timed out (unless
+    /// `--retries`).
+    async fn polite_probe(&self, target: &ProbeTarget) -> Probe {
+        // Keyed by address and port: in production the port is always the
+        // same, in the lab many servers share 127.0.0.1.
+        let ip = target.addr;
+        let gate = self.gate(ip);
+        let mut attempt = 0;
+        loop {
+            let (timed_out, backoff) = {
+                let states = lock(&self.shared.addresses);
+                states
+                    .get(&ip)
+                    .map_or((false, None), |s| (s.timed_out, s.backoff_until))
+            };
+            if timed_out && attempt == 0 && self.options.retries == 0 {
+                return Probe {
+                    error: Some(ProbeError {
+                        phase: Phase::Connect,
+                        kind: ProbeErrorKind::Skipped,
+                    }),
+                    ..Probe::default()
+                };
+            }
+            if let Some(until) = backoff {
+                tokio::time::sleep_until(until).await;
+            }
+            let probe = {
+                let _permit = gate.acquire().await;
+                prober::probe(target, &self.probe_settings).await
+            };
+            self.shared.probes.fetch_add(1, Ordering::Relaxed);
+            let (timeout, busy) = match &probe.error {
+                Some(ProbeError {
+                    phase: Phase::Connect | Phase::Banner,
+                    kind: ProbeErrorKind::Timeout(_),
+                }) => (true, false),
+                Some(ProbeError {
+                    phase: Phase::Banner,
+                    kind: ProbeErrorKind::Rejected(reply),
+                }) => (false, reply.code == 421),
+                _ => (false, false),
+            };
+            if timeout || busy {
+                let mut states = lock(&self.shared.addresses);
+                let state = states.entry(ip).or_default();
+                state.timed_out |= timeout;
+                if busy {
+                    // 421 means "too busy, come back later": wait longer
+                    // each time before the next connection to this address.
+                    state.busy_count += 1;
+                    let wait = Duration::from_secs(2u64.saturating_pow(state.busy_count.min(6)));
+                    state.backoff_until = Some(tokio::time::Instant::now() + wait);
+                }
+            }
+            if (timeout || busy) && attempt < self.options.retries {
+                attempt += 1;
+                continue;
+            }
+            return probe;
+        }
+    }
+
+    fn gate(&self, ip: SocketAddr) -> Arc<Semaphore> {
+        let mut map = lock(&self.per_address);
         map.entry(ip)
-            .or_insert_with(|| Arc::new(Semaphore::new(PER_ADDRESS_CONNECTIONS)))
+            .or_insert_with(|| Arc::new(Semaphore::new(self.options.per_address.max(1))))
             .clone()
     }
 }
@@ -332,6 +494,35 @@ async fn join_in_order<T: 'static>(
         .into_iter()
         .collect::<Option<Vec<T>>>()
         .ok_or_else(|| "a task returned no result".to_string())
+}
+
+/// One unit of work for [`Auditor::run`].
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Audit this domain.
+    Audit(DomainName),
+    /// A row that is already known (e.g. an invalid input line); it is
+    /// reported in its place without any network work.
+    Done(Box<DomainReport>),
+}
+
+/// The report row of a domain the run did not finish.
+fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
+    let message = match why {
+        StopReason::Deadline => "not finished: the run's --deadline passed".to_string(),
+        StopReason::Interrupted => "not finished: the run was interrupted".to_string(),
+    };
+    let mut report = internal_error(domain, &message);
+    report.verdict_reason = message.clone();
+    report.error = Some(ErrorReport {
+        phase: ErrorPhase::Run,
+        kind: match why {
+            StopReason::Deadline => "deadline",
+            StopReason::Interrupted => "interrupted",
+        },
+        message,
+    });
+    report
 }
 
 fn internal_error(domain: &DomainName, why: &str) -> DomainReport {

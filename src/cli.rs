@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit the mail servers of one or more domains.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -33,7 +33,8 @@ pub enum Command {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below; \
-1 at least one domain below it; 2 usage or input error (nothing probed).";
+1 at least one domain below it (or --deadline passed); 2 usage or input error (nothing probed); \
+130 interrupted.";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES, args_override_self = true)]
@@ -116,6 +117,29 @@ pub struct CheckArgs {
     /// Domains audited at the same time.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+
+    /// Connections to one IP address at the same time, at most (big
+    /// providers host many domains' MX; be polite).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub per_address: u16,
+
+    /// Extra attempts for an MX address that timed out. With 0 (the
+    /// default) an address that timed out is not contacted again in the run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Stop the whole run after this many seconds; unfinished domains are
+    /// reported as errors (never dropped).
+    #[arg(long, value_name = "SECS", value_parser = parse_deadline)]
+    pub deadline: Option<f64>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 fn parse_domain(s: &str) -> Result<DomainName, String> {
@@ -128,6 +152,13 @@ fn parse_secs(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{s:?} is not a number of seconds between 0 and 3600"
         )),
+    }
+}
+
+fn parse_deadline(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
     }
 }
 

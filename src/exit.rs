@@ -11,6 +11,9 @@ pub enum ExitCode {
     /// Bad arguments or input (invalid domain, unreadable `--ca-file`, …);
     /// nothing was probed.
     Usage = 2,
+    /// Interrupted (Ctrl-C, SIGTERM): what finished is reported, the rest
+    /// as errors. 128 + SIGINT, as shells do.
+    Interrupted = 130,
 }
 
 impl From<ExitCode> for std::process::ExitCode {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 
-use smtptls::audit::Auditor;
+use indicatif::{ProgressBar, ProgressStyle};
+use smtptls::audit::{Auditor, Job, StopReason};
 use smtptls::cli::{CheckArgs, Cli, Command};
 use smtptls::exit::ExitCode;
 use smtptls::inspector::Threshold;
@@ -28,7 +29,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -75,23 +76,42 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         expiry_warn_days: args.expiry_warn_days,
         threshold: Threshold(args.fail_below),
         concurrency: usize::from(args.concurrency),
+        per_address: usize::from(args.per_address),
+        retries: args.retries,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     // The resolver spawns its background tasks on the runtime.
     let _runtime_context = runtime.enter();
     let auditor = Auditor::new(options)?;
-    let stdout = std::io::stdout();
-    let color = args.color.enabled(stdout.is_terminal());
+
+    let jobs: Vec<Job> = args.domains.into_iter().map(Job::Audit).collect();
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
     let mut reporter = smtptls::reporter::reporter(args.format, color);
-    let mut out = stdout.lock();
+    let progress = progress_bar(jobs.len(), args.quiet);
+    let threshold = Threshold(args.fail_below);
+    let mut failing = 0usize;
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
     let mut write_error = None;
-    let report = runtime.block_on(auditor.run(args.domains, |domain| {
+    let deadline = args.deadline.map(Duration::from_secs_f64);
+    let report = runtime.block_on(auditor.run(jobs, stop_signal(deadline), |domain| {
+        if threshold.fails(domain.verdict) {
+            failing += 1;
+            progress.set_message(format!("{failing} below threshold"));
+        }
+        progress.inc(1);
         if write_error.is_none() {
             write_error = reporter.domain_done(domain, &mut out).err();
         }
     }));
+    progress.finish_and_clear();
     if let Some(e) = write_error {
         return Err(e).context("cannot write the report");
     }
@@ -99,9 +119,57 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .finish(&report, &mut out)
         .context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
-    Ok(if report.summary.below_threshold > 0 {
-        ExitCode::BelowThreshold
-    } else {
-        ExitCode::Ok
-    })
+    match report.summary.stopped {
+        Some(StopReason::Interrupted) => {
+            eprintln!("smtptls: interrupted; unfinished domains are reported as errors");
+            Ok(ExitCode::Interrupted)
+        }
+        Some(StopReason::Deadline) => {
+            eprintln!("smtptls: the --deadline passed; unfinished domains are reported as errors");
+            Ok(ExitCode::BelowThreshold)
+        }
+        None if report.summary.below_threshold > 0 => Ok(ExitCode::BelowThreshold),
+        None => Ok(ExitCode::Ok),
+    }
+}
+
+/// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.
+async fn stop_signal(deadline: Option<Duration>) -> StopReason {
+    let deadline = async {
+        match deadline {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = deadline => StopReason::Deadline,
+        _ = tokio::signal::ctrl_c() => StopReason::Interrupted,
+        _ = terminate => StopReason::Interrupted,
+    }
+}
+
+/// Progress on stderr, only for a person watching a terminal.
+fn progress_bar(total: usize, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {pos}/{len} domains {per_sec} ETA {eta} {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }

@@ -387,6 +387,11 @@ pub struct AuditOptions {
     pub threshold: Threshold,
     /// Domains audited at the same time.
     pub concurrency: usize,
+    /// Connections to one IP address at the same time, at most.
+    pub per_address: usize,
+    /// Extra attempts for an address that timed out (0: none; a timed-out
+    /// address is then not contacted again in the run).
+    pub retries: u32,
 }
 
 impl Default for AuditOptions {
@@ -404,6 +409,8 @@ impl Default for AuditOptions {
             expiry_warn_days: 30,
             threshold: Threshold::default(),
             concurrency: 16,
+            per_address: 2,
+            retries: 0,
         }
     }
 }

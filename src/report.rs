@@ -64,6 +64,19 @@ pub struct Summary {
     pub verdicts: BTreeMap<Verdict, usize>,
     /// Domains whose verdict is below `fail_below`.
     pub below_threshold: usize,
+    /// Why the run stopped early, if it did; unfinished domains are
+    /// reported with an error of phase `run`.
+    pub stopped: Option<StopReason>,
+}
+
+/// Why a run stopped before every domain was audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// `--deadline` passed.
+    Deadline,
+    /// Ctrl-C (SIGINT) or SIGTERM.
+    Interrupted,
 }
 
 /// Where a domain's mail hosts came from.
@@ -352,6 +365,8 @@ pub enum ErrorPhase {
     EhloAfterTls,
     /// A bug in smtptls itself, never a property of the domain.
     Internal,
+    /// The run stopped (deadline, interrupt) before the domain was done.
+    Run,
 }
 
 impl From<Phase> for ErrorPhase {

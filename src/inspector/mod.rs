@@ -745,6 +745,7 @@ impl ProbeErrorKind {
             ProbeErrorKind::Unparseable(_) => "unparseable",
             ProbeErrorKind::PlaintextAfterStarttls(_) => "plaintext-after-starttls",
             ProbeErrorKind::Tls(_) => "tls",
+            ProbeErrorKind::Skipped => "skipped",
         }
     }
 }

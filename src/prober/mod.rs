@@ -100,6 +100,9 @@ pub enum ProbeErrorKind {
     PlaintextAfterStarttls(usize),
     #[error("TLS handshake failed: {0}")]
     Tls(TlsFailure),
+    /// Not contacted: the address timed out earlier in this run (see `--retries`).
+    #[error("not contacted: the address timed out earlier in this run")]
+    Skipped,
 }
 
 /// `3 s`, `1.5 s`: a duration as people write it.
