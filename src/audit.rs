@@ -415,6 +415,9 @@ impl Auditor {
         let gate = self.gate(ip);
         let mut attempt = 0;
         loop {
+            // Hold the address's permit while deciding: a probe queued
+            // behind one that is timing out must see that it did.
+            let _permit = gate.acquire().await;
             let (timed_out, backoff) = {
                 let states = lock(&self.shared.addresses);
                 states
@@ -433,10 +436,7 @@ impl Auditor {
             if let Some(until) = backoff {
                 tokio::time::sleep_until(until).await;
             }
-            let probe = {
-                let _permit = gate.acquire().await;
-                prober::probe(target, &self.probe_settings).await
-            };
+            let probe = prober::probe(target, &self.probe_settings).await;
             self.shared.probes.fetch_add(1, Ordering::Relaxed);
             let (timeout, busy) = match &probe.error {
                 Some(ProbeError {

@@ -1,0 +1,250 @@
+//! Fleet mode, end to end: shared MX hosts cost one probe, a run's
+//! deadline and Ctrl-C report every unfinished domain, timed-out addresses
+//! are not hammered, and a 421 is not answered with more connections.
+
+mod lab;
+
+use std::net::Ipv4Addr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use lab::dns::ZoneBuilder;
+use lab::pki::{LeafSpec, TestPki};
+use lab::run::{Lab, domain};
+use lab::smtp::{Banner, Behaviour, SmtpServer};
+
+const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn domains_sharing_an_mx_host_cost_one_probe() {
+    let pki = TestPki::new();
+    let server = SmtpServer::start(Behaviour::good(
+        "mx.provider.test",
+        pki.leaf(&LeafSpec::valid_for("mx.provider.test")),
+    ))
+    .await;
+    let mut zone = ZoneBuilder::new().a("mx.provider.test", LO);
+    let names: Vec<String> = (0..25).map(|i| format!("customer{i}.test")).collect();
+    for name in &names {
+        zone = zone.mx(name, 10, "mx.provider.test");
+    }
+    let dns = zone.start().await;
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("mx.provider.test", server);
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let run = lab.check_json(&refs, &["--concurrency", "8"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    for name in &names {
+        assert_eq!(domain(&json, name)["verdict"], "secure", "{name}");
+    }
+    let (_, server) = &lab.servers[0];
+    assert_eq!(
+        server.connections(),
+        1,
+        "25 domains, one MX host: one probe"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deadline_reports_unfinished_domains_as_errors() {
+    let pki = TestPki::new();
+    let silent = SmtpServer::start(Behaviour {
+        banner: Banner::Silent,
+        ..Behaviour::plain("mx.slow.test")
+    })
+    .await;
+    let dns = ZoneBuilder::new()
+        .mx("slow.test", 10, "mx.slow.test")
+        .a("mx.slow.test", LO)
+        .mx("nomail.test", 0, ".")
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.banner_timeout = "60";
+    lab.serve("mx.slow.test", silent);
+    let run = lab
+        .check_json(&["slow.test", "nomail.test"], &["--deadline", "1"])
+        .await;
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--deadline passed"), "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["summary"]["stopped"], "deadline");
+    let slow = domain(&json, "slow.test");
+    assert_eq!(slow["verdict"], "error");
+    assert_eq!(slow["error"]["phase"], "run");
+    assert_eq!(slow["error"]["kind"], "deadline");
+    // What finished is kept.
+    assert_eq!(domain(&json, "nomail.test")["verdict"], "no-mail");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupt_reports_what_finished_and_exits_130() {
+    let pki = TestPki::new();
+    let silent = SmtpServer::start(Behaviour {
+        banner: Banner::Silent,
+        ..Behaviour::plain("mx.stuck.test")
+    })
+    .await;
+    let dns = ZoneBuilder::new()
+        .mx("stuck.test", 10, "mx.stuck.test")
+        .a("mx.stuck.test", LO)
+        .mx("done.test", 0, ".")
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.banner_timeout = "60";
+    lab.serve("mx.stuck.test", silent);
+    let mut args = vec![
+        "check".to_string(),
+        "--format".into(),
+        "ndjson".into(),
+        "stuck.test".into(),
+        "done.test".into(),
+    ];
+    args.extend(lab.args());
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id().expect("pid");
+    // Wait until the probe is connected and waiting for its banner.
+    let (_, server) = &lab.servers[0];
+    for _ in 0..100 {
+        if server.connections() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("exits promptly after SIGINT")
+        .expect("wait");
+    assert_eq!(out.status.code(), Some(130));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "both domains reported: {stdout}");
+    let stuck = lines
+        .iter()
+        .find(|d| d["domain"] == "stuck.test")
+        .expect("stuck.test");
+    assert_eq!(stuck["error"]["kind"], "interrupted");
+    let done = lines
+        .iter()
+        .find(|d| d["domain"] == "done.test")
+        .expect("done.test");
+    assert_eq!(done["verdict"], "no-mail");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timed_out_address_is_not_contacted_again() {
+    let pki = TestPki::new();
+    let silent = SmtpServer::start(Behaviour {
+        banner: Banner::Silent,
+        ..Behaviour::plain("mx.tarpit.test")
+    })
+    .await;
+    let port = silent.port();
+    // Two MX host names, one address (and port): one tarpit.
+    let dns = ZoneBuilder::new()
+        .mx("tarpit.test", 10, "mx1.tarpit.test")
+        .mx("tarpit.test", 20, "mx2.tarpit.test")
+        .a("mx1.tarpit.test", LO)
+        .a("mx2.tarpit.test", LO)
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.banner_timeout = "1";
+    let rule = format!(":25::{port}");
+    let run = lab
+        .check_json(
+            &["tarpit.test"],
+            &["--connect-to", &rule, "--per-address", "1"],
+        )
+        .await;
+    let json = run.json();
+    let mx = domain(&json, "tarpit.test")["mx"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let kinds: Vec<String> = mx
+        .iter()
+        .map(|m| {
+            m["addresses"][0]["error"]["kind"]
+                .as_str()
+                .unwrap_or("-")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, vec!["timeout", "skipped"], "{json:#}");
+    assert_eq!(silent.connections(), 1);
+
+    // With --retries 1 both hosts are tried, twice each.
+    let before = silent.connections();
+    let run = lab
+        .check_json(
+            &["tarpit.test"],
+            &[
+                "--connect-to",
+                &rule,
+                "--per-address",
+                "1",
+                "--retries",
+                "1",
+            ],
+        )
+        .await;
+    let json = run.json();
+    let mx = domain(&json, "tarpit.test")["mx"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        mx.iter()
+            .all(|m| m["addresses"][0]["error"]["kind"] == "timeout"),
+        "{json:#}"
+    );
+    assert_eq!(silent.connections() - before, 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_server_is_not_hammered() {
+    let pki = TestPki::new();
+    let busy = SmtpServer::start(Behaviour {
+        banner: Banner::Reject421,
+        ..Behaviour::plain("mx.busy.test")
+    })
+    .await;
+    let port = busy.port();
+    let mut zone = ZoneBuilder::new();
+    for i in 0..3 {
+        let host = format!("mx{i}.busy.test");
+        zone = zone.mx("busy.test", 10 + i, &host).a(&host, LO);
+    }
+    let dns = zone.start().await;
+    let lab = Lab::new(dns, pki);
+    let run = lab
+        .check_json(&["busy.test"], &["--connect-to", &format!(":25::{port}")])
+        .await;
+    let json = run.json();
+    let d = domain(&json, "busy.test");
+    for m in d["mx"].as_array().into_iter().flatten() {
+        let message = m["addresses"][0]["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("421"), "{message}");
+    }
+    assert_eq!(busy.connections(), 3, "one connection per host, no retries");
+}
