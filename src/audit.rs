@@ -26,7 +26,7 @@ use crate::policy::mta_sts::{self, Fetcher, StsTxtLookup};
 use crate::prober::{self, Phase, Probe, ProbeError, ProbeErrorKind, ProbeSettings, ProbeTarget};
 pub use crate::report::StopReason;
 use crate::report::{
-    DomainReport, ErrorPhase, ErrorReport, MxSource, Report, RunSettings, Summary, ToolInfo,
+    DomainReport, ErrorPhase, ErrorReport, Report, RunSettings, Summary, ToolInfo,
 };
 use crate::resolver::{
     Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError,
@@ -512,35 +512,26 @@ fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
         StopReason::Deadline => "not finished: the run's --deadline passed".to_string(),
         StopReason::Interrupted => "not finished: the run was interrupted".to_string(),
     };
-    let mut report = internal_error(domain, &message);
-    report.verdict_reason = message.clone();
-    report.error = Some(ErrorReport {
-        phase: ErrorPhase::Run,
-        kind: match why {
-            StopReason::Deadline => "deadline",
-            StopReason::Interrupted => "interrupted",
+    DomainReport::failed(
+        domain.as_str(),
+        ErrorReport {
+            phase: ErrorPhase::Run,
+            kind: match why {
+                StopReason::Deadline => "deadline",
+                StopReason::Interrupted => "interrupted",
+            },
+            message,
         },
-        message,
-    });
-    report
+    )
 }
 
 fn internal_error(domain: &DomainName, why: &str) -> DomainReport {
-    DomainReport {
-        domain: domain.to_string(),
-        verdict: Verdict::Error,
-        verdict_reason: format!("internal error: {why}"),
-        mx_source: MxSource::None,
-        dnssec: Dnssec::Indeterminate,
-        mta_sts: None,
-        tls_rpt: None,
-        delivery: None,
-        mx: Vec::new(),
-        findings: Vec::new(),
-        error: Some(ErrorReport {
+    DomainReport::failed(
+        domain.as_str(),
+        ErrorReport {
             phase: ErrorPhase::Internal,
             kind: "internal",
             message: format!("internal error: {why}"),
-        }),
-    }
+        },
+    )
 }

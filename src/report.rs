@@ -120,6 +120,35 @@ pub struct DomainReport {
     pub error: Option<ErrorReport>,
 }
 
+impl DomainReport {
+    /// A row for `domain` with nothing found yet: verdict `error` until the
+    /// inspector says otherwise, or for good when `error` is all there is.
+    pub fn empty(domain: &str) -> Self {
+        DomainReport {
+            domain: domain.to_string(),
+            verdict: Verdict::Error,
+            verdict_reason: String::new(),
+            mx_source: MxSource::None,
+            dnssec: Dnssec::Indeterminate,
+            mta_sts: None,
+            tls_rpt: None,
+            delivery: None,
+            mx: Vec::new(),
+            findings: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A row for a domain that could not be audited at all.
+    pub fn failed(domain: &str, error: ErrorReport) -> Self {
+        DomainReport {
+            verdict_reason: error.message.clone(),
+            error: Some(error),
+            ..DomainReport::empty(domain)
+        }
+    }
+}
+
 /// MTA-STS (RFC 8461) as published.
 #[derive(Debug, Clone, Serialize)]
 pub struct MtaStsReport {

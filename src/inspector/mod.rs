@@ -83,19 +83,7 @@ pub fn inspect_domain(
     settings: &InspectSettings,
 ) -> DomainReport {
     let resolution = &evidence.resolution;
-    let mut report = DomainReport {
-        domain: domain.to_string(),
-        verdict: Verdict::Error,
-        verdict_reason: String::new(),
-        mx_source: MxSource::None,
-        dnssec: Dnssec::Indeterminate,
-        mta_sts: None,
-        tls_rpt: None,
-        delivery: None,
-        mx: Vec::new(),
-        findings: Vec::new(),
-        error: None,
-    };
+    let mut report = DomainReport::empty(domain.as_str());
     let dns_error = |kind, message: String| {
         Some(ErrorReport {
             phase: ErrorPhase::Dns,
