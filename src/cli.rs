@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::DomainName;
+use crate::input::Shard;
 use crate::inspector::Verdict;
 use crate::options::{ConnectTo, DnssecMode, EhloName};
 use crate::reporter::{ColorChoice, Format};
@@ -39,9 +39,30 @@ const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below; \
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES, args_override_self = true)]
 pub struct CheckArgs {
-    /// Domains to audit (IDN allowed; a trailing dot is accepted).
-    #[arg(required = true, value_name = "DOMAIN", value_parser = parse_domain)]
-    pub domains: Vec<DomainName>,
+    /// Domains to audit (IDN allowed; a trailing dot is accepted). An
+    /// invalid argument exits 2 before any network work.
+    #[arg(value_name = "DOMAIN", required_unless_present = "file")]
+    pub domains: Vec<String>,
+
+    /// Read domains from FILE (`-` for stdin): one per line, `#` comments
+    /// and blank lines skipped, duplicates audited once. An invalid line is
+    /// reported as an input error in its place (see --strict).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Exit 2 before any network work if the --file list has an invalid line.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Audit only shard K of N (1-based): a stable hash partition of the
+    /// domain list, so N machines can split it without coordinating.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+
+    /// Skip domains already present in this earlier NDJSON report (rows
+    /// that the earlier run did not finish are audited again).
+    #[arg(long, value_name = "FILE.ndjson")]
+    pub resume: Option<PathBuf>,
 
     /// Output format. The report goes to stdout only; diagnostics go to stderr.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -140,10 +161,6 @@ pub struct CheckArgs {
     /// No progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(long, short = 'q')]
     pub quiet: bool,
-}
-
-fn parse_domain(s: &str) -> Result<DomainName, String> {
-    s.parse::<DomainName>().map_err(|e| e.to_string())
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod cli;
 pub mod domain;
 pub mod exit;
+pub mod input;
 pub mod inspector;
 pub mod options;
 pub mod policy;

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
 use smtptls::cli::{CheckArgs, Cli, Command};
 use smtptls::exit::ExitCode;
+use smtptls::input::{self, Entry, ListSource};
 use smtptls::inspector::Threshold;
 use smtptls::options::{
     AddressFamilies, AuditOptions, ConnectRules, DnsServers, EhloName, Timeouts, TrustStore,
@@ -46,7 +47,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The domain list: arguments and `--file`, validated, de-duplicated,
+/// sharded and minus `--resume`'s done rows. Any problem that must stop
+/// the run does so here, before any network work.
+fn jobs(args: &CheckArgs) -> anyhow::Result<Vec<Job>> {
+    let list = args.file.clone().map(ListSource::from_arg);
+    let mut inputs = input::read(&args.domains, list)?;
+    // Bad arguments are always fatal; bad list lines only with --strict.
+    let fatal: Vec<String> = inputs
+        .invalid()
+        .filter(|bad| args.strict || matches!(bad.origin, input::Origin::Argument(_)))
+        .map(ToString::to_string)
+        .collect();
+    if !fatal.is_empty() {
+        anyhow::bail!("invalid DOMAIN input:\n  {}", fatal.join("\n  "));
+    }
+    if let Some(shard) = &args.shard {
+        inputs.retain_shard(shard);
+    }
+    if let Some(path) = &args.resume {
+        let done = input::resume_set(path)?;
+        let skipped = inputs.skip_done(&done);
+        if !args.quiet {
+            eprintln!(
+                "smtptls: --resume: {skipped} domain(s) already in {}",
+                path.display()
+            );
+        }
+    }
+    if inputs.duplicates > 0 && !args.quiet {
+        eprintln!(
+            "smtptls: {} duplicate domain(s) audited once",
+            inputs.duplicates
+        );
+    }
+    let jobs: Vec<Job> = inputs
+        .entries
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Domain(d) => Job::Audit(d.domain),
+            Entry::Invalid(bad) => Job::Done(Box::new(input::invalid_report(&bad))),
+        })
+        .collect();
+    if jobs.is_empty() && args.shard.is_none() && args.resume.is_none() {
+        anyhow::bail!("no domain to audit");
+    }
+    Ok(jobs)
+}
+
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let jobs = jobs(&args)?;
     let trust = if args.ca_file.is_empty() {
         TrustStore::webpki()
     } else {
@@ -84,7 +134,6 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let _runtime_context = runtime.enter();
     let auditor = Auditor::new(options)?;
 
-    let jobs: Vec<Job> = args.domains.into_iter().map(Job::Audit).collect();
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)

@@ -396,6 +396,8 @@ pub enum ErrorPhase {
     Internal,
     /// The run stopped (deadline, interrupt) before the domain was done.
     Run,
+    /// The domain list itself: an invalid line.
+    Input,
 }
 
 impl From<Phase> for ErrorPhase {
