@@ -248,3 +248,124 @@ async fn a_busy_server_is_not_hammered() {
     }
     assert_eq!(busy.connections(), 3, "one connection per host, no retries");
 }
+
+/// Three no-mail domains: nothing to probe, fast, deterministic.
+async fn list_lab() -> Lab {
+    let mut zone = ZoneBuilder::new();
+    for name in ["a.test", "b.test", "c.test", "xn--bcher-kva.test"] {
+        zone = zone.mx(name, 0, ".");
+    }
+    Lab::new(zone.start().await, TestPki::new())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn domain_lists_skip_comments_dedupe_and_keep_bad_lines_in_place() {
+    let lab = list_lab().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let list = dir.path().join("partners.txt");
+    std::fs::write(
+        &list,
+        "# partners\r\na.test\n\nB.TEST.  # trailing comment\nnot a domain\nbücher.test\nxn--bcher-kva.test\na.test\n",
+    )
+    .expect("write");
+    let run = lab
+        .check_json(&["c.test"], &["--file", &list.display().to_string()])
+        .await;
+    assert_eq!(run.code, 1, "the invalid line is an error row");
+    assert!(run.stderr.contains("2 duplicate"), "{}", run.stderr);
+    let json = run.json();
+    let names: Vec<&str> = json["domains"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|x| x["domain"].as_str()).collect())
+        .unwrap_or_default();
+    // Arguments first, then the list in order, each domain once.
+    assert_eq!(
+        names,
+        vec![
+            "c.test",
+            "a.test",
+            "b.test",
+            "not a domain",
+            "xn--bcher-kva.test"
+        ]
+    );
+    let bad = &json["domains"][3];
+    assert_eq!(bad["verdict"], "error");
+    assert_eq!(bad["error"]["phase"], "input");
+    assert_eq!(bad["error"]["kind"], "invalid-domain");
+    let message = bad["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("partners.txt:5"), "{message}");
+
+    // --strict: exit 2 before any DNS query.
+    let before = lab.dns.queries();
+    let run = lab
+        .check_json(&[], &["--file", &list.display().to_string(), "--strict"])
+        .await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("partners.txt:5"), "{}", run.stderr);
+    assert_eq!(lab.dns.queries(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn domain_list_from_stdin() {
+    let lab = list_lab().await;
+    let mut args = vec![
+        "check".to_string(),
+        "--format".into(),
+        "json".into(),
+        "--file".into(),
+        "-".into(),
+    ];
+    args.extend(lab.args());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"a.test\nb.test\n").await.expect("write");
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finishes")
+        .expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["summary"]["domains"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_partition_the_list() {
+    let mut zone = ZoneBuilder::new();
+    let names: Vec<String> = (0..12).map(|i| format!("s{i}.test")).collect();
+    for name in &names {
+        zone = zone.mx(name, 0, ".");
+    }
+    let lab = Lab::new(zone.start().await, TestPki::new());
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let run = lab.check_json(&refs, &["--shard", &format!("{k}/3")]).await;
+        assert_eq!(run.code, 0);
+        let json = run.json();
+        for d in json["domains"].as_array().into_iter().flatten() {
+            seen.push(d["domain"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    seen.sort();
+    let mut all = names.clone();
+    all.sort();
+    assert_eq!(seen, all, "every domain in exactly one shard");
+    let run = lab.check_json(&refs, &["--shard", "4/3"]).await;
+    assert_eq!(run.code, 2);
+}
