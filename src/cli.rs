@@ -125,9 +125,9 @@ pub struct CheckArgs {
     #[arg(short = '6')]
     pub ipv6_only: bool,
 
-    /// Exit 1 if any domain's verdict is below this: secure, encrypted,
-    /// partial, plaintext, error. Default encrypted (fail on partial,
-    /// plaintext, error). no-mail never fails.
+    /// Exit 1 if any domain's verdict is below this: protected, secure,
+    /// encrypted, partial, plaintext, broken, error. Default encrypted (fail
+    /// on partial, plaintext, broken, error). no-mail never fails.
     #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
     pub fail_below: Verdict,
 

@@ -14,7 +14,8 @@ use smtptls::exit::ExitCode;
 use smtptls::input::{self, Entry, ListSource};
 use smtptls::inspector::Threshold;
 use smtptls::options::{
-    AddressFamilies, AuditOptions, ConnectRules, DnsServers, EhloName, Timeouts, TrustStore,
+    AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
+    TrustStore,
 };
 
 fn main() -> std::process::ExitCode {
@@ -96,6 +97,11 @@ fn jobs(args: &CheckArgs) -> anyhow::Result<Vec<Job>> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    if !args.trust_anchor.is_empty() && args.dnssec == DnssecMode::TrustResolver {
+        anyhow::bail!(
+            "--trust-anchor is for --dnssec validate; with trust-resolver the resolver's own anchors apply"
+        );
+    }
     let jobs = jobs(&args)?;
     let trust = if args.ca_file.is_empty() {
         TrustStore::webpki()

@@ -203,8 +203,9 @@ pub struct Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeliveryResult {
-    /// Delivered over TLS (authenticated for MTA-STS and DANE senders;
-    /// for opportunistic senders encrypted only — the reason says which).
+    /// Delivered over TLS. Authenticated for MTA-STS senders and for DANE
+    /// senders on hosts with usable TLSA records; otherwise encrypted only
+    /// — the reason says which.
     Secure,
     /// Delivered without encryption.
     Cleartext,

@@ -613,10 +613,17 @@ fn trust_anchors(files: &[PathBuf]) -> Result<TrustAnchors, ResolverSetupError> 
                 path.display()
             ))
         })?;
+        // The record type is the first of DS/DNSKEY after the owner name
+        // (TTL and class may come between).
         let has_ds = file
             .lines()
             .filter(|l| !l.trim_start().starts_with(';'))
-            .any(|l| l.split_whitespace().any(|w| w.eq_ignore_ascii_case("DS")));
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .find(|w| w.eq_ignore_ascii_case("DS") || w.eq_ignore_ascii_case("DNSKEY"))
+            })
+            .any(|t| t.eq_ignore_ascii_case("DS"));
         if has_ds {
             return Err(ResolverSetupError(format!(
                 "trust anchor file {}: DS records are not supported yet; give the zone's DNSKEY records",

@@ -507,3 +507,39 @@ async fn trust_resolver_mode_believes_the_ad_bit() {
     assert_eq!(d["mx"][0]["addresses"][0]["dane"], "valid");
     assert_eq!(d["verdict"], "protected");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dane_ee_authenticates_a_self_signed_certificate() {
+    let pki = TestPki::new();
+    let cert = pki.leaf(&LeafSpec {
+        issuer: lab::pki::Issuer::SelfSigned,
+        ..LeafSpec::valid_for("mx.selfdane.test")
+    });
+    let ee = suggest(&cert.chain).into_iter().next().expect("3 1 1");
+    let server = SmtpServer::start(Behaviour::good("mx.selfdane.test", cert)).await;
+    let dns = ZoneBuilder::new()
+        .mx("selfdane.test", 10, "mx.selfdane.test")
+        .a("mx.selfdane.test", LO)
+        .tlsa(
+            "_25._tcp.mx.selfdane.test",
+            ee.usage,
+            ee.selector,
+            ee.matching,
+            &ee.data,
+        )
+        .signed()
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("mx.selfdane.test", server);
+    let run = lab.check_json(&["selfdane.test"], &[]).await;
+    let json = run.json();
+    let d = domain(&json, "selfdane.test");
+    let a = &d["mx"][0]["addresses"][0];
+    assert_eq!(
+        a["certificate"]["chain_error"], "self-signed",
+        "PKIX still says so"
+    );
+    assert_eq!(a["dane"], "valid");
+    assert_eq!(d["verdict"], "protected", "{}", d["verdict_reason"]);
+}

@@ -179,7 +179,7 @@ async fn a_timed_out_address_is_not_contacted_again() {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let kinds: Vec<String> = mx
+    let mut kinds: Vec<String> = mx
         .iter()
         .map(|m| {
             m["addresses"][0]["error"]["kind"]
@@ -188,7 +188,10 @@ async fn a_timed_out_address_is_not_contacted_again() {
                 .to_string()
         })
         .collect();
-    assert_eq!(kinds, vec!["timeout", "skipped"], "{json:#}");
+    // Which host gets there first is up to the scheduler; one times out,
+    // the other is not tried.
+    kinds.sort();
+    assert_eq!(kinds, vec!["skipped", "timeout"], "{json:#}");
     assert_eq!(silent.connections(), 1);
 
     // With --retries 1 both hosts are tried, twice each.

@@ -348,7 +348,8 @@ fn sample_report() -> Value {
             "fail_below": "encrypted",
             "expiry_warn_days": 14,
             "extra_trust_anchors": 0,
-            "resolvers": ["system"]
+            "resolvers": ["system"],
+            "dnssec": "validate"
         },
         "domains": [{
             "domain": "example.test",
@@ -359,6 +360,9 @@ fn sample_report() -> Value {
                 "host": "mx.example.test",
                 "preference": 10,
                 "cname": null,
+                "dnssec": "insecure",
+                "tlsa": null,
+                "mta_sts_match": null,
                 "addresses": [{
                     "ip": "2001:db8::25",
                     "port": 25,
@@ -368,6 +372,7 @@ fn sample_report() -> Value {
                     "extensions_after_tls": null,
                     "tls": null,
                     "certificate": null,
+                    "dane": "insecure",
                     "error": null,
                     "findings": [{
                         "id": "starttls.offered",
@@ -379,13 +384,22 @@ fn sample_report() -> Value {
                 "findings": [],
                 "error": null
             }],
+            "dnssec": "insecure",
+            "mta_sts": { "record": "absent", "id": null, "policy": null, "fetch_error": null },
+            "tls_rpt": { "record": "absent", "rua": [] },
+            "delivery": {
+                "opportunistic": { "result": "cleartext", "reason": "clear text to mx.example.test [2001:db8::25]: STARTTLS not offered" },
+                "mta_sts": { "result": "not-applicable", "reason": "no MTA-STS record" },
+                "dane": { "result": "not-applicable", "reason": "MX hosts not DNSSEC-signed: DANE does not apply, DANE senders deliver as opportunistic ones" }
+            },
             "findings": [],
             "error": null
         }],
         "summary": {
             "domains": 1,
-            "verdicts": { "secure": 0, "encrypted": 0, "partial": 0, "plaintext": 1, "error": 0, "no-mail": 0 },
-            "below_threshold": 1
+            "verdicts": { "protected": 0, "secure": 0, "encrypted": 0, "partial": 0, "plaintext": 1, "broken": 0, "error": 0, "no-mail": 0 },
+            "below_threshold": 1,
+            "stopped": null
         }
     })
 }

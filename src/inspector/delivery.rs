@@ -225,6 +225,9 @@ fn dane_sender(mx: &[MxReport]) -> Outcome {
                 DaneResult::Valid | DaneResult::Unusable => {
                     skipped.push(format!("{}: {}", at(host, a), no_tls_reason(a)))
                 }
+                _ if !tls_works(a) => {
+                    skipped.push(format!("{}: {}", at(host, a), no_tls_reason(a)))
+                }
                 _ => skipped.push(format!(
                     "{}: certificate does not match the TLSA records",
                     at(host, a)

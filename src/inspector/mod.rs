@@ -112,6 +112,9 @@ pub fn inspect_domain(
             return report;
         }
         MxResolution::Failed { query, failure } => {
+            if *failure == DnsFailure::Bogus {
+                report.dnssec = Dnssec::Bogus;
+            }
             let msg = format!("DNS lookup {query} failed: {failure}");
             report
                 .findings
@@ -305,6 +308,14 @@ fn inspect_mx(
         if let Some(policy) = sts {
             policy::sts_certificate(policy, &mut row);
         }
+        // A DANE match authenticates the server (RFC 7672 §3), even a
+        // self-signed DANE-EE certificate that PKIX rejects.
+        let grade = match grade {
+            AddressGrade::Unauthenticated if row.dane == DaneResult::Valid => {
+                AddressGrade::Authenticated
+            }
+            g => g,
+        };
         report.addresses.push(row);
         grades.push(grade);
     }

@@ -273,6 +273,19 @@ pub fn tlsa(
     findings: &mut Vec<Finding>,
 ) -> Option<TlsaReport> {
     let owner = format!("_{port}._tcp.{host}");
+    if addresses == Dnssec::Bogus {
+        // A validating sender gets SERVFAIL for these addresses: it cannot
+        // use the host at all, and must not fall back to opportunistic TLS.
+        findings.push(Finding::fail(
+            FindingId::DaneTlsa,
+            format!("{host}'s address records fail DNSSEC validation: validating senders cannot use this host"),
+        ));
+        return Some(TlsaReport {
+            status: "lookup-failed",
+            dnssec: Dnssec::Bogus,
+            records: Vec::new(),
+        });
+    }
     let Some(ev) = ev else {
         if addresses != Dnssec::Secure {
             findings.push(Finding::info(

@@ -152,7 +152,6 @@ impl ZoneBuilder {
         self
     }
 
-    /// Names at or below `owner` never get an answer (the query is dropped).
     /// Answers for names at or below `owner` carry the AD bit when the
     /// query has DO set, as a validating resolver's would: for testing
     /// `--dnssec trust-resolver`.
@@ -161,6 +160,7 @@ impl ZoneBuilder {
         self
     }
 
+    /// Names at or below `owner` never get an answer (the query is dropped).
     pub fn blackhole(mut self, owner: &str) -> Self {
         self.blackhole.push(LowerName::new(&name(owner)));
         self
