@@ -213,6 +213,8 @@ impl Auditor {
             verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
             below_threshold: 0,
             stopped: None,
+            probes: self.shared.probes.load(Ordering::Relaxed),
+            mx_reused: self.shared.reused.load(Ordering::Relaxed),
         };
         for d in &domains {
             *summary.verdicts.entry(d.verdict).or_default() += 1;

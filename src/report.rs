@@ -67,6 +67,11 @@ pub struct Summary {
     /// Why the run stopped early, if it did; unfinished domains are
     /// reported with an error of phase `run`.
     pub stopped: Option<StopReason>,
+    /// SMTP connections made (retries included).
+    pub probes: usize,
+    /// Times a domain reused another domain's observation of a shared MX
+    /// host (lookups and probes made once per run).
+    pub mx_reused: usize,
 }
 
 /// Why a run stopped before every domain was audited.

@@ -399,6 +399,8 @@ fn sample_report() -> Value {
             "domains": 1,
             "verdicts": { "protected": 0, "secure": 0, "encrypted": 0, "partial": 0, "plaintext": 1, "broken": 0, "error": 0, "no-mail": 0 },
             "below_threshold": 1,
+            "probes": 1,
+            "mx_reused": 0,
             "stopped": null
         }
     })
