@@ -44,6 +44,8 @@ async fn domains_sharing_an_mx_host_cost_one_probe() {
         1,
         "25 domains, one MX host: one probe"
     );
+    assert_eq!(json["summary"]["probes"], 1);
+    assert_eq!(json["summary"]["mx_reused"], 24);
 }
 
 #[tokio::test(flavor = "multi_thread")]
