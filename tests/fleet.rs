@@ -374,3 +374,40 @@ async fn shards_partition_the_list() {
     let run = lab.check_json(&refs, &["--shard", "4/3"]).await;
     assert_eq!(run.code, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_skips_domains_already_reported() {
+    let lab = list_lab().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let first = dir.path().join("first.ndjson");
+    let mut args = vec![
+        "check".to_string(),
+        "--format".into(),
+        "ndjson".into(),
+        "a.test".into(),
+        "b.test".into(),
+    ];
+    args.extend(lab.args());
+    args.extend(["--output".to_string(), first.display().to_string()]);
+    let run = lab::run::smtptls(&args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "the report went to the file");
+    let written = std::fs::read_to_string(&first).expect("report file");
+    assert_eq!(written.lines().count(), 2);
+
+    let run = lab
+        .check_json(
+            &["a.test", "b.test", "c.test"],
+            &["--resume", &first.display().to_string()],
+        )
+        .await;
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.contains("2 domain(s) already in"),
+        "{}",
+        run.stderr
+    );
+    let json = run.json();
+    assert_eq!(json["summary"]["domains"], 1);
+    assert_eq!(json["domains"][0]["domain"], "c.test");
+}
