@@ -5,12 +5,20 @@
 //! the CLI); progress and diagnostics go to stderr elsewhere, so piped
 //! output stays machine-clean.
 
+mod csv;
 mod json;
+mod junit;
+mod ndjson;
+mod prometheus;
 mod table;
 
 use std::io::{self, Write};
 
+pub use csv::CsvReporter;
 pub use json::JsonReporter;
+pub use junit::JunitReporter;
+pub use ndjson::NdjsonReporter;
+pub use prometheus::PrometheusReporter;
 pub use table::TableReporter;
 
 use crate::report::{DomainReport, Report};
@@ -34,6 +42,15 @@ pub enum Format {
     Table,
     /// One JSON document (schema/report.schema.json).
     Json,
+    /// One JSON object per line, per domain, as each domain finishes
+    /// (the `domain` objects of the json format).
+    Ndjson,
+    /// JUnit XML: a test case per domain, failing below --fail-below.
+    Junit,
+    /// Prometheus text exposition format (node_exporter textfile collector).
+    Prometheus,
+    /// CSV (RFC 4180): a row per MX address, with a header row.
+    Csv,
 }
 
 /// Whether to colour human output.
@@ -63,5 +80,250 @@ pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
     match format {
         Format::Table => Box::new(TableReporter { color }),
         Format::Json => Box::new(JsonReporter),
+        Format::Ndjson => Box::new(NdjsonReporter),
+        Format::Junit => Box::new(JunitReporter),
+        Format::Prometheus => Box::new(PrometheusReporter),
+        Format::Csv => Box::new(CsvReporter),
+    }
+}
+
+/// The JSON name of an enum value (`lookup-failed`, `tls-handshake`), so
+/// the flat formats use the same words as the json format.
+fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// A hand-built report for the reporters' unit tests: a secure domain, a
+/// plaintext one whose MX name, banner and messages are hostile, an
+/// NXDOMAIN one and a null-MX one; `--fail-below encrypted`.
+#[cfg(test)]
+mod fixture {
+    use std::collections::BTreeMap;
+
+    use crate::inspector::{Finding, FindingId, Threshold, Verdict};
+    use crate::prober::Timings;
+    use crate::report::*;
+
+    /// Quote, markup, backslash, line ends, NUL, ESC and a noncharacter.
+    pub const HOSTILE: &str = "mx\"<&>'\\\n\r\t\u{0}\u{1b}\u{fffe}.evil.example";
+
+    fn address(ip: &str) -> AddressReport {
+        AddressReport {
+            ip: ip.parse().expect("IP"),
+            port: 25,
+            starttls: false,
+            banner: None,
+            extensions: Vec::new(),
+            extensions_after_tls: None,
+            tls: None,
+            certificate: None,
+            dane: DaneResult::Insecure,
+            error: None,
+            findings: Vec::new(),
+            timings_ms: Timings::default(),
+        }
+    }
+
+    fn mx(host: &str, preference: u16, addresses: Vec<AddressReport>) -> MxReport {
+        MxReport {
+            host: host.to_string(),
+            preference,
+            cname: None,
+            dnssec: Dnssec::Insecure,
+            tlsa: None,
+            mta_sts_match: None,
+            addresses,
+            findings: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn outcome(result: DeliveryResult, reason: &str) -> Outcome {
+        Outcome {
+            result,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn good() -> DomainReport {
+        let mut a = address("192.0.2.1");
+        a.starttls = true;
+        a.banner = Some("220 mx1.good.example ESMTP".into());
+        a.extensions = vec!["PIPELINING".into(), "STARTTLS".into()];
+        a.extensions_after_tls = Some(vec!["PIPELINING".into()]);
+        a.tls = Some(TlsReport {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            key_exchange_group: Some("X25519".into()),
+            ocsp_stapled: false,
+        });
+        a.certificate = Some(CertificateReport {
+            subject: "CN=mx1.good.example".into(),
+            issuer: "CN=Lab CA".into(),
+            subject_alt_names: vec!["mx1.good.example".into()],
+            serial: "01".into(),
+            not_before: "2025-01-01T00:00:00Z".into(),
+            not_after: "2030-01-01T00:00:00Z".into(),
+            days_left: 1675,
+            key: KeyInfo {
+                kind: "EC".into(),
+                bits: 256,
+                curve: Some("P-256".into()),
+            },
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            sha256: "00".repeat(32),
+            spki_sha256: "11".repeat(32),
+            chain_length: 2,
+            chain_valid: true,
+            chain_error: None,
+            hostname_match: true,
+        });
+        a.findings = vec![Finding::ok(FindingId::StarttlsOffered, "STARTTLS offered")];
+        let mut host = mx("mx1.good.example", 10, vec![a]);
+        host.mta_sts_match = Some(true);
+        DomainReport {
+            verdict: Verdict::Secure,
+            verdict_reason:
+                "STARTTLS with a valid, matching certificate on every reachable MX address".into(),
+            mx_source: MxSource::Mx,
+            mx: vec![host],
+            dnssec: Dnssec::Insecure,
+            mta_sts: Some(MtaStsReport {
+                record: "valid",
+                id: Some("20250101".into()),
+                policy: Some(StsPolicyReport {
+                    url: "https://mta-sts.good.example/.well-known/mta-sts.txt".into(),
+                    mode: "testing",
+                    mx: vec!["mx1.good.example".into()],
+                    max_age: 86400,
+                }),
+                fetch_error: None,
+            }),
+            tls_rpt: Some(TlsRptReport {
+                record: "valid",
+                rua: vec!["mailto:tls@good.example".into()],
+            }),
+            delivery: Some(Delivery {
+                opportunistic: outcome(DeliveryResult::Secure, "TLS to mx1.good.example"),
+                mta_sts: outcome(DeliveryResult::NotApplicable, "policy in testing mode"),
+                dane: outcome(DeliveryResult::NotApplicable, "MX hosts not DNSSEC-signed"),
+            }),
+            findings: vec![Finding::warn(
+                FindingId::MtaStsMode,
+                "MTA-STS policy in testing mode: failures are reported, mail is still delivered",
+            )],
+            ..DomainReport::empty("good.example")
+        }
+    }
+
+    fn plain() -> DomainReport {
+        let mut open = address("2001:db8::25");
+        open.banner = Some(format!("220 {HOSTILE}"));
+        open.extensions = vec!["PIPELINING".into()];
+        open.findings = vec![Finding::fail(
+            FindingId::StarttlsOffered,
+            format!("STARTTLS not offered: 220 {HOSTILE}"),
+        )];
+        let mut refused = address("192.0.2.2");
+        refused.error = Some(ErrorReport {
+            phase: ErrorPhase::Connect,
+            kind: "connection-refused",
+            message: "connection refused".into(),
+        });
+        refused.findings = vec![Finding::fail(FindingId::SmtpConnect, "connection refused")];
+        let mut host = mx(HOSTILE, 5, vec![open, refused]);
+        host.findings = vec![Finding::warn(
+            FindingId::MxInvalidName,
+            "the MX target is not a valid host name",
+        )];
+        DomainReport {
+            verdict: Verdict::Plaintext,
+            verdict_reason: "no reachable MX address has working STARTTLS".into(),
+            mx_source: MxSource::Mx,
+            mx: vec![host],
+            dnssec: Dnssec::Insecure,
+            mta_sts: Some(MtaStsReport {
+                record: "absent",
+                id: None,
+                policy: None,
+                fetch_error: None,
+            }),
+            tls_rpt: Some(TlsRptReport {
+                record: "absent",
+                rua: Vec::new(),
+            }),
+            delivery: Some(Delivery {
+                opportunistic: outcome(DeliveryResult::Cleartext, "STARTTLS not offered"),
+                mta_sts: outcome(DeliveryResult::NotApplicable, "no MTA-STS record"),
+                dane: outcome(DeliveryResult::NotApplicable, "MX hosts not DNSSEC-signed"),
+            }),
+            findings: vec![Finding::info(FindingId::MtaStsRecord, "no MTA-STS record")],
+            ..DomainReport::empty("plain.example")
+        }
+    }
+
+    fn nxdomain() -> DomainReport {
+        let mut d = DomainReport::failed(
+            "nx.example",
+            ErrorReport {
+                phase: ErrorPhase::Dns,
+                kind: "nxdomain",
+                message: "nx.example does not exist (NXDOMAIN)".into(),
+            },
+        );
+        d.findings = vec![Finding::fail(
+            FindingId::DnsNxdomain,
+            "the domain does not exist",
+        )];
+        d
+    }
+
+    fn null_mx() -> DomainReport {
+        DomainReport {
+            verdict: Verdict::NoMail,
+            verdict_reason: "null MX: the domain accepts no mail".into(),
+            mx_source: MxSource::Null,
+            findings: vec![Finding::info(
+                FindingId::MxNull,
+                "null MX (RFC 7505): the domain accepts no mail",
+            )],
+            ..DomainReport::empty("null.example")
+        }
+    }
+
+    pub fn report() -> Report {
+        let domains = vec![good(), plain(), nxdomain(), null_mx()];
+        let threshold = Threshold(Verdict::Encrypted);
+        let mut verdicts: BTreeMap<Verdict, usize> =
+            Verdict::ALL.into_iter().map(|v| (v, 0)).collect();
+        for d in &domains {
+            *verdicts.entry(d.verdict).or_default() += 1;
+        }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo::default(),
+            generated_at: "2025-06-01T12:00:00Z".into(),
+            settings: RunSettings {
+                port: 25,
+                fail_below: threshold.0,
+                expiry_warn_days: 14,
+                extra_trust_anchors: 0,
+                resolvers: vec!["system".into()],
+                dnssec: "validate",
+            },
+            summary: Summary {
+                domains: domains.len(),
+                verdicts,
+                below_threshold: domains
+                    .iter()
+                    .filter(|d| threshold.fails(d.verdict))
+                    .count(),
+                ..Summary::default()
+            },
+            domains,
+        }
     }
 }

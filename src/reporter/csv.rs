@@ -1,0 +1,199 @@
+//! `--format csv`: one row per MX address, for spreadsheets. An MX host
+//! without addresses gets one row (address fields empty, its error in the
+//! error columns), and so does a domain without MX hosts (NXDOMAIN, null
+//! MX, DNS failure), so no domain disappears. Header row first, domains in
+//! input order, RFC 4180 (quoted where needed, CRLF line ends).
+//!
+//! Enumerated values (verdict, dane, error_phase) are the JSON names;
+//! booleans are `true`/`false`, empty when there is nothing to judge (no
+//! certificate). `worst_finding` is `ID: MESSAGE` of the row's most severe
+//! finding above `ok` (so `info` for a null MX). Control characters other
+//! than tab and line ends, which many CSV readers choke on, are replaced by
+//! U+FFFD.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use super::{Reporter, wire_name};
+use crate::inspector::Finding;
+use crate::report::{AddressReport, DomainReport, ErrorReport, MxReport, Report, worst};
+
+pub struct CsvReporter;
+
+const HEADER: [&str; 17] = [
+    "domain",
+    "verdict",
+    "mx",
+    "preference",
+    "address",
+    "port",
+    "starttls",
+    "tls_version",
+    "cipher",
+    "chain_valid",
+    "hostname_match",
+    "days_left",
+    "not_after",
+    "dane",
+    "error_phase",
+    "error",
+    "worst_finding",
+];
+
+impl Reporter for CsvReporter {
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let mut w = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(&mut *out);
+        w.write_record(HEADER)?;
+        for d in &report.domains {
+            for row in rows(d) {
+                w.write_record(row.iter().map(|f| printable(f).into_owned()))?;
+            }
+        }
+        w.flush()
+    }
+}
+
+fn rows(d: &DomainReport) -> Vec<[String; 17]> {
+    let mut rows = Vec::new();
+    for mx in &d.mx {
+        if mx.addresses.is_empty() {
+            rows.push(row(d, Some(mx), None, mx.error.as_ref(), &mx.findings));
+        }
+        for a in &mx.addresses {
+            rows.push(row(d, Some(mx), Some(a), a.error.as_ref(), &a.findings));
+        }
+    }
+    if d.mx.is_empty() {
+        rows.push(row(d, None, None, d.error.as_ref(), &d.findings));
+    }
+    rows
+}
+
+fn row(
+    d: &DomainReport,
+    mx: Option<&MxReport>,
+    a: Option<&AddressReport>,
+    error: Option<&ErrorReport>,
+    findings: &[Finding],
+) -> [String; 17] {
+    let tls = a.and_then(|a| a.tls.as_ref());
+    let cert = a.and_then(|a| a.certificate.as_ref());
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    let num = |v: Option<String>| v.unwrap_or_default();
+    [
+        d.domain.clone(),
+        d.verdict.as_str().to_string(),
+        text(mx.map(|m| m.host.as_str())),
+        num(mx.map(|m| m.preference.to_string())),
+        num(a.map(|a| a.ip.to_string())),
+        num(a.map(|a| a.port.to_string())),
+        num(a.map(|a| a.starttls.to_string())),
+        text(tls.map(|t| t.version.as_str())),
+        text(tls.map(|t| t.cipher.as_str())),
+        num(cert.map(|c| c.chain_valid.to_string())),
+        num(cert.map(|c| c.hostname_match.to_string())),
+        num(cert.map(|c| c.days_left.to_string())),
+        text(cert.map(|c| c.not_after.as_str())),
+        num(a.map(|a| wire_name(&a.dane))),
+        num(error.map(|e| wire_name(&e.phase))),
+        text(error.map(|e| e.message.as_str())),
+        num(worst(findings).map(|f| format!("{}: {}", f.id, f.message))),
+    ]
+}
+
+/// `s` with control characters other than tab, CR and LF replaced.
+fn printable(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n');
+    if s.chars().any(bad) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reporter::fixture;
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        CsvReporter.finish(report, &mut out).expect("write");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn exact_output() {
+        let expected = concat!(
+            "domain,verdict,mx,preference,address,port,starttls,tls_version,cipher,",
+            "chain_valid,hostname_match,days_left,not_after,dane,error_phase,error,worst_finding\r\n",
+            "good.example,secure,mx1.good.example,10,192.0.2.1,25,true,TLSv1.3,",
+            "TLS13_AES_256_GCM_SHA384,true,true,1675,2030-01-01T00:00:00Z,insecure,,,\r\n",
+            "plain.example,plaintext,\"mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",5,",
+            "2001:db8::25,25,false,,,,,,,insecure,,,\"starttls.offered: STARTTLS not offered: ",
+            "220 mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\"\r\n",
+            "plain.example,plaintext,\"mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",5,",
+            "192.0.2.2,25,false,,,,,,,insecure,connect,connection refused,",
+            "smtp.connect: connection refused\r\n",
+            "nx.example,error,,,,,,,,,,,,,dns,nx.example does not exist (NXDOMAIN),",
+            "dns.nxdomain: the domain does not exist\r\n",
+            "null.example,no-mail,,,,,,,,,,,,,,,",
+            "mx.null: null MX (RFC 7505): the domain accepts no mail\r\n",
+        );
+        assert_eq!(render(&fixture::report()), expected);
+    }
+
+    #[test]
+    fn hostile_fields_round_trip_through_a_csv_reader() {
+        let text = render(&fixture::report());
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(header, HEADER);
+        let rows: Vec<::csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+        // good: 1 address; plain: 2 addresses; nx and null: 1 row each.
+        assert_eq!(rows.len(), 5);
+        assert!(rows.iter().all(|r| r.len() == HEADER.len()));
+        let hostile = &rows[1];
+        assert_eq!(&hostile[2], printable(fixture::HOSTILE));
+        assert!(hostile[2].contains("\"<&>'\\\n\r\t"));
+        let domains: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+        assert_eq!(
+            domains,
+            [
+                "good.example",
+                "plain.example",
+                "plain.example",
+                "nx.example",
+                "null.example"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_mx_host_without_addresses_keeps_its_row() {
+        let mut report = fixture::report();
+        report.domains[0].mx[0].addresses.clear();
+        report.domains[0].mx[0].error = Some(ErrorReport {
+            phase: crate::report::ErrorPhase::Dns,
+            kind: "nxdomain",
+            message: "mx1.good.example does not exist".into(),
+        });
+        let text = render(&report);
+        let second = text.split("\r\n").nth(1).expect("first data row");
+        assert_eq!(
+            second,
+            "good.example,secure,mx1.good.example,10,,,,,,,,,,,dns,mx1.good.example does not exist,"
+        );
+    }
+}

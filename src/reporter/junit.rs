@@ -1,0 +1,237 @@
+//! `--format junit`: JUnit XML for CI dashboards. One `<testsuite
+//! name="smtptls">`, one `<testcase classname="smtptls" name="DOMAIN">` per
+//! domain in input order. A domain whose verdict is below `--fail-below`
+//! fails, with the verdict and every warn/fail finding (domain, MX and
+//! address level, each prefixed with where it was seen) as the failure
+//! text; a passing domain carries the same lines in `<system-out>`.
+//!
+//! Escaping is quick-xml's; characters XML 1.0 does not allow at all
+//! (control characters from a hostile banner, U+FFFE, U+FFFF) are replaced
+//! by U+FFFD first, since no escape can represent them.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::Reporter;
+use crate::inspector::{Finding, Severity, Threshold};
+use crate::report::{DomainReport, Report};
+
+pub struct JunitReporter;
+
+impl Reporter for JunitReporter {
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let threshold = Threshold(report.settings.fail_below);
+        let failures = report
+            .domains
+            .iter()
+            .filter(|d| threshold.fails(d.verdict))
+            .count();
+        let mut w = Writer::new_with_indent(&mut *out, b' ', 2);
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+
+        let mut suite = BytesStart::new("testsuite");
+        suite.push_attribute(("name", "smtptls"));
+        suite.push_attribute(("tests", report.domains.len().to_string().as_str()));
+        suite.push_attribute(("failures", failures.to_string().as_str()));
+        suite.push_attribute(("errors", "0"));
+        suite.push_attribute(("skipped", "0"));
+        suite.push_attribute(("timestamp", xml_chars(&report.generated_at).as_ref()));
+        w.write_event(Event::Start(suite))?;
+
+        w.write_event(Event::Start(BytesStart::new("properties")))?;
+        for (name, value) in [
+            ("fail_below", report.settings.fail_below.as_str()),
+            ("smtptls_version", report.tool.version),
+        ] {
+            let mut property = BytesStart::new("property");
+            property.push_attribute(("name", name));
+            property.push_attribute(("value", xml_chars(value).as_ref()));
+            w.write_event(Event::Empty(property))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("properties")))?;
+
+        for domain in &report.domains {
+            testcase(&mut w, domain, threshold)?;
+        }
+        w.write_event(Event::End(BytesEnd::new("testsuite")))?;
+        w.get_mut().write_all(b"\n")
+    }
+}
+
+fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, threshold: Threshold) -> io::Result<()> {
+    let mut case = BytesStart::new("testcase");
+    case.push_attribute(("classname", "smtptls"));
+    case.push_attribute(("name", xml_chars(&d.domain).as_ref()));
+    w.write_event(Event::Start(case))?;
+
+    let mut text = format!("verdict {}: {}", d.verdict, d.verdict_reason);
+    for line in problems(d) {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    let text = xml_chars(&text);
+    let element = if threshold.fails(d.verdict) {
+        let mut failure = BytesStart::new("failure");
+        let message = format!("verdict {} below {}", d.verdict, threshold.0);
+        failure.push_attribute(("message", message.as_str()));
+        failure.push_attribute(("type", d.verdict.as_str()));
+        w.write_event(Event::Start(failure))?;
+        "failure"
+    } else {
+        w.write_event(Event::Start(BytesStart::new("system-out")))?;
+        "system-out"
+    };
+    w.write_event(Event::Text(BytesText::new(&text)))?;
+    w.write_event(Event::End(BytesEnd::new(element)))?;
+    w.write_event(Event::End(BytesEnd::new("testcase")))
+}
+
+/// Warn and fail findings, `WHERE: ID: MESSAGE`, where WHERE is the
+/// domain, the MX host, or `HOST [ADDRESS]`.
+fn problems(d: &DomainReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut add = |place: &str, findings: &[Finding]| {
+        for f in findings.iter().filter(|f| f.severity >= Severity::Warn) {
+            lines.push(format!("{place}: {}: {}", f.id, f.message));
+        }
+    };
+    add(&d.domain, &d.findings);
+    for mx in &d.mx {
+        add(&mx.host, &mx.findings);
+        for a in &mx.addresses {
+            add(&format!("{} [{}]", mx.host, a.ip), &a.findings);
+        }
+    }
+    lines
+}
+
+/// `s` with every character XML 1.0 does not allow replaced by U+FFFD.
+fn xml_chars(s: &str) -> Cow<'_, str> {
+    fn allowed(c: char) -> bool {
+        matches!(c,
+            '\t' | '\n' | '\r'
+            | '\u{20}'..='\u{D7FF}'
+            | '\u{E000}'..='\u{FFFD}'
+            | '\u{10000}'..)
+    }
+    if s.chars().all(allowed) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if allowed(c) { c } else { '\u{FFFD}' })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reporter::fixture;
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        JunitReporter.finish(report, &mut out).expect("write");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn exact_output() {
+        let expected = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="smtptls" tests="4" failures="2" errors="0" skipped="0" timestamp="2025-06-01T12:00:00Z">
+  <properties>
+    <property name="fail_below" value="encrypted"/>
+    <property name="smtptls_version" value="VERSION"/>
+  </properties>
+  <testcase classname="smtptls" name="good.example">
+    <system-out>verdict secure: STARTTLS with a valid, matching certificate on every reachable MX address
+good.example: mta-sts.mode: MTA-STS policy in testing mode: failures are reported, mail is still delivered</system-out>
+  </testcase>
+  <testcase classname="smtptls" name="plain.example">
+    <failure message="verdict plaintext below encrypted" type="plaintext">verdict plaintext: no reachable MX address has working STARTTLS
+{HOSTILE}: mx.invalid-name: the MX target is not a valid host name
+{HOSTILE} [2001:db8::25]: starttls.offered: STARTTLS not offered: 220 {HOSTILE}
+{HOSTILE} [192.0.2.2]: smtp.connect: connection refused</failure>
+  </testcase>
+  <testcase classname="smtptls" name="nx.example">
+    <failure message="verdict error below encrypted" type="error">verdict error: nx.example does not exist (NXDOMAIN)
+nx.example: dns.nxdomain: the domain does not exist</failure>
+  </testcase>
+  <testcase classname="smtptls" name="null.example">
+    <system-out>verdict no-mail: null MX: the domain accepts no mail</system-out>
+  </testcase>
+</testsuite>
+"#
+        .replace("VERSION", env!("CARGO_PKG_VERSION"))
+        // Quote, markup and CR escaped; LF and tab kept; NUL, ESC and
+        // U+FFFE replaced.
+        .replace(
+            "{HOSTILE}",
+            "mx&quot;&lt;&amp;&gt;&apos;\\\n&#13;\t\u{FFFD}\u{FFFD}\u{FFFD}.evil.example",
+        );
+        assert_eq!(render(&fixture::report()), expected);
+    }
+
+    #[test]
+    fn hostile_text_stays_well_formed_and_round_trips() {
+        let text = render(&fixture::report());
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("plain.example"))
+            .and_then(|c| c.children().find(|n| n.has_tag_name("failure")))
+            .expect("plain.example fails");
+        // Everything but the characters XML cannot carry comes back as sent.
+        let hostile = xml_chars(fixture::HOSTILE);
+        assert!(hostile.contains('\u{FFFD}') && hostile.contains("\"<&>'\\\n\r\t"));
+        let body = failure.text().expect("failure text");
+        assert!(
+            body.contains(&format!("{hostile} [192.0.2.2]: smtp.connect")),
+            "{body:?}"
+        );
+    }
+
+    #[test]
+    fn attributes_with_hostile_domain_names_are_escaped() {
+        let mut report = fixture::report();
+        report.domains[0].domain = fixture::HOSTILE.to_string();
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let name = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .find_map(|n| n.attribute("name"))
+            .expect("a testcase");
+        assert_eq!(name, xml_chars(fixture::HOSTILE));
+    }
+
+    #[test]
+    fn counts_follow_the_threshold() {
+        let mut report = fixture::report();
+        report.settings.fail_below = crate::inspector::Verdict::Error;
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let suite = doc.root_element();
+        assert_eq!(suite.attribute("tests"), Some("4"));
+        assert_eq!(suite.attribute("failures"), Some("0"));
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.has_tag_name("failure"))
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn empty_run_is_a_valid_empty_suite() {
+        let mut report = fixture::report();
+        report.domains.clear();
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        assert_eq!(doc.root_element().attribute("tests"), Some("0"));
+    }
+}

@@ -1,0 +1,485 @@
+//! `--format prometheus`: the text exposition format, for node_exporter's
+//! textfile collector (write to a temporary file, then rename it into the
+//! collector's directory). Every metric is a gauge; all samples of a family
+//! follow its `# HELP` and `# TYPE` lines; no sample carries a timestamp.
+//! Families without samples are left out.
+//!
+//! Run: `smtptls_run_domains`, `smtptls_run_below_threshold`,
+//! `smtptls_run_timestamp_seconds`.
+//!
+//! Per domain (label `domain`): `smtptls_domain_verdict{verdict}` (one-hot:
+//! 1 for the verdict, 0 for every other), `smtptls_domain_verdict_rank`
+//! (6 protected … 0 error, none for no-mail, which is outside the order),
+//! `smtptls_domain_below_threshold`, `smtptls_domain_mta_sts_mode{mode}`,
+//! `smtptls_domain_tls_rpt`, `smtptls_domain_delivery{sender,result}`.
+//!
+//! Per MX address (labels `domain`, `mx`, `address`): `smtptls_mx_starttls`,
+//! `smtptls_mx_tls_version_info{version}`,
+//! `smtptls_mx_certificate_expiry_timestamp_seconds`,
+//! `smtptls_mx_certificate_valid`, `smtptls_mx_dane_valid`,
+//! `smtptls_mx_dane_result{result}`, `smtptls_mx_error{phase,kind}`.
+
+use std::collections::HashSet;
+use std::fmt::{Display, Write as _};
+use std::io::{self, Write};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{Reporter, wire_name};
+use crate::inspector::{Threshold, Verdict};
+use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
+
+pub struct PrometheusReporter;
+
+impl Reporter for PrometheusReporter {
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let mut m = Metrics::default();
+        m.run_domains.add(&[], report.domains.len());
+        m.run_below_threshold
+            .add(&[], report.summary.below_threshold);
+        if let Some(t) = unix_seconds(&report.generated_at) {
+            m.run_timestamp.add(&[], t);
+        }
+        let threshold = Threshold(report.settings.fail_below);
+        for d in &report.domains {
+            m.domain(d, threshold);
+        }
+        let mut text = String::new();
+        for family in m.families() {
+            family.render(&mut text);
+        }
+        out.write_all(text.as_bytes())
+    }
+}
+
+/// One metric family: its samples in the order added, each series once.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    samples: Vec<String>,
+    series: HashSet<String>,
+}
+
+impl Family {
+    fn new(name: &'static str, help: &'static str) -> Self {
+        Family {
+            name,
+            help,
+            samples: Vec::new(),
+            series: HashSet::new(),
+        }
+    }
+
+    /// Adds `name{labels} value`; a series already present keeps its first
+    /// value (a textfile with a duplicate series is rejected whole).
+    fn add(&mut self, labels: &[(&str, &str)], value: impl Display) {
+        let mut series = String::from(self.name);
+        if !labels.is_empty() {
+            series.push('{');
+            for (i, (name, value)) in labels.iter().enumerate() {
+                if i > 0 {
+                    series.push(',');
+                }
+                let _ = write!(series, "{name}=\"{}\"", escape_label(value));
+            }
+            series.push('}');
+        }
+        if self.series.insert(series.clone()) {
+            self.samples.push(format!("{series} {value}"));
+        }
+    }
+
+    fn render(&self, text: &mut String) {
+        if self.samples.is_empty() {
+            return;
+        }
+        let _ = writeln!(text, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(text, "# TYPE {} gauge", self.name);
+        for sample in &self.samples {
+            text.push_str(sample);
+            text.push('\n');
+        }
+    }
+}
+
+/// Label values: backslash, double quote and line feed are escaped, as
+/// the exposition format requires; everything else is written as is.
+fn escape_label(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+fn unix_seconds(rfc3339: &str) -> Option<i64> {
+    OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
+fn flag(b: bool) -> u8 {
+    u8::from(b)
+}
+
+struct Metrics {
+    run_domains: Family,
+    run_below_threshold: Family,
+    run_timestamp: Family,
+    verdict: Family,
+    verdict_rank: Family,
+    below_threshold: Family,
+    mta_sts_mode: Family,
+    tls_rpt: Family,
+    delivery: Family,
+    starttls: Family,
+    tls_version: Family,
+    cert_expiry: Family,
+    cert_valid: Family,
+    dane_valid: Family,
+    dane_result: Family,
+    error: Family,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            run_domains: Family::new("smtptls_run_domains", "Domains audited in the run."),
+            run_below_threshold: Family::new(
+                "smtptls_run_below_threshold",
+                "Domains whose verdict is below the --fail-below threshold.",
+            ),
+            run_timestamp: Family::new(
+                "smtptls_run_timestamp_seconds",
+                "When the run started (the report's generated_at), in seconds since the Unix epoch.",
+            ),
+            verdict: Family::new(
+                "smtptls_domain_verdict",
+                "The domain's verdict: 1 for the verdict label it has, 0 for every other.",
+            ),
+            verdict_rank: Family::new(
+                "smtptls_domain_verdict_rank",
+                "The verdict as a number, higher is better: 6 protected, 5 secure, 4 encrypted, 3 partial, 2 plaintext, 1 broken, 0 error; absent for no-mail (null MX).",
+            ),
+            below_threshold: Family::new(
+                "smtptls_domain_below_threshold",
+                "1 if the domain's verdict is below the --fail-below threshold.",
+            ),
+            mta_sts_mode: Family::new(
+                "smtptls_domain_mta_sts_mode",
+                "The MTA-STS policy mode (enforce, testing, none), absent (no record) or invalid (bad record, or the policy could not be fetched or parsed).",
+            ),
+            tls_rpt: Family::new(
+                "smtptls_domain_tls_rpt",
+                "1 if the domain publishes a valid TLS-RPT record.",
+            ),
+            delivery: Family::new(
+                "smtptls_domain_delivery",
+                "What each kind of sender (opportunistic, mta_sts, dane) would do: secure, cleartext, deferred or not-applicable.",
+            ),
+            starttls: Family::new(
+                "smtptls_mx_starttls",
+                "1 if the MX address advertised STARTTLS.",
+            ),
+            tls_version: Family::new(
+                "smtptls_mx_tls_version_info",
+                "The TLS version negotiated with the MX address.",
+            ),
+            cert_expiry: Family::new(
+                "smtptls_mx_certificate_expiry_timestamp_seconds",
+                "The MX certificate's notAfter, in seconds since the Unix epoch.",
+            ),
+            cert_valid: Family::new(
+                "smtptls_mx_certificate_valid",
+                "1 if the MX certificate's chain validates and it matches the MX host name.",
+            ),
+            dane_valid: Family::new(
+                "smtptls_mx_dane_valid",
+                "1 if a usable TLSA record matches the MX certificate; only where TLSA records apply.",
+            ),
+            dane_result: Family::new(
+                "smtptls_mx_dane_result",
+                "The DANE result of the MX address: valid, mismatch, unusable, insecure, none or lookup-failed.",
+            ),
+            error: Family::new(
+                "smtptls_mx_error",
+                "The phase and kind of the error that ended the probe of the MX address (address empty: the host's addresses could not be found).",
+            ),
+        }
+    }
+}
+
+impl Metrics {
+    /// Every family, in output order.
+    fn families(&self) -> [&Family; 16] {
+        [
+            &self.run_domains,
+            &self.run_below_threshold,
+            &self.run_timestamp,
+            &self.verdict,
+            &self.verdict_rank,
+            &self.below_threshold,
+            &self.mta_sts_mode,
+            &self.tls_rpt,
+            &self.delivery,
+            &self.starttls,
+            &self.tls_version,
+            &self.cert_expiry,
+            &self.cert_valid,
+            &self.dane_valid,
+            &self.dane_result,
+            &self.error,
+        ]
+    }
+
+    fn domain(&mut self, d: &DomainReport, threshold: Threshold) {
+        let domain = d.domain.as_str();
+        for v in Verdict::ALL {
+            self.verdict.add(
+                &[("domain", domain), ("verdict", v.as_str())],
+                flag(v == d.verdict),
+            );
+        }
+        if let Some(rank) = d.verdict.rank() {
+            self.verdict_rank.add(&[("domain", domain)], rank);
+        }
+        self.below_threshold
+            .add(&[("domain", domain)], flag(threshold.fails(d.verdict)));
+        if let Some(sts) = &d.mta_sts {
+            let mode = match (&sts.policy, sts.record) {
+                (Some(policy), _) => policy.mode,
+                (None, "absent") => "absent",
+                (None, _) => "invalid",
+            };
+            self.mta_sts_mode
+                .add(&[("domain", domain), ("mode", mode)], 1);
+        }
+        if let Some(rpt) = &d.tls_rpt {
+            self.tls_rpt
+                .add(&[("domain", domain)], flag(rpt.record == "valid"));
+        }
+        if let Some(delivery) = &d.delivery {
+            for (sender, outcome) in [
+                ("opportunistic", &delivery.opportunistic),
+                ("mta_sts", &delivery.mta_sts),
+                ("dane", &delivery.dane),
+            ] {
+                let result = wire_name(&outcome.result);
+                self.delivery.add(
+                    &[("domain", domain), ("sender", sender), ("result", &result)],
+                    1,
+                );
+            }
+        }
+        for mx in &d.mx {
+            if let Some(e) = &mx.error {
+                let phase = wire_name(&e.phase);
+                self.error.add(
+                    &[
+                        ("domain", domain),
+                        ("mx", &mx.host),
+                        ("address", ""),
+                        ("phase", &phase),
+                        ("kind", e.kind),
+                    ],
+                    1,
+                );
+            }
+            for a in &mx.addresses {
+                self.address(domain, mx, a);
+            }
+        }
+    }
+
+    fn address(&mut self, domain: &str, mx: &MxReport, a: &AddressReport) {
+        let ip = a.ip.to_string();
+        let at = [
+            ("domain", domain),
+            ("mx", mx.host.as_str()),
+            ("address", &ip),
+        ];
+        self.starttls.add(&at, flag(a.starttls));
+        if let Some(tls) = &a.tls {
+            self.tls_version
+                .add(&[&at[..], &[("version", &tls.version)]].concat(), 1);
+        }
+        if let Some(cert) = &a.certificate {
+            if let Some(t) = unix_seconds(&cert.not_after) {
+                self.cert_expiry.add(&at, t);
+            }
+            self.cert_valid
+                .add(&at, flag(cert.chain_valid && cert.hostname_match));
+        }
+        if !matches!(a.dane, DaneResult::Insecure | DaneResult::None) {
+            self.dane_valid.add(&at, flag(a.dane == DaneResult::Valid));
+        }
+        let dane = wire_name(&a.dane);
+        self.dane_result
+            .add(&[&at[..], &[("result", &dane)]].concat(), 1);
+        if let Some(e) = &a.error {
+            let phase = wire_name(&e.phase);
+            self.error.add(
+                &[&at[..], &[("phase", &phase), ("kind", e.kind)]].concat(),
+                1,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reporter::fixture;
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        PrometheusReporter.finish(report, &mut out).expect("write");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn exact_output() {
+        let mut report = fixture::report();
+        // good.example and null.example
+        report.domains.drain(1..3);
+        report.summary.below_threshold = 0;
+        let expected = r#"# HELP smtptls_run_domains Domains audited in the run.
+# TYPE smtptls_run_domains gauge
+smtptls_run_domains 2
+# HELP smtptls_run_below_threshold Domains whose verdict is below the --fail-below threshold.
+# TYPE smtptls_run_below_threshold gauge
+smtptls_run_below_threshold 0
+# HELP smtptls_run_timestamp_seconds When the run started (the report's generated_at), in seconds since the Unix epoch.
+# TYPE smtptls_run_timestamp_seconds gauge
+smtptls_run_timestamp_seconds 1748779200
+# HELP smtptls_domain_verdict The domain's verdict: 1 for the verdict label it has, 0 for every other.
+# TYPE smtptls_domain_verdict gauge
+smtptls_domain_verdict{domain="good.example",verdict="protected"} 0
+smtptls_domain_verdict{domain="good.example",verdict="secure"} 1
+smtptls_domain_verdict{domain="good.example",verdict="encrypted"} 0
+smtptls_domain_verdict{domain="good.example",verdict="partial"} 0
+smtptls_domain_verdict{domain="good.example",verdict="plaintext"} 0
+smtptls_domain_verdict{domain="good.example",verdict="broken"} 0
+smtptls_domain_verdict{domain="good.example",verdict="error"} 0
+smtptls_domain_verdict{domain="good.example",verdict="no-mail"} 0
+smtptls_domain_verdict{domain="null.example",verdict="protected"} 0
+smtptls_domain_verdict{domain="null.example",verdict="secure"} 0
+smtptls_domain_verdict{domain="null.example",verdict="encrypted"} 0
+smtptls_domain_verdict{domain="null.example",verdict="partial"} 0
+smtptls_domain_verdict{domain="null.example",verdict="plaintext"} 0
+smtptls_domain_verdict{domain="null.example",verdict="broken"} 0
+smtptls_domain_verdict{domain="null.example",verdict="error"} 0
+smtptls_domain_verdict{domain="null.example",verdict="no-mail"} 1
+# HELP smtptls_domain_verdict_rank The verdict as a number, higher is better: 6 protected, 5 secure, 4 encrypted, 3 partial, 2 plaintext, 1 broken, 0 error; absent for no-mail (null MX).
+# TYPE smtptls_domain_verdict_rank gauge
+smtptls_domain_verdict_rank{domain="good.example"} 5
+# HELP smtptls_domain_below_threshold 1 if the domain's verdict is below the --fail-below threshold.
+# TYPE smtptls_domain_below_threshold gauge
+smtptls_domain_below_threshold{domain="good.example"} 0
+smtptls_domain_below_threshold{domain="null.example"} 0
+# HELP smtptls_domain_mta_sts_mode The MTA-STS policy mode (enforce, testing, none), absent (no record) or invalid (bad record, or the policy could not be fetched or parsed).
+# TYPE smtptls_domain_mta_sts_mode gauge
+smtptls_domain_mta_sts_mode{domain="good.example",mode="testing"} 1
+# HELP smtptls_domain_tls_rpt 1 if the domain publishes a valid TLS-RPT record.
+# TYPE smtptls_domain_tls_rpt gauge
+smtptls_domain_tls_rpt{domain="good.example"} 1
+# HELP smtptls_domain_delivery What each kind of sender (opportunistic, mta_sts, dane) would do: secure, cleartext, deferred or not-applicable.
+# TYPE smtptls_domain_delivery gauge
+smtptls_domain_delivery{domain="good.example",sender="opportunistic",result="secure"} 1
+smtptls_domain_delivery{domain="good.example",sender="mta_sts",result="not-applicable"} 1
+smtptls_domain_delivery{domain="good.example",sender="dane",result="not-applicable"} 1
+# HELP smtptls_mx_starttls 1 if the MX address advertised STARTTLS.
+# TYPE smtptls_mx_starttls gauge
+smtptls_mx_starttls{domain="good.example",mx="mx1.good.example",address="192.0.2.1"} 1
+# HELP smtptls_mx_tls_version_info The TLS version negotiated with the MX address.
+# TYPE smtptls_mx_tls_version_info gauge
+smtptls_mx_tls_version_info{domain="good.example",mx="mx1.good.example",address="192.0.2.1",version="TLSv1.3"} 1
+# HELP smtptls_mx_certificate_expiry_timestamp_seconds The MX certificate's notAfter, in seconds since the Unix epoch.
+# TYPE smtptls_mx_certificate_expiry_timestamp_seconds gauge
+smtptls_mx_certificate_expiry_timestamp_seconds{domain="good.example",mx="mx1.good.example",address="192.0.2.1"} 1893456000
+# HELP smtptls_mx_certificate_valid 1 if the MX certificate's chain validates and it matches the MX host name.
+# TYPE smtptls_mx_certificate_valid gauge
+smtptls_mx_certificate_valid{domain="good.example",mx="mx1.good.example",address="192.0.2.1"} 1
+# HELP smtptls_mx_dane_result The DANE result of the MX address: valid, mismatch, unusable, insecure, none or lookup-failed.
+# TYPE smtptls_mx_dane_result gauge
+smtptls_mx_dane_result{domain="good.example",mx="mx1.good.example",address="192.0.2.1",result="insecure"} 1
+"#;
+        assert_eq!(render(&report), expected);
+    }
+
+    #[test]
+    fn dane_valid_only_where_tlsa_records_apply() {
+        let mut report = fixture::report();
+        report.domains.truncate(1);
+        let sample = r#"smtptls_mx_dane_valid{domain="good.example",mx="mx1.good.example",address="192.0.2.1"}"#;
+        for (dane, expected) in [
+            (DaneResult::Valid, Some("1")),
+            (DaneResult::Mismatch, Some("0")),
+            (DaneResult::LookupFailed, Some("0")),
+            (DaneResult::Unusable, Some("0")),
+            (DaneResult::None, None),
+            (DaneResult::Insecure, None),
+        ] {
+            report.domains[0].mx[0].addresses[0].dane = dane;
+            let text = render(&report);
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(sample))
+                .map(str::trim);
+            assert_eq!(value, expected, "{dane:?}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(
+            escape_label("a\\b\"c\nd\re\u{0}"),
+            "a\\\\b\\\"c\\nd\re\u{0}"
+        );
+        let text = render(&fixture::report());
+        assert!(text.contains(
+            "smtptls_mx_starttls{domain=\"plain.example\",mx=\"mx\\\"<&>'\\\\\\n\r\t\u{0}\u{1b}\u{fffe}.evil.example\",address=\"2001:db8::25\"} 0\n"
+        ));
+    }
+
+    #[test]
+    fn families_are_grouped_and_lines_well_formed() {
+        let text = render(&fixture::report());
+        let mut seen = Vec::<String>::new();
+        let mut current = String::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().expect("name").to_string();
+                assert!(!seen.contains(&name), "{name} appears twice");
+                seen.push(name.clone());
+                current = name;
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                assert_eq!(rest, format!("{current} gauge"));
+            } else {
+                let name = line.split(['{', ' ']).next().expect("sample name");
+                assert_eq!(name, current, "{line}");
+                let value = line.rsplit(' ').next().expect("value");
+                value.parse::<f64>().expect("numeric value");
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_series_are_written_once() {
+        let mut report = fixture::report();
+        let again = report.domains[0].clone();
+        report.domains.push(again);
+        let text = render(&report);
+        assert_eq!(
+            text.matches("smtptls_domain_below_threshold{domain=\"good.example\"}")
+                .count(),
+            1
+        );
+    }
+}
