@@ -246,8 +246,46 @@ impl TableReporter {
             counts.join(", "),
             report.summary.below_threshold,
             report.settings.fail_below
-        )
+        )?;
+        // Over a partner list, what to fix first: the failing checks that
+        // affect the most domains.
+        if report.summary.domains > 1 {
+            let worst = most_common_failures(report, 5);
+            if !worst.is_empty() {
+                writeln!(out, "most common failures: {}", worst.join(", "))?;
+            }
+        }
+        Ok(())
     }
+}
+
+/// The `limit` failing finding ids that affect the most domains, as
+/// `id (N domains)`, most first; ties by id so the output is stable.
+fn most_common_failures(report: &Report, limit: usize) -> Vec<String> {
+    let mut by_id: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    for d in &report.domains {
+        let ids: std::collections::BTreeSet<&'static str> = d
+            .findings
+            .iter()
+            .chain(d.mx.iter().flat_map(|m| {
+                m.findings
+                    .iter()
+                    .chain(m.addresses.iter().flat_map(|a| a.findings.iter()))
+            }))
+            .filter(|f| f.severity == Severity::Fail)
+            .map(|f| f.id.as_str())
+            .collect();
+        for id in ids {
+            *by_id.entry(id).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(&str, usize)> = by_id.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(id, n)| format!("{id} ({n} domain{})", if n == 1 { "" } else { "s" }))
+        .collect()
 }
 
 /// `DNSSEC signed | DANE 2/2 valid | MTA-STS enforce | TLS-RPT yes`
