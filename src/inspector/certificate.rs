@@ -434,3 +434,55 @@ mod tests {
         assert_eq!(rsa_bits(&Ok(key)), 24);
     }
 }
+
+#[cfg(test)]
+mod algorithm_tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+    /// ecdsa-with-SHA256 (1.2.840.10045.4.3.2), DER-encoded.
+    const ECDSA_SHA256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+
+    #[test]
+    fn unsupported_signature_algorithm_is_named() {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let root =
+            CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("root");
+        let leaf = CertificateParams::new(vec!["mx.alg.test".to_string()])
+            .expect("params")
+            .signed_by(&KeyPair::generate().expect("key"), &root)
+            .expect("leaf");
+        // Relabel the signature as ecdsa-with-SHA224 (same length, last
+        // byte 1): SHA-224 is not a hash webpki accepts, so the chain fails
+        // on the algorithm before any signature check.
+        let mut der = leaf.der().as_ref().to_vec();
+        let mut relabelled = 0;
+        let mut i = 0;
+        while i + ECDSA_SHA256.len() <= der.len() {
+            if &der[i..i + ECDSA_SHA256.len()] == ECDSA_SHA256 {
+                der[i + ECDSA_SHA256.len() - 1] = 0x01;
+                relabelled += 1;
+            }
+            i += 1;
+        }
+        assert_eq!(relabelled, 2, "inner and outer signature algorithm");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("root.pem");
+        std::fs::write(&path, root.pem()).expect("write");
+        let trust = TrustStore::with_ca_files(&[path]).expect("trust");
+        let (report, msg, _) = grade(
+            &[CertificateDer::from(der)],
+            "mx.alg.test",
+            &trust,
+            OffsetDateTime::now_utc(),
+        )
+        .expect("graded");
+        assert_eq!(
+            report.chain_error,
+            Some(ChainError::UnsupportedAlgorithm),
+            "{msg:?}"
+        );
+        assert_eq!(report.signature_algorithm, "ecdsa-with-SHA224");
+    }
+}
