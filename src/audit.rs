@@ -89,13 +89,20 @@ pub struct Auditor {
 }
 
 impl Auditor {
+    /// An auditor for `options`; DS trust anchors are resolved to their
+    /// keys first (which takes DNS, hence async).
+    pub async fn connect(options: AuditOptions) -> Result<Self, SetupError> {
+        let resolver = Resolver::build(&resolver_settings(&options)).await?;
+        Self::with_resolver(options, resolver)
+    }
+
+    /// An auditor for `options` without DS trust anchors.
     pub fn new(options: AuditOptions) -> Result<Self, SetupError> {
-        let resolver = Resolver::new(&ResolverSettings {
-            servers: options.dns.clone(),
-            timeout: options.timeouts.dns,
-            dnssec: options.dnssec,
-            trust_anchors: options.trust_anchors.clone(),
-        })?;
+        let resolver = Resolver::new(&resolver_settings(&options))?;
+        Self::with_resolver(options, resolver)
+    }
+
+    fn with_resolver(options: AuditOptions, resolver: Resolver) -> Result<Self, SetupError> {
         let probe_settings = ProbeSettings {
             timeouts: options.timeouts,
             ehlo_name: options.ehlo_name.clone(),
@@ -476,6 +483,15 @@ impl Auditor {
         map.entry(ip)
             .or_insert_with(|| Arc::new(Semaphore::new(self.options.per_address.max(1))))
             .clone()
+    }
+}
+
+fn resolver_settings(options: &AuditOptions) -> ResolverSettings {
+    ResolverSettings {
+        servers: options.dns.clone(),
+        timeout: options.timeouts.dns,
+        dnssec: options.dnssec,
+        trust_anchors: options.trust_anchors.clone(),
     }
 }
 

@@ -138,7 +138,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     // The resolver spawns its background tasks on the runtime.
     let _runtime_context = runtime.enter();
-    let auditor = Auditor::new(options)?;
+    let auditor = runtime.block_on(Auditor::connect(options))?;
 
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(

@@ -18,9 +18,10 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
+use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
+use hickory_resolver::proto::dnssec::{DigestType, Proof, PublicKeyBuf, TrustAnchors};
 use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, Query, ResponseCode};
-use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use serde::Serialize;
 
 use crate::domain::DomainName;
@@ -213,9 +214,37 @@ pub struct ResolverSettings {
 }
 
 impl Resolver {
+    /// A resolver for `settings`. DS records in `--trust-anchor` files need
+    /// DNS to find their keys: use [`Resolver::build`] for those.
     pub fn new(settings: &ResolverSettings) -> Result<Self, ResolverSetupError> {
+        Self::with_keys(settings, Vec::new())
+    }
+
+    /// Like [`Resolver::new`], first turning each DS trust anchor into the
+    /// DNSKEY it names: the zone's DNSKEY RRset is fetched (unvalidated —
+    /// the DS digest is what authenticates it) and the key whose digest
+    /// matches becomes the anchor.
+    pub async fn build(settings: &ResolverSettings) -> Result<Self, ResolverSetupError> {
+        let mut keys = Vec::new();
+        if settings.dnssec == DnssecMode::Validate {
+            for path in &settings.trust_anchors {
+                let text = read_anchor_file(path)?;
+                for ds in ds_anchors(&text).map_err(|e| {
+                    ResolverSetupError(format!("trust anchor file {}: {e}", path.display()))
+                })? {
+                    keys.push(key_for_ds(settings, &ds).await?);
+                }
+            }
+        }
+        Self::with_keys(settings, keys)
+    }
+
+    fn with_keys(
+        settings: &ResolverSettings,
+        ds_keys: Vec<(LowerName, PublicKeyBuf)>,
+    ) -> Result<Self, ResolverSetupError> {
         let backend = match settings.dnssec {
-            DnssecMode::Validate => Backend::Validating(Box::new(validating(settings)?)),
+            DnssecMode::Validate => Backend::Validating(Box::new(validating(settings, ds_keys)?)),
             DnssecMode::TrustResolver => {
                 let servers = server_addresses(&settings.servers)?;
                 let mut clients = Vec::new();
@@ -561,7 +590,10 @@ fn denial_status(err: &NetError) -> Dnssec {
 }
 
 /// hickory's validating resolver for the configured servers.
-fn validating(settings: &ResolverSettings) -> Result<TokioResolver, ResolverSetupError> {
+fn validating(
+    settings: &ResolverSettings,
+    ds_keys: Vec<(LowerName, PublicKeyBuf)>,
+) -> Result<TokioResolver, ResolverSetupError> {
     let provider = TokioRuntimeProvider::default();
     let mut builder = match &settings.servers {
         DnsServers::System => TokioResolver::builder(provider)
@@ -594,44 +626,169 @@ fn validating(settings: &ResolverSettings) -> Result<TokioResolver, ResolverSetu
     opts.preserve_intermediates = true;
     opts.validate = true;
     if !settings.trust_anchors.is_empty() {
-        builder = builder.with_trust_anchor(Arc::new(trust_anchors(&settings.trust_anchors)?));
+        let mut anchors = trust_anchors(&settings.trust_anchors, ds_keys.is_empty())?;
+        for (owner, key) in &ds_keys {
+            anchors.insert_with_name(key, owner.clone());
+        }
+        builder = builder.with_trust_anchor(Arc::new(anchors));
     }
     builder
         .build()
         .map_err(|e| ResolverSetupError(e.to_string()))
 }
 
-/// The root anchor plus every DNSKEY in the `--trust-anchor` files.
-fn trust_anchors(files: &[PathBuf]) -> Result<TrustAnchors, ResolverSetupError> {
+fn read_anchor_file(path: &std::path::Path) -> Result<String, ResolverSetupError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ResolverSetupError(format!(
+            "cannot read trust anchor file {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// The record type of a zone-file line: the first `DS` or `DNSKEY` after
+/// the owner name (TTL and class may come between), upper-cased.
+fn anchor_type(line: &str) -> Option<String> {
+    let line = line.split(';').next().unwrap_or_default();
+    line.split_whitespace()
+        .skip(1)
+        .find(|w| w.eq_ignore_ascii_case("DS") || w.eq_ignore_ascii_case("DNSKEY"))
+        .map(str::to_ascii_uppercase)
+}
+
+/// A DS record of a `--trust-anchor` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DsAnchor {
+    owner: Name,
+    key_tag: u16,
+    digest_type: u8,
+    digest: Vec<u8>,
+}
+
+/// The DS records of a trust anchor file, in presentation format:
+/// `owner [ttl] [class] DS key-tag algorithm digest-type hex-digest`.
+fn ds_anchors(text: &str) -> Result<Vec<DsAnchor>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if anchor_type(line).as_deref() != Some("DS") {
+            continue;
+        }
+        let bad = |why: &str| format!("line {}: {why}", n + 1);
+        let data = line.split(';').next().unwrap_or_default();
+        let words: Vec<&str> = data.split_whitespace().collect();
+        let owner = words.first().ok_or_else(|| bad("no owner name"))?;
+        let owner = Name::from_ascii(if owner.ends_with('.') {
+            owner.to_string()
+        } else {
+            format!("{owner}.")
+        })
+        .map_err(|e| bad(&format!("owner name: {e}")))?;
+        let at = words
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case("DS"))
+            .ok_or_else(|| bad("no DS"))?;
+        let fields = &words[at + 1..];
+        if fields.len() < 4 {
+            return Err(bad(
+                "a DS record needs key tag, algorithm, digest type and digest",
+            ));
+        }
+        let key_tag = fields[0]
+            .parse::<u16>()
+            .map_err(|_| bad("key tag is not a number"))?;
+        fields[1]
+            .parse::<u8>()
+            .map_err(|_| bad("algorithm is not a number"))?;
+        let digest_type = fields[2]
+            .parse::<u8>()
+            .map_err(|_| bad("digest type is not a number"))?;
+        let hex: String = fields[3..].concat();
+        let digest = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .filter(|d| !d.is_empty() && hex.len() % 2 == 0)
+            .ok_or_else(|| bad("digest is not hexadecimal"))?;
+        out.push(DsAnchor {
+            owner,
+            key_tag,
+            digest_type,
+            digest,
+        });
+    }
+    Ok(out)
+}
+
+/// Fetches the DNSKEY RRset named by a DS anchor and returns the key whose
+/// digest matches (RFC 4034 §5.1.4).
+async fn key_for_ds(
+    settings: &ResolverSettings,
+    ds: &DsAnchor,
+) -> Result<(LowerName, PublicKeyBuf), ResolverSetupError> {
+    let plain = ResolverSettings {
+        dnssec: DnssecMode::TrustResolver,
+        trust_anchors: Vec::new(),
+        ..settings.clone()
+    };
+    let resolver = Resolver::with_keys(&plain, Vec::new())?;
+    let fqdn = ds.owner.to_ascii();
+    let (answer, _, _) = resolver.query_with_cname(&fqdn, RecordType::DNSKEY).await;
+    let records = match answer {
+        Answer::Records(r) => r,
+        Answer::NoData | Answer::NxDomain => Vec::new(),
+        Answer::Failed(f) => {
+            return Err(ResolverSetupError(format!(
+                "DNSKEY lookup for the DS trust anchor of {fqdn} failed: {f}"
+            )));
+        }
+    };
+    let digest_type = DigestType::from(ds.digest_type);
+    for rdata in records {
+        let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = rdata else {
+            continue;
+        };
+        let matches = key.zone_key()
+            && key.calculate_key_tag().ok() == Some(ds.key_tag)
+            && key
+                .to_digest(&ds.owner, digest_type)
+                .is_ok_and(|d| d.as_ref() == ds.digest.as_slice());
+        if matches {
+            return Ok((LowerName::from(&ds.owner), key.public_key().clone()));
+        }
+    }
+    Err(ResolverSetupError(format!(
+        "no DNSKEY at {fqdn} matches the DS trust anchor (key tag {})",
+        ds.key_tag
+    )))
+}
+
+/// The root anchor plus every DNSKEY in the `--trust-anchor` files. DS
+/// records were turned into keys by [`Resolver::build`]; `reject_ds` says
+/// they were not (a synchronous [`Resolver::new`]).
+fn trust_anchors(files: &[PathBuf], reject_ds: bool) -> Result<TrustAnchors, ResolverSetupError> {
     // hickory keeps non-root anchors private, so the files are parsed as
     // one text rather than merged anchor by anchor.
     let mut text = String::new();
     for path in files {
-        let file = std::fs::read_to_string(path).map_err(|e| {
-            ResolverSetupError(format!(
-                "cannot read trust anchor file {}: {e}",
-                path.display()
-            ))
-        })?;
-        // The record type is the first of DS/DNSKEY after the owner name
-        // (TTL and class may come between).
-        let has_ds = file
-            .lines()
-            .filter(|l| !l.trim_start().starts_with(';'))
-            .filter_map(|l| {
-                l.split_whitespace()
-                    .skip(1)
-                    .find(|w| w.eq_ignore_ascii_case("DS") || w.eq_ignore_ascii_case("DNSKEY"))
-            })
-            .any(|t| t.eq_ignore_ascii_case("DS"));
-        if has_ds {
-            return Err(ResolverSetupError(format!(
-                "trust anchor file {}: DS records are not supported yet; give the zone's DNSKEY records",
-                path.display()
-            )));
+        let file = read_anchor_file(path)?;
+        for line in file.lines() {
+            match anchor_type(line).as_deref() {
+                Some("DS") if reject_ds => {
+                    return Err(ResolverSetupError(format!(
+                        "trust anchor file {}: DS records need the asynchronous set-up (Resolver::build)",
+                        path.display()
+                    )));
+                }
+                Some("DS") => {}
+                _ => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
         }
-        text.push_str(&file);
-        text.push('\n');
     }
     let mut anchors: TrustAnchors = text
         .parse()
@@ -703,6 +860,34 @@ fn classify_exchange(name: &Name) -> Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ds_anchor_lines() {
+        let text = "; comment\nexample. 3600 IN DNSKEY 257 3 13 AAAA\nexample. IN DS 12345 13 2 AB CD ; split digest\nsub.example DS 1 8 1 ff\n";
+        let ds = ds_anchors(text).expect("parses");
+        assert_eq!(ds.len(), 2);
+        assert_eq!(
+            (ds[0].key_tag, ds[0].digest_type, ds[0].digest.clone()),
+            (12345, 2, vec![0xab, 0xcd])
+        );
+        assert_eq!(ds[1].owner.to_ascii(), "sub.example.");
+        for bad in [
+            "x. DS 1 13 2",
+            "x. DS tag 13 2 ab",
+            "x. DS 1 13 2 abc",
+            "x. DS 1 13 2 zz",
+        ] {
+            assert!(ds_anchors(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            anchor_type("example. 300 IN DNSKEY 257 3 13 DS=="),
+            Some("DNSKEY".into())
+        );
+        assert_eq!(
+            anchor_type("ds. 300 IN DNSKEY 257 3 13 x"),
+            Some("DNSKEY".into())
+        );
+    }
 
     #[test]
     fn exchanges_are_classified() {

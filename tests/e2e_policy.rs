@@ -543,3 +543,111 @@ async fn dane_ee_authenticates_a_self_signed_certificate() {
     assert_eq!(a["dane"], "valid");
     assert_eq!(d["verdict"], "protected", "{}", d["verdict_reason"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ds_trust_anchor_validates_like_the_dnskey() {
+    use hickory_resolver::TokioResolver;
+    use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+    use hickory_resolver::net::runtime::TokioRuntimeProvider;
+    use hickory_resolver::proto::dnssec::DigestType;
+    use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
+    use hickory_resolver::proto::rr::{Name, RData, RecordType};
+
+    let pki = TestPki::new();
+    let cert = pki.leaf(&LeafSpec::valid_for("mx.dsanchor.test"));
+    let (ee, _) = records_for(&cert);
+    let server = SmtpServer::start(Behaviour::good("mx.dsanchor.test", cert)).await;
+    let dns = ZoneBuilder::new()
+        .mx("dsanchor.test", 10, "mx.dsanchor.test")
+        .a("mx.dsanchor.test", LO)
+        .tlsa(
+            "_25._tcp.mx.dsanchor.test",
+            ee.usage,
+            ee.selector,
+            ee.matching,
+            &ee.data,
+        )
+        .signed()
+        .start()
+        .await;
+
+    // The zone's DS record, as a parent would publish it.
+    let mut ns = NameServerConfig::udp_and_tcp(dns.addr.ip());
+    for c in &mut ns.connections {
+        c.port = dns.addr.port();
+    }
+    let resolver = TokioResolver::builder_with_config(
+        ResolverConfig::from_name_servers(vec![ns]),
+        TokioRuntimeProvider::default(),
+    )
+    .build()
+    .expect("resolver");
+    let origin = Name::from_ascii("test.").expect("name");
+    let keys = resolver
+        .lookup(origin.clone(), RecordType::DNSKEY)
+        .await
+        .expect("DNSKEY");
+    let ds_lines: Vec<String> = keys
+        .answers()
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(key))
+                if key.secure_entry_point() || key.zone_key() =>
+            {
+                let tag = key.calculate_key_tag().ok()?;
+                let digest = key.to_digest(&origin, DigestType::SHA256).ok()?;
+                let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+                Some(format!("test. 3600 IN DS {tag} 13 2 {hex}"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!ds_lines.is_empty());
+
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("mx.dsanchor.test", server);
+    let ds_file = lab.pki.dir().join("lab.ds");
+    std::fs::write(
+        &ds_file,
+        format!("; the lab zone's DS\n{}\n", ds_lines.join("\n")),
+    )
+    .expect("write");
+    // Replace the DNSKEY anchor the lab passes by the DS file.
+    let mut args: Vec<String> = vec![
+        "check".into(),
+        "--format".into(),
+        "json".into(),
+        "dsanchor.test".into(),
+    ];
+    let mut lab_args = lab.args().into_iter();
+    while let Some(a) = lab_args.next() {
+        if a == "--trust-anchor" {
+            lab_args.next();
+            args.push(a);
+            args.push(ds_file.display().to_string());
+        } else {
+            args.push(a);
+        }
+    }
+    let run = lab::run::smtptls(&args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    let d = domain(&json, "dsanchor.test");
+    assert_eq!(d["dnssec"], "secure");
+    assert_eq!(d["mx"][0]["addresses"][0]["dane"], "valid");
+    assert_eq!(d["verdict"], "protected");
+
+    // A DS that matches no key is a set-up error before any audit.
+    std::fs::write(
+        &ds_file,
+        "test. IN DS 1 13 2 00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n",
+    )
+    .expect("write");
+    let run = lab::run::smtptls(&args).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("matches the DS trust anchor"),
+        "{}",
+        run.stderr
+    );
+}
