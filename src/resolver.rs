@@ -710,7 +710,7 @@ fn ds_anchors(text: &str) -> Result<Vec<DsAnchor>, String> {
                     .and_then(|b| u8::from_str_radix(b, 16).ok())
             })
             .collect::<Option<Vec<u8>>>()
-            .filter(|d| !d.is_empty() && hex.len() % 2 == 0)
+            .filter(|d| !d.is_empty() && hex.len().is_multiple_of(2))
             .ok_or_else(|| bad("digest is not hexadecimal"))?;
         out.push(DsAnchor {
             owner,
