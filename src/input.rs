@@ -27,8 +27,7 @@ use aws_lc_rs::digest;
 use serde::Deserialize;
 
 use crate::domain::{DomainError, DomainName};
-use crate::inspector::Verdict;
-use crate::report::{Dnssec, DomainReport, ErrorPhase, ErrorReport, MxSource};
+use crate::report::{DomainReport, ErrorPhase, ErrorReport};
 
 /// Largest domain list accepted (64 MiB, a few million domains).
 pub const MAX_LIST_BYTES: u64 = 64 * 1024 * 1024;
@@ -480,24 +479,14 @@ pub fn resume_set(path: &Path) -> Result<HashSet<String>, InputError> {
 /// its place instead of vanishing: verdict `error`, error phase `input`,
 /// kind `invalid-domain`. `domain` is the text as given.
 pub fn invalid_report(bad: &InvalidInput) -> DomainReport {
-    let message = bad.to_string();
-    DomainReport {
-        domain: bad.text.clone(),
-        verdict: Verdict::Error,
-        verdict_reason: message.clone(),
-        mx_source: MxSource::None,
-        dnssec: Dnssec::Indeterminate,
-        mta_sts: None,
-        tls_rpt: None,
-        delivery: None,
-        mx: Vec::new(),
-        findings: Vec::new(),
-        error: Some(ErrorReport {
+    DomainReport::failed(
+        &bad.text,
+        ErrorReport {
             phase: ErrorPhase::Input,
             kind: "invalid-domain",
-            message,
-        }),
-    }
+            message: bad.to_string(),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -740,7 +729,7 @@ mod tests {
         let bad = inputs.invalid().next().unwrap();
         let row = invalid_report(bad);
         assert_eq!(row.domain, "exa mple.com");
-        assert_eq!(row.verdict, Verdict::Error);
+        assert_eq!(row.verdict, crate::inspector::Verdict::Error);
         let error = row.error.as_ref().unwrap();
         assert_eq!(error.phase, ErrorPhase::Input);
         assert_eq!(error.kind, "invalid-domain");
