@@ -410,6 +410,9 @@ fn describe(o: &dane::RecordOutcome) -> String {
         dane::RecordOutcome::Matches => "matches".into(),
         dane::RecordOutcome::NoMatch => "does not match".into(),
         dane::RecordOutcome::Unusable(u) => format!("unusable ({u})"),
+        dane::RecordOutcome::Superseded(by) => {
+            format!("ignored, matching type {by} is published for the same usage and selector")
+        }
         dane::RecordOutcome::TaMatchedButChainFails(why) => {
             format!("trust anchor matched, but {why}")
         }

@@ -165,12 +165,19 @@ pub enum RecordOutcome {
     /// DANE-TA(2) matched a certificate, but the server certificate does not
     /// chain to it or is not valid for any reference name; says which.
     TaMatchedButChainFails(String),
+    /// Ignored: a stronger digest (this matching type) is published for the
+    /// same usage and selector, and clients use only the strongest (RFC 7671
+    /// §9, digest algorithm agility; Postfix's `tls_dane_digests`).
+    Superseded(u8),
 }
 
 impl RecordOutcome {
     /// `true` unless the record is unusable.
     pub fn is_usable(&self) -> bool {
-        !matches!(self, RecordOutcome::Unusable(_))
+        !matches!(
+            self,
+            RecordOutcome::Unusable(_) | RecordOutcome::Superseded(_)
+        )
     }
 }
 
@@ -183,6 +190,10 @@ impl fmt::Display for RecordOutcome {
             RecordOutcome::TaMatchedButChainFails(why) => {
                 write!(f, "matches a trust anchor, but {why}")
             }
+            RecordOutcome::Superseded(by) => write!(
+                f,
+                "ignored: matching type {by} is published for the same usage and selector, and clients use only the strongest digest"
+            ),
         }
     }
 }
@@ -228,7 +239,13 @@ pub fn evaluate(
 ) -> DaneEvaluation {
     let outcomes: Vec<(Tlsa, RecordOutcome)> = records
         .iter()
-        .map(|r| (r.clone(), evaluate_record(r, chain, reference_names, now)))
+        .map(|r| {
+            let outcome = match strongest_digest(records, r) {
+                Some(best) if best != r.matching => RecordOutcome::Superseded(best),
+                _ => evaluate_record(r, chain, reference_names, now),
+            };
+            (r.clone(), outcome)
+        })
         .collect();
     let status = if outcomes.iter().any(|(_, o)| *o == RecordOutcome::Matches) {
         DaneStatus::Valid
@@ -247,6 +264,22 @@ pub fn evaluate(
         records: outcomes,
         rollover,
     }
+}
+
+/// The strongest digest matching type published among the usable records
+/// that share `record`'s usage and selector: SHA2-512 (2) over SHA2-256
+/// (1). `None` for unusable and full-data (0) records, which digest
+/// agility (RFC 7671 §9) does not touch.
+fn strongest_digest(records: &[Tlsa], record: &Tlsa) -> Option<u8> {
+    if record.unusable().is_some() || record.matching == MATCHING_FULL {
+        return None;
+    }
+    records
+        .iter()
+        .filter(|r| r.usage == record.usage && r.selector == record.selector)
+        .filter(|r| r.unusable().is_none() && r.matching != MATCHING_FULL)
+        .map(|r| r.matching)
+        .max_by_key(|m| if *m == MATCHING_SHA512 { 2 } else { 1 })
 }
 
 fn evaluate_record(
@@ -619,6 +652,38 @@ mod tests {
             assert_eq!(e.status, DaneStatus::Valid, "3 {s} {m}: {e:?}");
             assert_eq!(e.records, vec![(r, RecordOutcome::Matches)]);
         }
+    }
+
+    #[test]
+    fn only_the_strongest_digest_counts_per_usage_and_selector() {
+        let pki = root_leaf(leaf_params(MX));
+        let good_256 = record(DANE_EE, 1, 1, &pki.leaf);
+        let good_512 = record(DANE_EE, 1, 2, &pki.leaf);
+        let mut stale_512 = good_512.clone();
+        stale_512.data[0] ^= 0xff;
+        let mut stale_256 = good_256.clone();
+        stale_256.data[0] ^= 0xff;
+
+        // A stale SHA-512 record hides a correct SHA-256 one (RFC 7671 §9):
+        // Postfix would defer, so must we.
+        let e = eval(&[good_256.clone(), stale_512.clone()], &pki.sent());
+        assert_eq!(e.status, DaneStatus::Mismatch, "{e:?}");
+        assert_eq!(e.records[0].1, RecordOutcome::Superseded(MATCHING_SHA512));
+        assert_eq!(e.records[1].1, RecordOutcome::NoMatch);
+
+        // The other way round is fine.
+        let e = eval(&[stale_256, good_512], &pki.sent());
+        assert_eq!(e.status, DaneStatus::Valid);
+
+        // Another selector is another group; full data is never superseded.
+        let mut stale_spki = good_256.clone();
+        stale_spki.data[0] ^= 0xff;
+        let cert_512 = record(DANE_EE, 0, 2, &pki.leaf);
+        let e = eval(&[stale_spki, cert_512], &pki.sent());
+        assert_eq!(e.status, DaneStatus::Valid);
+        let full = record(DANE_EE, 1, 0, &pki.leaf);
+        let e = eval(&[full, stale_512], &pki.sent());
+        assert_eq!(e.status, DaneStatus::Valid);
     }
 
     #[test]
