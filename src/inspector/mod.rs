@@ -115,7 +115,14 @@ pub fn inspect_domain(
             if *failure == DnsFailure::Bogus {
                 report.dnssec = Dnssec::Bogus;
             }
-            let msg = format!("DNS lookup {query} failed: {failure}");
+            let mut msg = format!("DNS lookup {query} failed: {failure}");
+            if *failure == DnsFailure::Bogus {
+                // Also what a resolver that strips DNSSEC records looks like
+                // to a validator: say how to tell the two apart.
+                msg.push_str(
+                    " (if every domain shows this, the resolver may be stripping DNSSEC records: try --dnssec trust-resolver)",
+                );
+            }
             report
                 .findings
                 .push(Finding::fail(dns_failure_finding(failure), msg.clone()));
