@@ -39,6 +39,31 @@ const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below; \
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES, args_override_self = true)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub audit: AuditArgs,
+
+    /// Output format. The report goes to stdout only; diagnostics go to stderr.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Exit 1 if any domain's verdict is below this: protected, secure,
+    /// encrypted, partial, plaintext, broken, error. Default encrypted (fail
+    /// on partial, plaintext, broken, error). no-mail never fails.
+    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
+    pub fail_below: Verdict,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What to audit and how: shared by `check` and `policy`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
     /// Domains to audit (IDN allowed; a trailing dot is accepted). An
     /// invalid argument exits 2 before any network work.
     #[arg(value_name = "DOMAIN", required_unless_present = "file")]
@@ -63,14 +88,6 @@ pub struct CheckArgs {
     /// that the earlier run did not finish are audited again).
     #[arg(long, value_name = "FILE.ndjson")]
     pub resume: Option<PathBuf>,
-
-    /// Output format. The report goes to stdout only; diagnostics go to stderr.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-
-    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
 
     /// DNS server for every lookup, ADDR or ADDR:PORT ([V6]:PORT); repeatable.
     /// Default: the system's configuration.
@@ -125,12 +142,6 @@ pub struct CheckArgs {
     #[arg(short = '6')]
     pub ipv6_only: bool,
 
-    /// Exit 1 if any domain's verdict is below this: protected, secure,
-    /// encrypted, partial, plaintext, broken, error. Default encrypted (fail
-    /// on partial, plaintext, broken, error). no-mail never fails.
-    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
-    pub fail_below: Verdict,
-
     /// Warn when a certificate expires within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub expiry_warn_days: u32,
@@ -153,10 +164,6 @@ pub struct CheckArgs {
     /// reported as errors (never dropped).
     #[arg(long, value_name = "SECS", value_parser = parse_deadline)]
     pub deadline: Option<f64>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
 
     /// No progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(long, short = 'q')]

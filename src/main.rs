@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
-use smtptls::cli::{CheckArgs, Cli, Command};
+use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command};
 use smtptls::exit::ExitCode;
 use smtptls::input::{self, Entry, ListSource};
 use smtptls::inspector::Threshold;
@@ -51,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The domain list: arguments and `--file`, validated, de-duplicated,
 /// sharded and minus `--resume`'s done rows. Any problem that must stop
 /// the run does so here, before any network work.
-fn jobs(args: &CheckArgs) -> anyhow::Result<Vec<Job>> {
+fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
     let list = args.file.clone().map(ListSource::from_arg);
     let mut inputs = input::read(&args.domains, list)?;
     // Bad arguments are always fatal; bad list lines only with --strict.
@@ -96,26 +96,26 @@ fn jobs(args: &CheckArgs) -> anyhow::Result<Vec<Job>> {
     Ok(jobs)
 }
 
-fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+/// The library's options from the shared audit flags.
+fn audit_options(args: &AuditArgs, threshold: Threshold) -> anyhow::Result<AuditOptions> {
     if !args.trust_anchor.is_empty() && args.dnssec == DnssecMode::TrustResolver {
         anyhow::bail!(
             "--trust-anchor is for --dnssec validate; with trust-resolver the resolver's own anchors apply"
         );
     }
-    let jobs = jobs(&args)?;
     let trust = if args.ca_file.is_empty() {
         TrustStore::webpki()
     } else {
         TrustStore::with_ca_files(&args.ca_file)?
     };
-    let options = AuditOptions {
+    Ok(AuditOptions {
         port: args.port,
-        connect_to: ConnectRules(args.connect_to),
+        connect_to: ConnectRules(args.connect_to.clone()),
         timeouts: Timeouts::new(
             Duration::from_secs_f64(args.timeout),
             Duration::from_secs_f64(args.banner_timeout),
         ),
-        ehlo_name: args.ehlo_name.unwrap_or_else(EhloName::from_system),
+        ehlo_name: args.ehlo_name.clone().unwrap_or_else(EhloName::from_system),
         families: match (args.ipv4_only, args.ipv6_only) {
             (true, _) => AddressFamilies::V4Only,
             (_, true) => AddressFamilies::V6Only,
@@ -125,16 +125,21 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         dns: if args.resolver.is_empty() {
             DnsServers::System
         } else {
-            DnsServers::Explicit(args.resolver)
+            DnsServers::Explicit(args.resolver.clone())
         },
         dnssec: args.dnssec,
-        trust_anchors: args.trust_anchor,
+        trust_anchors: args.trust_anchor.clone(),
         expiry_warn_days: args.expiry_warn_days,
-        threshold: Threshold(args.fail_below),
+        threshold,
         concurrency: usize::from(args.concurrency),
         per_address: usize::from(args.per_address),
         retries: args.retries,
-    };
+    })
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let options = audit_options(&args.audit, Threshold(args.fail_below))?;
+    let jobs = jobs(&args.audit)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     // The resolver spawns its background tasks on the runtime.
     let _runtime_context = runtime.enter();
@@ -149,13 +154,13 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
     let mut reporter = smtptls::reporter::reporter(args.format, color);
-    let progress = progress_bar(jobs.len(), args.quiet);
+    let progress = progress_bar(jobs.len(), args.audit.quiet);
     let threshold = Threshold(args.fail_below);
     let mut failing = 0usize;
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
     let mut write_error = None;
-    let deadline = args.deadline.map(Duration::from_secs_f64);
+    let deadline = args.audit.deadline.map(Duration::from_secs_f64);
     let report = runtime.block_on(auditor.run(jobs, stop_signal(deadline), |domain| {
         if threshold.fails(domain.verdict) {
             failing += 1;
