@@ -66,7 +66,7 @@ pub struct CheckArgs {
 pub struct AuditArgs {
     /// Domains to audit (IDN allowed; a trailing dot is accepted). An
     /// invalid argument exits 2 before any network work.
-    #[arg(value_name = "DOMAIN", required_unless_present = "file")]
+    #[arg(value_name = "DOMAIN")]
     pub domains: Vec<String>,
 
     /// Read domains from FILE (`-` for stdin): one per line, `#` comments

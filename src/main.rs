@@ -91,7 +91,7 @@ fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
         })
         .collect();
     if jobs.is_empty() && args.shard.is_none() && args.resume.is_none() {
-        anyhow::bail!("no domain to audit");
+        anyhow::bail!("no domain to audit: give DOMAIN arguments or --file PATH (see --help)");
     }
     Ok(jobs)
 }
