@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Audit the mail servers of one or more domains.
     Check(Box<CheckArgs>),
+    /// Write sender-side TLS policies (Postfix, Exim, MTA-STS) from an
+    /// audit: never an enforcing level the audit shows would fail.
+    Policy(Box<PolicyArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -57,6 +60,47 @@ pub struct CheckArgs {
     pub fail_below: Verdict,
 
     /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+const POLICY_EXIT_CODES: &str = "Exit codes: 0 policies written; 1 written, but some \
+domains are below --min-level (listed on stderr and at the end of the output); 2 usage or \
+input error; 130 interrupted.";
+
+/// Sender policy formats of `smtptls policy --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyFormat {
+    /// A Postfix `smtp_tls_policy_maps` table.
+    Postfix,
+    /// Exim domain lists and a transport snippet (Exim 4.91 or later).
+    Exim,
+    /// For a domain you own: MTA-STS policy (testing mode), TXT record,
+    /// TLS-RPT record, and what would fail under enforce.
+    MtaSts,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = POLICY_EXIT_CODES, args_override_self = true)]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    pub audit: AuditArgs,
+
+    /// What to write.
+    #[arg(long, value_enum)]
+    pub format: PolicyFormat,
+
+    /// Require at least this level (may, encrypt, secure, dane-only): domains
+    /// below it get no enforcing line, are listed, and the exit code is 1.
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<crate::sender::Level>,
+
+    /// Build the policies from an earlier NDJSON report (`check --format
+    /// ndjson`) instead of probing again.
+    #[arg(long, value_name = "REPORT.ndjson")]
+    pub from: Option<PathBuf>,
+
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

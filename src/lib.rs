@@ -26,3 +26,4 @@ pub mod prober;
 pub mod report;
 pub mod reporter;
 pub mod resolver;
+pub mod sender;

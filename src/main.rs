@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
-use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command};
+use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, PolicyFormat};
 use smtptls::exit::ExitCode;
 use smtptls::input::{self, Entry, ListSource};
 use smtptls::inspector::Threshold;
@@ -17,6 +17,8 @@ use smtptls::options::{
     AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
     TrustStore,
 };
+use smtptls::report::{DomainReport, Report};
+use smtptls::sender::{self, DomainFacts, Provenance};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -32,6 +34,7 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(*args),
+        Command::Policy(args) => policy(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -140,38 +143,17 @@ fn audit_options(args: &AuditArgs, threshold: Threshold) -> anyhow::Result<Audit
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = audit_options(&args.audit, Threshold(args.fail_below))?;
     let jobs = jobs(&args.audit)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    // The resolver spawns its background tasks on the runtime.
-    let _runtime_context = runtime.enter();
-    let auditor = runtime.block_on(Auditor::connect(options))?;
-
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let mut out = output(args.output.as_deref())?;
     let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
     let mut reporter = smtptls::reporter::reporter(args.format, color);
-    let progress = progress_bar(jobs.len(), args.audit.quiet);
-    let threshold = Threshold(args.fail_below);
-    let mut failing = 0usize;
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
     let mut write_error = None;
-    let deadline = args.audit.deadline.map(Duration::from_secs_f64);
-    let report = runtime.block_on(auditor.run(jobs, stop_signal(deadline), |domain| {
-        if threshold.fails(domain.verdict) {
-            failing += 1;
-            progress.set_message(format!("{failing} below threshold"));
-        }
-        progress.inc(1);
+    let report = audit(&args.audit, options, jobs, |domain| {
         if write_error.is_none() {
             write_error = reporter.domain_done(domain, &mut out).err();
         }
-    }));
-    progress.finish_and_clear();
+    })?;
     if let Some(e) = write_error {
         return Err(e).context("cannot write the report");
     }
@@ -179,18 +161,156 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .finish(&report, &mut out)
         .context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
+    Ok(match stopped(&report) {
+        Some(code) => code,
+        None if report.summary.below_threshold > 0 => ExitCode::BelowThreshold,
+        None => ExitCode::Ok,
+    })
+}
+
+/// Where the output goes: `--output FILE` or stdout.
+fn output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// Runs the audit with a progress bar, `--deadline` and Ctrl-C handling;
+/// `on_done` sees each domain as it completes.
+fn audit(
+    args: &AuditArgs,
+    options: AuditOptions,
+    jobs: Vec<Job>,
+    mut on_done: impl FnMut(&DomainReport),
+) -> anyhow::Result<Report> {
+    let threshold = options.threshold;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // The resolver spawns its background tasks on the runtime.
+    let _runtime_context = runtime.enter();
+    let auditor = runtime.block_on(Auditor::connect(options))?;
+    let progress = progress_bar(jobs.len(), args.quiet);
+    let mut failing = 0usize;
+    let deadline = args.deadline.map(Duration::from_secs_f64);
+    let report = runtime.block_on(auditor.run(jobs, stop_signal(deadline), |domain| {
+        if threshold.fails(domain.verdict) {
+            failing += 1;
+            progress.set_message(format!("{failing} below threshold"));
+        }
+        progress.inc(1);
+        on_done(domain);
+    }));
+    progress.finish_and_clear();
+    Ok(report)
+}
+
+/// The exit code of a run that stopped early, after saying so.
+fn stopped(report: &Report) -> Option<ExitCode> {
     match report.summary.stopped {
         Some(StopReason::Interrupted) => {
             eprintln!("smtptls: interrupted; unfinished domains are reported as errors");
-            Ok(ExitCode::Interrupted)
+            Some(ExitCode::Interrupted)
         }
         Some(StopReason::Deadline) => {
             eprintln!("smtptls: the --deadline passed; unfinished domains are reported as errors");
-            Ok(ExitCode::BelowThreshold)
+            Some(ExitCode::BelowThreshold)
         }
-        None if report.summary.below_threshold > 0 => Ok(ExitCode::BelowThreshold),
-        None => Ok(ExitCode::Ok),
+        None => None,
     }
+}
+
+fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
+    let (facts, provenance, early) = match &args.from {
+        Some(path) => {
+            if !args.audit.domains.is_empty() || args.audit.file.is_some() {
+                anyhow::bail!(
+                    "--from builds policies from a report: give no DOMAIN or --file with it"
+                );
+            }
+            let facts = facts_from_ndjson(path)?;
+            let source = path.display().to_string();
+            (facts, Provenance::new("", source), None)
+        }
+        None => {
+            let options = audit_options(&args.audit, Threshold::default())?;
+            let jobs = jobs(&args.audit)?;
+            let report = audit(&args.audit, options, jobs, |_| {})?;
+            let facts: Vec<DomainFacts> = report
+                .domains
+                .iter()
+                .map(DomainFacts::from_report)
+                .collect();
+            let source = format!("an audit of {} domain(s)", facts.len());
+            let early = stopped(&report);
+            (
+                facts,
+                Provenance::new(report.generated_at.clone(), source),
+                early,
+            )
+        }
+    };
+    let mut out = output(args.output.as_deref())?;
+    let below_min = match args.format {
+        PolicyFormat::Postfix | PolicyFormat::Exim => {
+            let generated = if args.format == PolicyFormat::Postfix {
+                sender::postfix(&facts, args.min_level, &provenance)
+            } else {
+                sender::exim(&facts, args.min_level, &provenance)
+            };
+            out.write_all(generated.text.as_bytes())
+                .context("cannot write the policy")?;
+            generated.below_min
+        }
+        PolicyFormat::MtaSts => {
+            for (i, domain) in facts.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b"\n").context("cannot write the policy")?;
+                }
+                let generated = sender::mta_sts(domain, &provenance);
+                out.write_all(generated.text.as_bytes())
+                    .context("cannot write the policy")?;
+            }
+            Vec::new()
+        }
+    };
+    out.flush().context("cannot write the policy")?;
+    if let Some(code) = early {
+        return Ok(code);
+    }
+    if below_min.is_empty() {
+        return Ok(ExitCode::Ok);
+    }
+    for (domain, choice) in &below_min {
+        eprintln!(
+            "smtptls: {domain} is below --min-level: {} ({})",
+            choice.level, choice.reason
+        );
+    }
+    Ok(ExitCode::BelowThreshold)
+}
+
+/// Domain facts from an NDJSON report, one domain per line.
+fn facts_from_ndjson(path: &std::path::Path) -> anyhow::Result<Vec<DomainFacts>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut facts = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not JSON", path.display(), n + 1))?;
+        let domain = DomainFacts::from_json(&value)
+            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
+        facts.push(domain);
+    }
+    if facts.is_empty() {
+        anyhow::bail!("{} holds no domain", path.display());
+    }
+    Ok(facts)
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.

@@ -1,0 +1,195 @@
+//! Exim named domain lists, one per level, and a commented snippet showing
+//! how the smtp transport uses them with the documented idiom
+//! `${if match_domain{$domain}{+list}{*}{}}`.
+//!
+//! - `smtptls_dane`: `hosts_require_dane` (Exim ≥ 4.91, built with DANE
+//!   support) with `dnssec_request_domains`.
+//! - `smtptls_secure`: `hosts_require_tls` + `tls_verify_hosts`, checked
+//!   against `tls_verify_certificates` and the MX name
+//!   (`tls_verify_cert_hostnames`).
+//! - `smtptls_encrypt`: `hosts_require_tls` only.
+//!
+//! `$domain` is set in the smtp transport only when all addresses of a
+//! delivery share one domain, hence `multi_domain = false` (Exim FAQ Q0633).
+
+use super::{
+    Generated, Level, Provenance, below_min_block, below_min_list, commented, header, plan,
+    printable,
+};
+use crate::sender::DomainFacts;
+
+const DEFAULT: &str = "the transport's defaults apply";
+
+const LISTS: [(Level, &str); 3] = [
+    (Level::DaneOnly, "smtptls_dane"),
+    (Level::Secure, "smtptls_secure"),
+    (Level::Encrypt, "smtptls_encrypt"),
+];
+
+const TRANSPORT: &str = "\
+# In the smtp transport (\"remote_smtp\" in the default configuration):
+#
+#   remote_smtp:
+#     driver = smtp
+#     # $domain is set only when a delivery has a single domain:
+#     multi_domain = false
+#     dnssec_request_domains = *
+#     hosts_require_dane = ${if match_domain{$domain}{+smtptls_dane}{*}{}}
+#     hosts_require_tls = ${if match_domain{$domain}{+smtptls_require_tls}{*}{}}
+#     tls_verify_hosts = ${if match_domain{$domain}{+smtptls_secure}{*}{}}
+#     tls_verify_certificates = system
+#     tls_verify_cert_hostnames = *
+#
+# and in the dnslookup router, so that MX and address lookups ask for
+# DNSSEC (DANE needs a signed MX RRset and host addresses):
+#
+#     dnssec_request_domains = *
+";
+
+/// `domainlist NAME = a : b`, one domain per continuation line when
+/// there are several; empty lists are valid and match nothing.
+fn domainlist(name: &str, domains: &[&str]) -> String {
+    match domains {
+        [] => format!("domainlist {name} =\n"),
+        [one] => format!("domainlist {name} = {one}\n"),
+        many => format!("domainlist {name} = \\\n  {}\n", many.join(" : \\\n  ")),
+    }
+}
+
+/// Domain lists for `domains`, in input order within each list. `may`
+/// domains are not listed; with `min`, domains below it are only listed
+/// in a comment at the end (and returned in `below_min`).
+pub fn exim(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> Generated {
+    let entries = plan(domains, min);
+    let mut out = String::new();
+    let n = entries.len();
+    header(
+        &mut out,
+        &format!(
+            "Exim domain lists for mandatory TLS to {n} domain{}.",
+            if n == 1 { "" } else { "s" }
+        ),
+        p,
+    );
+    out.push_str(
+        "# Each domain gets the strongest level that every reachable MX address\n\
+         # passed in the audit; a stronger one would defer mail. Re-audit before\n\
+         # raising a level, and when a partner changes its mail servers.\n\
+         #\n\
+         # Put the domainlist lines in the main section (before \"begin routers\")\n\
+         # and use them in the smtp transport as shown below. Needs Exim 4.91 or\n\
+         # later built with DANE support (\"exim -bV\" lists DANE); smtptls_dane\n\
+         # also needs a local DNSSEC-validating resolver.\n\
+         # Domains left at \"may\" are not listed: the transport's defaults apply.\n\n",
+    );
+    let active: Vec<_> = entries.iter().filter(|e| !e.below_min).collect();
+    for e in &active {
+        if e.choice.level == Level::May {
+            out.push_str(&commented(e));
+        } else {
+            out.push_str(&format!(
+                "# {} {}: {}\n",
+                e.domain,
+                e.choice.level,
+                printable(&e.choice.reason)
+            ));
+        }
+    }
+    if !active.is_empty() {
+        out.push('\n');
+    }
+    for (level, name) in LISTS {
+        let listed: Vec<&str> = active
+            .iter()
+            .filter(|e| e.choice.level == level)
+            .map(|e| e.domain.as_str())
+            .collect();
+        out.push_str(&domainlist(name, &listed));
+    }
+    out.push_str(
+        "domainlist smtptls_require_tls = +smtptls_dane : +smtptls_secure : +smtptls_encrypt\n\n",
+    );
+    out.push_str(TRANSPORT);
+    below_min_block(&mut out, &entries, min, DEFAULT);
+    Generated {
+        text: out,
+        below_min: below_min_list(&entries),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sender::testutil::*;
+
+    fn input() -> Vec<DomainFacts> {
+        let mut pkix2 = pkix();
+        pkix2.domain = "pkix2.example".into();
+        vec![dane(), pkix(), selfsigned(), plain(), pkix2]
+    }
+
+    #[test]
+    fn lists_per_level() {
+        let g = exim(&input(), None, &provenance());
+        let t = &g.text;
+        assert!(t.starts_with(
+            "# Exim domain lists for mandatory TLS to 5 domains.\n\
+             # Generated by smtptls 0.1.0 from an audit of 4 domains (audit time: 2025-06-01T12:00:00Z).\n"
+        ));
+        assert!(t.contains(
+            "\n# dane.example dane-only: DANE: signed TLSA records on every MX host match on every reachable address (1)\n\
+             # pkix.example secure: valid certificate chain and name on every reachable MX address (2)\n\
+             # self.example encrypt: TLS on every reachable MX address, but mx.self.example [192.0.2.3]: certificate chain not valid\n\
+             # plain.example may  (mx2.plain.example [192.0.2.4] has no working STARTTLS: enforcing TLS would defer mail)\n\
+             # pkix2.example secure: valid certificate chain and name on every reachable MX address (2)\n\n\
+             domainlist smtptls_dane = dane.example\n\
+             domainlist smtptls_secure = \\\n  pkix.example : \\\n  pkix2.example\n\
+             domainlist smtptls_encrypt = self.example\n\
+             domainlist smtptls_require_tls = +smtptls_dane : +smtptls_secure : +smtptls_encrypt\n\n"
+        ), "{t}");
+        assert!(t.contains("hosts_require_dane = ${if match_domain{$domain}{+smtptls_dane}{*}{}}"));
+        assert!(t.contains("tls_verify_hosts = ${if match_domain{$domain}{+smtptls_secure}{*}{}}"));
+        assert!(t.contains("multi_domain = false"));
+        // plain.example is in no list.
+        assert!(
+            !t.lines()
+                .any(|l| !l.starts_with('#') && l.contains("plain.example"))
+        );
+        // Everything but the domainlist lines is a comment or blank.
+        for l in t.lines() {
+            assert!(
+                l.is_empty()
+                    || l.starts_with('#')
+                    || l.starts_with("domainlist ")
+                    || l.starts_with("  "),
+                "{l:?}"
+            );
+        }
+        assert!(g.below_min.is_empty());
+    }
+
+    #[test]
+    fn min_level_and_empty_lists() {
+        let g = exim(&input(), Some(Level::DaneOnly), &provenance());
+        let t = &g.text;
+        assert!(t.contains(
+            "domainlist smtptls_dane = dane.example\n\
+             domainlist smtptls_secure =\n\
+             domainlist smtptls_encrypt =\n"
+        ));
+        assert!(t.ends_with(
+            "\n# Below the minimum level dane-only: not enforced by this file (the transport's defaults apply).\n\
+             # pkix.example secure  (valid certificate chain and name on every reachable MX address (2))\n\
+             # self.example encrypt  (TLS on every reachable MX address, but mx.self.example [192.0.2.3]: certificate chain not valid)\n\
+             # plain.example may  (mx2.plain.example [192.0.2.4] has no working STARTTLS: enforcing TLS would defer mail)\n\
+             # pkix2.example secure  (valid certificate chain and name on every reachable MX address (2))\n"
+        ), "{t}");
+        assert_eq!(g.below_min.len(), 4);
+    }
+
+    #[test]
+    fn deterministic() {
+        let a = exim(&input(), Some(Level::Secure), &provenance());
+        assert_eq!(a, exim(&input(), Some(Level::Secure), &provenance()));
+    }
+}
