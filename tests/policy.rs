@@ -248,3 +248,31 @@ async fn dane_valid_everywhere_is_dane_only() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(active(&run.stdout), vec!["danep.test dane-only"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_dane_policy_falls_back_to_what_works() {
+    // The partner's TLSA record is stale: DANE senders defer (verdict
+    // broken), but its certificate validates, so `secure` is safe and
+    // `dane-only` must not be emitted.
+    let pki = TestPki::new();
+    let server = SmtpServer::start(Behaviour::good(
+        "mx.stale.test",
+        pki.leaf(&LeafSpec::valid_for("mx.stale.test")),
+    ))
+    .await;
+    let dns = ZoneBuilder::new()
+        .mx("stale.test", 10, "mx.stale.test")
+        .a("mx.stale.test", LO)
+        .tlsa("_25._tcp.mx.stale.test", 3, 1, 1, &[0xab; 32])
+        .signed()
+        .start()
+        .await;
+    let mut lab = Lab::new(dns, pki);
+    lab.serve("mx.stale.test", server);
+    let run = policy(&lab, "postfix", &["stale.test"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        active(&run.stdout),
+        vec!["stale.test secure match=mx.stale.test"]
+    );
+}
