@@ -295,6 +295,23 @@ pub enum DaneResult {
 }
 
 impl AddressReport {
+    /// The address answered SMTP: a sender would hand it mail.
+    pub fn reachable(&self) -> bool {
+        !self.error.as_ref().is_some_and(|e| e.phase.before_smtp())
+    }
+
+    /// TLS was established and the session stayed usable.
+    pub fn tls_works(&self) -> bool {
+        self.tls.is_some() && self.error.is_none()
+    }
+
+    /// The certificate validates to a trusted root and names the host.
+    pub fn pkix_valid(&self) -> bool {
+        self.certificate
+            .as_ref()
+            .is_some_and(|c| c.chain_valid && c.hostname_match)
+    }
+
     /// The worst finding, for "the main problem in words".
     pub fn worst_finding(&self) -> Option<&Finding> {
         worst(&self.findings)
@@ -387,7 +404,7 @@ pub struct ErrorReport {
 }
 
 /// Where in the audit an error happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorPhase {
     Dns,
@@ -404,6 +421,23 @@ pub enum ErrorPhase {
     Run,
     /// The domain list itself: an invalid line.
     Input,
+}
+
+impl ErrorPhase {
+    /// The failure came before the server answered EHLO/HELO: the address
+    /// never took part in SMTP, so a sender skips it and the rubric does
+    /// not grade it.
+    pub fn before_smtp(self) -> bool {
+        matches!(
+            self,
+            ErrorPhase::Dns
+                | ErrorPhase::Connect
+                | ErrorPhase::Banner
+                | ErrorPhase::Ehlo
+                | ErrorPhase::Helo
+                | ErrorPhase::Internal
+        )
+    }
 }
 
 impl From<Phase> for ErrorPhase {

@@ -10,8 +10,7 @@
 //! mail deferred, and eventually bounced.
 
 use crate::report::{
-    AddressReport, DaneResult, Delivery, DeliveryResult, ErrorPhase, MtaStsReport, MxReport,
-    Outcome,
+    AddressReport, DaneResult, Delivery, DeliveryResult, MtaStsReport, MxReport, Outcome,
 };
 
 fn outcome(result: DeliveryResult, reason: impl Into<String>) -> Outcome {
@@ -19,33 +18,6 @@ fn outcome(result: DeliveryResult, reason: impl Into<String>) -> Outcome {
         result,
         reason: reason.into(),
     }
-}
-
-/// The address answered SMTP (a sender would hand it mail).
-fn reachable(a: &AddressReport) -> bool {
-    !a.error.as_ref().is_some_and(|e| {
-        matches!(
-            e.phase,
-            ErrorPhase::Dns
-                | ErrorPhase::Connect
-                | ErrorPhase::Banner
-                | ErrorPhase::Ehlo
-                | ErrorPhase::Helo
-                | ErrorPhase::Internal
-        )
-    })
-}
-
-/// TLS was established and the session stayed usable.
-fn tls_works(a: &AddressReport) -> bool {
-    a.tls.is_some() && a.error.is_none()
-}
-
-/// The certificate validates to a trusted root and names the host.
-fn pkix_valid(a: &AddressReport) -> bool {
-    a.certificate
-        .as_ref()
-        .is_some_and(|c| c.chain_valid && c.hostname_match)
 }
 
 fn at(mx: &MxReport, a: &AddressReport) -> String {
@@ -76,12 +48,12 @@ fn opportunistic(mx: &[MxReport]) -> Outcome {
     let first = mx
         .iter()
         .flat_map(|host| host.addresses.iter().map(move |a| (host, a)))
-        .find(|(_, a)| reachable(a));
+        .find(|(_, a)| a.reachable());
     let Some((host, a)) = first else {
         return outcome(DeliveryResult::Deferred, "no MX address answered");
     };
-    if tls_works(a) {
-        let how = if pkix_valid(a) {
+    if a.tls_works() {
+        let how = if a.pkix_valid() {
             "with a valid certificate"
         } else {
             "encrypted only: opportunistic senders do not check the certificate"
@@ -133,14 +105,14 @@ fn mta_sts_sender(mx: &[MxReport], sts: Option<&MtaStsReport>) -> Outcome {
             skipped.push(format!("{} is not in the policy's mx list", host.host));
             continue;
         }
-        for a in host.addresses.iter().filter(|a| reachable(a)) {
-            if tls_works(a) && pkix_valid(a) {
+        for a in host.addresses.iter().filter(|a| a.reachable()) {
+            if a.tls_works() && a.pkix_valid() {
                 return outcome(
                     DeliveryResult::Secure,
                     format!("TLS with a valid certificate to {}", at(host, a)),
                 );
             }
-            let why = if !tls_works(a) {
+            let why = if !a.tls_works() {
                 no_tls_reason(a)
             } else {
                 "certificate not valid for the policy (chain or name)".into()
@@ -184,10 +156,10 @@ fn dane_sender(mx: &[MxReport]) -> Outcome {
             skipped.push(format!("{}: TLSA lookup failed", host.host));
             continue;
         }
-        for a in host.addresses.iter().filter(|a| reachable(a)) {
+        for a in host.addresses.iter().filter(|a| a.reachable()) {
             if !applies(host) {
                 // RFC 7672 §2.2: without secure TLSA this host is used opportunistically.
-                return if tls_works(a) {
+                return if a.tls_works() {
                     outcome(
                         DeliveryResult::Secure,
                         format!(
@@ -207,13 +179,13 @@ fn dane_sender(mx: &[MxReport]) -> Outcome {
                 };
             }
             match a.dane {
-                DaneResult::Valid if tls_works(a) => {
+                DaneResult::Valid if a.tls_works() => {
                     return outcome(
                         DeliveryResult::Secure,
                         format!("TLS to {}, authenticated by its TLSA records", at(host, a)),
                     );
                 }
-                DaneResult::Unusable if tls_works(a) => {
+                DaneResult::Unusable if a.tls_works() => {
                     return outcome(
                         DeliveryResult::Secure,
                         format!(
@@ -225,7 +197,7 @@ fn dane_sender(mx: &[MxReport]) -> Outcome {
                 DaneResult::Valid | DaneResult::Unusable => {
                     skipped.push(format!("{}: {}", at(host, a), no_tls_reason(a)))
                 }
-                _ if !tls_works(a) => {
+                _ if !a.tls_works() => {
                     skipped.push(format!("{}: {}", at(host, a), no_tls_reason(a)))
                 }
                 _ => skipped.push(format!(
@@ -259,11 +231,11 @@ pub fn fully_protected(mx: &[MxReport], sts: Option<&MtaStsReport>) -> bool {
         .is_some_and(|p| p.mode == "enforce");
     let mut any = false;
     for host in mx {
-        for a in host.addresses.iter().filter(|a| reachable(a)) {
+        for a in host.addresses.iter().filter(|a| a.reachable()) {
             any = true;
-            let by_dane = a.dane == DaneResult::Valid && tls_works(a);
+            let by_dane = a.dane == DaneResult::Valid && a.tls_works();
             let by_sts =
-                enforce && host.mta_sts_match == Some(true) && tls_works(a) && pkix_valid(a);
+                enforce && host.mta_sts_match == Some(true) && a.tls_works() && a.pkix_valid();
             if !(by_dane || by_sts) {
                 return false;
             }

@@ -8,8 +8,8 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use super::Reporter;
 use crate::inspector::{Severity, Verdict};
 use crate::report::{
-    AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, ErrorPhase,
-    MxReport, Report, worst,
+    AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport, Report,
+    worst,
 };
 
 pub struct TableReporter {
@@ -177,12 +177,7 @@ impl TableReporter {
 
     fn address_row(&self, mx: &MxReport, a: &AddressReport) -> Vec<Cell> {
         // "?" when the dialogue ended before the server's extensions were known.
-        let unknown = a.error.as_ref().is_some_and(|e| {
-            matches!(
-                e.phase,
-                ErrorPhase::Connect | ErrorPhase::Banner | ErrorPhase::Ehlo | ErrorPhase::Helo
-            )
-        });
+        let unknown = !a.reachable();
         let starttls = match (a.starttls, unknown) {
             (true, _) => "yes",
             (false, true) => "?",

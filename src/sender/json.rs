@@ -93,15 +93,18 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// Error phases of an address that never answered SMTP (the kebab-case
-/// names of the phases in `super::unreachable_phase`).
-const UNREACHABLE_PHASES: [&str; 6] = ["dns", "connect", "banner", "ehlo", "helo", "internal"];
-
 fn address(a: &Obj) -> Result<AddressFacts, String> {
     let error = a.nullable("error")?;
     let reachable = match &error {
         None => true,
-        Some(e) => !UNREACHABLE_PHASES.contains(&e.str("phase")?),
+        Some(e) => {
+            let phase = e.str("phase")?;
+            // The same rule as `AddressReport::reachable`, on the JSON name.
+            let phase: crate::report::ErrorPhase =
+                serde_json::from_value(serde_json::Value::from(phase))
+                    .map_err(|_| format!("{}: unknown error phase {phase:?}", e.at("phase")))?;
+            !phase.before_smtp()
+        }
     };
     let tls = a.nullable("tls")?.is_some() && error.is_none();
     let cert = a.nullable("certificate")?;

@@ -22,7 +22,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::report::{AddressReport, DaneResult, DomainReport, ErrorPhase, MxReport};
+use crate::report::{AddressReport, DaneResult, DomainReport, MxReport};
 use crate::resolver::Dnssec;
 
 mod exim;
@@ -82,18 +82,6 @@ pub struct AddressFacts {
 
 /// An address that failed in one of these phases never answered SMTP
 /// (as `reachable` in `inspector/delivery.rs`).
-fn unreachable_phase(phase: ErrorPhase) -> bool {
-    matches!(
-        phase,
-        ErrorPhase::Dns
-            | ErrorPhase::Connect
-            | ErrorPhase::Banner
-            | ErrorPhase::Ehlo
-            | ErrorPhase::Helo
-            | ErrorPhase::Internal
-    )
-}
-
 fn dane_name(d: DaneResult) -> &'static str {
     match d {
         DaneResult::Valid => "valid",
@@ -110,8 +98,8 @@ impl AddressFacts {
         let cert = a.certificate.as_ref();
         AddressFacts {
             ip: a.ip.to_string(),
-            reachable: !a.error.as_ref().is_some_and(|e| unreachable_phase(e.phase)),
-            tls: a.tls.is_some() && a.error.is_none(),
+            reachable: a.reachable(),
+            tls: a.tls_works(),
             chain_valid: cert.is_some_and(|c| c.chain_valid),
             hostname_match: cert.is_some_and(|c| c.hostname_match),
             dane: dane_name(a.dane).to_string(),
