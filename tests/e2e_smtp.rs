@@ -700,3 +700,18 @@ async fn handshake_failure_alert_is_named() {
     assert!(message.contains("alert handshake_failure"), "{message}");
     assert_eq!(severity(a, "tls.version"), "absent");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plaintext_answer_to_the_client_hello_is_not_tls() {
+    let (_, json, _s) = scenario("nothello", |pki, mx| Behaviour {
+        starttls: StartTls::NotTlsAfterHello,
+        ..good(pki, mx)
+    })
+    .await;
+    let a = first_address(&json, "nothello.test");
+    let (phase, kind, message) = error_of(a);
+    assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));
+    assert!(message.contains("not TLS"), "{message}");
+    assert_eq!(severity(a, "tls.handshake"), "fail");
+    assert_eq!(verdict(&json), "plaintext");
+}

@@ -139,9 +139,12 @@ pub enum StartTls {
     /// Advertised, but the server closes the connection on the command,
     /// without a reply.
     CloseOnStartTls,
-    /// Advertised and answered with 220, but then the server sends
-    /// plaintext (`this is not TLS`) instead of a ServerHello, and closes.
+    /// Advertised and answered with 220 followed, in the same write, by
+    /// plaintext (`this is not TLS`) instead of a ServerHello; then closes.
     HandshakeGarbage,
+    /// Advertised and answered with 220; the server reads the ClientHello
+    /// and answers it with a plaintext SMTP reply, then closes.
+    NotTlsAfterHello,
     /// Advertised and answered with 220; the server reads the ClientHello
     /// and answers with a fatal TLS alert of this description (70 =
     /// protocol_version, what a TLS 1.0-only server sends a TLS 1.2+
@@ -486,8 +489,19 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                 // Returning drops the stream, which closes the connection.
                 StartTls::CloseOnStartTls => return Ok(Next::Done),
                 StartTls::HandshakeGarbage => {
+                    // One write, so the junk always arrives with the 220,
+                    // before the client could have sent its ClientHello.
+                    conn.reply("220 2.0.0 Ready to start TLS\r\nthis is not TLS")
+                        .await?;
+                    conn.shutdown().await;
+                    return Ok(Next::Done);
+                }
+                StartTls::NotTlsAfterHello => {
                     conn.reply("220 2.0.0 Ready to start TLS").await?;
-                    conn.reply("this is not TLS").await?;
+                    // Wait for the ClientHello, then answer in plain text.
+                    let mut hello = [0u8; 512];
+                    let _ = conn.stream.read(&mut hello).await;
+                    let _ = conn.stream.write_all(b"500 what is this?\r\n").await;
                     conn.shutdown().await;
                     return Ok(Next::Done);
                 }
