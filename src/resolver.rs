@@ -19,9 +19,11 @@ use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
-use hickory_resolver::proto::dnssec::{DigestType, Proof, PublicKeyBuf, TrustAnchors};
-use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, Query, ResponseCode};
-use hickory_resolver::proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_resolver::proto::dnssec::{DigestType, Proof, PublicKeyBuf, TrustAnchors, Verifier};
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
+};
+use hickory_resolver::proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use serde::Serialize;
 
 use crate::domain::DomainName;
@@ -220,21 +222,48 @@ impl Resolver {
         Self::with_keys(settings, Vec::new())
     }
 
-    /// Like [`Resolver::new`], first turning each DS trust anchor into the
-    /// DNSKEY it names: the zone's DNSKEY RRset is fetched (unvalidated —
-    /// the DS digest is what authenticates it) and the key whose digest
-    /// matches becomes the anchor.
+    /// Like [`Resolver::new`], but completes the `--trust-anchor` set the way
+    /// a validator does, which needs DNS:
+    ///
+    /// - each DS anchor becomes the DNSKEY it names: the zone's DNSKEY
+    ///   RRset is fetched (unvalidated — the DS digest is what
+    ///   authenticates it) and the key whose digest matches is trusted;
+    /// - each anchored zone's DNSKEY RRset, when an anchored key signs it,
+    ///   makes every key in it trusted. Operators publish the key-signing
+    ///   key as the anchor (as for unbound's `trust-anchor-file`), while
+    ///   the records are signed by a zone-signing key; hickory's validator
+    ///   only stops at an anchor when *every* key of the RRset is one, and
+    ///   otherwise asks the parent for a DS record that a private zone
+    ///   does not have, which made every answer bogus.
     pub async fn build(settings: &ResolverSettings) -> Result<Self, ResolverSetupError> {
+        if settings.dnssec != DnssecMode::Validate || settings.trust_anchors.is_empty() {
+            return Self::with_keys(settings, Vec::new());
+        }
+        let plain = Resolver::with_keys(
+            &ResolverSettings {
+                dnssec: DnssecMode::TrustResolver,
+                trust_anchors: Vec::new(),
+                ..settings.clone()
+            },
+            Vec::new(),
+        )?;
         let mut keys = Vec::new();
-        if settings.dnssec == DnssecMode::Validate {
-            for path in &settings.trust_anchors {
-                let text = read_anchor_file(path)?;
-                for ds in ds_anchors(&text).map_err(|e| {
-                    ResolverSetupError(format!("trust anchor file {}: {e}", path.display()))
-                })? {
-                    keys.push(key_for_ds(settings, &ds).await?);
-                }
+        let mut owners = Vec::new();
+        for path in &settings.trust_anchors {
+            let text = read_anchor_file(path)?;
+            for ds in ds_anchors(&text).map_err(|e| {
+                ResolverSetupError(format!("trust anchor file {}: {e}", path.display()))
+            })? {
+                keys.push(plain.key_for_ds(&ds).await?);
             }
+            owners.extend(dnskey_anchor_owners(&text));
+        }
+        owners.extend(keys.iter().map(|(owner, _)| Name::from(owner)));
+        owners.sort();
+        owners.dedup();
+        let anchors = trust_anchors(&settings.trust_anchors, &keys)?;
+        for owner in owners {
+            keys.extend(plain.keys_signed_by_anchor(&owner, &anchors).await);
         }
         Self::with_keys(settings, keys)
     }
@@ -505,13 +534,39 @@ async fn ad_query(
     name: &Name,
     rtype: RecordType,
 ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
+    let response = match send_query(clients, timeout, name, rtype, false).await {
+        Ok(r) => r,
+        Err(failure) => return (Answer::Failed(failure), None, Dnssec::Indeterminate),
+    };
+    let ad = if response.metadata.authentic_data {
+        Dnssec::Secure
+    } else {
+        Dnssec::Insecure
+    };
+    if response.metadata.response_code == ResponseCode::NXDomain {
+        return (Answer::NxDomain, None, ad);
+    }
+    let (answer, cname) = records(&response.answers, name, rtype);
+    (answer, cname, ad)
+}
+
+/// One query with the DO bit (and CD when `checking_disabled`) to each
+/// server in turn until one gives a NOERROR or NXDOMAIN response.
+async fn send_query(
+    clients: &[(SocketAddr, Client<TokioRuntimeProvider>)],
+    timeout: Duration,
+    name: &Name,
+    rtype: RecordType,
+    checking_disabled: bool,
+) -> Result<DnsResponse, DnsFailure> {
     let mut last = DnsFailure::Other("no DNS server configured".into());
     for (_, client) in clients {
         let mut options = DnsRequestOptions::default();
         options.use_edns = true;
         options.edns_set_dnssec_ok = true;
         options.recursion_desired = true;
-        let request = DnsRequest::from_query(Query::query(name.clone(), rtype), options);
+        let mut request = DnsRequest::from_query(Query::query(name.clone(), rtype), options);
+        request.metadata.checking_disabled = checking_disabled;
         let mut responses = client.send(request);
         let response = match tokio::time::timeout(timeout, responses.next()).await {
             Ok(Some(Ok(r))) => r,
@@ -524,23 +579,14 @@ async fn ad_query(
                 continue;
             }
         };
-        let ad = if response.metadata.authentic_data {
-            Dnssec::Secure
-        } else {
-            Dnssec::Insecure
-        };
         match response.metadata.response_code {
-            ResponseCode::NoError => {
-                let (answer, cname) = records(&response.answers, name, rtype);
-                return (answer, cname, ad);
-            }
-            ResponseCode::NXDomain => return (Answer::NxDomain, None, ad),
+            ResponseCode::NoError | ResponseCode::NXDomain => return Ok(response),
             ResponseCode::ServFail => last = DnsFailure::ServFail,
             ResponseCode::Refused => last = DnsFailure::Refused,
             code => last = DnsFailure::ResponseCode(code.to_string()),
         }
     }
-    (Answer::Failed(last), None, Dnssec::Indeterminate)
+    Err(last)
 }
 
 /// The records of `rtype` in an answer section, and the CNAME target of
@@ -626,10 +672,7 @@ fn validating(
     opts.preserve_intermediates = true;
     opts.validate = true;
     if !settings.trust_anchors.is_empty() {
-        let mut anchors = trust_anchors(&settings.trust_anchors, ds_keys.is_empty())?;
-        for (owner, key) in &ds_keys {
-            anchors.insert_with_name(key, owner.clone());
-        }
+        let anchors = trust_anchors(&settings.trust_anchors, &ds_keys)?;
         builder = builder.with_trust_anchor(Arc::new(anchors));
     }
     builder
@@ -722,55 +765,135 @@ fn ds_anchors(text: &str) -> Result<Vec<DsAnchor>, String> {
     Ok(out)
 }
 
-/// Fetches the DNSKEY RRset named by a DS anchor and returns the key whose
-/// digest matches (RFC 4034 §5.1.4).
-async fn key_for_ds(
-    settings: &ResolverSettings,
-    ds: &DsAnchor,
-) -> Result<(LowerName, PublicKeyBuf), ResolverSetupError> {
-    let plain = ResolverSettings {
-        dnssec: DnssecMode::TrustResolver,
-        trust_anchors: Vec::new(),
-        ..settings.clone()
-    };
-    let resolver = Resolver::with_keys(&plain, Vec::new())?;
-    let fqdn = ds.owner.to_ascii();
-    let (answer, _, _) = resolver.query_with_cname(&fqdn, RecordType::DNSKEY).await;
-    let records = match answer {
-        Answer::Records(r) => r,
-        Answer::NoData | Answer::NxDomain => Vec::new(),
-        Answer::Failed(f) => {
-            return Err(ResolverSetupError(format!(
-                "DNSKEY lookup for the DS trust anchor of {fqdn} failed: {f}"
-            )));
-        }
-    };
-    let digest_type = DigestType::from(ds.digest_type);
-    for rdata in records {
-        let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = rdata else {
-            continue;
+impl Resolver {
+    /// Fetches the DNSKEY RRset named by a DS anchor and returns the key
+    /// whose digest matches (RFC 4034 §5.1.4).
+    async fn key_for_ds(
+        &self,
+        ds: &DsAnchor,
+    ) -> Result<(LowerName, PublicKeyBuf), ResolverSetupError> {
+        let fqdn = ds.owner.to_ascii();
+        let (answer, _, _) = self.query_with_cname(&fqdn, RecordType::DNSKEY).await;
+        let records = match answer {
+            Answer::Records(r) => r,
+            Answer::NoData | Answer::NxDomain => Vec::new(),
+            Answer::Failed(f) => {
+                return Err(ResolverSetupError(format!(
+                    "DNSKEY lookup for the DS trust anchor of {fqdn} failed: {f}"
+                )));
+            }
         };
-        let matches = key.zone_key()
-            && key.calculate_key_tag().ok() == Some(ds.key_tag)
-            && key
-                .to_digest(&ds.owner, digest_type)
-                .is_ok_and(|d| d.as_ref() == ds.digest.as_slice());
-        if matches {
-            return Ok((LowerName::from(&ds.owner), key.public_key().clone()));
+        let digest_type = DigestType::from(ds.digest_type);
+        for rdata in records {
+            let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = rdata else {
+                continue;
+            };
+            let matches = key.zone_key()
+                && key.calculate_key_tag().ok() == Some(ds.key_tag)
+                && key
+                    .to_digest(&ds.owner, digest_type)
+                    .is_ok_and(|d| d.as_ref() == ds.digest.as_slice());
+            if matches {
+                return Ok((LowerName::from(&ds.owner), key.public_key().clone()));
+            }
         }
+        Err(ResolverSetupError(format!(
+            "no DNSKEY at {fqdn} matches the DS trust anchor (key tag {})",
+            ds.key_tag
+        )))
     }
-    Err(ResolverSetupError(format!(
-        "no DNSKEY at {fqdn} matches the DS trust anchor (key tag {})",
-        ds.key_tag
-    )))
+
+    /// The zone keys of `owner`'s DNSKEY RRset when a currently valid RRSIG
+    /// by an anchored key covers it (RFC 4035 §5.2: a trusted key
+    /// authenticates the RRset it signs). Empty when the RRset cannot be
+    /// fetched or no anchored signature verifies: validation then goes on
+    /// with the anchors as given and reports what it finds.
+    async fn keys_signed_by_anchor(
+        &self,
+        owner: &Name,
+        anchors: &TrustAnchors,
+    ) -> Vec<(LowerName, PublicKeyBuf)> {
+        let Backend::TrustAd { clients, timeout } = &self.backend else {
+            return Vec::new();
+        };
+        // Checking disabled: the upstream may not know this private
+        // anchor, and it is our own signature check that decides.
+        let Ok(response) = send_query(clients, *timeout, owner, RecordType::DNSKEY, true).await
+        else {
+            return Vec::new();
+        };
+        let rrset: Vec<&Record> = response
+            .answers
+            .iter()
+            .filter(|r| r.name == *owner && r.record_type() == RecordType::DNSKEY)
+            .collect();
+        let lower = LowerName::from(owner);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or_default();
+        let signed = response.answers.iter().any(|r| {
+            let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &r.data else {
+                return false;
+            };
+            let input = sig.input();
+            // RFC 4034 §3.1.5: serial-number arithmetic on the times.
+            let current = now.wrapping_sub(input.sig_inception.get()) as i32 >= 0
+                && input.sig_expiration.get().wrapping_sub(now) as i32 >= 0;
+            r.name == *owner
+                && input.type_covered == RecordType::DNSKEY
+                && current
+                && rrset.iter().any(|k| {
+                    let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &k.data else {
+                        return false;
+                    };
+                    key.calculate_key_tag().ok() == Some(input.key_tag)
+                        && anchors.contains_with_name(key.public_key(), &lower)
+                        && key
+                            .verify_rrsig(owner, DNSClass::IN, sig, rrset.iter().copied())
+                            .is_ok()
+                })
+        });
+        if !signed {
+            return Vec::new();
+        }
+        rrset
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::DNSKEY(key)) if key.zone_key() && !key.revoke() => {
+                    Some((lower.clone(), key.public_key().clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
 }
 
-/// The root anchor plus every DNSKEY in the `--trust-anchor` files. DS
-/// records were turned into keys by [`Resolver::build`]; `reject_ds` says
-/// they were not (a synchronous [`Resolver::new`]).
-fn trust_anchors(files: &[PathBuf], reject_ds: bool) -> Result<TrustAnchors, ResolverSetupError> {
+/// The owner names of the DNSKEY records of a trust anchor file.
+fn dnskey_anchor_owners(text: &str) -> Vec<Name> {
+    text.lines()
+        .filter(|line| anchor_type(line).as_deref() == Some("DNSKEY"))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter_map(|owner| Name::from_ascii(owner).ok())
+        .map(|mut name| {
+            name.set_fqdn(true);
+            name
+        })
+        .collect()
+}
+
+/// The root anchor, every DNSKEY in the `--trust-anchor` files and the
+/// `resolved` keys that [`Resolver::build`] found through DNS (for DS
+/// anchors, and the keys of an anchored zone's signed DNSKEY RRset). A DS
+/// anchor that was not resolved (a synchronous [`Resolver::new`]) is an
+/// error rather than silently ignored.
+fn trust_anchors(
+    files: &[PathBuf],
+    resolved: &[(LowerName, PublicKeyBuf)],
+) -> Result<TrustAnchors, ResolverSetupError> {
     // hickory keeps non-root anchors private, so the files are parsed as
     // one text rather than merged anchor by anchor.
+    let reject_ds = resolved.is_empty();
     let mut text = String::new();
     for path in files {
         let file = read_anchor_file(path)?;
@@ -798,6 +921,9 @@ fn trust_anchors(files: &[PathBuf], reject_ds: bool) -> Result<TrustAnchors, Res
         if let Some(key) = root.get(i) {
             anchors.insert(key);
         }
+    }
+    for (owner, key) in resolved {
+        anchors.insert_with_name(key, owner.clone());
     }
     Ok(anchors)
 }

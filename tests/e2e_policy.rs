@@ -651,3 +651,41 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
         run.stderr
     );
 }
+
+/// Operators publish the key-signing key as the trust anchor while a
+/// separate zone-signing key signs the records (found against nsd and
+/// unbound in the interop suite): the anchored KSK's signature over the
+/// DNSKEY RRset must make the ZSK trusted, instead of a DS lookup above the
+/// anchor turning every answer bogus.
+#[tokio::test(flavor = "multi_thread")]
+async fn ksk_anchor_trusts_the_zone_signing_key() {
+    let pki = TestPki::new();
+    let mx = "mx.ksk.test";
+    let cert = pki.leaf(&LeafSpec::valid_for(mx));
+    let (ee, _) = records_for(&cert);
+    let server = SmtpServer::start(Behaviour::good(mx, cert)).await;
+    let dns = ZoneBuilder::new()
+        .mx("ksk.test", 10, mx)
+        .a(mx, LO)
+        .tlsa(
+            "_25._tcp.mx.ksk.test",
+            ee.usage,
+            ee.selector,
+            ee.matching,
+            &ee.data,
+        )
+        .signed_with_zsk()
+        .start()
+        .await;
+    let anchor = dns.trust_anchor().expect("signed");
+    assert_eq!(anchor.lines().count(), 1, "only the KSK is the anchor");
+    let mut lab = Lab::new(dns, pki);
+    lab.serve(mx, server);
+    let run = lab.check_json(&["ksk.test"], &[]).await;
+    let json = run.json();
+    let d = domain(&json, "ksk.test");
+    assert_eq!(d["dnssec"], "secure", "{}", run.stdout);
+    assert_eq!(d["mx"][0]["tlsa"]["dnssec"], "secure");
+    assert_eq!(d["verdict"], "protected", "{}", d["verdict_reason"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

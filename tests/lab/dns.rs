@@ -64,6 +64,7 @@ pub struct ZoneBuilder {
     authentic: Vec<LowerName>,
     bogus: Vec<LowerName>,
     signed: bool,
+    split_keys: bool,
 }
 
 impl Default for ZoneBuilder {
@@ -97,6 +98,7 @@ impl ZoneBuilder {
             authentic: Vec::new(),
             bogus: Vec::new(),
             signed: false,
+            split_keys: false,
         }
     }
 
@@ -170,6 +172,16 @@ impl ZoneBuilder {
     /// A validating resolver trusts it through [`TestDns::trust_anchor`].
     pub fn signed(mut self) -> Self {
         self.signed = true;
+        self
+    }
+
+    /// Sign as operators usually do: a key-signing key (flags 257) and a
+    /// separate zone-signing key (flags 256) in the DNSKEY RRset, with
+    /// only the key-signing key in [`TestDns::trust_anchor`]. Implies
+    /// [`Self::signed`].
+    pub fn signed_with_zsk(mut self) -> Self {
+        self.signed = true;
+        self.split_keys = true;
         self
     }
 
@@ -267,6 +279,22 @@ impl ZoneBuilder {
         let signer = DnssecSigner::new(dnskey, Box::new(key), origin, Duration::from_secs(86_400));
         zone.add_zone_signing_key_mut(signer)
             .expect("lab DNS: add signing key");
+        if self.split_keys {
+            let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256)
+                .expect("lab DNS: generate ZSK");
+            let zsk = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256)
+                .expect("lab DNS: load ZSK");
+            let public = zsk.to_public_key().expect("lab DNS: ZSK public key");
+            // Flags 256: a zone key without the SEP bit. hickory-server
+            // signs every RRset with every key, so the DNSKEY RRset holds a
+            // key that is not an anchor: what matters for the validator.
+            let dnskey = DNSKEY::with_flags(256, public);
+            let origin = name(ORIGIN);
+            let signer =
+                DnssecSigner::new(dnskey, Box::new(zsk), origin, Duration::from_secs(86_400));
+            zone.add_zone_signing_key_mut(signer)
+                .expect("lab DNS: add ZSK");
+        }
         zone.secure_zone_mut().expect("lab DNS: sign zone");
         corrupt_signatures(&mut zone, &self.bogus);
         (zone, Some(trust_anchor))
