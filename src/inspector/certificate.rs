@@ -228,8 +228,26 @@ fn classify(err: &CertificateError, chain: &[CertificateDer<'static>]) -> (Chain
             ChainError::InvalidPurpose,
             "the certificate is not valid for TLS server authentication".into(),
         ),
-        other => (ChainError::Other, format!("{other:?}")),
+        other => match self_issued_leaf(chain) {
+            // `openssl req -x509` marks its certificates CA:TRUE, so the
+            // most common self-signed server certificate fails webpki as
+            // "CA used as end entity" before any issuer lookup: still
+            // self-signed to an admin (found against Postfix in the
+            // interop suite).
+            Some(subject) => (
+                ChainError::SelfSigned,
+                format!("self-signed certificate ({subject}), itself marked as a CA: {other:?}"),
+            ),
+            None => (ChainError::Other, format!("{other:?}")),
+        },
     }
+}
+
+/// The subject of a chain that is one self-issued certificate.
+fn self_issued_leaf(chain: &[CertificateDer<'static>]) -> Option<String> {
+    let [leaf] = chain else { return None };
+    let (_, x) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    (x.subject() == x.issuer()).then(|| x.subject().to_string())
 }
 
 /// webpki says only "unknown issuer"; the chain as sent tells us which of
@@ -381,6 +399,33 @@ mod tests {
             Some(ChainError::BadSignature),
             "{chain_msg:?}"
         );
+    }
+
+    #[test]
+    fn self_signed_ca_as_server_certificate_is_self_signed() {
+        // What `openssl req -x509` makes: self-signed, CA:TRUE, the MX name.
+        let mut params = CertificateParams::new(vec!["mx.unit.test".to_string()]).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "mx.unit.test");
+        let cert = params
+            .self_signed(&KeyPair::generate().expect("key"))
+            .expect("cert");
+        let other = chain("unrelated.test");
+        let (report, chain_msg, _) = grade(
+            std::slice::from_ref(cert.der()),
+            "mx.unit.test",
+            &trust(&other),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("graded");
+        assert_eq!(
+            report.chain_error,
+            Some(ChainError::SelfSigned),
+            "{chain_msg:?}"
+        );
+        assert!(!report.chain_valid);
     }
 
     #[test]
