@@ -1,0 +1,98 @@
+# The interop lab's DNS (sourced by tests/interop/run): the `test.` zone,
+# signed with ldns-signzone, served by nsd (authoritative) and resolved by
+# unbound (validating, with the zone's KSK as its trust anchor).
+#
+# Scenario code adds records with zone_add; dns_start signs and serves.
+
+DNS_AUTH=127.0.53.1
+DNS_RESOLVER=127.0.53.2
+
+zone_init() {
+    mkdir -p "$LAB/dns" "$LAB/unbound"
+    cat >"$LAB/dns/test.zone" <<EOF
+\$ORIGIN test.
+\$TTL 300
+@   IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
+@   IN NS  ns.test.
+ns  IN A   $DNS_AUTH
+EOF
+}
+
+# zone_add "RECORD LINE" — one zone-file line, names relative to test.
+zone_add() {
+    echo "$*" >>"$LAB/dns/test.zone"
+}
+
+# A KSK and a ZSK (ECDSA P-256), the signed zone, the trust anchor file
+# (the KSK's DNSKEY record, which smtptls takes as --trust-anchor).
+zone_sign() {
+    local dir=$LAB/dns ksk zsk
+    (
+        cd "$dir" || exit 1
+        ksk=$(ldns-keygen -a ECDSAP256SHA256 -k test.)
+        zsk=$(ldns-keygen -a ECDSAP256SHA256 test.)
+        cat "$ksk.key" "$zsk.key" >>test.zone
+        ldns-signzone -e 20401231000000 -f test.zone.signed test.zone "$ksk" "$zsk"
+        grep -v '^;' "$ksk.key" >anchor.key
+    )
+}
+
+dns_start() {
+    zone_sign
+    cat >"$LAB/dns/nsd.conf" <<EOF
+server:
+    ip-address: $DNS_AUTH
+    port: 53
+    username: ""
+    chroot: ""
+    zonesdir: "$LAB/dns"
+    database: ""
+    zonelistfile: "$LAB/dns/zone.list"
+    xfrdfile: "$LAB/dns/xfrd.state"
+    pidfile: "$LAB/dns/nsd.pid"
+    logfile: "$LAB/logs/nsd.log"
+    server-count: 1
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: "test."
+    zonefile: "test.zone.signed"
+EOF
+    nsd -d -c "$LAB/dns/nsd.conf" >>"$LAB/logs/nsd.log" 2>&1 &
+    remember $! nsd
+
+    cat >"$LAB/unbound/unbound.conf" <<EOF
+server:
+    interface: $DNS_RESOLVER
+    port: 53
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$LAB/unbound"
+    pidfile: "$LAB/unbound/unbound.pid"
+    logfile: "$LAB/logs/unbound.log"
+    use-syslog: no
+    verbosity: 1
+    val-log-level: 2
+    do-ip6: no
+    access-control: 127.0.0.0/8 allow
+    # nsd listens on loopback, which unbound refuses to ask by default.
+    do-not-query-localhost: no
+    # test. is a special-use name (RFC 6761) that unbound answers itself
+    # unless told otherwise.
+    local-zone: "test." nodefault
+    qname-minimisation: no
+    module-config: "validator iterator"
+    trust-anchor-file: "$LAB/dns/anchor.key"
+remote-control:
+    control-enable: no
+stub-zone:
+    name: "test."
+    stub-addr: $DNS_AUTH
+EOF
+    unbound -d -c "$LAB/unbound/unbound.conf" >>"$LAB/logs/unbound.log" 2>&1 &
+    remember $! unbound
+    wait_for "unbound answers for test. with the AD bit" \
+        sh -c "dig +time=1 +tries=1 +dnssec @$DNS_RESOLVER ns.test A | grep -q 'flags:.* ad'"
+}

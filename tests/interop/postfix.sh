@@ -1,0 +1,107 @@
+# The interop lab's Postfix (sourced by tests/interop/run).
+#
+# One Postfix instance with its own configuration and queue directories
+# under $LAB (the machine's /etc/postfix is never touched):
+# - one `smtpd` per scenario, each on its own loopback address, configured
+#   by `-o` overrides in master.cf (certificate, TLS protocols, ciphers);
+#   what they accept is discarded;
+# - the `smtp` client, which the sender-policy proof (issue 7) uses to
+#   deliver through the policy map that `smtptls policy` wrote.
+# The master runs in the foreground (`postfix start-fg`) inside the lab's
+# DNS namespace, so the client resolves MX, A and TLSA through unbound.
+
+PF=$LAB/postfix
+
+postfix_init() {
+    mkdir -p "$PF/etc" "$PF/queue" "$PF/data"
+    : >"$PF/tls_policy"
+    cat >"$PF/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $PF/queue
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = sender.lab.test
+mydomain = lab.test
+myorigin = \$myhostname
+mydestination =
+# The smtpd services bind their own addresses (master.cf); this is the
+# client's source address.
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+maillog_file = $LAB/logs/postfix.log
+maillog_file_prefixes = $LAB/logs
+biff = no
+smtpd_banner = \$myhostname ESMTP
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtpd_relay_restrictions = permit_mynetworks, reject
+# Never keep what the scenario servers accept.
+content_filter =
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtp_tls_CAfile = $LAB/pki/ca.pem
+smtp_tls_policy_maps = hash:$PF/tls_policy
+smtp_dns_support_level = dnssec
+smtp_host_lookup = dns
+# Fast, bounded retries: a deferral shows in the log after one attempt.
+smtp_connect_timeout = 5s
+smtp_helo_timeout = 10s
+minimal_backoff_time = 300s
+maximal_queue_lifetime = 1h
+bounce_queue_lifetime = 1h
+EOF
+    cat >"$PF/etc/master.cf" <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+# postfix_service ADDR HOSTNAME CERT [-o name=value …]
+#   CERT: a pki_leaf name (served with its chain file), or "none" for a
+#   server without STARTTLS.
+postfix_service() {
+    local addr=$1 host=$2 cert=$3
+    shift 3
+    {
+        echo "$addr:25 inet n - n - - smtpd"
+        echo "  -o myhostname=$host"
+        # What a scenario server accepts is dropped, never relayed.
+        echo "  -o content_filter=discard:"
+        if [ "$cert" = none ]; then
+            echo "  -o smtpd_tls_security_level=none"
+        else
+            echo "  -o smtpd_tls_chain_files=$LAB/pki/$cert.key,$LAB/pki/$cert.chain.pem"
+        fi
+        local o
+        for o in "$@"; do echo "  $o"; done
+    } >>"$PF/etc/master.cf"
+}
+
+postfix_start() {
+    postmap "hash:$PF/tls_policy"
+    postfix -c "$PF/etc" set-permissions >/dev/null 2>&1 || true
+    postfix -c "$PF/etc" check
+    in_lab_dns postfix -c "$PF/etc" start-fg >>"$LAB/logs/postfix.out" 2>&1 &
+    remember $! postfix
+    remember_pidfile "$PF/queue/pid/master.pid" postfix-master
+}
