@@ -333,6 +333,10 @@ pub struct TlsReport {
     pub cipher: String,
     pub key_exchange_group: Option<String>,
     pub ocsp_stapled: bool,
+    /// False when the server's handshake signature could not be verified
+    /// (an RSA key below 2048 bits); the session is still what lenient
+    /// senders get.
+    pub signature_verified: bool,
 }
 
 /// The server's leaf certificate and how it grades.

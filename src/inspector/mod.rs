@@ -447,6 +447,7 @@ pub fn inspect_address(
             cipher: t.cipher.clone(),
             key_exchange_group: t.key_exchange_group.clone(),
             ocsp_stapled: t.ocsp_stapled,
+            signature_verified: t.signature_unverified.is_none(),
         }),
         certificate: None,
         dane: DaneResult::Insecure,
@@ -466,7 +467,13 @@ pub fn inspect_address(
     if let Some((cert, chain_msg, name_msg)) =
         certificate::grade(chain, host, &settings.trust, settings.now)
     {
-        authenticated = cert.chain_valid && cert.hostname_match;
+        // Authentication also needs the server to have proved it holds the
+        // key, which an unverified handshake signature did not.
+        let key_proven = probe
+            .tls
+            .as_ref()
+            .is_none_or(|t| t.signature_unverified.is_none());
+        authenticated = cert.chain_valid && cert.hostname_match && key_proven;
         certificate_findings(
             &cert,
             chain_msg,
@@ -600,19 +607,20 @@ fn dialogue_findings(probe: &Probe, addr: SocketAddr, row: &mut AddressReport) -
     let Some(tls) = &probe.tls else {
         return AddressGrade::NoTls;
     };
-    findings.push(Finding::ok(
-        FindingId::TlsHandshake,
-        format!(
-            "{} with {}{} in {} ms",
-            tls.version,
-            tls.cipher,
-            tls.key_exchange_group
-                .as_deref()
-                .map(|g| format!(", {g}"))
-                .unwrap_or_default(),
-            t.tls_handshake.unwrap_or_default()
-        ),
-    ));
+    let handshake = format!(
+        "{} with {}{} in {} ms",
+        tls.version,
+        tls.cipher,
+        tls.key_exchange_group
+            .as_deref()
+            .map(|g| format!(", {g}"))
+            .unwrap_or_default(),
+        t.tls_handshake.unwrap_or_default()
+    );
+    findings.push(match &tls.signature_unverified {
+        None => Finding::ok(FindingId::TlsHandshake, handshake),
+        Some(why) => Finding::warn(FindingId::TlsHandshake, format!("{handshake}; {why}")),
+    });
     findings.push(match tls.version.as_str() {
         "TLSv1.3" => Finding::ok(FindingId::TlsVersion, "TLS 1.3"),
         "TLSv1.2" => Finding::ok(

@@ -6,7 +6,10 @@
 //! inspector needs the chain to grade it, separately and precisely, rather
 //! than seeing only "handshake failed: UnknownIssuer". The server still has
 //! to prove it holds the certificate's key: handshake signatures are
-//! verified as usual.
+//! verified as usual — except with an RSA key below 2048 bits, which
+//! aws-lc-rs will not verify but OpenSSL- and GnuTLS-based senders accept:
+//! that handshake goes on, recorded as not verified, so the report shows
+//! the TLS those senders get instead of claiming clear text.
 
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +32,8 @@ pub struct Presented {
     pub chain: Vec<CertificateDer<'static>>,
     /// A stapled OCSP response, if any.
     pub ocsp: Option<Vec<u8>>,
+    /// Why the server's handshake signature was not verified, if it was not.
+    pub signature_unverified: Option<String>,
 }
 
 /// Records the chain and accepts it; verifies handshake signatures.
@@ -52,6 +57,41 @@ impl RecordingVerifier {
     }
 }
 
+impl RecordingVerifier {
+    /// A failed signature check stands, unless the key is RSA below 2048
+    /// bits: then the handshake goes on and the reason is recorded.
+    fn unless_small_rsa(
+        &self,
+        checked: Result<HandshakeSignatureValid, rustls::Error>,
+        cert: &CertificateDer<'_>,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let Err(err) = checked else { return checked };
+        let Some(bits) = small_rsa_bits(cert) else {
+            return Err(err);
+        };
+        if let Ok(mut slot) = self.presented.lock()
+            && let Some(p) = slot.as_mut()
+        {
+            p.signature_unverified = Some(format!(
+                "handshake signature not verified: the server's RSA key has {bits} bits, below the 2048 that the probe's TLS library verifies (senders built on OpenSSL or GnuTLS accept it)"
+            ));
+        }
+        Ok(HandshakeSignatureValid::assertion())
+    }
+}
+
+/// The modulus size of an RSA certificate key below 2048 bits.
+fn small_rsa_bits(cert: &CertificateDer<'_>) -> Option<usize> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    use x509_parser::public_key::PublicKey;
+    let (_, x) = X509Certificate::from_der(cert.as_ref()).ok()?;
+    let PublicKey::RSA(rsa) = x.public_key().parsed().ok()? else {
+        return None;
+    };
+    let bits = rsa.key_size();
+    (bits < 2048).then_some(bits)
+}
+
 impl ServerCertVerifier for RecordingVerifier {
     fn verify_server_cert(
         &self,
@@ -67,7 +107,11 @@ impl ServerCertVerifier for RecordingVerifier {
             .collect();
         let ocsp = (!ocsp_response.is_empty()).then(|| ocsp_response.to_vec());
         if let Ok(mut slot) = self.presented.lock() {
-            *slot = Some(Presented { chain, ocsp });
+            *slot = Some(Presented {
+                chain,
+                ocsp,
+                signature_unverified: None,
+            });
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -78,12 +122,13 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
+        let checked = verify_tls12_signature(
             message,
             cert,
             dss,
             &self.provider.signature_verification_algorithms,
-        )
+        );
+        self.unless_small_rsa(checked, cert)
     }
 
     fn verify_tls13_signature(
@@ -92,12 +137,13 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
+        let checked = verify_tls13_signature(
             message,
             cert,
             dss,
             &self.provider.signature_verification_algorithms,
-        )
+        );
+        self.unless_small_rsa(checked, cert)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -128,6 +174,8 @@ pub struct TlsSession {
     /// Leaf first, as sent.
     pub chain: Vec<CertificateDer<'static>>,
     pub ocsp_stapled: bool,
+    /// Why the handshake signature was not verified (a small RSA key).
+    pub signature_unverified: Option<String>,
 }
 
 impl TlsSession {
@@ -163,6 +211,7 @@ impl TlsSession {
             key_exchange_group,
             chain,
             ocsp_stapled: presented.ocsp.is_some(),
+            signature_unverified: presented.signature_unverified,
         }
     }
 }

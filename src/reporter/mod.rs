@@ -159,6 +159,7 @@ mod fixture {
             cipher: "TLS13_AES_256_GCM_SHA384".into(),
             key_exchange_group: Some("X25519".into()),
             ocsp_stapled: false,
+            signature_verified: true,
         });
         a.certificate = Some(CertificateReport {
             subject: "CN=mx1.good.example".into(),

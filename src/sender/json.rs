@@ -188,6 +188,7 @@ mod tests {
                 cipher: "TLS13_AES_256_GCM_SHA384".into(),
                 key_exchange_group: Some("X25519".into()),
                 ocsp_stapled: false,
+                signature_verified: true,
             }),
             certificate: Some(CertificateReport {
                 subject: "CN=mx1.r.example".into(),
