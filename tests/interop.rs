@@ -7,7 +7,6 @@
 //! these tests as ignored: they need that lab. Every address here is on
 //! 127.0.0.0/8.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -78,9 +77,9 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         domain: "rsa1024.test",
-        verdict: "plaintext",
-        findings: &["cert.key=fail", "tls.handshake=fail"],
-        delivery: ["cleartext", NA, NA],
+        verdict: "encrypted",
+        findings: &["cert.key=fail", "tls.handshake=warn"],
+        delivery: ["secure", NA, NA],
         chain_error: "",
     },
     Scenario {
@@ -319,6 +318,138 @@ fn scenarios_against_real_servers() {
             s.findings.join(" "),
             got.join(" / ")
         );
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// How posttls-finger's session to a domain ended, from its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finger {
+    /// "Verified TLS connection established" (DANE match or PKIX + name).
+    Verified,
+    /// A TLS session without authentication (Untrusted/Anonymous/Trusted):
+    /// posttls-finger goes on after a failed check ("verification
+    /// failed"), where a sender enforcing that level would not deliver.
+    Encrypted,
+    /// Connected, but no TLS session (STARTTLS missing or handshake failed).
+    NoTls,
+    /// No MX address answered.
+    Unreachable,
+}
+
+fn finger(lab: &Path, level: &str, domain: &str) -> (Finger, String) {
+    let mut cmd = Command::new(lab.join("bin/lab-dns"));
+    cmd.args(["posttls-finger", "-t", "5", "-T", "10", "-l", level]);
+    if level == "secure" {
+        // A verifying sender as MTA-STS defines one: the chain to a trusted
+        // root and the MX host name (RFC 8461 §4.2).
+        cmd.args(["-m", "hostname", "-F"])
+            .arg(lab.join("pki/ca.pem"));
+    }
+    let out = cmd.arg(domain).output().expect("run posttls-finger");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let has = |s: &str| text.contains(s);
+    let class = if has("Verified TLS connection established") {
+        Finger::Verified
+    } else if has("TLS connection established") {
+        Finger::Encrypted
+    } else if has("Connected to") {
+        Finger::NoTls
+    } else {
+        Finger::Unreachable
+    };
+    let summary = text
+        .lines()
+        .filter(|l| {
+            l.contains("established")
+                || l.contains("verification failed")
+                || l.contains("Failed to establish")
+                || l.contains("SSL_connect error")
+        })
+        .map(|l| l.trim_start_matches("posttls-finger: "))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    (class, summary)
+}
+
+/// What posttls-finger must show for what smtptls says a sender would do.
+/// `enforcing`: the sender authenticates (DANE with TLSA records), so only
+/// a verified session delivers.
+fn finger_agrees(result: &str, enforcing: bool, f: Finger) -> bool {
+    match (result, enforcing) {
+        ("secure", true) => f == Finger::Verified,
+        // Without TLSA records posttls-finger at level dane is
+        // opportunistic and authenticates nothing.
+        ("secure", false) => f == Finger::Encrypted,
+        ("cleartext", _) => f == Finger::NoTls,
+        ("deferred", true) => f != Finger::Verified,
+        ("deferred", false) => f == Finger::Unreachable,
+        _ => false,
+    }
+}
+
+/// posttls-finger is Postfix's own prober and the reference DANE
+/// implementation. For every scenario: its `-l dane` outcome must match
+/// smtptls's DANE-enforcing sender (or, without TLSA records, the
+/// opportunistic sender that a DANE sender then is), and its `-l secure`
+/// outcome must match whether smtptls found an address with a valid chain
+/// and matching name.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn posttls_finger_agrees() {
+    let lab = lab();
+    let report = smtptls(&lab, &["--trust-anchor", "ANCHOR"]);
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<18} {:<28} {:<14} {:<28} {:<14}",
+        "domain",
+        "smtptls DANE sender",
+        "posttls -l dane",
+        "smtptls verifying sender",
+        "posttls -l secure"
+    );
+    for s in SCENARIOS.iter().filter(|s| s.domain != "nullmx.test") {
+        let d = domain(&report, s.domain);
+        let [opportunistic, _, dane] = delivery(d);
+        let dane_sender = if dane == NA {
+            format!("{opportunistic} (no TLSA)")
+        } else {
+            dane.clone()
+        };
+        let dane_result = if dane == NA { &opportunistic } else { &dane };
+        let (f_dane, dane_log) = finger(&lab, "dane", s.domain);
+        let dane_ok = finger_agrees(dane_result, dane != NA, f_dane);
+        let verified = addresses(d).iter().any(|(_, a)| pkix_valid(a));
+        let (f_secure, secure_log) = finger(&lab, "secure", s.domain);
+        let secure_ok = verified == (f_secure == Finger::Verified);
+        println!(
+            "{:<18} {:<28} {:<14} {:<28} {:<14}",
+            s.domain,
+            dane_sender,
+            format!("{f_dane:?}"),
+            if verified {
+                "delivers (verified)"
+            } else {
+                "does not deliver"
+            },
+            format!("{f_secure:?}"),
+        );
+        if !dane_ok {
+            failures.push(format!(
+                "{}: smtptls DANE sender {dane_sender}, posttls-finger -l dane {f_dane:?}: {dane_log}",
+                s.domain
+            ));
+        }
+        if !secure_ok {
+            failures.push(format!(
+                "{}: smtptls verified={verified}, posttls-finger -l secure {f_secure:?}: {secure_log}",
+                s.domain
+            ));
+        }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
