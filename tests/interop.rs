@@ -453,3 +453,169 @@ fn posttls_finger_agrees() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// testssl.sh's flat JSON for one endpoint: id → (severity, finding).
+type Testssl = std::collections::BTreeMap<String, (String, String)>;
+
+fn testssl(lab: &Path, host: &str, ip: &str) -> Testssl {
+    let dir = lab.join("testssl");
+    std::fs::create_dir_all(&dir).expect("testssl dir");
+    let json = dir.join(format!("{ip}.json"));
+    let _ = std::fs::remove_file(&json);
+    // -p protocols, -S server defaults (certificate facts and trust).
+    let out = Command::new(lab.join("bin/lab-dns"))
+        .args(["testssl", "--quiet", "--warnings", "off", "--color", "0"])
+        .args(["--starttls", "smtp", "-p", "-S", "--ip", ip, "--add-ca"])
+        .arg(lab.join("pki/ca.pem"))
+        .arg("--jsonfile")
+        .arg(&json)
+        .arg(format!("{host}:25"))
+        .output()
+        .expect("run testssl");
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
+        panic!(
+            "testssl wrote no JSON for {host} [{ip}] ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let rows: Vec<Value> = serde_json::from_str(&text).expect("testssl JSON");
+    rows.iter()
+        .filter_map(|r| {
+            Some((
+                r["id"].as_str()?.to_string(),
+                (
+                    r["severity"].as_str()?.to_string(),
+                    r["finding"].as_str()?.to_string(),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// The best of TLS 1.3 / 1.2 that testssl found offered, in smtptls's
+/// spelling, "no TLS" for a server without STARTTLS, or "none" when only
+/// older versions are offered.
+fn testssl_best_modern(t: &Testssl) -> String {
+    let offered = |id: &str| t.get(id).is_some_and(|(_, f)| f.starts_with("offered"));
+    if t.get("optimal_proto")
+        .is_some_and(|(_, f)| f.contains("doesn't seem to be a TLS/SSL enabled server"))
+    {
+        "no TLS".into()
+    } else if offered("TLS1_3") {
+        "TLSv1.3".into()
+    } else if offered("TLS1_2") {
+        "TLSv1.2".into()
+    } else {
+        "none".into()
+    }
+}
+
+/// testssl.sh (Debian's package) on every lab endpoint: the negotiated
+/// protocol, the certificate's expiry and chain trust must agree with
+/// smtptls's; disagreements fail with both values.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn testssl_agrees() {
+    let lab = lab();
+    let report = smtptls(&lab, &["--trust-anchor", "ANCHOR"]);
+    let mut endpoints = Vec::new();
+    for s in SCENARIOS {
+        for (host, a) in addresses(domain(&report, s.domain)) {
+            // Nothing answers at an unreachable address.
+            if a["error"]["phase"] != "connect" {
+                endpoints.push((host, a));
+            }
+        }
+    }
+    // testssl takes seconds per endpoint: four at a time.
+    let results: Vec<Testssl> = endpoints
+        .chunks(4)
+        .flat_map(|chunk| {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|(host, a)| {
+                        let lab = &lab;
+                        let ip = a["ip"].as_str().unwrap_or("?").to_string();
+                        scope.spawn(move || testssl(lab, host, &ip))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("testssl thread"))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<20} {:<12} {:<10} {:<10} {:<17} {:<17} {:<8} {:<8}",
+        "MX",
+        "address",
+        "smtptls",
+        "testssl",
+        "smtptls expiry",
+        "testssl expiry",
+        "trust",
+        "testssl"
+    );
+    for ((host, a), t) in endpoints.iter().zip(&results) {
+        let ours_proto = if a["starttls"] == false {
+            "no TLS".to_string()
+        } else {
+            a["tls"]["version"].as_str().unwrap_or("none").to_string()
+        };
+        let theirs_proto = testssl_best_modern(t);
+        let cert = &a["certificate"];
+        let ours_expiry = cert["not_after"]
+            .as_str()
+            .map(|s| s.get(..16).unwrap_or(s).replace('T', " "))
+            .unwrap_or_else(|| "n/a".into());
+        let theirs_expiry = t
+            .get("cert_notAfter")
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| "n/a".into());
+        let ours_trust = match cert["chain_valid"].as_bool() {
+            Some(true) => "ok",
+            Some(false) => "fail",
+            None => "n/a",
+        };
+        let theirs_trust = match t.get("cert_chain_of_trust") {
+            Some((sev, _)) if sev == "OK" => "ok",
+            Some(_) => "fail",
+            None => "n/a",
+        };
+        println!(
+            "{:<20} {:<12} {:<10} {:<10} {:<17} {:<17} {:<8} {:<8}",
+            host,
+            a["ip"].as_str().unwrap_or("?"),
+            ours_proto,
+            theirs_proto,
+            ours_expiry,
+            theirs_expiry,
+            ours_trust,
+            theirs_trust
+        );
+        let at = format!("{host} [{}]", a["ip"].as_str().unwrap_or("?"));
+        if ours_proto != theirs_proto {
+            failures.push(format!(
+                "{at}: protocol: smtptls {ours_proto}, testssl {theirs_proto}"
+            ));
+        }
+        // Only where both saw a certificate: smtptls sees none when no
+        // TLS 1.2/1.3 handshake gets that far (the TLS 1.0-only server).
+        if ours_expiry != "n/a" && ours_expiry != theirs_expiry {
+            failures.push(format!(
+                "{at}: expiry: smtptls {ours_expiry}, testssl {theirs_expiry}"
+            ));
+        }
+        if ours_trust != "n/a" && ours_trust != theirs_trust {
+            failures.push(format!(
+                "{at}: chain trust: smtptls {ours_trust}, testssl {theirs_trust} ({:?})",
+                t.get("cert_chain_of_trust")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
