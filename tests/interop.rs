@@ -7,6 +7,7 @@
 //! these tests as ignored: they need that lab. Every address here is on
 //! 127.0.0.0/8.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -617,5 +618,258 @@ fn testssl_agrees() {
             ));
         }
     }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The Postfix-served lab domains (Exim's lab servers refuse every
+/// recipient, so they take no part in delivery).
+const POSTFIX_DOMAINS: &[&str] = &[
+    "valid.test",
+    "expired.test",
+    "wrongname.test",
+    "selfsigned.test",
+    "nointer.test",
+    "rsa1024.test",
+    "nostarttls.test",
+    "twomx.test",
+    "tls10.test",
+    "dane.test",
+    "danebad.test",
+    "stsgood.test",
+    "stsbad.test",
+];
+
+fn postfix(lab: &Path, program: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(program)
+        .arg("-c")
+        .arg(lab.join("postfix/etc"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes the policy table, loads it with postmap and has Postfix reload.
+fn install_policy(lab: &Path, table: &str) {
+    let path = lab.join("postfix/tls_policy");
+    std::fs::write(&path, table).expect("write policy table");
+    let out = Command::new("postmap")
+        .arg(format!("hash:{}", path.display()))
+        .output()
+        .expect("run postmap");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "postmap rejected the table: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    postfix(lab, "postfix", &["reload"]);
+}
+
+/// Queues one message per recipient through Postfix's sendmail and waits
+/// until the log shows a delivery status for each; returns them.
+fn deliver(lab: &Path, recipients: &[String]) -> BTreeMap<String, String> {
+    for rcpt in recipients {
+        let mut child = Command::new("sendmail")
+            .arg("-C")
+            .arg(lab.join("postfix/etc"))
+            .args(["-f", "probe@sender.lab.test", rcpt])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("run sendmail");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            write!(
+                stdin,
+                "Subject: smtptls interop\r\nTo: {rcpt}\r\n\r\nTLS policy proof.\r\n"
+            )
+            .expect("write message");
+        }
+        assert!(child.wait().expect("sendmail").success(), "sendmail {rcpt}");
+    }
+    let log = lab.join("logs/postfix.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let statuses: BTreeMap<String, String> = recipients
+            .iter()
+            .filter_map(|rcpt| {
+                let line = text
+                    .lines()
+                    // The sending client's line, not the receiving
+                    // server's discard of the same message.
+                    .filter(|l| {
+                        l.contains(" postfix/smtp[")
+                            && l.contains(&format!("to=<{rcpt}>"))
+                            && l.contains("status=")
+                    })
+                    .last()?;
+                Some((rcpt.clone(), line.to_string()))
+            })
+            .collect();
+        if statuses.len() == recipients.len() {
+            return statuses;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery status in {} for {:?}",
+            log.display(),
+            recipients
+                .iter()
+                .filter(|r| !statuses.contains_key(*r))
+                .collect::<Vec<_>>()
+        );
+        postfix(lab, "postqueue", &["-f"]);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+fn status(line: &str) -> &str {
+    line.split("status=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("?")
+}
+
+/// Issue 7's proof: the table `smtptls policy --format postfix` writes is
+/// loaded by a real Postfix (postmap, postconf), and mail sent through that
+/// Postfix with it is delivered to every lab domain — over verified TLS
+/// where the table enforces it. The level just above each chosen one
+/// (hand-written here; the tool refused it) defers the mail: the levels
+/// behave as the tool claims.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn postfix_delivers_with_the_generated_policy() {
+    let lab = lab();
+    let out = Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .args(["policy", "--format", "postfix", "--resolver", RESOLVER])
+        .args(["--timeout", "5", "--ehlo-name", "probe.lab.test"])
+        .arg("--trust-anchor")
+        .arg(lab.join("dns/anchor.key"))
+        .arg("--ca-file")
+        .arg(lab.join("pki/ca.pem"))
+        .args(POSTFIX_DOMAINS)
+        .output()
+        .expect("run smtptls policy");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).expect("UTF-8");
+    let line_for = |d: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{d} ")) || l.starts_with(&format!("# {d} may")))
+            .unwrap_or_else(|| panic!("no policy line for {d}:\n{table}"))
+            .to_string()
+    };
+    let expected = [
+        ("valid.test", "valid.test secure match=mx.valid.test"),
+        ("expired.test", "expired.test encrypt"),
+        ("selfsigned.test", "selfsigned.test encrypt"),
+        ("dane.test", "dane.test dane-only"),
+        ("danebad.test", "danebad.test secure match=mx.danebad.test"),
+    ];
+    for (d, want) in expected {
+        assert_eq!(line_for(d), want);
+    }
+    assert!(line_for("nostarttls.test").starts_with("# nostarttls.test may"));
+    assert!(line_for("tls10.test").starts_with("# tls10.test may"));
+
+    install_policy(&lab, &table);
+    let maps = postfix(&lab, "postconf", &["-h", "smtp_tls_policy_maps"]);
+    assert!(String::from_utf8_lossy(&maps.stdout).contains("tls_policy"));
+    let q = Command::new("postmap")
+        .args(["-q", "dane.test"])
+        .arg(format!("hash:{}", lab.join("postfix/tls_policy").display()))
+        .output()
+        .expect("postmap -q");
+    assert_eq!(String::from_utf8_lossy(&q.stdout).trim(), "dane-only");
+
+    let recipients: Vec<String> = POSTFIX_DOMAINS
+        .iter()
+        .map(|d| format!("generated@{d}"))
+        .collect();
+    let delivered = deliver(&lab, &recipients);
+    let log = std::fs::read_to_string(lab.join("logs/postfix.log")).unwrap_or_default();
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<18} {:<40} {}",
+        "domain", "generated policy", "Postfix"
+    );
+    for d in POSTFIX_DOMAINS {
+        let line = &delivered[&format!("generated@{d}")];
+        let policy = line_for(d);
+        let shown: String = policy.chars().take(40).collect();
+        println!("{:<18} {:<40} {}", d, shown, status(line));
+        if status(line) != "sent" {
+            failures.push(format!(
+                "{d}: with `{policy}` Postfix did not deliver: {line}"
+            ));
+        }
+        let enforces_auth = policy.contains(" secure") || policy.contains(" dane-only");
+        let verified = log.contains(&format!("Verified TLS connection established to mx.{d}["));
+        if enforces_auth && !verified {
+            failures.push(format!(
+                "{d}: `{policy}` but no verified TLS session in the log"
+            ));
+        }
+    }
+
+    // One level above what the tool chose, for MX hosts that cannot meet it.
+    let stronger = [
+        ("expired.test", "secure match=mx.expired.test"),
+        ("wrongname.test", "secure match=mx.wrongname.test"),
+        ("selfsigned.test", "secure"),
+        ("nointer.test", "secure"),
+        ("nostarttls.test", "encrypt"),
+        ("danebad.test", "dane-only"),
+    ];
+    let table: String = stronger.iter().map(|(d, l)| format!("{d} {l}\n")).collect();
+    install_policy(&lab, &table);
+    let recipients: Vec<String> = stronger
+        .iter()
+        .map(|(d, _)| format!("stronger@{d}"))
+        .collect();
+    let deferred = deliver(&lab, &recipients);
+    println!(
+        "\n{:<18} {:<40} {}",
+        "domain", "hand-written stronger policy", "Postfix"
+    );
+    for (d, level) in stronger {
+        let line = &deferred[&format!("stronger@{d}")];
+        println!("{:<18} {:<40} {}", d, level, status(line));
+        if status(line) != "deferred" {
+            failures.push(format!("{d}: `{level}` was expected to defer: {line}"));
+        }
+    }
+    // The TLS 1.0-only server: Postfix (OpenSSL) still gets TLS at
+    // `encrypt`, with TLS 1.0 and an anonymous ECDH suite, where smtptls's
+    // TLS 1.2/1.3 client gets none; the tool's commented `may` is safe, not
+    // the strongest level.
+    install_policy(&lab, "tls10.test encrypt\n");
+    let line = &deliver(&lab, &["encrypt@tls10.test".to_string()])["encrypt@tls10.test"];
+    let log = std::fs::read_to_string(lab.join("logs/postfix.log")).unwrap_or_default();
+    println!(
+        "{:<18} {:<40} {} (over TLSv1)",
+        "tls10.test",
+        "encrypt",
+        status(line)
+    );
+    if status(line) != "sent"
+        || !log.contains("TLS connection established to mx.tls10.test[127.0.25.10]:25: TLSv1 with")
+    {
+        failures.push(format!(
+            "tls10.test: expected delivery over TLSv1 at encrypt: {line}"
+        ));
+    }
+    // The deferred test messages are not left for later runs.
+    postfix(&lab, "postsuper", &["-d", "ALL"]);
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
