@@ -703,12 +703,11 @@ fn deliver(lab: &Path, recipients: &[String]) -> BTreeMap<String, String> {
                     .lines()
                     // The sending client's line, not the receiving
                     // server's discard of the same message.
-                    .filter(|l| {
+                    .rfind(|l| {
                         l.contains(" postfix/smtp[")
                             && l.contains(&format!("to=<{rcpt}>"))
                             && l.contains("status=")
-                    })
-                    .last()?;
+                    })?;
                 Some((rcpt.clone(), line.to_string()))
             })
             .collect();
@@ -799,10 +798,7 @@ fn postfix_delivers_with_the_generated_policy() {
     let delivered = deliver(&lab, &recipients);
     let log = std::fs::read_to_string(lab.join("logs/postfix.log")).unwrap_or_default();
     let mut failures = Vec::new();
-    println!(
-        "\n{:<18} {:<40} {}",
-        "domain", "generated policy", "Postfix"
-    );
+    println!("\n{:<18} {:<40} Postfix", "domain", "generated policy");
     for d in POSTFIX_DOMAINS {
         let line = &delivered[&format!("generated@{d}")];
         let policy = line_for(d);
@@ -839,8 +835,8 @@ fn postfix_delivers_with_the_generated_policy() {
         .collect();
     let deferred = deliver(&lab, &recipients);
     println!(
-        "\n{:<18} {:<40} {}",
-        "domain", "hand-written stronger policy", "Postfix"
+        "\n{:<18} {:<40} Postfix",
+        "domain", "hand-written stronger policy"
     );
     for (d, level) in stronger {
         let line = &deferred[&format!("stronger@{d}")];
