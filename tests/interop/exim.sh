@@ -19,9 +19,10 @@ exim_install() {
         useradd --system --no-create-home --shell /usr/sbin/nologin Debian-exim
 }
 
-# exim_server NAME ADDR HOSTNAME CERT
+# exim_server NAME ADDR HOSTNAME CERT [MAIN-SECTION LINE…]
 exim_server() {
     local name=$1 addr=$2 host=$3 cert=$4 dir=$LAB/exim/$1
+    shift 4
     mkdir -p "$dir/spool" "$dir/log"
     # Exim writes its spool and logs as its own user.
     chown Debian-exim "$dir/spool" "$dir/log"
@@ -38,6 +39,7 @@ tls_certificate = $LAB/pki/$cert.chain.pem
 tls_privatekey = $LAB/pki/$cert.key
 host_lookup =
 rfc1413_hosts =
+$(printf '%s\n' "$@")
 acl_smtp_rcpt = refuse
 begin acl
 refuse:
