@@ -37,7 +37,7 @@ const SIGNATURE_ALGORITHMS: &[u16] = &[
     0x0804, 0x0805, 0x0806, // rsa_pss_rsae_sha{256,384,512}
     0x0809, 0x080a, 0x080b, // rsa_pss_pss_sha{256,384,512}
     0x0401, 0x0501, 0x0601, // rsa_pkcs1_sha{256,384,512}
-    0x0303, 0x0301, // ecdsa_sha224?, rsa_pkcs1_sha224 (legacy code points)
+    0x0303, 0x0301, // ecdsa_sha224, rsa_pkcs1_sha224 (TLS 1.2 code points)
     0x0203, 0x0201, 0x0202, // ecdsa_sha1, rsa_pkcs1_sha1, dsa_sha1
     0x0402, // dsa_sha256
 ];
