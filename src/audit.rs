@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use std::future::Future;
+use std::pin::Pin;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -23,7 +24,11 @@ use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence, Verdi
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
 use crate::policy::mta_sts::{self, Fetcher, StsTxtLookup};
-use crate::prober::{self, Phase, Probe, ProbeError, ProbeErrorKind, ProbeSettings, ProbeTarget};
+use crate::prober::injection::{self, InjectionError};
+use crate::prober::scan::{self, ScanMode};
+use crate::prober::{
+    self, Phase, Probe, ProbeError, ProbeErrorKind, ProbeSettings, ProbeTarget, StartTls,
+};
 pub use crate::report::StopReason;
 use crate::report::{
     DomainReport, ErrorPhase, ErrorReport, Report, RunSettings, Summary, ToolInfo,
@@ -239,6 +244,7 @@ impl Auditor {
                 expiry_warn_days: self.options.expiry_warn_days,
                 extra_trust_anchors: self.options.trust.extra_anchors(),
                 dnssec: self.options.dnssec.as_str(),
+                scan: self.options.scan.as_str(),
                 resolvers: match &self.options.dns {
                     DnsServers::System => vec!["system".to_string()],
                     DnsServers::Explicit(addrs) => addrs.iter().map(ToString::to_string).collect(),
@@ -377,7 +383,11 @@ impl Auditor {
                 addr: *addr,
             };
             let this = self.clone();
-            probes.spawn(async move { (i, this.polite_probe(&target).await) });
+            probes.spawn(async move {
+                let mut probe = this.polite_probe(&target).await;
+                this.scan_address(&target, &mut probe).await;
+                (i, probe)
+            });
         }
         // RFC 7672 §2.2: TLSA only for hosts whose addresses are secure.
         let secure =
@@ -447,35 +457,101 @@ impl Auditor {
             }
             let probe = prober::probe(target, &self.probe_settings).await;
             self.shared.probes.fetch_add(1, Ordering::Relaxed);
-            let (timeout, busy) = match &probe.error {
-                Some(ProbeError {
-                    phase: Phase::Connect | Phase::Banner,
-                    kind: ProbeErrorKind::Timeout(_),
-                }) => (true, false),
-                Some(ProbeError {
-                    phase: Phase::Banner,
-                    kind: ProbeErrorKind::Rejected(reply),
-                }) => (false, reply.code == 421),
-                _ => (false, false),
-            };
-            if timeout || busy {
-                let mut states = lock(&self.shared.addresses);
-                let state = states.entry(ip).or_default();
-                state.timed_out |= timeout;
-                if busy {
-                    // 421 means "too busy, come back later": wait longer
-                    // each time before the next connection to this address.
-                    state.busy_count += 1;
-                    let wait = Duration::from_secs(2u64.saturating_pow(state.busy_count.min(6)));
-                    state.backoff_until = Some(tokio::time::Instant::now() + wait);
-                }
-            }
+            let (timeout, busy) = self.note_outcome(ip, probe.error.as_ref());
             if (timeout || busy) && attempt < self.options.retries {
                 attempt += 1;
                 continue;
             }
             return probe;
         }
+    }
+
+    /// Records what a connection's failure says about the address: a
+    /// connect or banner timeout (not contacted again unless `--retries`),
+    /// or a 421 (a growing back-off before the next connection). Returns
+    /// `(timed_out, busy)`.
+    fn note_outcome(&self, ip: SocketAddr, error: Option<&ProbeError>) -> (bool, bool) {
+        let (timeout, busy) = match error {
+            Some(ProbeError {
+                phase: Phase::Connect | Phase::Banner,
+                kind: ProbeErrorKind::Timeout(_),
+            }) => (true, false),
+            Some(ProbeError {
+                phase: Phase::Banner,
+                kind: ProbeErrorKind::Rejected(reply),
+            }) => (false, reply.code == 421),
+            _ => (false, false),
+        };
+        if timeout || busy {
+            let mut states = lock(&self.shared.addresses);
+            let state = states.entry(ip).or_default();
+            state.timed_out |= timeout;
+            if busy {
+                // 421 means "too busy, come back later": wait longer
+                // each time before the next connection to this address.
+                state.busy_count += 1;
+                let wait = Duration::from_secs(2u64.saturating_pow(state.busy_count.min(6)));
+                state.backoff_until = Some(tokio::time::Instant::now() + wait);
+            }
+        }
+        (timeout, busy)
+    }
+
+    /// The protocol scan and the injection test of one address (`--scan`),
+    /// after its main probe and only when that got STARTTLS accepted.
+    async fn scan_address(&self, target: &ProbeTarget, probe: &mut Probe) {
+        let mode = self.options.scan;
+        // A server that sent plaintext after its 220 is already failing
+        // STARTTLS; more connections would show the same.
+        let plaintext_after = matches!(
+            &probe.error,
+            Some(ProbeError {
+                kind: ProbeErrorKind::PlaintextAfterStarttls(_),
+                ..
+            })
+        );
+        if mode == ScanMode::Off || probe.starttls != StartTls::Accepted || plaintext_after {
+            return;
+        }
+        let connector = GatedConnector {
+            auditor: self,
+            target,
+        };
+        probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
+        let check = injection::check(target, &self.probe_settings);
+        probe.injection = self
+            .gated(target.addr, check, |r| match r {
+                Err(InjectionError::Smtp(e)) => Some(e),
+                _ => None,
+            })
+            .await;
+    }
+
+    /// One extra connection (scan or injection test) under the address's
+    /// manners: the `--per-address` cap, and none at all once the address
+    /// timed out or answered 421 in this run (`None`): a busy server is
+    /// not scanned harder.
+    async fn gated<T>(
+        &self,
+        addr: SocketAddr,
+        connection: impl Future<Output = T>,
+        failure: impl Fn(&T) -> Option<&ProbeError>,
+    ) -> Option<T> {
+        let gate = self.gate(addr);
+        let _permit = gate.acquire().await;
+        let unwelcome = {
+            let states = lock(&self.shared.addresses);
+            states
+                .get(&addr)
+                .is_some_and(|s| s.timed_out || s.backoff_until.is_some())
+        };
+        if unwelcome {
+            return None;
+        }
+        let out = connection.await;
+        self.shared.probes.fetch_add(1, Ordering::Relaxed);
+        self.note_outcome(addr, failure(&out));
+        Some(out)
     }
 
     fn gate(&self, ip: SocketAddr) -> Arc<Semaphore> {
@@ -492,6 +568,25 @@ fn resolver_settings(options: &AuditOptions) -> ResolverSettings {
         timeout: options.timeouts.dns,
         dnssec: options.dnssec,
         trust_anchors: options.trust_anchors.clone(),
+    }
+}
+
+/// Scan connections through the auditor's per-address gate.
+struct GatedConnector<'a> {
+    auditor: &'a Auditor,
+    target: &'a ProbeTarget,
+}
+
+impl scan::Connector for GatedConnector<'_> {
+    fn hello<'b>(
+        &'b self,
+        spec: &'b scan::HelloSpec,
+    ) -> Pin<Box<dyn Future<Output = Option<scan::HelloResult>> + Send + 'b>> {
+        let attempt = scan::attempt(self.target, &self.auditor.probe_settings, spec);
+        Box::pin(self.auditor.gated(self.target.addr, attempt, |r| match r {
+            Err(scan::AttemptError::Smtp(e)) => Some(e),
+            _ => None,
+        }))
     }
 }
 

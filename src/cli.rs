@@ -204,6 +204,14 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retries: u32,
 
+    /// The protocol scan after the main handshake, each probe on its own
+    /// connection: light (default: at most 8 hand-built ClientHellos plus
+    /// the STARTTLS injection test per address), deep (every suite of every
+    /// version and every group: dozens of connections) or off (one
+    /// connection per address, for monitoring).
+    #[arg(long, value_name = "MODE", default_value = "light")]
+    pub scan: crate::prober::scan::ScanMode,
+
     /// Stop the whole run after this many seconds; unfinished domains are
     /// reported as errors (never dropped).
     #[arg(long, value_name = "SECS", value_parser = parse_deadline)]

@@ -137,6 +137,7 @@ fn audit_options(args: &AuditArgs, threshold: Threshold) -> anyhow::Result<Audit
         concurrency: usize::from(args.concurrency),
         per_address: usize::from(args.per_address),
         retries: args.retries,
+        scan: args.scan,
     })
 }
 

@@ -392,6 +392,9 @@ pub struct AuditOptions {
     /// Extra attempts for an address that timed out (0: none; a timed-out
     /// address is then not contacted again in the run).
     pub retries: u32,
+    /// `--scan`: the protocol scan and injection test after the main
+    /// handshake (`off` keeps one connection per address).
+    pub scan: crate::prober::scan::ScanMode,
 }
 
 impl Default for AuditOptions {
@@ -411,6 +414,7 @@ impl Default for AuditOptions {
             concurrency: 16,
             per_address: 2,
             retries: 0,
+            scan: crate::prober::scan::ScanMode::Light,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::inspector::{Finding, Severity, Verdict};
+pub use crate::prober::scan::{Level, ScanMode, Version as TlsVersion};
 use crate::prober::{Phase, Timings};
 pub use crate::resolver::Dnssec;
 
@@ -55,6 +56,8 @@ pub struct RunSettings {
     pub resolvers: Vec<String>,
     /// `validate` (local DNSSEC validation) or `trust-resolver` (AD bit).
     pub dnssec: &'static str,
+    /// `--scan`: `light`, `deep` or `off`.
+    pub scan: &'static str,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -236,6 +239,9 @@ pub struct MxReport {
     /// Whether the host matches the MTA-STS policy's `mx` patterns; null
     /// without a policy.
     pub mta_sts_match: Option<bool>,
+    /// Every address with a TLS session negotiated a hybrid post-quantum
+    /// key exchange (X25519MLKEM768); null when none had a session.
+    pub post_quantum: Option<bool>,
     pub addresses: Vec<AddressReport>,
     pub findings: Vec<Finding>,
     /// Set when the host's addresses could not be found.
@@ -259,9 +265,128 @@ pub struct AddressReport {
     pub certificate: Option<CertificateReport>,
     /// DANE result for this address.
     pub dane: DaneResult,
+    /// The main handshake negotiated a hybrid post-quantum group; null
+    /// without a TLS session.
+    pub post_quantum: Option<bool>,
+    /// What else the server accepts (`--scan`); null when not scanned.
+    pub scan: Option<ScanReport>,
+    /// The STARTTLS command-injection test; null when not run.
+    pub starttls_injection: Option<InjectionReport>,
     pub error: Option<ErrorReport>,
     pub findings: Vec<Finding>,
     pub timings_ms: Timings,
+}
+
+/// The protocol scan of one address: hand-built ClientHellos, one per
+/// connection, each answered by the server's first flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    /// `light` or `deep`.
+    pub mode: ScanMode,
+    /// Connections the scan made (the injection test not included).
+    pub connections: usize,
+    /// False when the address stopped answering (timeout, 421) and the
+    /// scan was cut short; `stopped` says why.
+    pub complete: bool,
+    pub stopped: Option<String>,
+    /// SSLv3, TLS 1.0, 1.1, 1.2, 1.3, in that order.
+    pub versions: Vec<VersionReport>,
+    pub accepted_versions: Vec<TlsVersion>,
+    /// The server chose the same suite from the same offer in opposite
+    /// orders (it enforces its own preference); null when not tested.
+    pub server_order: Option<bool>,
+    pub weak_suites: WeakSuitesReport,
+    /// The DHE group of the weakest DHE key exchange seen; null when no
+    /// probe got a DHE suite.
+    pub dhe: Option<DheReport>,
+    /// Key-exchange groups seen accepted (TLS 1.3 and ECDHE).
+    pub groups: Vec<GroupReport>,
+    /// `--scan deep`: a hybrid post-quantum group was accepted over TLS 1.3
+    /// when offered alone; null when not asked.
+    pub post_quantum_accepted: Option<bool>,
+    /// The server chose DEFLATE when offered (TLS ≤ 1.2); null: no answer.
+    pub compression: Option<bool>,
+    /// The TLS ≤ 1.2 ServerHello carried `renegotiation_info` (RFC 5746);
+    /// null: no TLS 1.0–1.2 answer.
+    pub secure_renegotiation: Option<bool>,
+}
+
+/// One protocol version in the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionReport {
+    /// `SSLv3`, `TLSv1.0`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`.
+    pub version: TlsVersion,
+    /// Null when the probe failed (see `error`) or was not sent.
+    pub accepted: Option<bool>,
+    /// IANA name of the suite chosen from the whole offer (strong first).
+    pub preferred_suite: Option<String>,
+    /// Suites seen accepted, in the order the server chose them: all of
+    /// them with `--scan deep`, those the probes met with `light`.
+    pub suites: Vec<SuiteReport>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SuiteReport {
+    /// IANA name, as testssl.sh prints with `--mapping iana`.
+    pub name: String,
+    pub level: Level,
+}
+
+/// Whether the server accepts any suite with each weak property; null
+/// when unknown (`light` learns only the categories of the one weak suite
+/// it is given, `deep` all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WeakSuitesReport {
+    pub null: Option<bool>,
+    pub anonymous: Option<bool>,
+    pub export: Option<bool>,
+    pub rc4: Option<bool>,
+    /// Single DES, RC2 or IDEA.
+    pub des: Option<bool>,
+    pub triple_des: Option<bool>,
+    /// RSA key transport (no forward secrecy).
+    pub static_rsa: Option<bool>,
+    pub cbc: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DheReport {
+    /// Size of the prime.
+    pub bits: u32,
+    /// `ffdhe2048` … `ffdhe8192` for an RFC 7919 group, else null.
+    pub group: Option<String>,
+    pub level: Level,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupReport {
+    /// As rustls and the IANA registry spell it: `X25519`, `secp256r1`,
+    /// `X25519MLKEM768`.
+    pub name: String,
+    pub level: Level,
+}
+
+/// The STARTTLS command-injection test (CVE-2011-0411 class).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InjectionReport {
+    pub result: InjectionResult,
+    /// The reply to the pipelined NOOP, when one came.
+    pub reply: Option<String>,
+    /// Why the test could not tell (`result` = `error`).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InjectionResult {
+    /// The pipelined command was thrown away (RFC 3207 §4.2): safe.
+    Discarded,
+    /// Answered in plain text before TLS: not exploitable this way.
+    AnsweredInPlaintext,
+    /// Answered inside TLS: vulnerable.
+    Vulnerable,
+    Error,
 }
 
 /// The TLSA lookup of one MX host.

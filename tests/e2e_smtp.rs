@@ -11,7 +11,7 @@ use lab::dns::ZoneBuilder;
 use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
 use lab::run::{Lab, Run, domain, finding, first_address, severity};
 use lab::smtp::{Banner, Behaviour, Ehlo, SmtpServer, StartTls};
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 /// One domain `NAME.test`, MX 10 `mx.NAME.test` at 127.0.0.1, served by a
@@ -150,15 +150,85 @@ async fn good_chain_is_secure_and_the_dialogue_is_polite() {
     );
     assert_eq!(
         server.commands(),
-        vec![
-            "EHLO client.smtptls.test",
-            "STARTTLS",
-            "EHLO client.smtptls.test",
-            "QUIT"
-        ]
+        expected_transcript(),
+        "the main dialogue, 7 scan hellos, the injection test"
     );
     assert_polite(&server);
     assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
+    // The lab server is rustls: TLS 1.2 and 1.3, AEAD suites with ECDHE,
+    // no compression, secure renegotiation, client order.
+    let scan = &a["scan"];
+    assert_eq!(scan["mode"], "light");
+    assert_eq!(scan["connections"], 7);
+    assert_eq!(scan["complete"], true);
+    assert_eq!(
+        scan["accepted_versions"],
+        serde_json::json!(["TLSv1.2", "TLSv1.3"])
+    );
+    for v in &scan["versions"].as_array().expect("versions")[..3] {
+        assert_eq!(v["accepted"], false, "{v}");
+    }
+    assert_eq!(
+        scan["versions"][3]["preferred_suite"],
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+    );
+    assert_eq!(scan["server_order"], false);
+    assert_eq!(
+        scan["weak_suites"],
+        serde_json::json!({"null": false, "anonymous": false, "export": false, "rc4": false,
+            "des": false, "triple_des": false, "static_rsa": false, "cbc": false})
+    );
+    assert_eq!(scan["dhe"], Value::Null);
+    assert_eq!(scan["compression"], false);
+    assert_eq!(scan["secure_renegotiation"], true);
+    assert_eq!(a["starttls_injection"]["result"], "discarded");
+    // Post-quantum readiness is what the main handshake negotiated.
+    let pq = a["tls"]["key_exchange_group"] == "X25519MLKEM768";
+    assert_eq!(a["post_quantum"], pq);
+    assert_eq!(
+        severity(a, "tls.post-quantum"),
+        if pq { "ok" } else { "info" }
+    );
+    for (id, sev) in [
+        ("tls.protocols", "ok"),
+        ("tls.cipher-suites", "ok"),
+        ("tls.cipher-order", "ok"),
+        ("tls.key-exchange", "ok"),
+        ("tls.compression", "ok"),
+        ("tls.renegotiation", "ok"),
+        ("starttls.injection", "ok"),
+    ] {
+        assert_eq!(severity(a, id), sev, "{id}: {:?}", finding(a, id));
+    }
+    let level = |id: &str| {
+        a["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|x| x["id"] == id))
+            .map(|x| x["level"].clone())
+    };
+    assert_eq!(
+        level("tls.protocols"),
+        Some(json!("sufficient")),
+        "TLS 1.2 is"
+    );
+    assert_eq!(level("tls.key-exchange"), Some(json!("good")));
+    assert_eq!(level("cert.key"), Some(json!("good")));
+    assert_eq!(level("tls.handshake"), Some(Value::Null));
+}
+
+/// The transcript of one default (`--scan light`) audit of a good lab
+/// server: the main dialogue, then EHLO and STARTTLS for each of the seven
+/// hellos (SSLv3, TLS 1.0, 1.1, 1.2, reversed 1.2, weak suites, DHE
+/// suites), then the injection test (its NOOP, pipelined behind STARTTLS,
+/// is dropped with the plaintext buffer and never reaches the command loop).
+fn expected_transcript() -> Vec<&'static str> {
+    let ehlo = "EHLO client.smtptls.test";
+    let mut t = vec![ehlo, "STARTTLS", ehlo, "QUIT"];
+    for _ in 0..7 {
+        t.extend([ehlo, "STARTTLS"]);
+    }
+    t.extend([ehlo, "STARTTLS", ehlo, "QUIT"]);
+    t
 }
 
 #[tokio::test(flavor = "multi_thread")]

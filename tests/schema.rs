@@ -7,6 +7,7 @@
 //! `additionalProperties: false` everywhere, so a field added in code but
 //! not in the schema fails here.
 
+#![recursion_limit = "256"]
 mod lab;
 
 use std::collections::BTreeSet;
@@ -349,7 +350,8 @@ fn sample_report() -> Value {
             "expiry_warn_days": 14,
             "extra_trust_anchors": 0,
             "resolvers": ["system"],
-            "dnssec": "validate"
+            "dnssec": "validate",
+            "scan": "light"
         },
         "domains": [{
             "domain": "example.test",
@@ -363,6 +365,7 @@ fn sample_report() -> Value {
                 "dnssec": "insecure",
                 "tlsa": null,
                 "mta_sts_match": null,
+                "post_quantum": null,
                 "addresses": [{
                     "ip": "2001:db8::25",
                     "port": 25,
@@ -373,11 +376,43 @@ fn sample_report() -> Value {
                     "tls": null,
                     "certificate": null,
                     "dane": "insecure",
+                    "post_quantum": null,
+                    "scan": {
+                        "mode": "light",
+                        "connections": 7,
+                        "complete": true,
+                        "stopped": null,
+                        "versions": [
+                            { "version": "SSLv3", "accepted": false, "preferred_suite": null, "suites": [], "error": null },
+                            { "version": "TLSv1.0", "accepted": true, "preferred_suite": "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+                              "suites": [{ "name": "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "level": "insufficient" }], "error": null },
+                            { "version": "TLSv1.1", "accepted": null, "preferred_suite": null, "suites": [], "error": "no answer to the ClientHello within 10 s" },
+                            { "version": "TLSv1.2", "accepted": true, "preferred_suite": "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+                              "suites": [{ "name": "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "level": "phase-out" }], "error": null },
+                            { "version": "TLSv1.3", "accepted": false, "preferred_suite": null, "suites": [], "error": null }
+                        ],
+                        "accepted_versions": ["TLSv1.0", "TLSv1.2"],
+                        "server_order": true,
+                        "weak_suites": { "null": false, "anonymous": false, "export": false, "rc4": false,
+                                         "des": false, "triple_des": true, "static_rsa": true, "cbc": true },
+                        "dhe": { "bits": 1024, "group": null, "level": "insufficient" },
+                        "groups": [{ "name": "secp256r1", "level": "good" }],
+                        "post_quantum_accepted": null,
+                        "compression": false,
+                        "secure_renegotiation": true
+                    },
+                    "starttls_injection": { "result": "vulnerable", "reply": "250 2.0.0 Ok", "error": null },
                     "error": null,
                     "findings": [{
                         "id": "starttls.offered",
                         "severity": "fail",
-                        "message": "STARTTLS is not offered"
+                        "message": "STARTTLS is not offered",
+                        "level": null
+                    }, {
+                        "id": "tls.key-exchange",
+                        "severity": "fail",
+                        "message": "key exchange: DHE with a 1024-bit custom group (insufficient)",
+                        "level": "insufficient"
                     }],
                     "timings_ms": { "connect": 1, "banner": 2, "ehlo": 3, "total": 7 }
                 }],
@@ -468,6 +503,31 @@ fn schema_rejects_what_the_tool_never_writes() {
     assert_rejected(&validator, "a TLS object without its fields", |r| {
         address(r)["tls"] = json!({});
     });
+    assert_rejected(&validator, "an unknown NCSC-NL level", |r| {
+        address(r)["findings"][1]["level"] = json!("weak");
+    });
+    assert_rejected(&validator, "a finding without its level", |r| {
+        address(r)["findings"][0]
+            .as_object_mut()
+            .expect("finding object")
+            .remove("level");
+    });
+    assert_rejected(&validator, "an unknown protocol version", |r| {
+        address(r)["scan"]["accepted_versions"] = json!(["TLSv1.4"]);
+    });
+    assert_rejected(&validator, "an unknown weak-suite category", |r| {
+        address(r)["scan"]["weak_suites"]["idea"] = json!(true);
+    });
+    assert_rejected(&validator, "an unknown injection result", |r| {
+        address(r)["starttls_injection"]["result"] = json!("maybe");
+    });
+    assert_rejected(
+        &validator,
+        "a scan mode of off (never written: no scan is null)",
+        |r| {
+            address(r)["scan"]["mode"] = json!("off");
+        },
+    );
     assert_rejected(&validator, "an unknown error phase", |r| {
         address(r)["error"] = json!({ "phase": "data", "kind": "timeout", "message": "" });
     });

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+pub use crate::prober::scan::Level;
+
 /// How bad a finding is. Ordered: `Ok < Info < Warn < Fail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +118,25 @@ finding_ids! {
     DeliveryMtaSts = "delivery.mta-sts",
     /// What a DANE-enforcing sender would do.
     DeliveryDane = "delivery.dane",
+    /// Protocol versions the scan saw accepted (NCSC-NL levels).
+    TlsProtocols = "tls.protocols",
+    /// Cipher suites the scan saw accepted (NCSC-NL levels).
+    TlsCipherSuites = "tls.cipher-suites",
+    /// Whether the server enforces its own suite order (NCSC-NL B2-5).
+    TlsCipherOrder = "tls.cipher-order",
+    /// Key-exchange groups: ECDHE curves and the DHE prime (NCSC-NL levels).
+    TlsKeyExchange = "tls.key-exchange",
+    /// TLS compression (CRIME).
+    TlsCompression = "tls.compression",
+    /// Secure renegotiation (RFC 5746) in a TLS ≤ 1.2 ServerHello.
+    TlsRenegotiation = "tls.renegotiation",
+    /// A hybrid post-quantum key exchange in the main handshake.
+    TlsPostQuantum = "tls.post-quantum",
+    /// The scan was cut short (the address stopped answering).
+    TlsScan = "tls.scan",
+    /// Commands pipelined behind STARTTLS are not run inside TLS
+    /// (CVE-2011-0411 class).
+    StarttlsInjection = "starttls.injection",
 }
 
 impl fmt::Display for FindingId {
@@ -136,6 +157,9 @@ pub struct Finding {
     pub id: FindingId,
     pub severity: Severity,
     pub message: String,
+    /// The NCSC-NL level of what was graded (TLS versions, suites, key
+    /// exchange, certificate key and signature); null for other checks.
+    pub level: Option<Level>,
 }
 
 impl Finding {
@@ -144,6 +168,21 @@ impl Finding {
             id,
             severity,
             message: message.into(),
+            level: None,
+        }
+    }
+
+    /// A finding for an NCSC-NL level: good and sufficient are `ok`,
+    /// phase-out `warn`, insufficient `fail`.
+    pub fn leveled(id: FindingId, level: Level, message: impl Into<String>) -> Self {
+        let severity = match level {
+            Level::Good | Level::Sufficient => Severity::Ok,
+            Level::PhaseOut => Severity::Warn,
+            Level::Insufficient => Severity::Fail,
+        };
+        Finding {
+            level: Some(level),
+            ..Self::new(id, severity, message)
         }
     }
     pub fn ok(id: FindingId, message: impl Into<String>) -> Self {

@@ -10,6 +10,7 @@ pub mod certificate;
 pub mod delivery;
 pub mod findings;
 pub mod policy;
+pub mod scan;
 pub mod verdict;
 
 use std::net::SocketAddr;
@@ -240,6 +241,7 @@ fn inspect_mx(
         dnssec: addresses_dnssec,
         tlsa: None,
         mta_sts_match: None,
+        post_quantum: None,
         addresses: Vec::new(),
         findings: Vec::new(),
         error: None,
@@ -323,8 +325,24 @@ fn inspect_mx(
             }
             g => g,
         };
+        // Insufficient TLS settings (NCSC-NL) or command injection: the
+        // address is encrypted and authenticated, but not secure.
+        let grade = match grade {
+            AddressGrade::Authenticated if scan::insufficient(&row) => AddressGrade::Weak,
+            g => g,
+        };
         report.addresses.push(row);
         grades.push(grade);
+    }
+    // Post-quantum readiness of the host: every address with a TLS
+    // session negotiated a hybrid group.
+    let sessions: Vec<bool> = report
+        .addresses
+        .iter()
+        .filter_map(|a| a.post_quantum)
+        .collect();
+    if !sessions.is_empty() {
+        report.post_quantum = Some(sessions.iter().all(|&pq| pq));
     }
     if report.tlsa.is_none() {
         for row in &mut report.addresses {
@@ -451,6 +469,13 @@ pub fn inspect_address(
         }),
         certificate: None,
         dane: DaneResult::Insecure,
+        post_quantum: probe.tls.as_ref().map(|t| {
+            t.key_exchange_group
+                .as_deref()
+                .is_some_and(|g| g.contains("MLKEM"))
+        }),
+        scan: probe.scan.as_ref().map(scan::scan_report),
+        starttls_injection: probe.injection.as_ref().map(scan::injection_report),
         error: probe.error.as_ref().map(|e| ErrorReport {
             phase: e.phase.into(),
             kind: e.kind.id(),
@@ -489,6 +514,7 @@ pub fn inspect_address(
             "the server's certificate could not be parsed",
         ));
     }
+    scan::findings(probe, &mut row);
     let grade = match grade {
         AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
         g => g,
@@ -704,40 +730,66 @@ fn certificate_findings(
             ),
         )
     });
+    // NCSC-NL levels (2025, §3.3.2.1, as internet.nl applies them): RSA
+    // from 3072 bits good, 2048–3071 phase-out, less insufficient; the
+    // NIST P and Brainpool curves from 256 bits, Ed25519 and Ed448 good,
+    // P-224 phase-out; DSA and anything smaller insufficient.
+    use crate::prober::scan::Level;
     let key = &cert.key;
+    let described = match &key.curve {
+        Some(curve) => format!("{} {} bits ({curve})", key.kind, key.bits),
+        None => format!("{} {} bits", key.kind, key.bits),
+    };
     findings.push(match key.kind.as_str() {
-        "RSA" if key.bits < 2048 => Finding::fail(
+        "RSA" if key.bits < 2048 => Finding::leveled(
             FindingId::CertKey,
+            Level::Insufficient,
             format!("RSA key of {} bits is too weak (2048 at least)", key.bits),
         ),
-        "RSA" => Finding::ok(FindingId::CertKey, format!("RSA {} bits", key.bits)),
-        "EC" if key.bits < 256 => Finding::fail(
+        "RSA" if key.bits < 3072 => Finding::leveled(
             FindingId::CertKey,
+            Level::PhaseOut,
+            format!(
+                "RSA {} bits (phase out: 3072 bits or an EC key is good)",
+                key.bits
+            ),
+        ),
+        "RSA" => Finding::leveled(FindingId::CertKey, Level::Good, described),
+        "EC" if key.bits < 224 => Finding::leveled(
+            FindingId::CertKey,
+            Level::Insufficient,
             format!("EC key of {} bits is too weak", key.bits),
         ),
-        "DSA" => Finding::fail(FindingId::CertKey, "DSA keys are obsolete"),
+        "EC" if key.bits < 256 => Finding::leveled(FindingId::CertKey, Level::PhaseOut, described),
+        "DSA" => Finding::leveled(
+            FindingId::CertKey,
+            Level::Insufficient,
+            "DSA keys are obsolete",
+        ),
         _ if key.bits == 0 => Finding::warn(
             FindingId::CertKey,
             format!("key type {} is not one smtptls can grade", key.kind),
         ),
-        _ => Finding::ok(
-            FindingId::CertKey,
-            match &key.curve {
-                Some(curve) => format!("{} {} bits ({curve})", key.kind, key.bits),
-                None => format!("{} {} bits", key.kind, key.bits),
-            },
-        ),
+        _ => Finding::leveled(FindingId::CertKey, Level::Good, described),
     });
     let sig = cert.signature_algorithm.to_ascii_lowercase();
     findings.push(
         if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
-            Finding::fail(
+            Finding::leveled(
                 FindingId::CertSignature,
+                Level::Insufficient,
                 format!("signed with {}: broken hash", cert.signature_algorithm),
             )
-        } else {
-            Finding::ok(
+        } else if sig.contains("sha224") {
+            Finding::leveled(
                 FindingId::CertSignature,
+                Level::PhaseOut,
+                format!("signed with {}", cert.signature_algorithm),
+            )
+        } else {
+            Finding::leveled(
+                FindingId::CertSignature,
+                Level::Good,
                 format!("signed with {}", cert.signature_algorithm),
             )
         },

@@ -124,6 +124,10 @@ pub enum AddressGrade {
     NoTls,
     /// Encrypted, but the certificate cannot be authenticated.
     Unauthenticated,
+    /// Encrypted and authenticated, but the address accepts insufficient
+    /// TLS settings (NCSC-NL: a version, suite, key exchange, compression,
+    /// certificate key or hash) or runs commands injected before TLS.
+    Weak,
     /// Encrypted, TLS ≥ 1.2, valid chain, matching name.
     Authenticated,
 }
@@ -134,6 +138,7 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
     let unreachable = count(AddressGrade::Unreachable);
     let no_tls = count(AddressGrade::NoTls);
     let unauth = count(AddressGrade::Unauthenticated);
+    let weak = count(AddressGrade::Weak);
     let reachable = grades.len() - unreachable;
     let skipped = if unreachable > 0 {
         format!(" ({unreachable} unreachable MX address(es) or host(s) not graded)")
@@ -165,6 +170,14 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
             Verdict::Encrypted,
             format!(
                 "STARTTLS everywhere, but {unauth} of {reachable} certificates cannot be authenticated{skipped}"
+            ),
+        );
+    }
+    if weak > 0 {
+        return (
+            Verdict::Encrypted,
+            format!(
+                "STARTTLS with valid certificates everywhere, but {weak} of {reachable} addresses accept insufficient TLS settings or command injection{skipped}"
             ),
         );
     }
@@ -241,6 +254,13 @@ mod tests {
         assert_eq!(
             domain_verdict(&[Authenticated, Authenticated]).0,
             Verdict::Secure
+        );
+        let (v, why) = domain_verdict(&[Weak, Authenticated]);
+        assert_eq!(v, Verdict::Encrypted);
+        assert!(why.contains("insufficient TLS settings"), "{why}");
+        assert_eq!(
+            domain_verdict(&[Weak, Unauthenticated]).0,
+            Verdict::Encrypted
         );
         let (v, why) = domain_verdict(&[Authenticated, Unreachable]);
         assert_eq!(v, Verdict::Secure);

@@ -7,6 +7,8 @@
 //! read is bounded ([`smtp`]), and whatever the peer does, [`probe`]
 //! returns a [`Probe`] that says how far it got and what stopped it.
 
+pub mod injection;
+pub mod scan;
 pub mod smtp;
 pub mod tls;
 
@@ -189,6 +191,12 @@ pub struct Probe {
     pub greeting_after_tls: Option<Greeting>,
     pub error: Option<ProbeError>,
     pub timings: Timings,
+    /// The protocol scan (`--scan`), on further connections; `None` when
+    /// off or when STARTTLS was not accepted.
+    pub scan: Option<scan::TlsScan>,
+    /// The STARTTLS injection test, on one more connection; `None` when
+    /// not run (as for `scan`).
+    pub injection: Option<Result<injection::Injection, injection::InjectionError>>,
 }
 
 /// Runs the whole dialogue against one address. Never panics on peer
@@ -322,6 +330,68 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let _ = timeout(limit, command(conn, "QUIT")).await;
+}
+
+/// Connect, banner, EHLO and STARTTLS on a fresh connection, for the
+/// scan and the injection test: the same steps and timeouts as the main
+/// dialogue, without its bookkeeping. `starttls` is the line sent for the
+/// STARTTLS step (the injection test pipelines a second command behind
+/// it). Returns the stream after the 220; bytes still buffered are the
+/// caller's to judge.
+pub(crate) async fn open_starttls(
+    target: &ProbeTarget,
+    settings: &ProbeSettings,
+    starttls: &str,
+) -> Result<SmtpStream<TcpStream>, ProbeError> {
+    let t = settings.timeouts;
+    let mut timings = Timings::default();
+    let tcp = timed(Phase::Connect, t.connect, &mut timings.connect, async {
+        TcpStream::connect(target.addr)
+            .await
+            .map_err(|e| io_error(&e))
+    })
+    .await?;
+    let _ = tcp.set_nodelay(true);
+    let local_ip = tcp
+        .local_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ehlo_name = settings.ehlo_name.for_local_addr(local_ip);
+    let mut conn = SmtpStream::new(tcp);
+    let banner = timed(Phase::Banner, t.banner, &mut timings.banner, async {
+        conn.read_reply().await.map_err(reply_error)
+    })
+    .await?;
+    if banner.code != 220 {
+        quit(&mut conn, t.command).await;
+        return Err(ProbeError {
+            phase: Phase::Banner,
+            kind: ProbeErrorKind::Rejected(banner),
+        });
+    }
+    let greeting = greet(&mut conn, &ehlo_name, settings, &mut timings, Phase::Ehlo).await?;
+    if !greeting.offers("STARTTLS") {
+        quit(&mut conn, t.command).await;
+        return Err(ProbeError {
+            phase: Phase::Starttls,
+            kind: ProbeErrorKind::Unparseable("STARTTLS is no longer offered".into()),
+        });
+    }
+    let reply = timed(
+        Phase::Starttls,
+        t.command,
+        &mut timings.starttls,
+        command(&mut conn, starttls),
+    )
+    .await?;
+    if reply.code != 220 {
+        quit(&mut conn, t.command).await;
+        return Err(ProbeError {
+            phase: Phase::Starttls,
+            kind: ProbeErrorKind::Rejected(reply),
+        });
+    }
+    Ok(conn)
 }
 
 async fn converse(

@@ -17,7 +17,9 @@
 //! `smtptls_mx_tls_version_info{version}`,
 //! `smtptls_mx_certificate_expiry_timestamp_seconds`,
 //! `smtptls_mx_certificate_valid`, `smtptls_mx_dane_valid`,
-//! `smtptls_mx_dane_result{result}`, `smtptls_mx_error{phase,kind}`.
+//! `smtptls_mx_dane_result{result}`, `smtptls_mx_error{phase,kind}`,
+//! `smtptls_mx_post_quantum`, `smtptls_mx_legacy_protocol`,
+//! `smtptls_mx_starttls_injectable`.
 
 use std::collections::HashSet;
 use std::fmt::{Display, Write as _};
@@ -145,6 +147,9 @@ struct Metrics {
     dane_valid: Family,
     dane_result: Family,
     error: Family,
+    post_quantum: Family,
+    legacy_protocol: Family,
+    injectable: Family,
 }
 
 impl Default for Metrics {
@@ -211,13 +216,25 @@ impl Default for Metrics {
                 "smtptls_mx_error",
                 "The phase and kind of the error that ended the probe of the MX address (address empty: the host's addresses could not be found).",
             ),
+            post_quantum: Family::new(
+                "smtptls_mx_post_quantum",
+                "1 when the main handshake with the MX address negotiated a hybrid post-quantum key exchange (X25519MLKEM768), 0 when it negotiated another; absent without TLS.",
+            ),
+            legacy_protocol: Family::new(
+                "smtptls_mx_legacy_protocol",
+                "1 when the scan saw the MX address accept SSLv3, TLS 1.0 or TLS 1.1 (insufficient), 0 when not; absent when not scanned.",
+            ),
+            injectable: Family::new(
+                "smtptls_mx_starttls_injectable",
+                "1 when the MX address answered a command pipelined behind STARTTLS inside TLS (CVE-2011-0411 class), 0 when not; absent when not tested.",
+            ),
         }
     }
 }
 
 impl Metrics {
     /// Every family, in output order.
-    fn families(&self) -> [&Family; 16] {
+    fn families(&self) -> [&Family; 19] {
         [
             &self.run_domains,
             &self.run_below_threshold,
@@ -235,6 +252,9 @@ impl Metrics {
             &self.dane_valid,
             &self.dane_result,
             &self.error,
+            &self.post_quantum,
+            &self.legacy_protocol,
+            &self.injectable,
         ]
     }
 
@@ -322,6 +342,24 @@ impl Metrics {
         let dane = wire_name(&a.dane);
         self.dane_result
             .add(&[&at[..], &[("result", &dane)]].concat(), 1);
+        if let Some(pq) = a.post_quantum {
+            self.post_quantum.add(&at, flag(pq));
+        }
+        if let Some(scan) = &a.scan {
+            let legacy = scan
+                .accepted_versions
+                .iter()
+                .any(|v| *v < crate::report::TlsVersion::Tls12);
+            self.legacy_protocol.add(&at, flag(legacy));
+        }
+        if let Some(i) = &a.starttls_injection
+            && i.result != crate::report::InjectionResult::Error
+        {
+            self.injectable.add(
+                &at,
+                flag(i.result == crate::report::InjectionResult::Vulnerable),
+            );
+        }
         if let Some(e) = &a.error {
             let phase = wire_name(&e.phase);
             self.error.add(

@@ -100,8 +100,8 @@ impl TableReporter {
             table.force_no_tty();
         }
         table.set_header(vec![
-            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Chain", "Name", "Days", "DANE",
-            "Problem",
+            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Accepts", "PQ", "Chain", "Name",
+            "Days", "DANE", "Problem",
         ]);
         for mx in &d.mx {
             if mx.addresses.is_empty() {
@@ -109,6 +109,8 @@ impl TableReporter {
                     Cell::new(mx.preference),
                     Cell::new(&mx.host),
                     Cell::new("-"),
+                    Cell::new(""),
+                    Cell::new(""),
                     Cell::new(""),
                     Cell::new(""),
                     Cell::new(""),
@@ -175,6 +177,24 @@ impl TableReporter {
         }
     }
 
+    /// The versions the scan saw accepted, `1.0 1.2 1.3`; red when one is
+    /// insufficient (below TLS 1.2); `-` when not scanned.
+    fn accepts_cell(&self, a: &AddressReport) -> Cell {
+        let Some(scan) = &a.scan else {
+            return Cell::new("-");
+        };
+        let text: Vec<&str> = scan
+            .accepted_versions
+            .iter()
+            .map(|v| v.as_str().trim_start_matches("TLSv"))
+            .collect();
+        let legacy = scan
+            .accepted_versions
+            .iter()
+            .any(|v| v.level() == crate::report::Level::Insufficient);
+        self.cell(text.join(" "), Some(!legacy))
+    }
+
     fn address_row(&self, mx: &MxReport, a: &AddressReport) -> Vec<Cell> {
         // "?" when the dialogue ended before the server's extensions were known.
         let unknown = !a.reachable();
@@ -217,6 +237,11 @@ impl TableReporter {
             self.cell(starttls, (!unknown).then_some(a.starttls)),
             Cell::new(version),
             Cell::new(cipher),
+            self.accepts_cell(a),
+            match a.post_quantum {
+                Some(pq) => self.cell(if pq { "yes" } else { "no" }, None),
+                None => Cell::new("-"),
+            },
             chain,
             name,
             days,

@@ -55,6 +55,41 @@ pub struct Behaviour {
     /// Served after STARTTLS. With [`StartTls::Offered`] and no certificate,
     /// STARTTLS is answered with 454.
     pub cert: Option<ServerCert>,
+    /// What happens to commands pipelined behind STARTTLS.
+    pub pipelined: Pipelined,
+    /// A fake legacy TLS stack beside rustls: ClientHellos without the
+    /// `supported_versions` extension (the scan's hand-built TLS ≤ 1.2
+    /// hellos) get canned answers from it; hellos with it (rustls's, the
+    /// scan's TLS 1.3 one) still go to rustls.
+    pub legacy: Option<Legacy>,
+}
+
+/// Commands a client pipelines behind STARTTLS (`STARTTLS\r\nNOOP\r\n`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Pipelined {
+    /// Thrown away with the plaintext buffer, as RFC 3207 §4.2 requires.
+    #[default]
+    Discarded,
+    /// Kept and fed into the TLS session, where they are answered as if
+    /// sent over TLS: the CVE-2011-0411 bug.
+    AnsweredInTls,
+    /// Answered in plain text in the same write as the 220 (then TLS).
+    AnsweredInPlaintext,
+}
+
+/// What the fake legacy stack accepts. It answers with a ServerHello
+/// (with renegotiation_info when asked), a ServerKeyExchange for DHE
+/// (a `dhe_bits` prime) and ECDHE (secp256r1) suites, and a
+/// ServerHelloDone, then closes: enough for the scan, never a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Legacy {
+    /// Wire versions accepted (0x0300 SSLv3 … 0x0303 TLS 1.2).
+    pub versions: Vec<u16>,
+    /// Suites accepted, in the server's order of preference (it enforces
+    /// it).
+    pub suites: Vec<u16>,
+    /// Size of the DHE prime.
+    pub dhe_bits: usize,
 }
 
 impl Behaviour {
@@ -67,6 +102,8 @@ impl Behaviour {
             ehlo: Ehlo::Normal,
             starttls: StartTls::Offered,
             cert: Some(cert),
+            pipelined: Pipelined::Discarded,
+            legacy: None,
         }
     }
 
@@ -78,6 +115,8 @@ impl Behaviour {
             ehlo: Ehlo::Normal,
             starttls: StartTls::NotOffered,
             cert: None,
+            pipelined: Pipelined::Discarded,
+            legacy: None,
         }
     }
 }
@@ -293,12 +332,160 @@ async fn serve(mut tcp: TcpStream, shared: &Shared) -> io::Result<()> {
     let Some(acceptor) = &shared.tls else {
         unreachable!("dialogue() only hands over to TLS when a certificate is configured")
     };
+    let (mut tcp, leftover) = plain.into_parts();
+    if let Some(legacy) = &shared.behaviour.legacy
+        && let Some(hello) = peek_client_hello(&mut tcp).await
+        && !hello.supported_versions
+    {
+        return answer_legacy(tcp, legacy, &hello).await;
+    }
     // Anything the client pipelined after STARTTLS is dropped with the
-    // plaintext buffer, as RFC 3207 requires.
-    let tls = acceptor.accept(plain.into_inner()).await?;
-    let mut secure = LineConn::new(tls, Vec::new());
+    // plaintext buffer, as RFC 3207 requires; unless this server has the
+    // bug, and keeps it for the TLS session.
+    let carried = match shared.behaviour.pipelined {
+        Pipelined::AnsweredInTls => leftover,
+        _ => Vec::new(),
+    };
+    let tls = acceptor.accept(tcp).await?;
+    let mut secure = LineConn::new(tls, carried);
     dialogue(&mut secure, shared, true, false).await?;
     Ok(())
+}
+
+/// What the fake legacy stack needs from a ClientHello.
+struct Hello {
+    version: u16,
+    suites: Vec<u16>,
+    supported_versions: bool,
+    renegotiation: bool,
+}
+
+/// Waits (up to 5 s) until the whole first record is in the socket
+/// buffer, and parses it without consuming it, so rustls can still read it.
+async fn peek_client_hello(tcp: &mut TcpStream) -> Option<Hello> {
+    use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
+    let mut buf = vec![0u8; 16 * 1024 + 5];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let n = loop {
+        let n = tcp.peek(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        if n >= 5 && n >= 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]])) {
+            break n;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let (_, record) = tls_parser::parse_tls_plaintext(&buf[..n]).ok()?;
+    let Some(TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch))) = record.msg.first()
+    else {
+        return None;
+    };
+    let extensions = ch
+        .ext
+        .and_then(|e| tls_parser::parse_tls_client_hello_extensions(e).ok())
+        .map(|(_, e)| e)
+        .unwrap_or_default();
+    let suites: Vec<u16> = ch.ciphers.iter().map(|c| c.0).collect();
+    Some(Hello {
+        version: ch.version.0,
+        supported_versions: extensions
+            .iter()
+            .any(|e| matches!(e, TlsExtension::SupportedVersions(_))),
+        renegotiation: suites.contains(&0x00ff)
+            || extensions
+                .iter()
+                .any(|e| matches!(e, TlsExtension::RenegotiationInfo(_))),
+        suites,
+    })
+}
+
+/// The fake legacy stack's answer, in one write, then close.
+async fn answer_legacy(mut tcp: TcpStream, legacy: &Legacy, hello: &Hello) -> io::Result<()> {
+    // Consume the hello the peek left in the socket.
+    let mut sink = vec![0u8; 16 * 1024 + 5];
+    let _ = tcp.read(&mut sink).await?;
+    let alert = |description: u8| vec![0x15, 0x03, 0x01, 0x00, 0x02, 0x02, description];
+    let version = legacy
+        .versions
+        .iter()
+        .copied()
+        .filter(|&v| v <= hello.version)
+        .max();
+    let suite = legacy
+        .suites
+        .iter()
+        .copied()
+        .find(|s| hello.suites.contains(s));
+    let reply = match (version, suite) {
+        (None, _) => alert(70), // protocol_version
+        (_, None) => alert(40), // handshake_failure
+        (Some(version), Some(suite)) => legacy_flight(legacy, version, suite, hello.renegotiation),
+    };
+    tcp.write_all(&reply).await?;
+    let _ = tcp.shutdown().await;
+    Ok(())
+}
+
+fn legacy_flight(legacy: &Legacy, version: u16, suite: u16, renegotiation: bool) -> Vec<u8> {
+    fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![kind];
+        m.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes()[1..]);
+        m.extend_from_slice(body);
+        m
+    }
+    fn with_len16(data: &[u8]) -> Vec<u8> {
+        let mut v = u16::try_from(data.len())
+            .expect("small")
+            .to_be_bytes()
+            .to_vec();
+        v.extend_from_slice(data);
+        v
+    }
+    let mut sh = version.to_be_bytes().to_vec();
+    sh.extend_from_slice(&[0x5a; 32]);
+    sh.push(0);
+    sh.extend_from_slice(&suite.to_be_bytes());
+    sh.push(0);
+    if version > 0x0300 && renegotiation {
+        sh.extend_from_slice(&with_len16(&[0xff, 0x01, 0x00, 0x01, 0x00]));
+    }
+    let mut flight = handshake(2, &sh);
+    let info = tls_parser::TlsCipherSuite::from_id(suite);
+    let kx = info.map(|s| s.kx);
+    let ske = match kx {
+        Some(tls_parser::TlsCipherKx::Dhe) => {
+            let mut p = vec![0xffu8; legacy.dhe_bits / 8];
+            if let Some(last) = p.last_mut() {
+                *last = 0xfd;
+            }
+            let mut params = with_len16(&p);
+            params.extend(with_len16(&[2]));
+            params.extend(with_len16(&vec![0x33; legacy.dhe_bits / 8]));
+            Some(params)
+        }
+        Some(tls_parser::TlsCipherKx::Ecdhe) => {
+            let mut params = vec![3, 0x00, 0x17, 65, 4];
+            params.extend_from_slice(&[0x44; 64]);
+            Some(params)
+        }
+        _ => None,
+    };
+    if let Some(mut params) = ske {
+        // A signature the scan never checks.
+        if version >= 0x0303 {
+            params.extend_from_slice(&[0x04, 0x01]);
+        }
+        params.extend(with_len16(&[0x55; 64]));
+        flight.extend(handshake(12, &params));
+    }
+    flight.extend(handshake(14, &[]));
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend(with_len16(&flight));
+    record
 }
 
 /// Sends the greeting while listening to the client, to catch early
@@ -472,7 +659,17 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
             "STARTTLS" if in_tls => conn.reply("503 5.5.1 TLS already active").await?,
             "STARTTLS" => match behaviour.starttls {
                 StartTls::Offered if shared.tls.is_some() => {
-                    conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    if behaviour.pipelined == Pipelined::AnsweredInPlaintext && conn.has_line() {
+                        // One write, so the plaintext answer always
+                        // arrives with the 220.
+                        conn.reply("220 2.0.0 Ready to start TLS\r\n250 2.0.0 OK")
+                            .await?;
+                        if let Some(Line::Text(line)) = conn.next_line().await? {
+                            shared.record(&line);
+                        }
+                    } else {
+                        conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    }
                     return Ok(Next::StartTls);
                 }
                 // A lab set-up mistake rather than a scenario, but answer
@@ -571,8 +768,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
         }
     }
 
-    fn into_inner(self) -> S {
-        self.stream
+    /// The stream and whatever was received but not yet read as a line.
+    fn into_parts(self) -> (S, Vec<u8>) {
+        (self.stream, self.buf)
+    }
+
+    /// A complete line is already buffered (pipelined by the client).
+    fn has_line(&self) -> bool {
+        self.buf.contains(&b'\n')
     }
 
     /// The next line, or `None` once the client has closed its side.

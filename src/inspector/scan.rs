@@ -1,0 +1,319 @@
+//! Grading the protocol scan and the STARTTLS injection test of one
+//! address: the report section (`scan`, `starttls_injection`) and the
+//! findings with their NCSC-NL levels (`tls.protocols`,
+//! `tls.cipher-suites`, `tls.cipher-order`, `tls.key-exchange`,
+//! `tls.compression`, `tls.renegotiation`, `tls.post-quantum`, `tls.scan`,
+//! `starttls.injection`). The levels themselves are defined next to the
+//! suites, in `prober::scan::suites`; `docs/grading.md` gives the sources.
+
+use crate::prober::Probe;
+use crate::prober::injection::Injection;
+use crate::prober::scan::{Level, ScanMode, TlsScan, Weakness, suites};
+use crate::report::{
+    AddressReport, DheReport, GroupReport, InjectionReport, InjectionResult, ScanReport,
+    SuiteReport, VersionReport, WeakSuitesReport,
+};
+
+use super::{Finding, FindingId, Severity};
+
+/// The report section of a scan.
+pub fn scan_report(scan: &TlsScan) -> ScanReport {
+    let weak = |w: Weakness| {
+        scan.weak
+            .iter()
+            .find(|(x, _)| *x == w)
+            .and_then(|(_, v)| *v)
+    };
+    ScanReport {
+        mode: scan.mode,
+        connections: scan.connections,
+        complete: scan.stopped.is_none(),
+        stopped: scan.stopped.clone(),
+        versions: scan
+            .versions
+            .iter()
+            .map(|(v, s)| VersionReport {
+                version: *v,
+                accepted: s.accepted,
+                preferred_suite: s.preferred.map(suites::name),
+                suites: s.suites.iter().map(|&id| suite(id)).collect(),
+                error: s.error.clone(),
+            })
+            .collect(),
+        accepted_versions: scan.accepted_versions(),
+        server_order: scan.server_order,
+        weak_suites: WeakSuitesReport {
+            null: weak(Weakness::Null),
+            anonymous: weak(Weakness::Anonymous),
+            export: weak(Weakness::Export),
+            rc4: weak(Weakness::Rc4),
+            des: weak(Weakness::Des),
+            triple_des: weak(Weakness::TripleDes),
+            static_rsa: weak(Weakness::StaticRsa),
+            cbc: weak(Weakness::Cbc),
+        },
+        dhe: scan.dhe.map(|(bits, named)| DheReport {
+            bits,
+            group: named.map(|g| suites::group_name(g).to_ascii_lowercase()),
+            level: suites::dhe_level(named),
+        }),
+        groups: scan
+            .groups
+            .iter()
+            .map(|&g| GroupReport {
+                name: suites::group_name(g),
+                level: suites::group_level(g),
+            })
+            .collect(),
+        post_quantum_accepted: scan.post_quantum_accepted,
+        compression: scan.compression,
+        secure_renegotiation: scan.secure_renegotiation,
+    }
+}
+
+fn suite(id: u16) -> SuiteReport {
+    SuiteReport {
+        name: suites::name(id),
+        level: suites::level(id),
+    }
+}
+
+/// The report section of the injection test.
+pub fn injection_report(
+    result: &Result<Injection, crate::prober::injection::InjectionError>,
+) -> InjectionReport {
+    match result {
+        Ok(Injection::Discarded) => InjectionReport {
+            result: InjectionResult::Discarded,
+            reply: None,
+            error: None,
+        },
+        Ok(Injection::AnsweredInPlaintext(r)) => InjectionReport {
+            result: InjectionResult::AnsweredInPlaintext,
+            reply: Some(r.summary()),
+            error: None,
+        },
+        Ok(Injection::Vulnerable(r)) => InjectionReport {
+            result: InjectionResult::Vulnerable,
+            reply: Some(r.summary()),
+            error: None,
+        },
+        Err(e) => InjectionReport {
+            result: InjectionResult::Error,
+            reply: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// `X (level), Y (level)` for a finding message.
+fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> Level) -> String {
+    items
+        .iter()
+        .map(|i| format!("{} ({})", name(i), level(i)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Findings from the main handshake's group, the scan and the injection test.
+pub fn findings(probe: &Probe, row: &mut AddressReport) {
+    let findings = &mut row.findings;
+    if let Some(tls) = &probe.tls {
+        let group = tls.key_exchange_group.as_deref().unwrap_or("none");
+        findings.push(if row.post_quantum == Some(true) {
+            Finding::ok(
+                FindingId::TlsPostQuantum,
+                format!("hybrid post-quantum key exchange {group} negotiated"),
+            )
+        } else {
+            Finding::info(
+                FindingId::TlsPostQuantum,
+                format!("no post-quantum key exchange (X25519MLKEM768 offered, {group} chosen)"),
+            )
+        });
+    }
+    if let Some(scan) = &probe.scan {
+        scan_findings(scan, probe, findings);
+    }
+    if let Some(r) = &row.starttls_injection {
+        findings.push(match r.result {
+            InjectionResult::Vulnerable => Finding::fail(
+                FindingId::StarttlsInjection,
+                format!(
+                    "a command pipelined behind STARTTLS was answered inside TLS ({}): an attacker can inject commands into the encrypted session (CVE-2011-0411 class)",
+                    r.reply.as_deref().unwrap_or("")
+                ),
+            ),
+            InjectionResult::Discarded => Finding::ok(
+                FindingId::StarttlsInjection,
+                "commands pipelined behind STARTTLS are discarded",
+            ),
+            InjectionResult::AnsweredInPlaintext => Finding::info(
+                FindingId::StarttlsInjection,
+                format!(
+                    "a command pipelined behind STARTTLS was answered in plain text before TLS ({}): not injectable, but RFC 3207 §4.2 says to discard it",
+                    r.reply.as_deref().unwrap_or("")
+                ),
+            ),
+            InjectionResult::Error => Finding::info(
+                FindingId::StarttlsInjection,
+                format!(
+                    "the injection test could not tell: {}",
+                    r.error.as_deref().unwrap_or("")
+                ),
+            ),
+        });
+    }
+}
+
+fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
+    if let Some(why) = &scan.stopped {
+        findings.push(Finding::warn(
+            FindingId::TlsScan,
+            format!("scan incomplete: {why}"),
+        ));
+    }
+
+    let accepted = scan.accepted_versions();
+    if let Some(worst) = accepted.iter().map(|v| v.level()).max() {
+        let list = listing(&accepted, |v| v.as_str().to_string(), |v| v.level());
+        findings.push(Finding::leveled(
+            FindingId::TlsProtocols,
+            worst,
+            format!("accepted: {list}"),
+        ));
+    }
+
+    // Suites: every one the scan saw, and the main handshake's.
+    let mut seen: Vec<u16> = scan.all_suites().into_iter().collect();
+    if let Some(id) = probe
+        .tls
+        .as_ref()
+        .and_then(|t| tls_parser::TlsCipherSuite::from_name(&t.cipher))
+        .map(|s| s.id.0)
+        && !seen.contains(&id)
+    {
+        seen.push(id);
+    }
+    suites::sort_strong_first(&mut seen);
+    if let Some(worst) = seen.iter().map(|&s| suites::level(s)).max() {
+        let below: Vec<u16> = seen
+            .iter()
+            .copied()
+            .filter(|&s| suites::level(s) >= Level::PhaseOut)
+            .collect();
+        let partial = if scan.mode == ScanMode::Light {
+            " (light scan: the preferred suites and one weak and one DHE probe; --scan deep lists every suite)"
+        } else {
+            ""
+        };
+        let message = if below.is_empty() {
+            format!(
+                "{} suites seen, all good or sufficient{partial}",
+                seen.len()
+            )
+        } else {
+            format!(
+                "accepted: {}{partial}",
+                listing(&below, |&s| suites::name(s), |&s| suites::level(s))
+            )
+        };
+        findings.push(Finding::leveled(FindingId::TlsCipherSuites, worst, message));
+    }
+
+    match scan.server_order {
+        Some(true) => findings.push(Finding::ok(
+            FindingId::TlsCipherOrder,
+            "the server enforces its own suite order",
+        )),
+        Some(false) => {
+            let weak_known = seen.iter().any(|&s| suites::level(s) >= Level::PhaseOut);
+            findings.push(if weak_known {
+                Finding::warn(
+                    FindingId::TlsCipherOrder,
+                    "the server follows the client's suite order although it accepts phase-out or insufficient suites (NCSC-NL B2-5: prefer the strongest)",
+                )
+            } else {
+                Finding::ok(
+                    FindingId::TlsCipherOrder,
+                    "the server follows the client's suite order (fine while every accepted suite is good or sufficient)",
+                )
+            });
+        }
+        None => {}
+    }
+
+    // Key exchange: every group seen (main handshake included) and the DHE prime.
+    let mut groups: Vec<(String, Level)> = scan
+        .groups
+        .iter()
+        .map(|&g| (suites::group_name(g), suites::group_level(g)))
+        .collect();
+    if let Some(main) = probe
+        .tls
+        .as_ref()
+        .and_then(|t| t.key_exchange_group.clone())
+        && !groups.iter().any(|(n, _)| *n == main)
+    {
+        let level = (0u16..=0x11ff)
+            .find(|&g| suites::group_name(g) == main)
+            .map_or(Level::Insufficient, suites::group_level);
+        groups.push((main, level));
+    }
+    let mut parts: Vec<(String, Level)> = groups;
+    if let Some((bits, named)) = scan.dhe {
+        let name = match named {
+            Some(g) => format!(
+                "DHE {} ({bits} bits)",
+                suites::group_name(g).to_ascii_lowercase()
+            ),
+            None => format!("DHE with a {bits}-bit custom group"),
+        };
+        parts.push((name, suites::dhe_level(named)));
+    }
+    if let Some(worst) = parts.iter().map(|(_, l)| *l).max() {
+        findings.push(Finding::leveled(
+            FindingId::TlsKeyExchange,
+            worst,
+            format!(
+                "key exchange: {}",
+                listing(&parts, |(n, _)| n.clone(), |(_, l)| *l)
+            ),
+        ));
+    }
+
+    match scan.compression {
+        Some(true) => findings.push(Finding::leveled(
+            FindingId::TlsCompression,
+            Level::Insufficient,
+            "the server compresses TLS records (DEFLATE) when offered: CRIME",
+        )),
+        Some(false) => findings.push(Finding::leveled(
+            FindingId::TlsCompression,
+            Level::Good,
+            "no TLS compression",
+        )),
+        None => {}
+    }
+    match scan.secure_renegotiation {
+        Some(true) => findings.push(Finding::ok(
+            FindingId::TlsRenegotiation,
+            "secure renegotiation (RFC 5746) supported",
+        )),
+        Some(false) => findings.push(Finding::new(
+            FindingId::TlsRenegotiation,
+            Severity::Warn,
+            "no renegotiation_info in the TLS ≤ 1.2 ServerHello (RFC 5746): the server either refuses renegotiation or allows the insecure kind; smtptls does not renegotiate to tell which",
+        )),
+        None => {}
+    }
+}
+
+/// The address accepts something insufficient, or is injectable: it
+/// cannot be called secure (see `verdict.rs`).
+pub fn insufficient(row: &AddressReport) -> bool {
+    row.findings.iter().any(|f| {
+        f.level == Some(Level::Insufficient)
+            || (f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
+    })
+}

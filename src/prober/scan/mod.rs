@@ -1,0 +1,604 @@
+//! The protocol scan: what else, besides the main rustls handshake, a
+//! server still accepts. Each question is one hand-built ClientHello on its
+//! own SMTP connection (EHLO, STARTTLS, 220, then raw bytes), answered by
+//! the server's first flight; the connection is then dropped. rustls stays
+//! the only TLS stack that ever completes a handshake.
+//!
+//! - [`client_hello`] builds the hellos, [`server_hello`] reads the
+//!   answers, [`suites`] knows the suites, groups and their NCSC-NL levels.
+//! - [`run`] decides which hellos to send for a [`ScanMode`] and gathers the
+//!   answers into a [`TlsScan`]. It opens connections through a
+//!   [`Connector`], which the audit implements so that every scan
+//!   connection obeys `--per-address` and the 421 back-off.
+//! - [`attempt`] is the network side of one hello, with the run's timeouts.
+//!
+//! `light` (the default) sends a fixed set of at most [`LIGHT_MAX`] hellos;
+//! `deep` enumerates every suite of every accepted version and every group.
+
+pub mod client_hello;
+pub mod server_hello;
+pub mod suites;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
+
+use super::{ProbeError, ProbeSettings, ProbeTarget, TlsSession};
+pub use client_hello::HelloSpec;
+pub use server_hello::{FlightError, KeyExchange, Reply, ServerHello};
+pub use suites::{Level, Version, Weakness};
+
+/// How much scanning `--scan` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanMode {
+    /// No scan and no injection test: one connection per address.
+    Off,
+    /// A fixed handful of probes per address (the default).
+    #[default]
+    Light,
+    /// Every suite of every accepted version, every group.
+    Deep,
+}
+
+impl ScanMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanMode::Off => "off",
+            ScanMode::Light => "light",
+            ScanMode::Deep => "deep",
+        }
+    }
+}
+
+impl fmt::Display for ScanMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ScanMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(ScanMode::Off),
+            "light" => Ok(ScanMode::Light),
+            "deep" => Ok(ScanMode::Deep),
+            _ => Err(format!("unknown scan mode {s:?} (light, deep or off)")),
+        }
+    }
+}
+
+/// Most hellos a `light` scan sends to one address: SSLv3, TLS 1.0, 1.1,
+/// 1.2, the reversed TLS 1.2 order, the weak suites, the DHE suites, and
+/// TLS 1.3 when the main handshake did not complete.
+pub const LIGHT_MAX: usize = 8;
+
+/// Why one hello got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttemptError {
+    /// The SMTP part (connect, banner, EHLO, STARTTLS) failed.
+    #[error("{0}")]
+    Smtp(ProbeError),
+    #[error("no answer to the ClientHello within {}", super::secs(*.0))]
+    Timeout(Duration),
+    /// Closed without an alert: how many servers refuse an old version.
+    #[error("connection closed without a reply")]
+    Closed,
+    #[error("connection closed in the middle of a reply")]
+    Truncated,
+    #[error("{0}")]
+    Flight(#[from] FlightError),
+    #[error("{0}")]
+    Network(String),
+}
+
+/// The outcome of one hello.
+pub type HelloResult = Result<Reply, AttemptError>;
+
+/// Opens scan connections. `None` means the address may not be contacted
+/// any more in this run (it timed out, or asked us to go away with 421):
+/// the scan stops there and says so.
+pub trait Connector: Send + Sync {
+    fn hello<'a>(
+        &'a self,
+        spec: &'a HelloSpec,
+    ) -> Pin<Box<dyn Future<Output = Option<HelloResult>> + Send + 'a>>;
+}
+
+/// What the scan learnt about one protocol version.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionScan {
+    /// `None` when it could not be told (the probe failed or was not sent).
+    pub accepted: Option<bool>,
+    /// The suite the server chose from the full offer (strong first).
+    pub preferred: Option<u16>,
+    /// Suites seen accepted: every one with `deep`, in the order the server
+    /// chose them; with `light`, those the probes happened to see.
+    pub suites: Vec<u16>,
+    /// Why `accepted` is unknown.
+    pub error: Option<String>,
+}
+
+/// Everything the scan learnt about one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsScan {
+    pub mode: ScanMode,
+    /// One entry per version, SSLv3 first.
+    pub versions: Vec<(Version, VersionScan)>,
+    /// The server chose the same suite when offered the same suites in
+    /// opposite orders (`None`: not tested).
+    pub server_order: Option<bool>,
+    /// Per weak category: accepted, not accepted, or unknown (`light` tells
+    /// only what its one weak-suites probe saw).
+    pub weak: Vec<(Weakness, Option<bool>)>,
+    /// The DHE prime the server used, when a probe got a DHE suite.
+    pub dhe: Option<(u32, Option<u16>)>,
+    /// ECDHE/TLS 1.3 groups seen accepted.
+    pub groups: BTreeSet<u16>,
+    /// Whether a hybrid post-quantum group was accepted over TLS 1.3
+    /// (`deep` asks; `None`: not asked).
+    pub post_quantum_accepted: Option<bool>,
+    /// DEFLATE chosen when offered (TLS ≤ 1.2); `None`: no TLS ≤ 1.2 answer.
+    pub compression: Option<bool>,
+    /// `renegotiation_info` in a TLS ≤ 1.2 ServerHello; `None`: no answer.
+    pub secure_renegotiation: Option<bool>,
+    /// Hellos sent.
+    pub connections: usize,
+    /// Set when the scan stopped early (the address went away).
+    pub stopped: Option<String>,
+}
+
+impl TlsScan {
+    pub fn version(&self, v: Version) -> Option<&VersionScan> {
+        self.versions.iter().find(|(x, _)| *x == v).map(|(_, s)| s)
+    }
+
+    fn version_mut(&mut self, v: Version) -> &mut VersionScan {
+        let i = self
+            .versions
+            .iter()
+            .position(|(x, _)| *x == v)
+            .unwrap_or_else(|| {
+                self.versions.push((v, VersionScan::default()));
+                self.versions.len() - 1
+            });
+        &mut self.versions[i].1
+    }
+
+    /// Every suite seen accepted, at any version.
+    pub fn all_suites(&self) -> BTreeSet<u16> {
+        self.versions
+            .iter()
+            .flat_map(|(_, v)| v.suites.iter().copied())
+            .collect()
+    }
+
+    /// Versions seen accepted, oldest first.
+    pub fn accepted_versions(&self) -> Vec<Version> {
+        self.versions
+            .iter()
+            .filter(|(_, s)| s.accepted == Some(true))
+            .map(|(v, _)| *v)
+            .collect()
+    }
+}
+
+/// Runs the scan for `mode` (never `Off`). `main` is the main handshake's
+/// session, when it completed: it already answers TLS 1.3 (rustls offers
+/// 1.3 first) and its key-exchange group is the post-quantum signal.
+pub async fn run(mode: ScanMode, main: Option<&TlsSession>, connector: &dyn Connector) -> TlsScan {
+    let mut scan = TlsScan {
+        mode,
+        versions: Version::ALL
+            .iter()
+            .map(|v| (*v, VersionScan::default()))
+            .collect(),
+        server_order: None,
+        weak: Weakness::ALL.iter().map(|w| (*w, None)).collect(),
+        dhe: None,
+        groups: BTreeSet::new(),
+        post_quantum_accepted: None,
+        compression: None,
+        secure_renegotiation: None,
+        connections: 0,
+        stopped: None,
+    };
+    if let Err(stop) = scan_versions(&mut scan, main, connector).await {
+        scan.stopped = Some(stop);
+        return scan;
+    }
+    if let Err(stop) = scan_more(&mut scan, connector).await {
+        scan.stopped = Some(stop);
+    }
+    scan
+}
+
+/// The scan stopped early: why.
+type Stop = String;
+
+/// Sends one hello; `Err` when the connector says stop.
+async fn send(
+    scan: &mut TlsScan,
+    connector: &dyn Connector,
+    spec: &HelloSpec,
+) -> Result<HelloResult, Stop> {
+    let result = connector.hello(spec).await.ok_or_else(|| {
+        "the address may not be contacted again in this run (timeout or 421): scan incomplete"
+            .to_string()
+    })?;
+    scan.connections += 1;
+    if let Ok(Reply::Hello(h)) = &result {
+        record_extras(scan, h);
+    }
+    Ok(result)
+}
+
+/// Facts any ServerHello shows, whatever the probe asked.
+fn record_extras(scan: &mut TlsScan, h: &ServerHello) {
+    if h.version <= Version::Tls12 {
+        let compressed = h.compression != 0;
+        scan.compression = Some(scan.compression.unwrap_or(false) || compressed);
+        if h.version > Version::Ssl3 {
+            scan.secure_renegotiation =
+                Some(scan.secure_renegotiation.unwrap_or(true) && h.secure_renegotiation);
+        }
+    }
+    match h.key_exchange {
+        // Keep the weakest prime seen.
+        Some(KeyExchange::Dhe { bits, named }) if scan.dhe.is_none_or(|(b, _)| bits < b) => {
+            scan.dhe = Some((bits, named));
+        }
+        Some(KeyExchange::Ecdhe { group }) => {
+            scan.groups.insert(group);
+        }
+        _ => {}
+    }
+    if h.version == Version::Tls13
+        && let Some(g) = h.group
+    {
+        scan.groups.insert(g);
+    }
+}
+
+fn spec(version: Version, suites: Vec<u16>) -> HelloSpec {
+    HelloSpec {
+        version,
+        suites,
+        groups: suites::GROUPS.to_vec(),
+        x25519_share: true,
+        offer_compression: true,
+    }
+}
+
+/// The hello was accepted at exactly `version`, with one of `offered`.
+fn accepted_suite(result: &HelloResult, version: Version, offered: &[u16]) -> Option<u16> {
+    match result {
+        Ok(Reply::Hello(h)) if h.version == version && offered.contains(&h.suite) => Some(h.suite),
+        _ => None,
+    }
+}
+
+/// One probe per version, each offering every suite of that version.
+async fn scan_versions(
+    scan: &mut TlsScan,
+    main: Option<&TlsSession>,
+    connector: &dyn Connector,
+) -> Result<(), Stop> {
+    for version in [
+        Version::Ssl3,
+        Version::Tls10,
+        Version::Tls11,
+        Version::Tls12,
+    ] {
+        let offered = suites::for_version(version);
+        let result = send(scan, connector, &spec(version, offered.clone())).await?;
+        record_version(scan, version, &result, &offered);
+    }
+    match main {
+        // rustls offers TLS 1.3 first: the main handshake is the answer.
+        Some(session) => {
+            let v = scan.version_mut(Version::Tls13);
+            v.accepted = Some(session.version == "TLSv1.3");
+            if session.version == "TLSv1.3" {
+                let id = tls_parser::TlsCipherSuite::from_name(&session.cipher).map(|s| s.id.0);
+                v.preferred = id;
+                v.suites = id.into_iter().collect();
+            }
+            if let Some(g) = session.key_exchange_group.as_deref().and_then(group_id) {
+                scan.groups.insert(g);
+            }
+        }
+        None => {
+            let offered = suites::for_version(Version::Tls13);
+            let result = send(scan, connector, &spec(Version::Tls13, offered.clone())).await?;
+            record_version(scan, Version::Tls13, &result, &offered);
+        }
+    }
+    Ok(())
+}
+
+fn record_version(scan: &mut TlsScan, version: Version, result: &HelloResult, offered: &[u16]) {
+    let v = scan.version_mut(version);
+    match (result, accepted_suite(result, version, offered)) {
+        (_, Some(suite)) => {
+            v.accepted = Some(true);
+            v.preferred = Some(suite);
+            if !v.suites.contains(&suite) {
+                v.suites.push(suite);
+            }
+        }
+        // An alert, a lower version, a suite we did not offer, a close:
+        // all mean "not at this version".
+        (Ok(_) | Err(AttemptError::Closed), None) => v.accepted = Some(false),
+        // A reset after the hello is a refusal too (some stacks do that).
+        (Err(AttemptError::Network(_)) | Err(AttemptError::Truncated), None) => {
+            v.accepted = Some(false);
+        }
+        (Err(e), None) => {
+            v.accepted = None;
+            v.error = Some(e.to_string());
+        }
+    }
+}
+
+/// The rustls spelling of a group back to its code point.
+fn group_id(name: &str) -> Option<u16> {
+    [
+        0x001d, 0x0017, 0x0018, 0x0019, 0x001e, 0x11ec, 0x11eb, 0x11ed, 0x0100, 0x0101, 0x0102,
+        0x0103, 0x0104,
+    ]
+    .into_iter()
+    .find(|&g| suites::group_name(g) == name)
+}
+
+/// Order, weak suites, DHE and (deep) enumeration, at the best legacy version.
+async fn scan_more(scan: &mut TlsScan, connector: &dyn Connector) -> Result<(), Stop> {
+    let legacy_top = [
+        Version::Tls12,
+        Version::Tls11,
+        Version::Tls10,
+        Version::Ssl3,
+    ]
+    .into_iter()
+    .find(|v| scan.version(*v).is_some_and(|s| s.accepted == Some(true)));
+    if scan.mode == ScanMode::Deep {
+        deep(scan, connector, legacy_top).await?;
+    }
+    let Some(top) = legacy_top else {
+        // Nothing below TLS 1.3: no weak suite can be accepted.
+        if scan
+            .versions
+            .iter()
+            .all(|(v, s)| *v == Version::Tls13 || s.accepted == Some(false))
+        {
+            for (_, w) in &mut scan.weak {
+                *w = Some(false);
+            }
+        }
+        return Ok(());
+    };
+
+    // Order: the same suites, reversed. A server that follows its own
+    // preference picks the same one.
+    let forward = suites::for_version(top);
+    let mut reversed = forward.clone();
+    reversed.reverse();
+    let result = send(scan, connector, &spec(top, reversed.clone())).await?;
+    let preferred = scan.version(top).and_then(|v| v.preferred);
+    if let (Some(first), Some(second)) = (preferred, accepted_suite(&result, top, &reversed)) {
+        scan.server_order = Some(first == second);
+        let v = scan.version_mut(top);
+        if !v.suites.contains(&second) {
+            v.suites.push(second);
+        }
+    }
+
+    if scan.mode == ScanMode::Deep {
+        // Every suite of every version is known: the categories are exact.
+        let all = scan.all_suites();
+        for (w, accepted) in &mut scan.weak {
+            *accepted = Some(all.iter().any(|&s| suites::weaknesses(s).contains(w)));
+        }
+        return Ok(());
+    }
+
+    // Light: one hello with every weak suite. Rejected: no category is
+    // accepted. Accepted: the chosen suite's categories are, the others
+    // are unknown (`--scan deep` tells).
+    let weak: Vec<u16> = forward
+        .iter()
+        .copied()
+        .filter(|&s| !suites::weaknesses(s).is_empty())
+        .collect();
+    let result = send(scan, connector, &spec(top, weak.clone())).await?;
+    match (accepted_suite(&result, top, &weak), &result) {
+        (Some(suite), _) => {
+            let hit = suites::weaknesses(suite);
+            for (w, accepted) in &mut scan.weak {
+                if hit.contains(w) {
+                    *accepted = Some(true);
+                }
+            }
+            let v = scan.version_mut(top);
+            if !v.suites.contains(&suite) {
+                v.suites.push(suite);
+            }
+        }
+        (None, Ok(_) | Err(AttemptError::Closed)) => {
+            for (_, accepted) in &mut scan.weak {
+                *accepted = Some(false);
+            }
+        }
+        (None, Err(_)) => {}
+    }
+
+    // Light: one hello with only DHE suites, for the prime's size (most
+    // servers prefer ECDHE, so the forward probe rarely shows it).
+    let dhe: Vec<u16> = forward
+        .iter()
+        .copied()
+        .filter(|&s| suites::is_dhe(s))
+        .collect();
+    if scan.dhe.is_none() && !dhe.is_empty() {
+        let result = send(scan, connector, &spec(top, dhe.clone())).await?;
+        if let Some(suite) = accepted_suite(&result, top, &dhe) {
+            let v = scan.version_mut(top);
+            if !v.suites.contains(&suite) {
+                v.suites.push(suite);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--scan deep`: every suite per accepted version (offer all, take away
+/// the chosen one, repeat), then every group.
+async fn deep(
+    scan: &mut TlsScan,
+    connector: &dyn Connector,
+    legacy_top: Option<Version>,
+) -> Result<(), Stop> {
+    for version in Version::ALL {
+        if scan
+            .version(version)
+            .is_none_or(|v| v.accepted != Some(true))
+        {
+            continue;
+        }
+        let mut offered = suites::for_version(version);
+        let mut found = Vec::new();
+        // Bounded: each round removes one suite.
+        while !offered.is_empty() {
+            let result = send(scan, connector, &spec(version, offered.clone())).await?;
+            let Some(suite) = accepted_suite(&result, version, &offered) else {
+                break;
+            };
+            found.push(suite);
+            offered.retain(|&s| s != suite);
+        }
+        let v = scan.version_mut(version);
+        for s in found {
+            if !v.suites.contains(&s) {
+                v.suites.push(s);
+            }
+        }
+    }
+    if scan
+        .version(Version::Tls13)
+        .is_some_and(|v| v.accepted == Some(true))
+    {
+        let mut pq = false;
+        for &group in suites::GROUPS_TLS13 {
+            // An empty key share: the server names the group it wants in a
+            // HelloRetryRequest, or refuses.
+            let hello = HelloSpec {
+                groups: vec![group],
+                x25519_share: false,
+                ..spec(Version::Tls13, suites::for_version(Version::Tls13))
+            };
+            let result = send(scan, connector, &hello).await?;
+            if let Ok(Reply::Hello(h)) = &result
+                && h.version == Version::Tls13
+                && h.group == Some(group)
+            {
+                scan.groups.insert(group);
+                pq |= suites::is_post_quantum(group);
+            }
+        }
+        scan.post_quantum_accepted = Some(pq);
+    }
+    if let Some(top) = legacy_top {
+        let ecdhe: Vec<u16> = suites::for_version(top)
+            .into_iter()
+            .filter(|&s| suites::is_ecdhe(s))
+            .collect();
+        let uses_ecdhe = scan
+            .version(top)
+            .is_some_and(|v| v.suites.iter().any(|&s| suites::is_ecdhe(s)));
+        if uses_ecdhe {
+            for &curve in suites::CURVES_TLS12 {
+                let hello = HelloSpec {
+                    groups: vec![curve],
+                    ..spec(top, ecdhe.clone())
+                };
+                // record_extras notes the curve from the ServerKeyExchange.
+                let _answer = send(scan, connector, &hello).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One hello on a fresh connection: SMTP up to STARTTLS's 220, the hello,
+/// the server's first flight (bounded in bytes and by `--timeout`), then
+/// the connection is dropped.
+pub async fn attempt(
+    target: &ProbeTarget,
+    settings: &ProbeSettings,
+    spec: &HelloSpec,
+) -> HelloResult {
+    let conn = super::open_starttls(target, settings, "STARTTLS")
+        .await
+        .map_err(AttemptError::Smtp)?;
+    if conn.buffered() > 0 {
+        return Err(AttemptError::Smtp(ProbeError {
+            phase: super::Phase::Starttls,
+            kind: super::ProbeErrorKind::PlaintextAfterStarttls(conn.buffered()),
+        }));
+    }
+    let mut tcp = conn.into_inner();
+    let random = random_bytes();
+    let hello = client_hello::build(spec, Some(target.host.as_str()), &random);
+    let limit = settings.timeouts.handshake;
+    let exchange = async {
+        tcp.write_all(&hello).await.map_err(|e| network(&e))?;
+        let mut buf = Vec::with_capacity(4096);
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = tcp.read(&mut chunk).await.map_err(|e| network(&e))?;
+            if n == 0 {
+                return Err(if buf.is_empty() {
+                    AttemptError::Closed
+                } else {
+                    AttemptError::Truncated
+                });
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            match server_hello::parse_flight(&buf)? {
+                server_hello::Progress::Done(reply) => return Ok(reply),
+                server_hello::Progress::NeedMore => {}
+            }
+        }
+    };
+    let result = match timeout(limit, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(AttemptError::Timeout(limit)),
+    };
+    // Hang up: a fatal user_canceled alert would be politer in theory, but
+    // no real server cares, and the handshake can go no further anyway.
+    drop(tcp);
+    result
+}
+
+fn network(e: &std::io::Error) -> AttemptError {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::UnexpectedEof => AttemptError::Closed,
+        _ => AttemptError::Network(e.to_string()),
+    }
+}
+
+fn random_bytes() -> [u8; 32] {
+    let mut r = [0u8; 32];
+    // aws-lc-rs's system RNG; should it ever fail, a fixed random is still
+    // a well-formed hello (nothing is ever encrypted with it).
+    let _ = aws_lc_rs::rand::fill(&mut r);
+    r
+}

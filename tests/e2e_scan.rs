@@ -1,0 +1,315 @@
+//! End to end: the protocol scan (`--scan`) and the STARTTLS injection
+//! test against lab servers on loopback. The fake legacy stack of the lab
+//! server (`Behaviour::legacy`) answers the scan's hand-built TLS ≤ 1.2
+//! hellos with canned bytes, while rustls still serves the main handshake,
+//! so one server is "secure" by its main handshake and shows what else it
+//! accepts. Exact JSON, finding ids, verdicts and transcripts.
+
+mod lab;
+
+use lab::dns::ZoneBuilder;
+use lab::pki::{LeafSpec, TestPki};
+use lab::run::{Run, first_address, severity};
+use lab::smtp::{Behaviour, Legacy, Pipelined, SmtpServer};
+use serde_json::{Value, json};
+
+async fn scenario(
+    name: &str,
+    extra: &[&str],
+    behaviour: impl FnOnce(Behaviour) -> Behaviour,
+) -> (Run, Value, SmtpServer) {
+    let domain = format!("{name}.test");
+    let mx = format!("mx.{name}.test");
+    let pki = TestPki::new();
+    let server = SmtpServer::start(behaviour(Behaviour::good(
+        &mx,
+        pki.leaf(&LeafSpec::valid_for(&mx)),
+    )))
+    .await;
+    let dns = ZoneBuilder::new()
+        .mx(&domain, 10, &mx)
+        .a(&mx, std::net::Ipv4Addr::LOCALHOST)
+        .start()
+        .await;
+    let mut lab = lab::run::Lab::new(dns, pki);
+    let mut args: Vec<String> = vec![
+        "check".into(),
+        "--format".into(),
+        "json".into(),
+        domain.clone(),
+    ];
+    args.extend(lab.args());
+    args.push("--connect-to".into());
+    args.push(format!("{mx}:25::{}", server.port()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    lab.servers.clear();
+    let run = lab::run::smtptls(args).await;
+    let json = run.json();
+    (run, json, server)
+}
+
+/// TLS 1.0 and 1.2 with 3DES (static RSA) first, DHE over a 1024-bit
+/// prime, ECDHE-CBC and ECDHE-GCM; server order.
+fn legacy() -> Legacy {
+    Legacy {
+        versions: vec![0x0301, 0x0303],
+        suites: vec![0x000a, 0x0033, 0xc013, 0xc02f],
+        dhe_bits: 1024,
+    }
+}
+
+fn polite(server: &SmtpServer) {
+    for cmd in server.commands() {
+        let verb = cmd
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        assert!(
+            !["MAIL", "RCPT", "DATA"].contains(&verb.as_str()),
+            "sent {cmd:?}"
+        );
+    }
+    assert!(!server.saw_early_talker());
+}
+
+fn level<'a>(a: &'a Value, id: &str) -> &'a Value {
+    a["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|x| x["id"] == id))
+        .map_or(&Value::Null, |f| &f["level"])
+}
+
+fn suites(v: &Value) -> Vec<&str> {
+    v["suites"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|x| x["name"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn light_scan_of_a_legacy_server() {
+    let (run, json, server) = scenario("legacy", &[], |b| Behaviour {
+        legacy: Some(legacy()),
+        ..b
+    })
+    .await;
+    // Secure by its main handshake, but TLS 1.0, 3DES, static RSA and a
+    // 1024-bit DHE prime are insufficient: encrypted, and exit 0 (the
+    // default threshold is encrypted).
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = &json["domains"][0];
+    assert_eq!(d["verdict"], "encrypted");
+    assert!(
+        d["verdict_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("insufficient TLS settings")),
+        "{}",
+        d["verdict_reason"]
+    );
+    let a = first_address(&json, "legacy.test");
+    let scan = &a["scan"];
+    assert_eq!(scan["mode"], "light");
+    assert_eq!(scan["connections"], 7);
+    assert_eq!(scan["complete"], true);
+    assert_eq!(
+        scan["accepted_versions"],
+        json!(["TLSv1.0", "TLSv1.2", "TLSv1.3"])
+    );
+    let versions = scan["versions"].as_array().expect("versions");
+    let accepted: Vec<&Value> = versions.iter().map(|v| &v["accepted"]).collect();
+    assert_eq!(
+        accepted,
+        vec![
+            &json!(false),
+            &json!(true),
+            &json!(false),
+            &json!(true),
+            &json!(true)
+        ]
+    );
+    assert_eq!(
+        versions[1]["preferred_suite"],
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA"
+    );
+    assert_eq!(suites(&versions[1]), vec!["TLS_RSA_WITH_3DES_EDE_CBC_SHA"]);
+    assert_eq!(
+        versions[3]["preferred_suite"],
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA"
+    );
+    assert_eq!(
+        suites(&versions[3]),
+        vec![
+            "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+            "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"
+        ]
+    );
+    assert_eq!(versions[3]["suites"][0]["level"], "insufficient");
+    assert_eq!(scan["server_order"], true);
+    assert_eq!(
+        scan["weak_suites"],
+        json!({"null": null, "anonymous": null, "export": null, "rc4": null, "des": null,
+               "triple_des": true, "static_rsa": true, "cbc": true})
+    );
+    assert_eq!(
+        scan["dhe"],
+        json!({"bits": 1024, "group": null, "level": "insufficient"})
+    );
+    assert_eq!(scan["compression"], false);
+    assert_eq!(scan["secure_renegotiation"], true);
+    assert_eq!(scan["post_quantum_accepted"], Value::Null);
+
+    for (id, sev, lvl) in [
+        ("tls.protocols", "fail", json!("insufficient")),
+        ("tls.cipher-suites", "fail", json!("insufficient")),
+        ("tls.key-exchange", "fail", json!("insufficient")),
+        ("tls.cipher-order", "ok", Value::Null),
+        ("tls.compression", "ok", json!("good")),
+        ("tls.renegotiation", "ok", Value::Null),
+        ("starttls.injection", "ok", Value::Null),
+        ("tls.handshake", "ok", Value::Null),
+    ] {
+        assert_eq!(severity(a, id), sev, "{id}");
+        assert_eq!(level(a, id), &lvl, "{id}");
+    }
+    // Main dialogue, seven hellos, the injection test; never mail.
+    assert_eq!(server.connections(), 9);
+    assert_eq!(json["summary"]["probes"], 9);
+    polite(&server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_scan_enumerates_every_suite_and_group() {
+    let (run, json, server) = scenario("deep", &["--scan", "deep"], |b| Behaviour {
+        legacy: Some(legacy()),
+        ..b
+    })
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json["settings"]["scan"], "deep");
+    let a = first_address(&json, "deep.test");
+    let scan = &a["scan"];
+    assert_eq!(scan["mode"], "deep");
+    let versions = scan["versions"].as_array().expect("versions");
+    // In the server's order, which it enforces.
+    assert_eq!(
+        suites(&versions[1]),
+        vec![
+            "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+            "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"
+        ]
+    );
+    assert_eq!(
+        suites(&versions[3]),
+        vec![
+            "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+            "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        ]
+    );
+    // rustls serves TLS 1.3, in the client's order.
+    assert_eq!(
+        suites(&versions[4]),
+        vec![
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_AES_128_GCM_SHA256"
+        ]
+    );
+    // Exact categories: every suite is known.
+    assert_eq!(
+        scan["weak_suites"],
+        json!({"null": false, "anonymous": false, "export": false, "rc4": false, "des": false,
+               "triple_des": true, "static_rsa": true, "cbc": true})
+    );
+    let groups: Vec<&str> = scan["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    for g in ["secp256r1", "secp384r1", "X25519", "X25519MLKEM768"] {
+        assert!(groups.contains(&g), "{g} in {groups:?}");
+    }
+    assert_eq!(scan["post_quantum_accepted"], true);
+    assert_eq!(scan["complete"], true);
+    assert!(
+        scan["connections"].as_u64().is_some_and(|n| n > 30),
+        "{}",
+        scan["connections"]
+    );
+    polite(&server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_injection_answered_inside_tls_fails() {
+    let (run, json, server) = scenario("injectable", &[], |b| Behaviour {
+        pipelined: Pipelined::AnsweredInTls,
+        ..b
+    })
+    .await;
+    let a = first_address(&json, "injectable.test");
+    assert_eq!(
+        a["starttls_injection"],
+        json!({"result": "vulnerable", "reply": "250 2.0.0 OK", "error": null})
+    );
+    assert_eq!(severity(a, "starttls.injection"), "fail");
+    // Encrypted and authenticated, but not secure.
+    assert_eq!(json["domains"][0]["verdict"], "encrypted");
+    assert_eq!(run.code, 0);
+    // The NOOP reached the command loop inside TLS, after the second EHLO
+    // of the last connection.
+    let commands = server.commands();
+    let tail: Vec<&str> = commands[commands.len() - 5..]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        vec![
+            "EHLO client.smtptls.test",
+            "STARTTLS",
+            "NOOP",
+            "EHLO client.smtptls.test",
+            "QUIT"
+        ]
+    );
+    polite(&server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_injection_answered_in_plaintext_is_not_a_failure() {
+    let (_, json, server) = scenario("plainanswer", &[], |b| Behaviour {
+        pipelined: Pipelined::AnsweredInPlaintext,
+        ..b
+    })
+    .await;
+    let a = first_address(&json, "plainanswer.test");
+    assert_eq!(
+        a["starttls_injection"],
+        json!({"result": "answered-in-plaintext", "reply": "250 2.0.0 OK", "error": null})
+    );
+    assert_eq!(severity(a, "starttls.injection"), "info");
+    assert_eq!(json["domains"][0]["verdict"], "secure");
+    polite(&server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_off_keeps_one_connection() {
+    let (run, json, server) = scenario("noscan", &["--scan", "off"], |b| Behaviour {
+        legacy: Some(legacy()),
+        ..b
+    })
+    .await;
+    assert_eq!(run.code, 0);
+    let a = first_address(&json, "noscan.test");
+    assert_eq!(a["scan"], Value::Null);
+    assert_eq!(a["starttls_injection"], Value::Null);
+    assert_eq!(severity(a, "tls.protocols"), "absent");
+    // Without the scan, nothing insufficient is seen.
+    assert_eq!(json["domains"][0]["verdict"], "secure");
+    assert_eq!(json["settings"]["scan"], "off");
+    assert_eq!(server.connections(), 1);
+}
