@@ -272,6 +272,11 @@ pub struct AddressReport {
     pub scan: Option<ScanReport>,
     /// The STARTTLS command-injection test; null when not run.
     pub starttls_injection: Option<InjectionReport>,
+    /// smtptls's own TLS 1.2/1.3 client found no TLS here, but the scan
+    /// saw the server accept older versions or suites that client does not
+    /// offer: senders on OpenSSL or GnuTLS encrypt, stricter ones do not.
+    /// The certificate, if shown, comes from that scan.
+    pub legacy_tls: bool,
     pub error: Option<ErrorReport>,
     pub findings: Vec<Finding>,
     pub timings_ms: Timings,
@@ -428,6 +433,13 @@ impl AddressReport {
     /// TLS was established and the session stayed usable.
     pub fn tls_works(&self) -> bool {
         self.tls.is_some() && self.error.is_none()
+    }
+
+    /// Mail to this address is encrypted by a sender whose TLS library
+    /// still speaks what the server accepts: [`Self::tls_works`], or only
+    /// with legacy versions or suites ([`AddressReport::legacy_tls`]).
+    pub fn encrypts(&self) -> bool {
+        self.tls_works() || self.legacy_tls
     }
 
     /// The certificate validates to a trusted root and names the host.

@@ -55,6 +55,7 @@ fn legacy() -> Legacy {
         versions: vec![0x0301, 0x0303],
         suites: vec![0x000a, 0x0033, 0xc013, 0xc02f],
         dhe_bits: 1024,
+        only: false,
     }
 }
 
@@ -312,4 +313,55 @@ async fn scan_off_keeps_one_connection() {
     assert_eq!(json["domains"][0]["verdict"], "secure");
     assert_eq!(json["settings"]["scan"], "off");
     assert_eq!(server.connections(), 1);
+}
+
+/// A server that speaks only TLS 1.0 (as the interop suite's Postfix
+/// tls10.test): smtptls's own client gets no TLS, but the scan shows what
+/// OpenSSL-based senders get, so the address is encrypted (`legacy_tls`),
+/// never authenticated, and a sender policy offers `encrypt` at most.
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_only_server_is_encrypted_for_legacy_senders() {
+    let only_tls10 = |b: Behaviour| Behaviour {
+        legacy: Some(Legacy {
+            versions: vec![0x0301],
+            suites: vec![0xc013],
+            dhe_bits: 2048,
+            only: true,
+        }),
+        ..b
+    };
+    let (run, json, server) = scenario("legacyonly", &[], only_tls10).await;
+    let d = &json["domains"][0];
+    assert_eq!(d["verdict"], "encrypted", "{}", d["verdict_reason"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let a = first_address(&json, "legacyonly.test");
+    assert_eq!(a["tls"], Value::Null, "no rustls session");
+    assert_eq!(a["error"]["phase"], "tls-handshake");
+    assert_eq!(a["legacy_tls"], true);
+    assert_eq!(a["scan"]["accepted_versions"], json!(["TLSv1.0"]));
+    assert_eq!(severity(a, "tls.protocols"), "fail");
+    let opportunistic = &d["delivery"]["opportunistic"];
+    assert_eq!(opportunistic["result"], "secure");
+    assert!(
+        opportunistic["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("legacy TLS")),
+        "{opportunistic}"
+    );
+    polite(&server);
+
+    // The same server without the TLS 1.0 stack is clear text.
+    let (_, json, _) = scenario("alertonly", &[], |b| Behaviour {
+        legacy: Some(Legacy {
+            versions: Vec::new(),
+            suites: Vec::new(),
+            dhe_bits: 2048,
+            only: true,
+        }),
+        ..b
+    })
+    .await;
+    let a = first_address(&json, "alertonly.test");
+    assert_eq!(a["legacy_tls"], false);
+    assert_eq!(json["domains"][0]["verdict"], "plaintext");
 }

@@ -402,6 +402,7 @@ fn sample_report() -> Value {
                         "secure_renegotiation": true
                     },
                     "starttls_injection": { "result": "vulnerable", "reply": "250 2.0.0 Ok", "error": null },
+                    "legacy_tls": false,
                     "error": null,
                     "findings": [{
                         "id": "starttls.offered",

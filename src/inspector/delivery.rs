@@ -62,6 +62,14 @@ fn opportunistic(mx: &[MxReport]) -> Outcome {
             DeliveryResult::Secure,
             format!("TLS to {}, {how}", at(host, a)),
         )
+    } else if a.legacy_tls {
+        outcome(
+            DeliveryResult::Secure,
+            format!(
+                "TLS to {} only with versions or suites smtptls's own client does not use (legacy TLS): senders on OpenSSL or GnuTLS encrypt, stricter ones send in clear text",
+                at(host, a)
+            ),
+        )
     } else {
         outcome(
             DeliveryResult::Cleartext,

@@ -359,12 +359,18 @@ fn inspect_mx(
 /// The certificates the server showed: from the session, or from a
 /// handshake that failed after the certificate arrived.
 fn presented_chain(probe: &Probe) -> &[rustls::pki_types::CertificateDer<'static>] {
-    probe
+    let main = probe
         .tls
         .as_ref()
         .map(|t| t.chain.as_slice())
         .filter(|c| !c.is_empty())
-        .unwrap_or(&probe.presented_chain)
+        .unwrap_or(&probe.presented_chain);
+    match &probe.scan {
+        // Only a legacy handshake got as far as the certificate: grade
+        // that one rather than none.
+        Some(scan) if main.is_empty() => &scan.chain,
+        _ => main,
+    }
 }
 
 /// Findings about the address lookups of an MX host.
@@ -476,6 +482,7 @@ pub fn inspect_address(
         }),
         scan: probe.scan.as_ref().map(scan::scan_report),
         starttls_injection: probe.injection.as_ref().map(scan::injection_report),
+        legacy_tls: false,
         error: probe.error.as_ref().map(|e| ErrorReport {
             phase: e.phase.into(),
             kind: e.kind.id(),
@@ -515,8 +522,12 @@ pub fn inspect_address(
         ));
     }
     scan::findings(probe, &mut row);
+    row.legacy_tls = scan::legacy_tls_only(probe);
     let grade = match grade {
         AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
+        // Encrypted for senders whose TLS library still speaks what the
+        // server accepts, but never authenticated by smtptls.
+        AddressGrade::NoTls if row.legacy_tls => AddressGrade::Unauthenticated,
         g => g,
     };
     (row, grade)

@@ -317,3 +317,33 @@ pub fn insufficient(row: &AddressReport) -> bool {
             || (f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
     })
 }
+
+/// The main handshake failed, yet the scan saw the server accept hellos
+/// after STARTTLS — and only with versions or suites that smtptls's own
+/// client does not offer (TLS ≤ 1.1, DHE, static RSA, CBC…). Senders whose
+/// TLS library still speaks them (Postfix with OpenSSL, Exim with GnuTLS,
+/// in the interop suite) encrypt; stricter ones do not. A server that also
+/// accepted something our client offers failed for another reason, and is
+/// not counted.
+pub fn legacy_tls_only(probe: &Probe) -> bool {
+    use crate::prober::Phase;
+    use crate::prober::scan::Version;
+    use crate::prober::tls::client_offers;
+    let failed_handshake = probe
+        .error
+        .as_ref()
+        .is_some_and(|e| e.phase == Phase::TlsHandshake);
+    let Some(scan) = probe.scan.as_ref().filter(|_| failed_handshake) else {
+        return false;
+    };
+    let accepted: Vec<(Version, u16)> = scan
+        .versions
+        .iter()
+        .filter(|(_, v)| v.accepted == Some(true))
+        .flat_map(|(version, v)| v.suites.iter().map(move |s| (*version, *s)))
+        .collect();
+    !accepted.is_empty()
+        && accepted
+            .iter()
+            .all(|(version, suite)| *version < Version::Tls12 || !client_offers(*suite))
+}

@@ -153,6 +153,16 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
+/// Whether the main handshake's client offers `suite` (a TLS 1.2 or 1.3
+/// code point): what a ServerHello the scan saw would have needed to work
+/// with rustls too.
+pub fn client_offers(suite: u16) -> bool {
+    provider()
+        .cipher_suites
+        .iter()
+        .any(|s| u16::from(s.suite()) == suite)
+}
+
 /// A client configuration for one probe, with its own recorder.
 pub fn client_config(verifier: Arc<RecordingVerifier>) -> Result<ClientConfig, rustls::Error> {
     Ok(ClientConfig::builder_with_provider(provider())

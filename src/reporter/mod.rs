@@ -124,6 +124,7 @@ mod fixture {
             post_quantum: None,
             scan: None,
             starttls_injection: None,
+            legacy_tls: false,
             error: None,
             findings: Vec::new(),
             timings_ms: Timings::default(),

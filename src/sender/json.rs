@@ -106,6 +106,12 @@ fn address(a: &Obj) -> Result<AddressFacts, String> {
             !phase.before_smtp()
         }
     };
+    // `legacy_tls` came with the protocol scan: a report written before it
+    // has no such field, and then no legacy TLS was recognised.
+    let legacy_tls = match a.map.get("legacy_tls") {
+        None => false,
+        Some(_) => a.bool("legacy_tls")?,
+    };
     let tls = a.nullable("tls")?.is_some() && error.is_none();
     let cert = a.nullable("certificate")?;
     let (chain_valid, hostname_match, cert_names) = match &cert {
@@ -119,7 +125,8 @@ fn address(a: &Obj) -> Result<AddressFacts, String> {
     Ok(AddressFacts {
         ip: a.str("ip")?.to_string(),
         reachable,
-        tls,
+        tls: tls || legacy_tls,
+        legacy_tls,
         chain_valid,
         hostname_match,
         dane: a.str("dane")?.to_string(),
@@ -215,6 +222,7 @@ mod tests {
             post_quantum: Some(false),
             scan: None,
             starttls_injection: None,
+            legacy_tls: false,
             error: None,
             findings: Vec::new(),
             timings_ms: Timings::default(),

@@ -70,8 +70,13 @@ pub struct AddressFacts {
     pub ip: String,
     /// It answered SMTP (a sender would hand it mail).
     pub reachable: bool,
-    /// The TLS session was established and stayed usable.
+    /// Mail to it is encrypted: the TLS session was established and stayed
+    /// usable, or TLS works only with legacy versions or suites.
     pub tls: bool,
+    /// TLS works only with versions or suites smtptls's own client does not
+    /// use (`legacy_tls` in the report): `encrypt` at most, since whether a
+    /// verifying sender gets a session depends on its TLS library.
+    pub legacy_tls: bool,
     pub chain_valid: bool,
     pub hostname_match: bool,
     /// The DANE result's kebab-case name (`valid`, `mismatch`, …).
@@ -99,7 +104,8 @@ impl AddressFacts {
         AddressFacts {
             ip: a.ip.to_string(),
             reachable: a.reachable(),
-            tls: a.tls_works(),
+            tls: a.encrypts(),
+            legacy_tls: a.legacy_tls,
             chain_valid: cert.is_some_and(|c| c.chain_valid),
             hostname_match: cert.is_some_and(|c| c.hostname_match),
             dane: dane_name(a.dane).to_string(),
@@ -300,6 +306,18 @@ pub fn choose(d: &DomainFacts) -> Choice {
         ));
     }
 
+    let encrypt = |why: String| Choice {
+        level: Level::Encrypt,
+        reason: format!("TLS on every reachable MX address, but {why}{unjudged}"),
+        match_names: Vec::new(),
+    };
+    if let Some((m, a)) = reachable.iter().find(|(_, a)| a.legacy_tls) {
+        return encrypt(format!(
+            "{}: only with TLS versions or suites that smtptls's own client does not use (legacy TLS); whether a verifying sender gets a session there depends on its TLS library",
+            at(m, a)
+        ));
+    }
+
     let dane = d.mx_dnssec_secure
         && d.mx.iter().all(|m| m.tlsa_found)
         && reachable.iter().all(|(_, a)| a.dane == "valid");
@@ -313,11 +331,6 @@ pub fn choose(d: &DomainFacts) -> Choice {
         };
     }
 
-    let encrypt = |why: String| Choice {
-        level: Level::Encrypt,
-        reason: format!("TLS on every reachable MX address, but {why}{unjudged}"),
-        match_names: Vec::new(),
-    };
     if let Some((m, a)) = reachable
         .iter()
         .find(|(_, a)| !(a.chain_valid && a.hostname_match))
@@ -492,6 +505,7 @@ pub(crate) mod testutil {
             ip: ip.to_string(),
             reachable: true,
             tls: true,
+            legacy_tls: false,
             chain_valid: true,
             hostname_match: true,
             dane: "none".to_string(),
@@ -635,6 +649,21 @@ mod tests {
             c.reason,
             "valid certificate chain and name on every reachable MX address (2)"
         );
+    }
+
+    #[test]
+    fn legacy_tls_is_encrypt_even_with_a_valid_chain() {
+        // TLS 1.0 only: OpenSSL senders encrypt, but whether a verifying
+        // one gets a session depends on its library (Postfix at `secure`
+        // does not, in the interop suite).
+        let mut d = selfsigned();
+        let a = &mut d.mx[0].addresses[0];
+        a.chain_valid = true;
+        a.hostname_match = true;
+        a.legacy_tls = true;
+        let c = choose(&d);
+        assert_eq!(c.level, Level::Encrypt);
+        assert!(c.reason.contains("legacy TLS"), "{}", c.reason);
     }
 
     #[test]

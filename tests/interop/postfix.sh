@@ -36,6 +36,14 @@ biff = no
 smtpd_banner = \$myhostname ESMTP
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
+# The scenario servers are set up as internet.nl advises (TLS 1.2 and 1.3,
+# ECDHE with AEAD suites, server order), so each scenario grades only what
+# it varies; debiandefault.test keeps Postfix's own defaults. smtpd_*
+# parameters only: the sending client keeps Postfix's defaults.
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_exclude_ciphers = aNULL, eNULL, kRSA, kDHE, kEDH, SHA1, SHA256, SHA384, CAMELLIA, ARIA, PSK, SRP, DSS
+tls_preempt_cipherlist = yes
 smtpd_relay_restrictions = permit_mynetworks, reject
 # Never keep what the scenario servers accept.
 content_filter =

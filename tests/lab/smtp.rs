@@ -90,6 +90,10 @@ pub struct Legacy {
     pub suites: Vec<u16>,
     /// Size of the DHE prime.
     pub dhe_bits: usize,
+    /// The legacy stack is the server's only one: a hello that offers TLS
+    /// 1.3 (`supported_versions`, as rustls always sends) gets a
+    /// protocol_version alert instead of a rustls session.
+    pub only: bool,
 }
 
 impl Behaviour {
@@ -335,9 +339,19 @@ async fn serve(mut tcp: TcpStream, shared: &Shared) -> io::Result<()> {
     let (mut tcp, leftover) = plain.into_parts();
     if let Some(legacy) = &shared.behaviour.legacy
         && let Some(hello) = peek_client_hello(&mut tcp).await
-        && !hello.supported_versions
     {
-        return answer_legacy(tcp, legacy, &hello).await;
+        if !hello.supported_versions {
+            return answer_legacy(tcp, legacy, &hello).await;
+        }
+        if legacy.only {
+            let mut sink = vec![0u8; 16 * 1024 + 5];
+            let _ = tcp.read(&mut sink).await?;
+            // protocol_version: nothing at TLS 1.2 or above is spoken here.
+            tcp.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 70])
+                .await?;
+            let _ = tcp.shutdown().await;
+            return Ok(());
+        }
     }
     // Anything the client pipelined after STARTTLS is dropped with the
     // plaintext buffer, as RFC 3207 requires; unless this server has the

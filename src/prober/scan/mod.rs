@@ -26,6 +26,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
@@ -153,6 +154,8 @@ pub struct TlsScan {
     pub connections: usize,
     /// Set when the scan stopped early (the address went away).
     pub stopped: Option<String>,
+    /// The first certificate chain a TLS ≤ 1.2 probe was sent (leaf first).
+    pub chain: Vec<CertificateDer<'static>>,
 }
 
 impl TlsScan {
@@ -209,6 +212,7 @@ pub async fn run(mode: ScanMode, main: Option<&TlsSession>, connector: &dyn Conn
         secure_renegotiation: None,
         connections: 0,
         stopped: None,
+        chain: Vec::new(),
     };
     if let Err(stop) = scan_versions(&mut scan, main, connector).await {
         scan.stopped = Some(stop);
@@ -249,6 +253,13 @@ fn record_extras(scan: &mut TlsScan, h: &ServerHello) {
             scan.secure_renegotiation =
                 Some(scan.secure_renegotiation.unwrap_or(true) && h.secure_renegotiation);
         }
+    }
+    if scan.chain.is_empty() && !h.chain.is_empty() {
+        scan.chain = h
+            .chain
+            .iter()
+            .map(|der| CertificateDer::from(der.clone()))
+            .collect();
     }
     match h.key_exchange {
         // Keep the weakest prime seen.

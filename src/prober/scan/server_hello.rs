@@ -55,6 +55,11 @@ pub struct ServerHello {
     pub group: Option<u16>,
     /// TLS ≤ 1.2 DHE/ECDHE: what the ServerKeyExchange carried.
     pub key_exchange: Option<KeyExchange>,
+    /// TLS ≤ 1.2 DHE/ECDHE: the certificate chain (DER, leaf first) from
+    /// the Certificate message before the ServerKeyExchange; empty when
+    /// none came or it did not parse. Lets the certificate be graded when
+    /// only such a legacy handshake works.
+    pub chain: Vec<Vec<u8>>,
 }
 
 /// The server's answer to a ClientHello.
@@ -175,7 +180,8 @@ pub fn parse_flight(buf: &[u8]) -> Result<Progress, FlightError> {
                 }
                 // ServerHelloDone without a key exchange: nothing more comes.
                 (14, Some(h)) => return Ok(Progress::Done(Reply::Hello(h.clone()))),
-                // Certificate, CertificateStatus, CertificateRequest: skipped.
+                (11, Some(h)) => h.chain = certificate_list(body).unwrap_or_default(),
+                // CertificateStatus, CertificateRequest: skipped.
                 (_, Some(_)) => {}
             }
         }
@@ -225,7 +231,24 @@ fn server_hello(body: &[u8]) -> Result<ServerHello, FlightError> {
         retry_request,
         group,
         key_exchange: None,
+        chain: Vec::new(),
     })
+}
+
+/// The DER certificates of a TLS ≤ 1.2 Certificate message (RFC 5246
+/// §7.4.2): a 3-byte list length, then 3-byte length + DER each. `None` if
+/// a length runs past the message.
+fn certificate_list(body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let u24 = |b: &[u8]| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]);
+    let total = u24(body.get(..3)?);
+    let mut rest = body.get(3..3 + total)?;
+    let mut chain = Vec::new();
+    while !rest.is_empty() {
+        let len = u24(rest.get(..3)?);
+        chain.push(rest.get(3..3 + len)?.to_vec());
+        rest = &rest[3 + len..];
+    }
+    Some(chain)
 }
 
 fn key_exchange(suite: u16, body: &[u8]) -> Result<KeyExchange, FlightError> {
