@@ -330,8 +330,14 @@ mod tests {
         assert!(h.secure_renegotiation);
         assert_eq!(h.key_exchange, Some(KeyExchange::Ecdhe { group: 0x001d }));
 
+        assert!(h.chain.is_empty(), "an anonymous suite sends no certificate");
+
         let h = hello(fixture!("tls12-dhe1024.bin"));
         assert_eq!(suites::name(h.suite), "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256");
+        // The Certificate message before the ServerKeyExchange is kept,
+        // one DER SEQUENCE per certificate.
+        assert!(!h.chain.is_empty());
+        assert!(h.chain.iter().all(|der| der.first() == Some(&0x30)));
         assert_eq!(
             h.key_exchange,
             Some(KeyExchange::Dhe {
@@ -440,6 +446,22 @@ mod tests {
             flood.extend(std::iter::repeat_n(0u8, 0x4000));
         }
         assert!(parse_flight(&flood).is_err());
+    }
+
+    #[test]
+    fn certificate_list_is_bounded() {
+        // Two certificates of 2 and 1 bytes.
+        let ok = [0, 0, 9, 0, 0, 2, 0x30, 0x00, 0, 0, 1, 0x30];
+        assert_eq!(
+            certificate_list(&ok),
+            Some(vec![vec![0x30, 0x00], vec![0x30]])
+        );
+        // Every truncation and an entry running past the list: no chain.
+        for end in 0..ok.len() {
+            assert_eq!(certificate_list(&ok[..end]), None, "cut at {end}");
+        }
+        assert_eq!(certificate_list(&[0, 0, 4, 0, 0, 9, 0x30]), None);
+        assert_eq!(certificate_list(&[0, 0, 0]), Some(Vec::new()));
     }
 
     #[test]
