@@ -345,19 +345,7 @@ pub(crate) async fn open_starttls(
 ) -> Result<SmtpStream<TcpStream>, ProbeError> {
     let t = settings.timeouts;
     let mut timings = Timings::default();
-    let tcp = timed(Phase::Connect, t.connect, &mut timings.connect, async {
-        TcpStream::connect(target.addr)
-            .await
-            .map_err(|e| io_error(&e))
-    })
-    .await?;
-    let _ = tcp.set_nodelay(true);
-    let local_ip = tcp
-        .local_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let ehlo_name = settings.ehlo_name.for_local_addr(local_ip);
-    let mut conn = SmtpStream::new(tcp);
+    let (mut conn, ehlo_name) = connect(target, settings, &mut timings.connect).await?;
     let banner = timed(Phase::Banner, t.banner, &mut timings.banner, async {
         conn.read_reply().await.map_err(reply_error)
     })
@@ -394,22 +382,18 @@ pub(crate) async fn open_starttls(
     Ok(conn)
 }
 
-async fn converse(
+/// The TCP connection to the target (timed into `elapsed`, phase
+/// `connect`) and the EHLO name for its local address.
+async fn connect(
     target: &ProbeTarget,
     settings: &ProbeSettings,
-    probe: &mut Probe,
-) -> Result<(), ProbeError> {
-    let t = settings.timeouts;
-    let tcp = timed(
-        Phase::Connect,
-        t.connect,
-        &mut probe.timings.connect,
-        async {
-            TcpStream::connect(target.addr)
-                .await
-                .map_err(|e| io_error(&e))
-        },
-    )
+    elapsed: &mut Option<u64>,
+) -> Result<(SmtpStream<TcpStream>, String), ProbeError> {
+    let tcp = timed(Phase::Connect, settings.timeouts.connect, elapsed, async {
+        TcpStream::connect(target.addr)
+            .await
+            .map_err(|e| io_error(&e))
+    })
     .await?;
     let _ = tcp.set_nodelay(true);
     let local_ip = tcp
@@ -417,7 +401,16 @@ async fn converse(
         .map(|a| a.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let ehlo_name = settings.ehlo_name.for_local_addr(local_ip);
-    let mut conn = SmtpStream::new(tcp);
+    Ok((SmtpStream::new(tcp), ehlo_name))
+}
+
+async fn converse(
+    target: &ProbeTarget,
+    settings: &ProbeSettings,
+    probe: &mut Probe,
+) -> Result<(), ProbeError> {
+    let t = settings.timeouts;
+    let (mut conn, ehlo_name) = connect(target, settings, &mut probe.timings.connect).await?;
 
     // Never speak before the complete banner: postscreen and friends drop
     // clients that talk early ("554 SMTP synchronization error").
