@@ -394,6 +394,11 @@ async fn csv_has_a_row_per_address_and_keeps_address_less_domains() {
             "days_left",
             "not_after",
             "dane",
+            "accepted_versions",
+            "weakest_level",
+            "post_quantum",
+            "legacy_tls",
+            "starttls_injection",
             "error_phase",
             "error",
             "worst_finding",
@@ -431,9 +436,25 @@ async fn csv_has_a_row_per_address_and_keeps_address_less_domains() {
     assert!(tls["days_left"].parse::<i64>().is_ok_and(|d| d > 0));
     assert!(tls["not_after"].ends_with('Z'), "{tls:?}");
     assert_eq!(tls["error"], "");
+    // The lab server is rustls: TLS 1.2 and 1.3.
+    assert_eq!(tls["accepted_versions"], "TLSv1.2 TLSv1.3");
+    assert!(
+        ["true", "false"].contains(&tls["post_quantum"].as_str()),
+        "{tls:?}"
+    );
+    assert_eq!(tls["legacy_tls"], "false");
+    assert_eq!(tls["starttls_injection"], "discarded");
+    assert!(
+        ["good", "sufficient", "phase-out"].contains(&tls["weakest_level"].as_str()),
+        "{tls:?}"
+    );
 
     let clear = &rows[1];
     assert_eq!(clear["starttls"], "false");
+    assert_eq!(
+        clear["accepted_versions"], "",
+        "no STARTTLS: nothing scanned"
+    );
     assert_eq!(clear["tls_version"], "");
     assert_eq!(clear["chain_valid"], "");
     assert!(

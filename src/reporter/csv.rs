@@ -4,6 +4,11 @@
 //! MX, DNS failure), so no domain disappears. Header row first, domains in
 //! input order, RFC 4180 (quoted where needed, CRLF line ends).
 //!
+//! The protocol-scan columns: `accepted_versions` (space-separated, as in
+//! the JSON), `weakest_level` (the lowest NCSC-NL level among the row's
+//! findings), `post_quantum`, `legacy_tls`, `starttls_injection` (its
+//! result); empty where not scanned or not applicable.
+//!
 //! Enumerated values (verdict, dane, error_phase) are the JSON names;
 //! booleans are `true`/`false`, empty when there is nothing to judge (no
 //! certificate). `worst_finding` is `ID: MESSAGE` of the row's most severe
@@ -20,7 +25,9 @@ use crate::report::{AddressReport, DomainReport, ErrorReport, MxReport, Report, 
 
 pub struct CsvReporter;
 
-const HEADER: [&str; 17] = [
+const COLUMNS: usize = 22;
+
+const HEADER: [&str; COLUMNS] = [
     "domain",
     "verdict",
     "mx",
@@ -35,6 +42,11 @@ const HEADER: [&str; 17] = [
     "days_left",
     "not_after",
     "dane",
+    "accepted_versions",
+    "weakest_level",
+    "post_quantum",
+    "legacy_tls",
+    "starttls_injection",
     "error_phase",
     "error",
     "worst_finding",
@@ -55,7 +67,7 @@ impl Reporter for CsvReporter {
     }
 }
 
-fn rows(d: &DomainReport) -> Vec<[String; 17]> {
+fn rows(d: &DomainReport) -> Vec<[String; COLUMNS]> {
     let mut rows = Vec::new();
     for mx in &d.mx {
         if mx.addresses.is_empty() {
@@ -77,8 +89,9 @@ fn row(
     a: Option<&AddressReport>,
     error: Option<&ErrorReport>,
     findings: &[Finding],
-) -> [String; 17] {
+) -> [String; COLUMNS] {
     let tls = a.and_then(|a| a.tls.as_ref());
+    let scan = a.and_then(|a| a.scan.as_ref());
     let cert = a.and_then(|a| a.certificate.as_ref());
     let text = |v: Option<&str>| v.unwrap_or_default().to_string();
     let num = |v: Option<String>| v.unwrap_or_default();
@@ -97,6 +110,23 @@ fn row(
         num(cert.map(|c| c.days_left.to_string())),
         text(cert.map(|c| c.not_after.as_str())),
         num(a.map(|a| wire_name(&a.dane))),
+        num(scan.map(|s| {
+            s.accepted_versions
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })),
+        num(findings
+            .iter()
+            .filter_map(|f| f.level)
+            .max()
+            .map(|l| l.as_str().to_string())),
+        num(a.and_then(|a| a.post_quantum).map(|b| b.to_string())),
+        num(a.map(|a| a.legacy_tls.to_string())),
+        num(a
+            .and_then(|a| a.starttls_injection.as_ref())
+            .map(|i| wire_name(&i.result))),
         num(error.map(|e| wire_name(&e.phase))),
         text(error.map(|e| e.message.as_str())),
         num(worst(findings).map(|f| format!("{}: {}", f.id, f.message))),
@@ -132,18 +162,19 @@ mod tests {
     fn exact_output() {
         let expected = concat!(
             "domain,verdict,mx,preference,address,port,starttls,tls_version,cipher,",
-            "chain_valid,hostname_match,days_left,not_after,dane,error_phase,error,worst_finding\r\n",
+            "chain_valid,hostname_match,days_left,not_after,dane,accepted_versions,weakest_level,",
+            "post_quantum,legacy_tls,starttls_injection,error_phase,error,worst_finding\r\n",
             "good.example,secure,mx1.good.example,10,192.0.2.1,25,true,TLSv1.3,",
-            "TLS13_AES_256_GCM_SHA384,true,true,1675,2030-01-01T00:00:00Z,insecure,,,\r\n",
+            "TLS13_AES_256_GCM_SHA384,true,true,1675,2030-01-01T00:00:00Z,insecure,,,,false,,,,\r\n",
             "plain.example,plaintext,\"mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",5,",
-            "2001:db8::25,25,false,,,,,,,insecure,,,\"starttls.offered: STARTTLS not offered: ",
+            "2001:db8::25,25,false,,,,,,,insecure,,,,false,,,,\"starttls.offered: STARTTLS not offered: ",
             "220 mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\"\r\n",
             "plain.example,plaintext,\"mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",5,",
-            "192.0.2.2,25,false,,,,,,,insecure,connect,connection refused,",
+            "192.0.2.2,25,false,,,,,,,insecure,,,,false,,connect,connection refused,",
             "smtp.connect: connection refused\r\n",
-            "nx.example,error,,,,,,,,,,,,,dns,nx.example does not exist (NXDOMAIN),",
+            "nx.example,error,,,,,,,,,,,,,,,,,,dns,nx.example does not exist (NXDOMAIN),",
             "dns.nxdomain: the domain does not exist\r\n",
-            "null.example,no-mail,,,,,,,,,,,,,,,",
+            "null.example,no-mail,,,,,,,,,,,,,,,,,,,,",
             "mx.null: null MX (RFC 7505): the domain accepts no mail\r\n",
         );
         assert_eq!(render(&fixture::report()), expected);
@@ -193,7 +224,7 @@ mod tests {
         let second = text.split("\r\n").nth(1).expect("first data row");
         assert_eq!(
             second,
-            "good.example,secure,mx1.good.example,10,,,,,,,,,,,dns,mx1.good.example does not exist,"
+            "good.example,secure,mx1.good.example,10,,,,,,,,,,,,,,,,dns,mx1.good.example does not exist,"
         );
     }
 }
