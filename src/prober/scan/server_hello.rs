@@ -330,7 +330,10 @@ mod tests {
         assert!(h.secure_renegotiation);
         assert_eq!(h.key_exchange, Some(KeyExchange::Ecdhe { group: 0x001d }));
 
-        assert!(h.chain.is_empty(), "an anonymous suite sends no certificate");
+        assert!(
+            h.chain.is_empty(),
+            "an anonymous suite sends no certificate"
+        );
 
         let h = hello(fixture!("tls12-dhe1024.bin"));
         assert_eq!(suites::name(h.suite), "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256");
