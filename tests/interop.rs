@@ -1122,6 +1122,24 @@ fn protocol_scan_agrees_with_testssl() {
             &mut failures,
         );
     }
+    // Postfix (OpenSSL, security level 0) below TLS 1.2: static RSA, CBC
+    // and anonymous suites.
+    let tls10 = scan_of("tls10.test")["weak_suites"].clone();
+    for (k, want) in [("static_rsa", true), ("cbc", true), ("anonymous", true)] {
+        expect(
+            tls10[k] == want,
+            &format!("tls10.test: weak_suites.{k} should be {want}: {tls10}"),
+            &mut failures,
+        );
+    }
+    let dhe_only = scan_of("dhe1024.test");
+    expect(
+        dhe_only["accepted_versions"] == serde_json::json!(["TLSv1.2"])
+            && dhe_only["versions"][3]["suites"][0]["name"]
+                == "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        &format!("dhe1024.test: TLS 1.2 with one DHE suite: {dhe_only}"),
+        &mut failures,
+    );
     let dhe = scan_of("dhe1024.test")["dhe"].clone();
     expect(
         dhe["bits"] == 1024 && dhe["level"] == "insufficient",
