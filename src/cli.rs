@@ -212,6 +212,10 @@ pub struct AuditArgs {
     #[arg(long, value_name = "MODE", default_value = "light")]
     pub scan: crate::prober::scan::ScanMode,
 
+    /// Shorthand for --scan deep.
+    #[arg(long, conflicts_with = "scan")]
+    pub deep: bool,
+
     /// Stop the whole run after this many seconds; unfinished domains are
     /// reported as errors (never dropped).
     #[arg(long, value_name = "SECS", value_parser = parse_deadline)]

@@ -137,7 +137,11 @@ fn audit_options(args: &AuditArgs, threshold: Threshold) -> anyhow::Result<Audit
         concurrency: usize::from(args.concurrency),
         per_address: usize::from(args.per_address),
         retries: args.retries,
-        scan: args.scan,
+        scan: if args.deep {
+            smtptls::prober::scan::ScanMode::Deep
+        } else {
+            args.scan
+        },
     })
 }
 

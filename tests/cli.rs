@@ -35,7 +35,7 @@ async fn garbage_domains_exit_2_before_any_network_work() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_options_exit_2_with_a_clear_message() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--connect-to", "mx.test:25"], "HOST:PORT:ADDR:PORT"),
         (
             &["--connect-to", "mx.test:25:nothost:25"],
@@ -46,6 +46,7 @@ async fn bad_options_exit_2_with_a_clear_message() {
         (&["--fail-below", "great"], "unknown verdict"),
         (&["--timeout", "0"], "seconds"),
         (&["-4", "-6"], "cannot be used with"),
+        (&["--deep", "--scan", "off"], "cannot be used with"),
     ];
     for (args, expect) in cases {
         let mut all = vec!["check", "x.test"];

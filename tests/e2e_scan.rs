@@ -365,3 +365,15 @@ async fn legacy_only_server_is_encrypted_for_legacy_senders() {
     assert_eq!(a["legacy_tls"], false);
     assert_eq!(json["domains"][0]["verdict"], "plaintext");
 }
+
+/// `--deep` is `--scan deep`.
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_flag_is_scan_deep() {
+    let (run, json, _server) = scenario("deepflag", &["--deep"], |b| b).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json["settings"]["scan"], "deep");
+    assert_eq!(
+        first_address(&json, "deepflag.test")["scan"]["mode"],
+        "deep"
+    );
+}
