@@ -327,6 +327,9 @@ async fn prometheus_exposition_has_the_expected_samples() {
         format!("smtptls_mx_starttls{{{tls}}} 1"),
         format!("smtptls_mx_starttls{{{clear}}} 0"),
         format!("smtptls_mx_certificate_valid{{{tls}}} 1"),
+        // The rustls lab server: TLS 1.2/1.3 only, pipelined input dropped.
+        format!("smtptls_mx_legacy_protocol{{{tls}}} 0"),
+        format!("smtptls_mx_starttls_injectable{{{tls}}} 0"),
         format!(r#"smtptls_mx_dane_result{{{tls},result="insecure"}} 1"#),
         r#"smtptls_mx_error{domain="junk.test",mx="mx.junk.test",address="127.0.0.1",phase="banner",kind="unparseable"} 1"#
             .to_string(),

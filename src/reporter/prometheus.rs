@@ -475,6 +475,49 @@ smtptls_mx_dane_result{domain="good.example",mx="mx1.good.example",address="192.
     }
 
     #[test]
+    fn post_quantum_and_injection_samples() {
+        use crate::report::{InjectionReport, InjectionResult};
+        let mut report = fixture::report();
+        report.domains.truncate(1);
+        let at = r#"{domain="good.example",mx="mx1.good.example",address="192.0.2.1"}"#;
+        let value = |text: &str, family: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{family}{at}")))
+                .map(|v| v.trim().to_string())
+        };
+        let a = &mut report.domains[0].mx[0].addresses[0];
+        a.post_quantum = Some(true);
+        a.starttls_injection = Some(InjectionReport {
+            result: InjectionResult::Vulnerable,
+            reply: Some("250 ok".into()),
+            error: None,
+        });
+        let text = render(&report);
+        assert_eq!(
+            value(&text, "smtptls_mx_post_quantum").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            value(&text, "smtptls_mx_starttls_injectable").as_deref(),
+            Some("1")
+        );
+        // Unknown is no sample, not a 0.
+        let a = &mut report.domains[0].mx[0].addresses[0];
+        a.post_quantum = Some(false);
+        a.starttls_injection = Some(InjectionReport {
+            result: InjectionResult::Error,
+            reply: None,
+            error: Some("timed out".into()),
+        });
+        let text = render(&report);
+        assert_eq!(
+            value(&text, "smtptls_mx_post_quantum").as_deref(),
+            Some("0")
+        );
+        assert_eq!(value(&text, "smtptls_mx_starttls_injectable"), None);
+    }
+
+    #[test]
     fn label_values_are_escaped() {
         assert_eq!(
             escape_label("a\\b\"c\nd\re\u{0}"),
