@@ -333,6 +333,13 @@ async fn legacy_only_server_is_encrypted_for_legacy_senders() {
     let (run, json, server) = scenario("legacyonly", &[], only_tls10).await;
     let d = &json["domains"][0];
     assert_eq!(d["verdict"], "encrypted", "{}", d["verdict_reason"]);
+    assert!(
+        d["verdict_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("only with legacy TLS")),
+        "{}",
+        d["verdict_reason"]
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let a = first_address(&json, "legacyonly.test");
     assert_eq!(a["tls"], Value::Null, "no rustls session");

@@ -527,7 +527,7 @@ pub fn inspect_address(
         AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
         // Encrypted for senders whose TLS library still speaks what the
         // server accepts, but never authenticated by smtptls.
-        AddressGrade::NoTls if row.legacy_tls => AddressGrade::Unauthenticated,
+        AddressGrade::NoTls if row.legacy_tls => AddressGrade::LegacyTls,
         g => g,
     };
     (row, grade)

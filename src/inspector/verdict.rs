@@ -122,6 +122,10 @@ pub enum AddressGrade {
     /// Reached, but mail to it would travel in clear text (no STARTTLS,
     /// STARTTLS refused, handshake failed, session unusable).
     NoTls,
+    /// Encrypted only with TLS versions or suites smtptls's own client does
+    /// not speak (`legacy_tls`): senders on OpenSSL or GnuTLS encrypt,
+    /// stricter ones do not; never authenticated.
+    LegacyTls,
     /// Encrypted, but the certificate cannot be authenticated.
     Unauthenticated,
     /// Encrypted and authenticated, but the address accepts insufficient
@@ -138,6 +142,7 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
     let unreachable = count(AddressGrade::Unreachable);
     let no_tls = count(AddressGrade::NoTls);
     let unauth = count(AddressGrade::Unauthenticated);
+    let legacy = count(AddressGrade::LegacyTls);
     let weak = count(AddressGrade::Weak);
     let reachable = grades.len() - unreachable;
     let skipped = if unreachable > 0 {
@@ -165,12 +170,21 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
             ),
         );
     }
-    if unauth > 0 {
+    if unauth > 0 || legacy > 0 {
+        let mut but = Vec::new();
+        if legacy > 0 {
+            but.push(format!(
+                "{legacy} of {reachable} addresses encrypt only with legacy TLS (versions or suites a TLS 1.2/1.3 client with modern suites does not use)"
+            ));
+        }
+        if unauth > 0 {
+            but.push(format!(
+                "{unauth} of {reachable} certificates cannot be authenticated"
+            ));
+        }
         return (
             Verdict::Encrypted,
-            format!(
-                "STARTTLS everywhere, but {unauth} of {reachable} certificates cannot be authenticated{skipped}"
-            ),
+            format!("STARTTLS everywhere, but {}{skipped}", but.join("; ")),
         );
     }
     if weak > 0 {
@@ -265,6 +279,19 @@ mod tests {
         let (v, why) = domain_verdict(&[Authenticated, Unreachable]);
         assert_eq!(v, Verdict::Secure);
         assert!(why.contains("1 unreachable"));
+        // Legacy TLS only: encrypted, and the reason says why.
+        let (v, why) = domain_verdict(&[LegacyTls]);
+        assert_eq!(v, Verdict::Encrypted);
+        assert_eq!(
+            why,
+            "STARTTLS everywhere, but 1 of 1 addresses encrypt only with legacy TLS (versions or suites a TLS 1.2/1.3 client with modern suites does not use)"
+        );
+        let (_, why) = domain_verdict(&[LegacyTls, Unauthenticated]);
+        assert!(
+            why.ends_with("; 1 of 2 certificates cannot be authenticated"),
+            "{why}"
+        );
+        assert_eq!(domain_verdict(&[LegacyTls, NoTls]).0, Verdict::Partial);
     }
 
     #[test]
