@@ -106,7 +106,7 @@ const SCENARIOS: &[Scenario] = &[
             "tls.protocols=fail",
         ],
         delivery: ["secure", NA, NA],
-        chain_error: "",
+        chain_error: "null",
     },
     Scenario {
         domain: "dane.test",
@@ -165,7 +165,7 @@ const SCENARIOS: &[Scenario] = &[
         verdict: "encrypted",
         findings: &["tls.handshake=fail", "tls.key-exchange=fail"],
         delivery: ["secure", NA, NA],
-        chain_error: "",
+        chain_error: "null",
     },
     Scenario {
         domain: "nullmx.test",

@@ -302,9 +302,14 @@ fn all() -> impl Iterator<Item = &'static TlsCipherSuite> {
     (0u16..=0xffff).filter_map(info).filter(|s| offerable(s))
 }
 
-/// Best level first, then by id descending (newer suites first).
+/// Best level first; within a level, suites that authenticate the server
+/// before anonymous ones (real clients never offer those, and a server that
+/// follows the client's order then shows its certificate, which the
+/// inspector grades when only such a handshake works); then by id
+/// descending (newer suites first).
 pub fn sort_strong_first(ids: &mut [u16]) {
-    ids.sort_by_key(|&id| (level(id), std::cmp::Reverse(id)));
+    let anonymous = |id: u16| info(id).is_some_and(|s| s.au == TlsCipherAu::Null);
+    ids.sort_by_key(|&id| (level(id), anonymous(id), std::cmp::Reverse(id)));
 }
 
 /// Supported groups offered by default, in the order of the `supported_groups`
@@ -382,6 +387,26 @@ pub fn dhe_level(named: Option<u16>) -> Level {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn offers_list_authenticated_suites_before_anonymous_ones() {
+        let anonymous = |id: u16| info(id).is_some_and(|s| s.au == TlsCipherAu::Null);
+        for version in [Version::Tls10, Version::Tls12] {
+            let ids = for_version(version);
+            assert!(!anonymous(ids[0]), "{version:?}: {:#06x}", ids[0]);
+            // Within each level, no authenticated suite after an anonymous one.
+            for pair in ids.windows(2) {
+                if level(pair[0]) == level(pair[1]) {
+                    assert!(
+                        !(anonymous(pair[0]) && !anonymous(pair[1])),
+                        "{version:?}: {:#06x} before {:#06x}",
+                        pair[0],
+                        pair[1]
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     fn id(name: &str) -> u16 {
