@@ -32,19 +32,10 @@ async fn scenario(
         .start()
         .await;
     let mut lab = lab::run::Lab::new(dns, pki);
-    let mut args: Vec<String> = vec![
-        "check".into(),
-        "--format".into(),
-        "json".into(),
-        domain.clone(),
-    ];
-    args.extend(lab.args());
-    args.push("--connect-to".into());
-    args.push(format!("{mx}:25::{}", server.port()));
-    args.extend(extra.iter().map(|s| s.to_string()));
-    lab.servers.clear();
-    let run = lab::run::smtptls(args).await;
+    lab.serve(&mx, server);
+    let run = lab.check_json(&[&domain], extra).await;
     let json = run.json();
+    let (_, server) = lab.servers.pop().expect("the server just added");
     (run, json, server)
 }
 

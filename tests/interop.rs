@@ -197,23 +197,36 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-fn smtptls(lab: &Path, dnssec: &[&str]) -> Value {
-    let anchor = lab.join("dns/anchor.key");
-    let ca = lab.join("pki/ca.pem");
+/// How smtptls decides DNSSEC status in the lab.
+#[derive(Clone, Copy)]
+enum Dnssec {
+    /// Its own validation, from the zone's KSK (`--trust-anchor`).
+    Validate,
+    /// unbound's AD bit (`--dnssec trust-resolver`).
+    TrustResolver,
+}
+
+/// `smtptls ARGS… <lab arguments>`: the lab resolver, CA, EHLO name and
+/// timeout, and the DNSSEC mode.
+fn smtptls_cmd(lab: &Path, args: &[&str], dnssec: Dnssec) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtptls"));
-    cmd.args(["check", "--format", "json", "--resolver", RESOLVER])
-        .args(["--timeout", "5", "--ehlo-name", "probe.lab.test"])
-        .arg("--ca-file")
-        .arg(&ca);
-    for a in dnssec {
-        if *a == "ANCHOR" {
-            cmd.arg(&anchor);
-        } else {
-            cmd.arg(a);
-        }
-    }
-    cmd.args(SCENARIOS.iter().map(|s| s.domain));
-    let out = cmd.output().expect("run smtptls");
+    cmd.args(args)
+        .args(["--resolver", RESOLVER, "--timeout", "5"])
+        .args(["--ehlo-name", "probe.lab.test", "--ca-file"])
+        .arg(lab.join("pki/ca.pem"));
+    match dnssec {
+        Dnssec::Validate => cmd.arg("--trust-anchor").arg(lab.join("dns/anchor.key")),
+        Dnssec::TrustResolver => cmd.args(["--dnssec", "trust-resolver"]),
+    };
+    cmd
+}
+
+/// The JSON report of `smtptls check` over every scenario.
+fn smtptls(lab: &Path, dnssec: Dnssec) -> Value {
+    let out = smtptls_cmd(lab, &["check", "--format", "json"], dnssec)
+        .args(SCENARIOS.iter().map(|s| s.domain))
+        .output()
+        .expect("run smtptls");
     // Exit 1: some lab domains are below the default threshold on purpose.
     assert_eq!(
         out.status.code(),
@@ -284,8 +297,8 @@ fn pkix_valid(a: &Value) -> bool {
 #[ignore = "needs the interop lab: sudo tests/interop/run"]
 fn scenarios_against_real_servers() {
     let lab = lab();
-    let validated = smtptls(&lab, &["--trust-anchor", "ANCHOR"]);
-    let trusted = smtptls(&lab, &["--dnssec", "trust-resolver"]);
+    let validated = smtptls(&lab, Dnssec::Validate);
+    let trusted = smtptls(&lab, Dnssec::TrustResolver);
     std::fs::write(
         lab.join("report.json"),
         serde_json::to_string_pretty(&validated).expect("JSON"),
@@ -438,7 +451,7 @@ fn finger_agrees(result: &str, enforcing: bool, f: Finger) -> bool {
 #[ignore = "needs the interop lab: sudo tests/interop/run"]
 fn posttls_finger_agrees() {
     let lab = lab();
-    let report = smtptls(&lab, &["--trust-anchor", "ANCHOR"]);
+    let report = smtptls(&lab, Dnssec::Validate);
     let mut failures = Vec::new();
     println!(
         "\n{:<18} {:<28} {:<14} {:<28} {:<14}",
@@ -567,7 +580,7 @@ fn testssl_best_modern(t: &Testssl) -> String {
 #[ignore = "needs the interop lab: sudo tests/interop/run"]
 fn testssl_agrees() {
     let lab = lab();
-    let report = smtptls(&lab, &["--trust-anchor", "ANCHOR"]);
+    let report = smtptls(&lab, Dnssec::Validate);
     let mut endpoints = Vec::new();
     for s in SCENARIOS {
         for (host, a) in addresses(domain(&report, s.domain)) {
@@ -809,13 +822,7 @@ fn status(line: &str) -> &str {
 #[ignore = "needs the interop lab: sudo tests/interop/run"]
 fn postfix_delivers_with_the_generated_policy() {
     let lab = lab();
-    let out = Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(["policy", "--format", "postfix", "--resolver", RESOLVER])
-        .args(["--timeout", "5", "--ehlo-name", "probe.lab.test"])
-        .arg("--trust-anchor")
-        .arg(lab.join("dns/anchor.key"))
-        .arg("--ca-file")
-        .arg(lab.join("pki/ca.pem"))
+    let out = smtptls_cmd(&lab, &["policy", "--format", "postfix"], Dnssec::Validate)
         .args(POSTFIX_DOMAINS)
         .output()
         .expect("run smtptls policy");
@@ -993,15 +1000,14 @@ fn testssl_suites(t: &Testssl, version: &str) -> (Vec<String>, Vec<u32>) {
 #[ignore = "needs the interop lab: sudo tests/interop/run"]
 fn protocol_scan_agrees_with_testssl() {
     let lab = lab();
-    let out = Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(["check", "--format", "json", "--scan", "deep"])
-        .args(["--resolver", RESOLVER, "--dnssec", "trust-resolver"])
-        .args(["--timeout", "5", "--ehlo-name", "probe.lab.test"])
-        .arg("--ca-file")
-        .arg(lab.join("pki/ca.pem"))
-        .args(SCAN_DOMAINS)
-        .output()
-        .expect("run smtptls");
+    let out = smtptls_cmd(
+        &lab,
+        &["check", "--format", "json", "--scan", "deep"],
+        Dnssec::TrustResolver,
+    )
+    .args(SCAN_DOMAINS)
+    .output()
+    .expect("run smtptls");
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let endpoints: Vec<(String, &Value)> = SCAN_DOMAINS
         .iter()
