@@ -56,3 +56,51 @@ in_lab_dns() {
     unshare --mount --propagation private sh -c \
         'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$LAB/resolv.conf" "$@"
 }
+
+# unpack_package PKG DEST — unpack a Debian package beside the installed
+# system (`dpkg -x`, for a package that conflicts with one installed, such
+# as Exim beside Postfix). dpkg -x installs none of its dependencies, so
+# the shared libraries of the package's own `Depends` are installed here,
+# and every ELF binary unpacked is checked with ldd before anything starts
+# it: a missing library stops the suite at once, naming it.
+unpack_package() {
+    local pkg=$1 dest=$2 deb
+    mkdir -p "$LAB/debs"
+    (cd "$LAB/debs" && apt-get download "$pkg" >/dev/null 2>&1) ||
+        { echo "interop: apt-get download $pkg failed" >&2; return 1; }
+    deb=$(ls "$LAB/debs/${pkg}"_*.deb | head -n 1)
+    dpkg -x "$deb" "$dest"
+    # Depends: "a (>= 1), b | c, libfoo1 (>= 2)": the first alternative of
+    # each, versions dropped, libraries only (the others — exim4-base,
+    # debconf — would pull in a second MTA; the daemon binary needs none).
+    local libs=() dep
+    while read -r dep; do
+        case $dep in lib*) libs+=("$dep") ;; esac
+    done < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/[[:space:]]//g')
+    local missing=() l
+    for l in "${libs[@]}"; do
+        dpkg-query -W -f='${Status}' "$l" 2>/dev/null | grep -q "install ok installed" || missing+=("$l")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "== interop: installing $pkg's libraries: ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    check_binaries "$dest"
+}
+
+# check_binaries DIR — every ELF executable under DIR/usr/{s,}bin has all
+# its shared libraries (ldd), or the suite stops naming what is missing.
+check_binaries() {
+    local f bad=0 notfound
+    for f in "$1"/usr/sbin/* "$1"/usr/bin/*; do
+        [ -f "$f" ] && [ -x "$f" ] || continue
+        head -c 4 "$f" | grep -q 'ELF' || continue
+        notfound=$(ldd "$f" 2>&1 | grep 'not found' || true)
+        if [ -n "$notfound" ]; then
+            echo "interop: $f cannot start, missing libraries:" >&2
+            echo "$notfound" >&2
+            bad=1
+        fi
+    done
+    return $bad
+}

@@ -10,10 +10,7 @@
 EXIM_ROOT=$LAB/exim-pkg
 
 exim_install() {
-    if [ -x "$EXIM_ROOT/usr/sbin/exim4" ]; then return; fi
-    mkdir -p "$LAB/exim-deb"
-    (cd "$LAB/exim-deb" && apt-get download exim4-daemon-light 2>/dev/null >/dev/null)
-    dpkg -x "$LAB"/exim-deb/exim4-daemon-light_*.deb "$EXIM_ROOT"
+    unpack_package exim4-daemon-light "$EXIM_ROOT"
     # Exim refuses to start without the user it was built for.
     id Debian-exim >/dev/null 2>&1 ||
         useradd --system --no-create-home --shell /usr/sbin/nologin Debian-exim
