@@ -20,15 +20,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::domain::DomainName;
+use crate::fetch::Fetcher;
 use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence, Verdict};
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
-use crate::policy::mta_sts::{self, Fetcher, StsTxtLookup};
 use crate::prober::injection::{self, InjectionError};
 use crate::prober::scan::{self, ScanMode};
 use crate::prober::{
     self, Phase, Probe, ProbeError, ProbeErrorKind, ProbeSettings, ProbeTarget, StartTls,
 };
+use crate::protection::mta_sts::{self, Fetched, StsTxtLookup};
 pub use crate::report::StopReason;
 use crate::report::{
     DomainReport, ErrorPhase, ErrorReport, Report, RunSettings, Summary, ToolInfo,
@@ -308,7 +309,7 @@ impl Auditor {
             .await;
         let fetch = match &txt {
             Answer::Records(records) => match mta_sts::select_record(records) {
-                StsTxtLookup::Valid(_) => Some(self.sts.fetch(domain).await),
+                StsTxtLookup::Valid(_) => Some(self.sts.fetch(domain).await.map(Fetched::read)),
                 _ => None,
             },
             _ => None,

@@ -93,7 +93,7 @@ pub struct PolicyArgs {
     /// Require at least this level (may, encrypt, secure, dane-only): domains
     /// below it get no enforcing line, are listed, and the exit code is 1.
     #[arg(long, value_name = "LEVEL")]
-    pub min_level: Option<crate::sender::Level>,
+    pub min_level: Option<crate::mta_config::PolicyLevel>,
 
     /// Build the policies from an earlier NDJSON report (`check --format
     /// ndjson`) instead of probing again.

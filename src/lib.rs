@@ -16,14 +16,17 @@
 
 pub mod audit;
 pub mod cli;
+pub mod crypto;
 pub mod domain;
 pub mod exit;
+pub mod fetch;
 pub mod input;
 pub mod inspector;
+pub mod mta_config;
 pub mod options;
-pub mod policy;
 pub mod prober;
+pub mod protection;
 pub mod report;
 pub mod reporter;
 pub mod resolver;
-pub mod sender;
+pub mod vocabulary;

@@ -13,12 +13,12 @@ use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, PolicyFormat}
 use smtptls::exit::ExitCode;
 use smtptls::input::{self, Entry, ListSource};
 use smtptls::inspector::Threshold;
+use smtptls::mta_config::{self, DomainFacts, Provenance};
 use smtptls::options::{
     AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
     TrustStore,
 };
 use smtptls::report::{DomainReport, Report};
-use smtptls::sender::{self, DomainFacts, Provenance};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -261,9 +261,9 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     let below_min = match args.format {
         PolicyFormat::Postfix | PolicyFormat::Exim => {
             let generated = if args.format == PolicyFormat::Postfix {
-                sender::postfix(&facts, args.min_level, &provenance)
+                mta_config::postfix(&facts, args.min_level, &provenance)
             } else {
-                sender::exim(&facts, args.min_level, &provenance)
+                mta_config::exim(&facts, args.min_level, &provenance)
             };
             out.write_all(generated.text.as_bytes())
                 .context("cannot write the policy")?;
@@ -274,7 +274,7 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
                 if i > 0 {
                     out.write_all(b"\n").context("cannot write the policy")?;
                 }
-                let generated = sender::mta_sts(domain, &provenance);
+                let generated = mta_config::mta_sts(domain, &provenance);
                 out.write_all(generated.text.as_bytes())
                     .context("cannot write the policy")?;
             }

@@ -15,7 +15,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::inspector::Threshold;
+use crate::vocabulary::Threshold;
 
 /// How long each network step may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,7 +394,7 @@ pub struct AuditOptions {
     pub retries: u32,
     /// `--scan`: the protocol scan and injection test after the main
     /// handshake (`off` keeps one connection per address).
-    pub scan: crate::prober::scan::ScanMode,
+    pub scan: crate::vocabulary::ScanMode,
 }
 
 impl Default for AuditOptions {
@@ -414,7 +414,7 @@ impl Default for AuditOptions {
             concurrency: 16,
             per_address: 2,
             retries: 0,
-            scan: crate::prober::scan::ScanMode::Light,
+            scan: crate::vocabulary::ScanMode::Light,
         }
     }
 }

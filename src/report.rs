@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::inspector::{Finding, Severity, Verdict};
-pub use crate::prober::scan::{Level, ScanMode, Version as TlsVersion};
+pub use crate::prober::scan::{NcscLevel, ScanMode, Version as TlsVersion};
 use crate::prober::{Phase, Timings};
 pub use crate::resolver::Dnssec;
 
@@ -335,7 +335,7 @@ pub struct VersionReport {
 pub struct SuiteReport {
     /// IANA name, as testssl.sh prints with `--mapping iana`.
     pub name: String,
-    pub level: Level,
+    pub level: NcscLevel,
 }
 
 /// Whether the server accepts any suite with each weak property; null
@@ -361,7 +361,7 @@ pub struct DheReport {
     pub bits: u32,
     /// `ffdhe2048` … `ffdhe8192` for an RFC 7919 group, else null.
     pub group: Option<String>,
-    pub level: Level,
+    pub level: NcscLevel,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -369,7 +369,7 @@ pub struct GroupReport {
     /// As rustls and the IANA registry spell it: `X25519`, `secp256r1`,
     /// `X25519MLKEM768`.
     pub name: String,
-    pub level: Level,
+    pub level: NcscLevel,
 }
 
 /// The STARTTLS command-injection test (CVE-2011-0411 class).

@@ -13,7 +13,7 @@ use lab::pki::{LeafSpec, ServerCert, TestPki};
 use lab::run::{Lab, Run, domain, finding, severity};
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::Value;
-use smtptls::policy::dane::{Tlsa, suggest};
+use smtptls::protection::dane::{Tlsa, suggest};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 

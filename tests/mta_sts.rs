@@ -1,4 +1,4 @@
-//! The MTA-STS policy fetch (`smtptls::policy::mta_sts::Fetcher`) against
+//! The MTA-STS policy fetch (`smtptls::fetch::Fetcher`, read by `protection::mta_sts::Fetched::read`) against
 //! the lab: a lab DNS zone for `mta-sts.x.test`, a lab HTTPS server for the
 //! policy, and `--connect-to` rules to reach the server's random port.
 //! Each test asserts the exact outcome: the parsed policy, or the precise
@@ -13,9 +13,10 @@ use lab::dns::{TestDns, ZoneBuilder};
 use lab::https::{Body, HttpsServer, POLICY_PATH, Response, SilentServer};
 use lab::pki::{LeafSpec, TestPki};
 use smtptls::domain::DomainName;
+use smtptls::fetch::Fetcher;
 use smtptls::options::{AddressFamilies, ConnectRules, DnsServers, DnssecMode, TrustStore};
-use smtptls::policy::mta_sts::{
-    FetchProblem, Fetched, Fetcher, MAX_POLICY_BYTES, Mode, StsPolicy, mx_matches,
+use smtptls::protection::mta_sts::{
+    FetchProblem, Fetched, MAX_POLICY_BYTES, Mode, StsPolicy, mx_matches,
 };
 use smtptls::resolver::{Resolver, ResolverSettings};
 use time::OffsetDateTime;
@@ -101,12 +102,17 @@ async fn server(pki: &TestPki, routes: Vec<(String, Response)>) -> HttpsServer {
 }
 
 /// Serves `response` at the policy path and fetches it the usual way.
+/// The fetch as the audit makes it: the body, read as a policy.
+async fn fetch(fetcher: &Fetcher) -> Result<Fetched, FetchProblem> {
+    fetcher.fetch(&domain()).await.map(Fetched::read)
+}
+
 async fn fetch_response(response: Response) -> (Result<Fetched, FetchProblem>, HttpsServer) {
     let pki = TestPki::new();
     let dns = zone().await;
     let server = server(&pki, vec![(POLICY_PATH.into(), response)]).await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(server.port()), TIMEOUT).expect("fetcher");
-    (fetcher.fetch(&domain()).await, server)
+    (fetch(&fetcher).await, server)
 }
 
 fn policy_of(result: Result<Fetched, FetchProblem>) -> Result<StsPolicy, Vec<String>> {
@@ -189,7 +195,7 @@ async fn redirect_is_not_followed() -> TestResult {
     .await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(server.port()), TIMEOUT)?;
     assert_eq!(
-        fetcher.fetch(&domain()).await,
+        fetch(&fetcher).await,
         Err(FetchProblem::Redirect(301, Some(elsewhere)))
     );
     assert_eq!(server.requests(), [format!("{POLICY_HOST}{POLICY_PATH}")]);
@@ -269,7 +275,7 @@ async fn certificate_for_another_name_is_refused() -> TestResult {
     let server =
         HttpsServer::start(cert, vec![(POLICY_PATH.into(), Response::policy(ENFORCE))]).await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(server.port()), TIMEOUT)?;
-    match fetcher.fetch(&domain()).await {
+    match fetch(&fetcher).await {
         Err(FetchProblem::Tls(msg)) => {
             assert!(
                 msg.starts_with("the certificate of mta-sts.x.test is not valid: "),
@@ -302,7 +308,7 @@ async fn untrusted_certificate_is_refused() -> TestResult {
         TIMEOUT,
         AddressFamilies::Both,
     )?;
-    match fetcher.fetch(&domain()).await {
+    match fetch(&fetcher).await {
         Err(FetchProblem::Tls(msg)) => assert!(msg.contains("UnknownIssuer"), "{msg}"),
         other => panic!("expected a TLS problem, got {other:?}"),
     }
@@ -323,7 +329,7 @@ async fn expired_certificate_is_refused() -> TestResult {
     let server =
         HttpsServer::start(cert, vec![(POLICY_PATH.into(), Response::policy(ENFORCE))]).await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(server.port()), TIMEOUT)?;
-    match fetcher.fetch(&domain()).await {
+    match fetch(&fetcher).await {
         Err(FetchProblem::Tls(msg)) => assert!(
             msg.starts_with("the certificate of mta-sts.x.test is not valid: certificate expired"),
             "{msg}"
@@ -344,10 +350,7 @@ async fn missing_file_is_a_status_problem() {
     )
     .await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(server.port()), TIMEOUT).expect("fetcher");
-    assert_eq!(
-        fetcher.fetch(&domain()).await,
-        Err(FetchProblem::Status(404))
-    );
+    assert_eq!(fetch(&fetcher).await, Err(FetchProblem::Status(404)));
 
     // Only 200 will do, not any 2xx.
     let (result, _server) = fetch_response(Response::new(204)).await;
@@ -422,7 +425,7 @@ async fn dns_problems_are_dns() -> TestResult {
         .await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetcher.fetch(&domain()).await,
+        fetch(&fetcher).await,
         Err(FetchProblem::Dns(
             "mta-sts.x.test does not exist (NXDOMAIN)".into()
         ))
@@ -435,7 +438,7 @@ async fn dns_problems_are_dns() -> TestResult {
         .await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetcher.fetch(&domain()).await,
+        fetch(&fetcher).await,
         Err(FetchProblem::Dns(
             "mta-sts.x.test has no A or AAAA record".into()
         ))
@@ -445,7 +448,7 @@ async fn dns_problems_are_dns() -> TestResult {
     let dns = ZoneBuilder::new().servfail(POLICY_HOST).start().await;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetcher.fetch(&domain()).await,
+        fetch(&fetcher).await,
         Err(FetchProblem::Dns("A mta-sts.x.test: SERVFAIL".into()))
     );
     Ok(())
@@ -461,7 +464,7 @@ async fn address_families_are_honoured() -> TestResult {
     let trust = TrustStore::with_ca_files(&[pki.ca_file()])?;
     let fetcher = fetcher_with(&dns, trust, &to_port(443), TIMEOUT, AddressFamilies::V4Only)?;
     assert_eq!(
-        fetcher.fetch(&domain()).await,
+        fetch(&fetcher).await,
         Err(FetchProblem::Dns("mta-sts.x.test has no A record".into()))
     );
     Ok(())
@@ -475,7 +478,7 @@ async fn fixed_connect_to_skips_dns() -> TestResult {
     let server = server(&pki, vec![(POLICY_PATH.into(), Response::policy(ENFORCE))]).await;
     let rule = vec![format!("{POLICY_HOST}:443:127.0.0.1:{}", server.port())];
     let fetcher = lab_fetcher(&dns, &pki, &rule, TIMEOUT)?;
-    let fetched = fetcher.fetch(&domain()).await?;
+    let fetched = fetch(&fetcher).await?;
     assert_eq!(fetched.policy.map(|p| p.mode), Ok(Mode::Enforce));
     assert_eq!(dns.queries(), 0, "a fixed route needs no lookup");
     assert_eq!(server.requests(), [format!("{POLICY_HOST}{POLICY_PATH}")]);
@@ -492,7 +495,7 @@ async fn closed_port_is_a_connect_problem() -> TestResult {
         listener.local_addr()?.port()
     };
     let fetcher = lab_fetcher(&dns, &pki, &to_port(port), TIMEOUT)?;
-    match fetcher.fetch(&domain()).await {
+    match fetch(&fetcher).await {
         Err(FetchProblem::Connect(msg)) => {
             assert!(msg.to_lowercase().contains("refused"), "{msg}")
         }
@@ -509,7 +512,7 @@ async fn silent_server_times_out() -> TestResult {
     let timeout = Duration::from_millis(1500);
     let fetcher = lab_fetcher(&dns, &pki, &to_port(silent.port()), timeout)?;
     let started = Instant::now();
-    assert_eq!(fetcher.fetch(&domain()).await, Err(FetchProblem::Timeout));
+    assert_eq!(fetch(&fetcher).await, Err(FetchProblem::Timeout));
     let took = started.elapsed();
     assert!(
         took >= timeout - Duration::from_millis(100),
@@ -549,8 +552,8 @@ async fn one_fetcher_serves_many_domains() -> TestResult {
     let fetcher = lab_fetcher(&dns, &pki, &rules, TIMEOUT)?;
     let (one_test, two_test) = ("one.test".parse()?, "two.test".parse()?);
     let (a, b) = tokio::join!(fetcher.fetch(&one_test), fetcher.fetch(&two_test));
-    assert_eq!(a?.policy.map(|p| p.mode), Ok(Mode::Enforce));
-    let b = b?;
+    assert_eq!(Fetched::read(a?).policy.map(|p| p.mode), Ok(Mode::Enforce));
+    let b = Fetched::read(b?);
     assert_eq!(b.url, "https://mta-sts.two.test/.well-known/mta-sts.txt");
     assert_eq!(b.policy.map(|p| p.mode), Ok(Mode::None));
     assert_eq!(one.requests().len(), 1);
@@ -579,7 +582,7 @@ async fn hang_up_during_handshake_is_tls() -> TestResult {
     let dns = zone().await;
     let (port, task) = raw_server(b"").await?;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(port), TIMEOUT)?;
-    let result = fetcher.fetch(&domain()).await;
+    let result = fetch(&fetcher).await;
     task.abort();
     assert_eq!(
         result,
@@ -598,7 +601,7 @@ async fn plaintext_http_on_the_https_port_is_tls() -> TestResult {
         raw_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             .await?;
     let fetcher = lab_fetcher(&dns, &pki, &to_port(port), TIMEOUT)?;
-    let result = fetcher.fetch(&domain()).await;
+    let result = fetch(&fetcher).await;
     task.abort();
     match result {
         Err(FetchProblem::Tls(msg)) => assert!(msg.contains("corrupt message"), "{msg}"),

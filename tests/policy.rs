@@ -10,7 +10,7 @@ use lab::dns::ZoneBuilder;
 use lab::pki::{Issuer, LeafSpec, TestPki};
 use lab::run::{Lab, Run, smtptls};
 use lab::smtp::{Behaviour, SmtpServer};
-use smtptls::policy::dane::suggest;
+use smtptls::protection::dane::suggest;
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 

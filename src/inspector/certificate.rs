@@ -187,7 +187,7 @@ fn verify_chain(
     let unix = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
         u64::try_from(now.unix_timestamp()).unwrap_or(0),
     ));
-    let algs = crate::prober::tls::provider().signature_verification_algorithms;
+    let algs = crate::crypto::provider().signature_verification_algorithms;
     let result = rustls::client::verify_server_cert_signed_by_trust_anchor(
         &parsed,
         trust.roots(),

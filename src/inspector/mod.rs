@@ -8,8 +8,7 @@
 
 pub mod certificate;
 pub mod delivery;
-pub mod findings;
-pub mod policy;
+pub mod protection;
 pub mod scan;
 pub mod verdict;
 
@@ -17,14 +16,15 @@ use std::net::SocketAddr;
 
 use time::OffsetDateTime;
 
-pub use findings::{Finding, FindingId, Severity};
-pub use policy::{MtaStsEvidence, TlsaEvidence};
-pub use verdict::{AddressGrade, Threshold, Verdict};
+pub use crate::vocabulary::{Finding, FindingId, Severity};
+pub use crate::vocabulary::{Threshold, Verdict};
+pub use protection::{MtaStsEvidence, TlsaEvidence};
+pub use verdict::AddressGrade;
 
 use crate::domain::DomainName;
 use crate::options::TrustStore;
-use crate::policy::mta_sts::StsPolicy;
 use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
+use crate::protection::mta_sts::StsPolicy;
 use crate::report::{
     AddressReport, DaneResult, DeliveryResult, DomainReport, ErrorPhase, ErrorReport, MxReport,
     MxSource, TlsReport,
@@ -170,12 +170,12 @@ pub fn inspect_domain(
     let name = domain.as_str();
     let mut sts_policy: Option<StsPolicy> = None;
     if let Some(ev) = &evidence.mta_sts {
-        let (sts, policy) = policy::mta_sts(name, ev, &mut report.findings);
+        let (sts, policy) = protection::mta_sts(name, ev, &mut report.findings);
         report.mta_sts = Some(sts);
         sts_policy = policy;
     }
     if let Some(txt) = &evidence.tls_rpt {
-        report.tls_rpt = Some(policy::tls_rpt(name, txt, &mut report.findings));
+        report.tls_rpt = Some(protection::tls_rpt(name, txt, &mut report.findings));
     }
 
     let mut grades = Vec::new();
@@ -277,7 +277,7 @@ fn inspect_mx(
         address_findings(&host, addrs, &mut report);
     }
     if matches!(mx.record.exchange, Exchange::Host(_)) {
-        report.tlsa = policy::tlsa(
+        report.tlsa = protection::tlsa(
             &host,
             mx.port,
             addresses_dnssec,
@@ -286,7 +286,11 @@ fn inspect_mx(
         );
     }
     if let Some(policy) = sts {
-        report.mta_sts_match = Some(policy::sts_mx_match(policy, &host, &mut report.findings));
+        report.mta_sts_match = Some(protection::sts_mx_match(
+            policy,
+            &host,
+            &mut report.findings,
+        ));
     }
     let mut grades = Vec::new();
     if mx.probes.is_empty() {
@@ -306,7 +310,7 @@ fn inspect_mx(
     }
     for (addr, probe) in &mx.probes {
         let (mut row, grade) = inspect_address(&host, *addr, probe, settings);
-        row.dane = policy::dane_for_address(
+        row.dane = protection::dane_for_address(
             report.tlsa.as_ref(),
             mx.tlsa.as_ref(),
             presented_chain(probe),
@@ -315,7 +319,7 @@ fn inspect_mx(
             &mut row,
         );
         if let Some(policy) = sts {
-            policy::sts_certificate(policy, &mut row);
+            protection::sts_certificate(policy, &mut row);
         }
         // A DANE match authenticates the server (RFC 7672 §3), even a
         // self-signed DANE-EE certificate that PKIX rejects.
@@ -745,7 +749,7 @@ fn certificate_findings(
     // from 3072 bits good, 2048–3071 phase-out, less insufficient; the
     // NIST P and Brainpool curves from 256 bits, Ed25519 and Ed448 good,
     // P-224 phase-out; DSA and anything smaller insufficient.
-    use crate::prober::scan::Level;
+    use crate::vocabulary::NcscLevel;
     let key = &cert.key;
     let described = match &key.curve {
         Some(curve) => format!("{} {} bits ({curve})", key.kind, key.bits),
@@ -754,53 +758,55 @@ fn certificate_findings(
     findings.push(match key.kind.as_str() {
         "RSA" if key.bits < 2048 => Finding::leveled(
             FindingId::CertKey,
-            Level::Insufficient,
+            NcscLevel::Insufficient,
             format!("RSA key of {} bits is too weak (2048 at least)", key.bits),
         ),
         "RSA" if key.bits < 3072 => Finding::leveled(
             FindingId::CertKey,
-            Level::PhaseOut,
+            NcscLevel::PhaseOut,
             format!(
                 "RSA {} bits (phase out: 3072 bits or an EC key is good)",
                 key.bits
             ),
         ),
-        "RSA" => Finding::leveled(FindingId::CertKey, Level::Good, described),
+        "RSA" => Finding::leveled(FindingId::CertKey, NcscLevel::Good, described),
         "EC" if key.bits < 224 => Finding::leveled(
             FindingId::CertKey,
-            Level::Insufficient,
+            NcscLevel::Insufficient,
             format!("EC key of {} bits is too weak", key.bits),
         ),
-        "EC" if key.bits < 256 => Finding::leveled(FindingId::CertKey, Level::PhaseOut, described),
+        "EC" if key.bits < 256 => {
+            Finding::leveled(FindingId::CertKey, NcscLevel::PhaseOut, described)
+        }
         "DSA" => Finding::leveled(
             FindingId::CertKey,
-            Level::Insufficient,
+            NcscLevel::Insufficient,
             "DSA keys are obsolete",
         ),
         _ if key.bits == 0 => Finding::warn(
             FindingId::CertKey,
             format!("key type {} is not one smtptls can grade", key.kind),
         ),
-        _ => Finding::leveled(FindingId::CertKey, Level::Good, described),
+        _ => Finding::leveled(FindingId::CertKey, NcscLevel::Good, described),
     });
     let sig = cert.signature_algorithm.to_ascii_lowercase();
     findings.push(
         if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
             Finding::leveled(
                 FindingId::CertSignature,
-                Level::Insufficient,
+                NcscLevel::Insufficient,
                 format!("signed with {}: broken hash", cert.signature_algorithm),
             )
         } else if sig.contains("sha224") {
             Finding::leveled(
                 FindingId::CertSignature,
-                Level::PhaseOut,
+                NcscLevel::PhaseOut,
                 format!("signed with {}", cert.signature_algorithm),
             )
         } else {
             Finding::leveled(
                 FindingId::CertSignature,
-                Level::Good,
+                NcscLevel::Good,
                 format!("signed with {}", cert.signature_algorithm),
             )
         },

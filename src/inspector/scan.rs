@@ -8,7 +8,7 @@
 
 use crate::prober::Probe;
 use crate::prober::injection::Injection;
-use crate::prober::scan::{Level, ScanMode, TlsScan, Weakness, suites};
+use crate::prober::scan::{NcscLevel, ScanMode, TlsScan, Weakness, suites};
 use crate::report::{
     AddressReport, DheReport, GroupReport, InjectionReport, InjectionResult, ScanReport,
     SuiteReport, VersionReport, WeakSuitesReport,
@@ -107,7 +107,7 @@ pub fn injection_report(
 }
 
 /// `X (level), Y (level)` for a finding message.
-fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> Level) -> String {
+fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> NcscLevel) -> String {
     items
         .iter()
         .map(|i| format!("{} ({})", name(i), level(i)))
@@ -200,7 +200,7 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
         let below: Vec<u16> = seen
             .iter()
             .copied()
-            .filter(|&s| suites::level(s) >= Level::PhaseOut)
+            .filter(|&s| suites::level(s) >= NcscLevel::PhaseOut)
             .collect();
         let partial = if scan.mode == ScanMode::Light {
             " (light scan: the preferred suites and one weak and one DHE probe; --scan deep lists every suite)"
@@ -227,7 +227,9 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
             "the server enforces its own suite order",
         )),
         Some(false) => {
-            let weak_known = seen.iter().any(|&s| suites::level(s) >= Level::PhaseOut);
+            let weak_known = seen
+                .iter()
+                .any(|&s| suites::level(s) >= NcscLevel::PhaseOut);
             findings.push(if weak_known {
                 Finding::warn(
                     FindingId::TlsCipherOrder,
@@ -244,7 +246,7 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
     }
 
     // Key exchange: every group seen (main handshake included) and the DHE prime.
-    let mut groups: Vec<(String, Level)> = scan
+    let mut groups: Vec<(String, NcscLevel)> = scan
         .groups
         .iter()
         .map(|&g| (suites::group_name(g), suites::group_level(g)))
@@ -257,10 +259,10 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
     {
         let level = (0u16..=0x11ff)
             .find(|&g| suites::group_name(g) == main)
-            .map_or(Level::Insufficient, suites::group_level);
+            .map_or(NcscLevel::Insufficient, suites::group_level);
         groups.push((main, level));
     }
-    let mut parts: Vec<(String, Level)> = groups;
+    let mut parts: Vec<(String, NcscLevel)> = groups;
     if let Some((bits, named)) = scan.dhe {
         let name = match named {
             Some(g) => format!(
@@ -285,12 +287,12 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
     match scan.compression {
         Some(true) => findings.push(Finding::leveled(
             FindingId::TlsCompression,
-            Level::Insufficient,
+            NcscLevel::Insufficient,
             "the server compresses TLS records (DEFLATE) when offered: CRIME",
         )),
         Some(false) => findings.push(Finding::leveled(
             FindingId::TlsCompression,
-            Level::Good,
+            NcscLevel::Good,
             "no TLS compression",
         )),
         None => {}
@@ -313,7 +315,7 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
 /// cannot be called secure (see `verdict.rs`).
 pub fn insufficient(row: &AddressReport) -> bool {
     row.findings.iter().any(|f| {
-        f.level == Some(Level::Insufficient)
+        f.level == Some(NcscLevel::Insufficient)
             || (f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
     })
 }

@@ -18,12 +18,7 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
-/// The crypto provider of every TLS connection and signature check in the
-/// tool. One place, so a build can never end up with two providers (which
-/// makes `ClientConfig::builder()` panic).
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
+pub use crate::crypto::provider;
 
 /// What the server presented, recorded during the handshake.
 #[derive(Debug, Clone, Default)]

@@ -191,7 +191,7 @@ impl TableReporter {
         let legacy = scan
             .accepted_versions
             .iter()
-            .any(|v| v.level() == crate::report::Level::Insufficient);
+            .any(|v| v.level() == crate::report::NcscLevel::Insufficient);
         self.cell(text.join(" "), Some(!legacy))
     }
 

@@ -55,11 +55,43 @@ where
         .await
         .expect("smtptls did not finish within 120 s")
         .expect("wait for smtptls");
-    Run {
+    let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    };
+    dump(&run);
+    run
+}
+
+/// `SMTPTLS_TEST_DUMP=DIR`: every run's stdout is written to
+/// `DIR/<test crate>.<test name>.<n>`, so the output of every lab case can be compared
+/// before and after a change that must not alter it (see
+/// `scripts/compare-dumps`).
+fn dump(run: &Run) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static COUNTS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+    let Some(dir) = std::env::var_os("SMTPTLS_TEST_DUMP") else {
+        return;
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .replace("::", ".");
+    let n = {
+        let mut counts = COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts
+            .get_or_insert_with(HashMap::new)
+            .entry(test.clone())
+            .or_insert(0);
+        *n += 1;
+        *n
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let crate_name = env!("CARGO_CRATE_NAME");
+    let _ = std::fs::write(dir.join(format!("{crate_name}.{test}.{n}")), &run.stdout);
 }
 
 /// A DNS zone, a PKI and the SMTP servers of one test.

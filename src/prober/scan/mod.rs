@@ -20,10 +20,8 @@ pub mod server_hello;
 pub mod suites;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
@@ -31,50 +29,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 use super::{ProbeError, ProbeSettings, ProbeTarget, TlsSession};
+pub use crate::vocabulary::NcscLevel;
 pub use client_hello::HelloSpec;
 pub use server_hello::{FlightError, KeyExchange, Reply, ServerHello};
-pub use suites::{Level, Version, Weakness};
+pub use suites::{Version, Weakness};
 
-/// How much scanning `--scan` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScanMode {
-    /// No scan and no injection test: one connection per address.
-    Off,
-    /// A fixed handful of probes per address (the default).
-    #[default]
-    Light,
-    /// Every suite of every accepted version, every group.
-    Deep,
-}
-
-impl ScanMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScanMode::Off => "off",
-            ScanMode::Light => "light",
-            ScanMode::Deep => "deep",
-        }
-    }
-}
-
-impl fmt::Display for ScanMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ScanMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "off" => Ok(ScanMode::Off),
-            "light" => Ok(ScanMode::Light),
-            "deep" => Ok(ScanMode::Deep),
-            _ => Err(format!("unknown scan mode {s:?} (light, deep or off)")),
-        }
-    }
-}
+pub use crate::vocabulary::ScanMode;
 
 /// Most hellos a `light` scan sends to one address: SSLv3, TLS 1.0, 1.1,
 /// 1.2, the reversed TLS 1.2 order, the weak suites, the DHE suites, and

@@ -14,6 +14,8 @@ use serde::Serialize;
 use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac};
 use tls_parser::{TlsCipherSuite, TlsPRF};
 
+use crate::vocabulary::NcscLevel;
+
 /// A protocol version the scan can offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Version {
@@ -66,39 +68,12 @@ impl Version {
     }
 
     /// NCSC-NL level (2025): 1.3 good, 1.2 sufficient, older insufficient.
-    pub fn level(self) -> Level {
+    pub fn level(self) -> NcscLevel {
         match self {
-            Version::Tls13 => Level::Good,
-            Version::Tls12 => Level::Sufficient,
-            _ => Level::Insufficient,
+            Version::Tls13 => NcscLevel::Good,
+            Version::Tls12 => NcscLevel::Sufficient,
+            _ => NcscLevel::Insufficient,
         }
-    }
-}
-
-/// The four security levels of the NCSC-NL TLS guidelines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    Good,
-    Sufficient,
-    PhaseOut,
-    Insufficient,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Good => "good",
-            Level::Sufficient => "sufficient",
-            Level::PhaseOut => "phase-out",
-            Level::Insufficient => "insufficient",
-        }
-    }
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -199,9 +174,9 @@ pub fn weaknesses(id: u16) -> Vec<Weakness> {
 /// The NCSC-NL level of a suite (2025 guidelines, appendix B, as
 /// internet.nl lists it): anything not named good, sufficient or phase-out
 /// is insufficient.
-pub fn level(id: u16) -> Level {
+pub fn level(id: u16) -> NcscLevel {
     let Some(s) = info(id) else {
-        return Level::Insufficient;
+        return NcscLevel::Insufficient;
     };
     let ccm8 = s.name.contains("CCM_8");
     let aead_aes = s.enc == TlsCipherEnc::Aes
@@ -220,28 +195,28 @@ pub fn level(id: u16) -> Level {
     match (s.kx, s.au) {
         (TlsCipherKx::Tls13, _) => match s.id.0 {
             // TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256
-            0x1302 | 0x1303 => Level::Good,
+            0x1302 | 0x1303 => NcscLevel::Good,
             // TLS_AES_128_GCM_SHA256, TLS_AES_128_CCM_SHA256
-            0x1301 | 0x1304 => Level::Sufficient,
-            _ => Level::Insufficient,
+            0x1301 | 0x1304 => NcscLevel::Sufficient,
+            _ => NcscLevel::Insufficient,
         },
         (TlsCipherKx::Ecdhe, TlsCipherAu::Ecdsa | TlsCipherAu::Rsa) => {
             if aead_aes || chacha {
-                Level::Sufficient
+                NcscLevel::Sufficient
             } else if cbc_sha2 || other_aead {
-                Level::PhaseOut
+                NcscLevel::PhaseOut
             } else {
-                Level::Insufficient
+                NcscLevel::Insufficient
             }
         }
         (TlsCipherKx::Dhe, TlsCipherAu::Rsa) => {
             if aead_aes || chacha || cbc_sha2 || other_aead {
-                Level::PhaseOut
+                NcscLevel::PhaseOut
             } else {
-                Level::Insufficient
+                NcscLevel::Insufficient
             }
         }
-        _ => Level::Insufficient,
+        _ => NcscLevel::Insufficient,
     }
 }
 
@@ -365,23 +340,23 @@ pub fn is_post_quantum(id: u16) -> bool {
 /// X25519 and X448 good; secp224r1 phase-out; any other insufficient.
 /// The hybrid ML-KEM groups are graded good: their classical half is a
 /// good curve (the guideline predates their registration).
-pub fn group_level(id: u16) -> Level {
+pub fn group_level(id: u16) -> NcscLevel {
     match id {
         // secp256r1..secp521r1, brainpool (TLS 1.2 and 1.3 code points), X25519, X448
-        0x0017..=0x0021 => Level::Good,
-        id if is_post_quantum(id) => Level::Good,
-        0x0015 => Level::PhaseOut,
-        _ => Level::Insufficient,
+        0x0017..=0x0021 => NcscLevel::Good,
+        id if is_post_quantum(id) => NcscLevel::Good,
+        0x0015 => NcscLevel::PhaseOut,
+        _ => NcscLevel::Insufficient,
     }
 }
 
 /// NCSC-NL level of a finite-field group (2025 guidelines §3.3.3.1, as
 /// internet.nl applies them): the RFC 7919 groups of 3072 bits and more
 /// are phase-out; ffdhe2048 and every other group insufficient.
-pub fn dhe_level(named: Option<u16>) -> Level {
+pub fn dhe_level(named: Option<u16>) -> NcscLevel {
     match named {
-        Some(0x0101..=0x0104) => Level::PhaseOut,
-        _ => Level::Insufficient,
+        Some(0x0101..=0x0104) => NcscLevel::PhaseOut,
+        _ => NcscLevel::Insufficient,
     }
 }
 
@@ -418,7 +393,7 @@ mod tests {
     #[test]
     fn levels_match_the_guideline_lists() {
         for n in ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] {
-            assert_eq!(level(id(n)), Level::Good, "{n}");
+            assert_eq!(level(id(n)), NcscLevel::Good, "{n}");
         }
         for n in [
             "TLS_AES_128_GCM_SHA256",
@@ -429,7 +404,7 @@ mod tests {
             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
             "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
         ] {
-            assert_eq!(level(id(n)), Level::Sufficient, "{n}");
+            assert_eq!(level(id(n)), NcscLevel::Sufficient, "{n}");
         }
         for n in [
             "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
@@ -441,7 +416,7 @@ mod tests {
             "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
             "TLS_DHE_RSA_WITH_AES_128_CCM",
         ] {
-            assert_eq!(level(id(n)), Level::PhaseOut, "{n}");
+            assert_eq!(level(id(n)), NcscLevel::PhaseOut, "{n}");
         }
         for n in [
             "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
@@ -456,7 +431,7 @@ mod tests {
             "TLS_AES_128_CCM_8_SHA256",
             "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256",
         ] {
-            assert_eq!(level(id(n)), Level::Insufficient, "{n}");
+            assert_eq!(level(id(n)), NcscLevel::Insufficient, "{n}");
         }
     }
 
@@ -499,8 +474,11 @@ mod tests {
         assert!(!tls12.contains(&0x1301));
         assert!(!tls12.iter().any(|&s| name(s).contains("PSK")));
         // Strong first: the first suites are sufficient, the last insufficient.
-        assert_eq!(level(tls12[0]), Level::Sufficient);
-        assert_eq!(level(*tls12.last().expect("suites")), Level::Insufficient);
+        assert_eq!(level(tls12[0]), NcscLevel::Sufficient);
+        assert_eq!(
+            level(*tls12.last().expect("suites")),
+            NcscLevel::Insufficient
+        );
         assert!(tls12.len() < 400, "{}", tls12.len());
     }
 
@@ -508,11 +486,11 @@ mod tests {
     fn groups() {
         assert_eq!(group_name(0x11ec), "X25519MLKEM768");
         assert_eq!(group_name(0x0017), "secp256r1");
-        assert_eq!(group_level(0x001d), Level::Good);
-        assert_eq!(group_level(0x0015), Level::PhaseOut);
-        assert_eq!(group_level(0x0013), Level::Insufficient);
-        assert_eq!(dhe_level(Some(0x0100)), Level::Insufficient);
-        assert_eq!(dhe_level(Some(0x0101)), Level::PhaseOut);
-        assert_eq!(dhe_level(None), Level::Insufficient);
+        assert_eq!(group_level(0x001d), NcscLevel::Good);
+        assert_eq!(group_level(0x0015), NcscLevel::PhaseOut);
+        assert_eq!(group_level(0x0013), NcscLevel::Insufficient);
+        assert_eq!(dhe_level(Some(0x0100)), NcscLevel::Insufficient);
+        assert_eq!(dhe_level(Some(0x0101)), NcscLevel::PhaseOut);
+        assert_eq!(dhe_level(None), NcscLevel::Insufficient);
     }
 }

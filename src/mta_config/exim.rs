@@ -13,17 +13,17 @@
 //! delivery share one domain, hence `multi_domain = false` (Exim FAQ Q0633).
 
 use super::{
-    Generated, Level, Provenance, below_min_block, below_min_list, commented, header, plan,
+    Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented, header, plan,
     printable,
 };
-use crate::sender::DomainFacts;
+use crate::mta_config::DomainFacts;
 
 const DEFAULT: &str = "the transport's defaults apply";
 
-const LISTS: [(Level, &str); 3] = [
-    (Level::DaneOnly, "smtptls_dane"),
-    (Level::Secure, "smtptls_secure"),
-    (Level::Encrypt, "smtptls_encrypt"),
+const LISTS: [(PolicyLevel, &str); 3] = [
+    (PolicyLevel::DaneOnly, "smtptls_dane"),
+    (PolicyLevel::Secure, "smtptls_secure"),
+    (PolicyLevel::Encrypt, "smtptls_encrypt"),
 ];
 
 const TRANSPORT: &str = "\
@@ -59,7 +59,7 @@ fn domainlist(name: &str, domains: &[&str]) -> String {
 /// Domain lists for `domains`, in input order within each list. `may`
 /// domains are not listed; with `min`, domains below it are only listed
 /// in a comment at the end (and returned in `below_min`).
-pub fn exim(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> Generated {
+pub fn exim(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -> Generated {
     let entries = plan(domains, min);
     let mut out = String::new();
     let n = entries.len();
@@ -84,7 +84,7 @@ pub fn exim(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> Gene
     );
     let active: Vec<_> = entries.iter().filter(|e| !e.below_min).collect();
     for e in &active {
-        if e.choice.level == Level::May {
+        if e.choice.level == PolicyLevel::May {
             out.push_str(&commented(e));
         } else {
             out.push_str(&format!(
@@ -120,7 +120,7 @@ pub fn exim(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> Gene
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sender::testutil::*;
+    use crate::mta_config::testutil::*;
 
     fn input() -> Vec<DomainFacts> {
         let mut pkix2 = pkix();
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn min_level_and_empty_lists() {
-        let g = exim(&input(), Some(Level::DaneOnly), &provenance());
+        let g = exim(&input(), Some(PolicyLevel::DaneOnly), &provenance());
         let t = &g.text;
         assert!(t.contains(
             "domainlist smtptls_dane = dane.example\n\
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        let a = exim(&input(), Some(Level::Secure), &provenance());
-        assert_eq!(a, exim(&input(), Some(Level::Secure), &provenance()));
+        let a = exim(&input(), Some(PolicyLevel::Secure), &provenance());
+        assert_eq!(a, exim(&input(), Some(PolicyLevel::Secure), &provenance()));
     }
 }

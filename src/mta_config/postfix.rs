@@ -3,10 +3,10 @@
 //! domain, each under a comment saying why.
 
 use super::{
-    Entry, Generated, Level, Provenance, below_min_block, below_min_list, commented, header, plan,
-    printable,
+    Entry, Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented, header,
+    plan, printable,
 };
-use crate::sender::DomainFacts;
+use crate::mta_config::DomainFacts;
 
 const DEFAULT: &str = "smtp_tls_security_level applies";
 
@@ -17,7 +17,7 @@ fn plural(n: usize) -> &'static str {
 /// The active line of an enforced domain.
 fn line(e: &Entry) -> String {
     match e.choice.level {
-        Level::Secure => format!(
+        PolicyLevel::Secure => format!(
             "{} secure match={}\n",
             e.domain,
             e.choice.match_names.join(":")
@@ -29,7 +29,7 @@ fn line(e: &Entry) -> String {
 /// The policy table for `domains`, in input order. A domain whose level
 /// is `may` is written as a commented-out line; with `min`, domains below
 /// it are only listed at the end (and returned in `below_min`).
-pub fn postfix(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> Generated {
+pub fn postfix(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -> Generated {
     let entries = plan(domains, min);
     let mut out = String::new();
     header(
@@ -55,7 +55,7 @@ pub fn postfix(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> G
     );
     for e in entries.iter().filter(|e| !e.below_min) {
         out.push('\n');
-        if e.choice.level == Level::May {
+        if e.choice.level == PolicyLevel::May {
             out.push_str(&commented(e));
         } else {
             out.push_str(&format!(
@@ -76,7 +76,7 @@ pub fn postfix(domains: &[DomainFacts], min: Option<Level>, p: &Provenance) -> G
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sender::testutil::*;
+    use crate::mta_config::testutil::*;
 
     fn input() -> Vec<DomainFacts> {
         vec![dane(), pkix(), selfsigned(), plain()]
@@ -120,7 +120,7 @@ self.example encrypt
 
     #[test]
     fn min_level_lists_the_weaker_domains_at_the_end() {
-        let g = postfix(&input(), Some(Level::Secure), &provenance());
+        let g = postfix(&input(), Some(PolicyLevel::Secure), &provenance());
         let expected = format!(
             "{HEAD}
 # dane.example: DANE: signed TLSA records on every MX host match on every reachable address (1)
@@ -135,7 +135,7 @@ pkix.example secure match=mx1.pkix.example:mx2.pkix.example
 "
         );
         assert_eq!(g.text, expected);
-        let below: Vec<(&str, Level)> = g
+        let below: Vec<(&str, PolicyLevel)> = g
             .below_min
             .iter()
             .map(|(d, c)| (d.as_str(), c.level))
@@ -143,8 +143,8 @@ pkix.example secure match=mx1.pkix.example:mx2.pkix.example
         assert_eq!(
             below,
             [
-                ("self.example", Level::Encrypt),
-                ("plain.example", Level::May)
+                ("self.example", PolicyLevel::Encrypt),
+                ("plain.example", PolicyLevel::May)
             ]
         );
         // No active line for a domain below the minimum.
@@ -154,14 +154,14 @@ pkix.example secure match=mx1.pkix.example:mx2.pkix.example
     #[test]
     fn min_level_may_changes_nothing() {
         let all = postfix(&input(), None, &provenance());
-        let may = postfix(&input(), Some(Level::May), &provenance());
+        let may = postfix(&input(), Some(PolicyLevel::May), &provenance());
         assert_eq!(all, may);
     }
 
     #[test]
     fn deterministic() {
-        let a = postfix(&input(), Some(Level::Encrypt), &provenance());
-        let b = postfix(&input(), Some(Level::Encrypt), &provenance());
+        let a = postfix(&input(), Some(PolicyLevel::Encrypt), &provenance());
+        let b = postfix(&input(), Some(PolicyLevel::Encrypt), &provenance());
         assert_eq!(a, b);
     }
 

@@ -4,7 +4,7 @@
 //! would fail under mode `enforce` today.
 
 use super::{DomainFacts, MxFacts, Provenance, header, normalize, printable, safe_name};
-use crate::policy::tls_rpt;
+use crate::protection::tls_rpt;
 
 /// One week: long enough to protect, short enough to correct a mistake.
 const MAX_AGE: u64 = 604_800;
@@ -207,7 +207,7 @@ pub fn mta_sts(d: &DomainFacts, p: &Provenance) -> MtaSts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sender::testutil::*;
+    use crate::mta_config::testutil::*;
 
     fn owned() -> DomainFacts {
         // mx1 good; mx2 self-signed; mx3 unreachable.
@@ -274,7 +274,7 @@ _smtp._tls.example.com. TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@example.com\"
     #[test]
     fn the_policy_parses_and_the_id_is_valid() {
         let s = mta_sts(&owned(), &provenance());
-        let policy = crate::policy::mta_sts::parse_policy(s.policy.as_deref().expect("policy"));
+        let policy = crate::protection::mta_sts::parse_policy(s.policy.as_deref().expect("policy"));
         assert!(policy.is_ok(), "{policy:?}");
         let record = s
             .text
@@ -282,7 +282,7 @@ _smtp._tls.example.com. TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@example.com\"
             .find(|l| l.starts_with("_mta-sts."))
             .and_then(|l| l.split('"').nth(1))
             .expect("TXT record");
-        let parsed = crate::policy::mta_sts::parse_record(record);
+        let parsed = crate::protection::mta_sts::parse_record(record);
         assert!(parsed.is_ok(), "{record}: {parsed:?}");
         let id = record_id("", "x");
         assert_eq!(id.len(), 16);

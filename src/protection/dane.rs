@@ -30,7 +30,7 @@
 //!
 //! Chain building, signatures, dates and names are checked by rustls'
 //! webpki verifier with the single aws-lc-rs provider
-//! ([`crate::prober::tls::provider`]), as for the PKIX grading in
+//! ([`crate::crypto::provider`]), as for the PKIX grading in
 //! `inspector::certificate`.
 
 use std::fmt;
@@ -62,14 +62,8 @@ pub const MATCHING_SHA256: u8 = 1;
 /// Matching type SHA2-512(2).
 pub const MATCHING_SHA512: u8 = 2;
 
-/// One TLSA record's fields (as published; no validation yet).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tlsa {
-    pub usage: u8,
-    pub selector: u8,
-    pub matching: u8,
-    pub data: Vec<u8>,
-}
+/// The record as the resolver returns it; what it means for SMTP is here.
+pub use crate::resolver::Tlsa;
 
 impl Tlsa {
     /// Why an SMTP DANE client cannot use this record, or `None` if it can.
@@ -376,7 +370,7 @@ fn verify_ta(
     let unix = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
         u64::try_from(now.unix_timestamp()).unwrap_or(0),
     ));
-    let algs = crate::prober::tls::provider().signature_verification_algorithms;
+    let algs = crate::crypto::provider().signature_verification_algorithms;
     verify_server_cert_signed_by_trust_anchor(&parsed, &roots, intermediates, unix, algs.all)
         .map_err(|e| {
             let anchor_name = subject(anchor);

@@ -154,7 +154,7 @@ impl DomainFacts {
 /// How strongly a sender can insist on TLS to a domain. Ordered by
 /// strength: `May < Encrypt < Secure < DaneOnly`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
-pub enum Level {
+pub enum PolicyLevel {
     /// Opportunistic TLS: nothing enforced.
     May,
     /// TLS required, certificate not checked.
@@ -165,34 +165,39 @@ pub enum Level {
     DaneOnly,
 }
 
-impl Level {
-    pub const ALL: [Level; 4] = [Level::May, Level::Encrypt, Level::Secure, Level::DaneOnly];
+impl PolicyLevel {
+    pub const ALL: [PolicyLevel; 4] = [
+        PolicyLevel::May,
+        PolicyLevel::Encrypt,
+        PolicyLevel::Secure,
+        PolicyLevel::DaneOnly,
+    ];
 
     /// The Postfix level name, also used on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
-            Level::May => "may",
-            Level::Encrypt => "encrypt",
-            Level::Secure => "secure",
-            Level::DaneOnly => "dane-only",
+            PolicyLevel::May => "may",
+            PolicyLevel::Encrypt => "encrypt",
+            PolicyLevel::Secure => "secure",
+            PolicyLevel::DaneOnly => "dane-only",
         }
     }
 }
 
-impl fmt::Display for Level {
+impl fmt::Display for PolicyLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Level {
+impl FromStr for PolicyLevel {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Level::ALL
+        PolicyLevel::ALL
             .into_iter()
             .find(|l| l.as_str() == s)
             .ok_or_else(|| {
-                let names: Vec<_> = Level::ALL.iter().map(|l| l.as_str()).collect();
+                let names: Vec<_> = PolicyLevel::ALL.iter().map(|l| l.as_str()).collect();
                 format!("unknown level {s:?} (one of: {})", names.join(", "))
             })
     }
@@ -201,7 +206,7 @@ impl FromStr for Level {
 /// The level chosen for a domain, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
-    pub level: Level,
+    pub level: PolicyLevel,
     /// One printable line (hostile names are escaped).
     pub reason: String,
     /// For `Secure`: the MX host names the certificate may match (sorted,
@@ -212,7 +217,7 @@ pub struct Choice {
 impl Choice {
     fn may(reason: impl Into<String>) -> Self {
         Choice {
-            level: Level::May,
+            level: PolicyLevel::May,
             reason: reason.into(),
             match_names: Vec::new(),
         }
@@ -307,7 +312,7 @@ pub fn choose(d: &DomainFacts) -> Choice {
     }
 
     let encrypt = |why: String| Choice {
-        level: Level::Encrypt,
+        level: PolicyLevel::Encrypt,
         reason: format!("TLS on every reachable MX address, but {why}{unjudged}"),
         match_names: Vec::new(),
     };
@@ -323,7 +328,7 @@ pub fn choose(d: &DomainFacts) -> Choice {
         && reachable.iter().all(|(_, a)| a.dane == "valid");
     if dane {
         return Choice {
-            level: Level::DaneOnly,
+            level: PolicyLevel::DaneOnly,
             reason: format!(
                 "DANE: signed TLSA records on every MX host match on every reachable address ({n}){unjudged}"
             ),
@@ -360,7 +365,7 @@ pub fn choose(d: &DomainFacts) -> Choice {
     names.sort();
     names.dedup();
     Choice {
-        level: Level::Secure,
+        level: PolicyLevel::Secure,
         reason: format!(
             "valid certificate chain and name on every reachable MX address ({n}){unjudged}"
         ),
@@ -431,7 +436,7 @@ struct Entry {
 /// One entry per distinct domain, in input order. A domain given twice
 /// gets the weaker of its choices (for two `Secure` ones, the union of
 /// their names): the file must hold for every audit it came from.
-fn plan(domains: &[DomainFacts], min: Option<Level>) -> Vec<Entry> {
+fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     for d in domains {
         let choice = choose(d);
@@ -473,7 +478,7 @@ fn commented(e: &Entry) -> String {
 }
 
 /// The closing block listing the domains below `min`.
-fn below_min_block(out: &mut String, entries: &[Entry], min: Option<Level>, default: &str) {
+fn below_min_block(out: &mut String, entries: &[Entry], min: Option<PolicyLevel>, default: &str) {
     let Some(min) = min else { return };
     let below: Vec<&Entry> = entries.iter().filter(|e| e.below_min).collect();
     if below.is_empty() {
@@ -598,20 +603,28 @@ mod tests {
 
     #[test]
     fn levels_parse_display_and_order() {
-        for l in Level::ALL {
-            assert_eq!(l.to_string().parse::<Level>(), Ok(l));
+        for l in PolicyLevel::ALL {
+            assert_eq!(l.to_string().parse::<PolicyLevel>(), Ok(l));
         }
-        assert_eq!("dane-only".parse::<Level>(), Ok(Level::DaneOnly));
-        assert!("verify".parse::<Level>().unwrap_err().contains("dane-only"));
-        assert!(Level::May < Level::Encrypt);
-        assert!(Level::Encrypt < Level::Secure);
-        assert!(Level::Secure < Level::DaneOnly);
+        assert_eq!(
+            "dane-only".parse::<PolicyLevel>(),
+            Ok(PolicyLevel::DaneOnly)
+        );
+        assert!(
+            "verify"
+                .parse::<PolicyLevel>()
+                .unwrap_err()
+                .contains("dane-only")
+        );
+        assert!(PolicyLevel::May < PolicyLevel::Encrypt);
+        assert!(PolicyLevel::Encrypt < PolicyLevel::Secure);
+        assert!(PolicyLevel::Secure < PolicyLevel::DaneOnly);
     }
 
     #[test]
     fn dane_valid_everywhere_is_dane_only() {
         let c = choose(&dane());
-        assert_eq!(c.level, Level::DaneOnly, "{c:?}");
+        assert_eq!(c.level, PolicyLevel::DaneOnly, "{c:?}");
         assert!(c.reason.contains("TLSA"), "{}", c.reason);
     }
 
@@ -620,30 +633,30 @@ mod tests {
         // Unsigned MX RRset: PKIX is valid, so secure.
         let mut d = dane();
         d.mx_dnssec_secure = false;
-        assert_eq!(choose(&d).level, Level::Secure);
+        assert_eq!(choose(&d).level, PolicyLevel::Secure);
         // A second host without TLSA records.
         let mut d = dane();
         let mut a = addr("192.0.2.9");
         a.dane = "valid".into();
         d.mx.push(mx("mx2.dane.example", vec![a]));
-        assert_eq!(choose(&d).level, Level::Secure);
+        assert_eq!(choose(&d).level, PolicyLevel::Secure);
         // A mismatch on one address.
         let mut d = dane();
         d.mx[0].addresses[0].dane = "mismatch".into();
-        assert_eq!(choose(&d).level, Level::Secure);
+        assert_eq!(choose(&d).level, PolicyLevel::Secure);
         // DANE-EE on a self-signed certificate: DANE only.
         let mut d = dane();
         d.mx[0].addresses[0].chain_valid = false;
-        assert_eq!(choose(&d).level, Level::DaneOnly);
+        assert_eq!(choose(&d).level, PolicyLevel::DaneOnly);
         // Without TLS, nothing is enforced.
         d.mx[0].addresses[0].tls = false;
-        assert_eq!(choose(&d).level, Level::May);
+        assert_eq!(choose(&d).level, PolicyLevel::May);
     }
 
     #[test]
     fn valid_certificates_are_secure_with_the_mx_names() {
         let c = choose(&pkix());
-        assert_eq!(c.level, Level::Secure, "{c:?}");
+        assert_eq!(c.level, PolicyLevel::Secure, "{c:?}");
         assert_eq!(c.match_names, ["mx1.pkix.example", "mx2.pkix.example"]);
         assert_eq!(
             c.reason,
@@ -662,14 +675,14 @@ mod tests {
         a.hostname_match = true;
         a.legacy_tls = true;
         let c = choose(&d);
-        assert_eq!(c.level, Level::Encrypt);
+        assert_eq!(c.level, PolicyLevel::Encrypt);
         assert!(c.reason.contains("legacy TLS"), "{}", c.reason);
     }
 
     #[test]
     fn self_signed_is_encrypt() {
         let c = choose(&selfsigned());
-        assert_eq!(c.level, Level::Encrypt);
+        assert_eq!(c.level, PolicyLevel::Encrypt);
         assert!(c.match_names.is_empty());
         assert_eq!(
             c.reason,
@@ -688,7 +701,7 @@ mod tests {
     #[test]
     fn one_mx_without_starttls_is_may() {
         let c = choose(&plain());
-        assert_eq!(c.level, Level::May);
+        assert_eq!(c.level, PolicyLevel::May);
         assert_eq!(
             c.reason,
             "mx2.plain.example [192.0.2.4] has no working STARTTLS: enforcing TLS would defer mail"
@@ -703,7 +716,7 @@ mod tests {
         dead.tls = false;
         d.mx[0].addresses.push(dead);
         let c = choose(&d);
-        assert_eq!(c.level, Level::Secure);
+        assert_eq!(c.level, PolicyLevel::Secure);
         assert!(
             c.reason.ends_with("; 1 unreachable address not judged"),
             "{}",
@@ -720,24 +733,24 @@ mod tests {
             }
         }
         let c = choose(&d);
-        assert_eq!(c.level, Level::May);
+        assert_eq!(c.level, PolicyLevel::May);
         assert!(c.reason.contains("no MX address answered"));
 
         let mut nx = domain("nx.example", "error", Vec::new());
         nx.error = Some("nx.example does not exist (NXDOMAIN)".into());
         let c = choose(&nx);
-        assert_eq!(c.level, Level::May);
+        assert_eq!(c.level, PolicyLevel::May);
         assert_eq!(
             c.reason,
             "the audit failed: nx.example does not exist (NXDOMAIN)"
         );
 
         let null = domain("null.example", "no-mail", Vec::new());
-        assert_eq!(choose(&null).level, Level::May);
+        assert_eq!(choose(&null).level, PolicyLevel::May);
         assert!(choose(&null).reason.contains("null MX"));
 
         let none = domain("none.example", "error", vec![mx("mx.none.example", vec![])]);
-        assert_eq!(choose(&none).level, Level::May);
+        assert_eq!(choose(&none).level, PolicyLevel::May);
     }
 
     #[test]
@@ -746,13 +759,13 @@ mod tests {
         let mut d = pkix();
         d.mx[0].host = hostile.into();
         let c = choose(&d);
-        assert_eq!(c.level, Level::Encrypt, "{c:?}");
+        assert_eq!(c.level, PolicyLevel::Encrypt, "{c:?}");
         assert!(!c.reason.contains('\n') && !c.reason.contains('\u{1b}'));
 
         let mut d = pkix();
         d.domain = "evil.example\nexample.com may".into();
         let c = choose(&d);
-        assert_eq!(c.level, Level::May);
+        assert_eq!(c.level, PolicyLevel::May);
         assert!(!c.reason.contains('\n'));
         assert_eq!(printable(&c.reason), c.reason, "idempotent");
     }
@@ -776,6 +789,6 @@ mod tests {
         let entries = plan(&[pkix(), again], None);
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].domain, "pkix.example");
-        assert_eq!(entries[0].choice.level, Level::Encrypt);
+        assert_eq!(entries[0].choice.level, PolicyLevel::Encrypt);
     }
 }

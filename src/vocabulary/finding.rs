@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-pub use crate::prober::scan::Level;
+use super::NcscLevel;
 
 /// How bad a finding is. Ordered: `Ok < Info < Warn < Fail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -159,7 +159,7 @@ pub struct Finding {
     pub message: String,
     /// The NCSC-NL level of what was graded (TLS versions, suites, key
     /// exchange, certificate key and signature); null for other checks.
-    pub level: Option<Level>,
+    pub level: Option<NcscLevel>,
 }
 
 impl Finding {
@@ -174,11 +174,11 @@ impl Finding {
 
     /// A finding for an NCSC-NL level: good and sufficient are `ok`,
     /// phase-out `warn`, insufficient `fail`.
-    pub fn leveled(id: FindingId, level: Level, message: impl Into<String>) -> Self {
+    pub fn leveled(id: FindingId, level: NcscLevel, message: impl Into<String>) -> Self {
         let severity = match level {
-            Level::Good | Level::Sufficient => Severity::Ok,
-            Level::PhaseOut => Severity::Warn,
-            Level::Insufficient => Severity::Fail,
+            NcscLevel::Good | NcscLevel::Sufficient => Severity::Ok,
+            NcscLevel::PhaseOut => Severity::Warn,
+            NcscLevel::Insufficient => Severity::Fail,
         };
         Finding {
             level: Some(level),

@@ -178,9 +178,9 @@ pub(super) fn domain(v: &Value) -> Result<DomainFacts, String> {
 mod tests {
     use super::*;
     use crate::inspector::Verdict;
+    use crate::mta_config::{PolicyLevel, choose};
     use crate::prober::Timings;
     use crate::report::*;
-    use crate::sender::{Level, choose};
 
     fn address(ip: &str) -> AddressReport {
         AddressReport {
@@ -291,7 +291,7 @@ mod tests {
         assert!(!a[1].reachable && !a[1].tls);
         assert_eq!(a[1].dane, "mismatch");
         assert_eq!(facts.mx[1].addresses[0].ip, "2001:db8::2");
-        assert_eq!(choose(&facts).level, Level::DaneOnly);
+        assert_eq!(choose(&facts).level, PolicyLevel::DaneOnly);
 
         let json = serde_json::to_value(&r).expect("serialize");
         assert_eq!(DomainFacts::from_json(&json), Ok(facts));
@@ -308,7 +308,7 @@ mod tests {
         let facts = DomainFacts::from_report(&r);
         let a = &facts.mx[1].addresses[0];
         assert!(a.reachable && !a.tls);
-        assert_eq!(choose(&facts).level, Level::May);
+        assert_eq!(choose(&facts).level, PolicyLevel::May);
         let json = serde_json::to_value(&r).expect("serialize");
         assert_eq!(DomainFacts::from_json(&json), Ok(facts));
     }
@@ -331,7 +331,7 @@ mod tests {
         assert!(facts.tls_rpt_rua.is_empty());
         let json = serde_json::to_value(&nx).expect("serialize");
         assert_eq!(DomainFacts::from_json(&json), Ok(facts.clone()));
-        assert_eq!(choose(&facts).level, Level::May);
+        assert_eq!(choose(&facts).level, PolicyLevel::May);
     }
 
     #[test]

@@ -6,9 +6,9 @@
 use time::OffsetDateTime;
 
 use super::{Finding, FindingId};
-use crate::policy::dane::{self, DaneStatus, Tlsa};
-use crate::policy::mta_sts::{self, FetchProblem, Fetched, Mode, StsPolicy, StsTxtLookup};
-use crate::policy::tls_rpt::{self, Rua, TlsRptLookup};
+use crate::protection::dane::{self, DaneStatus, Tlsa};
+use crate::protection::mta_sts::{self, FetchProblem, Fetched, Mode, StsPolicy, StsTxtLookup};
+use crate::protection::tls_rpt::{self, Rua, TlsRptLookup};
 use crate::report::{
     AddressReport, DaneResult, MtaStsReport, StsPolicyReport, TlsRptReport, TlsaReport,
 };

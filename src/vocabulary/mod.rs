@@ -1,0 +1,15 @@
+//! Layer 0, the shared vocabulary: the words every other layer uses and
+//! none defines for itself — finding ids and severities, verdicts and the
+//! threshold over them, NCSC-NL levels, the scan mode. No I/O, no rules.
+//! (`domain` and `options`, the domain name and the run's options, are the
+//! rest of this layer.)
+
+mod finding;
+mod level;
+mod scan_mode;
+mod verdict;
+
+pub use finding::{Finding, FindingId, Severity};
+pub use level::NcscLevel;
+pub use scan_mode::ScanMode;
+pub use verdict::{Threshold, Verdict};
