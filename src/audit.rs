@@ -31,12 +31,11 @@ use crate::prober::{
 };
 use crate::protection::mta_sts::{self, Fetched, StsTxtLookup};
 pub use crate::report::StopReason;
-use crate::report::{
-    DomainReport, ErrorPhase, ErrorReport, Report, RunSettings, Summary, ToolInfo,
-};
+use crate::report::{DomainReport, Report, RunSettings, Summary, ToolInfo};
 use crate::resolver::{
     Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError,
 };
+use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// The run could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -244,8 +243,8 @@ impl Auditor {
                 fail_below: threshold.0,
                 expiry_warn_days: self.options.expiry_warn_days,
                 extra_trust_anchors: self.options.trust.extra_anchors(),
-                dnssec: self.options.dnssec.as_str(),
-                scan: self.options.scan.as_str(),
+                dnssec: self.options.dnssec,
+                scan: self.options.scan,
                 resolvers: match &self.options.dns {
                     DnsServers::System => vec!["system".to_string()],
                     DnsServers::Explicit(addrs) => addrs.iter().map(ToString::to_string).collect(),
@@ -628,11 +627,11 @@ fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
     };
     DomainReport::failed(
         domain.as_str(),
-        ErrorReport {
+        Failure {
             phase: ErrorPhase::Run,
             kind: match why {
-                StopReason::Deadline => "deadline",
-                StopReason::Interrupted => "interrupted",
+                StopReason::Deadline => ErrorKind::Deadline,
+                StopReason::Interrupted => ErrorKind::Interrupted,
             },
             message,
         },
@@ -642,9 +641,9 @@ fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
 fn internal_error(domain: &DomainName, why: &str) -> DomainReport {
     DomainReport::failed(
         domain.as_str(),
-        ErrorReport {
+        Failure {
             phase: ErrorPhase::Internal,
-            kind: "internal",
+            kind: ErrorKind::Internal,
             message: format!("internal error: {why}"),
         },
     )

@@ -27,7 +27,8 @@ use aws_lc_rs::digest;
 use serde::Deserialize;
 
 use crate::domain::{DomainError, DomainName};
-use crate::report::{DomainReport, ErrorPhase, ErrorReport};
+use crate::report::DomainReport;
+use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// Largest domain list accepted (64 MiB, a few million domains).
 pub const MAX_LIST_BYTES: u64 = 64 * 1024 * 1024;
@@ -481,9 +482,9 @@ pub fn resume_set(path: &Path) -> Result<HashSet<String>, InputError> {
 pub fn invalid_report(bad: &InvalidInput) -> DomainReport {
     DomainReport::failed(
         &bad.text,
-        ErrorReport {
+        Failure {
             phase: ErrorPhase::Input,
-            kind: "invalid-domain",
+            kind: ErrorKind::InvalidDomain,
             message: bad.to_string(),
         },
     )
@@ -732,7 +733,7 @@ mod tests {
         assert_eq!(row.verdict, crate::inspector::Verdict::Error);
         let error = row.error.as_ref().unwrap();
         assert_eq!(error.phase, ErrorPhase::Input);
-        assert_eq!(error.kind, "invalid-domain");
+        assert_eq!(error.kind, ErrorKind::InvalidDomain);
         assert_eq!(
             error.message,
             "stdin:2: \"exa mple.com\" is not a valid domain name: \

@@ -327,7 +327,18 @@ pub enum DnsServers {
 }
 
 /// How DNSSEC status is decided (`--dnssec`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum DnssecMode {
     /// Validate locally from the root trust anchor (plus `--trust-anchor`),
     /// so the result does not depend on the resolver's honesty.

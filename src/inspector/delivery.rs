@@ -9,6 +9,8 @@
 //! good backup still delivers (late); only when no host qualifies is the
 //! mail deferred, and eventually bounced.
 
+use crate::protection::mta_sts::Mode;
+use crate::protection::{RecordState, TlsaStatus};
 use crate::report::{
     AddressReport, DaneResult, Delivery, DeliveryResult, MtaStsReport, MxReport, Outcome,
 };
@@ -84,17 +86,17 @@ fn mta_sts_sender(mx: &[MxReport], sts: Option<&MtaStsReport>) -> Outcome {
     };
     let Some(policy) = &sts.policy else {
         let why = match (sts.record, &sts.fetch_error) {
-            ("valid", Some(err)) => format!(
+            (RecordState::Valid, Some(err)) => format!(
                 "the policy could not be fetched ({err}): a sender without a cached policy delivers opportunistically, one with a cached enforce policy defers"
             ),
-            ("absent", _) => "no MTA-STS record".to_string(),
+            (RecordState::Absent, _) => "no MTA-STS record".to_string(),
             (state, _) => format!("MTA-STS record {state}: senders ignore it"),
         };
         return outcome(DeliveryResult::NotApplicable, why);
     };
     match policy.mode {
-        "enforce" => {}
-        "testing" => {
+        Mode::Enforce => {}
+        Mode::Testing => {
             return outcome(
                 DeliveryResult::NotApplicable,
                 "policy in testing mode: failures are only reported, mail is delivered as by an opportunistic sender",
@@ -141,7 +143,7 @@ fn dane_sender(mx: &[MxReport]) -> Outcome {
     let applies = |m: &MxReport| {
         m.tlsa
             .as_ref()
-            .is_some_and(|t| t.status == "found" || t.status == "lookup-failed")
+            .is_some_and(|t| matches!(t.status, TlsaStatus::Found | TlsaStatus::LookupFailed))
     };
     if !mx.iter().any(applies) {
         let signed = mx
@@ -159,7 +161,7 @@ fn dane_sender(mx: &[MxReport]) -> Outcome {
         if host
             .tlsa
             .as_ref()
-            .is_some_and(|t| t.status == "lookup-failed")
+            .is_some_and(|t| t.status == TlsaStatus::LookupFailed)
         {
             skipped.push(format!("{}: TLSA lookup failed", host.host));
             continue;
@@ -236,7 +238,7 @@ pub fn policy_breaks_delivery(d: &Delivery) -> bool {
 pub fn fully_protected(mx: &[MxReport], sts: Option<&MtaStsReport>) -> bool {
     let enforce = sts
         .and_then(|s| s.policy.as_ref())
-        .is_some_and(|p| p.mode == "enforce");
+        .is_some_and(|p| p.mode == Mode::Enforce);
     let mut any = false;
     for host in mx {
         for a in host.addresses.iter().filter(|a| a.reachable()) {

@@ -26,12 +26,12 @@ use crate::options::TrustStore;
 use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
 use crate::protection::mta_sts::StsPolicy;
 use crate::report::{
-    AddressReport, DaneResult, DeliveryResult, DomainReport, ErrorPhase, ErrorReport, MxReport,
-    MxSource, TlsReport,
+    AddressReport, DaneResult, DeliveryResult, DomainReport, MxReport, MxSource, TlsReport,
 };
 use crate::resolver::{
     Answer, DnsFailure, Dnssec, Exchange, HostAddresses, MxRecord, MxResolution,
 };
+use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// How the inspector grades.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ pub fn inspect_domain(
     let resolution = &evidence.resolution;
     let mut report = DomainReport::empty(domain.as_str());
     let dns_error = |kind, message: String| {
-        Some(ErrorReport {
+        Some(Failure {
             phase: ErrorPhase::Dns,
             kind,
             message,
@@ -108,7 +108,7 @@ pub fn inspect_domain(
             report
                 .findings
                 .push(Finding::fail(FindingId::DnsNxdomain, msg.clone()));
-            report.error = dns_error("nxdomain", msg.clone());
+            report.error = dns_error(ErrorKind::Nxdomain, msg.clone());
             report.verdict_reason = msg;
             return report;
         }
@@ -138,7 +138,7 @@ pub fn inspect_domain(
             report
                 .findings
                 .push(Finding::fail(FindingId::MxNone, msg.clone()));
-            report.error = dns_error("no-mail-host", msg.clone());
+            report.error = dns_error(ErrorKind::NoMailHost, msg.clone());
             report.verdict_reason = msg;
             return report;
         }
@@ -213,13 +213,13 @@ fn dns_failure_finding(f: &DnsFailure) -> FindingId {
     }
 }
 
-fn dns_failure_id(f: &DnsFailure) -> &'static str {
+fn dns_failure_id(f: &DnsFailure) -> ErrorKind {
     match f {
-        DnsFailure::Timeout => "dns-timeout",
-        DnsFailure::Bogus => "dnssec-bogus",
-        DnsFailure::ServFail => "dns-servfail",
-        DnsFailure::Refused => "dns-refused",
-        DnsFailure::ResponseCode(_) | DnsFailure::Other(_) => "dns-failure",
+        DnsFailure::Timeout => ErrorKind::DnsTimeout,
+        DnsFailure::Bogus => ErrorKind::DnssecBogus,
+        DnsFailure::ServFail => ErrorKind::DnsServfail,
+        DnsFailure::Refused => ErrorKind::DnsRefused,
+        DnsFailure::ResponseCode(_) | DnsFailure::Other(_) => ErrorKind::DnsFailure,
     }
 }
 
@@ -254,9 +254,9 @@ fn inspect_mx(
             report
                 .findings
                 .push(Finding::fail(FindingId::MxIpLiteral, msg.clone()));
-            report.error = Some(ErrorReport {
+            report.error = Some(Failure {
                 phase: ErrorPhase::Dns,
-                kind: "ip-literal",
+                kind: ErrorKind::IpLiteral,
                 message: msg,
             });
         }
@@ -265,9 +265,9 @@ fn inspect_mx(
             report
                 .findings
                 .push(Finding::fail(FindingId::MxInvalidName, msg.clone()));
-            report.error = Some(ErrorReport {
+            report.error = Some(Failure {
                 phase: ErrorPhase::Dns,
-                kind: "invalid-name",
+                kind: ErrorKind::InvalidName,
                 message: msg,
             });
         }
@@ -402,7 +402,7 @@ fn address_findings(host: &str, addrs: &HostAddresses, report: &mut MxReport) {
                 report
                     .findings
                     .push(Finding::fail(dns_failure_finding(failure), msg.clone()));
-                report.error.get_or_insert(ErrorReport {
+                report.error.get_or_insert(Failure {
                     phase: ErrorPhase::Dns,
                     kind: dns_failure_id(failure),
                     message: msg,
@@ -429,9 +429,9 @@ fn address_findings(host: &str, addrs: &HostAddresses, report: &mut MxReport) {
     report
         .findings
         .push(Finding::fail(FindingId::MxNoAddress, msg.clone()));
-    report.error = Some(ErrorReport {
+    report.error = Some(Failure {
         phase: ErrorPhase::Dns,
-        kind: "no-address",
+        kind: ErrorKind::NoAddress,
         message: msg,
     });
 }
@@ -487,9 +487,9 @@ pub fn inspect_address(
         scan: probe.scan.as_ref().map(scan::scan_report),
         starttls_injection: probe.injection.as_ref().map(scan::injection_report),
         legacy_tls: false,
-        error: probe.error.as_ref().map(|e| ErrorReport {
+        error: probe.error.as_ref().map(|e| Failure {
             phase: e.phase.into(),
-            kind: e.kind.id(),
+            kind: e.kind.kind(),
             message: e.to_string(),
         }),
         findings: Vec::new(),
@@ -616,9 +616,9 @@ fn dialogue_findings(probe: &Probe, addr: SocketAddr, row: &mut AddressReport) -
             FindingId::StarttlsCommand,
             format!("STARTTLS refused: {reply}"),
         ));
-        row.error = Some(ErrorReport {
+        row.error = Some(Failure {
             phase: ErrorPhase::Starttls,
-            kind: "rejected",
+            kind: ErrorKind::Rejected,
             message: format!("STARTTLS: refused: {reply}"),
         });
         return AddressGrade::NoTls;
@@ -811,24 +811,4 @@ fn certificate_findings(
             )
         },
     );
-}
-
-impl ProbeErrorKind {
-    /// Stable id of the kind, for the JSON `error.kind`.
-    pub fn id(&self) -> &'static str {
-        match self {
-            ProbeErrorKind::ConnectionRefused => "connection-refused",
-            ProbeErrorKind::Timeout(_) => "timeout",
-            ProbeErrorKind::Closed => "closed",
-            ProbeErrorKind::Reset => "reset",
-            ProbeErrorKind::Network(_) => "network",
-            ProbeErrorKind::Rejected(_) => "rejected",
-            ProbeErrorKind::LineTooLong => "line-too-long",
-            ProbeErrorKind::TooManyLines => "too-many-lines",
-            ProbeErrorKind::Unparseable(_) => "unparseable",
-            ProbeErrorKind::PlaintextAfterStarttls(_) => "plaintext-after-starttls",
-            ProbeErrorKind::Tls(_) => "tls",
-            ProbeErrorKind::Skipped => "skipped",
-        }
-    }
 }

@@ -9,6 +9,7 @@ use super::{Finding, FindingId};
 use crate::protection::dane::{self, DaneStatus, Tlsa};
 use crate::protection::mta_sts::{self, FetchProblem, Fetched, Mode, StsPolicy, StsTxtLookup};
 use crate::protection::tls_rpt::{self, Rua, TlsRptLookup};
+use crate::protection::{RecordState, TlsaStatus};
 use crate::report::{
     AddressReport, DaneResult, MtaStsReport, StsPolicyReport, TlsRptReport, TlsaReport,
 };
@@ -30,14 +31,6 @@ pub struct TlsaEvidence {
     pub dnssec: Dnssec,
 }
 
-fn mode_name(mode: &Mode) -> &'static str {
-    match mode {
-        Mode::Enforce => "enforce",
-        Mode::Testing => "testing",
-        Mode::None => "none",
-    }
-}
-
 /// The MTA-STS section and its domain-level findings. Returns the policy
 /// when one was fetched and parsed.
 pub fn mta_sts(
@@ -46,7 +39,7 @@ pub fn mta_sts(
     findings: &mut Vec<Finding>,
 ) -> (MtaStsReport, Option<StsPolicy>) {
     let mut report = MtaStsReport {
-        record: "absent",
+        record: RecordState::Absent,
         id: None,
         policy: None,
         fetch_error: None,
@@ -55,7 +48,7 @@ pub fn mta_sts(
         Answer::Records(r) => r.clone(),
         Answer::NoData | Answer::NxDomain => Vec::new(),
         Answer::Failed(f) => {
-            report.record = "lookup-failed";
+            report.record = RecordState::LookupFailed;
             findings.push(Finding::warn(
                 FindingId::MtaStsRecord,
                 format!("TXT lookup of _mta-sts.{domain} failed: {f}"),
@@ -72,7 +65,7 @@ pub fn mta_sts(
             return (report, None);
         }
         StsTxtLookup::Invalid(e) => {
-            report.record = "invalid";
+            report.record = RecordState::Invalid;
             findings.push(Finding::fail(
                 FindingId::MtaStsRecord,
                 format!("the _mta-sts.{domain} record is invalid: {e}"),
@@ -80,7 +73,7 @@ pub fn mta_sts(
             return (report, None);
         }
         StsTxtLookup::Multiple(n) => {
-            report.record = "multiple";
+            report.record = RecordState::Multiple;
             findings.push(Finding::fail(
                 FindingId::MtaStsRecord,
                 format!("{n} v=STSv1 records at _mta-sts.{domain}: RFC 8461 §3.1 requires exactly one, senders ignore them all"),
@@ -88,7 +81,7 @@ pub fn mta_sts(
             return (report, None);
         }
         StsTxtLookup::Valid(record) => {
-            report.record = "valid";
+            report.record = RecordState::Valid;
             findings.push(Finding::ok(
                 FindingId::MtaStsRecord,
                 format!("MTA-STS record id={}", record.id),
@@ -135,7 +128,7 @@ pub fn mta_sts(
     });
     report.policy = Some(StsPolicyReport {
         url: fetched.url.clone(),
-        mode: mode_name(&policy.mode),
+        mode: policy.mode,
         mx: policy.mx.clone(),
         max_age: policy.max_age,
     });
@@ -207,14 +200,14 @@ pub fn tls_rpt(
     findings: &mut Vec<Finding>,
 ) -> TlsRptReport {
     let mut report = TlsRptReport {
-        record: "absent",
+        record: RecordState::Absent,
         rua: Vec::new(),
     };
     let records = match txt {
         Answer::Records(r) => r.clone(),
         Answer::NoData | Answer::NxDomain => Vec::new(),
         Answer::Failed(f) => {
-            report.record = "lookup-failed";
+            report.record = RecordState::LookupFailed;
             findings.push(Finding::warn(
                 FindingId::TlsRptRecord,
                 format!("TXT lookup of _smtp._tls.{domain} failed: {f}"),
@@ -231,21 +224,21 @@ pub fn tls_rpt(
             ),
         )),
         TlsRptLookup::Invalid(e) => {
-            report.record = "invalid";
+            report.record = RecordState::Invalid;
             findings.push(Finding::fail(
                 FindingId::TlsRptRecord,
                 format!("the TLS-RPT record is invalid: {e}"),
             ));
         }
         TlsRptLookup::Multiple(n) => {
-            report.record = "multiple";
+            report.record = RecordState::Multiple;
             findings.push(Finding::fail(
                 FindingId::TlsRptRecord,
                 format!("{n} v=TLSRPTv1 records at _smtp._tls.{domain}: exactly one is allowed"),
             ));
         }
         TlsRptLookup::Valid(record) => {
-            report.record = "valid";
+            report.record = RecordState::Valid;
             report.rua = record
                 .rua
                 .iter()
@@ -281,7 +274,7 @@ pub fn tlsa(
             format!("{host}'s address records fail DNSSEC validation: validating senders cannot use this host"),
         ));
         return Some(TlsaReport {
-            status: "lookup-failed",
+            status: TlsaStatus::LookupFailed,
             dnssec: Dnssec::Bogus,
             records: Vec::new(),
         });
@@ -301,35 +294,41 @@ pub fn tlsa(
                 FindingId::DaneTlsa,
                 format!("TLSA lookup of {owner} failed ({f}): DANE senders defer mail to this host (RFC 7672 §2.2)"),
             ));
-            ("lookup-failed", Vec::new())
+            (TlsaStatus::LookupFailed, Vec::new())
         }
         _ if ev.dnssec == Dnssec::Bogus => {
             findings.push(Finding::fail(
                 FindingId::DaneTlsa,
                 format!("TLSA records at {owner} fail DNSSEC validation: DANE senders defer"),
             ));
-            ("lookup-failed", Vec::new())
+            (TlsaStatus::LookupFailed, Vec::new())
         }
         Answer::Records(r) if ev.dnssec != Dnssec::Secure => {
             findings.push(Finding::warn(
                 FindingId::DaneTlsa,
                 format!("TLSA records at {owner} are not DNSSEC-signed: senders ignore them"),
             ));
-            ("insecure", r.iter().map(ToString::to_string).collect())
+            (
+                TlsaStatus::Insecure,
+                r.iter().map(ToString::to_string).collect(),
+            )
         }
         Answer::Records(r) => {
             findings.push(Finding::ok(
                 FindingId::DaneTlsa,
                 format!("{} DNSSEC-signed TLSA record(s) at {owner}", r.len()),
             ));
-            ("found", r.iter().map(ToString::to_string).collect())
+            (
+                TlsaStatus::Found,
+                r.iter().map(ToString::to_string).collect(),
+            )
         }
         Answer::NoData | Answer::NxDomain => {
             findings.push(Finding::info(
                 FindingId::DaneTlsa,
                 format!("no TLSA records at {owner}: DANE senders use TLS opportunistically; publish TLSA records to make it mandatory"),
             ));
-            ("none", Vec::new())
+            (TlsaStatus::None, Vec::new())
         }
     };
     Some(TlsaReport {
@@ -352,9 +351,9 @@ pub fn dane_for_address(
         return DaneResult::Insecure;
     };
     let records = match (report.status, &ev.answer) {
-        ("found", Answer::Records(r)) => r,
-        ("lookup-failed", _) => return DaneResult::LookupFailed,
-        ("insecure", _) => return DaneResult::Insecure,
+        (TlsaStatus::Found, Answer::Records(r)) => r,
+        (TlsaStatus::LookupFailed, _) => return DaneResult::LookupFailed,
+        (TlsaStatus::Insecure, _) => return DaneResult::Insecure,
         _ => return DaneResult::None,
     };
     let eval = dane::evaluate(records, chain, names, now);

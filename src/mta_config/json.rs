@@ -236,13 +236,13 @@ mod tests {
         refused.tls = None;
         refused.certificate = None;
         refused.dane = DaneResult::Mismatch;
-        refused.error = Some(ErrorReport {
+        refused.error = Some(Failure {
             phase: ErrorPhase::Connect,
-            kind: "connection-refused",
+            kind: ErrorKind::ConnectionRefused,
             message: "connection refused".into(),
         });
         let tlsa = || TlsaReport {
-            status: "found",
+            status: crate::protection::TlsaStatus::Found,
             dnssec: Dnssec::Secure,
             records: vec!["3 1 1 00".into()],
         };
@@ -268,7 +268,7 @@ mod tests {
                 host("mx2.r.example", vec![address("2001:db8::2")]),
             ],
             tls_rpt: Some(TlsRptReport {
-                record: "valid",
+                record: crate::protection::RecordState::Valid,
                 rua: vec!["mailto:tls@r.example".into()],
             }),
             ..DomainReport::empty("r.example")
@@ -300,9 +300,9 @@ mod tests {
     #[test]
     fn a_failed_handshake_is_reachable_without_tls() {
         let mut r = report();
-        r.mx[1].addresses[0].error = Some(ErrorReport {
+        r.mx[1].addresses[0].error = Some(Failure {
             phase: ErrorPhase::TlsHandshake,
-            kind: "tls-alert",
+            kind: crate::vocabulary::ErrorKind::Tls,
             message: "handshake failure".into(),
         });
         let facts = DomainFacts::from_report(&r);
@@ -317,9 +317,9 @@ mod tests {
     fn failed_and_null_mx_domains() {
         let nx = DomainReport::failed(
             "nx.example",
-            ErrorReport {
+            Failure {
                 phase: ErrorPhase::Dns,
-                kind: "nxdomain",
+                kind: ErrorKind::Nxdomain,
                 message: "nx.example does not exist (NXDOMAIN)".into(),
             },
         );

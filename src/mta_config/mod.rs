@@ -22,6 +22,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::protection::{RecordState, TlsaStatus};
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport};
 use crate::resolver::Dnssec;
 
@@ -120,7 +121,10 @@ impl MxFacts {
     fn from_report(m: &MxReport) -> Self {
         MxFacts {
             host: m.host.clone(),
-            tlsa_found: m.tlsa.as_ref().is_some_and(|t| t.status == "found"),
+            tlsa_found: m
+                .tlsa
+                .as_ref()
+                .is_some_and(|t| t.status == TlsaStatus::Found),
             addresses: m.addresses.iter().map(AddressFacts::from_report).collect(),
         }
     }
@@ -137,7 +141,7 @@ impl DomainFacts {
             tls_rpt_rua: r
                 .tls_rpt
                 .as_ref()
-                .filter(|t| t.record == "valid")
+                .filter(|t| t.record == RecordState::Valid)
                 .map(|t| t.rua.clone())
                 .unwrap_or_default(),
         }

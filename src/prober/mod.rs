@@ -26,6 +26,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::domain::DomainName;
 use crate::options::{EhloName, Timeouts};
+use crate::vocabulary::{ErrorKind, ErrorPhase};
 use smtp::{Reply, ReplyError, SmtpStream};
 pub use tls::{TlsFailure, TlsSession};
 
@@ -157,7 +158,7 @@ impl Greeting {
 }
 
 /// Milliseconds each step took (absent: not reached).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Timings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<u64>,
@@ -520,4 +521,38 @@ async fn converse(
     )
     .await;
     Ok(())
+}
+
+impl From<Phase> for ErrorPhase {
+    fn from(p: Phase) -> Self {
+        match p {
+            Phase::Connect => ErrorPhase::Connect,
+            Phase::Banner => ErrorPhase::Banner,
+            Phase::Ehlo => ErrorPhase::Ehlo,
+            Phase::Helo => ErrorPhase::Helo,
+            Phase::Starttls => ErrorPhase::Starttls,
+            Phase::TlsHandshake => ErrorPhase::TlsHandshake,
+            Phase::EhloAfterTls => ErrorPhase::EhloAfterTls,
+        }
+    }
+}
+
+impl ProbeErrorKind {
+    /// The stable kind id, for the JSON `error.kind`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ProbeErrorKind::ConnectionRefused => ErrorKind::ConnectionRefused,
+            ProbeErrorKind::Timeout(_) => ErrorKind::Timeout,
+            ProbeErrorKind::Closed => ErrorKind::Closed,
+            ProbeErrorKind::Reset => ErrorKind::Reset,
+            ProbeErrorKind::Network(_) => ErrorKind::Network,
+            ProbeErrorKind::Rejected(_) => ErrorKind::Rejected,
+            ProbeErrorKind::LineTooLong => ErrorKind::LineTooLong,
+            ProbeErrorKind::TooManyLines => ErrorKind::TooManyLines,
+            ProbeErrorKind::Unparseable(_) => ErrorKind::Unparseable,
+            ProbeErrorKind::PlaintextAfterStarttls(_) => ErrorKind::PlaintextAfterStarttls,
+            ProbeErrorKind::Tls(_) => ErrorKind::Tls,
+            ProbeErrorKind::Skipped => ErrorKind::Skipped,
+        }
+    }
 }

@@ -202,7 +202,7 @@ pub fn select_record(txt_records: &[String]) -> StsTxtLookup {
 // ---------------------------------------------------------------------------
 
 /// The policy's `mode` (§5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Senders MUST NOT deliver to an MX that fails the policy.

@@ -21,7 +21,7 @@ use std::io::{self, Write};
 
 use super::{Reporter, wire_name};
 use crate::inspector::Finding;
-use crate::report::{AddressReport, DomainReport, ErrorReport, MxReport, Report, worst};
+use crate::report::{AddressReport, DomainReport, Failure, MxReport, Report, worst};
 
 pub struct CsvReporter;
 
@@ -87,7 +87,7 @@ fn row(
     d: &DomainReport,
     mx: Option<&MxReport>,
     a: Option<&AddressReport>,
-    error: Option<&ErrorReport>,
+    error: Option<&Failure>,
     findings: &[Finding],
 ) -> [String; COLUMNS] {
     let tls = a.and_then(|a| a.tls.as_ref());
@@ -215,9 +215,9 @@ mod tests {
     fn an_mx_host_without_addresses_keeps_its_row() {
         let mut report = fixture::report();
         report.domains[0].mx[0].addresses.clear();
-        report.domains[0].mx[0].error = Some(ErrorReport {
+        report.domains[0].mx[0].error = Some(Failure {
             phase: crate::report::ErrorPhase::Dns,
-            kind: "nxdomain",
+            kind: crate::report::ErrorKind::Nxdomain,
             message: "mx1.good.example does not exist".into(),
         });
         let text = render(&report);

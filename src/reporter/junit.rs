@@ -44,7 +44,7 @@ impl Reporter for JunitReporter {
         w.write_event(Event::Start(BytesStart::new("properties")))?;
         for (name, value) in [
             ("fail_below", report.settings.fail_below.as_str()),
-            ("smtptls_version", report.tool.version),
+            ("smtptls_version", &report.tool.version),
         ] {
             let mut property = BytesStart::new("property");
             property.push_attribute(("name", name));

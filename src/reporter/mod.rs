@@ -198,18 +198,18 @@ mod fixture {
             mx: vec![host],
             dnssec: Dnssec::Insecure,
             mta_sts: Some(MtaStsReport {
-                record: "valid",
+                record: crate::protection::RecordState::Valid,
                 id: Some("20250101".into()),
                 policy: Some(StsPolicyReport {
                     url: "https://mta-sts.good.example/.well-known/mta-sts.txt".into(),
-                    mode: "testing",
+                    mode: crate::protection::mta_sts::Mode::Testing,
                     mx: vec!["mx1.good.example".into()],
                     max_age: 86400,
                 }),
                 fetch_error: None,
             }),
             tls_rpt: Some(TlsRptReport {
-                record: "valid",
+                record: crate::protection::RecordState::Valid,
                 rua: vec!["mailto:tls@good.example".into()],
             }),
             delivery: Some(Delivery {
@@ -234,9 +234,9 @@ mod fixture {
             format!("STARTTLS not offered: 220 {HOSTILE}"),
         )];
         let mut refused = address("192.0.2.2");
-        refused.error = Some(ErrorReport {
+        refused.error = Some(Failure {
             phase: ErrorPhase::Connect,
-            kind: "connection-refused",
+            kind: ErrorKind::ConnectionRefused,
             message: "connection refused".into(),
         });
         refused.findings = vec![Finding::fail(FindingId::SmtpConnect, "connection refused")];
@@ -252,13 +252,13 @@ mod fixture {
             mx: vec![host],
             dnssec: Dnssec::Insecure,
             mta_sts: Some(MtaStsReport {
-                record: "absent",
+                record: crate::protection::RecordState::Absent,
                 id: None,
                 policy: None,
                 fetch_error: None,
             }),
             tls_rpt: Some(TlsRptReport {
-                record: "absent",
+                record: crate::protection::RecordState::Absent,
                 rua: Vec::new(),
             }),
             delivery: Some(Delivery {
@@ -274,9 +274,9 @@ mod fixture {
     fn nxdomain() -> DomainReport {
         let mut d = DomainReport::failed(
             "nx.example",
-            ErrorReport {
+            Failure {
                 phase: ErrorPhase::Dns,
-                kind: "nxdomain",
+                kind: ErrorKind::Nxdomain,
                 message: "nx.example does not exist (NXDOMAIN)".into(),
             },
         );
@@ -318,8 +318,8 @@ mod fixture {
                 expiry_warn_days: 14,
                 extra_trust_anchors: 0,
                 resolvers: vec!["system".into()],
-                dnssec: "validate",
-                scan: "light",
+                dnssec: crate::options::DnssecMode::Validate,
+                scan: crate::vocabulary::ScanMode::Light,
             },
             summary: Summary {
                 domains: domains.len(),

@@ -30,6 +30,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{Reporter, wire_name};
 use crate::inspector::{Threshold, Verdict};
+use crate::report::RecordState;
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
 
 pub struct PrometheusReporter;
@@ -273,16 +274,18 @@ impl Metrics {
             .add(&[("domain", domain)], flag(threshold.fails(d.verdict)));
         if let Some(sts) = &d.mta_sts {
             let mode = match (&sts.policy, sts.record) {
-                (Some(policy), _) => policy.mode,
-                (None, "absent") => "absent",
+                (Some(policy), _) => policy.mode.as_str(),
+                (None, RecordState::Absent) => "absent",
                 (None, _) => "invalid",
             };
             self.mta_sts_mode
                 .add(&[("domain", domain), ("mode", mode)], 1);
         }
         if let Some(rpt) = &d.tls_rpt {
-            self.tls_rpt
-                .add(&[("domain", domain)], flag(rpt.record == "valid"));
+            self.tls_rpt.add(
+                &[("domain", domain)],
+                flag(rpt.record == RecordState::Valid),
+            );
         }
         if let Some(delivery) = &d.delivery {
             for (sender, outcome) in [
@@ -306,7 +309,7 @@ impl Metrics {
                         ("mx", &mx.host),
                         ("address", ""),
                         ("phase", &phase),
-                        ("kind", e.kind),
+                        ("kind", e.kind.as_str()),
                     ],
                     1,
                 );
@@ -363,7 +366,7 @@ impl Metrics {
         if let Some(e) = &a.error {
             let phase = wire_name(&e.phase);
             self.error.add(
-                &[&at[..], &[("phase", &phase), ("kind", e.kind)]].concat(),
+                &[&at[..], &[("phase", &phase), ("kind", e.kind.as_str())]].concat(),
                 1,
             );
         }

@@ -7,6 +7,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Reporter;
 use crate::inspector::{Severity, Verdict};
+use crate::report::RecordState;
 use crate::report::{
     AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport, Report,
     worst,
@@ -340,16 +341,16 @@ fn protection_line(d: &DomainReport) -> String {
     };
     let sts = match &d.mta_sts {
         Some(s) => match (&s.policy, s.record) {
-            (Some(p), _) => p.mode.to_string(),
-            (None, "valid") => "policy unusable".to_string(),
-            (None, "absent") => "none".to_string(),
+            (Some(p), _) => p.mode.as_str().to_string(),
+            (None, RecordState::Valid) => "policy unusable".to_string(),
+            (None, RecordState::Absent) => "none".to_string(),
             (None, other) => format!("record {other}"),
         },
         None => "-".to_string(),
     };
     let rpt = match d.tls_rpt.as_ref().map(|r| r.record) {
-        Some("valid") => "yes",
-        Some("absent") | None => "no",
+        Some(RecordState::Valid) => "yes",
+        Some(RecordState::Absent) | None => "no",
         Some(_) => "invalid",
     };
     format!("DNSSEC {dnssec} | DANE {dane} | MTA-STS {sts} | TLS-RPT {rpt}")

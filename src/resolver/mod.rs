@@ -74,7 +74,7 @@ impl From<&NetError> for DnsFailure {
 }
 
 /// Whether an answer (or a denial) is DNSSEC-authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dnssec {
     /// Validated (or, with `--dnssec trust-resolver`, the AD bit was set).

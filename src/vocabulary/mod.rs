@@ -4,11 +4,13 @@
 //! (`domain` and `options`, the domain name and the run's options, are the
 //! rest of this layer.)
 
+mod failure;
 mod finding;
 mod level;
 mod scan_mode;
 mod verdict;
 
+pub use failure::{ErrorKind, ErrorPhase, Failure};
 pub use finding::{Finding, FindingId, Severity};
 pub use level::NcscLevel;
 pub use scan_mode::ScanMode;

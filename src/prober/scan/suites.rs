@@ -17,7 +17,9 @@ use tls_parser::{TlsCipherSuite, TlsPRF};
 use crate::vocabulary::NcscLevel;
 
 /// A protocol version the scan can offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum Version {
     #[serde(rename = "SSLv3")]
     Ssl3,

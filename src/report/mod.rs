@@ -6,18 +6,21 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::inspector::{Finding, Severity, Verdict};
+use crate::options::DnssecMode;
+use crate::prober::Timings;
 pub use crate::prober::scan::{NcscLevel, ScanMode, Version as TlsVersion};
-use crate::prober::{Phase, Timings};
+pub use crate::protection::mta_sts::Mode;
+pub use crate::protection::{RecordState, TlsaStatus};
 pub use crate::resolver::Dnssec;
+pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, Verdict};
 
 /// Major version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -28,23 +31,23 @@ pub struct Report {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
 impl Default for ToolInfo {
     fn default() -> Self {
         ToolInfo {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
 }
 
 /// The settings that shape results, so a report can be read on its own.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSettings {
     pub port: u16,
     /// `--fail-below`: verdicts below it make the run fail.
@@ -55,12 +58,12 @@ pub struct RunSettings {
     /// `"system"` or the `--resolver` addresses.
     pub resolvers: Vec<String>,
     /// `validate` (local DNSSEC validation) or `trust-resolver` (AD bit).
-    pub dnssec: &'static str,
+    pub dnssec: DnssecMode,
     /// `--scan`: `light`, `deep` or `off`.
-    pub scan: &'static str,
+    pub scan: ScanMode,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub domains: usize,
     /// Verdict name → number of domains; every verdict is present.
@@ -78,7 +81,7 @@ pub struct Summary {
 }
 
 /// Why a run stopped before every domain was audited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StopReason {
     /// `--deadline` passed.
@@ -88,7 +91,7 @@ pub enum StopReason {
 }
 
 /// Where a domain's mail hosts came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MxSource {
     /// MX records.
@@ -102,7 +105,7 @@ pub enum MxSource {
 }
 
 /// One audited domain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DomainReport {
     /// Canonical form (A-labels, lower case, no trailing dot).
     pub domain: String,
@@ -125,7 +128,7 @@ pub struct DomainReport {
     /// Domain-level findings (MX lookup, MTA-STS, TLS-RPT).
     pub findings: Vec<Finding>,
     /// Set when the domain could not be audited at all.
-    pub error: Option<ErrorReport>,
+    pub error: Option<Failure>,
 }
 
 impl DomainReport {
@@ -148,7 +151,7 @@ impl DomainReport {
     }
 
     /// A row for a domain that could not be audited at all.
-    pub fn failed(domain: &str, error: ErrorReport) -> Self {
+    pub fn failed(domain: &str, error: Failure) -> Self {
         DomainReport {
             verdict_reason: error.message.clone(),
             error: Some(error),
@@ -158,10 +161,10 @@ impl DomainReport {
 }
 
 /// MTA-STS (RFC 8461) as published.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MtaStsReport {
     /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
-    pub record: &'static str,
+    pub record: RecordState,
     /// The record's `id` when valid.
     pub id: Option<String>,
     /// The fetched policy; null when there is no valid record or the
@@ -171,26 +174,26 @@ pub struct MtaStsReport {
     pub fetch_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StsPolicyReport {
     pub url: String,
     /// `enforce`, `testing` or `none`.
-    pub mode: &'static str,
+    pub mode: Mode,
     pub mx: Vec<String>,
     pub max_age: u64,
 }
 
 /// TLS-RPT (RFC 8460) as published.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TlsRptReport {
     /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
-    pub record: &'static str,
+    pub record: RecordState,
     /// Report destinations (`mailto:` / `https:` URIs) when valid.
     pub rua: Vec<String>,
 }
 
 /// The outcome for the three kinds of sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Uses STARTTLS when offered, accepts any certificate, else sends in
     /// clear text (most MTAs by default).
@@ -202,13 +205,13 @@ pub struct Delivery {
 }
 
 /// What one kind of sender would do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     pub result: DeliveryResult,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeliveryResult {
     /// Delivered over TLS. Authenticated for MTA-STS senders and for DANE
@@ -225,7 +228,7 @@ pub enum DeliveryResult {
 }
 
 /// One MX host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MxReport {
     pub host: String,
     pub preference: u16,
@@ -245,11 +248,11 @@ pub struct MxReport {
     pub addresses: Vec<AddressReport>,
     pub findings: Vec<Finding>,
     /// Set when the host's addresses could not be found.
-    pub error: Option<ErrorReport>,
+    pub error: Option<Failure>,
 }
 
 /// One probed MX address.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AddressReport {
     pub ip: IpAddr,
     pub port: u16,
@@ -277,14 +280,14 @@ pub struct AddressReport {
     /// offer: senders on OpenSSL or GnuTLS encrypt, stricter ones do not.
     /// The certificate, if shown, comes from that scan.
     pub legacy_tls: bool,
-    pub error: Option<ErrorReport>,
+    pub error: Option<Failure>,
     pub findings: Vec<Finding>,
     pub timings_ms: Timings,
 }
 
 /// The protocol scan of one address: hand-built ClientHellos, one per
 /// connection, each answered by the server's first flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanReport {
     /// `light` or `deep`.
     pub mode: ScanMode,
@@ -317,7 +320,7 @@ pub struct ScanReport {
 }
 
 /// One protocol version in the scan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionReport {
     /// `SSLv3`, `TLSv1.0`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`.
     pub version: TlsVersion,
@@ -331,7 +334,7 @@ pub struct VersionReport {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuiteReport {
     /// IANA name, as testssl.sh prints with `--mapping iana`.
     pub name: String,
@@ -341,7 +344,7 @@ pub struct SuiteReport {
 /// Whether the server accepts any suite with each weak property; null
 /// when unknown (`light` learns only the categories of the one weak suite
 /// it is given, `deep` all).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeakSuitesReport {
     pub null: Option<bool>,
     pub anonymous: Option<bool>,
@@ -355,7 +358,7 @@ pub struct WeakSuitesReport {
     pub cbc: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DheReport {
     /// Size of the prime.
     pub bits: u32,
@@ -364,7 +367,7 @@ pub struct DheReport {
     pub level: NcscLevel,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupReport {
     /// As rustls and the IANA registry spell it: `X25519`, `secp256r1`,
     /// `X25519MLKEM768`.
@@ -373,7 +376,7 @@ pub struct GroupReport {
 }
 
 /// The STARTTLS command-injection test (CVE-2011-0411 class).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InjectionReport {
     pub result: InjectionResult,
     /// The reply to the pipelined NOOP, when one came.
@@ -382,7 +385,7 @@ pub struct InjectionReport {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InjectionResult {
     /// The pipelined command was thrown away (RFC 3207 §4.2): safe.
@@ -395,18 +398,18 @@ pub enum InjectionResult {
 }
 
 /// The TLSA lookup of one MX host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TlsaReport {
     /// `found`, `none` (securely denied), `insecure` (TLSA not signed:
     /// ignored), `lookup-failed` (a DANE sender defers).
-    pub status: &'static str,
+    pub status: TlsaStatus,
     pub dnssec: Dnssec,
     /// Presentation form, e.g. `3 1 1 <hex>`.
     pub records: Vec<String>,
 }
 
 /// DANE status of one MX address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DaneResult {
     /// A usable TLSA record matches: DANE senders deliver.
@@ -464,7 +467,7 @@ pub fn worst(findings: &[Finding]) -> Option<&Finding> {
     findings.iter().find(|f| f.severity == max)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TlsReport {
     pub version: String,
     pub cipher: String,
@@ -477,7 +480,7 @@ pub struct TlsReport {
 }
 
 /// The server's leaf certificate and how it grades.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CertificateReport {
     pub subject: String,
     pub issuer: String,
@@ -505,7 +508,7 @@ pub struct CertificateReport {
     pub hostname_match: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyInfo {
     /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, or the OID.
     #[serde(rename = "type")]
@@ -516,7 +519,7 @@ pub struct KeyInfo {
 }
 
 /// Why a chain did not validate, as a stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChainError {
     Expired,
@@ -533,64 +536,4 @@ pub enum ChainError {
     /// The certificate could not be parsed.
     Malformed,
     Other,
-}
-
-/// What failed, where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorReport {
-    pub phase: ErrorPhase,
-    /// Stable id of the kind of failure.
-    pub kind: &'static str,
-    pub message: String,
-}
-
-/// Where in the audit an error happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorPhase {
-    Dns,
-    Connect,
-    Banner,
-    Ehlo,
-    Helo,
-    Starttls,
-    TlsHandshake,
-    EhloAfterTls,
-    /// A bug in smtptls itself, never a property of the domain.
-    Internal,
-    /// The run stopped (deadline, interrupt) before the domain was done.
-    Run,
-    /// The domain list itself: an invalid line.
-    Input,
-}
-
-impl ErrorPhase {
-    /// The failure came before the server answered EHLO/HELO: the address
-    /// never took part in SMTP, so a sender skips it and the rubric does
-    /// not grade it.
-    pub fn before_smtp(self) -> bool {
-        matches!(
-            self,
-            ErrorPhase::Dns
-                | ErrorPhase::Connect
-                | ErrorPhase::Banner
-                | ErrorPhase::Ehlo
-                | ErrorPhase::Helo
-                | ErrorPhase::Internal
-        )
-    }
-}
-
-impl From<Phase> for ErrorPhase {
-    fn from(p: Phase) -> Self {
-        match p {
-            Phase::Connect => ErrorPhase::Connect,
-            Phase::Banner => ErrorPhase::Banner,
-            Phase::Ehlo => ErrorPhase::Ehlo,
-            Phase::Helo => ErrorPhase::Helo,
-            Phase::Starttls => ErrorPhase::Starttls,
-            Phase::TlsHandshake => ErrorPhase::TlsHandshake,
-            Phase::EhloAfterTls => ErrorPhase::EhloAfterTls,
-        }
-    }
 }
