@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::domain::DomainName;
 use crate::fetch::Fetcher;
-use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence, Verdict};
+use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence};
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
 use crate::prober::injection::{self, InjectionError};
@@ -35,6 +35,7 @@ use crate::report::{DomainReport, Report, RunSettings, Summary, ToolInfo};
 use crate::resolver::{
     Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError,
 };
+use crate::vocabulary::Verdict;
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// The run could not be set up.
@@ -270,7 +271,7 @@ impl Auditor {
                 mta_sts: None,
                 tls_rpt: None,
             };
-            return inspector::inspect_domain(domain, &evidence, inspect);
+            return DomainReport::from(&inspector::inspect_domain(domain, &evidence, inspect));
         };
         let mut lookups = JoinSet::new();
         for (i, record) in hosts.iter().enumerate() {
@@ -297,7 +298,7 @@ impl Auditor {
             mta_sts: Some(mta_sts),
             tls_rpt: Some(tls_rpt.0),
         };
-        inspector::inspect_domain(domain, &evidence, inspect)
+        DomainReport::from(&inspector::inspect_domain(domain, &evidence, inspect))
     }
 
     /// The `_mta-sts` record, and the policy when the record is valid.

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::input::Shard;
-use crate::inspector::Verdict;
 use crate::options::{ConnectTo, DnssecMode, EhloName};
 use crate::reporter::{ColorChoice, Format};
+use crate::vocabulary::Verdict;
 
 /// Check whether mail to a domain travels encrypted: STARTTLS, TLS version
 /// and cipher, certificate chain, name and expiry, for every MX address.

@@ -730,7 +730,7 @@ mod tests {
         let bad = inputs.invalid().next().unwrap();
         let row = invalid_report(bad);
         assert_eq!(row.domain, "exa mple.com");
-        assert_eq!(row.verdict, crate::inspector::Verdict::Error);
+        assert_eq!(row.verdict, crate::vocabulary::Verdict::Error);
         let error = row.error.as_ref().unwrap();
         assert_eq!(error.phase, ErrorPhase::Input);
         assert_eq!(error.kind, ErrorKind::InvalidDomain);

@@ -12,13 +12,13 @@ use smtptls::audit::{Auditor, Job, StopReason};
 use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, PolicyFormat};
 use smtptls::exit::ExitCode;
 use smtptls::input::{self, Entry, ListSource};
-use smtptls::inspector::Threshold;
 use smtptls::mta_config::{self, DomainFacts, Provenance};
 use smtptls::options::{
     AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
     TrustStore,
 };
 use smtptls::report::{DomainReport, Report};
+use smtptls::vocabulary::Threshold;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -20,7 +20,7 @@ use lab::pki::{Issuer, LeafSpec, TestPki};
 use lab::run::{Lab, domain};
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::{Value, json};
-use smtptls::inspector::FindingId;
+use smtptls::vocabulary::FindingId;
 use time::{Duration, OffsetDateTime};
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");

@@ -13,7 +13,9 @@ use rustls::{CertificateError, Error as TlsError};
 use x509_parser::prelude::*;
 
 use crate::options::TrustStore;
-use crate::report::{CertificateReport, ChainError, KeyInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::vocabulary::{Finding, FindingId, NcscLevel};
 
 /// The leaf's facts plus both trust checks. `chain` is leaf first, as sent.
 pub fn grade(
@@ -21,7 +23,7 @@ pub fn grade(
     host: &str,
     trust: &TrustStore,
     now: OffsetDateTime,
-) -> Option<(CertificateReport, Option<String>, Option<String>)> {
+) -> Option<(Certificate, Option<String>, Option<String>)> {
     let leaf = chain.first()?;
     let (_, x509) = X509Certificate::from_der(leaf.as_ref()).ok()?;
     let facts = facts(leaf, &x509, now);
@@ -30,7 +32,7 @@ pub fn grade(
         Err((kind, msg)) => (Some(kind), Some(msg)),
     };
     let name_msg = verify_name(leaf, host).err();
-    let report = CertificateReport {
+    let report = Certificate {
         chain_length: chain.len(),
         chain_valid: chain_error.is_none(),
         chain_error,
@@ -53,11 +55,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
-fn facts(
-    der: &CertificateDer<'_>,
-    x509: &X509Certificate<'_>,
-    now: OffsetDateTime,
-) -> CertificateReport {
+fn facts(der: &CertificateDer<'_>, x509: &X509Certificate<'_>, now: OffsetDateTime) -> Certificate {
     let mut sans = Vec::new();
     if let Ok(Some(ext)) = x509.subject_alternative_name() {
         for name in &ext.value.general_names {
@@ -85,7 +83,7 @@ fn facts(
     let signature_algorithm = x509_parser::objects::oid2sn(sig_oid, registry)
         .map(str::to_string)
         .unwrap_or_else(|_| sig_oid.to_id_string());
-    CertificateReport {
+    Certificate {
         subject: x509.subject().to_string(),
         issuer: x509.issuer().to_string(),
         subject_alt_names: sans,
@@ -327,6 +325,191 @@ fn verify_name(leaf: &CertificateDer<'static>, host: &str) -> Result<(), String>
         }
         Err(e) => Err(format!("name check failed: {e}")),
     }
+}
+
+/// The certificate's findings: chain, name, dates, key and signature (the
+/// last two with their NCSC-NL levels).
+pub fn findings(
+    cert: &Certificate,
+    chain_msg: Option<String>,
+    name_msg: Option<String>,
+    host: &str,
+    settings: &super::InspectSettings,
+    findings: &mut Vec<Finding>,
+) {
+    findings.push(match chain_msg {
+        None => Finding::ok(
+            FindingId::CertChainValid,
+            format!("chain of {} validates to a trusted root", cert.chain_length),
+        ),
+        Some(msg) => Finding::fail(FindingId::CertChainValid, msg),
+    });
+    findings.push(match name_msg {
+        None => Finding::ok(
+            FindingId::CertHostname,
+            format!("certificate is valid for {host}"),
+        ),
+        Some(msg) => Finding::fail(FindingId::CertHostname, msg),
+    });
+    let not_yet = cert.chain_error == Some(ChainError::NotYetValid)
+        && ::time::OffsetDateTime::parse(
+            &cert.not_before,
+            &::time::format_description::well_known::Rfc3339,
+        )
+        .is_ok_and(|nb| nb > settings.now);
+    findings.push(if not_yet {
+        Finding::fail(
+            FindingId::CertExpiry,
+            format!("certificate is not valid before {}", cert.not_before),
+        )
+    } else if cert.days_left < 0
+        || cert.chain_error == Some(ChainError::Expired) && cert.days_left <= 0
+    {
+        Finding::fail(
+            FindingId::CertExpiry,
+            format!("certificate expired on {}", cert.not_after),
+        )
+    } else if cert.days_left < i64::from(settings.expiry_warn_days) {
+        Finding::warn(
+            FindingId::CertExpiry,
+            format!(
+                "certificate expires in {} days ({})",
+                cert.days_left, cert.not_after
+            ),
+        )
+    } else {
+        Finding::ok(
+            FindingId::CertExpiry,
+            format!(
+                "certificate expires in {} days ({})",
+                cert.days_left, cert.not_after
+            ),
+        )
+    });
+    // NCSC-NL levels (2025, §3.3.2.1, as internet.nl applies them): RSA
+    // from 3072 bits good, 2048–3071 phase-out, less insufficient; the
+    // NIST P and Brainpool curves from 256 bits, Ed25519 and Ed448 good,
+    // P-224 phase-out; DSA and anything smaller insufficient.
+    let key = &cert.key;
+    let described = match &key.curve {
+        Some(curve) => format!("{} {} bits ({curve})", key.kind, key.bits),
+        None => format!("{} {} bits", key.kind, key.bits),
+    };
+    findings.push(match key.kind.as_str() {
+        "RSA" if key.bits < 2048 => Finding::leveled(
+            FindingId::CertKey,
+            NcscLevel::Insufficient,
+            format!("RSA key of {} bits is too weak (2048 at least)", key.bits),
+        ),
+        "RSA" if key.bits < 3072 => Finding::leveled(
+            FindingId::CertKey,
+            NcscLevel::PhaseOut,
+            format!(
+                "RSA {} bits (phase out: 3072 bits or an EC key is good)",
+                key.bits
+            ),
+        ),
+        "RSA" => Finding::leveled(FindingId::CertKey, NcscLevel::Good, described),
+        "EC" if key.bits < 224 => Finding::leveled(
+            FindingId::CertKey,
+            NcscLevel::Insufficient,
+            format!("EC key of {} bits is too weak", key.bits),
+        ),
+        "EC" if key.bits < 256 => {
+            Finding::leveled(FindingId::CertKey, NcscLevel::PhaseOut, described)
+        }
+        "DSA" => Finding::leveled(
+            FindingId::CertKey,
+            NcscLevel::Insufficient,
+            "DSA keys are obsolete",
+        ),
+        _ if key.bits == 0 => Finding::warn(
+            FindingId::CertKey,
+            format!("key type {} is not one smtptls can grade", key.kind),
+        ),
+        _ => Finding::leveled(FindingId::CertKey, NcscLevel::Good, described),
+    });
+    let sig = cert.signature_algorithm.to_ascii_lowercase();
+    findings.push(
+        if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
+            Finding::leveled(
+                FindingId::CertSignature,
+                NcscLevel::Insufficient,
+                format!("signed with {}: broken hash", cert.signature_algorithm),
+            )
+        } else if sig.contains("sha224") {
+            Finding::leveled(
+                FindingId::CertSignature,
+                NcscLevel::PhaseOut,
+                format!("signed with {}", cert.signature_algorithm),
+            )
+        } else {
+            Finding::leveled(
+                FindingId::CertSignature,
+                NcscLevel::Good,
+                format!("signed with {}", cert.signature_algorithm),
+            )
+        },
+    );
+}
+
+/// The server's leaf certificate and how it grades.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Certificate {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses.
+    pub subject_alt_names: Vec<String>,
+    /// Hex, colon-separated.
+    pub serial: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339.
+    pub not_after: String,
+    /// Whole days until `not_after`; negative once expired.
+    pub days_left: i64,
+    pub key: KeyInfo,
+    pub signature_algorithm: String,
+    /// SHA-256 of the certificate (DER), hex.
+    pub sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo, hex (what TLSA `3 1 1` pins).
+    pub spki_sha256: String,
+    /// Number of certificates the server sent.
+    pub chain_length: usize,
+    pub chain_valid: bool,
+    /// Why the chain does not validate (absent when it does).
+    pub chain_error: Option<ChainError>,
+    pub hostname_match: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, or the OID.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub bits: usize,
+    /// Named curve for EC keys.
+    pub curve: Option<String>,
+}
+
+/// Why a chain did not validate, as a stable id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChainError {
+    Expired,
+    NotYetValid,
+    SelfSigned,
+    /// The server did not send the intermediate(s) needed.
+    IncompleteChain,
+    /// The chain ends at a CA that is not trusted.
+    UnknownIssuer,
+    BadSignature,
+    UnsupportedAlgorithm,
+    /// Not a TLS server certificate (key usage / EKU).
+    InvalidPurpose,
+    /// The certificate could not be parsed.
+    Malformed,
+    Other,
 }
 
 #[cfg(test)]

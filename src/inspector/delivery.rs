@@ -9,11 +9,11 @@
 //! good backup still delivers (late); only when no host qualifies is the
 //! mail deferred, and eventually bounced.
 
+use super::assessment::{
+    AddressAssessment, DaneResult, Delivery, DeliveryResult, MtaSts, MxAssessment, Outcome,
+};
 use crate::protection::mta_sts::Mode;
 use crate::protection::{RecordState, TlsaStatus};
-use crate::report::{
-    AddressReport, DaneResult, Delivery, DeliveryResult, MtaStsReport, MxReport, Outcome,
-};
 
 fn outcome(result: DeliveryResult, reason: impl Into<String>) -> Outcome {
     Outcome {
@@ -22,22 +22,22 @@ fn outcome(result: DeliveryResult, reason: impl Into<String>) -> Outcome {
     }
 }
 
-fn at(mx: &MxReport, a: &AddressReport) -> String {
-    format!("{} [{}]", mx.host, a.ip)
+fn at(mx: &MxAssessment<'_>, a: &AddressAssessment<'_>) -> String {
+    format!("{} [{}]", mx.host, a.addr.ip())
 }
 
 /// Why TLS did not work, for reasons.
-fn no_tls_reason(a: &AddressReport) -> String {
+fn no_tls_reason(a: &AddressAssessment<'_>) -> String {
     if let Some(e) = &a.error {
         e.message.clone()
-    } else if !a.starttls {
+    } else if !a.starttls() {
         "STARTTLS not offered".into()
     } else {
         "no TLS".into()
     }
 }
 
-pub fn delivery(mx: &[MxReport], mta_sts: Option<&MtaStsReport>) -> Delivery {
+pub fn delivery(mx: &[MxAssessment<'_>], mta_sts: Option<&MtaSts>) -> Delivery {
     Delivery {
         opportunistic: opportunistic(mx),
         mta_sts: mta_sts_sender(mx, mta_sts),
@@ -45,7 +45,7 @@ pub fn delivery(mx: &[MxReport], mta_sts: Option<&MtaStsReport>) -> Delivery {
     }
 }
 
-fn opportunistic(mx: &[MxReport]) -> Outcome {
+fn opportunistic(mx: &[MxAssessment<'_>]) -> Outcome {
     // The first address that answers takes the mail, with or without TLS.
     let first = mx
         .iter()
@@ -80,7 +80,7 @@ fn opportunistic(mx: &[MxReport]) -> Outcome {
     }
 }
 
-fn mta_sts_sender(mx: &[MxReport], sts: Option<&MtaStsReport>) -> Outcome {
+fn mta_sts_sender(mx: &[MxAssessment<'_>], sts: Option<&MtaSts>) -> Outcome {
     let Some(sts) = sts else {
         return outcome(DeliveryResult::NotApplicable, "MTA-STS not looked up");
     };
@@ -139,8 +139,8 @@ fn mta_sts_sender(mx: &[MxReport], sts: Option<&MtaStsReport>) -> Outcome {
     )
 }
 
-fn dane_sender(mx: &[MxReport]) -> Outcome {
-    let applies = |m: &MxReport| {
+fn dane_sender(mx: &[MxAssessment<'_>]) -> Outcome {
+    let applies = |m: &MxAssessment<'_>| {
         m.tlsa
             .as_ref()
             .is_some_and(|t| matches!(t.status, TlsaStatus::Found | TlsaStatus::LookupFailed))
@@ -235,7 +235,7 @@ pub fn policy_breaks_delivery(d: &Delivery) -> bool {
 /// Downgrade protection works for every reachable MX address: each is
 /// DANE-valid, or an MTA-STS enforce policy covers the host and its
 /// certificate validates (the `protected` verdict, on top of `secure`).
-pub fn fully_protected(mx: &[MxReport], sts: Option<&MtaStsReport>) -> bool {
+pub fn fully_protected(mx: &[MxAssessment<'_>], sts: Option<&MtaSts>) -> bool {
     let enforce = sts
         .and_then(|s| s.policy.as_ref())
         .is_some_and(|p| p.mode == Mode::Enforce);

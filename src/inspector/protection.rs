@@ -5,15 +5,15 @@
 
 use time::OffsetDateTime;
 
-use super::{Finding, FindingId};
+use super::assessment::{
+    AddressAssessment, DaneResult, MtaSts, StsPolicySummary, TlsRpt, TlsaAssessment,
+};
 use crate::protection::dane::{self, DaneStatus, Tlsa};
 use crate::protection::mta_sts::{self, FetchProblem, Fetched, Mode, StsPolicy, StsTxtLookup};
 use crate::protection::tls_rpt::{self, Rua, TlsRptLookup};
 use crate::protection::{RecordState, TlsaStatus};
-use crate::report::{
-    AddressReport, DaneResult, MtaStsReport, StsPolicyReport, TlsRptReport, TlsaReport,
-};
 use crate::resolver::{Answer, Dnssec};
+use crate::vocabulary::{Finding, FindingId};
 
 /// What the audit found for MTA-STS.
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ pub fn mta_sts(
     domain: &str,
     ev: &MtaStsEvidence,
     findings: &mut Vec<Finding>,
-) -> (MtaStsReport, Option<StsPolicy>) {
-    let mut report = MtaStsReport {
+) -> (MtaSts, Option<StsPolicy>) {
+    let mut report = MtaSts {
         record: RecordState::Absent,
         id: None,
         policy: None,
@@ -126,7 +126,7 @@ pub fn mta_sts(
         ),
         Mode::None => Finding::info(FindingId::MtaStsMode, "mode none: the policy is switched off"),
     });
-    report.policy = Some(StsPolicyReport {
+    report.policy = Some(StsPolicySummary {
         url: fetched.url.clone(),
         mode: policy.mode,
         mx: policy.mx.clone(),
@@ -163,11 +163,11 @@ pub fn sts_mx_match(policy: &StsPolicy, host: &str, findings: &mut Vec<Finding>)
 
 /// Under a policy, the certificate must validate and name the host
 /// (RFC 8461 §4.2). Adds the finding to the address row.
-pub fn sts_certificate(policy: &StsPolicy, row: &mut AddressReport) {
+pub fn sts_certificate(policy: &StsPolicy, row: &mut AddressAssessment<'_>) {
     let Some(cert) = &row.certificate else {
         return;
     };
-    if row.tls.is_none() {
+    if row.probe.tls.is_none() {
         return;
     }
     let ok = cert.chain_valid && cert.hostname_match;
@@ -194,12 +194,8 @@ pub fn sts_certificate(policy: &StsPolicy, row: &mut AddressReport) {
 }
 
 /// The TLS-RPT section and its finding.
-pub fn tls_rpt(
-    domain: &str,
-    txt: &Answer<Vec<String>>,
-    findings: &mut Vec<Finding>,
-) -> TlsRptReport {
-    let mut report = TlsRptReport {
+pub fn tls_rpt(domain: &str, txt: &Answer<Vec<String>>, findings: &mut Vec<Finding>) -> TlsRpt {
+    let mut report = TlsRpt {
         record: RecordState::Absent,
         rua: Vec::new(),
     };
@@ -264,7 +260,7 @@ pub fn tlsa(
     addresses: Dnssec,
     ev: Option<&TlsaEvidence>,
     findings: &mut Vec<Finding>,
-) -> Option<TlsaReport> {
+) -> Option<TlsaAssessment> {
     let owner = format!("_{port}._tcp.{host}");
     if addresses == Dnssec::Bogus {
         // A validating sender gets SERVFAIL for these addresses: it cannot
@@ -273,7 +269,7 @@ pub fn tlsa(
             FindingId::DaneTlsa,
             format!("{host}'s address records fail DNSSEC validation: validating senders cannot use this host"),
         ));
-        return Some(TlsaReport {
+        return Some(TlsaAssessment {
             status: TlsaStatus::LookupFailed,
             dnssec: Dnssec::Bogus,
             records: Vec::new(),
@@ -308,20 +304,14 @@ pub fn tlsa(
                 FindingId::DaneTlsa,
                 format!("TLSA records at {owner} are not DNSSEC-signed: senders ignore them"),
             ));
-            (
-                TlsaStatus::Insecure,
-                r.iter().map(ToString::to_string).collect(),
-            )
+            (TlsaStatus::Insecure, r.clone())
         }
         Answer::Records(r) => {
             findings.push(Finding::ok(
                 FindingId::DaneTlsa,
                 format!("{} DNSSEC-signed TLSA record(s) at {owner}", r.len()),
             ));
-            (
-                TlsaStatus::Found,
-                r.iter().map(ToString::to_string).collect(),
-            )
+            (TlsaStatus::Found, r.clone())
         }
         Answer::NoData | Answer::NxDomain => {
             findings.push(Finding::info(
@@ -331,7 +321,7 @@ pub fn tlsa(
             (TlsaStatus::None, Vec::new())
         }
     };
-    Some(TlsaReport {
+    Some(TlsaAssessment {
         status,
         dnssec: ev.dnssec,
         records,
@@ -340,12 +330,12 @@ pub fn tlsa(
 
 /// DANE result of one address, with its findings.
 pub fn dane_for_address(
-    tlsa: Option<&TlsaReport>,
+    tlsa: Option<&TlsaAssessment>,
     ev: Option<&TlsaEvidence>,
     chain: &[rustls::pki_types::CertificateDer<'static>],
     names: &[&str],
     now: OffsetDateTime,
-    row: &mut AddressReport,
+    findings: &mut Vec<Finding>,
 ) -> DaneResult {
     let (Some(report), Some(ev)) = (tlsa, ev) else {
         return DaneResult::Insecure;
@@ -365,7 +355,7 @@ pub fn dane_for_address(
                 .filter(|(_, o)| matches!(o, dane::RecordOutcome::Matches))
                 .map(|(t, _)| t.to_string())
                 .collect();
-            row.findings.push(Finding::ok(
+            findings.push(Finding::ok(
                 FindingId::DaneValid,
                 format!("certificate matches TLSA {}", matched.join(", ")),
             ));
@@ -383,14 +373,14 @@ pub fn dane_for_address(
                     .collect::<Vec<_>>()
                     .join("; ")
             };
-            row.findings.push(Finding::fail(
+            findings.push(Finding::fail(
                 FindingId::DaneValid,
                 format!("no TLSA record matches the certificate ({why}): DANE senders will not deliver here"),
             ));
             DaneResult::Mismatch
         }
         DaneStatus::Unusable => {
-            row.findings.push(Finding::warn(
+            findings.push(Finding::warn(
                 FindingId::DaneValid,
                 "TLSA records exist but none is usable for SMTP (only DANE-TA(2) and DANE-EE(3) are): DANE senders require TLS without authenticating",
             ));
@@ -398,8 +388,7 @@ pub fn dane_for_address(
         }
     };
     if let Some(advice) = eval.rollover {
-        row.findings
-            .push(Finding::info(FindingId::DaneRollover, advice));
+        findings.push(Finding::info(FindingId::DaneRollover, advice));
     }
     result
 }

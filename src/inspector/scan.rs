@@ -1,6 +1,5 @@
 //! Grading the protocol scan and the STARTTLS injection test of one
-//! address: the report section (`scan`, `starttls_injection`) and the
-//! findings with their NCSC-NL levels (`tls.protocols`,
+//! address: the findings with their NCSC-NL levels (`tls.protocols`,
 //! `tls.cipher-suites`, `tls.cipher-order`, `tls.key-exchange`,
 //! `tls.compression`, `tls.renegotiation`, `tls.post-quantum`, `tls.scan`,
 //! `starttls.injection`). The levels themselves are defined next to the
@@ -8,103 +7,9 @@
 
 use crate::prober::Probe;
 use crate::prober::injection::Injection;
-use crate::prober::scan::{NcscLevel, ScanMode, TlsScan, Weakness, suites};
-use crate::report::{
-    AddressReport, DheReport, GroupReport, InjectionReport, InjectionResult, ScanReport,
-    SuiteReport, VersionReport, WeakSuitesReport,
-};
+use crate::prober::scan::{NcscLevel, ScanMode, TlsScan, suites};
 
-use super::{Finding, FindingId, Severity};
-
-/// The report section of a scan.
-pub fn scan_report(scan: &TlsScan) -> ScanReport {
-    let weak = |w: Weakness| {
-        scan.weak
-            .iter()
-            .find(|(x, _)| *x == w)
-            .and_then(|(_, v)| *v)
-    };
-    ScanReport {
-        mode: scan.mode,
-        connections: scan.connections,
-        complete: scan.stopped.is_none(),
-        stopped: scan.stopped.clone(),
-        versions: scan
-            .versions
-            .iter()
-            .map(|(v, s)| VersionReport {
-                version: *v,
-                accepted: s.accepted,
-                preferred_suite: s.preferred.map(suites::name),
-                suites: s.suites.iter().map(|&id| suite(id)).collect(),
-                error: s.error.clone(),
-            })
-            .collect(),
-        accepted_versions: scan.accepted_versions(),
-        server_order: scan.server_order,
-        weak_suites: WeakSuitesReport {
-            null: weak(Weakness::Null),
-            anonymous: weak(Weakness::Anonymous),
-            export: weak(Weakness::Export),
-            rc4: weak(Weakness::Rc4),
-            des: weak(Weakness::Des),
-            triple_des: weak(Weakness::TripleDes),
-            static_rsa: weak(Weakness::StaticRsa),
-            cbc: weak(Weakness::Cbc),
-        },
-        dhe: scan.dhe.map(|(bits, named)| DheReport {
-            bits,
-            group: named.map(|g| suites::group_name(g).to_ascii_lowercase()),
-            level: suites::dhe_level(named),
-        }),
-        groups: scan
-            .groups
-            .iter()
-            .map(|&g| GroupReport {
-                name: suites::group_name(g),
-                level: suites::group_level(g),
-            })
-            .collect(),
-        post_quantum_accepted: scan.post_quantum_accepted,
-        compression: scan.compression,
-        secure_renegotiation: scan.secure_renegotiation,
-    }
-}
-
-fn suite(id: u16) -> SuiteReport {
-    SuiteReport {
-        name: suites::name(id),
-        level: suites::level(id),
-    }
-}
-
-/// The report section of the injection test.
-pub fn injection_report(
-    result: &Result<Injection, crate::prober::injection::InjectionError>,
-) -> InjectionReport {
-    match result {
-        Ok(Injection::Discarded) => InjectionReport {
-            result: InjectionResult::Discarded,
-            reply: None,
-            error: None,
-        },
-        Ok(Injection::AnsweredInPlaintext(r)) => InjectionReport {
-            result: InjectionResult::AnsweredInPlaintext,
-            reply: Some(r.summary()),
-            error: None,
-        },
-        Ok(Injection::Vulnerable(r)) => InjectionReport {
-            result: InjectionResult::Vulnerable,
-            reply: Some(r.summary()),
-            error: None,
-        },
-        Err(e) => InjectionReport {
-            result: InjectionResult::Error,
-            reply: None,
-            error: Some(e.to_string()),
-        },
-    }
-}
+use crate::vocabulary::{Finding, FindingId, Severity};
 
 /// `X (level), Y (level)` for a finding message.
 fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> NcscLevel) -> String {
@@ -116,11 +21,10 @@ fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> Nc
 }
 
 /// Findings from the main handshake's group, the scan and the injection test.
-pub fn findings(probe: &Probe, row: &mut AddressReport) {
-    let findings = &mut row.findings;
+pub fn findings(probe: &Probe, post_quantum: Option<bool>, findings: &mut Vec<Finding>) {
     if let Some(tls) = &probe.tls {
         let group = tls.key_exchange_group.as_deref().unwrap_or("none");
-        findings.push(if row.post_quantum == Some(true) {
+        findings.push(if post_quantum == Some(true) {
             Finding::ok(
                 FindingId::TlsPostQuantum,
                 format!("hybrid post-quantum key exchange {group} negotiated"),
@@ -135,32 +39,29 @@ pub fn findings(probe: &Probe, row: &mut AddressReport) {
     if let Some(scan) = &probe.scan {
         scan_findings(scan, probe, findings);
     }
-    if let Some(r) = &row.starttls_injection {
-        findings.push(match r.result {
-            InjectionResult::Vulnerable => Finding::fail(
+    if let Some(result) = &probe.injection {
+        findings.push(match result {
+            Ok(Injection::Vulnerable(reply)) => Finding::fail(
                 FindingId::StarttlsInjection,
                 format!(
                     "a command pipelined behind STARTTLS was answered inside TLS ({}): an attacker can inject commands into the encrypted session (CVE-2011-0411 class)",
-                    r.reply.as_deref().unwrap_or("")
+                    reply.summary()
                 ),
             ),
-            InjectionResult::Discarded => Finding::ok(
+            Ok(Injection::Discarded) => Finding::ok(
                 FindingId::StarttlsInjection,
                 "commands pipelined behind STARTTLS are discarded",
             ),
-            InjectionResult::AnsweredInPlaintext => Finding::info(
+            Ok(Injection::AnsweredInPlaintext(reply)) => Finding::info(
                 FindingId::StarttlsInjection,
                 format!(
                     "a command pipelined behind STARTTLS was answered in plain text before TLS ({}): not injectable, but RFC 3207 §4.2 says to discard it",
-                    r.reply.as_deref().unwrap_or("")
+                    reply.summary()
                 ),
             ),
-            InjectionResult::Error => Finding::info(
+            Err(e) => Finding::info(
                 FindingId::StarttlsInjection,
-                format!(
-                    "the injection test could not tell: {}",
-                    r.error.as_deref().unwrap_or("")
-                ),
+                format!("the injection test could not tell: {e}"),
             ),
         });
     }
@@ -313,8 +214,8 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
 
 /// The address accepts something insufficient, or is injectable: it
 /// cannot be called secure (see `verdict.rs`).
-pub fn insufficient(row: &AddressReport) -> bool {
-    row.findings.iter().any(|f| {
+pub fn insufficient(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| {
         f.level == Some(NcscLevel::Insufficient)
             || (f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
     })

@@ -99,10 +99,10 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
 /// reachable address is covered by DANE or MTA-STS enforce is `protected`.
 pub fn with_policies(
     base: (Verdict, String),
-    delivery: &crate::report::Delivery,
+    delivery: &super::assessment::Delivery,
     fully_protected: bool,
 ) -> (Verdict, String) {
-    use crate::report::DeliveryResult::Deferred;
+    use super::assessment::DeliveryResult::Deferred;
     let (verdict, reason) = base;
     // Nothing reachable is an error, not a policy problem.
     if verdict == Verdict::Error {

@@ -177,10 +177,10 @@ pub(super) fn domain(v: &Value) -> Result<DomainFacts, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspector::Verdict;
     use crate::mta_config::{PolicyLevel, choose};
     use crate::prober::Timings;
     use crate::report::*;
+    use crate::vocabulary::Verdict;
 
     fn address(ip: &str) -> AddressReport {
         AddressReport {

@@ -1,5 +1,6 @@
-//! The report: what the inspector hands to the reporters. These types *are*
-//! the JSON contract; `schema/report.schema.json` describes them and
+//! Layer 4, the report: the JSON contract, built from the inspector's
+//! assessment (`from_assessment`) and read back by `--resume` and
+//! `policy --from`. These types *are* the JSON contract; `schema/report.schema.json` describes them and
 //! `SCHEMA_VERSION` changes when a field is removed or changes meaning
 //! (adding fields does not).
 
@@ -8,6 +9,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::inspector::assessment::{
+    DaneResult, Delivery, DeliveryResult, MtaSts as MtaStsReport, MxSource, Outcome,
+    StsPolicySummary as StsPolicyReport, TlsRpt as TlsRptReport,
+};
+pub use crate::inspector::certificate::{Certificate as CertificateReport, ChainError, KeyInfo};
 use crate::options::DnssecMode;
 use crate::prober::Timings;
 pub use crate::prober::scan::{NcscLevel, ScanMode, Version as TlsVersion};
@@ -15,6 +21,9 @@ pub use crate::protection::mta_sts::Mode;
 pub use crate::protection::{RecordState, TlsaStatus};
 pub use crate::resolver::Dnssec;
 pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, Verdict};
+
+mod from_assessment;
+mod scan;
 
 /// Major version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -90,20 +99,6 @@ pub enum StopReason {
     Interrupted,
 }
 
-/// Where a domain's mail hosts came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MxSource {
-    /// MX records.
-    Mx,
-    /// No MX, the domain's own address (RFC 5321 §5.1).
-    Implicit,
-    /// Null MX (RFC 7505).
-    Null,
-    /// None could be determined.
-    None,
-}
-
 /// One audited domain.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DomainReport {
@@ -158,73 +153,6 @@ impl DomainReport {
             ..DomainReport::empty(domain)
         }
     }
-}
-
-/// MTA-STS (RFC 8461) as published.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MtaStsReport {
-    /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
-    pub record: RecordState,
-    /// The record's `id` when valid.
-    pub id: Option<String>,
-    /// The fetched policy; null when there is no valid record or the
-    /// fetch failed (see `fetch_error`).
-    pub policy: Option<StsPolicyReport>,
-    /// Why the policy could not be fetched or parsed.
-    pub fetch_error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StsPolicyReport {
-    pub url: String,
-    /// `enforce`, `testing` or `none`.
-    pub mode: Mode,
-    pub mx: Vec<String>,
-    pub max_age: u64,
-}
-
-/// TLS-RPT (RFC 8460) as published.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TlsRptReport {
-    /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
-    pub record: RecordState,
-    /// Report destinations (`mailto:` / `https:` URIs) when valid.
-    pub rua: Vec<String>,
-}
-
-/// The outcome for the three kinds of sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    /// Uses STARTTLS when offered, accepts any certificate, else sends in
-    /// clear text (most MTAs by default).
-    pub opportunistic: Outcome,
-    /// Enforces the domain's MTA-STS policy (RFC 8461).
-    pub mta_sts: Outcome,
-    /// Enforces DANE TLSA records (RFC 7672).
-    pub dane: Outcome,
-}
-
-/// What one kind of sender would do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub result: DeliveryResult,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeliveryResult {
-    /// Delivered over TLS. Authenticated for MTA-STS senders and for DANE
-    /// senders on hosts with usable TLSA records; otherwise encrypted only
-    /// — the reason says which.
-    Secure,
-    /// Delivered without encryption.
-    Cleartext,
-    /// Not delivered now; retried, then bounced if it persists.
-    Deferred,
-    /// This kind of sender has no policy to enforce for the domain and
-    /// behaves opportunistically.
-    NotApplicable,
 }
 
 /// One MX host.
@@ -408,25 +336,6 @@ pub struct TlsaReport {
     pub records: Vec<String>,
 }
 
-/// DANE status of one MX address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DaneResult {
-    /// A usable TLSA record matches: DANE senders deliver.
-    Valid,
-    /// Usable TLSA records, none matches (or no TLS): DANE senders defer.
-    Mismatch,
-    /// TLSA records exist but none is usable for SMTP: DANE senders
-    /// require TLS but do not authenticate.
-    Unusable,
-    /// The host's records are not DNSSEC-secure: DANE does not apply.
-    Insecure,
-    /// Secure, and no TLSA records: DANE does not apply.
-    None,
-    /// The TLSA lookup failed (SERVFAIL, bogus, timeout): DANE senders defer.
-    LookupFailed,
-}
-
 impl AddressReport {
     /// The address answered SMTP: a sender would hand it mail.
     pub fn reachable(&self) -> bool {
@@ -477,63 +386,4 @@ pub struct TlsReport {
     /// (an RSA key below 2048 bits); the session is still what lenient
     /// senders get.
     pub signature_verified: bool,
-}
-
-/// The server's leaf certificate and how it grades.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CertificateReport {
-    pub subject: String,
-    pub issuer: String,
-    /// DNS names and IP addresses.
-    pub subject_alt_names: Vec<String>,
-    /// Hex, colon-separated.
-    pub serial: String,
-    /// RFC 3339.
-    pub not_before: String,
-    /// RFC 3339.
-    pub not_after: String,
-    /// Whole days until `not_after`; negative once expired.
-    pub days_left: i64,
-    pub key: KeyInfo,
-    pub signature_algorithm: String,
-    /// SHA-256 of the certificate (DER), hex.
-    pub sha256: String,
-    /// SHA-256 of the SubjectPublicKeyInfo, hex (what TLSA `3 1 1` pins).
-    pub spki_sha256: String,
-    /// Number of certificates the server sent.
-    pub chain_length: usize,
-    pub chain_valid: bool,
-    /// Why the chain does not validate (absent when it does).
-    pub chain_error: Option<ChainError>,
-    pub hostname_match: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KeyInfo {
-    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, or the OID.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub bits: usize,
-    /// Named curve for EC keys.
-    pub curve: Option<String>,
-}
-
-/// Why a chain did not validate, as a stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChainError {
-    Expired,
-    NotYetValid,
-    SelfSigned,
-    /// The server did not send the intermediate(s) needed.
-    IncompleteChain,
-    /// The chain ends at a CA that is not trusted.
-    UnknownIssuer,
-    BadSignature,
-    UnsupportedAlgorithm,
-    /// Not a TLS server certificate (key usage / EKU).
-    InvalidPurpose,
-    /// The certificate could not be parsed.
-    Malformed,
-    Other,
 }

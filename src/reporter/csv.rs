@@ -20,8 +20,8 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::{Reporter, wire_name};
-use crate::inspector::Finding;
 use crate::report::{AddressReport, DomainReport, Failure, MxReport, Report, worst};
+use crate::vocabulary::Finding;
 
 pub struct CsvReporter;
 

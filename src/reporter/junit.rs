@@ -16,8 +16,8 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::Reporter;
-use crate::inspector::{Finding, Severity, Threshold};
 use crate::report::{DomainReport, Report};
+use crate::vocabulary::{Finding, Severity, Threshold};
 
 pub struct JunitReporter;
 
@@ -212,7 +212,7 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
     #[test]
     fn counts_follow_the_threshold() {
         let mut report = fixture::report();
-        report.settings.fail_below = crate::inspector::Verdict::Error;
+        report.settings.fail_below = crate::vocabulary::Verdict::Error;
         let text = render(&report);
         let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
         let suite = doc.root_element();

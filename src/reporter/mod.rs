@@ -103,9 +103,9 @@ fn wire_name<T: serde::Serialize>(value: &T) -> String {
 mod fixture {
     use std::collections::BTreeMap;
 
-    use crate::inspector::{Finding, FindingId, Threshold, Verdict};
     use crate::prober::Timings;
     use crate::report::*;
+    use crate::vocabulary::{Finding, FindingId, Threshold, Verdict};
 
     /// Quote, markup, backslash, line ends, NUL, ESC and a noncharacter.
     pub const HOSTILE: &str = "mx\"<&>'\\\n\r\t\u{0}\u{1b}\u{fffe}.evil.example";

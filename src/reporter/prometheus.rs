@@ -29,9 +29,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Reporter, wire_name};
-use crate::inspector::{Threshold, Verdict};
 use crate::report::RecordState;
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
+use crate::vocabulary::{Threshold, Verdict};
 
 pub struct PrometheusReporter;
 

@@ -6,12 +6,12 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Reporter;
-use crate::inspector::{Severity, Verdict};
 use crate::report::RecordState;
 use crate::report::{
     AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport, Report,
     worst,
 };
+use crate::vocabulary::{Severity, Verdict};
 
 pub struct TableReporter {
     pub color: bool,

@@ -1,0 +1,246 @@
+//! Grading one probed MX address: the SMTP/STARTTLS/TLS dialogue, the
+//! certificate it showed, and what the scan and injection test saw.
+
+use std::net::SocketAddr;
+
+use super::assessment::{AddressAssessment, DaneResult};
+use super::verdict::AddressGrade;
+use super::{InspectSettings, certificate, scan};
+use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
+use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
+
+/// Grades one probed address: the dialogue, the certificate, the scan.
+/// DANE and MTA-STS, which depend on the host, are added by `mx`.
+pub fn inspect_address<'e>(
+    host: &str,
+    addr: SocketAddr,
+    probe: &'e Probe,
+    settings: &InspectSettings,
+) -> AddressAssessment<'e> {
+    let mut row = AddressAssessment {
+        addr,
+        probe,
+        certificate: None,
+        dane: DaneResult::Insecure,
+        legacy_tls: false,
+        error: probe
+            .error
+            .as_ref()
+            .map(|e| Failure::new(e.phase.into(), e.kind.kind(), e.to_string())),
+        findings: Vec::new(),
+        grade: AddressGrade::Unreachable,
+    };
+    let grade = dialogue_findings(probe, addr, &mut row);
+
+    // Grade whatever certificate we saw, even if the handshake later failed.
+    let chain = presented_chain(probe);
+    let mut authenticated = false;
+    if let Some((cert, chain_msg, name_msg)) =
+        certificate::grade(chain, host, &settings.trust, settings.now)
+    {
+        // Authentication also needs the server to have proved it holds the
+        // key, which an unverified handshake signature did not.
+        let key_proven = probe
+            .tls
+            .as_ref()
+            .is_none_or(|t| t.signature_unverified.is_none());
+        authenticated = cert.chain_valid && cert.hostname_match && key_proven;
+        certificate::findings(
+            &cert,
+            chain_msg,
+            name_msg,
+            host,
+            settings,
+            &mut row.findings,
+        );
+        row.certificate = Some(cert);
+    } else if !chain.is_empty() {
+        row.findings.push(Finding::fail(
+            FindingId::CertChainValid,
+            "the server's certificate could not be parsed",
+        ));
+    }
+    scan::findings(probe, row.post_quantum(), &mut row.findings);
+    row.legacy_tls = scan::legacy_tls_only(probe);
+    row.grade = match grade {
+        AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
+        // Encrypted for senders whose TLS library still speaks what the
+        // server accepts, but never authenticated by smtptls.
+        AddressGrade::NoTls if row.legacy_tls => AddressGrade::LegacyTls,
+        g => g,
+    };
+    row
+}
+
+/// The certificates the server showed: from the session, or from a
+/// handshake that failed after the certificate arrived.
+pub(super) fn presented_chain(probe: &Probe) -> &[rustls::pki_types::CertificateDer<'static>] {
+    let main = probe
+        .tls
+        .as_ref()
+        .map(|t| t.chain.as_slice())
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&probe.presented_chain);
+    match &probe.scan {
+        // Only a legacy handshake got as far as the certificate: grade
+        // that one rather than none.
+        Some(scan) if main.is_empty() => &scan.chain,
+        _ => main,
+    }
+}
+
+/// Findings for the SMTP/STARTTLS/TLS dialogue; returns the grade it allows
+/// (`Authenticated` meaning "TLS works; the certificate decides").
+fn dialogue_findings(
+    probe: &Probe,
+    addr: SocketAddr,
+    row: &mut AddressAssessment<'_>,
+) -> AddressGrade {
+    let starttls = row.starttls();
+    let findings = &mut row.findings;
+    let failed_at = |phases: &[Phase]| probe.error.as_ref().filter(|e| phases.contains(&e.phase));
+    let t = probe.timings;
+
+    if let Some(e) = failed_at(&[Phase::Connect]) {
+        findings.push(Finding::fail(
+            FindingId::SmtpConnect,
+            format!("cannot connect to {addr}: {}", e.kind),
+        ));
+        return AddressGrade::Unreachable;
+    }
+    findings.push(Finding::ok(
+        FindingId::SmtpConnect,
+        format!(
+            "connected to {addr} in {} ms",
+            t.connect.unwrap_or_default()
+        ),
+    ));
+
+    if let Some(e) = failed_at(&[Phase::Banner]) {
+        let msg = match &e.kind {
+            ProbeErrorKind::Rejected(reply) => format!("server refused the connection: {reply}"),
+            ProbeErrorKind::Timeout(d) => {
+                format!(
+                    "no complete 220 greeting within {}",
+                    crate::prober::secs(*d)
+                )
+            }
+            other => format!("greeting: {other}"),
+        };
+        findings.push(Finding::fail(FindingId::SmtpBanner, msg));
+        return AddressGrade::Unreachable;
+    }
+    let banner = probe
+        .banner
+        .as_ref()
+        .map(|b| b.summary())
+        .unwrap_or_default();
+    findings.push(Finding::ok(FindingId::SmtpBanner, banner));
+
+    if let Some(e) = failed_at(&[Phase::Ehlo, Phase::Helo]) {
+        findings.push(Finding::fail(
+            FindingId::SmtpEhlo,
+            format!("{}: {}", e.phase, e.kind),
+        ));
+        return AddressGrade::Unreachable;
+    }
+    match &probe.greeting {
+        Some(g) if g.helo_fallback => findings.push(Finding::warn(
+            FindingId::SmtpEhlo,
+            "EHLO rejected, HELO accepted: without ESMTP there is no STARTTLS",
+        )),
+        Some(g) => findings.push(Finding::ok(
+            FindingId::SmtpEhlo,
+            format!("EHLO accepted, {} extensions", g.extensions.len()),
+        )),
+        None => {}
+    }
+
+    if !starttls {
+        findings.push(Finding::fail(
+            FindingId::StarttlsOffered,
+            "STARTTLS is not offered: mail to this address travels in clear text",
+        ));
+        return AddressGrade::NoTls;
+    }
+    findings.push(Finding::ok(
+        FindingId::StarttlsOffered,
+        "STARTTLS is offered",
+    ));
+
+    if let StartTls::Refused(reply) = &probe.starttls {
+        findings.push(Finding::fail(
+            FindingId::StarttlsCommand,
+            format!("STARTTLS refused: {reply}"),
+        ));
+        row.error = Some(Failure::new(
+            ErrorPhase::Starttls,
+            ErrorKind::Rejected,
+            format!("STARTTLS: refused: {reply}"),
+        ));
+        return AddressGrade::NoTls;
+    }
+    if let Some(e) = failed_at(&[Phase::Starttls]) {
+        findings.push(Finding::fail(
+            FindingId::StarttlsCommand,
+            format!("STARTTLS: {}", e.kind),
+        ));
+        return AddressGrade::NoTls;
+    }
+    findings.push(Finding::ok(
+        FindingId::StarttlsCommand,
+        "STARTTLS accepted (220)",
+    ));
+
+    if let Some(e) = failed_at(&[Phase::TlsHandshake]) {
+        if let ProbeErrorKind::Tls(TlsFailure::NoCommonVersion(_)) = &e.kind {
+            findings.push(Finding::fail(
+                FindingId::TlsVersion,
+                "the server accepts neither TLS 1.3 nor TLS 1.2 (TLS 1.0/1.1 are deprecated, RFC 8996)",
+            ));
+        }
+        findings.push(Finding::fail(FindingId::TlsHandshake, e.kind.to_string()));
+        return AddressGrade::NoTls;
+    }
+    let Some(tls) = &probe.tls else {
+        return AddressGrade::NoTls;
+    };
+    let handshake = format!(
+        "{} with {}{} in {} ms",
+        tls.version,
+        tls.cipher,
+        tls.key_exchange_group
+            .as_deref()
+            .map(|g| format!(", {g}"))
+            .unwrap_or_default(),
+        t.tls_handshake.unwrap_or_default()
+    );
+    findings.push(match &tls.signature_unverified {
+        None => Finding::ok(FindingId::TlsHandshake, handshake),
+        Some(why) => Finding::warn(FindingId::TlsHandshake, format!("{handshake}; {why}")),
+    });
+    findings.push(match tls.version.as_str() {
+        "TLSv1.3" => Finding::ok(FindingId::TlsVersion, "TLS 1.3"),
+        "TLSv1.2" => Finding::ok(
+            FindingId::TlsVersion,
+            "TLS 1.2 (sufficient; TLS 1.3 is better)",
+        ),
+        other => Finding::fail(
+            FindingId::TlsVersion,
+            format!("{other} is deprecated (RFC 8996)"),
+        ),
+    });
+
+    if let Some(e) = failed_at(&[Phase::EhloAfterTls]) {
+        findings.push(Finding::fail(
+            FindingId::SmtpEhloAfterTls,
+            format!("the session is unusable after TLS: EHLO {}", e.kind),
+        ));
+        return AddressGrade::NoTls;
+    }
+    findings.push(Finding::ok(
+        FindingId::SmtpEhloAfterTls,
+        "EHLO accepted inside TLS",
+    ));
+    AddressGrade::Authenticated
+}

@@ -1,0 +1,270 @@
+//! What the inspector hands on: its verdict, findings and per-sender
+//! outcomes for a domain, each MX host and each address, built from the
+//! evidence (which the address rows borrow) and typed throughout.
+//!
+//! `crate::report` builds the JSON rows from these. The small sections
+//! whose JSON shape is exactly the assessment's (`delivery`, `mta_sts`,
+//! `tls_rpt`, the certificate, the enums) derive serde here and are used
+//! by the report as they are; the schema test keeps them honest.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::certificate::Certificate;
+use super::verdict::AddressGrade;
+use crate::domain::DomainName;
+use crate::prober::Probe;
+use crate::protection::dane::Tlsa;
+use crate::protection::mta_sts::Mode;
+use crate::protection::{RecordState, TlsaStatus};
+use crate::resolver::Dnssec;
+use crate::vocabulary::{Failure, Finding, Verdict};
+
+/// One graded domain.
+#[derive(Debug, Clone)]
+pub struct DomainAssessment<'e> {
+    pub domain: DomainName,
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub verdict_reason: String,
+    pub mx_source: MxSource,
+    /// DNSSEC status of the MX RRset (of the address records for an
+    /// implicit MX); `indeterminate` when there was none to judge.
+    pub dnssec: Dnssec,
+    /// Sorted by preference.
+    pub mx: Vec<MxAssessment<'e>>,
+    pub mta_sts: Option<MtaSts>,
+    pub tls_rpt: Option<TlsRpt>,
+    /// What each kind of sender would do; `None` without a mail host.
+    pub delivery: Option<Delivery>,
+    /// Domain-level findings (MX lookup, MTA-STS, TLS-RPT, delivery).
+    pub findings: Vec<Finding>,
+    /// Set when the domain could not be audited at all.
+    pub error: Option<Failure>,
+}
+
+impl DomainAssessment<'_> {
+    /// A domain with nothing graded yet: verdict `error` until the
+    /// inspector says otherwise.
+    pub fn new(domain: &DomainName) -> Self {
+        DomainAssessment {
+            domain: domain.clone(),
+            verdict: Verdict::Error,
+            verdict_reason: String::new(),
+            mx_source: MxSource::None,
+            dnssec: Dnssec::Indeterminate,
+            mx: Vec::new(),
+            mta_sts: None,
+            tls_rpt: None,
+            delivery: None,
+            findings: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+/// One graded MX host.
+#[derive(Debug, Clone)]
+pub struct MxAssessment<'e> {
+    pub host: String,
+    pub preference: u16,
+    /// Set when the host name is an alias.
+    pub cname: Option<String>,
+    /// DNSSEC status of the host's address records.
+    pub dnssec: Dnssec,
+    /// `None` when DANE does not apply (addresses not DNSSEC-secure).
+    pub tlsa: Option<TlsaAssessment>,
+    /// Whether the host matches the MTA-STS policy's `mx` patterns; `None`
+    /// without a policy.
+    pub mta_sts_match: Option<bool>,
+    pub addresses: Vec<AddressAssessment<'e>>,
+    pub findings: Vec<Finding>,
+    /// Set when the host's addresses could not be found.
+    pub error: Option<Failure>,
+}
+
+impl MxAssessment<'_> {
+    /// Every address with a TLS session negotiated a hybrid post-quantum
+    /// group; `None` when none had a session.
+    pub fn post_quantum(&self) -> Option<bool> {
+        let sessions: Vec<bool> = self
+            .addresses
+            .iter()
+            .filter_map(AddressAssessment::post_quantum)
+            .collect();
+        (!sessions.is_empty()).then(|| sessions.iter().all(|&pq| pq))
+    }
+}
+
+/// The TLSA lookup of one MX host, as a DANE sender sees it.
+#[derive(Debug, Clone)]
+pub struct TlsaAssessment {
+    pub status: TlsaStatus,
+    pub dnssec: Dnssec,
+    /// The records as published (empty unless found or insecure).
+    pub records: Vec<Tlsa>,
+}
+
+/// One graded MX address: the probe it was graded from, and the grades.
+#[derive(Debug, Clone)]
+pub struct AddressAssessment<'e> {
+    pub addr: SocketAddr,
+    pub probe: &'e Probe,
+    /// The leaf the server showed, graded; `None` when none was shown or
+    /// it could not be parsed.
+    pub certificate: Option<Certificate>,
+    pub dane: DaneResult,
+    /// Encrypted only with versions or suites smtptls's own client does not
+    /// offer (see `scan::legacy_tls_only`).
+    pub legacy_tls: bool,
+    /// The probe's error, or what the dialogue made of it (a refused
+    /// STARTTLS).
+    pub error: Option<Failure>,
+    pub findings: Vec<Finding>,
+    /// What the address amounts to for the rubric.
+    pub grade: AddressGrade,
+}
+
+impl AddressAssessment<'_> {
+    /// STARTTLS was advertised in the EHLO reply.
+    pub fn starttls(&self) -> bool {
+        self.probe
+            .greeting
+            .as_ref()
+            .is_some_and(|g| g.offers("STARTTLS"))
+    }
+
+    /// The address answered SMTP: a sender would hand it mail.
+    pub fn reachable(&self) -> bool {
+        !self.error.as_ref().is_some_and(|e| e.phase.before_smtp())
+    }
+
+    /// TLS was established and the session stayed usable.
+    pub fn tls_works(&self) -> bool {
+        self.probe.tls.is_some() && self.error.is_none()
+    }
+
+    /// Mail to this address is encrypted by a sender whose TLS library
+    /// still speaks what the server accepts.
+    pub fn encrypts(&self) -> bool {
+        self.tls_works() || self.legacy_tls
+    }
+
+    /// The certificate validates to a trusted root and names the host.
+    pub fn pkix_valid(&self) -> bool {
+        self.certificate
+            .as_ref()
+            .is_some_and(|c| c.chain_valid && c.hostname_match)
+    }
+
+    /// The main handshake negotiated a hybrid post-quantum group; `None`
+    /// without a TLS session.
+    pub fn post_quantum(&self) -> Option<bool> {
+        self.probe.tls.as_ref().map(|t| {
+            t.key_exchange_group
+                .as_deref()
+                .is_some_and(|g| g.contains("MLKEM"))
+        })
+    }
+}
+
+/// Where a domain's mail hosts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MxSource {
+    /// MX records.
+    Mx,
+    /// No MX, the domain's own address (RFC 5321 §5.1).
+    Implicit,
+    /// Null MX (RFC 7505).
+    Null,
+    /// None could be determined.
+    None,
+}
+
+/// MTA-STS (RFC 8461) as published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MtaSts {
+    /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
+    pub record: RecordState,
+    /// The record's `id` when valid.
+    pub id: Option<String>,
+    /// The fetched policy; null when there is no valid record or the
+    /// fetch failed (see `fetch_error`).
+    pub policy: Option<StsPolicySummary>,
+    /// Why the policy could not be fetched or parsed.
+    pub fetch_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StsPolicySummary {
+    pub url: String,
+    /// `enforce`, `testing` or `none`.
+    pub mode: Mode,
+    pub mx: Vec<String>,
+    pub max_age: u64,
+}
+
+/// TLS-RPT (RFC 8460) as published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TlsRpt {
+    /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
+    pub record: RecordState,
+    /// Report destinations (`mailto:` / `https:` URIs) when valid.
+    pub rua: Vec<String>,
+}
+
+/// The outcome for the three kinds of sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Uses STARTTLS when offered, accepts any certificate, else sends in
+    /// clear text (most MTAs by default).
+    pub opportunistic: Outcome,
+    /// Enforces the domain's MTA-STS policy (RFC 8461).
+    pub mta_sts: Outcome,
+    /// Enforces DANE TLSA records (RFC 7672).
+    pub dane: Outcome,
+}
+
+/// What one kind of sender would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub result: DeliveryResult,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryResult {
+    /// Delivered over TLS. Authenticated for MTA-STS senders and for DANE
+    /// senders on hosts with usable TLSA records; otherwise encrypted only
+    /// — the reason says which.
+    Secure,
+    /// Delivered without encryption.
+    Cleartext,
+    /// Not delivered now; retried, then bounced if it persists.
+    Deferred,
+    /// This kind of sender has no policy to enforce for the domain and
+    /// behaves opportunistically.
+    NotApplicable,
+}
+
+/// DANE status of one MX address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DaneResult {
+    /// A usable TLSA record matches: DANE senders deliver.
+    Valid,
+    /// Usable TLSA records, none matches (or no TLS): DANE senders defer.
+    Mismatch,
+    /// TLSA records exist but none is usable for SMTP: DANE senders
+    /// require TLS but do not authenticate.
+    Unusable,
+    /// The host's records are not DNSSEC-secure: DANE does not apply.
+    Insecure,
+    /// Secure, and no TLSA records: DANE does not apply.
+    None,
+    /// The TLSA lookup failed (SERVFAIL, bogus, timeout): DANE senders defer.
+    LookupFailed,
+}

@@ -1,0 +1,189 @@
+//! Grading one MX host: its name and address lookups, its TLSA records,
+//! whether the MTA-STS policy covers it, and each of its addresses with
+//! the DANE and MTA-STS checks that depend on the host.
+
+use super::address::{inspect_address, presented_chain};
+use super::assessment::{DaneResult, MxAssessment};
+use super::verdict::AddressGrade;
+use super::{AddressEvidence, InspectSettings, MxEvidence, dns_failure_finding, dns_failure_id};
+use super::{protection, scan};
+use crate::protection::mta_sts::StsPolicy;
+use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses};
+use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
+
+/// Grades one MX host of `domain`; the grades are for the rubric, one per
+/// address (or one `Unreachable` for a host without addresses).
+pub fn inspect_mx<'e>(
+    domain: &str,
+    mx: &'e MxEvidence,
+    sts: Option<&StsPolicy>,
+    settings: &InspectSettings,
+) -> (MxAssessment<'e>, Vec<AddressGrade>) {
+    let host = mx.record.exchange.name().to_string();
+    let addresses_dnssec = match &mx.addresses {
+        AddressEvidence::Resolved(a) => a.dnssec,
+        _ => Dnssec::Indeterminate,
+    };
+    let mut out = MxAssessment {
+        host: host.clone(),
+        preference: mx.record.preference,
+        cname: None,
+        dnssec: addresses_dnssec,
+        tlsa: None,
+        mta_sts_match: None,
+        addresses: Vec::new(),
+        findings: Vec::new(),
+        error: None,
+    };
+    exchange_findings(&mx.record.exchange, &mut out);
+    if let AddressEvidence::Resolved(addrs) = &mx.addresses {
+        address_findings(&host, addrs, &mut out);
+    }
+    if matches!(mx.record.exchange, Exchange::Host(_)) {
+        out.tlsa = protection::tlsa(
+            &host,
+            mx.port,
+            addresses_dnssec,
+            mx.tlsa.as_ref(),
+            &mut out.findings,
+        );
+    }
+    if let Some(policy) = sts {
+        out.mta_sts_match = Some(protection::sts_mx_match(policy, &host, &mut out.findings));
+    }
+    let mut grades = Vec::new();
+    if mx.probes.is_empty() {
+        // No address to try: like an unreachable address, a sender skips
+        // it; counted so the verdict reason says something was not graded.
+        grades.push(AddressGrade::Unreachable);
+    }
+    // RFC 7672 §3.2.2: the MX host name, and the domain, are the names a
+    // DANE-TA certificate may carry.
+    let alias = match &mx.addresses {
+        AddressEvidence::Resolved(a) => a.cname.clone(),
+        _ => None,
+    };
+    let mut names = vec![host.as_str(), domain];
+    if let Some(target) = &alias {
+        names.push(target.as_str());
+    }
+    for (addr, probe) in &mx.probes {
+        let mut row = inspect_address(&host, *addr, probe, settings);
+        row.dane = protection::dane_for_address(
+            out.tlsa.as_ref(),
+            mx.tlsa.as_ref(),
+            presented_chain(probe),
+            &names,
+            settings.now,
+            &mut row.findings,
+        );
+        if let Some(policy) = sts {
+            protection::sts_certificate(policy, &mut row);
+        }
+        // A DANE match authenticates the server (RFC 7672 §3), even a
+        // self-signed DANE-EE certificate that PKIX rejects.
+        if row.grade == AddressGrade::Unauthenticated && row.dane == DaneResult::Valid {
+            row.grade = AddressGrade::Authenticated;
+        }
+        // Insufficient TLS settings (NCSC-NL) or command injection: the
+        // address is encrypted and authenticated, but not secure.
+        if row.grade == AddressGrade::Authenticated && scan::insufficient(&row.findings) {
+            row.grade = AddressGrade::Weak;
+        }
+        grades.push(row.grade);
+        out.addresses.push(row);
+    }
+    if out.tlsa.is_none() {
+        for row in &mut out.addresses {
+            row.dane = if addresses_dnssec == Dnssec::Secure {
+                DaneResult::None
+            } else {
+                DaneResult::Insecure
+            };
+        }
+    }
+    (out, grades)
+}
+
+/// An MX target that is not a host name is a DNS error of its own.
+fn exchange_findings(exchange: &Exchange, out: &mut MxAssessment<'_>) {
+    let (id, kind, msg) = match exchange {
+        Exchange::IpLiteral(ip) => (
+            FindingId::MxIpLiteral,
+            ErrorKind::IpLiteral,
+            format!(
+                "MX target {ip} is an IP address, not a host name; senders look it up as a name and fail"
+            ),
+        ),
+        Exchange::Invalid(name) => (
+            FindingId::MxInvalidName,
+            ErrorKind::InvalidName,
+            format!("MX target {name:?} is not a valid host name"),
+        ),
+        Exchange::Host(_) => return,
+    };
+    out.findings.push(Finding::fail(id, msg.clone()));
+    out.error = Some(Failure::new(ErrorPhase::Dns, kind, msg));
+}
+
+/// Findings about the address lookups of an MX host.
+fn address_findings(host: &str, addrs: &HostAddresses, out: &mut MxAssessment<'_>) {
+    if let Some(alias) = &addrs.cname {
+        out.cname = Some(alias.clone());
+        out.findings.push(Finding::warn(
+            FindingId::MxCname,
+            format!("MX target {host} is an alias (CNAME) for {alias}; RFC 2181 §10.3 requires the MX to name the host itself"),
+        ));
+    }
+    let found = !addrs.all().is_empty();
+    let answers = [
+        ("A", addrs.v4.as_ref().map(strip)),
+        ("AAAA", addrs.v6.as_ref().map(strip)),
+    ];
+    for (rtype, answer) in &answers {
+        if let Some(Answer::Failed(failure)) = answer {
+            let msg = format!("{rtype} lookup for {host} failed: {failure}");
+            if found {
+                out.findings
+                    .push(Finding::warn(dns_failure_finding(failure), msg));
+            } else {
+                out.findings
+                    .push(Finding::fail(dns_failure_finding(failure), msg.clone()));
+                out.error.get_or_insert(Failure::new(
+                    ErrorPhase::Dns,
+                    dns_failure_id(failure),
+                    msg,
+                ));
+            }
+        }
+    }
+    if found || out.error.is_some() {
+        return;
+    }
+    let nx = answers
+        .iter()
+        .any(|(_, a)| matches!(a, Some(Answer::NxDomain)));
+    let asked: Vec<&str> = answers
+        .iter()
+        .filter(|(_, a)| a.is_some())
+        .map(|(t, _)| *t)
+        .collect();
+    let msg = if nx {
+        format!("MX host {host} does not exist (NXDOMAIN)")
+    } else {
+        format!("MX host {host} has no {} records", asked.join("/"))
+    };
+    out.findings
+        .push(Finding::fail(FindingId::MxNoAddress, msg.clone()));
+    out.error = Some(Failure::new(ErrorPhase::Dns, ErrorKind::NoAddress, msg));
+}
+
+/// Drops the payload of an answer, keeping its kind.
+fn strip<T>(a: &Answer<T>) -> Answer<()> {
+    match a {
+        Answer::Records(_) => Answer::Records(()),
+        Answer::NoData => Answer::NoData,
+        Answer::NxDomain => Answer::NxDomain,
+        Answer::Failed(f) => Answer::Failed(f.clone()),
+    }
+}

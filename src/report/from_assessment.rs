@@ -1,0 +1,89 @@
+//! The rows of the report, built from the inspector's assessment and the
+//! evidence it borrows (trippy's `From<&Hop>` pattern): the assessment
+//! says what was judged, these say how the JSON shows it.
+
+use super::scan::{injection_report, scan_report};
+use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
+use crate::inspector::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
+
+impl From<&DomainAssessment<'_>> for DomainReport {
+    fn from(a: &DomainAssessment<'_>) -> Self {
+        DomainReport {
+            domain: a.domain.as_str().to_string(),
+            verdict: a.verdict,
+            verdict_reason: a.verdict_reason.clone(),
+            mx_source: a.mx_source,
+            mx: a.mx.iter().map(MxReport::from).collect(),
+            dnssec: a.dnssec,
+            mta_sts: a.mta_sts.clone(),
+            tls_rpt: a.tls_rpt.clone(),
+            delivery: a.delivery.clone(),
+            findings: a.findings.clone(),
+            error: a.error.clone(),
+        }
+    }
+}
+
+impl From<&MxAssessment<'_>> for MxReport {
+    fn from(m: &MxAssessment<'_>) -> Self {
+        MxReport {
+            host: m.host.clone(),
+            preference: m.preference,
+            cname: m.cname.clone(),
+            dnssec: m.dnssec,
+            tlsa: m.tlsa.as_ref().map(TlsaReport::from),
+            mta_sts_match: m.mta_sts_match,
+            post_quantum: m.post_quantum(),
+            addresses: m.addresses.iter().map(AddressReport::from).collect(),
+            findings: m.findings.clone(),
+            error: m.error.clone(),
+        }
+    }
+}
+
+impl From<&TlsaAssessment> for TlsaReport {
+    fn from(t: &TlsaAssessment) -> Self {
+        TlsaReport {
+            status: t.status,
+            dnssec: t.dnssec,
+            records: t.records.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+impl From<&AddressAssessment<'_>> for AddressReport {
+    fn from(a: &AddressAssessment<'_>) -> Self {
+        let probe = a.probe;
+        AddressReport {
+            ip: a.addr.ip(),
+            port: a.addr.port(),
+            starttls: a.starttls(),
+            banner: probe.banner.as_ref().map(|b| b.summary()),
+            extensions: probe
+                .greeting
+                .as_ref()
+                .map(|g| g.extensions.clone())
+                .unwrap_or_default(),
+            extensions_after_tls: probe
+                .greeting_after_tls
+                .as_ref()
+                .map(|g| g.extensions.clone()),
+            tls: probe.tls.as_ref().map(|t| TlsReport {
+                version: t.version.clone(),
+                cipher: t.cipher.clone(),
+                key_exchange_group: t.key_exchange_group.clone(),
+                ocsp_stapled: t.ocsp_stapled,
+                signature_verified: t.signature_unverified.is_none(),
+            }),
+            certificate: a.certificate.clone(),
+            dane: a.dane,
+            post_quantum: a.post_quantum(),
+            scan: probe.scan.as_ref().map(scan_report),
+            starttls_injection: probe.injection.as_ref().map(injection_report),
+            legacy_tls: a.legacy_tls,
+            error: a.error.clone(),
+            findings: a.findings.clone(),
+            timings_ms: probe.timings,
+        }
+    }
+}
