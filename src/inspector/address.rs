@@ -89,34 +89,50 @@ pub(super) fn presented_chain(probe: &Probe) -> &[rustls::pki_types::Certificate
     }
 }
 
-/// Findings for the SMTP/STARTTLS/TLS dialogue; returns the grade it allows
-/// (`Authenticated` meaning "TLS works; the certificate decides").
+/// Findings for the SMTP/STARTTLS/TLS dialogue, phase by phase; returns
+/// the grade it allows (`Authenticated` meaning "TLS works; the
+/// certificate decides"). Each phase stops the dialogue where it failed.
 fn dialogue_findings(
     probe: &Probe,
     addr: SocketAddr,
     row: &mut AddressAssessment<'_>,
 ) -> AddressGrade {
-    let starttls = row.starttls();
-    let findings = &mut row.findings;
-    let failed_at = |phases: &[Phase]| probe.error.as_ref().filter(|e| phases.contains(&e.phase));
-    let t = probe.timings;
+    if let Err(grade) = smtp_findings(probe, addr, &mut row.findings) {
+        return grade;
+    }
+    if let Err(grade) = starttls_findings(probe, row) {
+        return grade;
+    }
+    tls_findings(probe, &mut row.findings)
+}
 
-    if let Some(e) = failed_at(&[Phase::Connect]) {
+/// The probe's error, if it happened in one of `phases`.
+fn failed_at<'p>(probe: &'p Probe, phases: &[Phase]) -> Option<&'p crate::prober::ProbeError> {
+    probe.error.as_ref().filter(|e| phases.contains(&e.phase))
+}
+
+/// Connect, greeting, EHLO/HELO: did the address take part in SMTP?
+fn smtp_findings(
+    probe: &Probe,
+    addr: SocketAddr,
+    findings: &mut Vec<Finding>,
+) -> Result<(), AddressGrade> {
+    if let Some(e) = failed_at(probe, &[Phase::Connect]) {
         findings.push(Finding::fail(
             FindingId::SmtpConnect,
             format!("cannot connect to {addr}: {}", e.kind),
         ));
-        return AddressGrade::Unreachable;
+        return Err(AddressGrade::Unreachable);
     }
     findings.push(Finding::ok(
         FindingId::SmtpConnect,
         format!(
             "connected to {addr} in {} ms",
-            t.connect.unwrap_or_default()
+            probe.timings.connect.unwrap_or_default()
         ),
     ));
 
-    if let Some(e) = failed_at(&[Phase::Banner]) {
+    if let Some(e) = failed_at(probe, &[Phase::Banner]) {
         let msg = match &e.kind {
             ProbeErrorKind::Rejected(reply) => format!("server refused the connection: {reply}"),
             ProbeErrorKind::Timeout(d) => {
@@ -128,7 +144,7 @@ fn dialogue_findings(
             other => format!("greeting: {other}"),
         };
         findings.push(Finding::fail(FindingId::SmtpBanner, msg));
-        return AddressGrade::Unreachable;
+        return Err(AddressGrade::Unreachable);
     }
     let banner = probe
         .banner
@@ -137,12 +153,12 @@ fn dialogue_findings(
         .unwrap_or_default();
     findings.push(Finding::ok(FindingId::SmtpBanner, banner));
 
-    if let Some(e) = failed_at(&[Phase::Ehlo, Phase::Helo]) {
+    if let Some(e) = failed_at(probe, &[Phase::Ehlo, Phase::Helo]) {
         findings.push(Finding::fail(
             FindingId::SmtpEhlo,
             format!("{}: {}", e.phase, e.kind),
         ));
-        return AddressGrade::Unreachable;
+        return Err(AddressGrade::Unreachable);
     }
     match &probe.greeting {
         Some(g) if g.helo_fallback => findings.push(Finding::warn(
@@ -155,13 +171,19 @@ fn dialogue_findings(
         )),
         None => {}
     }
+    Ok(())
+}
 
+/// STARTTLS offered and accepted (a refusal becomes the address's error).
+fn starttls_findings(probe: &Probe, row: &mut AddressAssessment<'_>) -> Result<(), AddressGrade> {
+    let starttls = row.starttls();
+    let findings = &mut row.findings;
     if !starttls {
         findings.push(Finding::fail(
             FindingId::StarttlsOffered,
             "STARTTLS is not offered: mail to this address travels in clear text",
         ));
-        return AddressGrade::NoTls;
+        return Err(AddressGrade::NoTls);
     }
     findings.push(Finding::ok(
         FindingId::StarttlsOffered,
@@ -178,21 +200,25 @@ fn dialogue_findings(
             ErrorKind::Rejected,
             format!("STARTTLS: refused: {reply}"),
         ));
-        return AddressGrade::NoTls;
+        return Err(AddressGrade::NoTls);
     }
-    if let Some(e) = failed_at(&[Phase::Starttls]) {
+    if let Some(e) = failed_at(probe, &[Phase::Starttls]) {
         findings.push(Finding::fail(
             FindingId::StarttlsCommand,
             format!("STARTTLS: {}", e.kind),
         ));
-        return AddressGrade::NoTls;
+        return Err(AddressGrade::NoTls);
     }
     findings.push(Finding::ok(
         FindingId::StarttlsCommand,
         "STARTTLS accepted (220)",
     ));
+    Ok(())
+}
 
-    if let Some(e) = failed_at(&[Phase::TlsHandshake]) {
+/// The handshake, the version, and the session after it.
+fn tls_findings(probe: &Probe, findings: &mut Vec<Finding>) -> AddressGrade {
+    if let Some(e) = failed_at(probe, &[Phase::TlsHandshake]) {
         if let ProbeErrorKind::Tls(TlsFailure::NoCommonVersion(_)) = &e.kind {
             findings.push(Finding::fail(
                 FindingId::TlsVersion,
@@ -213,7 +239,7 @@ fn dialogue_findings(
             .as_deref()
             .map(|g| format!(", {g}"))
             .unwrap_or_default(),
-        t.tls_handshake.unwrap_or_default()
+        probe.timings.tls_handshake.unwrap_or_default()
     );
     findings.push(match &tls.signature_unverified {
         None => Finding::ok(FindingId::TlsHandshake, handshake),
@@ -231,7 +257,7 @@ fn dialogue_findings(
         ),
     });
 
-    if let Some(e) = failed_at(&[Phase::EhloAfterTls]) {
+    if let Some(e) = failed_at(probe, &[Phase::EhloAfterTls]) {
         findings.push(Finding::fail(
             FindingId::SmtpEhloAfterTls,
             format!("the session is unusable after TLS: EHLO {}", e.kind),

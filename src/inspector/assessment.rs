@@ -126,6 +126,58 @@ pub struct AddressAssessment<'e> {
     pub grade: AddressGrade,
 }
 
+/// What every sender's decision about an address rests on. The
+/// assessment has it, and so does the report row, which `policy --from`
+/// reads back from an earlier run; the predicates are written once, here.
+pub trait SessionState {
+    /// The address's error, if any.
+    fn failure(&self) -> Option<&Failure>;
+    /// smtptls's own client established a TLS session.
+    fn has_tls_session(&self) -> bool;
+    /// Encrypted only with legacy versions or suites (`legacy_tls`).
+    fn legacy_only(&self) -> bool;
+    /// The graded leaf certificate, if one was shown.
+    fn leaf(&self) -> Option<&Certificate>;
+
+    /// The address answered SMTP: a sender would hand it mail.
+    fn reachable(&self) -> bool {
+        !self.failure().is_some_and(|e| e.phase.before_smtp())
+    }
+
+    /// TLS was established and the session stayed usable.
+    fn tls_works(&self) -> bool {
+        self.has_tls_session() && self.failure().is_none()
+    }
+
+    /// Mail to this address is encrypted by a sender whose TLS library
+    /// still speaks what the server accepts: [`Self::tls_works`], or only
+    /// with legacy versions or suites.
+    fn encrypts(&self) -> bool {
+        self.tls_works() || self.legacy_only()
+    }
+
+    /// The certificate validates to a trusted root and names the host.
+    fn pkix_valid(&self) -> bool {
+        self.leaf()
+            .is_some_and(|c| c.chain_valid && c.hostname_match)
+    }
+}
+
+impl SessionState for AddressAssessment<'_> {
+    fn failure(&self) -> Option<&Failure> {
+        self.error.as_ref()
+    }
+    fn has_tls_session(&self) -> bool {
+        self.probe.tls.is_some()
+    }
+    fn legacy_only(&self) -> bool {
+        self.legacy_tls
+    }
+    fn leaf(&self) -> Option<&Certificate> {
+        self.certificate.as_ref()
+    }
+}
+
 impl AddressAssessment<'_> {
     /// STARTTLS was advertised in the EHLO reply.
     pub fn starttls(&self) -> bool {
@@ -133,29 +185,6 @@ impl AddressAssessment<'_> {
             .greeting
             .as_ref()
             .is_some_and(|g| g.offers("STARTTLS"))
-    }
-
-    /// The address answered SMTP: a sender would hand it mail.
-    pub fn reachable(&self) -> bool {
-        !self.error.as_ref().is_some_and(|e| e.phase.before_smtp())
-    }
-
-    /// TLS was established and the session stayed usable.
-    pub fn tls_works(&self) -> bool {
-        self.probe.tls.is_some() && self.error.is_none()
-    }
-
-    /// Mail to this address is encrypted by a sender whose TLS library
-    /// still speaks what the server accepts.
-    pub fn encrypts(&self) -> bool {
-        self.tls_works() || self.legacy_tls
-    }
-
-    /// The certificate validates to a trusted root and names the host.
-    pub fn pkix_valid(&self) -> bool {
-        self.certificate
-            .as_ref()
-            .is_some_and(|c| c.chain_valid && c.hostname_match)
     }
 
     /// The main handshake negotiated a hybrid post-quantum group; `None`

@@ -351,13 +351,20 @@ pub fn findings(
         ),
         Some(msg) => Finding::fail(FindingId::CertHostname, msg),
     });
+    findings.push(expiry_finding(cert, settings));
+    findings.push(key_finding(&cert.key));
+    findings.push(signature_finding(&cert.signature_algorithm));
+}
+
+/// `cert.expiry`: not yet valid, expired, expiring within the warning, or fine.
+fn expiry_finding(cert: &Certificate, settings: &super::InspectSettings) -> Finding {
     let not_yet = cert.chain_error == Some(ChainError::NotYetValid)
         && ::time::OffsetDateTime::parse(
             &cert.not_before,
             &::time::format_description::well_known::Rfc3339,
         )
         .is_ok_and(|nb| nb > settings.now);
-    findings.push(if not_yet {
+    if not_yet {
         Finding::fail(
             FindingId::CertExpiry,
             format!("certificate is not valid before {}", cert.not_before),
@@ -385,17 +392,20 @@ pub fn findings(
                 cert.days_left, cert.not_after
             ),
         )
-    });
+    }
+}
+
+/// `cert.key`, with its NCSC-NL level.
+fn key_finding(key: &KeyInfo) -> Finding {
     // NCSC-NL levels (2025, §3.3.2.1, as internet.nl applies them): RSA
     // from 3072 bits good, 2048–3071 phase-out, less insufficient; the
     // NIST P and Brainpool curves from 256 bits, Ed25519 and Ed448 good,
     // P-224 phase-out; DSA and anything smaller insufficient.
-    let key = &cert.key;
     let described = match &key.curve {
         Some(curve) => format!("{} {} bits ({curve})", key.kind, key.bits),
         None => format!("{} {} bits", key.kind, key.bits),
     };
-    findings.push(match key.kind.as_str() {
+    match key.kind.as_str() {
         "RSA" if key.bits < 2048 => Finding::leveled(
             FindingId::CertKey,
             NcscLevel::Insufficient,
@@ -428,29 +438,31 @@ pub fn findings(
             format!("key type {} is not one smtptls can grade", key.kind),
         ),
         _ => Finding::leveled(FindingId::CertKey, NcscLevel::Good, described),
-    });
-    let sig = cert.signature_algorithm.to_ascii_lowercase();
-    findings.push(
-        if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
-            Finding::leveled(
-                FindingId::CertSignature,
-                NcscLevel::Insufficient,
-                format!("signed with {}: broken hash", cert.signature_algorithm),
-            )
-        } else if sig.contains("sha224") {
-            Finding::leveled(
-                FindingId::CertSignature,
-                NcscLevel::PhaseOut,
-                format!("signed with {}", cert.signature_algorithm),
-            )
-        } else {
-            Finding::leveled(
-                FindingId::CertSignature,
-                NcscLevel::Good,
-                format!("signed with {}", cert.signature_algorithm),
-            )
-        },
-    );
+    }
+}
+
+/// `cert.signature`: the hash of the leaf's signature, with its level.
+fn signature_finding(algorithm: &str) -> Finding {
+    let sig = algorithm.to_ascii_lowercase();
+    if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
+        Finding::leveled(
+            FindingId::CertSignature,
+            NcscLevel::Insufficient,
+            format!("signed with {algorithm}: broken hash"),
+        )
+    } else if sig.contains("sha224") {
+        Finding::leveled(
+            FindingId::CertSignature,
+            NcscLevel::PhaseOut,
+            format!("signed with {algorithm}"),
+        )
+    } else {
+        Finding::leveled(
+            FindingId::CertSignature,
+            NcscLevel::Good,
+            format!("signed with {algorithm}"),
+        )
+    }
 }
 
 /// The server's leaf certificate and how it grades.

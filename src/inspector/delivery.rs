@@ -11,6 +11,7 @@
 
 use super::assessment::{
     AddressAssessment, DaneResult, Delivery, DeliveryResult, MtaSts, MxAssessment, Outcome,
+    SessionState,
 };
 use crate::protection::mta_sts::Mode;
 use crate::protection::{RecordState, TlsaStatus};

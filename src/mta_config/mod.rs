@@ -23,7 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::protection::{RecordState, TlsaStatus};
-use crate::report::{AddressReport, DaneResult, DomainReport, MxReport};
+use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, SessionState};
 use crate::resolver::Dnssec;
 
 mod exim;

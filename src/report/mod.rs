@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::inspector::assessment::SessionState;
 pub use crate::inspector::assessment::{
     DaneResult, Delivery, DeliveryResult, MtaSts as MtaStsReport, MxSource, Outcome,
     StsPolicySummary as StsPolicyReport, TlsRpt as TlsRptReport,
@@ -336,31 +337,22 @@ pub struct TlsaReport {
     pub records: Vec<String>,
 }
 
+impl SessionState for AddressReport {
+    fn failure(&self) -> Option<&Failure> {
+        self.error.as_ref()
+    }
+    fn has_tls_session(&self) -> bool {
+        self.tls.is_some()
+    }
+    fn legacy_only(&self) -> bool {
+        self.legacy_tls
+    }
+    fn leaf(&self) -> Option<&CertificateReport> {
+        self.certificate.as_ref()
+    }
+}
+
 impl AddressReport {
-    /// The address answered SMTP: a sender would hand it mail.
-    pub fn reachable(&self) -> bool {
-        !self.error.as_ref().is_some_and(|e| e.phase.before_smtp())
-    }
-
-    /// TLS was established and the session stayed usable.
-    pub fn tls_works(&self) -> bool {
-        self.tls.is_some() && self.error.is_none()
-    }
-
-    /// Mail to this address is encrypted by a sender whose TLS library
-    /// still speaks what the server accepts: [`Self::tls_works`], or only
-    /// with legacy versions or suites ([`AddressReport::legacy_tls`]).
-    pub fn encrypts(&self) -> bool {
-        self.tls_works() || self.legacy_tls
-    }
-
-    /// The certificate validates to a trusted root and names the host.
-    pub fn pkix_valid(&self) -> bool {
-        self.certificate
-            .as_ref()
-            .is_some_and(|c| c.chain_valid && c.hostname_match)
-    }
-
     /// The worst finding, for "the main problem in words".
     pub fn worst_finding(&self) -> Option<&Finding> {
         worst(&self.findings)

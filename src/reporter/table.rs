@@ -6,11 +6,11 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Reporter;
-use crate::report::RecordState;
 use crate::report::{
     AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport, Report,
     worst,
 };
+use crate::report::{RecordState, SessionState};
 use crate::vocabulary::{Severity, Verdict};
 
 pub struct TableReporter {

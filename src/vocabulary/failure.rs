@@ -61,74 +61,56 @@ impl ErrorPhase {
     }
 }
 
-/// The stable ids of `error.kind`, one per way a step can fail. Part of
-/// the JSON contract: never rename one, only add.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorKind {
-    // DNS (phase `dns`)
-    DnsTimeout,
-    DnssecBogus,
-    DnsServfail,
-    DnsRefused,
-    DnsFailure,
-    Nxdomain,
-    NoMailHost,
-    IpLiteral,
-    InvalidName,
-    NoAddress,
-    // SMTP and TLS (the probe's phases)
-    ConnectionRefused,
-    Timeout,
-    Closed,
-    Reset,
-    Network,
-    Rejected,
-    LineTooLong,
-    TooManyLines,
-    Unparseable,
-    PlaintextAfterStarttls,
-    Tls,
-    Skipped,
-    // The run and its input
-    Internal,
-    Deadline,
-    Interrupted,
-    InvalidDomain,
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
+        /// The stable ids of `error.kind`, one per way a step can fail. Part
+        /// of the JSON contract: never rename one, only add.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorKind { $($(#[$doc])* #[serde(rename = $id)] $variant,)* }
+
+        impl ErrorKind {
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant,)*];
+
+            /// The id as in the JSON, e.g. `dns-timeout`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $id,)* }
+            }
+        }
+    };
 }
 
-impl ErrorKind {
-    /// The id as in the JSON, e.g. `dns-timeout`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::DnsTimeout => "dns-timeout",
-            ErrorKind::DnssecBogus => "dnssec-bogus",
-            ErrorKind::DnsServfail => "dns-servfail",
-            ErrorKind::DnsRefused => "dns-refused",
-            ErrorKind::DnsFailure => "dns-failure",
-            ErrorKind::Nxdomain => "nxdomain",
-            ErrorKind::NoMailHost => "no-mail-host",
-            ErrorKind::IpLiteral => "ip-literal",
-            ErrorKind::InvalidName => "invalid-name",
-            ErrorKind::NoAddress => "no-address",
-            ErrorKind::ConnectionRefused => "connection-refused",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Closed => "closed",
-            ErrorKind::Reset => "reset",
-            ErrorKind::Network => "network",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::LineTooLong => "line-too-long",
-            ErrorKind::TooManyLines => "too-many-lines",
-            ErrorKind::Unparseable => "unparseable",
-            ErrorKind::PlaintextAfterStarttls => "plaintext-after-starttls",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Skipped => "skipped",
-            ErrorKind::Internal => "internal",
-            ErrorKind::Deadline => "deadline",
-            ErrorKind::Interrupted => "interrupted",
-            ErrorKind::InvalidDomain => "invalid-domain",
-        }
-    }
+error_kinds! {
+    // DNS (phase `dns`)
+    DnsTimeout = "dns-timeout",
+    DnssecBogus = "dnssec-bogus",
+    DnsServfail = "dns-servfail",
+    DnsRefused = "dns-refused",
+    DnsFailure = "dns-failure",
+    Nxdomain = "nxdomain",
+    NoMailHost = "no-mail-host",
+    IpLiteral = "ip-literal",
+    InvalidName = "invalid-name",
+    NoAddress = "no-address",
+    // SMTP and TLS (the probe's phases)
+    ConnectionRefused = "connection-refused",
+    Timeout = "timeout",
+    Closed = "closed",
+    Reset = "reset",
+    Network = "network",
+    Rejected = "rejected",
+    LineTooLong = "line-too-long",
+    TooManyLines = "too-many-lines",
+    Unparseable = "unparseable",
+    PlaintextAfterStarttls = "plaintext-after-starttls",
+    Tls = "tls",
+    /// Not contacted: the address timed out or answered 421 earlier.
+    Skipped = "skipped",
+    // The run and its input
+    /// A bug in smtptls itself.
+    Internal = "internal",
+    Deadline = "deadline",
+    Interrupted = "interrupted",
+    InvalidDomain = "invalid-domain",
 }
 
 impl fmt::Display for ErrorKind {
@@ -143,38 +125,14 @@ mod tests {
 
     #[test]
     fn kind_ids_are_the_serde_names() {
-        use ErrorKind::*;
-        for kind in [
-            DnsTimeout,
-            DnssecBogus,
-            DnsServfail,
-            DnsRefused,
-            DnsFailure,
-            Nxdomain,
-            NoMailHost,
-            IpLiteral,
-            InvalidName,
-            NoAddress,
-            ConnectionRefused,
-            Timeout,
-            Closed,
-            Reset,
-            Network,
-            Rejected,
-            LineTooLong,
-            TooManyLines,
-            Unparseable,
-            PlaintextAfterStarttls,
-            Tls,
-            Skipped,
-            Internal,
-            Deadline,
-            Interrupted,
-            InvalidDomain,
-        ] {
+        for &kind in ErrorKind::ALL {
             assert_eq!(
                 serde_json::to_value(kind).ok(),
                 Some(serde_json::json!(kind.as_str()))
+            );
+            assert_eq!(
+                serde_json::from_value::<ErrorKind>(serde_json::json!(kind.as_str())).ok(),
+                Some(kind)
             );
         }
     }
