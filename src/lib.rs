@@ -1,18 +1,22 @@
 //! smtptls: does mail to a domain travel encrypted, and could a sender that
 //! insists on encryption deliver it?
 //!
-//! The library is a one-way pipeline; each stage is one module with a small
-//! typed interface (see `docs/architecture.md`):
+//! A one-way pipeline in layers, each importing only from the layers below
+//! (`docs/architecture.md`; `tests/layers.rs` keeps it so):
 //!
 //! ```text
-//! DomainName ──► resolver ──► MxResolution ──► prober ──► Probe ──► inspector ──► DomainReport ──► reporter
-//!               (DNS: MX,      (hosts, prefs,   (SMTP,     (TLS facts,  (grades:       (findings,       (table,
-//!                A/AAAA)        addresses)       STARTTLS)  chain)       chain, name…)  verdict)         json)
+//! DomainName ─► resolver ─► prober ─► inspector ─────────► report ───────► reporter
+//!               (DNS)       (SMTP,    (evidence →          (the JSON       (table, json,
+//!               fetch       STARTTLS, DomainAssessment:    contract,       ndjson, csv,
+//!               (MTA-STS)   TLS)      findings, delivery,  built from the  junit, prom.)
+//!                                     verdict)             assessment)     mta_config
 //! ```
 //!
-//! [`audit`] wires the stages together for a list of domains; `main.rs`
-//! only turns command-line arguments into an [`options::AuditOptions`] and
-//! a reporter.
+//! Beneath them the shared [`vocabulary`] (findings, verdicts, levels,
+//! failures), [`domain`] and [`options`]; beside the inspector the pure
+//! [`protection`] rules (DANE, MTA-STS, TLS-RPT). [`audit`] wires the
+//! stages together for a list of domains; `main.rs` only parses arguments,
+//! runs the audit on a Tokio runtime and writes the output.
 
 pub mod audit;
 pub mod cli;

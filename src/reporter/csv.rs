@@ -181,6 +181,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_the_columns_as_written() {
+        let readme = include_str!("../../README.md");
+        let listed = format!("columns `{}`", HEADER.join(", "));
+        assert!(
+            readme.contains(&listed),
+            "README.md's csv row must say: {listed}"
+        );
+        assert_eq!(readme.matches("columns `domain, verdict").count(), 1);
+    }
+
+    #[test]
     fn hostile_fields_round_trip_through_a_csv_reader() {
         let text = render(&fixture::report());
         let mut reader = ::csv::Reader::from_reader(text.as_bytes());
