@@ -432,7 +432,7 @@ async fn rsa_and_ed25519_keys_are_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rsa_1024_server_gets_tls_but_not_authentication() {
+async fn rsa_1024_handshake_signature_is_verified_as_mtas_do() {
     let (_, json, _s) = scenario(
         "weakkey",
         with_leaf(|l| LeafSpec {
@@ -442,22 +442,34 @@ async fn rsa_1024_server_gets_tls_but_not_authentication() {
     )
     .await;
     let a = first_address(&json, "weakkey.test");
-    // OpenSSL- and GnuTLS-based senders complete this handshake (Postfix
-    // and posttls-finger do, in the interop suite), so the probe does too,
-    // without verifying the handshake signature it cannot check.
+    // OpenSSL- and GnuTLS-based senders verify this handshake (Postfix and
+    // posttls-finger say Verified, in the interop suite); aws-lc-rs will
+    // not, so the probe checks the signature with the `rsa` crate.
     assert_eq!(a["error"], Value::Null);
-    assert_eq!(a["tls"]["signature_verified"], false);
-    assert_eq!(severity(a, "tls.handshake"), "warn");
+    assert_eq!(a["tls"]["signature_verified"], true);
+    assert_eq!(severity(a, "tls.handshake"), "ok");
     assert_eq!(a["certificate"]["key"]["bits"], 1024);
     assert_eq!(a["certificate"]["chain_valid"], true);
-    assert_eq!(severity(a, "cert.key"), "fail");
-    assert_eq!(
-        verdict(&json),
-        "encrypted",
-        "no proof of the key: not secure"
-    );
+    assert_eq!(finding(a, "cert.key").map(|f| f.0), Some("fail".into()));
     let d = domain(&json, "weakkey.test");
     assert_eq!(d["delivery"]["opportunistic"]["result"], "secure");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rsa_1024_with_a_bad_handshake_signature_is_refused() {
+    let (_, json, _s) = scenario(
+        "badsig",
+        with_leaf(|l| LeafSpec {
+            key: KeyKind::Rsa1024BadSignature,
+            ..l
+        }),
+    )
+    .await;
+    let a = first_address(&json, "badsig.test");
+    assert_eq!(a["tls"], Value::Null, "{a:#}");
+    assert_eq!(a["error"]["phase"], "tls-handshake");
+    assert_eq!(severity(a, "tls.handshake"), "fail");
+    assert_eq!(verdict(&json), "plaintext");
 }
 
 #[tokio::test(flavor = "multi_thread")]

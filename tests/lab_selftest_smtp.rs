@@ -266,8 +266,9 @@ async fn key_kinds_and_issuers() {
         .expect_err("self-signed");
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
 
-    // RSA-1024: a real certificate with a 1024-bit key, but no usable
-    // private key, so the handshake fails after the chain was sent.
+    // RSA-1024: a real certificate with a 1024-bit key; a client on
+    // aws-lc-rs refuses the handshake signature, so the handshake fails
+    // after the chain was sent (smtptls verifies it another way).
     let weak = pki.leaf(&LeafSpec {
         key: KeyKind::Rsa1024,
         ..LeafSpec::valid_for("mx.weak.test")
@@ -278,7 +279,7 @@ async fn key_kinds_and_issuers() {
         x509_parser::public_key::PublicKey::RSA(rsa) => assert_eq!(rsa.key_size(), 1024),
         other => panic!("not RSA: {other:?}"),
     }
-    // The chain itself verifies: only the handshake signature is bogus.
+    // The chain itself verifies: only the signature check refuses it.
     let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
         Arc::new({
             let mut roots = rustls::RootCertStore::empty();

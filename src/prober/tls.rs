@@ -54,29 +54,42 @@ impl RecordingVerifier {
 
 impl RecordingVerifier {
     /// A failed signature check stands, unless the key is RSA below 2048
-    /// bits: then the handshake goes on and the reason is recorded.
+    /// bits, which aws-lc-rs refuses to verify but OpenSSL and GnuTLS (so
+    /// Postfix and Exim) accept: such a signature is verified with the
+    /// RustCrypto `rsa` crate instead (keys of 1024 bits and more), and
+    /// only when even that is impossible (a smaller key) does the
+    /// handshake go on unverified, with the reason recorded.
     fn unless_small_rsa(
         &self,
         checked: Result<HandshakeSignatureValid, rustls::Error>,
+        message: &[u8],
         cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         let Err(err) = checked else { return checked };
-        let Some(bits) = small_rsa_bits(cert) else {
+        let Some((bits, key)) = small_rsa_key(cert) else {
             return Err(err);
         };
+        match small_rsa::verify(&key, dss.scheme, message, dss.signature()) {
+            small_rsa::Outcome::Valid => return Ok(HandshakeSignatureValid::assertion()),
+            // A signature that does not verify is refused, as by any sender.
+            small_rsa::Outcome::Invalid => return Err(err),
+            small_rsa::Outcome::Unsupported => {}
+        }
         if let Ok(mut slot) = self.presented.lock()
             && let Some(p) = slot.as_mut()
         {
             p.signature_unverified = Some(format!(
-                "handshake signature not verified: the server's RSA key has {bits} bits, below the 2048 that the probe's TLS library verifies (senders built on OpenSSL or GnuTLS accept it)"
+                "handshake signature not verified: the server's RSA key has {bits} bits, below the 1024 that the probe can verify (senders built on OpenSSL or GnuTLS may accept it)"
             ));
         }
         Ok(HandshakeSignatureValid::assertion())
     }
 }
 
-/// The modulus size of an RSA certificate key below 2048 bits.
-fn small_rsa_bits(cert: &CertificateDer<'_>) -> Option<usize> {
+/// The modulus size and PKCS#1 `RSAPublicKey` of an RSA certificate key
+/// below 2048 bits.
+fn small_rsa_key(cert: &CertificateDer<'_>) -> Option<(usize, Vec<u8>)> {
     use x509_parser::prelude::{FromDer, X509Certificate};
     use x509_parser::public_key::PublicKey;
     let (_, x) = X509Certificate::from_der(cert.as_ref()).ok()?;
@@ -84,7 +97,60 @@ fn small_rsa_bits(cert: &CertificateDer<'_>) -> Option<usize> {
         return None;
     };
     let bits = rsa.key_size();
-    (bits < 2048).then_some(bits)
+    (bits < 2048).then(|| (bits, x.public_key().subject_public_key.data.to_vec()))
+}
+
+/// Handshake signatures made with RSA keys of 1024 to 2047 bits, which
+/// mainstream MTAs verify and aws-lc-rs does not.
+mod small_rsa {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::sha2::{Sha256, Sha384, Sha512};
+    use rsa::signature::Verifier;
+    use rustls::SignatureScheme;
+
+    pub enum Outcome {
+        Valid,
+        Invalid,
+        /// A key or scheme this fallback does not handle.
+        Unsupported,
+    }
+
+    pub fn verify(
+        pkcs1_key: &[u8],
+        scheme: SignatureScheme,
+        message: &[u8],
+        sig: &[u8],
+    ) -> Outcome {
+        let Ok(key) = rsa::PublicKey::from_pkcs1_der(pkcs1_key) else {
+            return Outcome::Unsupported;
+        };
+        // RFC 8446 §4.2.3: PSS salts are as long as the digest, which is
+        // what `pss::VerifyingKey::new` expects.
+        macro_rules! check {
+            ($padding:ident, $digest:ty) => {
+                match rsa::$padding::Signature::try_from(sig) {
+                    Ok(sig) => rsa::$padding::VerifyingKey::<$digest>::new(key)
+                        .verify(message, &sig)
+                        .is_ok(),
+                    Err(_) => false,
+                }
+            };
+        }
+        let verified = match scheme {
+            SignatureScheme::RSA_PKCS1_SHA256 => check!(pkcs1v15, Sha256),
+            SignatureScheme::RSA_PKCS1_SHA384 => check!(pkcs1v15, Sha384),
+            SignatureScheme::RSA_PKCS1_SHA512 => check!(pkcs1v15, Sha512),
+            SignatureScheme::RSA_PSS_SHA256 => check!(pss, Sha256),
+            SignatureScheme::RSA_PSS_SHA384 => check!(pss, Sha384),
+            SignatureScheme::RSA_PSS_SHA512 => check!(pss, Sha512),
+            _ => return Outcome::Unsupported,
+        };
+        if verified {
+            Outcome::Valid
+        } else {
+            Outcome::Invalid
+        }
+    }
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -123,7 +189,7 @@ impl ServerCertVerifier for RecordingVerifier {
             dss,
             &self.provider.signature_verification_algorithms,
         );
-        self.unless_small_rsa(checked, cert)
+        self.unless_small_rsa(checked, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -138,7 +204,7 @@ impl ServerCertVerifier for RecordingVerifier {
             dss,
             &self.provider.signature_verification_algorithms,
         );
-        self.unless_small_rsa(checked, cert)
+        self.unless_small_rsa(checked, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

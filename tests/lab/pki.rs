@@ -82,21 +82,16 @@ pub enum KeyKind {
     #[default]
     EcdsaP256,
     Rsa2048,
-    /// A deliberately weak RSA key. aws-lc-rs can neither generate nor load
-    /// (sign with) RSA keys below 2048 bits, so this leaf carries a fixed
-    /// 1024-bit *public* key ([`RSA1024_PUBLIC_KEY_PEM`]) whose private half
-    /// was thrown away. The certificate itself is genuine and properly
-    /// signed by its issuer, so a client sees a real 1024-bit certificate
-    /// chain, but the server cannot produce a valid handshake signature: it
-    /// sends a bogus one and the handshake fails at CertificateVerify /
-    /// ServerKeyExchange. That is what any rustls client built on aws-lc-rs
-    /// experiences against a real 1024-bit server too (it refuses RSA
-    /// signatures below 2048 bits), but a client that accepts legacy RSA
-    /// sizes will see a bad-signature failure instead of a completed
-    /// handshake. [`ServerCert::key`] is `None` for this kind, and it cannot
-    /// be combined with [`Issuer::SelfSigned`] (that panics: self-signing
-    /// needs the private key).
+    /// A deliberately weak RSA key, as old servers still have. aws-lc-rs
+    /// can neither generate nor load (sign with) RSA keys below 2048 bits,
+    /// so this leaf carries a fixed 1024-bit key
+    /// ([`RSA1024_PRIVATE_KEY_PEM`]) and the server signs its handshake
+    /// with the RustCrypto `rsa` crate, correctly: what a real Postfix or
+    /// Exim with such a key sends.
     Rsa1024,
+    /// The same key, but the server's handshake signature is garbage: a
+    /// client must refuse the handshake.
+    Rsa1024BadSignature,
     Ed25519,
 }
 
@@ -125,13 +120,31 @@ pub struct ServerCert {
     signing_key: Arc<dyn rustls::sign::SigningKey>,
 }
 
-/// A 1024-bit RSA public key (the private key was discarded right after
-/// generation with `openssl genrsa 1024`). See [`KeyKind::Rsa1024`].
+/// A 1024-bit RSA key for [`KeyKind::Rsa1024`] (made with `openssl genpkey
+/// -algorithm RSA -pkeyopt rsa_keygen_bits:1024`; a test key, used nowhere
+/// else), and its public half.
+pub const RSA1024_PRIVATE_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIICeAIBADANBgkqhkiG9w0BAQEFAASCAmIwggJeAgEAAoGBAOOyNd9PJae9ZJ5S
+vYzQeSB7s68QxKiH6BEXcpDK717g+oLQW9RUrc1RJTnNHhtvuNsMnzkmVRVDGxG7
+DwCMnhqZQ3frl1qhdU2lA8Dm/wxtEoD0AXLu/QSzgV97Qp4ciXcy3wXYtHl9EElT
+5Vljn12XAH9Ui37MlrPj+ShJFOOBAgMBAAECgYEA2v/7JM+BTjaxYj3+pkOVXRLd
+nhIotFgTcuz0eiNV3BHToKI60JyplgLoJRIOVSE90SHwuw0NZKfoj0M1iLe3D9lk
+gQ5oltGyL5Hqzv7L4GvTnQJ97iGL5jGZxt9F96OYnCpioKmcEzD7gYa88a9Fvulq
+v0PZSmdU14S7VOSaGwkCQQD73k9SrqeVeXz+ifbX2R87WjH5RAOxfIw38i1V8I+b
+wF5aud7FqAPc3fzGIuORGAMsRs2wt+ddMRXS/+t/vLvrAkEA525kZGXW3cc5ZAwt
+4SFMwgBmvNV1amELm/42ssObXfJaSszv2yNH3erTgn/xSwvKnBJRG8l2Lb66H518
+b3rfQwJBAN2haQGjyLnCVtgRBRI477+lhZYHYIycwTI1u+kErwnqA90n87zQNN30
+xQqBBujVTW13vGYF3eRmXgL2yf70UBMCQGBUm+cKWNCBj4rsYuB1quyJnDn3o+L+
+uAVbYEsyjmYhbaH7Ac+2NMDTcOy98qLpKpGiMi6dwdoyrGhidhw1Cd8CQQDi9gwr
+ZzWvlbBhdyP+wDSnxC3zjfzLAZfxW2LPkjL1BKUFtktdnDZtzyGfedIh2D4ahP5a
+Eeon1APJ1A2yEZO/
+-----END PRIVATE KEY-----
+";
 pub const RSA1024_PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
-MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDKZpXh2hFMDMLwsjI5SGMLfhqR
-kXYOhe3n1Hz0OBYwUSHN3ZYASAtrKo+p+EyQpBh0jytufi2Pxyr+iJ0u2XPNQPfH
-vv0wgXmFoijbdA82GWJFQjjP4odHVOxbRNmhYPQBRI6yOQQelLAOdhRk+86L/x3Z
-7F5SBW1QbYHYTsJaOQIDAQAB
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDjsjXfTyWnvWSeUr2M0Hkge7Ov
+EMSoh+gRF3KQyu9e4PqC0FvUVK3NUSU5zR4bb7jbDJ85JlUVQxsRuw8AjJ4amUN3
+65daoXVNpQPA5v8MbRKA9AFy7v0Es4Ffe0KeHIl3Mt8F2LR5fRBJU+VZY59dlwB/
+VIt+zJaz4/koSRTjgQIDAQAB
 -----END PUBLIC KEY-----
 ";
 
@@ -252,14 +265,17 @@ impl TestPki {
         // authenticate a TLS server.
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        if matches!(spec.key, KeyKind::Rsa2048 | KeyKind::Rsa1024) {
+        if matches!(
+            spec.key,
+            KeyKind::Rsa2048 | KeyKind::Rsa1024 | KeyKind::Rsa1024BadSignature
+        ) {
             params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
         }
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.serial_number = Some(next_serial());
         params.use_authority_key_identifier_extension = spec.issuer != Issuer::SelfSigned;
 
-        if spec.key == KeyKind::Rsa1024 {
+        if matches!(spec.key, KeyKind::Rsa1024 | KeyKind::Rsa1024BadSignature) {
             return self.rsa1024_leaf(&params, spec);
         }
 
@@ -269,7 +285,7 @@ impl TestPki {
                 KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
             }
             KeyKind::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
-            KeyKind::Rsa1024 => unreachable!("handled above"),
+            KeyKind::Rsa1024 | KeyKind::Rsa1024BadSignature => unreachable!("handled above"),
         }
         .expect("generate leaf key");
 
@@ -308,7 +324,9 @@ impl TestPki {
         ServerCert {
             chain: self.chain(cert.der().clone(), spec),
             key: None,
-            signing_key: Arc::new(BogusRsaKey),
+            signing_key: Arc::new(SmallRsaKey {
+                bad_signature: spec.key == KeyKind::Rsa1024BadSignature,
+            }),
         }
     }
 
@@ -351,16 +369,21 @@ impl ServerCert {
     }
 }
 
-/// Stands in for the private half of [`RSA1024_PUBLIC_KEY_PEM`]: it agrees
-/// to sign with an RSA scheme and returns a signature-sized block of zeros,
-/// which no client will accept. See [`KeyKind::Rsa1024`].
+/// Signs handshakes with [`RSA1024_PRIVATE_KEY_PEM`] through the RustCrypto
+/// `rsa` crate (aws-lc-rs refuses keys this small), or with garbage for
+/// [`KeyKind::Rsa1024BadSignature`].
 #[derive(Debug)]
-struct BogusRsaKey;
+struct SmallRsaKey {
+    bad_signature: bool,
+}
 
 #[derive(Debug)]
-struct BogusRsaSigner(SignatureScheme);
+struct SmallRsaSigner {
+    scheme: SignatureScheme,
+    bad_signature: bool,
+}
 
-impl rustls::sign::SigningKey for BogusRsaKey {
+impl rustls::sign::SigningKey for SmallRsaKey {
     fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
         // PSS first: TLS 1.3 only allows PSS for RSA.
         [
@@ -369,7 +392,12 @@ impl rustls::sign::SigningKey for BogusRsaKey {
         ]
         .into_iter()
         .find(|scheme| offered.contains(scheme))
-        .map(|scheme| Box::new(BogusRsaSigner(scheme)) as Box<dyn rustls::sign::Signer>)
+        .map(|scheme| {
+            Box::new(SmallRsaSigner {
+                scheme,
+                bad_signature: self.bad_signature,
+            }) as Box<dyn rustls::sign::Signer>
+        })
     }
 
     fn algorithm(&self) -> SignatureAlgorithm {
@@ -377,13 +405,31 @@ impl rustls::sign::SigningKey for BogusRsaKey {
     }
 }
 
-impl rustls::sign::Signer for BogusRsaSigner {
-    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
-        // 128 bytes is the size of a 1024-bit RSA signature.
-        Ok(vec![0; 128])
+impl rustls::sign::Signer for SmallRsaSigner {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::sha2::Sha256;
+        use rsa::signature::{SignatureEncoding, Signer};
+        if self.bad_signature {
+            // 128 bytes is the size of a 1024-bit RSA signature.
+            return Ok(vec![0; 128]);
+        }
+        let key = rsa::PrivateKey::from_pkcs8_pem(RSA1024_PRIVATE_KEY_PEM)
+            .map_err(|e| rustls::Error::General(format!("lab RSA-1024 key: {e}")))?;
+        let failed = |e: rsa::signature::Error| rustls::Error::General(format!("sign: {e}"));
+        match self.scheme {
+            SignatureScheme::RSA_PSS_SHA256 => rsa::pss::SigningKey::<Sha256>::new(key)
+                .try_sign(message)
+                .map(|s| s.to_vec())
+                .map_err(failed),
+            _ => rsa::pkcs1v15::SigningKey::<Sha256>::new(key)
+                .try_sign(message)
+                .map(|s| s.to_vec())
+                .map_err(failed),
+        }
     }
 
     fn scheme(&self) -> SignatureScheme {
-        self.0
+        self.scheme
     }
 }
