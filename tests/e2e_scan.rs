@@ -86,19 +86,18 @@ async fn light_scan_of_a_legacy_server() {
         ..b
     })
     .await;
-    // Secure by its main handshake, but TLS 1.0, 3DES, static RSA and a
-    // 1024-bit DHE prime are insufficient: encrypted, and exit 0 (the
-    // default threshold is encrypted).
+    // Secure by what senders get (its main handshake); that it also
+    // accepts TLS 1.0, 3DES, static RSA and a 1024-bit DHE prime is the
+    // configuration axis: insufficient, which leaves the verdict alone.
     assert_eq!(run.code, 0, "{}", run.stderr);
     let d = &json["domains"][0];
-    assert_eq!(d["verdict"], "encrypted");
-    assert!(
-        d["verdict_reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("insufficient TLS settings")),
-        "{}",
-        d["verdict_reason"]
-    );
+    assert_eq!(d["verdict"], "secure", "{}", d["verdict_reason"]);
+    assert_eq!(d["configuration"]["level"], "insufficient");
+    assert_eq!(d["configuration"]["lower_bound"], false);
+    let items = d["configuration"]["items"].to_string();
+    for id in ["tls.protocols", "tls.cipher-suites", "tls.key-exchange"] {
+        assert!(items.contains(id), "{id} in {items}");
+    }
     let a = first_address(&json, "legacy.test");
     let scan = &a["scan"];
     assert_eq!(scan["mode"], "light");
@@ -152,9 +151,10 @@ async fn light_scan_of_a_legacy_server() {
     assert_eq!(scan["post_quantum_accepted"], Value::Null);
 
     for (id, sev, lvl) in [
-        ("tls.protocols", "fail", json!("insufficient")),
-        ("tls.cipher-suites", "fail", json!("insufficient")),
-        ("tls.key-exchange", "fail", json!("insufficient")),
+        // Configuration axis only: warn, level insufficient.
+        ("tls.protocols", "warn", json!("insufficient")),
+        ("tls.cipher-suites", "warn", json!("insufficient")),
+        ("tls.key-exchange", "warn", json!("insufficient")),
         ("tls.cipher-order", "ok", Value::Null),
         ("tls.compression", "ok", json!("good")),
         ("tls.renegotiation", "ok", Value::Null),
@@ -337,7 +337,8 @@ async fn legacy_only_server_is_encrypted_for_legacy_senders() {
     assert_eq!(a["error"]["phase"], "tls-handshake");
     assert_eq!(a["legacy_tls"], true);
     assert_eq!(a["scan"]["accepted_versions"], json!(["TLSv1.0"]));
-    assert_eq!(severity(a, "tls.protocols"), "fail");
+    assert_eq!(severity(a, "tls.protocols"), "warn");
+    assert_eq!(a["configuration"]["level"], "insufficient");
     let opportunistic = &d["delivery"]["opportunistic"];
     assert_eq!(opportunistic["result"], "secure");
     assert!(

@@ -403,6 +403,11 @@ fn sample_report() -> Value {
                     },
                     "starttls_injection": { "result": "vulnerable", "reply": "250 2.0.0 Ok", "error": null },
                     "legacy_tls": false,
+                    "configuration": {
+                        "level": "insufficient",
+                        "items": ["tls.protocols: TLSv1.0 accepted (insufficient)"],
+                        "lower_bound": false
+                    },
                     "error": null,
                     "findings": [{
                         "id": "starttls.offered",
@@ -423,6 +428,11 @@ fn sample_report() -> Value {
             "dnssec": "insecure",
             "mta_sts": { "record": "absent", "id": null, "policy": null, "fetch_error": null },
             "tls_rpt": { "record": "absent", "rua": [] },
+            "configuration": {
+                "level": "insufficient",
+                "items": ["mx.example.test [192.0.2.1]: tls.protocols: TLSv1.0 accepted (insufficient)"],
+                "lower_bound": false
+            },
             "delivery": {
                 "opportunistic": { "result": "cleartext", "reason": "clear text to mx.example.test [2001:db8::25]: STARTTLS not offered" },
                 "mta_sts": { "result": "not-applicable", "reason": "no MTA-STS record" },
@@ -512,6 +522,15 @@ fn schema_rejects_what_the_tool_never_writes() {
             .as_object_mut()
             .expect("finding object")
             .remove("level");
+    });
+    assert_rejected(&validator, "an unknown configuration level", |r| {
+        address(r)["configuration"]["level"] = json!("weak");
+    });
+    assert_rejected(&validator, "a configuration without its items", |r| {
+        r["domains"][0]["configuration"]
+            .as_object_mut()
+            .expect("configuration object")
+            .remove("items");
     });
     assert_rejected(&validator, "an unknown protocol version", |r| {
         address(r)["scan"]["accepted_versions"] = json!(["TLSv1.4"]);

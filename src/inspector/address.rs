@@ -29,6 +29,7 @@ pub fn inspect_address<'e>(
             .map(|e| Failure::new(e.phase.into(), e.kind.kind(), e.to_string())),
         findings: Vec::new(),
         grade: AddressGrade::Unreachable,
+        configuration: None,
     };
     let grade = dialogue_findings(probe, addr, &mut row);
 

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use super::certificate::Certificate;
+use super::configuration::Configuration;
 use super::verdict::AddressGrade;
 use crate::domain::DomainName;
 use crate::prober::Probe;
@@ -38,6 +39,8 @@ pub struct DomainAssessment<'e> {
     pub tls_rpt: Option<TlsRpt>,
     /// What each kind of sender would do; `None` without a mail host.
     pub delivery: Option<Delivery>,
+    /// The configuration axis: the worst level of its addresses.
+    pub configuration: Option<Configuration>,
     /// Domain-level findings (MX lookup, MTA-STS, TLS-RPT, delivery).
     pub findings: Vec<Finding>,
     /// Set when the domain could not be audited at all.
@@ -58,6 +61,7 @@ impl DomainAssessment<'_> {
             mta_sts: None,
             tls_rpt: None,
             delivery: None,
+            configuration: None,
             findings: Vec::new(),
             error: None,
         }
@@ -124,6 +128,8 @@ pub struct AddressAssessment<'e> {
     pub findings: Vec<Finding>,
     /// What the address amounts to for the rubric.
     pub grade: AddressGrade,
+    /// The configuration axis: the NCSC-NL level of what it accepts.
+    pub configuration: Option<Configuration>,
 }
 
 /// What every sender's decision about an address rests on. The

@@ -16,6 +16,7 @@
 pub mod address;
 pub mod assessment;
 pub mod certificate;
+pub mod configuration;
 pub mod delivery;
 pub mod mx;
 pub mod protection;
@@ -109,6 +110,7 @@ pub fn inspect_domain<'e>(
         grades.extend(mx_grades);
         out.mx.push(mx_out);
     }
+    out.configuration = configuration::of_domain(&out.mx);
     let delivery = delivery::delivery(&out.mx, out.mta_sts.as_ref());
     for (id, outcome, who) in [
         (FindingId::DeliveryMtaSts, &delivery.mta_sts, "MTA-STS"),

@@ -6,7 +6,7 @@ use super::address::{inspect_address, presented_chain};
 use super::assessment::{DaneResult, MxAssessment};
 use super::verdict::AddressGrade;
 use super::{AddressEvidence, InspectSettings, MxEvidence, dns_failure_finding, dns_failure_id};
-use super::{protection, scan};
+use super::{configuration, protection, scan};
 use crate::protection::mta_sts::StsPolicy;
 use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses};
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
@@ -85,11 +85,13 @@ pub fn inspect_mx<'e>(
         if row.grade == AddressGrade::Unauthenticated && row.dane == DaneResult::Valid {
             row.grade = AddressGrade::Authenticated;
         }
-        // Insufficient TLS settings (NCSC-NL) or command injection: the
-        // address is encrypted and authenticated, but not secure.
-        if row.grade == AddressGrade::Authenticated && scan::insufficient(&row.findings) {
+        // Command injection breaks a correctly configured sender's session:
+        // encrypted and authenticated, but not secure. What the server
+        // merely also accepts is the configuration axis, not the grade.
+        if row.grade == AddressGrade::Authenticated && scan::injectable(&row.findings) {
             row.grade = AddressGrade::Weak;
         }
+        row.configuration = configuration::of_address(&row);
         grades.push(row.grade);
         out.addresses.push(row);
     }

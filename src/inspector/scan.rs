@@ -212,13 +212,13 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
     }
 }
 
-/// The address accepts something insufficient, or is injectable: it
+/// Commands pipelined behind STARTTLS are run inside TLS: an attacker can
+/// inject into the session of a correctly configured sender, so the address
 /// cannot be called secure (see `verdict.rs`).
-pub fn insufficient(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| {
-        f.level == Some(NcscLevel::Insufficient)
-            || (f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
-    })
+pub fn injectable(findings: &[Finding]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
 }
 
 /// The main handshake failed, yet the scan saw the server accept hellos

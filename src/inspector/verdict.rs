@@ -18,9 +18,10 @@ pub enum AddressGrade {
     LegacyTls,
     /// Encrypted, but the certificate cannot be authenticated.
     Unauthenticated,
-    /// Encrypted and authenticated, but the address accepts insufficient
-    /// TLS settings (NCSC-NL: a version, suite, key exchange, compression,
-    /// certificate key or hash) or runs commands injected before TLS.
+    /// Encrypted and authenticated, but a correctly configured sender's
+    /// session is not safe: the address runs commands injected before TLS
+    /// (STARTTLS command injection). What it merely also accepts is not a
+    /// grade: that is the configuration axis.
     Weak,
     /// Encrypted, TLS ≥ 1.2, valid chain, matching name.
     Authenticated,
@@ -81,7 +82,7 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
         return (
             Verdict::Encrypted,
             format!(
-                "STARTTLS with valid certificates everywhere, but {weak} of {reachable} addresses accept insufficient TLS settings or command injection{skipped}"
+                "STARTTLS with valid certificates everywhere, but {weak} of {reachable} addresses run commands injected before TLS (STARTTLS command injection){skipped}"
             ),
         );
     }
@@ -161,7 +162,7 @@ mod tests {
         );
         let (v, why) = domain_verdict(&[Weak, Authenticated]);
         assert_eq!(v, Verdict::Encrypted);
-        assert!(why.contains("insufficient TLS settings"), "{why}");
+        assert!(why.contains("STARTTLS command injection"), "{why}");
         assert_eq!(
             domain_verdict(&[Weak, Unauthenticated]).0,
             Verdict::Encrypted

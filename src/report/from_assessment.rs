@@ -18,6 +18,7 @@ impl From<&DomainAssessment<'_>> for DomainReport {
             mta_sts: a.mta_sts.clone(),
             tls_rpt: a.tls_rpt.clone(),
             delivery: a.delivery.clone(),
+            configuration: a.configuration.clone(),
             findings: a.findings.clone(),
             error: a.error.clone(),
         }
@@ -81,6 +82,7 @@ impl From<&AddressAssessment<'_>> for AddressReport {
             scan: probe.scan.as_ref().map(scan_report),
             starttls_injection: probe.injection.as_ref().map(injection_report),
             legacy_tls: a.legacy_tls,
+            configuration: a.configuration.clone(),
             error: a.error.clone(),
             findings: a.findings.clone(),
             timings_ms: probe.timings,

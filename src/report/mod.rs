@@ -15,6 +15,7 @@ pub use crate::inspector::assessment::{
     StsPolicySummary as StsPolicyReport, TlsRpt as TlsRptReport,
 };
 pub use crate::inspector::certificate::{Certificate as CertificateReport, ChainError, KeyInfo};
+pub use crate::inspector::configuration::Configuration;
 use crate::options::DnssecMode;
 use crate::prober::Timings;
 pub use crate::prober::scan::{NcscLevel, ScanMode, Version as TlsVersion};
@@ -121,6 +122,10 @@ pub struct DomainReport {
     /// What each kind of sender would do with mail to this domain; null
     /// when there is no mail host to deliver to.
     pub delivery: Option<Delivery>,
+    /// The configuration axis (NCSC-NL level of what the addresses
+    /// accept); null when no address had TLS or a certificate to grade.
+    #[serde(default)]
+    pub configuration: Option<Configuration>,
     /// Domain-level findings (MX lookup, MTA-STS, TLS-RPT).
     pub findings: Vec<Finding>,
     /// Set when the domain could not be audited at all.
@@ -140,6 +145,7 @@ impl DomainReport {
             mta_sts: None,
             tls_rpt: None,
             delivery: None,
+            configuration: None,
             mx: Vec::new(),
             findings: Vec::new(),
             error: None,
@@ -209,6 +215,10 @@ pub struct AddressReport {
     /// offer: senders on OpenSSL or GnuTLS encrypt, stricter ones do not.
     /// The certificate, if shown, comes from that scan.
     pub legacy_tls: bool,
+    /// The configuration axis for this address; null without TLS or a
+    /// certificate to grade.
+    #[serde(default)]
+    pub configuration: Option<Configuration>,
     pub error: Option<Failure>,
     pub findings: Vec<Finding>,
     pub timings_ms: Timings,

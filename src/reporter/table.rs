@@ -101,8 +101,8 @@ impl TableReporter {
             table.force_no_tty();
         }
         table.set_header(vec![
-            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Accepts", "PQ", "Chain", "Name",
-            "Days", "DANE", "Problem",
+            "Pref", "MX", "Address", "STARTTLS", "TLS", "Cipher", "Accepts", "PQ", "Config",
+            "Chain", "Name", "Days", "DANE", "Problem",
         ]);
         for mx in &d.mx {
             if mx.addresses.is_empty() {
@@ -110,6 +110,7 @@ impl TableReporter {
                     Cell::new(mx.preference),
                     Cell::new(&mx.host),
                     Cell::new("-"),
+                    Cell::new(""),
                     Cell::new(""),
                     Cell::new(""),
                     Cell::new(""),
@@ -196,6 +197,30 @@ impl TableReporter {
         self.cell(text.join(" "), Some(!legacy))
     }
 
+    /// The configuration level, `insuff.` / `phase-out` / `suff.` /
+    /// `good`, with `?` when not everything was tried (it may be worse);
+    /// colour only repeats it.
+    fn config_cell(&self, a: &AddressReport) -> Cell {
+        let Some(c) = &a.configuration else {
+            return Cell::new("-");
+        };
+        let word = match c.level {
+            crate::report::NcscLevel::Good => "good",
+            crate::report::NcscLevel::Sufficient => "suff.",
+            crate::report::NcscLevel::PhaseOut => "phase-out",
+            crate::report::NcscLevel::Insufficient => "insuff.",
+        };
+        let text = if c.lower_bound {
+            format!("{word}?")
+        } else {
+            word.to_string()
+        };
+        self.cell(
+            text,
+            (c.level == crate::report::NcscLevel::Insufficient).then_some(false),
+        )
+    }
+
     fn address_row(&self, mx: &MxReport, a: &AddressReport) -> Vec<Cell> {
         // "?" when the dialogue ended before the server's extensions were known.
         let unknown = !a.reachable();
@@ -243,6 +268,7 @@ impl TableReporter {
                 Some(pq) => self.cell(if pq { "yes" } else { "no" }, None),
                 None => Cell::new("-"),
             },
+            self.config_cell(a),
             chain,
             name,
             days,

@@ -183,13 +183,15 @@ impl Finding {
         }
     }
 
-    /// A finding for an NCSC-NL level: good and sufficient are `ok`,
-    /// phase-out `warn`, insufficient `fail`.
+    /// A finding for an NCSC-NL level, on the configuration axis: good and
+    /// sufficient are `ok`, phase-out and insufficient `warn`. Severity says
+    /// what a finding does to the verdict, and what a server merely also
+    /// accepts does not change what senders get (`docs/grading.md`); the
+    /// level field keeps `insufficient`.
     pub fn leveled(id: FindingId, level: NcscLevel, message: impl Into<String>) -> Self {
         let severity = match level {
             NcscLevel::Good | NcscLevel::Sufficient => Severity::Ok,
-            NcscLevel::PhaseOut => Severity::Warn,
-            NcscLevel::Insufficient => Severity::Fail,
+            NcscLevel::PhaseOut | NcscLevel::Insufficient => Severity::Warn,
         };
         Finding {
             level: Some(level),
