@@ -3,7 +3,8 @@
 //! domain in input order. A domain whose verdict is below `--fail-below`
 //! fails, with the verdict and every warn/fail finding (domain, MX and
 //! address level, each prefixed with where it was seen) as the failure
-//! text; a passing domain carries the same lines in `<system-out>`.
+//! text, after the verdict and the configuration level (the NCSC-NL axis);
+//! a passing domain carries the same lines in `<system-out>`.
 //!
 //! Escaping is quick-xml's; characters XML 1.0 does not allow at all
 //! (control characters from a hostile banner, U+FFFE, U+FFFF) are replaced
@@ -68,6 +69,11 @@ fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, threshold: Threshold)
     w.write_event(Event::Start(case))?;
 
     let mut text = format!("verdict {}: {}", d.verdict, d.verdict_reason);
+    if let Some(c) = &d.configuration {
+        // The second axis, on its own line: never part of the verdict.
+        let bound = if c.lower_bound { " (lower bound)" } else { "" };
+        text.push_str(&format!("\nconfiguration {}{bound}", c.level));
+    }
     for line in problems(d) {
         text.push('\n');
         text.push_str(&line);
@@ -149,6 +155,7 @@ mod tests {
   </properties>
   <testcase classname="smtptls" name="good.example">
     <system-out>verdict secure: STARTTLS with a valid, matching certificate on every reachable MX address
+configuration sufficient (lower bound)
 good.example: mta-sts.mode: MTA-STS policy in testing mode: failures are reported, mail is still delivered</system-out>
   </testcase>
   <testcase classname="smtptls" name="plain.example">

@@ -222,6 +222,11 @@ mod fixture {
                 FindingId::MtaStsMode,
                 "MTA-STS policy in testing mode: failures are reported, mail is still delivered",
             )],
+            configuration: Some(crate::report::Configuration {
+                level: crate::vocabulary::NcscLevel::Sufficient,
+                items: Vec::new(),
+                lower_bound: true,
+            }),
             ..DomainReport::empty("good.example")
         }
     }

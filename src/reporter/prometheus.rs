@@ -11,7 +11,9 @@
 //! 1 for the verdict, 0 for every other), `smtptls_domain_verdict_rank`
 //! (6 protected … 0 error, none for no-mail, which is outside the order),
 //! `smtptls_domain_below_threshold`, `smtptls_domain_mta_sts_mode{mode}`,
-//! `smtptls_domain_tls_rpt`, `smtptls_domain_delivery{sender,result}`.
+//! `smtptls_domain_tls_rpt`, `smtptls_domain_delivery{sender,result}`,
+//! `smtptls_domain_configuration_level{level}` (one-hot, the configuration
+//! axis).
 //!
 //! Per MX address (labels `domain`, `mx`, `address`): `smtptls_mx_starttls`,
 //! `smtptls_mx_tls_version_info{version}`,
@@ -31,7 +33,7 @@ use time::format_description::well_known::Rfc3339;
 use super::{Reporter, wire_name};
 use crate::report::RecordState;
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
-use crate::vocabulary::{Threshold, Verdict};
+use crate::vocabulary::{NcscLevel, Threshold, Verdict};
 
 pub struct PrometheusReporter;
 
@@ -141,6 +143,7 @@ struct Metrics {
     mta_sts_mode: Family,
     tls_rpt: Family,
     delivery: Family,
+    configuration: Family,
     starttls: Family,
     tls_version: Family,
     cert_expiry: Family,
@@ -189,6 +192,10 @@ impl Default for Metrics {
                 "smtptls_domain_delivery",
                 "What each kind of sender (opportunistic, mta_sts, dane) would do: secure, cleartext, deferred or not-applicable.",
             ),
+            configuration: Family::new(
+                "smtptls_domain_configuration_level",
+                "The configuration axis, the NCSC-NL level of what the domain's addresses accept (worst address): 1 for the level it has, 0 for every other; absent without TLS to grade. It never changes the verdict.",
+            ),
             starttls: Family::new(
                 "smtptls_mx_starttls",
                 "1 if the MX address advertised STARTTLS.",
@@ -235,7 +242,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Every family, in output order.
-    fn families(&self) -> [&Family; 19] {
+    fn families(&self) -> [&Family; 20] {
         [
             &self.run_domains,
             &self.run_below_threshold,
@@ -246,6 +253,7 @@ impl Metrics {
             &self.mta_sts_mode,
             &self.tls_rpt,
             &self.delivery,
+            &self.configuration,
             &self.starttls,
             &self.tls_version,
             &self.cert_expiry,
@@ -286,6 +294,14 @@ impl Metrics {
                 &[("domain", domain)],
                 flag(rpt.record == RecordState::Valid),
             );
+        }
+        if let Some(c) = &d.configuration {
+            for level in NcscLevel::ALL {
+                self.configuration.add(
+                    &[("domain", domain), ("level", level.as_str())],
+                    flag(level == c.level),
+                );
+            }
         }
         if let Some(delivery) = &d.delivery {
             for (sender, outcome) in [
@@ -435,6 +451,12 @@ smtptls_domain_tls_rpt{domain="good.example"} 1
 smtptls_domain_delivery{domain="good.example",sender="opportunistic",result="secure"} 1
 smtptls_domain_delivery{domain="good.example",sender="mta_sts",result="not-applicable"} 1
 smtptls_domain_delivery{domain="good.example",sender="dane",result="not-applicable"} 1
+# HELP smtptls_domain_configuration_level The configuration axis, the NCSC-NL level of what the domain's addresses accept (worst address): 1 for the level it has, 0 for every other; absent without TLS to grade. It never changes the verdict.
+# TYPE smtptls_domain_configuration_level gauge
+smtptls_domain_configuration_level{domain="good.example",level="good"} 0
+smtptls_domain_configuration_level{domain="good.example",level="sufficient"} 1
+smtptls_domain_configuration_level{domain="good.example",level="phase-out"} 0
+smtptls_domain_configuration_level{domain="good.example",level="insufficient"} 0
 # HELP smtptls_mx_starttls 1 if the MX address advertised STARTTLS.
 # TYPE smtptls_mx_starttls gauge
 smtptls_mx_starttls{domain="good.example",mx="mx1.good.example",address="192.0.2.1"} 1

@@ -13,6 +13,14 @@ pub enum NcscLevel {
 }
 
 impl NcscLevel {
+    /// Best first.
+    pub const ALL: [NcscLevel; 4] = [
+        NcscLevel::Good,
+        NcscLevel::Sufficient,
+        NcscLevel::PhaseOut,
+        NcscLevel::Insufficient,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             NcscLevel::Good => "good",
