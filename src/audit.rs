@@ -498,8 +498,12 @@ impl Auditor {
         (timeout, busy)
     }
 
-    /// The protocol scan and the injection test of one address (`--scan`),
-    /// after its main probe and only when that got STARTTLS accepted.
+    /// The further connections of one address, after its main probe and
+    /// only when that got STARTTLS accepted. In every `--scan` mode: the
+    /// fallback hello when the main handshake failed (what an OpenSSL
+    /// sender gets instead) and the injection test, because both decide
+    /// what senders get, so the verdict must not depend on the mode. Then,
+    /// unless `--scan off`, the protocol scan (the configuration axis).
     async fn scan_address(&self, target: &ProbeTarget, probe: &mut Probe) {
         let mode = self.options.scan;
         // A server that sent plaintext after its 220 is already failing
@@ -511,14 +515,27 @@ impl Auditor {
                 ..
             })
         );
-        if mode == ScanMode::Off || probe.starttls != StartTls::Accepted || plaintext_after {
+        if probe.starttls != StartTls::Accepted || plaintext_after {
             return;
         }
         let connector = GatedConnector {
             auditor: self,
             target,
         };
-        probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
+        let handshake_failed = probe
+            .error
+            .as_ref()
+            .is_some_and(|e| e.phase == Phase::TlsHandshake);
+        if handshake_failed {
+            use scan::Connector as _;
+            probe.fallback = connector
+                .hello(&scan::openssl_default_hello())
+                .await
+                .map(scan::Fallback::from);
+        }
+        if mode != ScanMode::Off {
+            probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
+        }
         let check = injection::check(target, &self.probe_settings);
         probe.injection = self
             .gated(target.addr, check, |r| match r {

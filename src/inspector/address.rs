@@ -62,7 +62,10 @@ pub fn inspect_address<'e>(
         ));
     }
     scan::findings(probe, row.post_quantum(), &mut row.findings);
-    row.legacy_tls = scan::legacy_tls_only(probe);
+    if let Some(hello) = scan::legacy_session(probe) {
+        row.legacy_tls = true;
+        row.findings.push(scan::legacy_session_finding(hello));
+    }
     row.grade = match grade {
         AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
         // Encrypted for senders whose TLS library still speaks what the
@@ -82,10 +85,10 @@ pub(super) fn presented_chain(probe: &Probe) -> &[rustls::pki_types::Certificate
         .map(|t| t.chain.as_slice())
         .filter(|c| !c.is_empty())
         .unwrap_or(&probe.presented_chain);
-    match &probe.scan {
-        // Only a legacy handshake got as far as the certificate: grade
-        // that one rather than none.
-        Some(scan) if main.is_empty() => &scan.chain,
+    match &probe.fallback {
+        // Only the fallback (OpenSSL-default) hello got as far as the
+        // certificate: grade that one rather than none.
+        Some(fallback) if main.is_empty() => &fallback.chain,
         _ => main,
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::prober::Probe;
 use crate::prober::injection::Injection;
-use crate::prober::scan::{NcscLevel, ScanMode, TlsScan, suites};
+use crate::prober::scan::{NcscLevel, ScanMode, ServerHello, TlsScan, suites};
 
 use crate::vocabulary::{Finding, FindingId, Severity};
 
@@ -221,14 +221,15 @@ pub fn injectable(findings: &[Finding]) -> bool {
         .any(|f| f.id == FindingId::StarttlsInjection && f.severity == Severity::Fail)
 }
 
-/// The main handshake failed, yet the scan saw the server accept hellos
-/// after STARTTLS — and only with versions or suites that smtptls's own
-/// client does not offer (TLS ≤ 1.1, DHE, static RSA, CBC…). Senders whose
-/// TLS library still speaks them (Postfix with OpenSSL, Exim with GnuTLS,
-/// in the interop suite) encrypt; stricter ones do not. A server that also
-/// accepted something our client offers failed for another reason, and is
-/// not counted.
-pub fn legacy_tls_only(probe: &Probe) -> bool {
+/// The main handshake failed, yet the fallback hello (what a sender on
+/// OpenSSL with its defaults offers) got a ServerHello, with a version or
+/// suite that smtptls's own client does not offer (TLS ≤ 1.1, DHE, static
+/// RSA, CBC…): such senders encrypt (Postfix does, in the interop suite),
+/// stricter ones do not. A server whose choice our client offers too
+/// failed for another reason (a bad signature, say), which an OpenSSL
+/// sender meets as well, and is not counted. Made in every `--scan` mode,
+/// so the verdict does not depend on it.
+pub fn legacy_session(probe: &Probe) -> Option<&ServerHello> {
     use crate::prober::Phase;
     use crate::prober::scan::Version;
     use crate::prober::tls::client_offers;
@@ -236,17 +237,47 @@ pub fn legacy_tls_only(probe: &Probe) -> bool {
         .error
         .as_ref()
         .is_some_and(|e| e.phase == Phase::TlsHandshake);
-    let Some(scan) = probe.scan.as_ref().filter(|_| failed_handshake) else {
-        return false;
-    };
-    let accepted: Vec<(Version, u16)> = scan
-        .versions
-        .iter()
-        .filter(|(_, v)| v.accepted == Some(true))
-        .flat_map(|(version, v)| v.suites.iter().map(move |s| (*version, *s)))
-        .collect();
-    !accepted.is_empty()
-        && accepted
-            .iter()
-            .all(|(version, suite)| *version < Version::Tls12 || !client_offers(*suite))
+    if !failed_handshake {
+        return None;
+    }
+    let hello = probe.fallback.as_ref()?.hello()?;
+    (hello.version < Version::Tls12 || !client_offers(hello.suite)).then_some(hello)
+}
+
+/// The session an OpenSSL-default sender gets where smtptls's own client got
+/// none: what the server chose from the fallback hello, with the NCSC-NL
+/// level of the worst of version, suite and DHE group. `warn` whatever the
+/// level: the address is `LegacyTls` (at most `encrypted`) already.
+pub fn legacy_session_finding(hello: &ServerHello) -> Finding {
+    use crate::prober::scan::KeyExchange;
+    let mut level = hello.version.level().max(suites::level(hello.suite));
+    let mut what = format!(
+        "{} with {}",
+        hello.version.as_str(),
+        suites::name(hello.suite)
+    );
+    match &hello.key_exchange {
+        Some(KeyExchange::Dhe { bits, named }) => {
+            level = level.max(suites::dhe_level(*named));
+            what.push_str(&format!(", a {bits}-bit DHE group"));
+        }
+        Some(KeyExchange::Ecdhe { group }) => {
+            level = level.max(suites::group_level(*group));
+            what.push_str(&format!(", {}", suites::group_name(*group)));
+        }
+        Some(KeyExchange::EcdheExplicit) => {
+            level = NcscLevel::Insufficient;
+            what.push_str(", explicit curve parameters");
+        }
+        None => {}
+    }
+    let mut finding = Finding::leveled(
+        FindingId::TlsLegacySession,
+        level,
+        format!(
+            "smtptls's TLS 1.2/1.3 client got no session; the hello of an OpenSSL sender with its defaults gets {what} ({level}): such senders encrypt, stricter ones do not"
+        ),
+    );
+    finding.severity = Severity::Warn;
+    finding
 }

@@ -195,9 +195,14 @@ pub struct Probe {
     /// The protocol scan (`--scan`), on further connections; `None` when
     /// off or when STARTTLS was not accepted.
     pub scan: Option<scan::TlsScan>,
-    /// The STARTTLS injection test, on one more connection; `None` when
-    /// not run (as for `scan`).
+    /// The STARTTLS injection test, on one more connection in every
+    /// `--scan` mode; `None` when not run (STARTTLS not accepted, or the
+    /// address may not be contacted again).
     pub injection: Option<Result<injection::Injection, injection::InjectionError>>,
+    /// The fallback hello ([`scan::openssl_default_hello`]), on one more
+    /// connection in every `--scan` mode, only when the main handshake
+    /// failed: what an OpenSSL-default sender gets instead.
+    pub fallback: Option<scan::Fallback>,
 }
 
 /// Runs the whole dialogue against one address. Never panics on peer

@@ -134,6 +134,7 @@ finding_ids! {
     TlsPostQuantum = "tls.post-quantum",
     /// The scan was cut short (the address stopped answering).
     TlsScan = "tls.scan",
+    TlsLegacySession = "tls.legacy-session",
     /// Commands pipelined behind STARTTLS are not run inside TLS
     /// (CVE-2011-0411 class).
     StarttlsInjection = "starttls.injection",

@@ -36,6 +36,68 @@ pub use suites::{Version, Weakness};
 
 pub use crate::vocabulary::ScanMode;
 
+/// The TLS ≤ 1.2 suites of OpenSSL 3.0's `DEFAULT` list, in its order
+/// (`openssl ciphers -V DEFAULT`, PSK and SRP suites left out: an MTA
+/// never configures them): what Postfix, Exim on OpenSSL and most senders
+/// offer. GnuTLS's `NORMAL` offers a subset of the same.
+pub const OPENSSL_DEFAULT_SUITES: &[u16] = &[
+    0xc02c, 0xc030, 0x009f, 0xcca9, 0xcca8, 0xccaa, 0xc02b, 0xc02f, 0x009e, 0xc024, 0xc028, 0x006b,
+    0xc023, 0xc027, 0x0067, 0xc00a, 0xc014, 0x0039, 0xc009, 0xc013, 0x0033, 0x009d, 0x009c, 0x003d,
+    0x003c, 0x0035, 0x002f,
+];
+
+/// OpenSSL 3.0's default `supported_groups`: X25519, P-256, X448, P-521,
+/// P-384, then the RFC 7919 finite-field groups.
+const OPENSSL_DEFAULT_GROUPS: &[u16] = &[
+    0x001d, 0x0017, 0x001e, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104,
+];
+
+/// The hello of a sender on OpenSSL with its defaults, up to TLS 1.2: sent
+/// once, in every `--scan` mode, when smtptls's own TLS 1.2/1.3 client got
+/// no session, to see what such a sender gets instead (the audit calls it
+/// the fallback hello). The server's answer decides `legacy_tls`.
+pub fn openssl_default_hello() -> HelloSpec {
+    HelloSpec {
+        version: Version::Tls12,
+        suites: OPENSSL_DEFAULT_SUITES.to_vec(),
+        groups: OPENSSL_DEFAULT_GROUPS.to_vec(),
+        x25519_share: false,
+        offer_compression: false,
+    }
+}
+
+/// What the fallback hello got: the server's answer, and the certificate
+/// chain of its TLS ≤ 1.2 flight (leaf first; empty when none came).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    pub result: HelloResult,
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+impl From<HelloResult> for Fallback {
+    fn from(result: HelloResult) -> Self {
+        let chain = match &result {
+            Ok(Reply::Hello(h)) => h
+                .chain
+                .iter()
+                .map(|c| CertificateDer::from(c.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Fallback { result, chain }
+    }
+}
+
+impl Fallback {
+    /// The ServerHello, when the server chose something.
+    pub fn hello(&self) -> Option<&ServerHello> {
+        match &self.result {
+            Ok(Reply::Hello(h)) if !h.retry_request => Some(h),
+            _ => None,
+        }
+    }
+}
+
 /// Most hellos a `light` scan sends to one address: SSLv3, TLS 1.0, 1.1,
 /// 1.2, the reversed TLS 1.2 order, the weak suites, the DHE suites, and
 /// TLS 1.3 when the main handshake did not complete.
