@@ -42,12 +42,13 @@ async fn domains_sharing_an_mx_host_cost_one_probe() {
         assert_eq!(domain(&json, name)["verdict"], "secure", "{name}");
     }
     let (_, server) = &lab.servers[0];
+    // The main probe and the injection test (made in every --scan mode).
     assert_eq!(
         server.connections(),
-        1,
-        "25 domains, one MX host: one probe"
+        2,
+        "25 domains, one MX host: one probe and its injection test"
     );
-    assert_eq!(json["summary"]["probes"], 1);
+    assert_eq!(json["summary"]["probes"], 2);
     assert_eq!(json["summary"]["mx_reused"], 24);
 }
 

@@ -491,25 +491,35 @@ fn posttls_finger_agrees() {
             dane.clone()
         };
         let dane_result = if dane == NA { &opportunistic } else { &dane };
-        // Where only legacy TLS works, what a sender gets depends on its TLS
-        // library and settings (posttls-finger and Postfix's smtp client
-        // already differ): smtptls makes no claim to compare.
-        let legacy = addresses(d).iter().any(|(_, a)| a["legacy_tls"] == true);
-        let (f_dane, dane_log) = finger(&lab, "dane", s.domain);
-        let dane_ok = legacy || finger_agrees(dane_result, dane != NA, f_dane);
-        let verified = addresses(d)
+        // Where only legacy TLS works, smtptls says what an OpenSSL-default
+        // sender gets (`legacy_session`). Over TLS 1.2 posttls-finger must
+        // agree in full. Below TLS 1.2 posttls-finger refuses to encrypt
+        // (Debian's OpenSSL floor) while Postfix's smtp client does encrypt
+        // (the delivery proof below): smtptls follows the MTA, and the DANE
+        // column, whose answer is then posttls-finger's floor, is not
+        // compared.
+        let legacy_below_tls12 = addresses(d)
             .iter()
-            .any(|(_, a)| a["tls"].is_object() && pkix_valid(a));
+            .any(|(_, a)| a["legacy_tls"] == true && a["legacy_session"]["version"] != "TLSv1.2");
+        let (f_dane, dane_log) = finger(&lab, "dane", s.domain);
+        let dane_ok = legacy_below_tls12 || finger_agrees(dane_result, dane != NA, f_dane);
+        let verified = addresses(d).iter().any(|(_, a)| {
+            let session = a["tls"].is_object()
+                || (a["legacy_tls"] == true && a["legacy_session"]["version"] == "TLSv1.2");
+            session && pkix_valid(a)
+        });
         let (f_secure, secure_log) = finger(&lab, "secure", s.domain);
-        let secure_ok = legacy || verified == (f_secure == Finger::Verified);
+        let secure_ok = verified == (f_secure == Finger::Verified);
         println!(
             "{:<18} {:<28} {:<14} {:<28} {:<14}",
             s.domain,
-            dane_sender,
+            if legacy_below_tls12 {
+                format!("{dane_sender} (TLS<1.2)")
+            } else {
+                dane_sender.clone()
+            },
             format!("{f_dane:?}"),
-            if legacy {
-                "n/a (legacy TLS only)"
-            } else if verified {
+            if verified {
                 "delivers (verified)"
             } else {
                 "does not deliver"

@@ -403,6 +403,7 @@ fn sample_report() -> Value {
                     },
                     "starttls_injection": { "result": "vulnerable", "reply": "250 2.0.0 Ok", "error": null },
                     "legacy_tls": false,
+                    "legacy_session": null,
                     "configuration": {
                         "level": "insufficient",
                         "items": ["tls.protocols: TLSv1.0 accepted (insufficient)"],

@@ -250,25 +250,18 @@ pub fn legacy_session(probe: &Probe) -> Option<&ServerHello> {
 /// level: the address is `LegacyTls` (at most `encrypted`) already.
 pub fn legacy_session_finding(hello: &ServerHello) -> Finding {
     use crate::prober::scan::KeyExchange;
-    let mut level = hello.version.level().max(suites::level(hello.suite));
+    let level = legacy_session_level(hello);
     let mut what = format!(
         "{} with {}",
         hello.version.as_str(),
         suites::name(hello.suite)
     );
     match &hello.key_exchange {
-        Some(KeyExchange::Dhe { bits, named }) => {
-            level = level.max(suites::dhe_level(*named));
-            what.push_str(&format!(", a {bits}-bit DHE group"));
-        }
+        Some(KeyExchange::Dhe { bits, .. }) => what.push_str(&format!(", a {bits}-bit DHE group")),
         Some(KeyExchange::Ecdhe { group }) => {
-            level = level.max(suites::group_level(*group));
-            what.push_str(&format!(", {}", suites::group_name(*group)));
+            what.push_str(&format!(", {}", suites::group_name(*group)))
         }
-        Some(KeyExchange::EcdheExplicit) => {
-            level = NcscLevel::Insufficient;
-            what.push_str(", explicit curve parameters");
-        }
+        Some(KeyExchange::EcdheExplicit) => what.push_str(", explicit curve parameters"),
         None => {}
     }
     let mut finding = Finding::leveled(
@@ -280,4 +273,21 @@ pub fn legacy_session_finding(hello: &ServerHello) -> Finding {
     );
     finding.severity = Severity::Warn;
     finding
+}
+
+/// The NCSC-NL level of a legacy session: the worst of its version, suite
+/// and key-exchange group.
+pub fn legacy_session_level(hello: &ServerHello) -> NcscLevel {
+    use crate::prober::scan::KeyExchange;
+    let exchange = match &hello.key_exchange {
+        Some(KeyExchange::Dhe { named, .. }) => suites::dhe_level(*named),
+        Some(KeyExchange::Ecdhe { group }) => suites::group_level(*group),
+        Some(KeyExchange::EcdheExplicit) => NcscLevel::Insufficient,
+        None => NcscLevel::Good,
+    };
+    hello
+        .version
+        .level()
+        .max(suites::level(hello.suite))
+        .max(exchange)
 }

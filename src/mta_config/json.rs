@@ -223,6 +223,7 @@ mod tests {
             scan: None,
             starttls_injection: None,
             legacy_tls: false,
+            legacy_session: None,
             configuration: None,
             error: None,
             findings: Vec::new(),

@@ -2,9 +2,11 @@
 //! evidence it borrows (trippy's `From<&Hop>` pattern): the assessment
 //! says what was judged, these say how the JSON shows it.
 
+use super::LegacySessionReport;
 use super::scan::{injection_report, scan_report};
 use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
 use crate::inspector::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
+use crate::prober::scan::{KeyExchange, ServerHello, suites};
 
 impl From<&DomainAssessment<'_>> for DomainReport {
     fn from(a: &DomainAssessment<'_>) -> Self {
@@ -82,10 +84,27 @@ impl From<&AddressAssessment<'_>> for AddressReport {
             scan: probe.scan.as_ref().map(scan_report),
             starttls_injection: probe.injection.as_ref().map(injection_report),
             legacy_tls: a.legacy_tls,
+            legacy_session: crate::inspector::scan::legacy_session(probe).map(legacy_session),
             configuration: a.configuration.clone(),
             error: a.error.clone(),
             findings: a.findings.clone(),
             timings_ms: probe.timings,
         }
+    }
+}
+
+/// The session the fallback hello got, as the report shows it.
+fn legacy_session(h: &ServerHello) -> LegacySessionReport {
+    let (dhe_bits, group) = match &h.key_exchange {
+        Some(KeyExchange::Dhe { bits, .. }) => (Some(*bits), None),
+        Some(KeyExchange::Ecdhe { group }) => (None, Some(suites::group_name(*group))),
+        _ => (None, None),
+    };
+    LegacySessionReport {
+        version: h.version,
+        cipher: suites::name(h.suite),
+        dhe_bits,
+        group,
+        level: crate::inspector::scan::legacy_session_level(h),
     }
 }

@@ -215,6 +215,10 @@ pub struct AddressReport {
     /// offer: senders on OpenSSL or GnuTLS encrypt, stricter ones do not.
     /// The certificate, if shown, comes from that scan.
     pub legacy_tls: bool,
+    /// With `legacy_tls`: the session an OpenSSL-default sender gets (from
+    /// the fallback hello); null otherwise.
+    #[serde(default)]
+    pub legacy_session: Option<LegacySessionReport>,
     /// The configuration axis for this address; null without TLS or a
     /// certificate to grade.
     #[serde(default)]
@@ -222,6 +226,21 @@ pub struct AddressReport {
     pub error: Option<Failure>,
     pub findings: Vec<Finding>,
     pub timings_ms: Timings,
+}
+
+/// What the fallback hello (an OpenSSL-default sender's, TLS ≤ 1.2) got
+/// where smtptls's own client got no session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegacySessionReport {
+    pub version: TlsVersion,
+    /// IANA name of the suite the server chose.
+    pub cipher: String,
+    /// Size of the DHE prime, for a DHE suite.
+    pub dhe_bits: Option<u32>,
+    /// The ECDHE curve, for an ECDHE suite.
+    pub group: Option<String>,
+    /// NCSC-NL level of the worst of version, suite and group.
+    pub level: NcscLevel,
 }
 
 /// The protocol scan of one address: hand-built ClientHellos, one per

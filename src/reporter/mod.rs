@@ -125,6 +125,7 @@ mod fixture {
             scan: None,
             starttls_injection: None,
             legacy_tls: false,
+            legacy_session: None,
             configuration: None,
             error: None,
             findings: Vec::new(),
