@@ -9,7 +9,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use lab::dns::ZoneBuilder;
 use lab::pki::{LeafSpec, TestPki};
-use lab::run::{Lab, domain, finding, severity};
+use lab::report::{domain, finding, severity};
+use lab::run::Lab;
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::Value;
 

@@ -10,7 +10,8 @@ use std::net::Ipv4Addr;
 use lab::dns::ZoneBuilder;
 use lab::https::{HttpsServer, Response};
 use lab::pki::{LeafSpec, ServerCert, TestPki};
-use lab::run::{Lab, Run, domain, finding, severity};
+use lab::report::{delivery, domain, finding, severity};
+use lab::run::{Lab, Run};
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::Value;
 use smtptls::protection::dane::{Tlsa, suggest};
@@ -24,16 +25,6 @@ fn records_for(cert: &ServerCert) -> (Tlsa, Tlsa) {
     let ta = suggested.next().expect("2 1 1");
     assert_eq!((ee.usage, ta.usage), (3, 2));
     (ee, ta)
-}
-
-fn delivery(d: &Value) -> (String, String, String) {
-    let r = |k: &str| {
-        d["delivery"][k]["result"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string()
-    };
-    (r("opportunistic"), r("mta_sts"), r("dane"))
 }
 
 /// A signed zone `NAME.test` with MX `mx.NAME.test` and the given TLSA
@@ -82,10 +73,7 @@ async fn dane_ee_3_1_1_valid_is_protected() {
     assert_eq!(severity(a, "dane.valid"), "ok");
     // A single record matching the current key: rollover advice.
     assert_eq!(severity(a, "dane.rollover"), "info");
-    assert_eq!(
-        delivery(d),
-        ("secure".into(), "not-applicable".into(), "secure".into())
-    );
+    assert_eq!(delivery(d), ["secure", "not-applicable", "secure"]);
     assert_eq!(d["verdict"], "protected", "{:#}", d["verdict_reason"]);
     assert_eq!(run.code, 0);
 }
@@ -126,7 +114,7 @@ async fn dane_mismatch_breaks_delivery_for_dane_senders() {
     let a = &d["mx"][0]["addresses"][0];
     assert_eq!(a["dane"], "mismatch");
     assert_eq!(severity(a, "dane.valid"), "fail");
-    let (opp, sts, dane) = delivery(d);
+    let [opp, sts, dane] = delivery(d);
     assert_eq!(
         (opp.as_str(), sts.as_str(), dane.as_str()),
         ("secure", "not-applicable", "deferred")
@@ -149,7 +137,7 @@ async fn pkix_only_tlsa_records_are_unusable() {
     assert_eq!(a["dane"], "unusable");
     assert_eq!(severity(a, "dane.valid"), "warn");
     assert_eq!(
-        delivery(d).2,
+        delivery(d)[2],
         "secure",
         "DANE senders still deliver, encrypted"
     );
@@ -162,7 +150,7 @@ async fn signed_zone_without_tlsa_is_secure_not_protected() {
     let d = domain(&json, "nodane.test");
     assert_eq!(d["mx"][0]["tlsa"]["status"], "none");
     assert_eq!(d["mx"][0]["addresses"][0]["dane"], "none");
-    assert_eq!(delivery(d).2, "not-applicable");
+    assert_eq!(delivery(d)[2], "not-applicable");
     assert_eq!(d["verdict"], "secure");
 }
 
@@ -187,7 +175,7 @@ async fn tlsa_in_an_unsigned_zone_is_ignored() {
     assert_eq!(d["mx"][0]["tlsa"], Value::Null, "not even looked up");
     assert_eq!(d["mx"][0]["addresses"][0]["dane"], "insecure");
     assert_eq!(severity(&d["mx"][0], "dane.tlsa"), "info");
-    assert_eq!(delivery(d).2, "not-applicable");
+    assert_eq!(delivery(d)[2], "not-applicable");
     assert_eq!(
         d["verdict"], "secure",
         "a wrong but unsigned TLSA must not break anything"
@@ -288,10 +276,7 @@ async fn mta_sts_enforce_matching_is_protected() {
         severity(&d["mx"][0]["addresses"][0], "mta-sts.certificate"),
         "ok"
     );
-    assert_eq!(
-        delivery(d),
-        ("secure".into(), "secure".into(), "not-applicable".into())
-    );
+    assert_eq!(delivery(d), ["secure", "secure", "not-applicable"]);
     assert_eq!(d["tls_rpt"]["record"], "valid");
     assert_eq!(
         d["tls_rpt"]["rua"],
@@ -318,7 +303,7 @@ async fn mta_sts_enforce_not_matching_is_broken() {
     let d = domain(&json, "stsbad.test");
     assert_eq!(d["mx"][0]["mta_sts_match"], false);
     assert_eq!(severity(&d["mx"][0], "mta-sts.mx"), "fail");
-    assert_eq!(delivery(d).1, "deferred");
+    assert_eq!(delivery(d)[1], "deferred");
     assert_eq!(d["verdict"], "broken");
     assert_eq!(run.code, 1);
     // No TLS-RPT record: advice with the record to publish.
@@ -336,7 +321,7 @@ async fn mta_sts_testing_mode_only_warns() {
     let d = domain(&json, "ststest.test");
     assert_eq!(severity(d, "mta-sts.mode"), "info");
     assert_eq!(severity(&d["mx"][0], "mta-sts.mx"), "warn");
-    assert_eq!(delivery(d).1, "not-applicable");
+    assert_eq!(delivery(d)[1], "not-applicable");
     assert_eq!(d["verdict"], "secure");
 }
 
@@ -369,7 +354,7 @@ async fn unusable_policy_fetches_are_findings() {
         assert!(msg.to_lowercase().contains(expect), "{name}: {msg}");
         assert_eq!(d["mta_sts"]["policy"], Value::Null, "{name}");
         // Without a usable policy a sender without a cache delivers opportunistically.
-        assert_eq!(delivery(d).1, "not-applicable", "{name}");
+        assert_eq!(delivery(d)[1], "not-applicable", "{name}");
         assert_eq!(d["verdict"], "secure", "{name}");
     }
 }
@@ -439,7 +424,7 @@ async fn mta_sts_record_problems() {
     let d = domain(&json, "stsnone.test");
     assert_eq!(d["mta_sts"]["record"], "absent");
     assert_eq!(severity(d, "mta-sts.record"), "info");
-    assert_eq!(delivery(d).1, "not-applicable");
+    assert_eq!(delivery(d)[1], "not-applicable");
 }
 
 #[tokio::test(flavor = "multi_thread")]

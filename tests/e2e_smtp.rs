@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
 use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
-use lab::run::{Lab, Run, domain, finding, first_address, severity};
+use lab::report::{domain, finding, first_address, level, severity};
+use lab::run::{Lab, Run};
 use lab::smtp::{Banner, Behaviour, Ehlo, SmtpServer, StartTls};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -200,20 +201,14 @@ async fn good_chain_is_secure_and_the_dialogue_is_polite() {
     ] {
         assert_eq!(severity(a, id), sev, "{id}: {:?}", finding(a, id));
     }
-    let level = |id: &str| {
-        a["findings"]
-            .as_array()
-            .and_then(|f| f.iter().find(|x| x["id"] == id))
-            .map(|x| x["level"].clone())
-    };
     assert_eq!(
-        level("tls.protocols"),
-        Some(json!("sufficient")),
+        level(a, "tls.protocols"),
+        Some(&json!("sufficient")),
         "TLS 1.2 is"
     );
-    assert_eq!(level("tls.key-exchange"), Some(json!("good")));
-    assert_eq!(level("cert.key"), Some(json!("good")));
-    assert_eq!(level("tls.handshake"), Some(Value::Null));
+    assert_eq!(level(a, "tls.key-exchange"), Some(&json!("good")));
+    assert_eq!(level(a, "cert.key"), Some(&json!("good")));
+    assert_eq!(level(a, "tls.handshake"), Some(&Value::Null));
 }
 
 /// The transcript of one default (`--scan light`) audit of a good lab

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
 use lab::pki::{LeafSpec, TestPki};
-use lab::run::{Lab, domain};
+use lab::report::domain;
+use lab::run::Lab;
 use lab::smtp::{Banner, Behaviour, SmtpServer};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;

@@ -7,10 +7,17 @@
 //! these tests as ignored: they need that lab. Every address here is on
 //! 127.0.0.0/8.
 
+// The lab's JSON readers; the rest of tests/lab (in-process servers) is
+// not needed against real ones.
+#[path = "lab/report.rs"]
+#[allow(dead_code)]
+mod report;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use report::{delivery, domain};
 use serde_json::Value;
 
 const RESOLVER: &str = "127.0.53.2";
@@ -237,13 +244,6 @@ fn smtptls(lab: &Path, dnssec: Dnssec) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
-fn domain<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["domains"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["domain"] == name))
-        .unwrap_or_else(|| panic!("{name} missing from the report"))
-}
-
 /// Every `id=severity` in a domain row, at any level.
 fn findings(v: &Value, out: &mut Vec<String>) {
     match v {
@@ -264,16 +264,6 @@ fn findings(v: &Value, out: &mut Vec<String>) {
         Value::Array(list) => list.iter().for_each(|c| findings(c, out)),
         _ => {}
     }
-}
-
-fn delivery(d: &Value) -> [String; 3] {
-    let r = |k: &str| {
-        d["delivery"][k]["result"]
-            .as_str()
-            .unwrap_or("-")
-            .to_string()
-    };
-    [r("opportunistic"), r("mta_sts"), r("dane")]
 }
 
 /// Every MX address row of a domain: (MX host, address row).

@@ -8,10 +8,13 @@
 //! - [`https`]: an HTTPS server for MTA-STS policy files.
 //! - [`dns`]: an authoritative DNS server (hickory-server) for a test zone,
 //!   with names that answer SERVFAIL or never answer.
+//! - [`run`]: running the real binary against a [`run::Lab`].
+//! - [`report`]: reading its JSON report.
 #![allow(dead_code)]
 
 pub mod dns;
 pub mod https;
 pub mod pki;
+pub mod report;
 pub mod run;
 pub mod smtp;

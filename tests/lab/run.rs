@@ -176,35 +176,3 @@ impl Lab {
         smtptls(args).await
     }
 }
-
-/// The report of `domain` in a JSON run.
-pub fn domain<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["domains"]
-        .as_array()
-        .and_then(|ds| ds.iter().find(|d| d["domain"] == name))
-        .unwrap_or_else(|| panic!("no domain {name} in {report:#}"))
-}
-
-/// The first address row of the first MX of `domain`.
-pub fn first_address<'a>(report: &'a Value, name: &str) -> &'a Value {
-    &domain(report, name)["mx"][0]["addresses"][0]
-}
-
-/// `(severity, message)` of finding `id` in a findings-bearing object.
-pub fn finding(obj: &Value, id: &str) -> Option<(String, String)> {
-    obj["findings"]
-        .as_array()?
-        .iter()
-        .find(|f| f["id"] == id)
-        .map(|f| {
-            (
-                f["severity"].as_str().unwrap_or_default().to_string(),
-                f["message"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-}
-
-/// The severity of finding `id`, or "absent".
-pub fn severity(obj: &Value, id: &str) -> String {
-    finding(obj, id).map_or_else(|| "absent".to_string(), |(s, _)| s)
-}
