@@ -8,63 +8,17 @@ mod lab;
 use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
-use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
+use lab::pki::{KeyKind, LeafSpec, TestPki};
 use lab::report::{domain, finding, first_address, level, severity};
 use lab::run::{Lab, Run};
+use lab::scenario::{Scenario, assert_polite, good, good_with, plain, self_signed};
 use lab::smtp::{Banner, Behaviour, Ehlo, SmtpServer, StartTls};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-/// One domain `NAME.test`, MX 10 `mx.NAME.test` at 127.0.0.1, served by a
-/// lab server with the behaviour `make` builds from the lab PKI.
-async fn scenario(
-    name: &str,
-    make: impl FnOnce(&TestPki, &str) -> Behaviour,
-) -> (Run, Value, SmtpServer) {
-    scenario_with(name, &[], make).await
-}
-
-async fn scenario_with(
-    name: &str,
-    extra: &[&str],
-    make: impl FnOnce(&TestPki, &str) -> Behaviour,
-) -> (Run, Value, SmtpServer) {
-    let domain = format!("{name}.test");
-    let mx = format!("mx.{name}.test");
-    let pki = TestPki::new();
-    let behaviour = make(&pki, &mx);
-    let server = SmtpServer::start(behaviour).await;
-    let dns = ZoneBuilder::new()
-        .mx(&domain, 10, &mx)
-        .a(&mx, std::net::Ipv4Addr::LOCALHOST)
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    // The server is moved into the lab only for its port; keep it alive
-    // for the caller by re-reading its port.
-    let port = server.port();
-    let mut args: Vec<String> = vec![
-        "check".into(),
-        "--format".into(),
-        "json".into(),
-        domain.clone(),
-    ];
-    args.extend(lab.args());
-    args.push("--connect-to".into());
-    args.push(format!("{mx}:25::{port}"));
-    args.extend(extra.iter().map(|s| s.to_string()));
-    lab.servers.clear();
-    let run = lab::run::smtptls(args).await;
-    let json = run.json();
-    (run, json, server)
-}
-
-fn good(pki: &TestPki, mx: &str) -> Behaviour {
-    Behaviour::good(mx, pki.leaf(&LeafSpec::valid_for(mx)))
-}
-
+/// [`good`] with the certificate changed by `spec`, as a scenario's server.
 fn with_leaf(spec: impl FnOnce(LeafSpec) -> LeafSpec) -> impl FnOnce(&TestPki, &str) -> Behaviour {
-    move |pki, mx| Behaviour::good(mx, pki.leaf(&spec(LeafSpec::valid_for(mx))))
+    move |pki, mx| good_with(pki, mx, spec)
 }
 
 fn verdict(json: &Value) -> &str {
@@ -80,23 +34,9 @@ fn error_of(addr: &Value) -> (String, String, String) {
     )
 }
 
-const NEVER_SENT: [&str; 3] = ["MAIL", "RCPT", "DATA"];
-
-fn assert_polite(server: &SmtpServer) {
-    for cmd in server.commands() {
-        let verb = cmd
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase();
-        assert!(!NEVER_SENT.contains(&verb.as_str()), "sent {cmd:?}");
-    }
-    assert!(!server.saw_early_talker(), "spoke before the banner");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn good_chain_is_secure_and_the_dialogue_is_polite() {
-    let (run, json, server) = scenario("good", good).await;
+    let (run, json, server) = Scenario::new("good").check(good).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(verdict(&json), "secure");
     let a = first_address(&json, "good.test");
@@ -229,15 +169,13 @@ fn expected_transcript() -> Vec<&'static str> {
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_certificate_is_encrypted_not_secure() {
     let now = OffsetDateTime::now_utc();
-    let (run, json, _s) = scenario(
-        "expired",
-        with_leaf(|l| LeafSpec {
+    let (run, json, _s) = Scenario::new("expired")
+        .check(with_leaf(|l| LeafSpec {
             not_before: now - time::Duration::days(100),
             not_after: now - time::Duration::days(10),
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(run.code, 0, "encrypted is at the default threshold");
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "expired.test");
@@ -258,14 +196,12 @@ async fn expired_certificate_is_encrypted_not_secure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_expiring_soon_warns() {
     let now = OffsetDateTime::now_utc();
-    let (run, json, _s) = scenario(
-        "soon",
-        with_leaf(|l| LeafSpec {
+    let (run, json, _s) = Scenario::new("soon")
+        .check(with_leaf(|l| LeafSpec {
             not_after: now + time::Duration::days(10) + time::Duration::hours(1),
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(run.code, 0);
     assert_eq!(verdict(&json), "secure");
     let a = first_address(&json, "soon.test");
@@ -276,7 +212,10 @@ async fn certificate_expiring_soon_warns() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expiry_window_is_configurable() {
-    let (_, json, _s) = scenario_with("window", &["--expiry-warn-days", "100"], good).await;
+    let (_, json, _s) = Scenario::new("window")
+        .args(&["--expiry-warn-days", "100"])
+        .check(good)
+        .await;
     assert_eq!(
         severity(first_address(&json, "window.test"), "cert.expiry"),
         "warn"
@@ -286,14 +225,12 @@ async fn expiry_window_is_configurable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn not_yet_valid_certificate() {
     let now = OffsetDateTime::now_utc();
-    let (_, json, _s) = scenario(
-        "future",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("future")
+        .check(with_leaf(|l| LeafSpec {
             not_before: now + time::Duration::days(5),
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "future.test");
     assert_eq!(a["certificate"]["chain_error"], "not-yet-valid");
@@ -304,14 +241,12 @@ async fn not_yet_valid_certificate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_name_is_a_name_failure_not_a_chain_failure() {
-    let (run, json, _s) = scenario(
-        "wrongname",
-        with_leaf(|l| LeafSpec {
+    let (run, json, _s) = Scenario::new("wrongname")
+        .check(with_leaf(|l| LeafSpec {
             names: vec!["mail.other.test".into()],
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(run.code, 0);
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "wrongname.test");
@@ -328,14 +263,12 @@ async fn wrong_name_is_a_name_failure_not_a_chain_failure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wildcard_matches_only_the_leftmost_label() {
     // MX mx.wild.test with *.wild.test: matches.
-    let (_, json, _s) = scenario(
-        "wild",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("wild")
+        .check(with_leaf(|l| LeafSpec {
             names: vec!["*.wild.test".into()],
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "secure");
     assert_eq!(
         first_address(&json, "wild.test")["certificate"]["hostname_match"],
@@ -343,14 +276,12 @@ async fn wildcard_matches_only_the_leftmost_label() {
     );
 
     // MX mx.deep.test with *.test: the wildcard covers one label only.
-    let (_, json, _s) = scenario(
-        "deep",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("deep")
+        .check(with_leaf(|l| LeafSpec {
             names: vec!["*.test".into()],
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "encrypted");
     assert_eq!(
         first_address(&json, "deep.test")["certificate"]["hostname_match"],
@@ -360,14 +291,7 @@ async fn wildcard_matches_only_the_leftmost_label() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn self_signed_certificate() {
-    let (_, json, _s) = scenario(
-        "selfsigned",
-        with_leaf(|l| LeafSpec {
-            issuer: Issuer::SelfSigned,
-            ..l
-        }),
-    )
-    .await;
+    let (_, json, _s) = Scenario::new("selfsigned").check(self_signed).await;
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "selfsigned.test");
     assert_eq!(a["certificate"]["chain_error"], "self-signed");
@@ -380,14 +304,12 @@ async fn self_signed_certificate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_intermediate_is_an_incomplete_chain() {
-    let (_, json, _s) = scenario(
-        "nointermediate",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("nointermediate")
+        .check(with_leaf(|l| LeafSpec {
             send_intermediate: false,
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "nointermediate.test");
     assert_eq!(a["certificate"]["chain_length"], 1);
@@ -400,10 +322,9 @@ async fn untrusted_ca_is_an_unknown_issuer() {
     // The server's chain is complete, but its root is not in --ca-file:
     // the lab PKI for this scenario differs from the one the CLI trusts.
     let other_pki = TestPki::new();
-    let (_, json, _s) = scenario("untrusted", |_, mx| {
-        Behaviour::good(mx, other_pki.leaf(&LeafSpec::valid_for(mx)))
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("untrusted")
+        .check(|_, mx| Behaviour::good(mx, other_pki.leaf(&LeafSpec::valid_for(mx))))
+        .await;
     let a = first_address(&json, "untrusted.test");
     assert_eq!(a["certificate"]["chain_error"], "unknown-issuer");
     assert_eq!(verdict(&json), "encrypted");
@@ -415,7 +336,9 @@ async fn rsa_and_ed25519_keys_are_reported() {
         ("rsa", KeyKind::Rsa2048, "RSA", 2048),
         ("ed", KeyKind::Ed25519, "Ed25519", 256),
     ] {
-        let (_, json, _s) = scenario(name, with_leaf(|l| LeafSpec { key: kind, ..l })).await;
+        let (_, json, _s) = Scenario::new(name)
+            .check(with_leaf(|l| LeafSpec { key: kind, ..l }))
+            .await;
         assert_eq!(verdict(&json), "secure", "{name}");
         let key = &first_address(&json, &format!("{name}.test"))["certificate"]["key"];
         assert_eq!(
@@ -428,14 +351,12 @@ async fn rsa_and_ed25519_keys_are_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rsa_1024_server_gets_tls_but_not_authentication() {
-    let (_, json, _s) = scenario(
-        "weakkey",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("weakkey")
+        .check(with_leaf(|l| LeafSpec {
             key: KeyKind::Rsa1024,
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     let a = first_address(&json, "weakkey.test");
     // OpenSSL- and GnuTLS-based senders complete this handshake (Postfix
     // and posttls-finger do, in the interop suite), so the probe does too,
@@ -457,7 +378,7 @@ async fn rsa_1024_server_gets_tls_but_not_authentication() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_starttls_is_plaintext_and_fails_the_run() {
-    let (run, json, server) = scenario("plain", |_, mx| Behaviour::plain(mx)).await;
+    let (run, json, server) = Scenario::new("plain").check(plain).await;
     assert_eq!(run.code, 1);
     assert_eq!(verdict(&json), "plaintext");
     let a = first_address(&json, "plain.test");
@@ -472,11 +393,12 @@ async fn no_starttls_is_plaintext_and_fails_the_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn starttls_refused_with_454() {
-    let (run, json, server) = scenario("refused", |pki, mx| Behaviour {
-        starttls: StartTls::Refused454,
-        ..good(pki, mx)
-    })
-    .await;
+    let (run, json, server) = Scenario::new("refused")
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::Refused454,
+            ..good(pki, mx)
+        })
+        .await;
     assert_eq!(run.code, 1);
     assert_eq!(verdict(&json), "plaintext");
     let a = first_address(&json, "refused.test");
@@ -495,11 +417,12 @@ async fn starttls_refused_with_454() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_closed_right_after_starttls() {
-    let (_, json, _s) = scenario("closes", |pki, mx| Behaviour {
-        starttls: StartTls::CloseOnStartTls,
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("closes")
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::CloseOnStartTls,
+            ..good(pki, mx)
+        })
+        .await;
     let a = first_address(&json, "closes.test");
     let (phase, kind, _) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("starttls", "closed"));
@@ -509,11 +432,12 @@ async fn connection_closed_right_after_starttls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintext_instead_of_a_tls_handshake() {
-    let (_, json, _s) = scenario("nottls", |pki, mx| Behaviour {
-        starttls: StartTls::HandshakeGarbage,
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("nottls")
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::HandshakeGarbage,
+            ..good(pki, mx)
+        })
+        .await;
     let a = first_address(&json, "nottls.test");
     let (phase, kind, message) = error_of(a);
     // The junk arrives right behind the 220: it is plaintext the client
@@ -528,11 +452,12 @@ async fn plaintext_instead_of_a_tls_handshake() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn multiline_banner_is_read_whole() {
-    let (run, json, server) = scenario("multiline", |pki, mx| Behaviour {
-        banner: Banner::Multiline,
-        ..good(pki, mx)
-    })
-    .await;
+    let (run, json, server) = Scenario::new("multiline")
+        .check(|pki, mx| Behaviour {
+            banner: Banner::Multiline,
+            ..good(pki, mx)
+        })
+        .await;
     assert_eq!(run.code, 0);
     assert_eq!(verdict(&json), "secure");
     let banner = first_address(&json, "multiline.test")["banner"]
@@ -548,8 +473,9 @@ async fn multiline_banner_is_read_whole() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn greet_delay_is_waited_out_without_talking_early() {
-    let (run, json, server) =
-        scenario_with("slow", &["--banner-timeout", "10"], |pki, mx| Behaviour {
+    let (run, json, server) = Scenario::new("slow")
+        .args(&["--banner-timeout", "10"])
+        .check(|pki, mx| Behaviour {
             banner: Banner::Delayed(Duration::from_millis(2500)),
             ..good(pki, mx)
         })
@@ -564,11 +490,12 @@ async fn greet_delay_is_waited_out_without_talking_early() {
 }
 
 async fn banner_failure(name: &str, banner: Banner) -> (Run, Value, SmtpServer) {
-    scenario(name, move |pki, mx| Behaviour {
-        banner,
-        ..good(pki, mx)
-    })
-    .await
+    Scenario::new(name)
+        .check(move |pki, mx| Behaviour {
+            banner,
+            ..good(pki, mx)
+        })
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -662,11 +589,12 @@ async fn silent_server_does_not_deadlock_the_prober() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ehlo_rejected_falls_back_to_helo() {
-    let (run, json, server) = scenario("helo", |pki, mx| Behaviour {
-        ehlo: Ehlo::RejectEhlo,
-        ..good(pki, mx)
-    })
-    .await;
+    let (run, json, server) = Scenario::new("helo")
+        .check(|pki, mx| Behaviour {
+            ehlo: Ehlo::RejectEhlo,
+            ..good(pki, mx)
+        })
+        .await;
     assert_eq!(run.code, 1);
     let a = first_address(&json, "helo.test");
     assert_eq!(severity(a, "smtp.ehlo"), "warn");
@@ -718,22 +646,17 @@ async fn connection_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ehlo_name_default_is_never_a_bare_word() {
     // No --ehlo-name: /etc/mailname, an FQDN host name, or an address literal.
-    let pki = TestPki::new();
-    let server = SmtpServer::start(good(&pki, "mx.ehlo.test")).await;
-    let dns = ZoneBuilder::new()
-        .mx("ehlo.test", 10, "mx.ehlo.test")
-        .a("mx.ehlo.test", std::net::Ipv4Addr::LOCALHOST)
-        .start()
-        .await;
+    let lab = Scenario::new("ehlo").lab(good).await;
+    let (_, server) = &lab.servers[0];
     let args = vec![
         "check".to_string(),
         "ehlo.test".into(),
         "--format".into(),
         "json".into(),
         "--resolver".into(),
-        dns.resolver_arg(),
+        lab.dns.resolver_arg(),
         "--ca-file".into(),
-        pki.ca_file().display().to_string(),
+        lab.pki.ca_file().display().to_string(),
         "--connect-to".into(),
         format!("mx.ehlo.test:25::{}", server.port()),
         "--dnssec".into(),
@@ -749,11 +672,12 @@ async fn ehlo_name_default_is_never_a_bare_word() {
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_only_server_is_a_tls_version_failure() {
     // What a TLS 1.0-only server answers a TLS 1.2+ ClientHello.
-    let (_, json, _s) = scenario("legacy", |pki, mx| Behaviour {
-        starttls: StartTls::TlsAlert(70),
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("legacy")
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::TlsAlert(70),
+            ..good(pki, mx)
+        })
+        .await;
     let a = first_address(&json, "legacy.test");
     let (phase, kind, message) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));
@@ -766,11 +690,12 @@ async fn legacy_only_server_is_a_tls_version_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_failure_alert_is_named() {
-    let (_, json, _s) = scenario("alert", |pki, mx| Behaviour {
-        starttls: StartTls::TlsAlert(40),
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("alert")
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::TlsAlert(40),
+            ..good(pki, mx)
+        })
+        .await;
     let a = first_address(&json, "alert.test");
     let (_, _, message) = error_of(a);
     assert!(message.contains("alert handshake_failure"), "{message}");
@@ -779,11 +704,12 @@ async fn handshake_failure_alert_is_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintext_answer_to_the_client_hello_is_not_tls() {
-    let (_, json, _s) = scenario("nothello", |pki, mx| Behaviour {
-        starttls: StartTls::NotTlsAfterHello,
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("nothello")
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::NotTlsAfterHello,
+            ..good(pki, mx)
+        })
+        .await;
     let a = first_address(&json, "nothello.test");
     let (phase, kind, message) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));

@@ -10,6 +10,8 @@
 //!   with names that answer SERVFAIL or never answer.
 //! - [`run`]: running the real binary against a [`run::Lab`].
 //! - [`report`]: reading its JSON report.
+//! - [`scenario`]: a lab put together from mail domains and how their
+//!   servers behave.
 #![allow(dead_code)]
 
 pub mod dns;
@@ -17,4 +19,5 @@ pub mod https;
 pub mod pki;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod smtp;
