@@ -9,10 +9,11 @@ use std::net::Ipv4Addr;
 
 use lab::dns::ZoneBuilder;
 use lab::https::{HttpsServer, Response};
-use lab::pki::{LeafSpec, ServerCert, TestPki};
+use lab::pki::{LeafSpec, ServerCert};
 use lab::report::{delivery, domain, finding, severity};
-use lab::run::{Lab, Run};
-use lab::smtp::{Behaviour, SmtpServer};
+use lab::run::Run;
+use lab::scenario::{LabBuilder, Scenario, good};
+use lab::smtp::Behaviour;
 use serde_json::Value;
 use smtptls::protection::dane::{Tlsa, suggest};
 
@@ -30,31 +31,25 @@ fn records_for(cert: &ServerCert) -> (Tlsa, Tlsa) {
 /// A signed zone `NAME.test` with MX `mx.NAME.test` and the given TLSA
 /// records at `_25._tcp.mx.NAME.test`, a good server, and a run.
 async fn dane_case(name: &str, tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>) -> (Run, Value) {
-    let domain_name = format!("{name}.test");
-    let mx = format!("mx.{name}.test");
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for(&mx));
+    let scenario = Scenario::new(name);
+    let cert = scenario.cert();
     let records = tlsa(&cert);
-    let server = SmtpServer::start(Behaviour::good(&mx, cert)).await;
-    let owner = format!("_25._tcp.{mx}");
-    let mut zone = ZoneBuilder::new()
-        .mx(&domain_name, 10, &mx)
-        .a(&mx, LO)
-        .signed();
-    if records.is_empty() {
-        // The lab server's NXDOMAIN proofs for names below an existing
-        // name do not validate in hickory (see the closing notes); a
-        // NODATA answer at the TLSA owner is a secure denial that does.
-        zone = zone.txt(&owner, &["no TLSA here"]);
-    }
-    for t in &records {
-        zone = zone.tlsa(&owner, t.usage, t.selector, t.matching, &t.data);
-    }
-    let dns = zone.start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve(&mx, server);
-    let run = lab.check_json(&[&domain_name], &[]).await;
-    let json = run.json();
+    let owner = format!("_25._tcp.{}", scenario.mx);
+    let (run, json, _server) = scenario
+        .zone(|zone| {
+            let zone = zone.signed();
+            if records.is_empty() {
+                // The lab server's NXDOMAIN proofs for names below an existing
+                // name do not validate in hickory (see the closing notes); a
+                // NODATA answer at the TLSA owner is a secure denial that does.
+                zone.txt(&owner, &["no TLSA here"])
+            } else {
+                zone
+            }
+        })
+        .tlsa(&records)
+        .check(|_, mx| Behaviour::good(mx, cert))
+        .await;
     (run, json)
 }
 
@@ -156,19 +151,10 @@ async fn signed_zone_without_tlsa_is_secure_not_protected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tlsa_in_an_unsigned_zone_is_ignored() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.unsigned.test"));
-    let server = SmtpServer::start(Behaviour::good("mx.unsigned.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("unsigned.test", 10, "mx.unsigned.test")
-        .a("mx.unsigned.test", LO)
-        .tlsa("_25._tcp.mx.unsigned.test", 3, 1, 1, &[0xab; 32])
-        .start()
+    let (run, json, _server) = Scenario::new("unsigned")
+        .zone(|zone| zone.tlsa("_25._tcp.mx.unsigned.test", 3, 1, 1, &[0xab; 32]))
+        .check(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.unsigned.test", server);
-    let run = lab.check_json(&["unsigned.test"], &[]).await;
-    let json = run.json();
     let d = domain(&json, "unsigned.test");
     assert_eq!(json["settings"]["dnssec"], "trust-resolver");
     assert_eq!(d["dnssec"], "insecure");
@@ -185,22 +171,10 @@ async fn tlsa_in_an_unsigned_zone_is_ignored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bogus_signatures_are_a_finding_not_insecure() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.bogus.test",
-        pki.leaf(&LeafSpec::valid_for("mx.bogus.test")),
-    ))
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("bogus.test", 10, "mx.bogus.test")
-        .a("mx.bogus.test", LO)
-        .bogus("mx.bogus.test")
-        .start()
+    let (run, json, _server) = Scenario::new("bogus")
+        .zone(|zone| zone.bogus("mx.bogus.test"))
+        .check(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.bogus.test", server);
-    let run = lab.check_json(&["bogus.test"], &[]).await;
-    let json = run.json();
     let d = domain(&json, "bogus.test");
     let mx = &d["mx"][0];
     let (sev, msg) = finding(mx, "dnssec.bogus").expect("dnssec.bogus");
@@ -223,32 +197,25 @@ async fn sts_case(
     policy: Response,
     extra_zone: impl FnOnce(ZoneBuilder) -> ZoneBuilder,
 ) -> (Run, Value, HttpsServer) {
-    let domain_name = format!("{name}.test");
-    let mx = format!("mx.{name}.test");
+    let scenario = Scenario::new(name);
     let web = format!("mta-sts.{name}.test");
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(&mx, pki.leaf(&LeafSpec::valid_for(&mx)))).await;
     let https = HttpsServer::start(
-        pki.leaf(&LeafSpec::valid_for(&web)),
+        scenario.pki().leaf(&LeafSpec::valid_for(&web)),
         vec![("/.well-known/mta-sts.txt".to_string(), policy)],
     )
     .await;
-    let zone = ZoneBuilder::new()
-        .mx(&domain_name, 10, &mx)
-        .a(&mx, LO)
-        .a(&web, LO)
-        .txt(
-            &format!("_mta-sts.{domain_name}"),
-            &["v=STSv1; id=20261129T000000;"],
-        );
-    let dns = extra_zone(zone).start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve(&mx, server);
     let rule = format!("{web}:443::{}", https.port());
-    let run = lab
-        .check_json(&[&domain_name], &["--connect-to", &rule])
+    let sts = format!("_mta-sts.{}", scenario.domain);
+    let (run, json, _server) = scenario
+        .zone(|zone| {
+            extra_zone(
+                zone.a(&web, LO)
+                    .txt(&sts, &["v=STSv1; id=20261129T000000;"]),
+            )
+        })
+        .args(&["--connect-to", &rule])
+        .check(good)
         .await;
-    let json = run.json();
     (run, json, https)
 }
 
@@ -361,15 +328,12 @@ async fn unusable_policy_fetches_are_findings() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn policy_behind_an_invalid_certificate_is_not_used() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.stscert.test",
-        pki.leaf(&LeafSpec::valid_for("mx.stscert.test")),
-    ))
-    .await;
+    let scenario = Scenario::new("stscert");
     // Certificate for the wrong name.
     let https = HttpsServer::start(
-        pki.leaf(&LeafSpec::valid_for("www.stscert.test")),
+        scenario
+            .pki()
+            .leaf(&LeafSpec::valid_for("www.stscert.test")),
         vec![(
             "/.well-known/mta-sts.txt".to_string(),
             Response::policy(
@@ -378,20 +342,15 @@ async fn policy_behind_an_invalid_certificate_is_not_used() {
         )],
     )
     .await;
-    let dns = ZoneBuilder::new()
-        .mx("stscert.test", 10, "mx.stscert.test")
-        .a("mx.stscert.test", LO)
-        .a("mta-sts.stscert.test", LO)
-        .txt("_mta-sts.stscert.test", &["v=STSv1; id=1;"])
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.stscert.test", server);
     let rule = format!("mta-sts.stscert.test:443::{}", https.port());
-    let run = lab
-        .check_json(&["stscert.test"], &["--connect-to", &rule])
+    let (_, json, _server) = scenario
+        .zone(|zone| {
+            zone.a("mta-sts.stscert.test", LO)
+                .txt("_mta-sts.stscert.test", &["v=STSv1; id=1;"])
+        })
+        .args(&["--connect-to", &rule])
+        .check(good)
         .await;
-    let json = run.json();
     let d = domain(&json, "stscert.test");
     let (sev, _) = finding(d, "mta-sts.policy").expect("mta-sts.policy");
     assert_eq!(sev, "fail");
@@ -400,22 +359,14 @@ async fn policy_behind_an_invalid_certificate_is_not_used() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mta_sts_record_problems() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.stsrec.test",
-        pki.leaf(&LeafSpec::valid_for("mx.stsrec.test")),
-    ))
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("stsrec.test", 10, "mx.stsrec.test")
-        .a("mx.stsrec.test", LO)
-        .txt("_mta-sts.stsrec.test", &["v=STSv1; id=1;"])
-        .txt("_mta-sts.stsrec.test", &["v=STSv1; id=2;"])
-        .mx("stsnone.test", 10, "mx.stsrec.test")
-        .start()
+    let lab = Scenario::new("stsrec")
+        .zone(|zone| {
+            zone.txt("_mta-sts.stsrec.test", &["v=STSv1; id=1;"])
+                .txt("_mta-sts.stsrec.test", &["v=STSv1; id=2;"])
+                .mx("stsnone.test", 10, "mx.stsrec.test")
+        })
+        .lab(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.stsrec.test", server);
     let run = lab.check_json(&["stsrec.test", "stsnone.test"], &[]).await;
     let json = run.json();
     let d = domain(&json, "stsrec.test");
@@ -429,30 +380,30 @@ async fn mta_sts_record_problems() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tlsa_of_a_cname_mx_is_looked_up_at_the_target() {
-    let pki = TestPki::new();
+    let builder = LabBuilder::new();
     // The certificate names the alias (the MX name senders use).
-    let cert = pki.leaf(&LeafSpec {
+    let cert = builder.pki.leaf(&LeafSpec {
         names: vec!["alias.dcname.test".into(), "real.dcname.test".into()],
         ..LeafSpec::valid_for("alias.dcname.test")
     });
     let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good("alias.dcname.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("dcname.test", 10, "alias.dcname.test")
-        .cname("alias.dcname.test", "real.dcname.test")
-        .a("real.dcname.test", LO)
-        .tlsa(
-            "_25._tcp.real.dcname.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
+    let lab = builder
+        .zone(|zone| {
+            zone.mx("dcname.test", 10, "alias.dcname.test")
+                .cname("alias.dcname.test", "real.dcname.test")
+                .a("real.dcname.test", LO)
+                .tlsa(
+                    "_25._tcp.real.dcname.test",
+                    ee.usage,
+                    ee.selector,
+                    ee.matching,
+                    &ee.data,
+                )
+                .signed()
+        })
+        .serve("alias.dcname.test", |_, mx| Behaviour::good(mx, cert))
         .start()
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("alias.dcname.test", server);
     let run = lab.check_json(&["dcname.test"], &[]).await;
     let json = run.json();
     let mx = &domain(&json, "dcname.test")["mx"][0];
@@ -463,28 +414,15 @@ async fn tlsa_of_a_cname_mx_is_looked_up_at_the_target() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trust_resolver_mode_believes_the_ad_bit() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.adbit.test"));
+    let scenario = Scenario::new("adbit");
+    let cert = scenario.cert();
     let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good("mx.adbit.test", cert)).await;
     // Unsigned, but the "resolver" vouches for these names with AD.
-    let dns = ZoneBuilder::new()
-        .mx("adbit.test", 10, "mx.adbit.test")
-        .a("mx.adbit.test", LO)
-        .tlsa(
-            "_25._tcp.mx.adbit.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .authentic("adbit.test")
-        .start()
+    let (_, json, _server) = scenario
+        .tlsa(&[ee])
+        .zone(|zone| zone.authentic("adbit.test"))
+        .check(|_, mx| Behaviour::good(mx, cert))
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.adbit.test", server);
-    let run = lab.check_json(&["adbit.test"], &[]).await;
-    let json = run.json();
     assert_eq!(json["settings"]["dnssec"], "trust-resolver");
     let d = domain(&json, "adbit.test");
     assert_eq!(d["dnssec"], "secure");
@@ -495,30 +433,17 @@ async fn trust_resolver_mode_believes_the_ad_bit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dane_ee_authenticates_a_self_signed_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec {
+    let scenario = Scenario::new("selfdane");
+    let cert = scenario.pki().leaf(&LeafSpec {
         issuer: lab::pki::Issuer::SelfSigned,
-        ..LeafSpec::valid_for("mx.selfdane.test")
+        ..LeafSpec::valid_for(&scenario.mx)
     });
     let ee = suggest(&cert.chain).into_iter().next().expect("3 1 1");
-    let server = SmtpServer::start(Behaviour::good("mx.selfdane.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("selfdane.test", 10, "mx.selfdane.test")
-        .a("mx.selfdane.test", LO)
-        .tlsa(
-            "_25._tcp.mx.selfdane.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
-        .start()
+    let (_, json, _server) = scenario
+        .tlsa(&[ee])
+        .zone(ZoneBuilder::signed)
+        .check(|_, mx| Behaviour::good(mx, cert))
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.selfdane.test", server);
-    let run = lab.check_json(&["selfdane.test"], &[]).await;
-    let json = run.json();
     let d = domain(&json, "selfdane.test");
     let a = &d["mx"][0]["addresses"][0];
     assert_eq!(
@@ -538,28 +463,19 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
     use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
     use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.dsanchor.test"));
+    let scenario = Scenario::new("dsanchor");
+    let cert = scenario.cert();
     let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good("mx.dsanchor.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("dsanchor.test", 10, "mx.dsanchor.test")
-        .a("mx.dsanchor.test", LO)
-        .tlsa(
-            "_25._tcp.mx.dsanchor.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
-        .start()
+    let lab = scenario
+        .tlsa(&[ee])
+        .zone(ZoneBuilder::signed)
+        .lab(|_, mx| Behaviour::good(mx, cert))
         .await;
 
     // The zone's DS record, as a parent would publish it.
-    let mut ns = NameServerConfig::udp_and_tcp(dns.addr.ip());
+    let mut ns = NameServerConfig::udp_and_tcp(lab.dns.addr.ip());
     for c in &mut ns.connections {
-        c.port = dns.addr.port();
+        c.port = lab.dns.addr.port();
     }
     let resolver = TokioResolver::builder_with_config(
         ResolverConfig::from_name_servers(vec![ns]),
@@ -589,8 +505,6 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
         .collect();
     assert!(!ds_lines.is_empty());
 
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.dsanchor.test", server);
     let ds_file = lab.pki.dir().join("lab.ds");
     std::fs::write(
         &ds_file,
@@ -644,28 +558,16 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
 /// anchor turning every answer bogus.
 #[tokio::test(flavor = "multi_thread")]
 async fn ksk_anchor_trusts_the_zone_signing_key() {
-    let pki = TestPki::new();
-    let mx = "mx.ksk.test";
-    let cert = pki.leaf(&LeafSpec::valid_for(mx));
+    let scenario = Scenario::new("ksk");
+    let cert = scenario.cert();
     let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good(mx, cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("ksk.test", 10, mx)
-        .a(mx, LO)
-        .tlsa(
-            "_25._tcp.mx.ksk.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed_with_zsk()
-        .start()
+    let lab = scenario
+        .tlsa(&[ee])
+        .zone(ZoneBuilder::signed_with_zsk)
+        .lab(|_, mx| Behaviour::good(mx, cert))
         .await;
-    let anchor = dns.trust_anchor().expect("signed");
+    let anchor = lab.dns.trust_anchor().expect("signed");
     assert_eq!(anchor.lines().count(), 1, "only the KSK is the anchor");
-    let mut lab = Lab::new(dns, pki);
-    lab.serve(mx, server);
     let run = lab.check_json(&["ksk.test"], &[]).await;
     let json = run.json();
     let d = domain(&json, "ksk.test");

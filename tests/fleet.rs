@@ -9,29 +9,54 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
-use lab::pki::{LeafSpec, TestPki};
+use lab::pki::TestPki;
 use lab::report::domain;
 use lab::run::Lab;
+use lab::scenario::{LabBuilder, good};
 use lab::smtp::{Banner, Behaviour, SmtpServer};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
+/// A server for `host` that accepts connections and never greets.
+fn silent(_pki: &TestPki, host: &str) -> Behaviour {
+    Behaviour {
+        banner: Banner::Silent,
+        ..Behaviour::plain(host)
+    }
+}
+
+/// `NAME.test`, whose MX never greets and is given a minute to, and the
+/// null-MX domain `nomail`: a run that only a deadline or Ctrl-C ends,
+/// with one domain that finishes at once.
+async fn stuck_lab(name: &str, nomail: &str) -> Lab {
+    let mut lab = LabBuilder::new()
+        .mx(
+            &format!("{name}.test"),
+            10,
+            &format!("mx.{name}.test"),
+            silent,
+        )
+        .zone(|zone| zone.mx(nomail, 0, "."))
+        .start()
+        .await;
+    lab.banner_timeout = "60";
+    lab
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn domains_sharing_an_mx_host_cost_one_probe() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.provider.test",
-        pki.leaf(&LeafSpec::valid_for("mx.provider.test")),
-    ))
-    .await;
-    let mut zone = ZoneBuilder::new().a("mx.provider.test", LO);
     let names: Vec<String> = (0..25).map(|i| format!("customer{i}.test")).collect();
-    for name in &names {
-        zone = zone.mx(name, 10, "mx.provider.test");
-    }
-    let dns = zone.start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.provider.test", server);
+    let lab = LabBuilder::new()
+        .zone(|mut zone| {
+            zone = zone.a("mx.provider.test", LO);
+            for name in &names {
+                zone = zone.mx(name, 10, "mx.provider.test");
+            }
+            zone
+        })
+        .serve("mx.provider.test", good)
+        .start()
+        .await;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     // One connection per address (no scan): what is shared is the probe.
     let run = lab
@@ -54,21 +79,7 @@ async fn domains_sharing_an_mx_host_cost_one_probe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deadline_reports_unfinished_domains_as_errors() {
-    let pki = TestPki::new();
-    let silent = SmtpServer::start(Behaviour {
-        banner: Banner::Silent,
-        ..Behaviour::plain("mx.slow.test")
-    })
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("slow.test", 10, "mx.slow.test")
-        .a("mx.slow.test", LO)
-        .mx("nomail.test", 0, ".")
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.banner_timeout = "60";
-    lab.serve("mx.slow.test", silent);
+    let lab = stuck_lab("slow", "nomail.test").await;
     let run = lab
         .check_json(&["slow.test", "nomail.test"], &["--deadline", "1"])
         .await;
@@ -86,21 +97,7 @@ async fn deadline_reports_unfinished_domains_as_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupt_reports_what_finished_and_exits_130() {
-    let pki = TestPki::new();
-    let silent = SmtpServer::start(Behaviour {
-        banner: Banner::Silent,
-        ..Behaviour::plain("mx.stuck.test")
-    })
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("stuck.test", 10, "mx.stuck.test")
-        .a("mx.stuck.test", LO)
-        .mx("done.test", 0, ".")
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.banner_timeout = "60";
-    lab.serve("mx.stuck.test", silent);
+    let lab = stuck_lab("stuck", "done.test").await;
     let mut args = vec![
         "check".to_string(),
         "--format".into(),
@@ -157,11 +154,7 @@ async fn interrupt_reports_what_finished_and_exits_130() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timed_out_address_is_not_contacted_again() {
     let pki = TestPki::new();
-    let silent = SmtpServer::start(Behaviour {
-        banner: Banner::Silent,
-        ..Behaviour::plain("mx.tarpit.test")
-    })
-    .await;
+    let silent = SmtpServer::start(silent(&pki, "mx.tarpit.test")).await;
     let port = silent.port();
     // Two MX host names, one address (and port): one tarpit.
     let dns = ZoneBuilder::new()
