@@ -24,6 +24,23 @@ fn legacy() -> Legacy {
     }
 }
 
+/// A good server with the fake legacy stack `legacy` beside rustls.
+fn with_legacy(legacy: Legacy) -> impl FnOnce(&TestPki, &str) -> Behaviour {
+    move |pki, mx| Behaviour {
+        legacy: Some(legacy),
+        ..good(pki, mx)
+    }
+}
+
+/// A good server that handles commands pipelined behind STARTTLS as
+/// `pipelined` says.
+fn pipelining(pipelined: Pipelined) -> impl FnOnce(&TestPki, &str) -> Behaviour {
+    move |pki, mx| Behaviour {
+        pipelined,
+        ..good(pki, mx)
+    }
+}
+
 fn suites(v: &Value) -> Vec<&str> {
     v["suites"]
         .as_array()
@@ -33,12 +50,7 @@ fn suites(v: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn light_scan_of_a_legacy_server() {
-    let (run, json, server) = Scenario::new("legacy")
-        .check(|pki, mx| Behaviour {
-            legacy: Some(legacy()),
-            ..good(pki, mx)
-        })
-        .await;
+    let (run, json, server) = Scenario::new("legacy").check(with_legacy(legacy())).await;
     // Secure by its main handshake, but TLS 1.0, 3DES, static RSA and a
     // 1024-bit DHE prime are insufficient: encrypted, and exit 0 (the
     // default threshold is encrypted).
@@ -127,10 +139,7 @@ async fn light_scan_of_a_legacy_server() {
 async fn deep_scan_enumerates_every_suite_and_group() {
     let (run, json, server) = Scenario::new("deep")
         .args(&["--scan", "deep"])
-        .check(|pki, mx| Behaviour {
-            legacy: Some(legacy()),
-            ..good(pki, mx)
-        })
+        .check(with_legacy(legacy()))
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(json["settings"]["scan"], "deep");
@@ -193,10 +202,7 @@ async fn deep_scan_enumerates_every_suite_and_group() {
 #[tokio::test(flavor = "multi_thread")]
 async fn starttls_injection_answered_inside_tls_fails() {
     let (run, json, server) = Scenario::new("injectable")
-        .check(|pki, mx| Behaviour {
-            pipelined: Pipelined::AnsweredInTls,
-            ..good(pki, mx)
-        })
+        .check(pipelining(Pipelined::AnsweredInTls))
         .await;
     let a = first_address(&json, "injectable.test");
     assert_eq!(
@@ -230,10 +236,7 @@ async fn starttls_injection_answered_inside_tls_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn starttls_injection_answered_in_plaintext_is_not_a_failure() {
     let (_, json, server) = Scenario::new("plainanswer")
-        .check(|pki, mx| Behaviour {
-            pipelined: Pipelined::AnsweredInPlaintext,
-            ..good(pki, mx)
-        })
+        .check(pipelining(Pipelined::AnsweredInPlaintext))
         .await;
     let a = first_address(&json, "plainanswer.test");
     assert_eq!(
@@ -249,10 +252,7 @@ async fn starttls_injection_answered_in_plaintext_is_not_a_failure() {
 async fn scan_off_keeps_one_connection() {
     let (run, json, server) = Scenario::new("noscan")
         .args(&["--scan", "off"])
-        .check(|pki, mx| Behaviour {
-            legacy: Some(legacy()),
-            ..good(pki, mx)
-        })
+        .check(with_legacy(legacy()))
         .await;
     assert_eq!(run.code, 0);
     let a = first_address(&json, "noscan.test");
@@ -271,15 +271,12 @@ async fn scan_off_keeps_one_connection() {
 /// never authenticated, and a sender policy offers `encrypt` at most.
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_only_server_is_encrypted_for_legacy_senders() {
-    let only_tls10 = |pki: &TestPki, mx: &str| Behaviour {
-        legacy: Some(Legacy {
-            versions: vec![0x0301],
-            suites: vec![0xc013],
-            dhe_bits: 2048,
-            only: true,
-        }),
-        ..good(pki, mx)
-    };
+    let only_tls10 = with_legacy(Legacy {
+        versions: vec![0x0301],
+        suites: vec![0xc013],
+        dhe_bits: 2048,
+        only: true,
+    });
     let (run, json, server) = Scenario::new("legacyonly").check(only_tls10).await;
     let d = &json["domains"][0];
     assert_eq!(d["verdict"], "encrypted", "{}", d["verdict_reason"]);
@@ -309,15 +306,12 @@ async fn legacy_only_server_is_encrypted_for_legacy_senders() {
 
     // The same server without the TLS 1.0 stack is clear text.
     let (_, json, _) = Scenario::new("alertonly")
-        .check(|pki, mx| Behaviour {
-            legacy: Some(Legacy {
-                versions: Vec::new(),
-                suites: Vec::new(),
-                dhe_bits: 2048,
-                only: true,
-            }),
-            ..good(pki, mx)
-        })
+        .check(with_legacy(Legacy {
+            versions: Vec::new(),
+            suites: Vec::new(),
+            dhe_bits: 2048,
+            only: true,
+        }))
         .await;
     let a = first_address(&json, "alertonly.test");
     assert_eq!(a["legacy_tls"], false);

@@ -393,12 +393,7 @@ async fn no_starttls_is_plaintext_and_fails_the_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn starttls_refused_with_454() {
-    let (run, json, server) = Scenario::new("refused")
-        .check(|pki, mx| Behaviour {
-            starttls: StartTls::Refused454,
-            ..good(pki, mx)
-        })
-        .await;
+    let (run, json, server) = starttls_failure("refused", StartTls::Refused454).await;
     assert_eq!(run.code, 1);
     assert_eq!(verdict(&json), "plaintext");
     let a = first_address(&json, "refused.test");
@@ -417,12 +412,7 @@ async fn starttls_refused_with_454() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_closed_right_after_starttls() {
-    let (_, json, _s) = Scenario::new("closes")
-        .check(|pki, mx| Behaviour {
-            starttls: StartTls::CloseOnStartTls,
-            ..good(pki, mx)
-        })
-        .await;
+    let (_, json, _s) = starttls_failure("closes", StartTls::CloseOnStartTls).await;
     let a = first_address(&json, "closes.test");
     let (phase, kind, _) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("starttls", "closed"));
@@ -432,12 +422,7 @@ async fn connection_closed_right_after_starttls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintext_instead_of_a_tls_handshake() {
-    let (_, json, _s) = Scenario::new("nottls")
-        .check(|pki, mx| Behaviour {
-            starttls: StartTls::HandshakeGarbage,
-            ..good(pki, mx)
-        })
-        .await;
+    let (_, json, _s) = starttls_failure("nottls", StartTls::HandshakeGarbage).await;
     let a = first_address(&json, "nottls.test");
     let (phase, kind, message) = error_of(a);
     // The junk arrives right behind the 220: it is plaintext the client
@@ -489,6 +474,17 @@ async fn greet_delay_is_waited_out_without_talking_early() {
     assert_polite(&server);
 }
 
+/// A good server for `NAME.test` but for how it answers STARTTLS.
+async fn starttls_failure(name: &str, starttls: StartTls) -> (Run, Value, SmtpServer) {
+    Scenario::new(name)
+        .check(move |pki, mx| Behaviour {
+            starttls,
+            ..good(pki, mx)
+        })
+        .await
+}
+
+/// A good server for `NAME.test` but for its greeting.
 async fn banner_failure(name: &str, banner: Banner) -> (Run, Value, SmtpServer) {
     Scenario::new(name)
         .check(move |pki, mx| Behaviour {
@@ -672,12 +668,7 @@ async fn ehlo_name_default_is_never_a_bare_word() {
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_only_server_is_a_tls_version_failure() {
     // What a TLS 1.0-only server answers a TLS 1.2+ ClientHello.
-    let (_, json, _s) = Scenario::new("legacy")
-        .check(|pki, mx| Behaviour {
-            starttls: StartTls::TlsAlert(70),
-            ..good(pki, mx)
-        })
-        .await;
+    let (_, json, _s) = starttls_failure("legacy", StartTls::TlsAlert(70)).await;
     let a = first_address(&json, "legacy.test");
     let (phase, kind, message) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));
@@ -690,12 +681,7 @@ async fn legacy_only_server_is_a_tls_version_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_failure_alert_is_named() {
-    let (_, json, _s) = Scenario::new("alert")
-        .check(|pki, mx| Behaviour {
-            starttls: StartTls::TlsAlert(40),
-            ..good(pki, mx)
-        })
-        .await;
+    let (_, json, _s) = starttls_failure("alert", StartTls::TlsAlert(40)).await;
     let a = first_address(&json, "alert.test");
     let (_, _, message) = error_of(a);
     assert!(message.contains("alert handshake_failure"), "{message}");
@@ -704,12 +690,7 @@ async fn handshake_failure_alert_is_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintext_answer_to_the_client_hello_is_not_tls() {
-    let (_, json, _s) = Scenario::new("nothello")
-        .check(|pki, mx| Behaviour {
-            starttls: StartTls::NotTlsAfterHello,
-            ..good(pki, mx)
-        })
-        .await;
+    let (_, json, _s) = starttls_failure("nothello", StartTls::NotTlsAfterHello).await;
     let a = first_address(&json, "nothello.test");
     let (phase, kind, message) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));
