@@ -512,22 +512,12 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
     )
     .expect("write");
     // Replace the DNSKEY anchor the lab passes by the DS file.
-    let mut args: Vec<String> = vec![
-        "check".into(),
-        "--format".into(),
-        "json".into(),
-        "dsanchor.test".into(),
-    ];
-    let mut lab_args = lab.args().into_iter();
-    while let Some(a) = lab_args.next() {
-        if a == "--trust-anchor" {
-            lab_args.next();
-            args.push(a);
-            args.push(ds_file.display().to_string());
-        } else {
-            args.push(a);
-        }
-    }
+    let mut args = lab.command_line(&["check", "--format", "json"], &["dsanchor.test"], &[]);
+    let anchor = args
+        .iter()
+        .position(|a| a == "--trust-anchor")
+        .expect("a signed lab zone comes with its anchor");
+    args[anchor + 1] = ds_file.display().to_string();
     let run = lab::run::smtptls(&args).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();

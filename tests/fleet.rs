@@ -11,7 +11,7 @@ use std::time::Duration;
 use lab::dns::ZoneBuilder;
 use lab::pki::TestPki;
 use lab::report::domain;
-use lab::run::Lab;
+use lab::run::{Lab, spawn_smtptls};
 use lab::scenario::{LabBuilder, good};
 use lab::smtp::{Banner, Behaviour, SmtpServer};
 
@@ -98,22 +98,12 @@ async fn deadline_reports_unfinished_domains_as_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupt_reports_what_finished_and_exits_130() {
     let lab = stuck_lab("stuck", "done.test").await;
-    let mut args = vec![
-        "check".to_string(),
-        "--format".into(),
-        "ndjson".into(),
-        "stuck.test".into(),
-        "done.test".into(),
-    ];
-    args.extend(lab.args());
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
+    let args = lab.command_line(
+        &["check", "--format", "ndjson"],
+        &["stuck.test", "done.test"],
+        &[],
+    );
+    let child = spawn_smtptls(&args, Stdio::null());
     let pid = child.id().expect("pid");
     // Wait until the probe is connected and waiting for its banner.
     let (_, server) = &lab.servers[0];
@@ -311,22 +301,8 @@ async fn domain_lists_skip_comments_dedupe_and_keep_bad_lines_in_place() {
 #[tokio::test(flavor = "multi_thread")]
 async fn domain_list_from_stdin() {
     let lab = list_lab().await;
-    let mut args = vec![
-        "check".to_string(),
-        "--format".into(),
-        "json".into(),
-        "--file".into(),
-        "-".into(),
-    ];
-    args.extend(lab.args());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
+    let args = lab.command_line(&["check", "--format", "json", "--file", "-"], &[], &[]);
+    let mut child = spawn_smtptls(&args, Stdio::piped());
     {
         use tokio::io::AsyncWriteExt;
         let mut stdin = child.stdin.take().expect("stdin");
@@ -377,16 +353,13 @@ async fn resume_skips_domains_already_reported() {
     let lab = list_lab().await;
     let dir = tempfile::tempdir().expect("dir");
     let first = dir.path().join("first.ndjson");
-    let mut args = vec![
-        "check".to_string(),
-        "--format".into(),
-        "ndjson".into(),
-        "a.test".into(),
-        "b.test".into(),
-    ];
-    args.extend(lab.args());
-    args.extend(["--output".to_string(), first.display().to_string()]);
-    let run = lab::run::smtptls(&args).await;
+    let run = lab
+        .smtptls(
+            &["check", "--format", "ndjson"],
+            &["a.test", "b.test"],
+            &["--output", &first.display().to_string()],
+        )
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "the report went to the file");
     let written = std::fs::read_to_string(&first).expect("report file");

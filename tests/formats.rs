@@ -7,7 +7,7 @@ mod lab;
 
 use std::collections::BTreeMap;
 
-use lab::run::{Lab, Run, smtptls};
+use lab::run::{Lab, Run};
 use lab::scenario::{LabBuilder, good, plain};
 use lab::smtp::{Banner, Behaviour};
 use serde_json::Value;
@@ -45,11 +45,9 @@ async fn lab() -> Lab {
 
 /// `smtptls check --format FORMAT <the five domains> <lab args> EXTRA…`
 async fn check(lab: &Lab, format: &str, extra: &[&str]) -> Run {
-    let mut args: Vec<String> = vec!["check".into(), "--format".into(), format.into()];
-    args.extend(DOMAINS.iter().map(|d| d.to_string()));
-    args.extend(lab.args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let run = smtptls(args).await;
+    let run = lab
+        .smtptls(&["check", "--format", format], &DOMAINS, extra)
+        .await;
     assert_eq!(
         run.code, 1,
         "three domains are below the threshold: {run:?}"

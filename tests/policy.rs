@@ -21,12 +21,22 @@ async fn unsigned_lab() -> Lab {
         .await
 }
 
+/// `smtptls policy --format FORMAT DOMAINS… <lab args> EXTRA…`
 async fn policy(lab: &Lab, format: &str, domains: &[&str], extra: &[&str]) -> Run {
-    let mut args: Vec<String> = vec!["policy".into(), "--format".into(), format.into()];
-    args.extend(domains.iter().map(|d| d.to_string()));
-    args.extend(lab.args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    smtptls(args).await
+    lab.smtptls(&["policy", "--format", format], domains, extra)
+        .await
+}
+
+/// `smtptls policy --format postfix --from REPORT`: no audit, no lab.
+async fn postfix_policy_from(report: &std::path::Path) -> Run {
+    smtptls([
+        "policy",
+        "--format",
+        "postfix",
+        "--from",
+        &report.display().to_string(),
+    ])
+    .await
 }
 
 /// Active (uncommented) lines of a generated file.
@@ -97,22 +107,17 @@ async fn policies_from_a_saved_report_match_a_live_audit() {
     let lab = unsigned_lab().await;
     let dir = tempfile::tempdir().expect("dir");
     let saved = dir.path().join("audit.ndjson");
-    let mut args: Vec<String> = vec!["check".into(), "--format".into(), "ndjson".into()];
-    args.extend(DOMAINS.iter().map(|d| d.to_string()));
-    args.extend(lab.args());
-    args.extend(["--output".to_string(), saved.display().to_string()]);
-    let run = smtptls(&args).await;
+    let run = lab
+        .smtptls(
+            &["check", "--format", "ndjson"],
+            &DOMAINS,
+            &["--output", &saved.display().to_string()],
+        )
+        .await;
     assert_eq!(run.code, 1, "plain and gone fail the audit threshold");
 
     let live = policy(&lab, "postfix", &DOMAINS, &[]).await;
-    let from = smtptls([
-        "policy",
-        "--format",
-        "postfix",
-        "--from",
-        &saved.display().to_string(),
-    ])
-    .await;
+    let from = postfix_policy_from(&saved).await;
     assert_eq!(from.code, 0, "{}", from.stderr);
     // NDJSON rows come in completion order: compare as sets of lines.
     let mut a = active(&live.stdout);
@@ -127,14 +132,7 @@ async fn policies_from_a_saved_report_match_a_live_audit() {
 
     let bad = dir.path().join("bad.ndjson");
     std::fs::write(&bad, "{\"domain\": \"x.test\"}\n").expect("write");
-    let run = smtptls([
-        "policy",
-        "--format",
-        "postfix",
-        "--from",
-        &bad.display().to_string(),
-    ])
-    .await;
+    let run = postfix_policy_from(&bad).await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bad.ndjson:1"), "{}", run.stderr);
 }

@@ -41,16 +41,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let bin = env!("CARGO_BIN_EXE_smtptls");
-    let child = tokio::process::Command::new(bin)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn smtptls");
+    let child = spawn_smtptls(args, Stdio::null());
     let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
         .await
         .expect("smtptls did not finish within 120 s")
@@ -62,6 +53,25 @@ where
     };
     dump(&run);
     run
+}
+
+/// Starts `smtptls ARGS…` with `stdin` and its output piped, for tests
+/// that act on it while it runs (signal it, feed its stdin); [`smtptls`]
+/// runs it to the end.
+pub fn spawn_smtptls<I, S>(args: I, stdin: Stdio) -> tokio::process::Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn smtptls")
 }
 
 /// `SMTPTLS_TEST_DUMP=DIR`: every run's stdout is written to
@@ -158,21 +168,30 @@ impl Lab {
         args
     }
 
-    /// `smtptls check --format json DOMAINS… <lab args> EXTRA…`
-    pub async fn check_json(&self, domains: &[&str], extra: &[&str]) -> Run {
-        let mut args: Vec<String> = vec!["check".into(), "--format".into(), "json".into()];
+    /// `HEAD… DOMAINS… <lab args> EXTRA…`: the arguments of a run against
+    /// the lab, HEAD being the subcommand and its options (`check
+    /// --format ndjson`, `policy --format postfix`).
+    pub fn command_line(&self, head: &[&str], domains: &[&str], extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = head.iter().map(|s| s.to_string()).collect();
         args.extend(domains.iter().map(|d| d.to_string()));
         args.extend(self.args());
         args.extend(extra.iter().map(|s| s.to_string()));
-        smtptls(args).await
+        args
+    }
+
+    /// `smtptls HEAD… DOMAINS… <lab args> EXTRA…` (see [`Lab::command_line`])
+    pub async fn smtptls(&self, head: &[&str], domains: &[&str], extra: &[&str]) -> Run {
+        smtptls(self.command_line(head, domains, extra)).await
+    }
+
+    /// `smtptls check --format json DOMAINS… <lab args> EXTRA…`
+    pub async fn check_json(&self, domains: &[&str], extra: &[&str]) -> Run {
+        self.smtptls(&["check", "--format", "json"], domains, extra)
+            .await
     }
 
     /// `smtptls check DOMAINS… <lab args> EXTRA…` (table output)
     pub async fn check_table(&self, domains: &[&str], extra: &[&str]) -> Run {
-        let mut args: Vec<String> = vec!["check".into()];
-        args.extend(domains.iter().map(|d| d.to_string()));
-        args.extend(self.args());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        smtptls(args).await
+        self.smtptls(&["check"], domains, extra).await
     }
 }
