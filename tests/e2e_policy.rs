@@ -11,7 +11,7 @@ use lab::dns::ZoneBuilder;
 use lab::https::{HttpsServer, Response};
 use lab::pki::{LeafSpec, ServerCert};
 use lab::report::{delivery, domain, finding, severity};
-use lab::run::Run;
+use lab::run::{Lab, Run};
 use lab::scenario::{LabBuilder, Scenario, good};
 use lab::smtp::Behaviour;
 use serde_json::Value;
@@ -28,16 +28,21 @@ fn records_for(cert: &ServerCert) -> (Tlsa, Tlsa) {
     (ee, ta)
 }
 
-/// A signed zone `NAME.test` with MX `mx.NAME.test` and the given TLSA
-/// records at `_25._tcp.mx.NAME.test`, a good server, and a run.
-async fn dane_case(name: &str, tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>) -> (Run, Value) {
+/// `NAME.test` with MX `mx.NAME.test`, served with a good certificate, and
+/// the TLSA records `tlsa` makes of it at `_25._tcp.mx.NAME.test`, in the
+/// zone as `dnssec` has it (signed, or vouched for with AD).
+async fn dane_lab(
+    name: &str,
+    tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>,
+    dnssec: impl FnOnce(ZoneBuilder) -> ZoneBuilder,
+) -> Lab {
     let scenario = Scenario::new(name);
     let cert = scenario.cert();
     let records = tlsa(&cert);
     let owner = format!("_25._tcp.{}", scenario.mx);
-    let (run, json, _server) = scenario
+    scenario
         .zone(|zone| {
-            let zone = zone.signed();
+            let zone = dnssec(zone);
             if records.is_empty() {
                 // The lab server's NXDOMAIN proofs for names below an existing
                 // name do not validate in hickory (see the closing notes); a
@@ -48,8 +53,15 @@ async fn dane_case(name: &str, tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>) -> (
             }
         })
         .tlsa(&records)
-        .check(|_, mx| Behaviour::good(mx, cert))
-        .await;
+        .lab(|_, mx| Behaviour::good(mx, cert))
+        .await
+}
+
+/// [`dane_lab`] in a signed zone, and a run.
+async fn dane_case(name: &str, tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>) -> (Run, Value) {
+    let lab = dane_lab(name, tlsa, ZoneBuilder::signed).await;
+    let run = lab.check_json(&[&format!("{name}.test")], &[]).await;
+    let json = run.json();
     (run, json)
 }
 
@@ -414,15 +426,14 @@ async fn tlsa_of_a_cname_mx_is_looked_up_at_the_target() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trust_resolver_mode_believes_the_ad_bit() {
-    let scenario = Scenario::new("adbit");
-    let cert = scenario.cert();
-    let (ee, _) = records_for(&cert);
     // Unsigned, but the "resolver" vouches for these names with AD.
-    let (_, json, _server) = scenario
-        .tlsa(&[ee])
-        .zone(|zone| zone.authentic("adbit.test"))
-        .check(|_, mx| Behaviour::good(mx, cert))
-        .await;
+    let lab = dane_lab(
+        "adbit",
+        |c| vec![records_for(c).0],
+        |zone| zone.authentic("adbit.test"),
+    )
+    .await;
+    let json = lab.check_json(&["adbit.test"], &[]).await.json();
     assert_eq!(json["settings"]["dnssec"], "trust-resolver");
     let d = domain(&json, "adbit.test");
     assert_eq!(d["dnssec"], "secure");
@@ -463,14 +474,7 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
     use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
     use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
-    let scenario = Scenario::new("dsanchor");
-    let cert = scenario.cert();
-    let (ee, _) = records_for(&cert);
-    let lab = scenario
-        .tlsa(&[ee])
-        .zone(ZoneBuilder::signed)
-        .lab(|_, mx| Behaviour::good(mx, cert))
-        .await;
+    let lab = dane_lab("dsanchor", |c| vec![records_for(c).0], ZoneBuilder::signed).await;
 
     // The zone's DS record, as a parent would publish it.
     let mut ns = NameServerConfig::udp_and_tcp(lab.dns.addr.ip());
@@ -548,14 +552,12 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
 /// anchor turning every answer bogus.
 #[tokio::test(flavor = "multi_thread")]
 async fn ksk_anchor_trusts_the_zone_signing_key() {
-    let scenario = Scenario::new("ksk");
-    let cert = scenario.cert();
-    let (ee, _) = records_for(&cert);
-    let lab = scenario
-        .tlsa(&[ee])
-        .zone(ZoneBuilder::signed_with_zsk)
-        .lab(|_, mx| Behaviour::good(mx, cert))
-        .await;
+    let lab = dane_lab(
+        "ksk",
+        |c| vec![records_for(c).0],
+        ZoneBuilder::signed_with_zsk,
+    )
+    .await;
     let anchor = lab.dns.trust_anchor().expect("signed");
     assert_eq!(anchor.lines().count(), 1, "only the KSK is the anchor");
     let run = lab.check_json(&["ksk.test"], &[]).await;

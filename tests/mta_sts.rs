@@ -417,38 +417,33 @@ async fn policy_that_is_not_utf8() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_problems_are_dns() -> TestResult {
+    // The fetch with a lab DNS server for `zone` and no HTTPS server:
+    // these cases end at DNS.
     let pki = TestPki::new();
+    let fetch_in = async |zone: ZoneBuilder| -> Result<_, Box<dyn std::error::Error>> {
+        let dns = zone.start().await;
+        let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
+        Ok(fetch(&fetcher).await)
+    };
     // No record at all: NXDOMAIN.
-    let dns = ZoneBuilder::new()
-        .a("mx1.x.test", Ipv4Addr::LOCALHOST)
-        .start()
-        .await;
-    let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetch(&fetcher).await,
+        fetch_in(ZoneBuilder::new().a("mx1.x.test", Ipv4Addr::LOCALHOST)).await?,
         Err(FetchProblem::Dns(
             "mta-sts.x.test does not exist (NXDOMAIN)".into()
         ))
     );
 
     // The name exists without addresses: NODATA.
-    let dns = ZoneBuilder::new()
-        .txt(POLICY_HOST, &["hello"])
-        .start()
-        .await;
-    let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetch(&fetcher).await,
+        fetch_in(ZoneBuilder::new().txt(POLICY_HOST, &["hello"])).await?,
         Err(FetchProblem::Dns(
             "mta-sts.x.test has no A or AAAA record".into()
         ))
     );
 
     // SERVFAIL.
-    let dns = ZoneBuilder::new().servfail(POLICY_HOST).start().await;
-    let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetch(&fetcher).await,
+        fetch_in(ZoneBuilder::new().servfail(POLICY_HOST)).await?,
         Err(FetchProblem::Dns("A mta-sts.x.test: SERVFAIL".into()))
     );
     Ok(())
