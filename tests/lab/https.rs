@@ -32,9 +32,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use super::listen::accept_loop;
 use super::pki::ServerCert;
 
 /// Where MTA-STS policies live (RFC 8461 §3.2).
@@ -160,7 +161,18 @@ impl HttpsServer {
             requests: Mutex::default(),
             connections: AtomicUsize::new(0),
         });
-        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let accept_task = tokio::spawn(accept_loop(listener, {
+            let shared = shared.clone();
+            move |stream| {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let shared = shared.clone();
+                async move {
+                    // Errors are clients hanging up or failing the
+                    // handshake: just end the connection.
+                    let _ = serve(stream, &shared).await;
+                }
+            }
+        }));
         HttpsServer {
             addr,
             shared,
@@ -196,28 +208,6 @@ impl Drop for HttpsServer {
         // The connection tasks live in the accept task's JoinSet: dropping
         // the set when this task is cancelled aborts all of them.
         self.accept_task.abort();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    shared.connections.fetch_add(1, Ordering::SeqCst);
-                    let shared = shared.clone();
-                    connections.spawn(async move {
-                        // Errors are clients hanging up or failing the
-                        // handshake: just end the connection.
-                        let _ = serve(stream, &shared).await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 
@@ -377,29 +367,18 @@ impl SilentServer {
             .expect("local address of the lab silent server");
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = connections.clone();
-        let accept_task = tokio::spawn(async move {
-            let mut held = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((mut stream, _)) => {
-                            counter.fetch_add(1, Ordering::SeqCst);
-                            held.spawn(async move {
-                                // Read and drop whatever comes, until EOF.
-                                let mut sink = [0u8; 1024];
-                                while let Ok(n) = stream.read(&mut sink).await {
-                                    if n == 0 {
-                                        break;
-                                    }
-                                }
-                            });
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    },
-                    Some(_) = held.join_next(), if !held.is_empty() => {}
+        let accept_task = tokio::spawn(accept_loop(listener, move |mut stream| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                // Read and drop whatever comes, until EOF.
+                let mut sink = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut sink).await {
+                    if n == 0 {
+                        break;
+                    }
                 }
             }
-        });
+        }));
         SilentServer {
             addr,
             connections,

@@ -22,9 +22,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use super::listen::accept_loop;
 use super::pki::ServerCert;
 
 /// Longest command line we buffer. RFC 5321 allows 512 octets; a little
@@ -244,7 +245,19 @@ impl SmtpServer {
             early_talker: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
         });
-        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let accept_task = tokio::spawn(accept_loop(listener, {
+            let shared = shared.clone();
+            move |stream| {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let shared = shared.clone();
+                async move {
+                    // An error is the client hanging up or misbehaving,
+                    // which is what the lab is for: just end the
+                    // connection.
+                    let _ = serve(stream, &shared).await;
+                }
+            }
+        }));
         Ok(SmtpServer {
             addr,
             shared,
@@ -285,32 +298,6 @@ impl Drop for SmtpServer {
         // The connection tasks live in the accept task's JoinSet: dropping
         // the set when this task is cancelled aborts all of them.
         self.accept_task.abort();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    shared.connections.fetch_add(1, Ordering::SeqCst);
-                    let shared = shared.clone();
-                    connections.spawn(async move {
-                        // An error is the client hanging up or misbehaving,
-                        // which is what the lab is for: just end the
-                        // connection.
-                        let _ = serve(stream, &shared).await;
-                    });
-                }
-                // Accept errors (e.g. out of file descriptors) are
-                // transient; back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            // Reap finished connections so the set does not grow forever.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 
