@@ -25,17 +25,17 @@
 //! dropped.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::listen::accept_loop;
+use super::listen::{accept_loop, bind_loopback};
 use super::pki::ServerCert;
 
 /// Where MTA-STS policies live (RFC 8461 §3.2).
@@ -149,12 +149,7 @@ impl HttpsServer {
     /// Binds 127.0.0.1 on a free port and serves `routes` (exact paths, the
     /// first match wins) with `cert` until dropped.
     pub async fn start(cert: ServerCert, routes: Vec<(String, Response)>) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind a loopback port for the lab HTTPS server");
-        let addr = listener
-            .local_addr()
-            .expect("local address of the lab HTTPS server");
+        let (listener, addr) = bind_loopback("HTTPS server").await;
         let shared = Arc::new(Shared {
             tls: TlsAcceptor::from(cert.server_config()),
             routes,
@@ -359,12 +354,7 @@ pub struct SilentServer {
 
 impl SilentServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind a loopback port for the lab silent server");
-        let addr = listener
-            .local_addr()
-            .expect("local address of the lab silent server");
+        let (listener, addr) = bind_loopback("silent server").await;
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = connections.clone();
         let accept_task = tokio::spawn(accept_loop(listener, move |mut stream| {

@@ -1,10 +1,23 @@
 //! The accept loop of the lab's servers (SMTP, HTTPS, silent), written
 //! once: what differs between them is only what a connection gets.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+
+/// A listener on 127.0.0.1 at a free port, and its address. `server`
+/// names the server in the panic if there is none.
+pub async fn bind_loopback(server: &str) -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap_or_else(|e| panic!("bind a loopback port for the lab {server}: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local address of the lab {server}: {e}"));
+    (listener, addr)
+}
 
 /// Accepts connections on `listener` until the task running it is
 /// aborted, and runs what `connection` makes of each on a task of its

@@ -529,12 +529,7 @@ async fn write_greeting(
 ) -> io::Result<bool> {
     let host = &behaviour.hostname;
     match &behaviour.banner {
-        Banner::Normal => {
-            writer
-                .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
-                .await?;
-            Ok(true)
-        }
+        Banner::Normal => normal_greeting(writer, host).await,
         Banner::Multiline => {
             let banner = format!("220-{host} ESMTP lab\r\n220-second line\r\n220 third\r\n");
             writer.write_all(banner.as_bytes()).await?;
@@ -542,22 +537,15 @@ async fn write_greeting(
         }
         Banner::Delayed(delay) => {
             tokio::time::sleep(*delay).await;
-            writer
-                .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
-                .await?;
-            Ok(true)
+            normal_greeting(writer, host).await
         }
         Banner::Reject421 => {
             let reply = format!("421 4.7.0 {host} too many connections, try later\r\n");
-            writer.write_all(reply.as_bytes()).await?;
-            writer.shutdown().await?;
-            Ok(false)
+            refuse(writer, reply.as_bytes()).await
         }
         Banner::Reject554 => {
             let reply = format!("554 5.7.1 {host} no SMTP service here\r\n");
-            writer.write_all(reply.as_bytes()).await?;
-            writer.shutdown().await?;
-            Ok(false)
+            refuse(writer, reply.as_bytes()).await
         }
         Banner::EndlessLine => {
             writer.write_all(b"220 ").await?;
@@ -576,11 +564,7 @@ async fn write_greeting(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        Banner::Garbage => {
-            writer.write_all(&garbage()).await?;
-            writer.shutdown().await?;
-            Ok(false)
-        }
+        Banner::Garbage => refuse(writer, &garbage()).await,
         Banner::Silent => std::future::pending().await,
         Banner::TooManyLines => {
             let lines = b"220-line\r\n".repeat(10_000);
@@ -588,6 +572,22 @@ async fn write_greeting(
             std::future::pending().await
         }
     }
+}
+
+/// The normal greeting, `220 HOST ESMTP lab`: the session goes on.
+async fn normal_greeting(writer: &mut (impl AsyncWrite + Unpin), host: &str) -> io::Result<bool> {
+    writer
+        .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
+        .await?;
+    Ok(true)
+}
+
+/// `reply` instead of a greeting, then the connection is closed: the
+/// session is over.
+async fn refuse(writer: &mut (impl AsyncWrite + Unpin), reply: &[u8]) -> io::Result<bool> {
+    writer.write_all(reply).await?;
+    writer.shutdown().await?;
+    Ok(false)
 }
 
 /// ~200 bytes that are not SMTP: binary junk including NUL, 0xff and a CRLF
