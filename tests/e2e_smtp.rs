@@ -12,6 +12,7 @@ use lab::pki::{KeyKind, LeafSpec, TestPki};
 use lab::report::{domain, finding, first_address, level, severity};
 use lab::run::{Lab, Run};
 use lab::scenario::{Scenario, assert_polite, good, good_with, plain, self_signed};
+use lab::server::closed_port;
 use lab::smtp::{Banner, Behaviour, Ehlo, SmtpServer, StartTls};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -608,11 +609,7 @@ async fn ehlo_rejected_falls_back_to_helo() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused() {
-    // Bind to learn a free port, then close it: connecting is refused.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let port = closed_port();
     let pki = TestPki::new();
     let dns = ZoneBuilder::new()
         .mx("closed.test", 10, "mx.closed.test")

@@ -1,10 +1,10 @@
 //! Self-test of the lab's PKI and SMTP server, driven by a raw client.
 #![allow(dead_code)]
 
-#[path = "lab/listen.rs"]
-mod listen;
 #[path = "lab/pki.rs"]
 mod pki;
+#[path = "lab/server.rs"]
+mod server;
 #[path = "lab/smtp.rs"]
 mod smtp;
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use lab::dns::{TestDns, ZoneBuilder};
 use lab::https::{Body, HttpsServer, POLICY_PATH, Response, SilentServer};
 use lab::pki::{LeafSpec, TestPki};
+use lab::server::closed_port;
 use smtptls::domain::DomainName;
 use smtptls::fetch::Fetcher;
 use smtptls::options::{AddressFamilies, ConnectRules, DnsServers, DnssecMode, TrustStore};
@@ -484,11 +485,7 @@ async fn fixed_connect_to_skips_dns() -> TestResult {
 async fn closed_port_is_a_connect_problem() -> TestResult {
     let pki = TestPki::new();
     let dns = zone().await;
-    // A port that was free a moment ago and has no listener now.
-    let port = {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        listener.local_addr()?.port()
-    };
+    let port = closed_port();
     let fetcher = lab_fetcher(&dns, &pki, &to_port(port), TIMEOUT)?;
     match fetch(&fetcher).await {
         Err(FetchProblem::Connect(msg)) => {

@@ -20,6 +20,7 @@ use lab::pki::{LeafSpec, TestPki};
 use lab::report::domain;
 use lab::run::Lab;
 use lab::scenario::{good, good_with, self_signed};
+use lab::server::closed_port;
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::{Value, json};
 use smtptls::inspector::FindingId;
@@ -127,11 +128,7 @@ async fn lab_report() -> Value {
     }))
     .await;
     let selfsigned = SmtpServer::start(self_signed(&pki, "mx.selfsigned.test")).await;
-    // A port nobody listens on: bind, note it, close.
-    let closed_port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("bind a throw-away port")
-        .port();
+    let closed_port = closed_port();
 
     let mut zone = ZoneBuilder::new()
         .mx("secure.test.", 10, "mx1.good.test.")

@@ -26,8 +26,8 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -35,8 +35,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::listen::{accept_loop, bind_loopback};
 use super::pki::ServerCert;
+use super::server::{Log, accept_loop, bind_loopback};
 
 /// Where MTA-STS policies live (RFC 8461 §3.2).
 pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
@@ -133,7 +133,7 @@ impl Response {
 struct Shared {
     tls: TlsAcceptor,
     routes: Vec<(String, Response)>,
-    requests: Mutex<Vec<String>>,
+    requests: Log,
     connections: AtomicUsize,
 }
 
@@ -153,7 +153,7 @@ impl HttpsServer {
         let shared = Arc::new(Shared {
             tls: TlsAcceptor::from(cert.server_config()),
             routes,
-            requests: Mutex::default(),
+            requests: Log::default(),
             connections: AtomicUsize::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, {
@@ -183,12 +183,7 @@ impl HttpsServer {
     /// without a space (`mta-sts.x.test/.well-known/mta-sts.txt`); the host
     /// is the Host header as sent, `<no host>` if there was none.
     pub fn requests(&self) -> Vec<String> {
-        let requests = self
-            .shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        requests.clone()
+        self.shared.requests.lines()
     }
 
     /// How many TCP connections were accepted so far (including those whose
@@ -218,11 +213,7 @@ async fn serve(tcp: TcpStream, shared: &Shared) -> io::Result<()> {
         Head::Malformed => Response::new(400),
         Head::Request { path, host } => {
             let host = host.unwrap_or_else(|| "<no host>".into());
-            shared
-                .requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!("{host}{path}"));
+            shared.requests.push(format!("{host}{path}"));
             shared
                 .routes
                 .iter()

@@ -6,7 +6,7 @@
 //! - [`smtp`]: an SMTP server with knobs for every behaviour the prober must
 //!   survive (good STARTTLS, no STARTTLS, stalls, garbage, ...).
 //! - [`https`]: an HTTPS server for MTA-STS policy files.
-//! - [`listen`]: the accept loop those servers share.
+//! - [`server`]: what those servers share (port, accept loop, log).
 //! - [`dns`]: an authoritative DNS server (hickory-server) for a test zone,
 //!   with names that answer SERVFAIL or never answer.
 //! - [`run`]: running the real binary against a [`run::Lab`].
@@ -17,9 +17,9 @@
 
 pub mod dns;
 pub mod https;
-pub mod listen;
 pub mod pki;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod server;
 pub mod smtp;

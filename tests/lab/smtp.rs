@@ -16,8 +16,8 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,8 +25,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::listen::accept_loop;
 use super::pki::ServerCert;
+use super::server::{Log, accept_loop};
 
 /// Longest command line we buffer. RFC 5321 allows 512 octets; a little
 /// slack, but a client sending an endless line must not make us allocate
@@ -201,17 +201,14 @@ struct Shared {
     behaviour: Behaviour,
     /// Built once from `behaviour.cert`.
     tls: Option<TlsAcceptor>,
-    commands: Mutex<Vec<String>>,
+    commands: Log,
     early_talker: AtomicBool,
     connections: AtomicUsize,
 }
 
 impl Shared {
     fn record(&self, line: &str) {
-        // A poisoned lock only means another connection task panicked; the
-        // transcript itself is still fine to append to.
-        let mut commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
-        commands.push(line.to_owned());
+        self.commands.push(line.to_owned());
     }
 }
 
@@ -241,7 +238,7 @@ impl SmtpServer {
         let shared = Arc::new(Shared {
             behaviour,
             tls,
-            commands: Mutex::default(),
+            commands: Log::default(),
             early_talker: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
         });
@@ -274,12 +271,7 @@ impl SmtpServer {
     /// those answered with an error. Lines over the length cap are not
     /// recorded.
     pub fn commands(&self) -> Vec<String> {
-        let commands = self
-            .shared
-            .commands
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        commands.clone()
+        self.shared.commands.lines()
     }
 
     /// Whether any client sent bytes before the greeting was complete.

@@ -1,7 +1,9 @@
-//! The accept loop of the lab's servers (SMTP, HTTPS, silent), written
-//! once: what differs between them is only what a connection gets.
+//! What the lab's servers (SMTP, HTTPS, silent) have in common, written
+//! once: the loopback port, the accept loop, the log of what they heard.
+//! What differs between them is only what a connection gets.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -17,6 +19,15 @@ pub async fn bind_loopback(server: &str) -> (TcpListener, SocketAddr) {
         .local_addr()
         .unwrap_or_else(|e| panic!("local address of the lab {server}: {e}"));
     (listener, addr)
+}
+
+/// A loopback port that was free a moment ago and has no listener now:
+/// connecting to it is refused.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("bind a throw-away loopback port")
+        .port()
 }
 
 /// Accepts connections on `listener` until the task running it is
@@ -43,5 +54,23 @@ where
             // Reap finished connections so the set does not grow forever.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    }
+}
+
+/// What a server heard (command lines, requests), appended to by its
+/// connection tasks and read by the test.
+#[derive(Debug, Default)]
+pub struct Log(Mutex<Vec<String>>);
+
+impl Log {
+    pub fn push(&self, line: String) {
+        // A poisoned lock only means another connection task panicked;
+        // the log itself is still fine to append to.
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+
+    /// Everything so far, in arrival order.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
