@@ -6,9 +6,9 @@ mod lab;
 use std::net::Ipv4Addr;
 
 use lab::dns::ZoneBuilder;
-use lab::pki::{LeafSpec, TestPki};
+use lab::pki::TestPki;
 use lab::run::{Lab, smtptls};
-use lab::smtp::{Behaviour, SmtpServer};
+use lab::scenario::{LabBuilder, good, plain};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_domains_exit_2_before_any_network_work() {
@@ -98,24 +98,11 @@ async fn idn_and_trailing_dot_are_normalised() {
 
 /// A plaintext-only domain and a secure one, to exercise thresholds.
 async fn threshold_lab() -> Lab {
-    let pki = TestPki::new();
-    let tls = SmtpServer::start(Behaviour::good(
-        "mx.tls.test",
-        pki.leaf(&LeafSpec::valid_for("mx.tls.test")),
-    ))
-    .await;
-    let plain = SmtpServer::start(Behaviour::plain("mx.clear.test")).await;
-    let dns = ZoneBuilder::new()
-        .mx("tls.test", 10, "mx.tls.test")
-        .a("mx.tls.test", Ipv4Addr::LOCALHOST)
-        .mx("clear.test", 10, "mx.clear.test")
-        .a("mx.clear.test", Ipv4Addr::LOCALHOST)
+    LabBuilder::new()
+        .mx("tls.test", 10, "mx.tls.test", good)
+        .mx("clear.test", 10, "mx.clear.test", plain)
         .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.tls.test", tls);
-    lab.serve("mx.clear.test", plain);
-    lab
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

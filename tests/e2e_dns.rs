@@ -9,19 +9,13 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use lab::dns::ZoneBuilder;
 use lab::pki::{LeafSpec, TestPki};
-use lab::run::{Lab, domain, finding, severity};
-use lab::smtp::{Behaviour, SmtpServer};
+use lab::report::{domain, finding, severity};
+use lab::run::Lab;
+use lab::scenario::{LabBuilder, good, good_with, plain};
+use lab::smtp::SmtpServer;
 use serde_json::Value;
 
 const LO4: Ipv4Addr = Ipv4Addr::LOCALHOST;
-
-fn good(pki: &TestPki, names: &[&str]) -> Behaviour {
-    let spec = LeafSpec {
-        names: names.iter().map(|s| s.to_string()).collect(),
-        ..LeafSpec::valid_for(names[0])
-    };
-    Behaviour::good(names[0], pki.leaf(&spec))
-}
 
 fn hosts(d: &Value) -> Vec<(String, u64)> {
     d["mx"]
@@ -43,7 +37,11 @@ fn hosts(d: &Value) -> Vec<(String, u64)> {
 async fn mx_hosts_are_sorted_by_preference() {
     let pki = TestPki::new();
     let names = ["mx-a.sorted.test", "mx-b.sorted.test", "mx-c.sorted.test"];
-    let server = SmtpServer::start(good(&pki, &names)).await;
+    let server = SmtpServer::start(good_with(&pki, names[0], |leaf| LeafSpec {
+        names: names.map(String::from).to_vec(),
+        ..leaf
+    }))
+    .await;
     let dns = ZoneBuilder::new()
         .mx("sorted.test", 30, "mx-c.sorted.test")
         .mx("sorted.test", 10, "mx-b.sorted.test")
@@ -82,7 +80,7 @@ async fn mx_hosts_are_sorted_by_preference() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_address_of_an_mx_is_probed_including_ipv6() {
     let pki = TestPki::new();
-    let behaviour = good(&pki, &["mx.dual.test"]);
+    let behaviour = good(&pki, "mx.dual.test");
     let v4 = SmtpServer::start(behaviour.clone()).await;
     let v6 = match SmtpServer::start_on(
         SocketAddr::from((Ipv6Addr::LOCALHOST, v4.port())),
@@ -155,11 +153,11 @@ async fn null_mx_accepts_no_mail_and_is_not_probed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn implicit_mx_is_flagged_and_probed() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(good(&pki, &["implicit.test"])).await;
-    let dns = ZoneBuilder::new().a("implicit.test", LO4).start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("implicit.test", server);
+    let lab = LabBuilder::new()
+        .zone(|zone| zone.a("implicit.test", LO4))
+        .serve("implicit.test", good)
+        .start()
+        .await;
     let run = lab.check_json(&["implicit.test"], &[]).await;
     let json = run.json();
     let d = domain(&json, "implicit.test");
@@ -172,21 +170,18 @@ async fn implicit_mx_is_flagged_and_probed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_failures_are_per_domain_and_every_row_is_kept() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(good(&pki, &["mx.ok.test"])).await;
-    let dns = ZoneBuilder::new()
-        .mx("ok.test", 10, "mx.ok.test")
-        .a("mx.ok.test", LO4)
-        .servfail("broken.test")
-        .blackhole("silent.test")
-        .a("nomx.test", LO4)
-        .mx("nohost.test", 10, "missing.nohost.test")
-        .txt("empty.test", &["v=spf1 -all"])
+    let mut lab = LabBuilder::new()
+        .mx("ok.test", 10, "mx.ok.test", good)
+        .zone(|zone| {
+            zone.servfail("broken.test")
+                .blackhole("silent.test")
+                .a("nomx.test", LO4)
+                .mx("nohost.test", 10, "missing.nohost.test")
+                .txt("empty.test", &["v=spf1 -all"])
+        })
         .start()
         .await;
-    let mut lab = Lab::new(dns, pki);
     lab.timeout = "1";
-    lab.serve("mx.ok.test", server);
     let order = [
         "broken.test",
         "ok.test",
@@ -243,17 +238,16 @@ async fn dns_failures_are_per_domain_and_every_row_is_kept() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cname_and_ip_literal_targets_are_flagged() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(good(&pki, &["alias.cname.test"])).await;
-    let dns = ZoneBuilder::new()
-        .mx("cname.test", 10, "alias.cname.test")
-        .cname("alias.cname.test", "real.cname.test")
-        .a("real.cname.test", LO4)
-        .mx("literal.test", 10, "127.0.0.9")
+    let lab = LabBuilder::new()
+        .zone(|zone| {
+            zone.mx("cname.test", 10, "alias.cname.test")
+                .cname("alias.cname.test", "real.cname.test")
+                .a("real.cname.test", LO4)
+                .mx("literal.test", 10, "127.0.0.9")
+        })
+        .serve("alias.cname.test", good)
         .start()
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("alias.cname.test", server);
     let run = lab.check_json(&["cname.test", "literal.test"], &[]).await;
     let json = run.json();
 
@@ -276,7 +270,7 @@ async fn cname_and_ip_literal_targets_are_flagged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_to_with_an_address_bypasses_dns_for_that_host() {
     let pki = TestPki::new();
-    let server = SmtpServer::start(good(&pki, &["mx.pinned.test"])).await;
+    let server = SmtpServer::start(good(&pki, "mx.pinned.test")).await;
     // The MX host has no address record at all: only --connect-to reaches it.
     let dns = ZoneBuilder::new()
         .mx("pinned.test", 10, "mx.pinned.test")
@@ -301,20 +295,12 @@ async fn connect_to_with_an_address_bypasses_dns_for_that_host() {
 async fn a_domain_sharing_an_mx_with_a_broken_one_keeps_its_own_grade() {
     // Two domains, one good MX each, plus a plaintext MX for the second:
     // partial for one, secure for the other, exit 1.
-    let pki = TestPki::new();
-    let tls = SmtpServer::start(good(&pki, &["mx.shared.test"])).await;
-    let plain = SmtpServer::start(Behaviour::plain("mx2.half.test")).await;
-    let dns = ZoneBuilder::new()
-        .mx("full.test", 10, "mx.shared.test")
-        .mx("half.test", 10, "mx.shared.test")
-        .mx("half.test", 20, "mx2.half.test")
-        .a("mx.shared.test", LO4)
-        .a("mx2.half.test", LO4)
+    let lab = LabBuilder::new()
+        .mx("full.test", 10, "mx.shared.test", good)
+        .zone(|zone| zone.mx("half.test", 10, "mx.shared.test"))
+        .mx("half.test", 20, "mx2.half.test", plain)
         .start()
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.shared.test", tls);
-    lab.serve("mx2.half.test", plain);
     let run = lab.check_json(&["full.test", "half.test"], &[]).await;
     assert_eq!(run.code, 1);
     let json = run.json();

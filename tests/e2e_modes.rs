@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
 use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
-use lab::run::{Lab, domain, smtptls};
+use lab::report::domain;
+use lab::run::{Lab, smtptls};
 use lab::smtp::{Banner, Behaviour, Ehlo, Legacy, Pipelined, SmtpServer, StartTls};
 use serde_json::Value;
 use time::OffsetDateTime;

@@ -9,9 +9,11 @@ use std::net::Ipv4Addr;
 
 use lab::dns::ZoneBuilder;
 use lab::https::{HttpsServer, Response};
-use lab::pki::{LeafSpec, ServerCert, TestPki};
-use lab::run::{Lab, Run, domain, finding, severity};
-use lab::smtp::{Behaviour, SmtpServer};
+use lab::pki::{LeafSpec, ServerCert};
+use lab::report::{delivery, domain, finding, severity};
+use lab::run::{Lab, Run};
+use lab::scenario::{LabBuilder, Scenario, good};
+use lab::smtp::Behaviour;
 use serde_json::Value;
 use smtptls::protection::dane::{Tlsa, suggest};
 
@@ -26,43 +28,39 @@ fn records_for(cert: &ServerCert) -> (Tlsa, Tlsa) {
     (ee, ta)
 }
 
-fn delivery(d: &Value) -> (String, String, String) {
-    let r = |k: &str| {
-        d["delivery"][k]["result"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string()
-    };
-    (r("opportunistic"), r("mta_sts"), r("dane"))
+/// `NAME.test` with MX `mx.NAME.test`, served with a good certificate, and
+/// the TLSA records `tlsa` makes of it at `_25._tcp.mx.NAME.test`, in the
+/// zone as `dnssec` has it (signed, or vouched for with AD).
+async fn dane_lab(
+    name: &str,
+    tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>,
+    dnssec: impl FnOnce(ZoneBuilder) -> ZoneBuilder,
+) -> Lab {
+    let scenario = Scenario::new(name);
+    let cert = scenario.cert();
+    let records = tlsa(&cert);
+    let owner = format!("_25._tcp.{}", scenario.mx);
+    scenario
+        .zone(|zone| {
+            let zone = dnssec(zone);
+            if records.is_empty() {
+                // The lab server's NXDOMAIN proofs for names below an existing
+                // name do not validate in hickory (see the closing notes); a
+                // NODATA answer at the TLSA owner is a secure denial that does.
+                zone.txt(&owner, &["no TLSA here"])
+            } else {
+                zone
+            }
+        })
+        .tlsa(&records)
+        .lab(|_, mx| Behaviour::good(mx, cert))
+        .await
 }
 
-/// A signed zone `NAME.test` with MX `mx.NAME.test` and the given TLSA
-/// records at `_25._tcp.mx.NAME.test`, a good server, and a run.
+/// [`dane_lab`] in a signed zone, and a run.
 async fn dane_case(name: &str, tlsa: impl FnOnce(&ServerCert) -> Vec<Tlsa>) -> (Run, Value) {
-    let domain_name = format!("{name}.test");
-    let mx = format!("mx.{name}.test");
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for(&mx));
-    let records = tlsa(&cert);
-    let server = SmtpServer::start(Behaviour::good(&mx, cert)).await;
-    let owner = format!("_25._tcp.{mx}");
-    let mut zone = ZoneBuilder::new()
-        .mx(&domain_name, 10, &mx)
-        .a(&mx, LO)
-        .signed();
-    if records.is_empty() {
-        // The lab server's NXDOMAIN proofs for names below an existing
-        // name do not validate in hickory (see the closing notes); a
-        // NODATA answer at the TLSA owner is a secure denial that does.
-        zone = zone.txt(&owner, &["no TLSA here"]);
-    }
-    for t in &records {
-        zone = zone.tlsa(&owner, t.usage, t.selector, t.matching, &t.data);
-    }
-    let dns = zone.start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve(&mx, server);
-    let run = lab.check_json(&[&domain_name], &[]).await;
+    let lab = dane_lab(name, tlsa, ZoneBuilder::signed).await;
+    let run = lab.check_json(&[&format!("{name}.test")], &[]).await;
     let json = run.json();
     (run, json)
 }
@@ -82,10 +80,7 @@ async fn dane_ee_3_1_1_valid_is_protected() {
     assert_eq!(severity(a, "dane.valid"), "ok");
     // A single record matching the current key: rollover advice.
     assert_eq!(severity(a, "dane.rollover"), "info");
-    assert_eq!(
-        delivery(d),
-        ("secure".into(), "not-applicable".into(), "secure".into())
-    );
+    assert_eq!(delivery(d), ["secure", "not-applicable", "secure"]);
     assert_eq!(d["verdict"], "protected", "{:#}", d["verdict_reason"]);
     assert_eq!(run.code, 0);
 }
@@ -126,7 +121,7 @@ async fn dane_mismatch_breaks_delivery_for_dane_senders() {
     let a = &d["mx"][0]["addresses"][0];
     assert_eq!(a["dane"], "mismatch");
     assert_eq!(severity(a, "dane.valid"), "fail");
-    let (opp, sts, dane) = delivery(d);
+    let [opp, sts, dane] = delivery(d);
     assert_eq!(
         (opp.as_str(), sts.as_str(), dane.as_str()),
         ("secure", "not-applicable", "deferred")
@@ -149,7 +144,7 @@ async fn pkix_only_tlsa_records_are_unusable() {
     assert_eq!(a["dane"], "unusable");
     assert_eq!(severity(a, "dane.valid"), "warn");
     assert_eq!(
-        delivery(d).2,
+        delivery(d)[2],
         "secure",
         "DANE senders still deliver, encrypted"
     );
@@ -162,32 +157,23 @@ async fn signed_zone_without_tlsa_is_secure_not_protected() {
     let d = domain(&json, "nodane.test");
     assert_eq!(d["mx"][0]["tlsa"]["status"], "none");
     assert_eq!(d["mx"][0]["addresses"][0]["dane"], "none");
-    assert_eq!(delivery(d).2, "not-applicable");
+    assert_eq!(delivery(d)[2], "not-applicable");
     assert_eq!(d["verdict"], "secure");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tlsa_in_an_unsigned_zone_is_ignored() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.unsigned.test"));
-    let server = SmtpServer::start(Behaviour::good("mx.unsigned.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("unsigned.test", 10, "mx.unsigned.test")
-        .a("mx.unsigned.test", LO)
-        .tlsa("_25._tcp.mx.unsigned.test", 3, 1, 1, &[0xab; 32])
-        .start()
+    let (run, json, _server) = Scenario::new("unsigned")
+        .zone(|zone| zone.tlsa("_25._tcp.mx.unsigned.test", 3, 1, 1, &[0xab; 32]))
+        .check(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.unsigned.test", server);
-    let run = lab.check_json(&["unsigned.test"], &[]).await;
-    let json = run.json();
     let d = domain(&json, "unsigned.test");
     assert_eq!(json["settings"]["dnssec"], "trust-resolver");
     assert_eq!(d["dnssec"], "insecure");
     assert_eq!(d["mx"][0]["tlsa"], Value::Null, "not even looked up");
     assert_eq!(d["mx"][0]["addresses"][0]["dane"], "insecure");
     assert_eq!(severity(&d["mx"][0], "dane.tlsa"), "info");
-    assert_eq!(delivery(d).2, "not-applicable");
+    assert_eq!(delivery(d)[2], "not-applicable");
     assert_eq!(
         d["verdict"], "secure",
         "a wrong but unsigned TLSA must not break anything"
@@ -197,22 +183,10 @@ async fn tlsa_in_an_unsigned_zone_is_ignored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bogus_signatures_are_a_finding_not_insecure() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.bogus.test",
-        pki.leaf(&LeafSpec::valid_for("mx.bogus.test")),
-    ))
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("bogus.test", 10, "mx.bogus.test")
-        .a("mx.bogus.test", LO)
-        .bogus("mx.bogus.test")
-        .start()
+    let (run, json, _server) = Scenario::new("bogus")
+        .zone(|zone| zone.bogus("mx.bogus.test"))
+        .check(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.bogus.test", server);
-    let run = lab.check_json(&["bogus.test"], &[]).await;
-    let json = run.json();
     let d = domain(&json, "bogus.test");
     let mx = &d["mx"][0];
     let (sev, msg) = finding(mx, "dnssec.bogus").expect("dnssec.bogus");
@@ -235,32 +209,25 @@ async fn sts_case(
     policy: Response,
     extra_zone: impl FnOnce(ZoneBuilder) -> ZoneBuilder,
 ) -> (Run, Value, HttpsServer) {
-    let domain_name = format!("{name}.test");
-    let mx = format!("mx.{name}.test");
+    let scenario = Scenario::new(name);
     let web = format!("mta-sts.{name}.test");
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(&mx, pki.leaf(&LeafSpec::valid_for(&mx)))).await;
     let https = HttpsServer::start(
-        pki.leaf(&LeafSpec::valid_for(&web)),
+        scenario.pki().leaf(&LeafSpec::valid_for(&web)),
         vec![("/.well-known/mta-sts.txt".to_string(), policy)],
     )
     .await;
-    let zone = ZoneBuilder::new()
-        .mx(&domain_name, 10, &mx)
-        .a(&mx, LO)
-        .a(&web, LO)
-        .txt(
-            &format!("_mta-sts.{domain_name}"),
-            &["v=STSv1; id=20261129T000000;"],
-        );
-    let dns = extra_zone(zone).start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve(&mx, server);
     let rule = format!("{web}:443::{}", https.port());
-    let run = lab
-        .check_json(&[&domain_name], &["--connect-to", &rule])
+    let sts = format!("_mta-sts.{}", scenario.domain);
+    let (run, json, _server) = scenario
+        .zone(|zone| {
+            extra_zone(
+                zone.a(&web, LO)
+                    .txt(&sts, &["v=STSv1; id=20261129T000000;"]),
+            )
+        })
+        .args(&["--connect-to", &rule])
+        .check(good)
         .await;
-    let json = run.json();
     (run, json, https)
 }
 
@@ -288,10 +255,7 @@ async fn mta_sts_enforce_matching_is_protected() {
         severity(&d["mx"][0]["addresses"][0], "mta-sts.certificate"),
         "ok"
     );
-    assert_eq!(
-        delivery(d),
-        ("secure".into(), "secure".into(), "not-applicable".into())
-    );
+    assert_eq!(delivery(d), ["secure", "secure", "not-applicable"]);
     assert_eq!(d["tls_rpt"]["record"], "valid");
     assert_eq!(
         d["tls_rpt"]["rua"],
@@ -318,7 +282,7 @@ async fn mta_sts_enforce_not_matching_is_broken() {
     let d = domain(&json, "stsbad.test");
     assert_eq!(d["mx"][0]["mta_sts_match"], false);
     assert_eq!(severity(&d["mx"][0], "mta-sts.mx"), "fail");
-    assert_eq!(delivery(d).1, "deferred");
+    assert_eq!(delivery(d)[1], "deferred");
     assert_eq!(d["verdict"], "broken");
     assert_eq!(run.code, 1);
     // No TLS-RPT record: advice with the record to publish.
@@ -336,7 +300,7 @@ async fn mta_sts_testing_mode_only_warns() {
     let d = domain(&json, "ststest.test");
     assert_eq!(severity(d, "mta-sts.mode"), "info");
     assert_eq!(severity(&d["mx"][0], "mta-sts.mx"), "warn");
-    assert_eq!(delivery(d).1, "not-applicable");
+    assert_eq!(delivery(d)[1], "not-applicable");
     assert_eq!(d["verdict"], "secure");
 }
 
@@ -369,22 +333,19 @@ async fn unusable_policy_fetches_are_findings() {
         assert!(msg.to_lowercase().contains(expect), "{name}: {msg}");
         assert_eq!(d["mta_sts"]["policy"], Value::Null, "{name}");
         // Without a usable policy a sender without a cache delivers opportunistically.
-        assert_eq!(delivery(d).1, "not-applicable", "{name}");
+        assert_eq!(delivery(d)[1], "not-applicable", "{name}");
         assert_eq!(d["verdict"], "secure", "{name}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn policy_behind_an_invalid_certificate_is_not_used() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.stscert.test",
-        pki.leaf(&LeafSpec::valid_for("mx.stscert.test")),
-    ))
-    .await;
+    let scenario = Scenario::new("stscert");
     // Certificate for the wrong name.
     let https = HttpsServer::start(
-        pki.leaf(&LeafSpec::valid_for("www.stscert.test")),
+        scenario
+            .pki()
+            .leaf(&LeafSpec::valid_for("www.stscert.test")),
         vec![(
             "/.well-known/mta-sts.txt".to_string(),
             Response::policy(
@@ -393,20 +354,15 @@ async fn policy_behind_an_invalid_certificate_is_not_used() {
         )],
     )
     .await;
-    let dns = ZoneBuilder::new()
-        .mx("stscert.test", 10, "mx.stscert.test")
-        .a("mx.stscert.test", LO)
-        .a("mta-sts.stscert.test", LO)
-        .txt("_mta-sts.stscert.test", &["v=STSv1; id=1;"])
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.stscert.test", server);
     let rule = format!("mta-sts.stscert.test:443::{}", https.port());
-    let run = lab
-        .check_json(&["stscert.test"], &["--connect-to", &rule])
+    let (_, json, _server) = scenario
+        .zone(|zone| {
+            zone.a("mta-sts.stscert.test", LO)
+                .txt("_mta-sts.stscert.test", &["v=STSv1; id=1;"])
+        })
+        .args(&["--connect-to", &rule])
+        .check(good)
         .await;
-    let json = run.json();
     let d = domain(&json, "stscert.test");
     let (sev, _) = finding(d, "mta-sts.policy").expect("mta-sts.policy");
     assert_eq!(sev, "fail");
@@ -415,22 +371,14 @@ async fn policy_behind_an_invalid_certificate_is_not_used() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mta_sts_record_problems() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.stsrec.test",
-        pki.leaf(&LeafSpec::valid_for("mx.stsrec.test")),
-    ))
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("stsrec.test", 10, "mx.stsrec.test")
-        .a("mx.stsrec.test", LO)
-        .txt("_mta-sts.stsrec.test", &["v=STSv1; id=1;"])
-        .txt("_mta-sts.stsrec.test", &["v=STSv1; id=2;"])
-        .mx("stsnone.test", 10, "mx.stsrec.test")
-        .start()
+    let lab = Scenario::new("stsrec")
+        .zone(|zone| {
+            zone.txt("_mta-sts.stsrec.test", &["v=STSv1; id=1;"])
+                .txt("_mta-sts.stsrec.test", &["v=STSv1; id=2;"])
+                .mx("stsnone.test", 10, "mx.stsrec.test")
+        })
+        .lab(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.stsrec.test", server);
     let run = lab.check_json(&["stsrec.test", "stsnone.test"], &[]).await;
     let json = run.json();
     let d = domain(&json, "stsrec.test");
@@ -439,35 +387,35 @@ async fn mta_sts_record_problems() {
     let d = domain(&json, "stsnone.test");
     assert_eq!(d["mta_sts"]["record"], "absent");
     assert_eq!(severity(d, "mta-sts.record"), "info");
-    assert_eq!(delivery(d).1, "not-applicable");
+    assert_eq!(delivery(d)[1], "not-applicable");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tlsa_of_a_cname_mx_is_looked_up_at_the_target() {
-    let pki = TestPki::new();
+    let builder = LabBuilder::new();
     // The certificate names the alias (the MX name senders use).
-    let cert = pki.leaf(&LeafSpec {
+    let cert = builder.pki.leaf(&LeafSpec {
         names: vec!["alias.dcname.test".into(), "real.dcname.test".into()],
         ..LeafSpec::valid_for("alias.dcname.test")
     });
     let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good("alias.dcname.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("dcname.test", 10, "alias.dcname.test")
-        .cname("alias.dcname.test", "real.dcname.test")
-        .a("real.dcname.test", LO)
-        .tlsa(
-            "_25._tcp.real.dcname.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
+    let lab = builder
+        .zone(|zone| {
+            zone.mx("dcname.test", 10, "alias.dcname.test")
+                .cname("alias.dcname.test", "real.dcname.test")
+                .a("real.dcname.test", LO)
+                .tlsa(
+                    "_25._tcp.real.dcname.test",
+                    ee.usage,
+                    ee.selector,
+                    ee.matching,
+                    &ee.data,
+                )
+                .signed()
+        })
+        .serve("alias.dcname.test", |_, mx| Behaviour::good(mx, cert))
         .start()
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("alias.dcname.test", server);
     let run = lab.check_json(&["dcname.test"], &[]).await;
     let json = run.json();
     let mx = &domain(&json, "dcname.test")["mx"][0];
@@ -478,28 +426,14 @@ async fn tlsa_of_a_cname_mx_is_looked_up_at_the_target() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trust_resolver_mode_believes_the_ad_bit() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.adbit.test"));
-    let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good("mx.adbit.test", cert)).await;
     // Unsigned, but the "resolver" vouches for these names with AD.
-    let dns = ZoneBuilder::new()
-        .mx("adbit.test", 10, "mx.adbit.test")
-        .a("mx.adbit.test", LO)
-        .tlsa(
-            "_25._tcp.mx.adbit.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .authentic("adbit.test")
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.adbit.test", server);
-    let run = lab.check_json(&["adbit.test"], &[]).await;
-    let json = run.json();
+    let lab = dane_lab(
+        "adbit",
+        |c| vec![records_for(c).0],
+        |zone| zone.authentic("adbit.test"),
+    )
+    .await;
+    let json = lab.check_json(&["adbit.test"], &[]).await.json();
     assert_eq!(json["settings"]["dnssec"], "trust-resolver");
     let d = domain(&json, "adbit.test");
     assert_eq!(d["dnssec"], "secure");
@@ -510,30 +444,17 @@ async fn trust_resolver_mode_believes_the_ad_bit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dane_ee_authenticates_a_self_signed_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec {
+    let scenario = Scenario::new("selfdane");
+    let cert = scenario.pki().leaf(&LeafSpec {
         issuer: lab::pki::Issuer::SelfSigned,
-        ..LeafSpec::valid_for("mx.selfdane.test")
+        ..LeafSpec::valid_for(&scenario.mx)
     });
     let ee = suggest(&cert.chain).into_iter().next().expect("3 1 1");
-    let server = SmtpServer::start(Behaviour::good("mx.selfdane.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("selfdane.test", 10, "mx.selfdane.test")
-        .a("mx.selfdane.test", LO)
-        .tlsa(
-            "_25._tcp.mx.selfdane.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
-        .start()
+    let (_, json, _server) = scenario
+        .tlsa(&[ee])
+        .zone(ZoneBuilder::signed)
+        .check(|_, mx| Behaviour::good(mx, cert))
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.selfdane.test", server);
-    let run = lab.check_json(&["selfdane.test"], &[]).await;
-    let json = run.json();
     let d = domain(&json, "selfdane.test");
     let a = &d["mx"][0]["addresses"][0];
     assert_eq!(
@@ -553,28 +474,12 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
     use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
     use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.dsanchor.test"));
-    let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good("mx.dsanchor.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("dsanchor.test", 10, "mx.dsanchor.test")
-        .a("mx.dsanchor.test", LO)
-        .tlsa(
-            "_25._tcp.mx.dsanchor.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
-        .start()
-        .await;
+    let lab = dane_lab("dsanchor", |c| vec![records_for(c).0], ZoneBuilder::signed).await;
 
     // The zone's DS record, as a parent would publish it.
-    let mut ns = NameServerConfig::udp_and_tcp(dns.addr.ip());
+    let mut ns = NameServerConfig::udp_and_tcp(lab.dns.addr.ip());
     for c in &mut ns.connections {
-        c.port = dns.addr.port();
+        c.port = lab.dns.addr.port();
     }
     let resolver = TokioResolver::builder_with_config(
         ResolverConfig::from_name_servers(vec![ns]),
@@ -604,8 +509,6 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
         .collect();
     assert!(!ds_lines.is_empty());
 
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.dsanchor.test", server);
     let ds_file = lab.pki.dir().join("lab.ds");
     std::fs::write(
         &ds_file,
@@ -613,22 +516,12 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
     )
     .expect("write");
     // Replace the DNSKEY anchor the lab passes by the DS file.
-    let mut args: Vec<String> = vec![
-        "check".into(),
-        "--format".into(),
-        "json".into(),
-        "dsanchor.test".into(),
-    ];
-    let mut lab_args = lab.args().into_iter();
-    while let Some(a) = lab_args.next() {
-        if a == "--trust-anchor" {
-            lab_args.next();
-            args.push(a);
-            args.push(ds_file.display().to_string());
-        } else {
-            args.push(a);
-        }
-    }
+    let mut args = lab.command_line(&["check", "--format", "json"], &["dsanchor.test"], &[]);
+    let anchor = args
+        .iter()
+        .position(|a| a == "--trust-anchor")
+        .expect("a signed lab zone comes with its anchor");
+    args[anchor + 1] = ds_file.display().to_string();
     let run = lab::run::smtptls(&args).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();
@@ -659,28 +552,14 @@ async fn ds_trust_anchor_validates_like_the_dnskey() {
 /// anchor turning every answer bogus.
 #[tokio::test(flavor = "multi_thread")]
 async fn ksk_anchor_trusts_the_zone_signing_key() {
-    let pki = TestPki::new();
-    let mx = "mx.ksk.test";
-    let cert = pki.leaf(&LeafSpec::valid_for(mx));
-    let (ee, _) = records_for(&cert);
-    let server = SmtpServer::start(Behaviour::good(mx, cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("ksk.test", 10, mx)
-        .a(mx, LO)
-        .tlsa(
-            "_25._tcp.mx.ksk.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed_with_zsk()
-        .start()
-        .await;
-    let anchor = dns.trust_anchor().expect("signed");
+    let lab = dane_lab(
+        "ksk",
+        |c| vec![records_for(c).0],
+        ZoneBuilder::signed_with_zsk,
+    )
+    .await;
+    let anchor = lab.dns.trust_anchor().expect("signed");
     assert_eq!(anchor.lines().count(), 1, "only the KSK is the anchor");
-    let mut lab = Lab::new(dns, pki);
-    lab.serve(mx, server);
     let run = lab.check_json(&["ksk.test"], &[]).await;
     let json = run.json();
     let d = domain(&json, "ksk.test");

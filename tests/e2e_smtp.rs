@@ -8,62 +8,18 @@ mod lab;
 use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
-use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
-use lab::run::{Lab, Run, domain, finding, first_address, severity};
+use lab::pki::{KeyKind, LeafSpec, TestPki};
+use lab::report::{domain, finding, first_address, level, severity};
+use lab::run::{Lab, Run};
+use lab::scenario::{Scenario, assert_polite, good, good_with, plain, self_signed};
+use lab::server::closed_port;
 use lab::smtp::{Banner, Behaviour, Ehlo, SmtpServer, StartTls};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-/// One domain `NAME.test`, MX 10 `mx.NAME.test` at 127.0.0.1, served by a
-/// lab server with the behaviour `make` builds from the lab PKI.
-async fn scenario(
-    name: &str,
-    make: impl FnOnce(&TestPki, &str) -> Behaviour,
-) -> (Run, Value, SmtpServer) {
-    scenario_with(name, &[], make).await
-}
-
-async fn scenario_with(
-    name: &str,
-    extra: &[&str],
-    make: impl FnOnce(&TestPki, &str) -> Behaviour,
-) -> (Run, Value, SmtpServer) {
-    let domain = format!("{name}.test");
-    let mx = format!("mx.{name}.test");
-    let pki = TestPki::new();
-    let behaviour = make(&pki, &mx);
-    let server = SmtpServer::start(behaviour).await;
-    let dns = ZoneBuilder::new()
-        .mx(&domain, 10, &mx)
-        .a(&mx, std::net::Ipv4Addr::LOCALHOST)
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    // The server is moved into the lab only for its port; keep it alive
-    // for the caller by re-reading its port.
-    let port = server.port();
-    let mut args: Vec<String> = vec![
-        "check".into(),
-        "--format".into(),
-        "json".into(),
-        domain.clone(),
-    ];
-    args.extend(lab.args());
-    args.push("--connect-to".into());
-    args.push(format!("{mx}:25::{port}"));
-    args.extend(extra.iter().map(|s| s.to_string()));
-    lab.servers.clear();
-    let run = lab::run::smtptls(args).await;
-    let json = run.json();
-    (run, json, server)
-}
-
-fn good(pki: &TestPki, mx: &str) -> Behaviour {
-    Behaviour::good(mx, pki.leaf(&LeafSpec::valid_for(mx)))
-}
-
+/// [`good`] with the certificate changed by `spec`, as a scenario's server.
 fn with_leaf(spec: impl FnOnce(LeafSpec) -> LeafSpec) -> impl FnOnce(&TestPki, &str) -> Behaviour {
-    move |pki, mx| Behaviour::good(mx, pki.leaf(&spec(LeafSpec::valid_for(mx))))
+    move |pki, mx| good_with(pki, mx, spec)
 }
 
 fn verdict(json: &Value) -> &str {
@@ -79,23 +35,9 @@ fn error_of(addr: &Value) -> (String, String, String) {
     )
 }
 
-const NEVER_SENT: [&str; 3] = ["MAIL", "RCPT", "DATA"];
-
-fn assert_polite(server: &SmtpServer) {
-    for cmd in server.commands() {
-        let verb = cmd
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase();
-        assert!(!NEVER_SENT.contains(&verb.as_str()), "sent {cmd:?}");
-    }
-    assert!(!server.saw_early_talker(), "spoke before the banner");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn good_chain_is_secure_and_the_dialogue_is_polite() {
-    let (run, json, server) = scenario("good", good).await;
+    let (run, json, server) = Scenario::new("good").check(good).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(verdict(&json), "secure");
     let a = first_address(&json, "good.test");
@@ -200,20 +142,14 @@ async fn good_chain_is_secure_and_the_dialogue_is_polite() {
     ] {
         assert_eq!(severity(a, id), sev, "{id}: {:?}", finding(a, id));
     }
-    let level = |id: &str| {
-        a["findings"]
-            .as_array()
-            .and_then(|f| f.iter().find(|x| x["id"] == id))
-            .map(|x| x["level"].clone())
-    };
     assert_eq!(
-        level("tls.protocols"),
-        Some(json!("sufficient")),
+        level(a, "tls.protocols"),
+        Some(&json!("sufficient")),
         "TLS 1.2 is"
     );
-    assert_eq!(level("tls.key-exchange"), Some(json!("good")));
-    assert_eq!(level("cert.key"), Some(json!("good")));
-    assert_eq!(level("tls.handshake"), Some(Value::Null));
+    assert_eq!(level(a, "tls.key-exchange"), Some(&json!("good")));
+    assert_eq!(level(a, "cert.key"), Some(&json!("good")));
+    assert_eq!(level(a, "tls.handshake"), Some(&Value::Null));
 }
 
 /// The transcript of one default (`--scan light`) audit of a good lab
@@ -234,15 +170,13 @@ fn expected_transcript() -> Vec<&'static str> {
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_certificate_is_encrypted_not_secure() {
     let now = OffsetDateTime::now_utc();
-    let (run, json, _s) = scenario(
-        "expired",
-        with_leaf(|l| LeafSpec {
+    let (run, json, _s) = Scenario::new("expired")
+        .check(with_leaf(|l| LeafSpec {
             not_before: now - time::Duration::days(100),
             not_after: now - time::Duration::days(10),
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(run.code, 0, "encrypted is at the default threshold");
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "expired.test");
@@ -263,14 +197,12 @@ async fn expired_certificate_is_encrypted_not_secure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_expiring_soon_warns() {
     let now = OffsetDateTime::now_utc();
-    let (run, json, _s) = scenario(
-        "soon",
-        with_leaf(|l| LeafSpec {
+    let (run, json, _s) = Scenario::new("soon")
+        .check(with_leaf(|l| LeafSpec {
             not_after: now + time::Duration::days(10) + time::Duration::hours(1),
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(run.code, 0);
     assert_eq!(verdict(&json), "secure");
     let a = first_address(&json, "soon.test");
@@ -281,7 +213,10 @@ async fn certificate_expiring_soon_warns() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expiry_window_is_configurable() {
-    let (_, json, _s) = scenario_with("window", &["--expiry-warn-days", "100"], good).await;
+    let (_, json, _s) = Scenario::new("window")
+        .args(&["--expiry-warn-days", "100"])
+        .check(good)
+        .await;
     assert_eq!(
         severity(first_address(&json, "window.test"), "cert.expiry"),
         "warn"
@@ -291,14 +226,12 @@ async fn expiry_window_is_configurable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn not_yet_valid_certificate() {
     let now = OffsetDateTime::now_utc();
-    let (_, json, _s) = scenario(
-        "future",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("future")
+        .check(with_leaf(|l| LeafSpec {
             not_before: now + time::Duration::days(5),
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "future.test");
     assert_eq!(a["certificate"]["chain_error"], "not-yet-valid");
@@ -309,14 +242,12 @@ async fn not_yet_valid_certificate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_name_is_a_name_failure_not_a_chain_failure() {
-    let (run, json, _s) = scenario(
-        "wrongname",
-        with_leaf(|l| LeafSpec {
+    let (run, json, _s) = Scenario::new("wrongname")
+        .check(with_leaf(|l| LeafSpec {
             names: vec!["mail.other.test".into()],
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(run.code, 0);
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "wrongname.test");
@@ -333,14 +264,12 @@ async fn wrong_name_is_a_name_failure_not_a_chain_failure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wildcard_matches_only_the_leftmost_label() {
     // MX mx.wild.test with *.wild.test: matches.
-    let (_, json, _s) = scenario(
-        "wild",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("wild")
+        .check(with_leaf(|l| LeafSpec {
             names: vec!["*.wild.test".into()],
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "secure");
     assert_eq!(
         first_address(&json, "wild.test")["certificate"]["hostname_match"],
@@ -348,14 +277,12 @@ async fn wildcard_matches_only_the_leftmost_label() {
     );
 
     // MX mx.deep.test with *.test: the wildcard covers one label only.
-    let (_, json, _s) = scenario(
-        "deep",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("deep")
+        .check(with_leaf(|l| LeafSpec {
             names: vec!["*.test".into()],
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "encrypted");
     assert_eq!(
         first_address(&json, "deep.test")["certificate"]["hostname_match"],
@@ -365,14 +292,7 @@ async fn wildcard_matches_only_the_leftmost_label() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn self_signed_certificate() {
-    let (_, json, _s) = scenario(
-        "selfsigned",
-        with_leaf(|l| LeafSpec {
-            issuer: Issuer::SelfSigned,
-            ..l
-        }),
-    )
-    .await;
+    let (_, json, _s) = Scenario::new("selfsigned").check(self_signed).await;
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "selfsigned.test");
     assert_eq!(a["certificate"]["chain_error"], "self-signed");
@@ -385,14 +305,12 @@ async fn self_signed_certificate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_intermediate_is_an_incomplete_chain() {
-    let (_, json, _s) = scenario(
-        "nointermediate",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("nointermediate")
+        .check(with_leaf(|l| LeafSpec {
             send_intermediate: false,
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(verdict(&json), "encrypted");
     let a = first_address(&json, "nointermediate.test");
     assert_eq!(a["certificate"]["chain_length"], 1);
@@ -405,10 +323,9 @@ async fn untrusted_ca_is_an_unknown_issuer() {
     // The server's chain is complete, but its root is not in --ca-file:
     // the lab PKI for this scenario differs from the one the CLI trusts.
     let other_pki = TestPki::new();
-    let (_, json, _s) = scenario("untrusted", |_, mx| {
-        Behaviour::good(mx, other_pki.leaf(&LeafSpec::valid_for(mx)))
-    })
-    .await;
+    let (_, json, _s) = Scenario::new("untrusted")
+        .check(|_, mx| Behaviour::good(mx, other_pki.leaf(&LeafSpec::valid_for(mx))))
+        .await;
     let a = first_address(&json, "untrusted.test");
     assert_eq!(a["certificate"]["chain_error"], "unknown-issuer");
     assert_eq!(verdict(&json), "encrypted");
@@ -420,7 +337,9 @@ async fn rsa_and_ed25519_keys_are_reported() {
         ("rsa", KeyKind::Rsa2048, "RSA", 2048),
         ("ed", KeyKind::Ed25519, "Ed25519", 256),
     ] {
-        let (_, json, _s) = scenario(name, with_leaf(|l| LeafSpec { key: kind, ..l })).await;
+        let (_, json, _s) = Scenario::new(name)
+            .check(with_leaf(|l| LeafSpec { key: kind, ..l }))
+            .await;
         assert_eq!(verdict(&json), "secure", "{name}");
         let key = &first_address(&json, &format!("{name}.test"))["certificate"]["key"];
         assert_eq!(
@@ -433,14 +352,12 @@ async fn rsa_and_ed25519_keys_are_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rsa_1024_handshake_signature_is_verified_as_mtas_do() {
-    let (_, json, _s) = scenario(
-        "weakkey",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("weakkey")
+        .check(with_leaf(|l| LeafSpec {
             key: KeyKind::Rsa1024,
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     let a = first_address(&json, "weakkey.test");
     // OpenSSL- and GnuTLS-based senders verify this handshake (Postfix and
     // posttls-finger say Verified, in the interop suite); aws-lc-rs will
@@ -467,14 +384,12 @@ async fn rsa_1024_handshake_signature_is_verified_as_mtas_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rsa_1024_with_a_bad_handshake_signature_is_refused() {
-    let (_, json, _s) = scenario(
-        "badsig",
-        with_leaf(|l| LeafSpec {
+    let (_, json, _s) = Scenario::new("badsig")
+        .check(with_leaf(|l| LeafSpec {
             key: KeyKind::Rsa1024BadSignature,
             ..l
-        }),
-    )
-    .await;
+        }))
+        .await;
     let a = first_address(&json, "badsig.test");
     assert_eq!(a["tls"], Value::Null, "{a:#}");
     assert_eq!(a["error"]["phase"], "tls-handshake");
@@ -484,7 +399,7 @@ async fn rsa_1024_with_a_bad_handshake_signature_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_starttls_is_plaintext_and_fails_the_run() {
-    let (run, json, server) = scenario("plain", |_, mx| Behaviour::plain(mx)).await;
+    let (run, json, server) = Scenario::new("plain").check(plain).await;
     assert_eq!(run.code, 1);
     assert_eq!(verdict(&json), "plaintext");
     let a = first_address(&json, "plain.test");
@@ -499,11 +414,7 @@ async fn no_starttls_is_plaintext_and_fails_the_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn starttls_refused_with_454() {
-    let (run, json, server) = scenario("refused", |pki, mx| Behaviour {
-        starttls: StartTls::Refused454,
-        ..good(pki, mx)
-    })
-    .await;
+    let (run, json, server) = starttls_failure("refused", StartTls::Refused454).await;
     assert_eq!(run.code, 1);
     assert_eq!(verdict(&json), "plaintext");
     let a = first_address(&json, "refused.test");
@@ -522,11 +433,7 @@ async fn starttls_refused_with_454() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_closed_right_after_starttls() {
-    let (_, json, _s) = scenario("closes", |pki, mx| Behaviour {
-        starttls: StartTls::CloseOnStartTls,
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = starttls_failure("closes", StartTls::CloseOnStartTls).await;
     let a = first_address(&json, "closes.test");
     let (phase, kind, _) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("starttls", "closed"));
@@ -536,11 +443,7 @@ async fn connection_closed_right_after_starttls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintext_instead_of_a_tls_handshake() {
-    let (_, json, _s) = scenario("nottls", |pki, mx| Behaviour {
-        starttls: StartTls::HandshakeGarbage,
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = starttls_failure("nottls", StartTls::HandshakeGarbage).await;
     let a = first_address(&json, "nottls.test");
     let (phase, kind, message) = error_of(a);
     // The junk arrives right behind the 220: it is plaintext the client
@@ -555,11 +458,12 @@ async fn plaintext_instead_of_a_tls_handshake() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn multiline_banner_is_read_whole() {
-    let (run, json, server) = scenario("multiline", |pki, mx| Behaviour {
-        banner: Banner::Multiline,
-        ..good(pki, mx)
-    })
-    .await;
+    let (run, json, server) = Scenario::new("multiline")
+        .check(|pki, mx| Behaviour {
+            banner: Banner::Multiline,
+            ..good(pki, mx)
+        })
+        .await;
     assert_eq!(run.code, 0);
     assert_eq!(verdict(&json), "secure");
     let banner = first_address(&json, "multiline.test")["banner"]
@@ -575,8 +479,9 @@ async fn multiline_banner_is_read_whole() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn greet_delay_is_waited_out_without_talking_early() {
-    let (run, json, server) =
-        scenario_with("slow", &["--banner-timeout", "10"], |pki, mx| Behaviour {
+    let (run, json, server) = Scenario::new("slow")
+        .args(&["--banner-timeout", "10"])
+        .check(|pki, mx| Behaviour {
             banner: Banner::Delayed(Duration::from_millis(2500)),
             ..good(pki, mx)
         })
@@ -590,12 +495,24 @@ async fn greet_delay_is_waited_out_without_talking_early() {
     assert_polite(&server);
 }
 
+/// A good server for `NAME.test` but for how it answers STARTTLS.
+async fn starttls_failure(name: &str, starttls: StartTls) -> (Run, Value, SmtpServer) {
+    Scenario::new(name)
+        .check(move |pki, mx| Behaviour {
+            starttls,
+            ..good(pki, mx)
+        })
+        .await
+}
+
+/// A good server for `NAME.test` but for its greeting.
 async fn banner_failure(name: &str, banner: Banner) -> (Run, Value, SmtpServer) {
-    scenario(name, move |pki, mx| Behaviour {
-        banner,
-        ..good(pki, mx)
-    })
-    .await
+    Scenario::new(name)
+        .check(move |pki, mx| Behaviour {
+            banner,
+            ..good(pki, mx)
+        })
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -689,11 +606,12 @@ async fn silent_server_does_not_deadlock_the_prober() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ehlo_rejected_falls_back_to_helo() {
-    let (run, json, server) = scenario("helo", |pki, mx| Behaviour {
-        ehlo: Ehlo::RejectEhlo,
-        ..good(pki, mx)
-    })
-    .await;
+    let (run, json, server) = Scenario::new("helo")
+        .check(|pki, mx| Behaviour {
+            ehlo: Ehlo::RejectEhlo,
+            ..good(pki, mx)
+        })
+        .await;
     assert_eq!(run.code, 1);
     let a = first_address(&json, "helo.test");
     assert_eq!(severity(a, "smtp.ehlo"), "warn");
@@ -711,11 +629,7 @@ async fn ehlo_rejected_falls_back_to_helo() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused() {
-    // Bind to learn a free port, then close it: connecting is refused.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let port = closed_port();
     let pki = TestPki::new();
     let dns = ZoneBuilder::new()
         .mx("closed.test", 10, "mx.closed.test")
@@ -745,22 +659,17 @@ async fn connection_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ehlo_name_default_is_never_a_bare_word() {
     // No --ehlo-name: /etc/mailname, an FQDN host name, or an address literal.
-    let pki = TestPki::new();
-    let server = SmtpServer::start(good(&pki, "mx.ehlo.test")).await;
-    let dns = ZoneBuilder::new()
-        .mx("ehlo.test", 10, "mx.ehlo.test")
-        .a("mx.ehlo.test", std::net::Ipv4Addr::LOCALHOST)
-        .start()
-        .await;
+    let lab = Scenario::new("ehlo").lab(good).await;
+    let (_, server) = &lab.servers[0];
     let args = vec![
         "check".to_string(),
         "ehlo.test".into(),
         "--format".into(),
         "json".into(),
         "--resolver".into(),
-        dns.resolver_arg(),
+        lab.dns.resolver_arg(),
         "--ca-file".into(),
-        pki.ca_file().display().to_string(),
+        lab.pki.ca_file().display().to_string(),
         "--connect-to".into(),
         format!("mx.ehlo.test:25::{}", server.port()),
         "--dnssec".into(),
@@ -776,11 +685,7 @@ async fn ehlo_name_default_is_never_a_bare_word() {
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_only_server_is_a_tls_version_failure() {
     // What a TLS 1.0-only server answers a TLS 1.2+ ClientHello.
-    let (_, json, _s) = scenario("legacy", |pki, mx| Behaviour {
-        starttls: StartTls::TlsAlert(70),
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = starttls_failure("legacy", StartTls::TlsAlert(70)).await;
     let a = first_address(&json, "legacy.test");
     let (phase, kind, message) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));
@@ -793,11 +698,7 @@ async fn legacy_only_server_is_a_tls_version_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_failure_alert_is_named() {
-    let (_, json, _s) = scenario("alert", |pki, mx| Behaviour {
-        starttls: StartTls::TlsAlert(40),
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = starttls_failure("alert", StartTls::TlsAlert(40)).await;
     let a = first_address(&json, "alert.test");
     let (_, _, message) = error_of(a);
     assert!(message.contains("alert handshake_failure"), "{message}");
@@ -806,11 +707,7 @@ async fn handshake_failure_alert_is_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintext_answer_to_the_client_hello_is_not_tls() {
-    let (_, json, _s) = scenario("nothello", |pki, mx| Behaviour {
-        starttls: StartTls::NotTlsAfterHello,
-        ..good(pki, mx)
-    })
-    .await;
+    let (_, json, _s) = starttls_failure("nothello", StartTls::NotTlsAfterHello).await;
     let a = first_address(&json, "nothello.test");
     let (phase, kind, message) = error_of(a);
     assert_eq!((phase.as_str(), kind.as_str()), ("tls-handshake", "tls"));

@@ -9,28 +9,54 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
-use lab::pki::{LeafSpec, TestPki};
-use lab::run::{Lab, domain};
+use lab::pki::TestPki;
+use lab::report::domain;
+use lab::run::{Lab, spawn_smtptls};
+use lab::scenario::{LabBuilder, good};
 use lab::smtp::{Banner, Behaviour, SmtpServer};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
+/// A server for `host` that accepts connections and never greets.
+fn silent(_pki: &TestPki, host: &str) -> Behaviour {
+    Behaviour {
+        banner: Banner::Silent,
+        ..Behaviour::plain(host)
+    }
+}
+
+/// `NAME.test`, whose MX never greets and is given a minute to, and the
+/// null-MX domain `nomail`: a run that only a deadline or Ctrl-C ends,
+/// with one domain that finishes at once.
+async fn stuck_lab(name: &str, nomail: &str) -> Lab {
+    let mut lab = LabBuilder::new()
+        .mx(
+            &format!("{name}.test"),
+            10,
+            &format!("mx.{name}.test"),
+            silent,
+        )
+        .zone(|zone| zone.mx(nomail, 0, "."))
+        .start()
+        .await;
+    lab.banner_timeout = "60";
+    lab
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn domains_sharing_an_mx_host_cost_one_probe() {
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.provider.test",
-        pki.leaf(&LeafSpec::valid_for("mx.provider.test")),
-    ))
-    .await;
-    let mut zone = ZoneBuilder::new().a("mx.provider.test", LO);
     let names: Vec<String> = (0..25).map(|i| format!("customer{i}.test")).collect();
-    for name in &names {
-        zone = zone.mx(name, 10, "mx.provider.test");
-    }
-    let dns = zone.start().await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.provider.test", server);
+    let lab = LabBuilder::new()
+        .zone(|mut zone| {
+            zone = zone.a("mx.provider.test", LO);
+            for name in &names {
+                zone = zone.mx(name, 10, "mx.provider.test");
+            }
+            zone
+        })
+        .serve("mx.provider.test", good)
+        .start()
+        .await;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     // One connection per address (no scan): what is shared is the probe.
     let run = lab
@@ -54,21 +80,7 @@ async fn domains_sharing_an_mx_host_cost_one_probe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deadline_reports_unfinished_domains_as_errors() {
-    let pki = TestPki::new();
-    let silent = SmtpServer::start(Behaviour {
-        banner: Banner::Silent,
-        ..Behaviour::plain("mx.slow.test")
-    })
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("slow.test", 10, "mx.slow.test")
-        .a("mx.slow.test", LO)
-        .mx("nomail.test", 0, ".")
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.banner_timeout = "60";
-    lab.serve("mx.slow.test", silent);
+    let lab = stuck_lab("slow", "nomail.test").await;
     let run = lab
         .check_json(&["slow.test", "nomail.test"], &["--deadline", "1"])
         .await;
@@ -86,37 +98,13 @@ async fn deadline_reports_unfinished_domains_as_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupt_reports_what_finished_and_exits_130() {
-    let pki = TestPki::new();
-    let silent = SmtpServer::start(Behaviour {
-        banner: Banner::Silent,
-        ..Behaviour::plain("mx.stuck.test")
-    })
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("stuck.test", 10, "mx.stuck.test")
-        .a("mx.stuck.test", LO)
-        .mx("done.test", 0, ".")
-        .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.banner_timeout = "60";
-    lab.serve("mx.stuck.test", silent);
-    let mut args = vec![
-        "check".to_string(),
-        "--format".into(),
-        "ndjson".into(),
-        "stuck.test".into(),
-        "done.test".into(),
-    ];
-    args.extend(lab.args());
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
+    let lab = stuck_lab("stuck", "done.test").await;
+    let args = lab.command_line(
+        &["check", "--format", "ndjson"],
+        &["stuck.test", "done.test"],
+        &[],
+    );
+    let child = spawn_smtptls(&args, Stdio::null());
     let pid = child.id().expect("pid");
     // Wait until the probe is connected and waiting for its banner.
     let (_, server) = &lab.servers[0];
@@ -154,14 +142,26 @@ async fn interrupt_reports_what_finished_and_exits_130() {
     assert_eq!(done["verdict"], "no-mail");
 }
 
+/// The error kind of the first address of each MX of `name` ("-" for
+/// none), in MX order.
+fn error_kinds(json: &serde_json::Value, name: &str) -> Vec<String> {
+    domain(json, name)["mx"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            m["addresses"][0]["error"]["kind"]
+                .as_str()
+                .unwrap_or("-")
+                .to_string()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timed_out_address_is_not_contacted_again() {
     let pki = TestPki::new();
-    let silent = SmtpServer::start(Behaviour {
-        banner: Banner::Silent,
-        ..Behaviour::plain("mx.tarpit.test")
-    })
-    .await;
+    let silent = SmtpServer::start(silent(&pki, "mx.tarpit.test")).await;
     let port = silent.port();
     // Two MX host names, one address (and port): one tarpit.
     let dns = ZoneBuilder::new()
@@ -181,19 +181,7 @@ async fn a_timed_out_address_is_not_contacted_again() {
         )
         .await;
     let json = run.json();
-    let mx = domain(&json, "tarpit.test")["mx"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut kinds: Vec<String> = mx
-        .iter()
-        .map(|m| {
-            m["addresses"][0]["error"]["kind"]
-                .as_str()
-                .unwrap_or("-")
-                .to_string()
-        })
-        .collect();
+    let mut kinds = error_kinds(&json, "tarpit.test");
     // Which host gets there first is up to the scheduler; one times out,
     // the other is not tried.
     kinds.sort();
@@ -216,13 +204,10 @@ async fn a_timed_out_address_is_not_contacted_again() {
         )
         .await;
     let json = run.json();
-    let mx = domain(&json, "tarpit.test")["mx"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     assert!(
-        mx.iter()
-            .all(|m| m["addresses"][0]["error"]["kind"] == "timeout"),
+        error_kinds(&json, "tarpit.test")
+            .iter()
+            .all(|kind| kind == "timeout"),
         "{json:#}"
     );
     assert_eq!(silent.connections() - before, 4);
@@ -318,22 +303,8 @@ async fn domain_lists_skip_comments_dedupe_and_keep_bad_lines_in_place() {
 #[tokio::test(flavor = "multi_thread")]
 async fn domain_list_from_stdin() {
     let lab = list_lab().await;
-    let mut args = vec![
-        "check".to_string(),
-        "--format".into(),
-        "json".into(),
-        "--file".into(),
-        "-".into(),
-    ];
-    args.extend(lab.args());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
+    let args = lab.command_line(&["check", "--format", "json", "--file", "-"], &[], &[]);
+    let mut child = spawn_smtptls(&args, Stdio::piped());
     {
         use tokio::io::AsyncWriteExt;
         let mut stdin = child.stdin.take().expect("stdin");
@@ -384,16 +355,13 @@ async fn resume_skips_domains_already_reported() {
     let lab = list_lab().await;
     let dir = tempfile::tempdir().expect("dir");
     let first = dir.path().join("first.ndjson");
-    let mut args = vec![
-        "check".to_string(),
-        "--format".into(),
-        "ndjson".into(),
-        "a.test".into(),
-        "b.test".into(),
-    ];
-    args.extend(lab.args());
-    args.extend(["--output".to_string(), first.display().to_string()]);
-    let run = lab::run::smtptls(&args).await;
+    let run = lab
+        .smtptls(
+            &["check", "--format", "ndjson"],
+            &["a.test", "b.test"],
+            &["--output", &first.display().to_string()],
+        )
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "the report went to the file");
     let written = std::fs::read_to_string(&first).expect("report file");

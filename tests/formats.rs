@@ -6,12 +6,10 @@
 mod lab;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
-use lab::dns::ZoneBuilder;
-use lab::pki::{LeafSpec, TestPki};
-use lab::run::{Lab, Run, smtptls};
-use lab::smtp::{Banner, Behaviour, SmtpServer};
+use lab::run::{Lab, Run};
+use lab::scenario::{LabBuilder, good, plain};
+use lab::smtp::{Banner, Behaviour};
 use serde_json::Value;
 
 /// Input order.
@@ -33,42 +31,23 @@ const EXPECTED: [(&str, &str, bool); 5] = [
 ];
 
 async fn lab() -> Lab {
-    let pki = TestPki::new();
-    let tls = SmtpServer::start(Behaviour::good(
-        "mx.tls.test",
-        pki.leaf(&LeafSpec::valid_for("mx.tls.test")),
-    ))
-    .await;
-    let plain = SmtpServer::start(Behaviour::plain("mx.clear.test")).await;
-    let junk = SmtpServer::start(Behaviour {
-        banner: Banner::Garbage,
-        ..Behaviour::plain("mx.junk.test")
-    })
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("tls.test", 10, "mx.tls.test")
-        .a("mx.tls.test", Ipv4Addr::LOCALHOST)
-        .mx("clear.test", 10, "mx.clear.test")
-        .a("mx.clear.test", Ipv4Addr::LOCALHOST)
-        .mx("null.test", 0, ".")
-        .mx("junk.test", 10, "mx.junk.test")
-        .a("mx.junk.test", Ipv4Addr::LOCALHOST)
+    LabBuilder::new()
+        .mx("tls.test", 10, "mx.tls.test", good)
+        .mx("clear.test", 10, "mx.clear.test", plain)
+        .zone(|zone| zone.mx("null.test", 0, "."))
+        .mx("junk.test", 10, "mx.junk.test", |_, mx| Behaviour {
+            banner: Banner::Garbage,
+            ..Behaviour::plain(mx)
+        })
         .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.tls.test", tls);
-    lab.serve("mx.clear.test", plain);
-    lab.serve("mx.junk.test", junk);
-    lab
+        .await
 }
 
 /// `smtptls check --format FORMAT <the five domains> <lab args> EXTRA…`
 async fn check(lab: &Lab, format: &str, extra: &[&str]) -> Run {
-    let mut args: Vec<String> = vec!["check".into(), "--format".into(), format.into()];
-    args.extend(DOMAINS.iter().map(|d| d.to_string()));
-    args.extend(lab.args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let run = smtptls(args).await;
+    let run = lab
+        .smtptls(&["check", "--format", format], &DOMAINS, extra)
+        .await;
     assert_eq!(
         run.code, 1,
         "three domains are below the threshold: {run:?}"

@@ -3,6 +3,8 @@
 
 #[path = "lab/pki.rs"]
 mod pki;
+#[path = "lab/server.rs"]
+mod server;
 #[path = "lab/smtp.rs"]
 mod smtp;
 

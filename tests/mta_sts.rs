@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use lab::dns::{TestDns, ZoneBuilder};
 use lab::https::{Body, HttpsServer, POLICY_PATH, Response, SilentServer};
 use lab::pki::{LeafSpec, TestPki};
+use lab::server::closed_port;
 use smtptls::domain::DomainName;
 use smtptls::fetch::Fetcher;
 use smtptls::options::{AddressFamilies, ConnectRules, DnsServers, DnssecMode, TrustStore};
@@ -417,38 +418,33 @@ async fn policy_that_is_not_utf8() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_problems_are_dns() -> TestResult {
+    // The fetch with a lab DNS server for `zone` and no HTTPS server:
+    // these cases end at DNS.
     let pki = TestPki::new();
+    let fetch_in = async |zone: ZoneBuilder| -> Result<_, Box<dyn std::error::Error>> {
+        let dns = zone.start().await;
+        let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
+        Ok(fetch(&fetcher).await)
+    };
     // No record at all: NXDOMAIN.
-    let dns = ZoneBuilder::new()
-        .a("mx1.x.test", Ipv4Addr::LOCALHOST)
-        .start()
-        .await;
-    let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetch(&fetcher).await,
+        fetch_in(ZoneBuilder::new().a("mx1.x.test", Ipv4Addr::LOCALHOST)).await?,
         Err(FetchProblem::Dns(
             "mta-sts.x.test does not exist (NXDOMAIN)".into()
         ))
     );
 
     // The name exists without addresses: NODATA.
-    let dns = ZoneBuilder::new()
-        .txt(POLICY_HOST, &["hello"])
-        .start()
-        .await;
-    let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetch(&fetcher).await,
+        fetch_in(ZoneBuilder::new().txt(POLICY_HOST, &["hello"])).await?,
         Err(FetchProblem::Dns(
             "mta-sts.x.test has no A or AAAA record".into()
         ))
     );
 
     // SERVFAIL.
-    let dns = ZoneBuilder::new().servfail(POLICY_HOST).start().await;
-    let fetcher = lab_fetcher(&dns, &pki, &to_port(443), TIMEOUT)?;
     assert_eq!(
-        fetch(&fetcher).await,
+        fetch_in(ZoneBuilder::new().servfail(POLICY_HOST)).await?,
         Err(FetchProblem::Dns("A mta-sts.x.test: SERVFAIL".into()))
     );
     Ok(())
@@ -489,11 +485,7 @@ async fn fixed_connect_to_skips_dns() -> TestResult {
 async fn closed_port_is_a_connect_problem() -> TestResult {
     let pki = TestPki::new();
     let dns = zone().await;
-    // A port that was free a moment ago and has no listener now.
-    let port = {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        listener.local_addr()?.port()
-    };
+    let port = closed_port();
     let fetcher = lab_fetcher(&dns, &pki, &to_port(port), TIMEOUT)?;
     match fetch(&fetcher).await {
         Err(FetchProblem::Connect(msg)) => {

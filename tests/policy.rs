@@ -4,56 +4,39 @@
 
 mod lab;
 
-use std::net::Ipv4Addr;
-
 use lab::dns::ZoneBuilder;
-use lab::pki::{Issuer, LeafSpec, TestPki};
 use lab::run::{Lab, Run, smtptls};
-use lab::smtp::{Behaviour, SmtpServer};
+use lab::scenario::{LabBuilder, Scenario, good, plain, self_signed};
+use lab::smtp::Behaviour;
 use smtptls::protection::dane::suggest;
-
-const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 /// Unsigned lab: a verify-capable domain, an encrypt-only one (self-signed),
 /// one without TLS, and one that does not exist.
 async fn unsigned_lab() -> Lab {
-    let pki = TestPki::new();
-    let good = SmtpServer::start(Behaviour::good(
-        "mx.good.test",
-        pki.leaf(&LeafSpec::valid_for("mx.good.test")),
-    ))
-    .await;
-    let selfsigned = SmtpServer::start(Behaviour::good(
-        "mx.self.test",
-        pki.leaf(&LeafSpec {
-            issuer: Issuer::SelfSigned,
-            ..LeafSpec::valid_for("mx.self.test")
-        }),
-    ))
-    .await;
-    let plain = SmtpServer::start(Behaviour::plain("mx.plain.test")).await;
-    let dns = ZoneBuilder::new()
-        .mx("good.test", 10, "mx.good.test")
-        .a("mx.good.test", LO)
-        .mx("self.test", 10, "mx.self.test")
-        .a("mx.self.test", LO)
-        .mx("plain.test", 10, "mx.plain.test")
-        .a("mx.plain.test", LO)
+    LabBuilder::new()
+        .mx("good.test", 10, "mx.good.test", good)
+        .mx("self.test", 10, "mx.self.test", self_signed)
+        .mx("plain.test", 10, "mx.plain.test", plain)
         .start()
-        .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.good.test", good);
-    lab.serve("mx.self.test", selfsigned);
-    lab.serve("mx.plain.test", plain);
-    lab
+        .await
 }
 
+/// `smtptls policy --format FORMAT DOMAINS… <lab args> EXTRA…`
 async fn policy(lab: &Lab, format: &str, domains: &[&str], extra: &[&str]) -> Run {
-    let mut args: Vec<String> = vec!["policy".into(), "--format".into(), format.into()];
-    args.extend(domains.iter().map(|d| d.to_string()));
-    args.extend(lab.args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    smtptls(args).await
+    lab.smtptls(&["policy", "--format", format], domains, extra)
+        .await
+}
+
+/// `smtptls policy --format postfix --from REPORT`: no audit, no lab.
+async fn postfix_policy_from(report: &std::path::Path) -> Run {
+    smtptls([
+        "policy",
+        "--format",
+        "postfix",
+        "--from",
+        &report.display().to_string(),
+    ])
+    .await
 }
 
 /// Active (uncommented) lines of a generated file.
@@ -124,22 +107,17 @@ async fn policies_from_a_saved_report_match_a_live_audit() {
     let lab = unsigned_lab().await;
     let dir = tempfile::tempdir().expect("dir");
     let saved = dir.path().join("audit.ndjson");
-    let mut args: Vec<String> = vec!["check".into(), "--format".into(), "ndjson".into()];
-    args.extend(DOMAINS.iter().map(|d| d.to_string()));
-    args.extend(lab.args());
-    args.extend(["--output".to_string(), saved.display().to_string()]);
-    let run = smtptls(&args).await;
+    let run = lab
+        .smtptls(
+            &["check", "--format", "ndjson"],
+            &DOMAINS,
+            &["--output", &saved.display().to_string()],
+        )
+        .await;
     assert_eq!(run.code, 1, "plain and gone fail the audit threshold");
 
     let live = policy(&lab, "postfix", &DOMAINS, &[]).await;
-    let from = smtptls([
-        "policy",
-        "--format",
-        "postfix",
-        "--from",
-        &saved.display().to_string(),
-    ])
-    .await;
+    let from = postfix_policy_from(&saved).await;
     assert_eq!(from.code, 0, "{}", from.stderr);
     // NDJSON rows come in completion order: compare as sets of lines.
     let mut a = active(&live.stdout);
@@ -154,14 +132,7 @@ async fn policies_from_a_saved_report_match_a_live_audit() {
 
     let bad = dir.path().join("bad.ndjson");
     std::fs::write(&bad, "{\"domain\": \"x.test\"}\n").expect("write");
-    let run = smtptls([
-        "policy",
-        "--format",
-        "postfix",
-        "--from",
-        &bad.display().to_string(),
-    ])
-    .await;
+    let run = postfix_policy_from(&bad).await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bad.ndjson:1"), "{}", run.stderr);
 }
@@ -219,25 +190,14 @@ async fn mta_sts_for_your_own_domain() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dane_valid_everywhere_is_dane_only() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(&LeafSpec::valid_for("mx.danep.test"));
+    let scenario = Scenario::new("danep");
+    let cert = scenario.cert();
     let ee = suggest(&cert.chain).into_iter().next().expect("3 1 1");
-    let server = SmtpServer::start(Behaviour::good("mx.danep.test", cert)).await;
-    let dns = ZoneBuilder::new()
-        .mx("danep.test", 10, "mx.danep.test")
-        .a("mx.danep.test", LO)
-        .tlsa(
-            "_25._tcp.mx.danep.test",
-            ee.usage,
-            ee.selector,
-            ee.matching,
-            &ee.data,
-        )
-        .signed()
-        .start()
+    let lab = scenario
+        .tlsa(&[ee])
+        .zone(ZoneBuilder::signed)
+        .lab(|_, mx| Behaviour::good(mx, cert))
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.danep.test", server);
     let run = policy(
         &lab,
         "postfix",
@@ -254,21 +214,13 @@ async fn a_broken_dane_policy_falls_back_to_what_works() {
     // The partner's TLSA record is stale: DANE senders defer (verdict
     // broken), but its certificate validates, so `secure` is safe and
     // `dane-only` must not be emitted.
-    let pki = TestPki::new();
-    let server = SmtpServer::start(Behaviour::good(
-        "mx.stale.test",
-        pki.leaf(&LeafSpec::valid_for("mx.stale.test")),
-    ))
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("stale.test", 10, "mx.stale.test")
-        .a("mx.stale.test", LO)
-        .tlsa("_25._tcp.mx.stale.test", 3, 1, 1, &[0xab; 32])
-        .signed()
-        .start()
+    let lab = Scenario::new("stale")
+        .zone(|zone| {
+            zone.tlsa("_25._tcp.mx.stale.test", 3, 1, 1, &[0xab; 32])
+                .signed()
+        })
+        .lab(good)
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx.stale.test", server);
     let run = policy(&lab, "postfix", &["stale.test"], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(

@@ -16,8 +16,11 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use jsonschema::ValidationError;
 use jsonschema::error::ValidationErrorKind;
 use lab::dns::ZoneBuilder;
-use lab::pki::{Issuer, LeafSpec, TestPki};
-use lab::run::{Lab, domain};
+use lab::pki::{LeafSpec, TestPki};
+use lab::report::domain;
+use lab::run::Lab;
+use lab::scenario::{good, good_with, self_signed};
+use lab::server::closed_port;
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::{Value, json};
 use smtptls::vocabulary::FindingId;
@@ -103,15 +106,12 @@ async fn lab_report() -> Value {
     let pki = TestPki::new();
     let now = OffsetDateTime::now_utc();
 
-    let good = Behaviour::good(
-        "mx1.good.test",
-        pki.leaf(&LeafSpec::valid_for("mx1.good.test")),
-    );
-    let mx1 = SmtpServer::start(good.clone()).await;
+    let good_mx1 = good(&pki, "mx1.good.test");
+    let mx1 = SmtpServer::start(good_mx1.clone()).await;
     // The same port on ::1, so mx1.good.test's AAAA record reaches the
     // same behaviour; hosts without IPv6 loopback just skip that address.
     let v6_addr = SocketAddr::from((Ipv6Addr::LOCALHOST, mx1.port()));
-    let mx1_v6 = match SmtpServer::start_on(v6_addr, good).await {
+    let mx1_v6 = match SmtpServer::start_on(v6_addr, good_mx1).await {
         Ok(server) => Some(server),
         Err(e) => {
             eprintln!("skipping the ::1 address: cannot bind {v6_addr}: {e}");
@@ -119,38 +119,16 @@ async fn lab_report() -> Value {
         }
     };
     let plain = SmtpServer::start(Behaviour::plain("mx2.good.test")).await;
-    let implicit = SmtpServer::start(Behaviour::good(
-        "implicit.test",
-        pki.leaf(&LeafSpec::valid_for("implicit.test")),
-    ))
+    let implicit = SmtpServer::start(good(&pki, "implicit.test")).await;
+    let alias = SmtpServer::start(good(&pki, "mx.alias.test")).await;
+    let expired = SmtpServer::start(good_with(&pki, "mx.expired.test", |leaf| LeafSpec {
+        not_before: now - Duration::days(100),
+        not_after: now - Duration::days(10),
+        ..leaf
+    }))
     .await;
-    let alias = SmtpServer::start(Behaviour::good(
-        "mx.alias.test",
-        pki.leaf(&LeafSpec::valid_for("mx.alias.test")),
-    ))
-    .await;
-    let expired = SmtpServer::start(Behaviour::good(
-        "mx.expired.test",
-        pki.leaf(&LeafSpec {
-            not_before: now - Duration::days(100),
-            not_after: now - Duration::days(10),
-            ..LeafSpec::valid_for("mx.expired.test")
-        }),
-    ))
-    .await;
-    let selfsigned = SmtpServer::start(Behaviour::good(
-        "mx.selfsigned.test",
-        pki.leaf(&LeafSpec {
-            issuer: Issuer::SelfSigned,
-            ..LeafSpec::valid_for("mx.selfsigned.test")
-        }),
-    ))
-    .await;
-    // A port nobody listens on: bind, note it, close.
-    let closed_port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("bind a throw-away port")
-        .port();
+    let selfsigned = SmtpServer::start(self_signed(&pki, "mx.selfsigned.test")).await;
+    let closed_port = closed_port();
 
     let mut zone = ZoneBuilder::new()
         .mx("secure.test.", 10, "mx1.good.test.")

@@ -3,52 +3,22 @@
 
 mod lab;
 
-use std::net::Ipv4Addr;
-
-use lab::dns::ZoneBuilder;
-use lab::pki::{Issuer, LeafSpec, TestPki};
-use lab::run::Lab;
-use lab::smtp::{Banner, Behaviour, SmtpServer};
+use lab::scenario::{LabBuilder, good, plain, self_signed};
+use lab::smtp::{Banner, Behaviour};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn table_output() {
-    let pki = TestPki::new();
-    let good = SmtpServer::start(Behaviour::good(
-        "mx1.example.test",
-        pki.leaf(&LeafSpec::valid_for("mx1.example.test")),
-    ))
-    .await;
-    let plain = SmtpServer::start(Behaviour::plain("mx2.example.test")).await;
-    let selfsigned = SmtpServer::start(Behaviour::good(
-        "mail.partner.test",
-        pki.leaf(&LeafSpec {
-            issuer: Issuer::SelfSigned,
-            ..LeafSpec::valid_for("mail.partner.test")
-        }),
-    ))
-    .await;
-    let busy = SmtpServer::start(Behaviour {
-        banner: Banner::Reject421,
-        ..Behaviour::plain("mx.busy.test")
-    })
-    .await;
-    let dns = ZoneBuilder::new()
-        .mx("example.test", 10, "mx1.example.test")
-        .mx("example.test", 20, "mx2.example.test")
-        .a("mx1.example.test", Ipv4Addr::LOCALHOST)
-        .a("mx2.example.test", Ipv4Addr::LOCALHOST)
-        .mx("partner.test", 10, "mail.partner.test")
-        .a("mail.partner.test", Ipv4Addr::LOCALHOST)
-        .mx("busy.test", 10, "mx.busy.test")
-        .a("mx.busy.test", Ipv4Addr::LOCALHOST)
-        .mx("nomail.test", 0, ".")
+    let lab = LabBuilder::new()
+        .mx("example.test", 10, "mx1.example.test", good)
+        .mx("example.test", 20, "mx2.example.test", plain)
+        .mx("partner.test", 10, "mail.partner.test", self_signed)
+        .mx("busy.test", 10, "mx.busy.test", |_, mx| Behaviour {
+            banner: Banner::Reject421,
+            ..Behaviour::plain(mx)
+        })
+        .zone(|zone| zone.mx("nomail.test", 0, "."))
         .start()
         .await;
-    let mut lab = Lab::new(dns, pki);
-    lab.serve("mx1.example.test", good);
-    lab.serve("mx2.example.test", plain);
-    lab.serve("mail.partner.test", selfsigned);
-    lab.serve("mx.busy.test", busy);
     let run = lab
         .check_table(
             &[

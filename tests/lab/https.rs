@@ -25,17 +25,18 @@
 //! dropped.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::pki::ServerCert;
+use super::server::{Log, accept_loop, bind_loopback};
 
 /// Where MTA-STS policies live (RFC 8461 §3.2).
 pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
@@ -132,7 +133,7 @@ impl Response {
 struct Shared {
     tls: TlsAcceptor,
     routes: Vec<(String, Response)>,
-    requests: Mutex<Vec<String>>,
+    requests: Log,
     connections: AtomicUsize,
 }
 
@@ -148,19 +149,25 @@ impl HttpsServer {
     /// Binds 127.0.0.1 on a free port and serves `routes` (exact paths, the
     /// first match wins) with `cert` until dropped.
     pub async fn start(cert: ServerCert, routes: Vec<(String, Response)>) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind a loopback port for the lab HTTPS server");
-        let addr = listener
-            .local_addr()
-            .expect("local address of the lab HTTPS server");
+        let (listener, addr) = bind_loopback("HTTPS server").await;
         let shared = Arc::new(Shared {
             tls: TlsAcceptor::from(cert.server_config()),
             routes,
-            requests: Mutex::default(),
+            requests: Log::default(),
             connections: AtomicUsize::new(0),
         });
-        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let accept_task = tokio::spawn(accept_loop(listener, {
+            let shared = shared.clone();
+            move |stream| {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let shared = shared.clone();
+                async move {
+                    // Errors are clients hanging up or failing the
+                    // handshake: just end the connection.
+                    let _ = serve(stream, &shared).await;
+                }
+            }
+        }));
         HttpsServer {
             addr,
             shared,
@@ -176,12 +183,7 @@ impl HttpsServer {
     /// without a space (`mta-sts.x.test/.well-known/mta-sts.txt`); the host
     /// is the Host header as sent, `<no host>` if there was none.
     pub fn requests(&self) -> Vec<String> {
-        let requests = self
-            .shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        requests.clone()
+        self.shared.requests.lines()
     }
 
     /// How many TCP connections were accepted so far (including those whose
@@ -199,28 +201,6 @@ impl Drop for HttpsServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    shared.connections.fetch_add(1, Ordering::SeqCst);
-                    let shared = shared.clone();
-                    connections.spawn(async move {
-                        // Errors are clients hanging up or failing the
-                        // handshake: just end the connection.
-                        let _ = serve(stream, &shared).await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
 async fn serve(tcp: TcpStream, shared: &Shared) -> io::Result<()> {
     let mut tls = tokio::time::timeout(CLIENT_TIMEOUT, shared.tls.accept(tcp))
         .await
@@ -233,11 +213,7 @@ async fn serve(tcp: TcpStream, shared: &Shared) -> io::Result<()> {
         Head::Malformed => Response::new(400),
         Head::Request { path, host } => {
             let host = host.unwrap_or_else(|| "<no host>".into());
-            shared
-                .requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!("{host}{path}"));
+            shared.requests.push(format!("{host}{path}"));
             shared
                 .routes
                 .iter()
@@ -369,37 +345,21 @@ pub struct SilentServer {
 
 impl SilentServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind a loopback port for the lab silent server");
-        let addr = listener
-            .local_addr()
-            .expect("local address of the lab silent server");
+        let (listener, addr) = bind_loopback("silent server").await;
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = connections.clone();
-        let accept_task = tokio::spawn(async move {
-            let mut held = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((mut stream, _)) => {
-                            counter.fetch_add(1, Ordering::SeqCst);
-                            held.spawn(async move {
-                                // Read and drop whatever comes, until EOF.
-                                let mut sink = [0u8; 1024];
-                                while let Ok(n) = stream.read(&mut sink).await {
-                                    if n == 0 {
-                                        break;
-                                    }
-                                }
-                            });
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    },
-                    Some(_) = held.join_next(), if !held.is_empty() => {}
+        let accept_task = tokio::spawn(accept_loop(listener, move |mut stream| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                // Read and drop whatever comes, until EOF.
+                let mut sink = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut sink).await {
+                    if n == 0 {
+                        break;
+                    }
                 }
             }
-        });
+        }));
         SilentServer {
             addr,
             connections,

@@ -6,12 +6,20 @@
 //! - [`smtp`]: an SMTP server with knobs for every behaviour the prober must
 //!   survive (good STARTTLS, no STARTTLS, stalls, garbage, ...).
 //! - [`https`]: an HTTPS server for MTA-STS policy files.
+//! - [`server`]: what those servers share (port, accept loop, log).
 //! - [`dns`]: an authoritative DNS server (hickory-server) for a test zone,
 //!   with names that answer SERVFAIL or never answer.
+//! - [`run`]: running the real binary against a [`run::Lab`].
+//! - [`report`]: reading its JSON report.
+//! - [`scenario`]: a lab put together from mail domains and how their
+//!   servers behave.
 #![allow(dead_code)]
 
 pub mod dns;
 pub mod https;
 pub mod pki;
+pub mod report;
 pub mod run;
+pub mod scenario;
+pub mod server;
 pub mod smtp;

@@ -41,16 +41,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let bin = env!("CARGO_BIN_EXE_smtptls");
-    let child = tokio::process::Command::new(bin)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn smtptls");
+    let child = spawn_smtptls(args, Stdio::null());
     let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
         .await
         .expect("smtptls did not finish within 120 s")
@@ -62,6 +53,25 @@ where
     };
     dump(&run);
     run
+}
+
+/// Starts `smtptls ARGS…` with `stdin` and its output piped, for tests
+/// that act on it while it runs (signal it, feed its stdin); [`smtptls`]
+/// runs it to the end.
+pub fn spawn_smtptls<I, S>(args: I, stdin: Stdio) -> tokio::process::Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn smtptls")
 }
 
 /// `SMTPTLS_TEST_DUMP=DIR`: every run's stdout is written to
@@ -158,53 +168,30 @@ impl Lab {
         args
     }
 
-    /// `smtptls check --format json DOMAINS… <lab args> EXTRA…`
-    pub async fn check_json(&self, domains: &[&str], extra: &[&str]) -> Run {
-        let mut args: Vec<String> = vec!["check".into(), "--format".into(), "json".into()];
+    /// `HEAD… DOMAINS… <lab args> EXTRA…`: the arguments of a run against
+    /// the lab, HEAD being the subcommand and its options (`check
+    /// --format ndjson`, `policy --format postfix`).
+    pub fn command_line(&self, head: &[&str], domains: &[&str], extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = head.iter().map(|s| s.to_string()).collect();
         args.extend(domains.iter().map(|d| d.to_string()));
         args.extend(self.args());
         args.extend(extra.iter().map(|s| s.to_string()));
-        smtptls(args).await
+        args
+    }
+
+    /// `smtptls HEAD… DOMAINS… <lab args> EXTRA…` (see [`Lab::command_line`])
+    pub async fn smtptls(&self, head: &[&str], domains: &[&str], extra: &[&str]) -> Run {
+        smtptls(self.command_line(head, domains, extra)).await
+    }
+
+    /// `smtptls check --format json DOMAINS… <lab args> EXTRA…`
+    pub async fn check_json(&self, domains: &[&str], extra: &[&str]) -> Run {
+        self.smtptls(&["check", "--format", "json"], domains, extra)
+            .await
     }
 
     /// `smtptls check DOMAINS… <lab args> EXTRA…` (table output)
     pub async fn check_table(&self, domains: &[&str], extra: &[&str]) -> Run {
-        let mut args: Vec<String> = vec!["check".into()];
-        args.extend(domains.iter().map(|d| d.to_string()));
-        args.extend(self.args());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        smtptls(args).await
+        self.smtptls(&["check"], domains, extra).await
     }
-}
-
-/// The report of `domain` in a JSON run.
-pub fn domain<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["domains"]
-        .as_array()
-        .and_then(|ds| ds.iter().find(|d| d["domain"] == name))
-        .unwrap_or_else(|| panic!("no domain {name} in {report:#}"))
-}
-
-/// The first address row of the first MX of `domain`.
-pub fn first_address<'a>(report: &'a Value, name: &str) -> &'a Value {
-    &domain(report, name)["mx"][0]["addresses"][0]
-}
-
-/// `(severity, message)` of finding `id` in a findings-bearing object.
-pub fn finding(obj: &Value, id: &str) -> Option<(String, String)> {
-    obj["findings"]
-        .as_array()?
-        .iter()
-        .find(|f| f["id"] == id)
-        .map(|f| {
-            (
-                f["severity"].as_str().unwrap_or_default().to_string(),
-                f["message"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-}
-
-/// The severity of finding `id`, or "absent".
-pub fn severity(obj: &Value, id: &str) -> String {
-    finding(obj, id).map_or_else(|| "absent".to_string(), |(s, _)| s)
 }

@@ -16,16 +16,17 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::pki::ServerCert;
+use super::server::{Log, accept_loop};
 
 /// Longest command line we buffer. RFC 5321 allows 512 octets; a little
 /// slack, but a client sending an endless line must not make us allocate
@@ -200,17 +201,14 @@ struct Shared {
     behaviour: Behaviour,
     /// Built once from `behaviour.cert`.
     tls: Option<TlsAcceptor>,
-    commands: Mutex<Vec<String>>,
+    commands: Log,
     early_talker: AtomicBool,
     connections: AtomicUsize,
 }
 
 impl Shared {
     fn record(&self, line: &str) {
-        // A poisoned lock only means another connection task panicked; the
-        // transcript itself is still fine to append to.
-        let mut commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
-        commands.push(line.to_owned());
+        self.commands.push(line.to_owned());
     }
 }
 
@@ -240,11 +238,23 @@ impl SmtpServer {
         let shared = Arc::new(Shared {
             behaviour,
             tls,
-            commands: Mutex::default(),
+            commands: Log::default(),
             early_talker: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
         });
-        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let accept_task = tokio::spawn(accept_loop(listener, {
+            let shared = shared.clone();
+            move |stream| {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let shared = shared.clone();
+                async move {
+                    // An error is the client hanging up or misbehaving,
+                    // which is what the lab is for: just end the
+                    // connection.
+                    let _ = serve(stream, &shared).await;
+                }
+            }
+        }));
         Ok(SmtpServer {
             addr,
             shared,
@@ -261,12 +271,7 @@ impl SmtpServer {
     /// those answered with an error. Lines over the length cap are not
     /// recorded.
     pub fn commands(&self) -> Vec<String> {
-        let commands = self
-            .shared
-            .commands
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        commands.clone()
+        self.shared.commands.lines()
     }
 
     /// Whether any client sent bytes before the greeting was complete.
@@ -285,32 +290,6 @@ impl Drop for SmtpServer {
         // The connection tasks live in the accept task's JoinSet: dropping
         // the set when this task is cancelled aborts all of them.
         self.accept_task.abort();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    shared.connections.fetch_add(1, Ordering::SeqCst);
-                    let shared = shared.clone();
-                    connections.spawn(async move {
-                        // An error is the client hanging up or misbehaving,
-                        // which is what the lab is for: just end the
-                        // connection.
-                        let _ = serve(stream, &shared).await;
-                    });
-                }
-                // Accept errors (e.g. out of file descriptors) are
-                // transient; back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            // Reap finished connections so the set does not grow forever.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 
@@ -542,12 +521,7 @@ async fn write_greeting(
 ) -> io::Result<bool> {
     let host = &behaviour.hostname;
     match &behaviour.banner {
-        Banner::Normal => {
-            writer
-                .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
-                .await?;
-            Ok(true)
-        }
+        Banner::Normal => normal_greeting(writer, host).await,
         Banner::Multiline => {
             let banner = format!("220-{host} ESMTP lab\r\n220-second line\r\n220 third\r\n");
             writer.write_all(banner.as_bytes()).await?;
@@ -555,22 +529,15 @@ async fn write_greeting(
         }
         Banner::Delayed(delay) => {
             tokio::time::sleep(*delay).await;
-            writer
-                .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
-                .await?;
-            Ok(true)
+            normal_greeting(writer, host).await
         }
         Banner::Reject421 => {
             let reply = format!("421 4.7.0 {host} too many connections, try later\r\n");
-            writer.write_all(reply.as_bytes()).await?;
-            writer.shutdown().await?;
-            Ok(false)
+            refuse(writer, reply.as_bytes()).await
         }
         Banner::Reject554 => {
             let reply = format!("554 5.7.1 {host} no SMTP service here\r\n");
-            writer.write_all(reply.as_bytes()).await?;
-            writer.shutdown().await?;
-            Ok(false)
+            refuse(writer, reply.as_bytes()).await
         }
         Banner::EndlessLine => {
             writer.write_all(b"220 ").await?;
@@ -589,11 +556,7 @@ async fn write_greeting(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        Banner::Garbage => {
-            writer.write_all(&garbage()).await?;
-            writer.shutdown().await?;
-            Ok(false)
-        }
+        Banner::Garbage => refuse(writer, &garbage()).await,
         Banner::Silent => std::future::pending().await,
         Banner::TooManyLines => {
             let lines = b"220-line\r\n".repeat(10_000);
@@ -601,6 +564,22 @@ async fn write_greeting(
             std::future::pending().await
         }
     }
+}
+
+/// The normal greeting, `220 HOST ESMTP lab`: the session goes on.
+async fn normal_greeting(writer: &mut (impl AsyncWrite + Unpin), host: &str) -> io::Result<bool> {
+    writer
+        .write_all(format!("220 {host} ESMTP lab\r\n").as_bytes())
+        .await?;
+    Ok(true)
+}
+
+/// `reply` instead of a greeting, then the connection is closed: the
+/// session is over.
+async fn refuse(writer: &mut (impl AsyncWrite + Unpin), reply: &[u8]) -> io::Result<bool> {
+    writer.write_all(reply).await?;
+    writer.shutdown().await?;
+    Ok(false)
 }
 
 /// ~200 bytes that are not SMTP: binary junk including NUL, 0xff and a CRLF
