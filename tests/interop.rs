@@ -242,7 +242,13 @@ fn smtptls_cmd(lab: &Path, args: &[&str], dnssec: Dnssec) -> Command {
 
 /// The JSON report of `smtptls check` over every scenario.
 fn smtptls(lab: &Path, dnssec: Dnssec) -> Value {
+    smtptls_with(lab, dnssec, &[])
+}
+
+/// The same, with more arguments (e.g. `--scan off`).
+fn smtptls_with(lab: &Path, dnssec: Dnssec, extra: &[&str]) -> Value {
     let out = smtptls_cmd(lab, &["check", "--format", "json"], dnssec)
+        .args(extra)
         .args(SCENARIOS.iter().map(|s| s.domain))
         .output()
         .expect("run smtptls");
@@ -292,6 +298,54 @@ fn addresses(d: &Value) -> Vec<(String, &Value)> {
 /// The certificate shown chains to a trusted root and names the host.
 fn certificate_valid(a: &Value) -> bool {
     a["certificate"]["chain_valid"] == true && a["certificate"]["hostname_match"] == true
+}
+
+/// Verdict v2: what senders get does not depend on `--scan`. Every
+/// scenario, audited with `--scan off`, `light` (the default) and `deep`:
+/// the same verdict and the same outcome for each kind of sender; only the
+/// configuration axis may see more.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn every_scan_mode_gives_the_same_verdict() {
+    let lab = lab();
+    let light = smtptls(&lab, Dnssec::Validate);
+    let off = smtptls_with(&lab, Dnssec::Validate, &["--scan", "off"]);
+    let deep = smtptls_with(&lab, Dnssec::Validate, &["--scan", "deep"]);
+    let senders = |report: &Value, name: &str| {
+        let d = domain(report, name);
+        format!("{} {:?}", d["verdict"].as_str().unwrap_or("?"), delivery(d))
+    };
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<18} {:<12} {:<12} {:<12} configuration off / light / deep",
+        "domain", "off", "light", "deep"
+    );
+    for s in SCENARIOS {
+        let [o, l, d] = [&off, &light, &deep].map(|r| senders(r, s.domain));
+        let level = |r: &Value| {
+            let c = &domain(r, s.domain)["configuration"];
+            match (c["level"].as_str(), c["lower_bound"] == true) {
+                (Some(level), true) => format!("{level}?"),
+                (Some(level), false) => level.to_string(),
+                (None, _) => "-".to_string(),
+            }
+        };
+        let verdict = |x: &str| x.split(' ').next().unwrap_or("?").to_string();
+        println!(
+            "{:<18} {:<12} {:<12} {:<12} {} / {} / {}",
+            s.domain,
+            verdict(&o),
+            verdict(&l),
+            verdict(&d),
+            level(&off),
+            level(&light),
+            level(&deep)
+        );
+        if o != l || d != l {
+            failures.push(format!("{}: off {o}, light {l}, deep {d}", s.domain));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
 #[test]
