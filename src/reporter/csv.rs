@@ -6,7 +6,8 @@
 //!
 //! The protocol-scan columns: `accepted_versions` (space-separated, as in
 //! the JSON), `weakest_level` (the lowest NCSC-NL level among the row's
-//! findings), `post_quantum`, `legacy_tls`, `starttls_injection` (its
+//! findings: for an address row, its configuration axis,
+//! `configuration.level` in the JSON), `post_quantum`, `legacy_tls`, `starttls_injection` (its
 //! result); empty where not scanned or not applicable.
 //!
 //! Enumerated values (verdict, dane, error_phase) are the JSON names;
