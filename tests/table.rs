@@ -40,3 +40,30 @@ async fn table_output() {
         insta::assert_snapshot!(run.stdout);
     });
 }
+
+/// Text from a hostile server reaches the terminal inert: its escape
+/// sequences (title, clear screen, colour) appear as text, never as bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_banner_is_inert_in_the_table() {
+    let hostile = "mx.busy.test\u{1b}]0;TITLE\u{7}\u{1b}[2J\u{1b}[31mRED\u{202e}";
+    let lab = LabBuilder::new()
+        .mx("busy.test", 10, "mx.busy.test", move |_, _| Behaviour {
+            banner: Banner::Reject421,
+            ..Behaviour::plain(hostile)
+        })
+        .start()
+        .await;
+    let run = lab.check_table(&["busy.test"], &["-4"]).await;
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'),
+        "raw control bytes in:\n{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains('\u{202e}'));
+    assert!(
+        run.stdout
+            .contains(r"421 4.7.0 mx.busy.test\x1b]0;TITLE\x07\x1b[2J\x1b[31mRED\u{202e}"),
+        "{}",
+        run.stdout
+    );
+}

@@ -59,7 +59,12 @@ impl TableReporter {
 
     fn domain(&self, d: &DomainReport, out: &mut dyn Write) -> io::Result<()> {
         let verdict = self.paint(&d.verdict.as_str().to_uppercase(), verdict_color(d.verdict));
-        writeln!(out, "{}  {verdict}  {}", d.domain, d.verdict_reason)?;
+        writeln!(
+            out,
+            "{}  {verdict}  {}",
+            inert(&d.domain),
+            inert(&d.verdict_reason)
+        )?;
         if let Some(delivery) = &d.delivery {
             writeln!(out, "  {}", protection_line(d))?;
             writeln!(
@@ -86,7 +91,7 @@ impl TableReporter {
                 "  {} {}: {}",
                 self.severity(f.severity),
                 f.id,
-                f.message
+                inert(&f.message)
             )?;
         }
         if d.mx.is_empty() {
@@ -108,7 +113,7 @@ impl TableReporter {
             if mx.addresses.is_empty() {
                 table.add_row(vec![
                     Cell::new(mx.preference),
-                    Cell::new(&mx.host),
+                    Cell::new(inert(&mx.host)),
                     Cell::new("-"),
                     Cell::new(""),
                     Cell::new(""),
@@ -171,7 +176,7 @@ impl TableReporter {
     }
 
     fn problem_cell(&self, text: String, severity: Severity) -> Cell {
-        let cell = Cell::new(text);
+        let cell = Cell::new(inert(&text));
         match (self.color, severity) {
             (true, Severity::Fail) => cell.fg(Color::Red),
             (true, Severity::Warn) => cell.fg(Color::Yellow),
@@ -232,7 +237,7 @@ impl TableReporter {
         let (version, cipher) = match &a.tls {
             Some(t) => (
                 t.version.trim_start_matches("TLSv").to_string(),
-                t.cipher.clone(),
+                inert(&t.cipher).into_owned(),
             ),
             None => ("-".to_string(), "-".to_string()),
         };
@@ -258,7 +263,7 @@ impl TableReporter {
         };
         vec![
             Cell::new(mx.preference),
-            Cell::new(&mx.host),
+            Cell::new(inert(&mx.host)),
             Cell::new(addr),
             self.cell(starttls, (!unknown).then_some(a.starttls)),
             Cell::new(version),
@@ -402,5 +407,51 @@ fn chain_word(e: Option<ChainError>) -> &'static str {
         Some(ChainError::InvalidPurpose) => "wrong purpose",
         Some(ChainError::Malformed) => "malformed",
         Some(ChainError::Other) => "invalid",
+    }
+}
+
+/// Text from the network made inert for a terminal: C0 and C1 controls,
+/// DEL and the bidirectional overrides (which could move the cursor, set
+/// the title, clear the screen, recolour or reorder what the admin reads)
+/// are shown as escapes (`\x1b`, `\u{202e}`); so are line ends and tabs,
+/// which would break the table's rows.
+pub fn inert(s: &str) -> std::borrow::Cow<'_, str> {
+    fn dangerous(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(dangerous) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && dangerous(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if dangerous(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod inert_tests {
+    use super::inert;
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_escaped() {
+        assert_eq!(inert("mx.example.test"), "mx.example.test");
+        assert_eq!(
+            inert("421 \u{1b}]0;TITLE\u{7}\u{1b}[2J\u{1b}[31mRED"),
+            "421 \\x1b]0;TITLE\\x07\\x1b[2J\\x1b[31mRED"
+        );
+        assert_eq!(inert("a\u{9b}b\u{7f}c\u{0}"), "a\\u{9b}b\\x7fc\\x00");
+        assert_eq!(inert("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(inert("two\r\nlines\t"), "two\\r\\nlines\\t");
     }
 }
