@@ -468,14 +468,17 @@ impl Auditor {
     }
 
     /// Records what a connection's failure says about the address: a
-    /// connect or banner timeout (not contacted again unless `--retries`),
+    /// timeout in any phase (not contacted again unless `--retries`),
     /// or a 421 (a growing back-off before the next connection). Returns
     /// `(timed_out, busy)`.
     fn note_outcome(&self, ip: SocketAddr, error: Option<&ProbeError>) -> (bool, bool) {
         let (timeout, busy) = match error {
+            // A timeout in any phase (a stalled handshake too): waiting it
+            // out again on a scan or injection connection would cost a
+            // whole --timeout each.
             Some(ProbeError {
-                phase: Phase::Connect | Phase::Banner,
                 kind: ProbeErrorKind::Timeout(_),
+                ..
             }) => (true, false),
             Some(ProbeError {
                 phase: Phase::Banner,

@@ -627,6 +627,44 @@ async fn ehlo_rejected_falls_back_to_helo() {
     );
 }
 
+/// A server that answers STARTTLS and then stalls the handshake costs one
+/// `--timeout`, not one per scan and injection connection: a timed-out
+/// address is not contacted again (`--retries 0`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_handshake_is_waited_out_once() {
+    let (_, json, server) = Scenario::new("stall")
+        .args(&["--timeout", "1"])
+        .check(|pki, mx| Behaviour {
+            starttls: StartTls::StallHandshake,
+            ..good(pki, mx)
+        })
+        .await;
+    let a = first_address(&json, "stall.test");
+    assert_eq!(a["error"]["phase"], "tls-handshake", "{a:#}");
+    assert_eq!(a["error"]["kind"], "timeout");
+    // The scan says it was cut short, having made no connection.
+    assert_eq!(a["scan"]["connections"], 0, "{a:#}");
+    assert_eq!(a["scan"]["complete"], false);
+    assert_eq!(a["starttls_injection"], Value::Null);
+    assert_eq!(server.connections(), 1);
+    assert_eq!(verdict(&json), "plaintext");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_220_to_helo_is_not_a_greeting() {
+    let (_, json, _server) = Scenario::new("helo220")
+        .check(|pki, mx| Behaviour {
+            ehlo: Ehlo::RejectEhloHelo220,
+            ..good(pki, mx)
+        })
+        .await;
+    let a = first_address(&json, "helo220.test");
+    assert_eq!(a["error"]["phase"], "helo", "{a:#}");
+    assert_eq!(a["error"]["kind"], "rejected");
+    assert_eq!(severity(a, "smtp.ehlo"), "fail");
+    assert_eq!(verdict(&json), "error", "the address took no part in SMTP");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused() {
     let port = closed_port();

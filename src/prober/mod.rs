@@ -284,7 +284,8 @@ where
         _ => &mut timings.ehlo,
     };
     let reply = timed(phase, limit, slot, command(conn, &format!("EHLO {name}"))).await?;
-    if reply.is_positive() {
+    // RFC 5321 §4.3.2: the only success for EHLO and HELO is 250.
+    if reply.code == 250 {
         let extensions = reply
             .lines
             .iter()
@@ -317,7 +318,7 @@ where
         command(conn, &format!("HELO {name}")),
     )
     .await?;
-    if reply.is_positive() {
+    if reply.code == 250 {
         Ok(Greeting {
             helo_fallback: true,
             extensions: Vec::new(),

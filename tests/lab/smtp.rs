@@ -164,6 +164,8 @@ pub enum Ehlo {
     Normal,
     /// 502 to EHLO (an RFC 821-only server); HELO still gets 250.
     RejectEhlo,
+    /// 502 to EHLO, and a (wrong) 220 to HELO: not a greeting.
+    RejectEhloHelo220,
 }
 
 /// How STARTTLS is advertised and answered.
@@ -186,6 +188,9 @@ pub enum StartTls {
     /// Advertised and answered with 220 followed, in the same write, by
     /// plaintext (`this is not TLS`) instead of a ServerHello; then closes.
     HandshakeGarbage,
+    /// Answered with 220, then silence: the ClientHello is read and never
+    /// answered (a stalled handshake), until the client goes away.
+    StallHandshake,
     /// Advertised and answered with 220; the server reads the ClientHello
     /// and answers it with a plaintext SMTP reply, then closes.
     NotTlsAfterHello,
@@ -632,7 +637,7 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
         }
 
         match verb.as_str() {
-            "EHLO" if behaviour.ehlo == Ehlo::RejectEhlo => {
+            "EHLO" if behaviour.ehlo != Ehlo::Normal => {
                 conn.reply("502 5.5.2 EHLO not supported").await?;
             }
             "EHLO" => {
@@ -647,6 +652,9 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                 lines.push("ENHANCEDSTATUSCODES".to_owned());
                 lines.push("8BITMIME".to_owned());
                 conn.reply(&multiline("250", &lines)).await?;
+            }
+            "HELO" if behaviour.ehlo == Ehlo::RejectEhloHelo220 => {
+                conn.reply(&format!("220 {host}")).await?
             }
             "HELO" => conn.reply(&format!("250 {host}")).await?,
             "STARTTLS" if in_tls => conn.reply("503 5.5.1 TLS already active").await?,
@@ -684,6 +692,14 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                     conn.reply("220 2.0.0 Ready to start TLS\r\nthis is not TLS")
                         .await?;
                     conn.shutdown().await;
+                    return Ok(Next::Done);
+                }
+                StartTls::StallHandshake => {
+                    conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    // Read and drop whatever comes until the client hangs
+                    // up; answer nothing.
+                    let mut sink = [0u8; 4096];
+                    while matches!(conn.stream.read(&mut sink).await, Ok(n) if n > 0) {}
                     return Ok(Next::Done);
                 }
                 StartTls::NotTlsAfterHello => {
