@@ -160,6 +160,8 @@ pub enum Banner {
 
 /// How EHLO is answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// `RejectEhlo` says what happens to EHLO, which reads better than the lint.
+#[allow(clippy::enum_variant_names)]
 pub enum Ehlo {
     Normal,
     /// 502 to EHLO (an RFC 821-only server); HELO still gets 250.
