@@ -25,6 +25,7 @@ pub use crate::resolver::Dnssec;
 pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, Verdict};
 
 mod from_assessment;
+pub mod read;
 mod scan;
 
 /// Major version of the JSON schema.
