@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::input::Shard;
+pub use crate::mta_config::PolicyFormat;
 use crate::options::{ConnectTo, DnssecMode, EhloName};
 use crate::reporter::{ColorChoice, Format};
 use crate::vocabulary::Verdict;
@@ -67,18 +68,6 @@ pub struct CheckArgs {
 const POLICY_EXIT_CODES: &str = "Exit codes: 0 policies written; 1 written, but some \
 domains are below --min-level (listed on stderr and at the end of the output); 2 usage or \
 input error; 130 interrupted.";
-
-/// Sender policy formats of `smtptls policy --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PolicyFormat {
-    /// A Postfix `smtp_tls_policy_maps` table.
-    Postfix,
-    /// Exim domain lists and a transport snippet (Exim 4.91 or later).
-    Exim,
-    /// For a domain you own: MTA-STS policy (testing mode), TXT record,
-    /// TLS-RPT record, and what would fail under enforce.
-    MtaSts,
-}
 
 #[derive(Debug, Args)]
 #[command(after_help = POLICY_EXIT_CODES, args_override_self = true)]

@@ -9,10 +9,10 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
-use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, PolicyFormat};
+use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs};
 use smtptls::exit::ExitCode;
 use smtptls::input::{self, Entry, ListSource};
-use smtptls::mta_config::{self, DomainFacts, Provenance};
+use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::{
     AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
     TrustStore,
@@ -228,59 +228,26 @@ fn stopped(report: &Report) -> Option<ExitCode> {
 }
 
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
-    let (facts, provenance, early) = match &args.from {
+    let (facts, early) = match &args.from {
         Some(path) => {
             if !args.audit.domains.is_empty() || args.audit.file.is_some() {
                 anyhow::bail!(
                     "--from builds policies from a report: give no DOMAIN or --file with it"
                 );
             }
-            let facts = facts_from_ndjson(path)?;
-            let source = path.display().to_string();
-            (facts, Provenance::new("", source), None)
+            (AuditFacts::from_file(path)?, None)
         }
         None => {
             let options = audit_options(&args.audit, Threshold::default())?;
             let jobs = jobs(&args.audit)?;
             let report = audit(&args.audit, options, jobs, |_| {})?;
-            let facts: Vec<DomainFacts> = report
-                .domains
-                .iter()
-                .map(DomainFacts::from_report)
-                .collect();
-            let source = format!("an audit of {} domain(s)", facts.len());
             let early = stopped(&report);
-            (
-                facts,
-                Provenance::new(report.generated_at.clone(), source),
-                early,
-            )
+            (AuditFacts::from_audit(&report), early)
         }
     };
     let mut out = output(args.output.as_deref())?;
-    let below_min = match args.format {
-        PolicyFormat::Postfix | PolicyFormat::Exim => {
-            let generated = if args.format == PolicyFormat::Postfix {
-                mta_config::postfix(&facts, args.min_level, &provenance)
-            } else {
-                mta_config::exim(&facts, args.min_level, &provenance)
-            };
-            out.write_all(generated.text.as_bytes())
-                .context("cannot write the policy")?;
-            generated.below_min
-        }
-        PolicyFormat::MtaSts => {
-            for (i, domain) in facts.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b"\n").context("cannot write the policy")?;
-                }
-                let generated = mta_config::mta_sts(domain, &provenance);
-                out.write_all(generated.text.as_bytes())
-                    .context("cannot write the policy")?;
-            }
-            Vec::new()
-        }
-    };
+    let below_min = mta_config::write(args.format, &facts, args.min_level, &mut out)
+        .context("cannot write the policy")?;
     out.flush().context("cannot write the policy")?;
     if let Some(code) = early {
         return Ok(code);
@@ -295,27 +262,6 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::BelowThreshold)
-}
-
-/// Domain facts from an NDJSON report, one domain per line.
-fn facts_from_ndjson(path: &std::path::Path) -> anyhow::Result<Vec<DomainFacts>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut facts = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not JSON", path.display(), n + 1))?;
-        let domain = DomainFacts::from_json(&value)
-            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
-        facts.push(domain);
-    }
-    if facts.is_empty() {
-        anyhow::bail!("{} holds no domain", path.display());
-    }
-    Ok(facts)
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.
