@@ -11,14 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
 use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs};
 use smtptls::exit::ExitCode;
-use smtptls::input::{self, Entry, ListSource};
 use smtptls::mta_config::{self, AuditFacts};
-use smtptls::options::{
-    AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
-    TrustStore,
-};
+use smtptls::options::AuditOptions;
 use smtptls::report::{DomainReport, Report};
-use smtptls::vocabulary::Threshold;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -51,102 +46,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The domain list: arguments and `--file`, validated, de-duplicated,
-/// sharded and minus `--resume`'s done rows. Any problem that must stop
-/// the run does so here, before any network work.
+/// The jobs of the run, after saying what the list came to.
 fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
-    let list = args.file.clone().map(ListSource::from_arg);
-    let mut inputs = input::read(&args.domains, list)?;
-    // Bad arguments are always fatal; bad list lines only with --strict.
-    let fatal: Vec<String> = inputs
-        .invalid()
-        .filter(|bad| args.strict || matches!(bad.origin, input::Origin::Argument(_)))
-        .map(ToString::to_string)
-        .collect();
-    if !fatal.is_empty() {
-        anyhow::bail!("invalid DOMAIN input:\n  {}", fatal.join("\n  "));
+    let jobs = args.jobs()?;
+    for n in &jobs.notices {
+        eprintln!("smtptls: {n}");
     }
-    if let Some(shard) = &args.shard {
-        inputs.retain_shard(shard);
-    }
-    if let Some(path) = &args.resume {
-        let done = input::resume_set(path)?;
-        let skipped = inputs.skip_done(&done);
-        if !args.quiet {
-            eprintln!(
-                "smtptls: --resume: {skipped} domain(s) already in {}",
-                path.display()
-            );
-        }
-    }
-    if inputs.duplicates > 0 && !args.quiet {
-        eprintln!(
-            "smtptls: {} duplicate domain(s) audited once",
-            inputs.duplicates
-        );
-    }
-    let jobs: Vec<Job> = inputs
-        .entries
-        .into_iter()
-        .map(|entry| match entry {
-            Entry::Domain(d) => Job::Audit(d.domain),
-            Entry::Invalid(bad) => Job::Done(Box::new(input::invalid_report(&bad))),
-        })
-        .collect();
-    if jobs.is_empty() && args.shard.is_none() && args.resume.is_none() {
-        anyhow::bail!("no domain to audit: give DOMAIN arguments or --file PATH (see --help)");
-    }
-    Ok(jobs)
-}
-
-/// The library's options from the shared audit flags.
-fn audit_options(args: &AuditArgs, threshold: Threshold) -> anyhow::Result<AuditOptions> {
-    if !args.trust_anchor.is_empty() && args.dnssec == DnssecMode::TrustResolver {
-        anyhow::bail!(
-            "--trust-anchor is for --dnssec validate; with trust-resolver the resolver's own anchors apply"
-        );
-    }
-    let trust = if args.ca_file.is_empty() {
-        TrustStore::webpki()
-    } else {
-        TrustStore::with_ca_files(&args.ca_file)?
-    };
-    Ok(AuditOptions {
-        port: args.port,
-        connect_to: ConnectRules(args.connect_to.clone()),
-        timeouts: Timeouts::new(
-            Duration::from_secs_f64(args.timeout),
-            Duration::from_secs_f64(args.banner_timeout),
-        ),
-        ehlo_name: args.ehlo_name.clone().unwrap_or_else(EhloName::from_system),
-        families: match (args.ipv4_only, args.ipv6_only) {
-            (true, _) => AddressFamilies::V4Only,
-            (_, true) => AddressFamilies::V6Only,
-            _ => AddressFamilies::Both,
-        },
-        trust,
-        dns: if args.resolver.is_empty() {
-            DnsServers::System
-        } else {
-            DnsServers::Explicit(args.resolver.clone())
-        },
-        dnssec: args.dnssec,
-        trust_anchors: args.trust_anchor.clone(),
-        expiry_warn_days: args.expiry_warn_days,
-        threshold,
-        concurrency: usize::from(args.concurrency),
-        per_address: usize::from(args.per_address),
-        retries: args.retries,
-        scan: if args.deep {
-            smtptls::prober::scan::ScanMode::Deep
-        } else {
-            args.scan
-        },
-    })
+    Ok(jobs.jobs)
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let options = audit_options(&args.audit, Threshold(args.fail_below))?;
+    let options = args.options()?;
     let jobs = jobs(&args.audit)?;
     let mut out = output(args.output.as_deref())?;
     let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
@@ -199,8 +109,7 @@ fn audit(
     let auditor = runtime.block_on(Auditor::connect(options))?;
     let progress = progress_bar(jobs.len(), args.quiet);
     let mut failing = 0usize;
-    let deadline = args.deadline.map(Duration::from_secs_f64);
-    let report = runtime.block_on(auditor.run(jobs, stop_signal(deadline), |domain| {
+    let report = runtime.block_on(auditor.run(jobs, stop_signal(args.deadline()), |domain| {
         if threshold.fails(domain.verdict) {
             failing += 1;
             progress.set_message(format!("{failing} below threshold"));
@@ -228,17 +137,10 @@ fn stopped(report: &Report) -> Option<ExitCode> {
 }
 
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
-    let (facts, early) = match &args.from {
-        Some(path) => {
-            if !args.audit.domains.is_empty() || args.audit.file.is_some() {
-                anyhow::bail!(
-                    "--from builds policies from a report: give no DOMAIN or --file with it"
-                );
-            }
-            (AuditFacts::from_file(path)?, None)
-        }
+    let (facts, early) = match args.report()? {
+        Some(path) => (AuditFacts::from_file(path)?, None),
         None => {
-            let options = audit_options(&args.audit, Threshold::default())?;
+            let options = args.options()?;
             let jobs = jobs(&args.audit)?;
             let report = audit(&args.audit, options, jobs, |_| {})?;
             let early = stopped(&report);
