@@ -1,5 +1,8 @@
-//! The `smtptls` binary: parses arguments into library options, runs the
-//! audit, writes the report. Everything else lives in the library.
+//! The `smtptls` binary: only wiring. It parses the arguments, asks the
+//! library what they mean (`cli`: options and jobs; `exit`: the exit code;
+//! `mta_config::write`: the policies), runs the audit on a Tokio runtime
+//! with the progress bar, `--deadline` and the signals, opens the output
+//! and prints to stderr. Its errors are `anyhow`, printed once, exit 2.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -10,7 +13,7 @@ use clap::{CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
 use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs};
-use smtptls::exit::ExitCode;
+use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::AuditOptions;
 use smtptls::report::{DomainReport, Report};
@@ -46,15 +49,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The jobs of the run, after saying what the list came to.
-fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
-    let jobs = args.jobs()?;
-    for n in &jobs.notices {
-        eprintln!("smtptls: {n}");
-    }
-    Ok(jobs.jobs)
-}
-
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = args.options()?;
     let jobs = jobs(&args.audit)?;
@@ -76,11 +70,24 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .finish(&report, &mut out)
         .context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
-    Ok(match stopped(&report) {
-        Some(code) => code,
-        None if report.summary.below_threshold > 0 => ExitCode::BelowThreshold,
-        None => ExitCode::Ok,
-    })
+    notice(exit::stop_notice(report.summary.stopped));
+    Ok(exit::check(&report.summary))
+}
+
+/// The jobs of the run, after saying what the list came to.
+fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
+    let jobs = args.jobs()?;
+    for n in &jobs.notices {
+        notice(Some(n));
+    }
+    Ok(jobs.jobs)
+}
+
+/// One line on stderr, in the program's name.
+fn notice(text: Option<&str>) {
+    if let Some(text) = text {
+        eprintln!("smtptls: {text}");
+    }
 }
 
 /// Where the output goes: `--output FILE` or stdout.
@@ -121,49 +128,26 @@ fn audit(
     Ok(report)
 }
 
-/// The exit code of a run that stopped early, after saying so.
-fn stopped(report: &Report) -> Option<ExitCode> {
-    match report.summary.stopped {
-        Some(StopReason::Interrupted) => {
-            eprintln!("smtptls: interrupted; unfinished domains are reported as errors");
-            Some(ExitCode::Interrupted)
-        }
-        Some(StopReason::Deadline) => {
-            eprintln!("smtptls: the --deadline passed; unfinished domains are reported as errors");
-            Some(ExitCode::BelowThreshold)
-        }
-        None => None,
-    }
-}
-
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
-    let (facts, early) = match args.report()? {
+    let (facts, stopped) = match args.report()? {
         Some(path) => (AuditFacts::from_file(path)?, None),
         None => {
             let options = args.options()?;
             let jobs = jobs(&args.audit)?;
             let report = audit(&args.audit, options, jobs, |_| {})?;
-            let early = stopped(&report);
-            (AuditFacts::from_audit(&report), early)
+            notice(exit::stop_notice(report.summary.stopped));
+            (AuditFacts::from_audit(&report), report.summary.stopped)
         }
     };
     let mut out = output(args.output.as_deref())?;
     let below_min = mta_config::write(args.format, &facts, args.min_level, &mut out)
         .context("cannot write the policy")?;
     out.flush().context("cannot write the policy")?;
-    if let Some(code) = early {
-        return Ok(code);
+    let end = exit::policy(stopped, &below_min);
+    for n in &end.notices {
+        notice(Some(n));
     }
-    if below_min.is_empty() {
-        return Ok(ExitCode::Ok);
-    }
-    for (domain, choice) in &below_min {
-        eprintln!(
-            "smtptls: {domain} is below --min-level: {} ({})",
-            choice.level, choice.reason
-        );
-    }
-    Ok(ExitCode::BelowThreshold)
+    Ok(end.code)
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.
