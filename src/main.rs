@@ -23,10 +23,27 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("smtptls: error: {err:#}");
+            eprintln!("smtptls: error: {}", message(&err));
             ExitCode::Usage.into()
         }
     }
+}
+
+/// The error and its causes, each said once: a library error's message
+/// often includes its source already ("cannot read FILE: REASON").
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
