@@ -469,7 +469,7 @@ pub struct Selection {
 }
 
 /// The list a run audits, decided before any network work: the inputs
-/// ([`read`]), then this shard's part of them, minus what the `--resume`
+/// ([`read()`]), then this shard's part of them, minus what the `--resume`
 /// report already has.
 ///
 /// An invalid DOMAIN argument always stops the run, an invalid list line

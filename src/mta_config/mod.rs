@@ -11,7 +11,7 @@
 //! Input is [`DomainFacts`]: the few facts a policy needs, taken from a
 //! [`DomainReport`] ([`DomainFacts::from_report`]), of this run's audit or
 //! read back from an earlier NDJSON report with [`crate::report::read`]
-//! ([`AuditFacts`]). [`write`] writes the chosen format ([`PolicyFormat`])
+//! ([`AuditFacts`]). [`write()`] writes the chosen format ([`PolicyFormat`])
 //! and returns the domains below the minimum level, for the exit code.
 //!
 //! Output is deterministic: the same audit gives the same text, byte for

@@ -8,7 +8,7 @@
 //! the line. Blank lines are skipped. Every error names the file and the
 //! line, and says what is wrong: I/O, a line too long, not JSON, a whole
 //! `--format json` report instead of its rows, or which field of a row is
-//! missing or mistyped (`mx[0].addresses[1]: missing field `dane``).
+//! missing or mistyped (``mx[0].addresses[1]: missing field `dane` ``).
 //!
 //! A row is read as any `Deserialize` type: [`DomainReport`] for policies,
 //! or [`RowHead`], the least a row has, for `--resume`, which accepts the
