@@ -1,14 +1,24 @@
-//! Command-line interface definition (clap). Lives in the library so the
-//! man page and shell completions are generated from the same definition.
+//! The command line: its clap definition (in the library so the man page
+//! and shell completions are generated from the same definition), and what
+//! the arguments mean for the library, next to them: the [`AuditOptions`]
+//! of the audit flags ([`AuditArgs::options`]), the jobs of the domain
+//! flags ([`AuditArgs::jobs`]), where `policy` reads from
+//! ([`PolicyArgs::report`]). Errors are [`CliError`]s; nothing here prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::input::Shard;
-use crate::options::{ConnectTo, DnssecMode, EhloName};
+use crate::audit::Job;
+use crate::input::{self, Entry, InputError, ListSource, Shard};
+pub use crate::mta_config::PolicyFormat;
+use crate::options::{
+    AddressFamilies, AuditOptions, ConnectRules, ConnectTo, DnsServers, DnssecMode, EhloName,
+    Timeouts, TrustStore, TrustStoreError,
+};
 use crate::reporter::{ColorChoice, Format};
-use crate::vocabulary::Verdict;
+use crate::vocabulary::{ScanMode, Threshold, Verdict};
 
 /// Check whether mail to a domain travels encrypted: STARTTLS, TLS version
 /// and cipher, certificate chain, name and expiry, for every MX address.
@@ -67,18 +77,6 @@ pub struct CheckArgs {
 const POLICY_EXIT_CODES: &str = "Exit codes: 0 policies written; 1 written, but some \
 domains are below --min-level (listed on stderr and at the end of the output); 2 usage or \
 input error; 130 interrupted.";
-
-/// Sender policy formats of `smtptls policy --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PolicyFormat {
-    /// A Postfix `smtp_tls_policy_maps` table.
-    Postfix,
-    /// Exim domain lists and a transport snippet (Exim 4.91 or later).
-    Exim,
-    /// For a domain you own: MTA-STS policy (testing mode), TXT record,
-    /// TLS-RPT record, and what would fail under enforce.
-    MtaSts,
-}
 
 #[derive(Debug, Args)]
 #[command(after_help = POLICY_EXIT_CODES, args_override_self = true)]
@@ -210,7 +208,7 @@ pub struct AuditArgs {
     /// version and every group: dozens of connections) or off (one
     /// connection per address, for monitoring).
     #[arg(long, value_name = "MODE", default_value = "light")]
-    pub scan: crate::prober::scan::ScanMode,
+    pub scan: ScanMode,
 
     /// Shorthand for --scan deep.
     #[arg(long, conflicts_with = "scan")]
@@ -224,6 +222,150 @@ pub struct AuditArgs {
     /// No progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// Arguments that the parser accepts but that do not fit together.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(
+        "--trust-anchor is for --dnssec validate; with trust-resolver the resolver's own anchors apply"
+    )]
+    TrustAnchorWithTrustResolver,
+    #[error("--from builds policies from a report: give no DOMAIN or --file with it")]
+    FromWithDomains,
+    /// An unusable `--ca-file`.
+    #[error(transparent)]
+    TrustStore(#[from] TrustStoreError),
+    /// The domain list: invalid inputs, `--file`, `--resume`.
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+/// What a run audits: each job in input order, and the notices about the
+/// list for stderr (none with `--quiet`).
+#[derive(Debug)]
+pub struct Jobs {
+    pub jobs: Vec<Job>,
+    pub notices: Vec<String>,
+}
+
+impl AuditArgs {
+    /// The library's options from the audit flags; `threshold` is
+    /// `--fail-below` (`check`) or the default (`policy`). Reads the
+    /// `--ca-file`s.
+    pub fn options(&self, threshold: Threshold) -> Result<AuditOptions, CliError> {
+        if !self.trust_anchor.is_empty() && self.dnssec == DnssecMode::TrustResolver {
+            return Err(CliError::TrustAnchorWithTrustResolver);
+        }
+        let trust = if self.ca_file.is_empty() {
+            TrustStore::webpki()
+        } else {
+            TrustStore::with_ca_files(&self.ca_file)?
+        };
+        Ok(AuditOptions {
+            port: self.port,
+            connect_to: ConnectRules(self.connect_to.clone()),
+            timeouts: Timeouts::new(
+                Duration::from_secs_f64(self.timeout),
+                Duration::from_secs_f64(self.banner_timeout),
+            ),
+            ehlo_name: self.ehlo_name.clone().unwrap_or_else(EhloName::from_system),
+            families: self.families(),
+            trust,
+            dns: self.dns_servers(),
+            dnssec: self.dnssec,
+            trust_anchors: self.trust_anchor.clone(),
+            expiry_warn_days: self.expiry_warn_days,
+            threshold,
+            concurrency: usize::from(self.concurrency),
+            per_address: usize::from(self.per_address),
+            retries: self.retries,
+            scan: self.scan_mode(),
+        })
+    }
+
+    /// `-4`, `-6` or both (clap refuses `-4 -6`).
+    pub fn families(&self) -> AddressFamilies {
+        match (self.ipv4_only, self.ipv6_only) {
+            (true, _) => AddressFamilies::V4Only,
+            (_, true) => AddressFamilies::V6Only,
+            _ => AddressFamilies::Both,
+        }
+    }
+
+    /// `--deep` is `--scan deep` (clap refuses both together).
+    pub fn scan_mode(&self) -> ScanMode {
+        if self.deep { ScanMode::Deep } else { self.scan }
+    }
+
+    /// `--resolver`s, or the system's configuration.
+    pub fn dns_servers(&self) -> DnsServers {
+        if self.resolver.is_empty() {
+            DnsServers::System
+        } else {
+            DnsServers::Explicit(self.resolver.clone())
+        }
+    }
+
+    /// `--deadline`, from the run's start.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline.map(Duration::from_secs_f64)
+    }
+
+    /// The jobs of the run: the DOMAIN arguments and `--file` (`-`:
+    /// stdin), validated, de-duplicated, sharded and minus `--resume`'s
+    /// done rows ([`input::select`]); an invalid list line becomes a row.
+    /// Any problem that must stop the run does so here, before any network
+    /// work.
+    pub fn jobs(&self) -> Result<Jobs, CliError> {
+        let selection = input::select(input::Request {
+            domains: &self.domains,
+            list: self.file.clone().map(ListSource::from_arg),
+            strict: self.strict,
+            shard: self.shard,
+            resume: self.resume.as_deref(),
+        })?;
+        let jobs = selection
+            .entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Domain(d) => Job::Audit(d.domain),
+                Entry::Invalid(bad) => Job::Done(Box::new(input::invalid_report(&bad))),
+            })
+            .collect();
+        let notices = if self.quiet {
+            Vec::new()
+        } else {
+            selection.notices
+        };
+        Ok(Jobs { jobs, notices })
+    }
+}
+
+impl CheckArgs {
+    /// The audit options, with `--fail-below` as the threshold.
+    pub fn options(&self) -> Result<AuditOptions, CliError> {
+        self.audit.options(Threshold(self.fail_below))
+    }
+}
+
+impl PolicyArgs {
+    /// The audit options (the default threshold: policies have their own
+    /// minimum, `--min-level`).
+    pub fn options(&self) -> Result<AuditOptions, CliError> {
+        self.audit.options(Threshold::default())
+    }
+
+    /// `--from FILE`: the report to write from instead of an audit, which
+    /// then takes no domains.
+    pub fn report(&self) -> Result<Option<&Path>, CliError> {
+        match &self.from {
+            Some(_) if !self.audit.domains.is_empty() || self.audit.file.is_some() => {
+                Err(CliError::FromWithDomains)
+            }
+            from => Ok(from.as_deref()),
+        }
+    }
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -248,4 +390,187 @@ fn parse_threshold(s: &str) -> Result<Verdict, String> {
         return Err("no-mail is not a threshold (it never fails)".into());
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(args: &[&str]) -> CheckArgs {
+        let all = ["smtptls", "check"].iter().chain(args);
+        match Cli::try_parse_from(all).map(|cli| cli.command) {
+            Ok(Command::Check(args)) => *args,
+            other => panic!("not check: {other:?}"),
+        }
+    }
+
+    fn policy(args: &[&str]) -> PolicyArgs {
+        let all = ["smtptls", "policy", "--format", "postfix"]
+            .iter()
+            .chain(args);
+        match Cli::try_parse_from(all).map(|cli| cli.command) {
+            Ok(Command::Policy(args)) => *args,
+            other => panic!("not policy: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_from_the_flags() {
+        let args = check(&[
+            "x.test",
+            "--port",
+            "2525",
+            "--timeout",
+            "2.5",
+            "--banner-timeout",
+            "7",
+            "--ehlo-name",
+            "client.example",
+            "--resolver",
+            "127.0.0.1:5353",
+            "--concurrency",
+            "3",
+            "--per-address",
+            "1",
+            "--retries",
+            "2",
+            "--expiry-warn-days",
+            "9",
+            "--fail-below",
+            "secure",
+            "--connect-to",
+            "mx.x.test:25::2525",
+        ]);
+        let o = args.options().expect("options");
+        assert_eq!(o.port, 2525);
+        assert_eq!(
+            o.timeouts,
+            Timeouts::new(Duration::from_millis(2500), Duration::from_secs(7))
+        );
+        assert_eq!(o.ehlo_name, EhloName::Fqdn("client.example".into()));
+        assert_eq!(
+            o.dns,
+            DnsServers::Explicit(vec!["127.0.0.1:5353".parse().expect("addr")])
+        );
+        assert_eq!(o.concurrency, 3);
+        assert_eq!(o.per_address, 1);
+        assert_eq!(o.retries, 2);
+        assert_eq!(o.expiry_warn_days, 9);
+        assert_eq!(o.threshold, Threshold(Verdict::Secure));
+        assert_eq!(o.connect_to.0.len(), 1);
+        assert_eq!(o.families, AddressFamilies::Both);
+        assert_eq!(o.scan, ScanMode::Light);
+        assert_eq!(o.dnssec, DnssecMode::Validate);
+
+        let defaults = check(&["x.test", "--ehlo-name", "c.example"])
+            .options()
+            .expect("options");
+        assert_eq!(defaults.threshold, Threshold::default());
+        assert_eq!(defaults.dns, DnsServers::System);
+        assert_eq!(defaults.port, 25);
+        // `policy` has no --fail-below: the default threshold.
+        let p = policy(&["x.test", "--ehlo-name", "c.example"]);
+        assert_eq!(
+            p.options().expect("options").threshold,
+            Threshold::default()
+        );
+    }
+
+    #[test]
+    fn families_scan_mode_and_deadline() {
+        assert_eq!(check(&["-4"]).audit.families(), AddressFamilies::V4Only);
+        assert_eq!(check(&["-6"]).audit.families(), AddressFamilies::V6Only);
+        assert_eq!(check(&[]).audit.families(), AddressFamilies::Both);
+        assert_eq!(check(&["--deep"]).audit.scan_mode(), ScanMode::Deep);
+        assert_eq!(check(&["--scan", "off"]).audit.scan_mode(), ScanMode::Off);
+        assert_eq!(check(&[]).audit.scan_mode(), ScanMode::Light);
+        assert!(Cli::try_parse_from(["smtptls", "check", "--deep", "--scan", "off"]).is_err());
+        assert_eq!(check(&[]).audit.deadline(), None);
+        assert_eq!(
+            check(&["--deadline", "1.5"]).audit.deadline(),
+            Some(Duration::from_millis(1500))
+        );
+    }
+
+    #[test]
+    fn trust_anchors_need_validate_and_ca_files_must_be_usable() {
+        let args = check(&[
+            "x.test",
+            "--dnssec",
+            "trust-resolver",
+            "--trust-anchor",
+            "k.key",
+        ]);
+        let err = args.options().expect_err("refused");
+        assert!(matches!(err, CliError::TrustAnchorWithTrustResolver));
+        assert!(
+            err.to_string()
+                .starts_with("--trust-anchor is for --dnssec validate")
+        );
+        let args = check(&["x.test", "--trust-anchor", "k.key"]);
+        assert_eq!(
+            args.options().expect("validate").trust_anchors,
+            [PathBuf::from("k.key")]
+        );
+
+        let dir = tempfile::tempdir().expect("dir");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate\n").expect("write");
+        let args = check(&["x.test", "--ca-file", &junk.display().to_string()]);
+        let err = args.options().expect_err("refused");
+        assert!(matches!(err, CliError::TrustStore(_)), "{err:?}");
+        assert!(err.to_string().contains("junk.pem"), "{err}");
+    }
+
+    #[test]
+    fn jobs_keep_input_order_with_invalid_lines_as_rows() {
+        let dir = tempfile::tempdir().expect("dir");
+        let list = dir.path().join("list.txt");
+        std::fs::write(&list, "b.example\nbad name\nA.example\n").expect("write");
+        let args = check(&["a.example", "--file", &list.display().to_string()]);
+        let jobs = args.audit.jobs().expect("jobs");
+        let shown: Vec<String> = jobs
+            .jobs
+            .iter()
+            .map(|j| match j {
+                Job::Audit(d) => d.to_string(),
+                Job::Done(row) => format!("row {}", row.domain),
+            })
+            .collect();
+        assert_eq!(shown, ["a.example", "b.example", "row bad name"]);
+        assert_eq!(jobs.notices, ["1 duplicate domain(s) audited once"]);
+        let quiet = check(&["a.example", "-q", "--file", &list.display().to_string()]);
+        assert!(quiet.audit.jobs().expect("jobs").notices.is_empty());
+
+        let strict = check(&["--strict", "--file", &list.display().to_string()]);
+        let err = strict.audit.jobs().expect_err("refused");
+        assert!(
+            err.to_string().starts_with("invalid DOMAIN input:\n  "),
+            "{err}"
+        );
+        let err = check(&[]).audit.jobs().expect_err("refused");
+        assert!(
+            matches!(err, CliError::Input(InputError::NoDomain)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn policy_from_a_report_takes_no_domains() {
+        assert_eq!(policy(&["x.test"]).report().expect("audit"), None);
+        assert_eq!(
+            policy(&["--from", "r.ndjson"]).report().expect("report"),
+            Some(Path::new("r.ndjson"))
+        );
+        for args in [
+            &["--from", "r.ndjson", "x.test"][..],
+            &["--from", "r.ndjson", "--file", "l"],
+        ] {
+            let err = policy(args).report().expect_err("refused");
+            assert_eq!(
+                err.to_string(),
+                "--from builds policies from a report: give no DOMAIN or --file with it"
+            );
+        }
+    }
 }

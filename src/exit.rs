@@ -1,4 +1,10 @@
-//! The process exit codes: part of the CLI contract for CI pipelines.
+//! The process exit codes, part of the CLI contract for CI pipelines, and
+//! the policy that picks one from what a run found: [`check`] from the
+//! report's summary, [`policy`] from the domains below `--min-level`; with
+//! the notices that go with them on stderr ([`stop_notice`]).
+
+use crate::mta_config::Choice;
+use crate::report::{StopReason, Summary};
 
 /// What `smtptls` exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,5 +25,156 @@ pub enum ExitCode {
 impl From<ExitCode> for std::process::ExitCode {
     fn from(code: ExitCode) -> Self {
         std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// The exit code of a run that stopped early: 130 when interrupted (the
+/// run did not end on its own), 1 when `--deadline` passed (the run was
+/// meant to end then, but not every domain was audited).
+pub fn stopped(reason: StopReason) -> ExitCode {
+    match reason {
+        StopReason::Interrupted => ExitCode::Interrupted,
+        StopReason::Deadline => ExitCode::BelowThreshold,
+    }
+}
+
+/// What to say on stderr when a run stopped early.
+pub fn stop_notice(reason: Option<StopReason>) -> Option<&'static str> {
+    match reason? {
+        StopReason::Interrupted => Some("interrupted; unfinished domains are reported as errors"),
+        StopReason::Deadline => {
+            Some("the --deadline passed; unfinished domains are reported as errors")
+        }
+    }
+}
+
+/// `smtptls check`: the early stop decides, then any domain below
+/// `--fail-below` makes it 1.
+pub fn check(summary: &Summary) -> ExitCode {
+    match summary.stopped {
+        Some(reason) => stopped(reason),
+        None if summary.below_threshold > 0 => ExitCode::BelowThreshold,
+        None => ExitCode::Ok,
+    }
+}
+
+/// How `smtptls policy` ends: its exit code and the lines for stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyEnd {
+    pub code: ExitCode,
+    pub notices: Vec<String>,
+}
+
+/// `smtptls policy`, after writing `below_min` ([`crate::mta_config::write`]):
+/// an audit that stopped early decides (its notice was given when it
+/// stopped); otherwise each domain below `--min-level` is named and makes
+/// it 1.
+pub fn policy(stopped_early: Option<StopReason>, below_min: &[(String, Choice)]) -> PolicyEnd {
+    if let Some(reason) = stopped_early {
+        return PolicyEnd {
+            code: stopped(reason),
+            notices: Vec::new(),
+        };
+    }
+    let notices: Vec<String> = below_min
+        .iter()
+        .map(|(domain, choice)| {
+            format!(
+                "{domain} is below --min-level: {} ({})",
+                choice.level, choice.reason
+            )
+        })
+        .collect();
+    PolicyEnd {
+        code: if notices.is_empty() {
+            ExitCode::Ok
+        } else {
+            ExitCode::BelowThreshold
+        },
+        notices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mta_config::PolicyLevel;
+
+    fn summary(below_threshold: usize, stopped: Option<StopReason>) -> Summary {
+        Summary {
+            domains: 3,
+            below_threshold,
+            stopped,
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn codes_are_the_documented_numbers() {
+        let codes = [
+            ExitCode::Ok,
+            ExitCode::BelowThreshold,
+            ExitCode::Usage,
+            ExitCode::Interrupted,
+        ];
+        assert_eq!(codes.map(|c| c as u8), [0, 1, 2, 130]);
+    }
+
+    #[test]
+    fn check_exit_codes() {
+        assert_eq!(check(&summary(0, None)), ExitCode::Ok);
+        assert_eq!(check(&summary(2, None)), ExitCode::BelowThreshold);
+        for below in [0, 2] {
+            assert_eq!(
+                check(&summary(below, Some(StopReason::Interrupted))),
+                ExitCode::Interrupted
+            );
+            assert_eq!(
+                check(&summary(below, Some(StopReason::Deadline))),
+                ExitCode::BelowThreshold
+            );
+        }
+    }
+
+    #[test]
+    fn stop_notices() {
+        assert_eq!(stop_notice(None), None);
+        assert_eq!(
+            stop_notice(Some(StopReason::Interrupted)),
+            Some("interrupted; unfinished domains are reported as errors")
+        );
+        assert_eq!(
+            stop_notice(Some(StopReason::Deadline)),
+            Some("the --deadline passed; unfinished domains are reported as errors")
+        );
+    }
+
+    #[test]
+    fn policy_exit_codes_and_notices() {
+        let ok = policy(None, &[]);
+        assert_eq!(ok.code, ExitCode::Ok);
+        assert!(ok.notices.is_empty());
+        let below = vec![(
+            "self.example".to_string(),
+            Choice {
+                level: PolicyLevel::Encrypt,
+                reason: "self-signed".into(),
+                match_names: Vec::new(),
+            },
+        )];
+        let end = policy(None, &below);
+        assert_eq!(end.code, ExitCode::BelowThreshold);
+        assert_eq!(
+            end.notices,
+            ["self.example is below --min-level: encrypt (self-signed)"]
+        );
+        // An interrupted audit says so, not which domains are below.
+        let end = policy(Some(StopReason::Interrupted), &below);
+        assert_eq!(end.code, ExitCode::Interrupted);
+        assert!(end.notices.is_empty());
+        assert_eq!(
+            policy(Some(StopReason::Deadline), &[]).code,
+            ExitCode::BelowThreshold
+        );
     }
 }

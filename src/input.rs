@@ -12,8 +12,11 @@
 //! of at most [`MAX_LINE_BYTES`].
 //!
 //! Also here: [`Shard`] (`--shard K/N`, a stable partition of a list across
-//! machines) and [`resume_set`] (`--resume`, the domains an earlier NDJSON
-//! report already has).
+//! machines), [`resume_set`] (`--resume`, the domains an earlier NDJSON
+//! report already has, read with [`crate::report::read`]) and [`select`],
+//! which puts them together into the list a run audits: which invalid
+//! inputs stop the run (`--strict`), the shard, the resume, and the
+//! notices for stderr (the library prints nothing).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -24,10 +27,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
-use serde::Deserialize;
 
 use crate::domain::{DomainError, DomainName};
 use crate::report::DomainReport;
+use crate::report::read::{self, ReadError, RowHead};
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// Largest domain list accepted (64 MiB, a few million domains).
@@ -35,8 +38,6 @@ pub const MAX_LIST_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest line accepted in a domain list, without its line end. A domain
 /// name has at most 253 characters; a line this long is not a domain list.
 pub const MAX_LINE_BYTES: usize = 4096;
-/// Longest line accepted in a `--resume` report (one domain's JSON row).
-const MAX_RESUME_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Where a domain came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,12 +188,15 @@ pub enum InputError {
         line: usize,
         limit: usize,
     },
-    #[error("{source_name}:{line}: not a line of an NDJSON report: {reason}")]
-    BadReportLine {
-        source_name: String,
-        line: usize,
-        reason: String,
-    },
+    /// The `--resume` report could not be read.
+    #[error(transparent)]
+    Report(#[from] ReadError),
+    /// Invalid domain arguments, or invalid list lines with `--strict`;
+    /// each as `ORIGIN: "text" is not a valid domain name: reason`.
+    #[error("invalid DOMAIN input:\n  {}", .0.join("\n  "))]
+    InvalidDomains(Vec<String>),
+    #[error("no domain to audit: give DOMAIN arguments or --file PATH (see --help)")]
+    NoDomain,
 }
 
 /// Reads the domains: `args` first (in order), then the list, if any.
@@ -418,62 +422,95 @@ impl fmt::Display for Shard {
     }
 }
 
-/// The part of an NDJSON report row that `--resume` reads.
-#[derive(Deserialize)]
-struct ReportRow {
-    domain: String,
-    #[serde(default)]
-    error: Option<RowError>,
-}
-
-#[derive(Deserialize)]
-struct RowError {
-    phase: String,
-}
-
 /// `--resume FILE`: the `domain` of every row of an earlier NDJSON report
 /// (one JSON object per line), i.e. the domains not to audit again.
 ///
 /// Rows of domains the earlier run did not finish (error phase `run`:
-/// deadline, interrupt) are left out, so they are audited again. Blank
-/// lines are skipped, and so is a final line without a line end that does
-/// not parse (the earlier run was killed while writing it). Any other line
-/// that is not a JSON object with a string `domain` is an error naming it.
+/// deadline, interrupt) are left out, so they are audited again. Only the
+/// `domain` (and `error.phase`) of a row is read, so rows of any version
+/// count. Blank lines are skipped, and so is a final line without a line
+/// end that does not parse (the earlier run was killed while writing it).
+/// Any other line that is not a JSON object with a string `domain`, or is
+/// longer than [`read::MAX_ROW_BYTES`], is an error naming it.
 pub fn resume_set(path: &Path) -> Result<HashSet<String>, InputError> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|error| InputError::Read {
-        source_name: name.clone(),
-        error,
-    })?;
-    let mut reader = BufReader::new(file);
     let mut done = HashSet::new();
-    let mut buf = Vec::new();
-    for line_no in 1.. {
-        let Some(n) = next_line(&mut reader, &mut buf, MAX_RESUME_LINE_BYTES, &name, line_no)?
-        else {
-            break;
-        };
-        if buf.trim_ascii().is_empty() {
-            continue;
-        }
-        let complete = n > buf.len(); // it had a line end
-        match serde_json::from_slice::<ReportRow>(&buf) {
-            Ok(row) => {
-                if row.error.is_none_or(|e| e.phase != "run") {
-                    done.insert(row.domain);
-                }
-            }
-            Err(_) if !complete => break, // truncated last line
-            Err(e) => {
-                return Err(InputError::BadReportLine {
-                    source_name: name,
-                    line: line_no,
-                    reason: e.to_string(),
-                });
-            }
+    for head in read::open::<RowHead>(path)?.truncated_end_ok() {
+        let head = head?;
+        if !head.unfinished() {
+            done.insert(head.domain);
         }
     }
     Ok(done)
+}
+
+/// What a run is asked to audit: the command line's domain flags.
+#[derive(Debug, Default)]
+pub struct Request<'a> {
+    /// The DOMAIN arguments.
+    pub domains: &'a [String],
+    /// `--file`.
+    pub list: Option<ListSource>,
+    /// `--strict`: an invalid list line stops the run too.
+    pub strict: bool,
+    /// `--shard K/N`.
+    pub shard: Option<Shard>,
+    /// `--resume FILE`.
+    pub resume: Option<&'a Path>,
+}
+
+/// The inputs a run audits, in input order, and what to tell the user
+/// about them (each a sentence for stderr, without the program name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Valid domains, and the invalid list lines that are reported as
+    /// rows in their place ([`invalid_report`]).
+    pub entries: Vec<Entry>,
+    pub notices: Vec<String>,
+}
+
+/// The list a run audits, decided before any network work: the inputs
+/// ([`read()`]), then this shard's part of them, minus what the `--resume`
+/// report already has.
+///
+/// An invalid DOMAIN argument always stops the run, an invalid list line
+/// only with `strict` (otherwise it becomes an error row). Nothing left to
+/// audit is an error unless a shard or the resume emptied the list (a
+/// finished fleet run is not a usage error).
+pub fn select(request: Request<'_>) -> Result<Selection, InputError> {
+    let mut inputs = read(request.domains, request.list)?;
+    let fatal: Vec<String> = inputs
+        .invalid()
+        .filter(|bad| request.strict || matches!(bad.origin, Origin::Argument(_)))
+        .map(ToString::to_string)
+        .collect();
+    if !fatal.is_empty() {
+        return Err(InputError::InvalidDomains(fatal));
+    }
+    if let Some(shard) = &request.shard {
+        inputs.retain_shard(shard);
+    }
+    let mut notices = Vec::new();
+    if let Some(path) = request.resume {
+        let done = resume_set(path)?;
+        let skipped = inputs.skip_done(&done);
+        notices.push(format!(
+            "--resume: {skipped} domain(s) already in {}",
+            path.display()
+        ));
+    }
+    if inputs.duplicates > 0 {
+        notices.push(format!(
+            "{} duplicate domain(s) audited once",
+            inputs.duplicates
+        ));
+    }
+    if inputs.entries.is_empty() && request.shard.is_none() && request.resume.is_none() {
+        return Err(InputError::NoDomain);
+    }
+    Ok(Selection {
+        entries: inputs.entries,
+        notices,
+    })
 }
 
 /// The report row of an invalid input, so that it shows in the report in
@@ -895,7 +932,7 @@ mod tests {
         );
         let err = resume_set(&path).unwrap_err();
         assert!(
-            matches!(&err, InputError::BadReportLine { line: 3, .. }),
+            matches!(&err, InputError::Report(ReadError::BadLine { line: 3, .. })),
             "{err:?}"
         );
         let msg = err.to_string();
@@ -910,23 +947,188 @@ mod tests {
         let (_dir, path) = resume_file(b"{\"schema_version\":1,\"domains\":[]}\n");
         assert!(matches!(
             resume_set(&path),
-            Err(InputError::BadReportLine { line: 1, .. })
+            Err(InputError::Report(ReadError::BadLine {
+                line: 1,
+                problem: read::LineProblem::WholeReport,
+                ..
+            }))
+        ));
+        let (_dir, path) = resume_file(b"{\"verdict\":\"secure\"}\n");
+        assert!(matches!(
+            resume_set(&path),
+            Err(InputError::Report(ReadError::BadLine {
+                line: 1,
+                problem: read::LineProblem::NotARow(_),
+                ..
+            }))
         ));
         // A truncated line that is not the last one is corruption too.
         let (_dir, path) = resume_file(b"{\"domain\":\"exa\n\n");
         assert!(matches!(
             resume_set(&path),
-            Err(InputError::BadReportLine { line: 1, .. })
+            Err(InputError::Report(ReadError::BadLine { line: 1, .. }))
         ));
     }
 
     #[test]
     fn resume_missing_file_is_an_error() {
         let err = resume_set(Path::new("/nonexistent/earlier.ndjson")).unwrap_err();
-        assert!(matches!(err, InputError::Read { .. }), "{err:?}");
+        assert!(
+            matches!(err, InputError::Report(ReadError::Io { .. })),
+            "{err:?}"
+        );
         assert!(
             err.to_string()
                 .starts_with("cannot read /nonexistent/earlier.ndjson: "),
+            "{err}"
+        );
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn selected(selection: &Selection) -> Vec<String> {
+        selection
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Domain(d) => d.domain.to_string(),
+                Entry::Invalid(bad) => format!("invalid {}", bad.text),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn select_refuses_bad_arguments_always_and_bad_lines_with_strict() {
+        let args = strings(&["example.com", "bad..name", "exa mple.com"]);
+        let err = select(Request {
+            domains: &args,
+            ..Request::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid DOMAIN input:\n  \
+             argument 2: \"bad..name\" is not a valid domain name: \
+             has an empty label (two dots in a row?)\n  \
+             argument 3: \"exa mple.com\" is not a valid domain name: \
+             contains white space or control characters"
+        );
+
+        let args = strings(&["example.com"]);
+        let lenient = select(Request {
+            domains: &args,
+            list: stdin("example.org\nbad name\n"),
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(
+            selected(&lenient),
+            ["example.com", "example.org", "invalid bad name"]
+        );
+        assert!(lenient.notices.is_empty());
+        let err = select(Request {
+            domains: &args,
+            list: stdin("example.org\nbad name\n"),
+            strict: true,
+            ..Request::default()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, InputError::InvalidDomains(bad) if bad.len() == 1 && bad[0].starts_with("stdin:2: ")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn select_needs_a_domain_unless_a_shard_or_resume_left_none() {
+        let err = select(Request::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no domain to audit: give DOMAIN arguments or --file PATH (see --help)"
+        );
+        let err = select(Request {
+            list: stdin("# only a comment\n"),
+            ..Request::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, InputError::NoDomain), "{err:?}");
+        // example.com is in shard 2 of 3 (pinned above): shard 1 is empty.
+        let args = strings(&["example.com"]);
+        let empty = select(Request {
+            domains: &args,
+            shard: Some(Shard { index: 1, count: 3 }),
+            ..Request::default()
+        })
+        .unwrap();
+        assert!(empty.entries.is_empty());
+        let mine = select(Request {
+            domains: &args,
+            shard: Some(Shard { index: 2, count: 3 }),
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(selected(&mine), ["example.com"]);
+    }
+
+    #[test]
+    fn select_resumes_and_says_what_it_skipped() {
+        let (_dir, path) = resume_file(
+            b"{\"domain\":\"example.com\"}\n\
+              {\"domain\":\"example.net\",\"error\":{\"phase\":\"run\"}}\n",
+        );
+        let args = strings(&["example.com", "example.net", "EXAMPLE.com", "example.org"]);
+        let rest = select(Request {
+            domains: &args,
+            resume: Some(&path),
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(selected(&rest), ["example.net", "example.org"]);
+        assert_eq!(
+            rest.notices,
+            [
+                format!("--resume: 1 domain(s) already in {}", path.display()),
+                "1 duplicate domain(s) audited once".to_string(),
+            ]
+        );
+        // Everything done: an empty run, not an error.
+        let args = strings(&["example.com"]);
+        let none = select(Request {
+            domains: &args,
+            resume: Some(&path),
+            ..Request::default()
+        })
+        .unwrap();
+        assert!(none.entries.is_empty());
+        // An unreadable report stops the run before any network work.
+        let err = select(Request {
+            domains: &args,
+            resume: Some(Path::new("/nonexistent/earlier.ndjson")),
+            ..Request::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, InputError::Report(ReadError::Io { .. })));
+    }
+
+    #[test]
+    fn resume_refuses_an_over_long_line() {
+        let mut text = b"{\"domain\":\"example.com\"}\n".to_vec();
+        text.extend(std::iter::repeat_n(b' ', read::MAX_ROW_BYTES + 1));
+        text.extend_from_slice(b"\n");
+        let (_dir, path) = resume_file(&text);
+        let err = resume_set(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                InputError::Report(ReadError::LineTooLong { line: 2, .. })
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}:2: line longer than 4 MiB", path.display())),
             "{err}"
         );
     }

@@ -1,5 +1,8 @@
-//! The `smtptls` binary: parses arguments into library options, runs the
-//! audit, writes the report. Everything else lives in the library.
+//! The `smtptls` binary: only wiring. It parses the arguments, asks the
+//! library what they mean (`cli`: options and jobs; `exit`: the exit code;
+//! `mta_config::write`: the policies), runs the audit on a Tokio runtime
+//! with the progress bar, `--deadline` and the signals, opens the output
+//! and prints to stderr. Its errors are `anyhow`, printed once, exit 2.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -9,26 +12,38 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
-use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, PolicyFormat};
-use smtptls::exit::ExitCode;
-use smtptls::input::{self, Entry, ListSource};
-use smtptls::mta_config::{self, DomainFacts, Provenance};
-use smtptls::options::{
-    AddressFamilies, AuditOptions, ConnectRules, DnsServers, DnssecMode, EhloName, Timeouts,
-    TrustStore,
-};
+use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs};
+use smtptls::exit::{self, ExitCode};
+use smtptls::mta_config::{self, AuditFacts};
+use smtptls::options::AuditOptions;
 use smtptls::report::{DomainReport, Report};
-use smtptls::vocabulary::Threshold;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("smtptls: error: {err:#}");
+            eprintln!("smtptls: error: {}", message(&err));
             ExitCode::Usage.into()
         }
     }
+}
+
+/// The error and its causes, each said once: a library error's message
+/// often includes its source already ("cannot read FILE: REASON").
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -51,102 +66,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The domain list: arguments and `--file`, validated, de-duplicated,
-/// sharded and minus `--resume`'s done rows. Any problem that must stop
-/// the run does so here, before any network work.
-fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
-    let list = args.file.clone().map(ListSource::from_arg);
-    let mut inputs = input::read(&args.domains, list)?;
-    // Bad arguments are always fatal; bad list lines only with --strict.
-    let fatal: Vec<String> = inputs
-        .invalid()
-        .filter(|bad| args.strict || matches!(bad.origin, input::Origin::Argument(_)))
-        .map(ToString::to_string)
-        .collect();
-    if !fatal.is_empty() {
-        anyhow::bail!("invalid DOMAIN input:\n  {}", fatal.join("\n  "));
-    }
-    if let Some(shard) = &args.shard {
-        inputs.retain_shard(shard);
-    }
-    if let Some(path) = &args.resume {
-        let done = input::resume_set(path)?;
-        let skipped = inputs.skip_done(&done);
-        if !args.quiet {
-            eprintln!(
-                "smtptls: --resume: {skipped} domain(s) already in {}",
-                path.display()
-            );
-        }
-    }
-    if inputs.duplicates > 0 && !args.quiet {
-        eprintln!(
-            "smtptls: {} duplicate domain(s) audited once",
-            inputs.duplicates
-        );
-    }
-    let jobs: Vec<Job> = inputs
-        .entries
-        .into_iter()
-        .map(|entry| match entry {
-            Entry::Domain(d) => Job::Audit(d.domain),
-            Entry::Invalid(bad) => Job::Done(Box::new(input::invalid_report(&bad))),
-        })
-        .collect();
-    if jobs.is_empty() && args.shard.is_none() && args.resume.is_none() {
-        anyhow::bail!("no domain to audit: give DOMAIN arguments or --file PATH (see --help)");
-    }
-    Ok(jobs)
-}
-
-/// The library's options from the shared audit flags.
-fn audit_options(args: &AuditArgs, threshold: Threshold) -> anyhow::Result<AuditOptions> {
-    if !args.trust_anchor.is_empty() && args.dnssec == DnssecMode::TrustResolver {
-        anyhow::bail!(
-            "--trust-anchor is for --dnssec validate; with trust-resolver the resolver's own anchors apply"
-        );
-    }
-    let trust = if args.ca_file.is_empty() {
-        TrustStore::webpki()
-    } else {
-        TrustStore::with_ca_files(&args.ca_file)?
-    };
-    Ok(AuditOptions {
-        port: args.port,
-        connect_to: ConnectRules(args.connect_to.clone()),
-        timeouts: Timeouts::new(
-            Duration::from_secs_f64(args.timeout),
-            Duration::from_secs_f64(args.banner_timeout),
-        ),
-        ehlo_name: args.ehlo_name.clone().unwrap_or_else(EhloName::from_system),
-        families: match (args.ipv4_only, args.ipv6_only) {
-            (true, _) => AddressFamilies::V4Only,
-            (_, true) => AddressFamilies::V6Only,
-            _ => AddressFamilies::Both,
-        },
-        trust,
-        dns: if args.resolver.is_empty() {
-            DnsServers::System
-        } else {
-            DnsServers::Explicit(args.resolver.clone())
-        },
-        dnssec: args.dnssec,
-        trust_anchors: args.trust_anchor.clone(),
-        expiry_warn_days: args.expiry_warn_days,
-        threshold,
-        concurrency: usize::from(args.concurrency),
-        per_address: usize::from(args.per_address),
-        retries: args.retries,
-        scan: if args.deep {
-            smtptls::prober::scan::ScanMode::Deep
-        } else {
-            args.scan
-        },
-    })
-}
-
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let options = audit_options(&args.audit, Threshold(args.fail_below))?;
+    let options = args.options()?;
     let jobs = jobs(&args.audit)?;
     let mut out = output(args.output.as_deref())?;
     let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
@@ -166,11 +87,24 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .finish(&report, &mut out)
         .context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
-    Ok(match stopped(&report) {
-        Some(code) => code,
-        None if report.summary.below_threshold > 0 => ExitCode::BelowThreshold,
-        None => ExitCode::Ok,
-    })
+    notice(exit::stop_notice(report.summary.stopped));
+    Ok(exit::check(&report.summary))
+}
+
+/// The jobs of the run, after saying what the list came to.
+fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
+    let jobs = args.jobs()?;
+    for n in &jobs.notices {
+        notice(Some(n));
+    }
+    Ok(jobs.jobs)
+}
+
+/// One line on stderr, in the program's name.
+fn notice(text: Option<&str>) {
+    if let Some(text) = text {
+        eprintln!("smtptls: {text}");
+    }
 }
 
 /// Where the output goes: `--output FILE` or stdout.
@@ -199,8 +133,7 @@ fn audit(
     let auditor = runtime.block_on(Auditor::connect(options))?;
     let progress = progress_bar(jobs.len(), args.quiet);
     let mut failing = 0usize;
-    let deadline = args.deadline.map(Duration::from_secs_f64);
-    let report = runtime.block_on(auditor.run(jobs, stop_signal(deadline), |domain| {
+    let report = runtime.block_on(auditor.run(jobs, stop_signal(args.deadline()), |domain| {
         if threshold.fails(domain.verdict) {
             failing += 1;
             progress.set_message(format!("{failing} below threshold"));
@@ -212,110 +145,26 @@ fn audit(
     Ok(report)
 }
 
-/// The exit code of a run that stopped early, after saying so.
-fn stopped(report: &Report) -> Option<ExitCode> {
-    match report.summary.stopped {
-        Some(StopReason::Interrupted) => {
-            eprintln!("smtptls: interrupted; unfinished domains are reported as errors");
-            Some(ExitCode::Interrupted)
-        }
-        Some(StopReason::Deadline) => {
-            eprintln!("smtptls: the --deadline passed; unfinished domains are reported as errors");
-            Some(ExitCode::BelowThreshold)
-        }
-        None => None,
-    }
-}
-
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
-    let (facts, provenance, early) = match &args.from {
-        Some(path) => {
-            if !args.audit.domains.is_empty() || args.audit.file.is_some() {
-                anyhow::bail!(
-                    "--from builds policies from a report: give no DOMAIN or --file with it"
-                );
-            }
-            let facts = facts_from_ndjson(path)?;
-            let source = path.display().to_string();
-            (facts, Provenance::new("", source), None)
-        }
+    let (facts, stopped) = match args.report()? {
+        Some(path) => (AuditFacts::from_file(path)?, None),
         None => {
-            let options = audit_options(&args.audit, Threshold::default())?;
+            let options = args.options()?;
             let jobs = jobs(&args.audit)?;
             let report = audit(&args.audit, options, jobs, |_| {})?;
-            let facts: Vec<DomainFacts> = report
-                .domains
-                .iter()
-                .map(DomainFacts::from_report)
-                .collect();
-            let source = format!("an audit of {} domain(s)", facts.len());
-            let early = stopped(&report);
-            (
-                facts,
-                Provenance::new(report.generated_at.clone(), source),
-                early,
-            )
+            notice(exit::stop_notice(report.summary.stopped));
+            (AuditFacts::from_audit(&report), report.summary.stopped)
         }
     };
     let mut out = output(args.output.as_deref())?;
-    let below_min = match args.format {
-        PolicyFormat::Postfix | PolicyFormat::Exim => {
-            let generated = if args.format == PolicyFormat::Postfix {
-                mta_config::postfix(&facts, args.min_level, &provenance)
-            } else {
-                mta_config::exim(&facts, args.min_level, &provenance)
-            };
-            out.write_all(generated.text.as_bytes())
-                .context("cannot write the policy")?;
-            generated.below_min
-        }
-        PolicyFormat::MtaSts => {
-            for (i, domain) in facts.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b"\n").context("cannot write the policy")?;
-                }
-                let generated = mta_config::mta_sts(domain, &provenance);
-                out.write_all(generated.text.as_bytes())
-                    .context("cannot write the policy")?;
-            }
-            Vec::new()
-        }
-    };
+    let below_min = mta_config::write(args.format, &facts, args.min_level, &mut out)
+        .context("cannot write the policy")?;
     out.flush().context("cannot write the policy")?;
-    if let Some(code) = early {
-        return Ok(code);
+    let end = exit::policy(stopped, &below_min);
+    for n in &end.notices {
+        notice(Some(n));
     }
-    if below_min.is_empty() {
-        return Ok(ExitCode::Ok);
-    }
-    for (domain, choice) in &below_min {
-        eprintln!(
-            "smtptls: {domain} is below --min-level: {} ({})",
-            choice.level, choice.reason
-        );
-    }
-    Ok(ExitCode::BelowThreshold)
-}
-
-/// Domain facts from an NDJSON report, one domain per line.
-fn facts_from_ndjson(path: &std::path::Path) -> anyhow::Result<Vec<DomainFacts>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut facts = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not JSON", path.display(), n + 1))?;
-        let domain = DomainFacts::from_json(&value)
-            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
-        facts.push(domain);
-    }
-    if facts.is_empty() {
-        anyhow::bail!("{} holds no domain", path.display());
-    }
-    Ok(facts)
+    Ok(end.code)
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.

@@ -8,10 +8,11 @@
 //! ([`postfix`]), Exim domain lists ([`exim`]), or, for a domain the admin
 //! owns, an MTA-STS policy in testing mode ([`mta_sts`]).
 //!
-//! Input is [`DomainFacts`]: the few facts a policy needs, taken from an
-//! in-process [`DomainReport`] ([`DomainFacts::from_report`]) or from a
-//! domain object of an earlier JSON / NDJSON report
-//! ([`DomainFacts::from_json`]).
+//! Input is [`DomainFacts`]: the few facts a policy needs, taken from a
+//! [`DomainReport`] ([`DomainFacts::from_report`]), of this run's audit or
+//! read back from an earlier NDJSON report with [`crate::report::read`]
+//! ([`AuditFacts`]). [`write()`] writes the chosen format ([`PolicyFormat`])
+//! and returns the domains below the minimum level, for the exit code.
 //!
 //! Output is deterministic: the same audit gives the same text, byte for
 //! byte (input order, no clock; the date in the header is the audit's).
@@ -20,14 +21,16 @@
 //! printable, so a hostile MX name or banner cannot inject configuration.
 
 use std::fmt;
+use std::io::{self, Write};
+use std::path::Path;
 use std::str::FromStr;
 
 use crate::protection::{RecordState, TlsaStatus};
-use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, SessionState};
+use crate::report::read::{self, ReadError};
+use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report, SessionState};
 use crate::resolver::Dnssec;
 
 mod exim;
-mod json;
 mod mta_sts;
 mod postfix;
 
@@ -146,13 +149,6 @@ impl DomainFacts {
                 .unwrap_or_default(),
         }
     }
-
-    /// From one domain object of a JSON report (an NDJSON line, or an
-    /// element of `domains` in `--format json`). The error names the
-    /// missing or mistyped field, with its path.
-    pub fn from_json(v: &serde_json::Value) -> Result<Self, String> {
-        json::domain(v)
-    }
 }
 
 /// How strongly a sender can insist on TLS to a domain. Ordered by
@@ -251,6 +247,104 @@ impl Provenance {
             source: source.into(),
         }
     }
+}
+
+/// What the policies of a run are written from: each domain's facts, in
+/// input (or file) order, and where they came from, for the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFacts {
+    pub domains: Vec<DomainFacts>,
+    pub provenance: Provenance,
+}
+
+/// Why `policy --from` has nothing to write from.
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{0} holds no domain")]
+    Empty(String),
+}
+
+impl AuditFacts {
+    /// From this run's audit: dated by it.
+    pub fn from_audit(report: &Report) -> Self {
+        let domains: Vec<DomainFacts> = report
+            .domains
+            .iter()
+            .map(DomainFacts::from_report)
+            .collect();
+        let source = format!("an audit of {} domain(s)", domains.len());
+        AuditFacts {
+            domains,
+            provenance: Provenance::new(report.generated_at.clone(), source),
+        }
+    }
+
+    /// `policy --from FILE`: from an earlier NDJSON report, one domain per
+    /// line ([`read`]). An NDJSON report carries no date.
+    pub fn from_file(path: &Path) -> Result<Self, FactsError> {
+        Self::from_rows(read::open(path)?, path.display().to_string())
+    }
+
+    /// From report rows read elsewhere; `source` names them in the header
+    /// and in the error when there is none.
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = Result<DomainReport, ReadError>>,
+        source: String,
+    ) -> Result<Self, FactsError> {
+        let mut domains = Vec::new();
+        for row in rows {
+            domains.push(DomainFacts::from_report(&row?));
+        }
+        if domains.is_empty() {
+            return Err(FactsError::Empty(source));
+        }
+        Ok(AuditFacts {
+            domains,
+            provenance: Provenance::new("", source),
+        })
+    }
+}
+
+/// Sender policy formats of `smtptls policy --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyFormat {
+    /// A Postfix `smtp_tls_policy_maps` table.
+    Postfix,
+    /// Exim domain lists and a transport snippet (Exim 4.91 or later).
+    Exim,
+    /// For a domain you own: MTA-STS policy (testing mode), TXT record,
+    /// TLS-RPT record, and what would fail under enforce.
+    MtaSts,
+}
+
+/// Writes the policies of `facts` in `format` to `out`, and returns the
+/// domains below `min`, in input order. `mta-sts` writes one block per
+/// domain (a blank line between them) and has no minimum: it is for
+/// domains the reader owns, and says itself what would fail.
+pub fn write(
+    format: PolicyFormat,
+    facts: &AuditFacts,
+    min: Option<PolicyLevel>,
+    out: &mut dyn Write,
+) -> io::Result<Vec<(String, Choice)>> {
+    let (domains, p) = (&facts.domains, &facts.provenance);
+    let generated = match format {
+        PolicyFormat::Postfix => postfix(domains, min, p),
+        PolicyFormat::Exim => exim(domains, min, p),
+        PolicyFormat::MtaSts => {
+            for (i, domain) in domains.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b"\n")?;
+                }
+                out.write_all(mta_sts(domain, p).text.as_bytes())?;
+            }
+            return Ok(Vec::new());
+        }
+    };
+    out.write_all(generated.text.as_bytes())?;
+    Ok(generated.below_min)
 }
 
 /// A generated policy file.
@@ -794,5 +888,249 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].domain, "pkix.example");
         assert_eq!(entries[0].choice.level, PolicyLevel::Encrypt);
+    }
+
+    /// Rows as NDJSON (with a blank line), read back into facts.
+    fn read_back(rows: &[serde_json::Value]) -> Result<AuditFacts, FactsError> {
+        let mut text = Vec::new();
+        for r in rows {
+            serde_json::to_writer(&mut text, r).expect("serialize");
+            text.extend_from_slice(b"\n\n");
+        }
+        let rows = read::rows(std::io::Cursor::new(text), "r.ndjson");
+        AuditFacts::from_rows(rows, "r.ndjson".into())
+    }
+
+    fn json(r: &DomainReport) -> serde_json::Value {
+        serde_json::to_value(r).expect("serialize")
+    }
+
+    #[test]
+    fn from_report_and_read_back_agree() {
+        use crate::report::read::fixture::report;
+        let r = report();
+        let facts = DomainFacts::from_report(&r);
+        assert_eq!(facts.domain, "r.example");
+        assert_eq!(facts.verdict, "protected");
+        assert!(facts.mx_dnssec_secure);
+        assert_eq!(facts.tls_rpt_rua, ["mailto:tls@r.example"]);
+        assert!(facts.mx.iter().all(|m| m.tlsa_found));
+        let a = &facts.mx[0].addresses;
+        assert!(a[0].reachable && a[0].tls && a[0].chain_valid && a[0].hostname_match);
+        assert_eq!(a[0].dane, "valid");
+        assert_eq!(a[0].cert_names, ["mx1.r.example"]);
+        assert!(!a[1].reachable && !a[1].tls);
+        assert_eq!(a[1].dane, "mismatch");
+        assert_eq!(facts.mx[1].addresses[0].ip, "2001:db8::2");
+        assert_eq!(choose(&facts).level, PolicyLevel::DaneOnly);
+
+        let back = read_back(&[json(&r)]).expect("read back");
+        assert_eq!(back.domains, [facts]);
+        assert_eq!(back.provenance, Provenance::new("", "r.ndjson"));
+    }
+
+    #[test]
+    fn a_failed_handshake_is_reachable_without_tls() {
+        use crate::report::read::fixture::report;
+        use crate::report::{ErrorPhase, Failure};
+        let mut r = report();
+        r.mx[1].addresses[0].error = Some(Failure {
+            phase: ErrorPhase::TlsHandshake,
+            kind: crate::vocabulary::ErrorKind::Tls,
+            message: "handshake failure".into(),
+        });
+        let facts = DomainFacts::from_report(&r);
+        let a = &facts.mx[1].addresses[0];
+        assert!(a.reachable && !a.tls);
+        assert_eq!(choose(&facts).level, PolicyLevel::May);
+        assert_eq!(read_back(&[json(&r)]).expect("read back").domains, [facts]);
+    }
+
+    #[test]
+    fn failed_and_null_mx_domains() {
+        use crate::report::{ErrorKind, ErrorPhase, Failure, MxSource};
+        let nx = DomainReport::failed(
+            "nx.example",
+            Failure {
+                phase: ErrorPhase::Dns,
+                kind: ErrorKind::Nxdomain,
+                message: "nx.example does not exist (NXDOMAIN)".into(),
+            },
+        );
+        let facts = DomainFacts::from_report(&nx);
+        assert_eq!(
+            facts.error.as_deref(),
+            Some("nx.example does not exist (NXDOMAIN)")
+        );
+        assert!(facts.tls_rpt_rua.is_empty());
+        assert_eq!(choose(&facts).level, PolicyLevel::May);
+        let null = DomainReport {
+            verdict: crate::vocabulary::Verdict::NoMail,
+            mx_source: MxSource::Null,
+            ..DomainReport::empty("null.example")
+        };
+        assert_eq!(
+            choose(&DomainFacts::from_report(&null)).level,
+            PolicyLevel::May
+        );
+        let back = read_back(&[json(&nx), json(&null)]).expect("read back");
+        assert_eq!(
+            back.domains,
+            [facts, DomainFacts::from_report(&null)],
+            "in file order"
+        );
+    }
+
+    #[test]
+    fn malformed_rows_are_named_with_line_and_field() {
+        use crate::report::read::fixture::report;
+        let good = json(&report());
+        let message = |rows: &[serde_json::Value]| match read_back(rows) {
+            Err(e) => e.to_string(),
+            Ok(f) => panic!("read {f:?}"),
+        };
+        // Each row is followed by a blank line: the second row is line 3.
+        let bad = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            let text = message(&[good.clone(), v]);
+            // Without the position: " at column N".
+            match text.rsplit_once(" at column ") {
+                Some((head, n)) if n.parse::<usize>().is_ok() => head.to_string(),
+                _ => text,
+            }
+        };
+        assert_eq!(
+            bad(&|v| {
+                v["mx"][0]["addresses"][1]
+                    .as_object_mut()
+                    .expect("object")
+                    .remove("dane");
+            }),
+            "r.ndjson:3: not a line of an NDJSON report: not a report row: \
+             mx[0].addresses[1]: missing field `dane`"
+        );
+        assert_eq!(
+            bad(&|v| {
+                v.as_object_mut().expect("object").remove("mx");
+            }),
+            "r.ndjson:3: not a line of an NDJSON report: not a report row: missing field `mx`"
+        );
+        assert_eq!(
+            bad(&|v| {
+                v.as_object_mut().expect("object").remove("domain");
+            }),
+            "r.ndjson:3: not a line of an NDJSON report: not a report row: missing field `domain`"
+        );
+        let text = bad(&|v| {
+            v["mx"][1]["addresses"][0]["certificate"]["chain_valid"] = "yes".into();
+        });
+        assert!(
+            text.starts_with(
+                "r.ndjson:3: not a line of an NDJSON report: not a report row: \
+                 mx[1].addresses[0].certificate.chain_valid: invalid type: string \"yes\", expected a boolean"
+            ),
+            "{text}"
+        );
+        let text = message(&[serde_json::json!([1])]);
+        assert!(
+            text.starts_with("r.ndjson:1: not a line of an NDJSON report: not a report row: "),
+            "{text}"
+        );
+        assert_eq!(message(&[]), "r.ndjson holds no domain");
+    }
+
+    /// A row of a report written before these fields existed, read back:
+    /// `policy --from` read such rows when it parsed JSON by hand.
+    fn earlier_row(remove: &[&str]) -> Result<AuditFacts, FactsError> {
+        use crate::report::read::fixture::report;
+        let mut v = json(&report());
+        for mx in v["mx"].as_array_mut().into_iter().flatten() {
+            for a in mx["addresses"].as_array_mut().into_iter().flatten() {
+                for path in remove {
+                    let (object, field) = match path.split_once('.') {
+                        Some((o, f)) => (&mut a[o], f),
+                        None => (&mut *a, *path),
+                    };
+                    if let Some(o) = object.as_object_mut() {
+                        o.remove(field);
+                    }
+                }
+            }
+        }
+        read_back(&[v])
+    }
+
+    /// Reports written before the protocol scan (5b5853d) have no
+    /// `legacy_tls`: it meant false.
+    #[test]
+    fn rows_from_before_legacy_tls_read_back() {
+        use crate::report::read::fixture::report;
+        let facts = earlier_row(&["legacy_tls"]).expect("read back");
+        assert_eq!(facts.domains, [DomainFacts::from_report(&report())]);
+    }
+
+    /// Reports written before RSA keys below 2048 bits got a session
+    /// (12638ec) have no `tls.signature_verified`: every session then had
+    /// a verified signature (the handshake failed otherwise).
+    #[test]
+    fn rows_from_before_signature_verified_read_back() {
+        use crate::report::read::fixture::report;
+        let facts = earlier_row(&["tls.signature_verified"]).expect("read back");
+        assert_eq!(facts.domains, [DomainFacts::from_report(&report())]);
+    }
+
+    #[test]
+    fn write_renders_each_format() {
+        let facts = AuditFacts {
+            domains: vec![pkix(), selfsigned(), plain()],
+            provenance: provenance(),
+        };
+        let render = |format, min| {
+            let mut out = Vec::new();
+            let below = write(format, &facts, min, &mut out).expect("write");
+            (String::from_utf8(out).expect("UTF-8"), below)
+        };
+        let (text, below) = render(PolicyFormat::Postfix, Some(PolicyLevel::Secure));
+        let want = postfix(&facts.domains, Some(PolicyLevel::Secure), &facts.provenance);
+        assert_eq!(text, want.text);
+        assert_eq!(below, want.below_min);
+        let names: Vec<&str> = below.iter().map(|(d, _)| d.as_str()).collect();
+        assert_eq!(names, ["self.example", "plain.example"]);
+
+        let (text, below) = render(PolicyFormat::Exim, None);
+        assert_eq!(text, exim(&facts.domains, None, &facts.provenance).text);
+        assert!(below.is_empty());
+
+        let (text, below) = render(PolicyFormat::MtaSts, Some(PolicyLevel::DaneOnly));
+        let blocks: Vec<String> = facts
+            .domains
+            .iter()
+            .map(|d| mta_sts(d, &facts.provenance).text)
+            .collect();
+        assert_eq!(text, blocks.join("\n"));
+        assert!(below.is_empty(), "mta-sts has no minimum");
+    }
+
+    #[test]
+    fn audit_facts_of_an_audit_are_dated_by_it() {
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "schema_version": 1,
+            "tool": {"name": "smtptls", "version": "0.1.0"},
+            "generated_at": "2025-06-01T12:00:00Z",
+            "settings": {"port": 25, "fail_below": "encrypted", "expiry_warn_days": 30,
+                "extra_trust_anchors": 0, "resolvers": ["system"], "dnssec": "validate",
+                "scan": "light"},
+            "domains": [json(&DomainReport::empty("a.example")), json(&DomainReport::empty("b.example"))],
+            "summary": {"domains": 2, "verdicts": {}, "below_threshold": 0, "stopped": null,
+                "probes": 0, "mx_reused": 0}
+        }))
+        .expect("report");
+        let facts = AuditFacts::from_audit(&report);
+        assert_eq!(facts.domains.len(), 2);
+        assert_eq!(
+            facts.provenance,
+            Provenance::new("2025-06-01T12:00:00Z", "an audit of 2 domain(s)")
+        );
     }
 }

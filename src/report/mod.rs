@@ -25,6 +25,7 @@ pub use crate::resolver::Dnssec;
 pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, Verdict};
 
 mod from_assessment;
+pub mod read;
 mod scan;
 
 /// Major version of the JSON schema.
@@ -214,6 +215,8 @@ pub struct AddressReport {
     /// saw the server accept older versions or suites that client does not
     /// offer: senders on OpenSSL or GnuTLS encrypt, stricter ones do not.
     /// The certificate, if shown, comes from that scan.
+    /// Absent from reports before the protocol scan: false.
+    #[serde(default)]
     pub legacy_tls: bool,
     /// With `legacy_tls`: the session an OpenSSL-default sender gets (from
     /// the fallback hello); null otherwise.
@@ -406,5 +409,13 @@ pub struct TlsReport {
     /// False when the server's handshake signature could not be verified
     /// (an RSA key below 2048 bits); the session is still what lenient
     /// senders get.
+    /// Absent from reports before small RSA keys got a session: every
+    /// session then had a verified signature.
+    #[serde(default = "verified")]
     pub signature_verified: bool,
+}
+
+/// The default of `tls.signature_verified` for earlier reports.
+fn verified() -> bool {
+    true
 }
