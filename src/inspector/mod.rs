@@ -21,6 +21,8 @@ pub mod delivery;
 pub mod mx;
 pub mod protection;
 pub mod scan;
+#[cfg(test)]
+mod testkit;
 pub mod verdict;
 
 use std::net::SocketAddr;
