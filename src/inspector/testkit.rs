@@ -442,6 +442,19 @@ pub fn with_tlsa(mut mx: MxEvidence, answer: Answer<Vec<Tlsa>>, dnssec: Dnssec) 
     mx
 }
 
+/// An MX host that yields no address to probe (e.g. the A lookup found
+/// nothing).
+pub fn addressless(pref: u8, host: &str, v4: Answer<Vec<Ipv4Addr>>) -> MxEvidence {
+    let mut m = mx(pref, host, Vec::new());
+    m.addresses = AddressEvidence::Resolved(HostAddresses {
+        v4: Some(v4),
+        v6: None,
+        cname: None,
+        dnssec: Dnssec::Indeterminate,
+    });
+    m
+}
+
 pub fn name(s: &str) -> DomainName {
     s.parse().expect("domain name")
 }
