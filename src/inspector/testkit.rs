@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::{AddressEvidence, InspectSettings, MxEvidence, TlsaEvidence};
+use super::{AddressEvidence, InspectSettings, MtaStsEvidence, MxEvidence, TlsaEvidence};
 use crate::domain::DomainName;
 use crate::options::TrustStore;
 use crate::prober::injection::Injection;
@@ -25,6 +25,7 @@ use crate::prober::{
     Greeting, Phase, Probe, ProbeError, ProbeErrorKind, StartTls, TlsFailure, TlsSession,
 };
 use crate::protection::dane::Tlsa;
+use crate::protection::mta_sts::{FetchProblem, Fetched, PolicyBody};
 use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses, MxRecord};
 use crate::vocabulary::Finding;
 
@@ -33,6 +34,9 @@ pub const DOMAIN: &str = "example.test";
 
 /// The primary MX host.
 pub const MX1: &str = "mx1.example.test";
+
+/// The backup MX host.
+pub const MX2: &str = "mx2.example.test";
 
 /// "Now" for every case: certificates are minted around it.
 pub const NOW: OffsetDateTime = datetime!(2025-06-01 00:00 UTC);
@@ -123,6 +127,14 @@ pub fn self_signed(name: &str) -> Chain {
     vec![cert.der().clone()]
 }
 
+/// A leaf for `name` by the trusted root, sent with the root after it
+/// (what a DANE-TA(2) record needs to find its anchor).
+pub fn with_root(name: &str) -> Chain {
+    let mut chain = valid(name);
+    chain.push(ROOTS.trusted.der().clone());
+    chain
+}
+
 fn issued(params: CertificateParams, by: &CertifiedIssuer<'static, KeyPair>) -> Chain {
     let leaf = params
         .signed_by(&KeyPair::generate().expect("key"), by)
@@ -143,9 +155,26 @@ pub fn dane_ee(chain: &Chain) -> Tlsa {
     tlsa_record(3, 1, 1, spki_sha256(&chain[0]))
 }
 
+/// `3 1 2` for the chain's leaf key.
+pub fn dane_ee_sha512(chain: &Chain) -> Tlsa {
+    let (_, x509) = X509Certificate::from_der(chain[0].as_ref()).expect("parse certificate");
+    let data = digest::digest(&digest::SHA512, x509.public_key().raw);
+    tlsa_record(3, 1, 2, data.as_ref().to_vec())
+}
+
+/// `2 1 1` for the chain's last certificate (its root, see [`with_root`]).
+pub fn dane_ta(chain: &Chain) -> Tlsa {
+    tlsa_record(2, 1, 1, spki_sha256(chain.last().expect("non-empty chain")))
+}
+
 /// A usable `3 1 1` record that matches no key.
 pub fn dane_ee_other() -> Tlsa {
     tlsa_record(3, 1, 1, vec![0xab; 32])
+}
+
+/// `1 1 1`: PKIX-EE, which SMTP clients cannot use (RFC 7672 §3.1.3).
+pub fn pkix_ee(chain: &Chain) -> Tlsa {
+    tlsa_record(1, 1, 1, spki_sha256(&chain[0]))
 }
 
 pub fn tlsa_record(usage: u8, selector: u8, matching: u8, data: Vec<u8>) -> Tlsa {
@@ -457,6 +486,40 @@ pub fn addressless(pref: u8, host: &str, v4: Answer<Vec<Ipv4Addr>>) -> MxEvidenc
 
 pub fn name(s: &str) -> DomainName {
     s.parse().expect("domain name")
+}
+
+/// The policy body for `mode` listing `mx` patterns.
+pub fn policy(mode: &str, mx: &[&str]) -> String {
+    let mut body = format!("version: STSv1\nmode: {mode}\n");
+    for m in mx {
+        body.push_str(&format!("mx: {m}\n"));
+    }
+    body.push_str("max_age: 86400\n");
+    body
+}
+
+/// One valid `_mta-sts` record and the fetched `body`.
+pub fn sts(body: &str) -> MtaStsEvidence {
+    MtaStsEvidence {
+        txt: Answer::Records(vec!["v=STSv1; id=1".into()]),
+        fetch: Some(Ok(Fetched::read(PolicyBody {
+            url: format!("https://mta-sts.{DOMAIN}/.well-known/mta-sts.txt"),
+            body: body.as_bytes().to_vec(),
+        }))),
+    }
+}
+
+/// One valid `_mta-sts` record, and the policy fetch failed.
+pub fn sts_unfetched(problem: FetchProblem) -> MtaStsEvidence {
+    MtaStsEvidence {
+        txt: Answer::Records(vec!["v=STSv1; id=1".into()]),
+        fetch: Some(Err(problem)),
+    }
+}
+
+/// `_mta-sts` TXT records as given, nothing fetched.
+pub fn sts_txt(txt: Answer<Vec<String>>) -> MtaStsEvidence {
+    MtaStsEvidence { txt, fetch: None }
 }
 
 /// `id=severity` for each finding, e.g. `smtp.connect=fail`.
