@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::{AddressEvidence, InspectSettings, MtaStsEvidence, MxEvidence, TlsaEvidence};
+use super::{
+    AddressEvidence, DomainAssessment, DomainEvidence, InspectSettings, MtaStsEvidence, MxEvidence,
+    TlsaEvidence, inspect_domain,
+};
 use crate::domain::DomainName;
 use crate::options::TrustStore;
 use crate::prober::injection::Injection;
@@ -26,7 +29,7 @@ use crate::prober::{
 };
 use crate::protection::dane::Tlsa;
 use crate::protection::mta_sts::{FetchProblem, Fetched, PolicyBody};
-use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses, MxRecord};
+use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses, MxRecord, MxResolution};
 use crate::vocabulary::Finding;
 
 /// The recipient domain of every case.
@@ -488,6 +491,24 @@ pub fn name(s: &str) -> DomainName {
     s.parse().expect("domain name")
 }
 
+/// MX records for `mx`, an absent MTA-STS record and no TLS-RPT record.
+pub fn domain(mx: Vec<MxEvidence>) -> DomainEvidence {
+    DomainEvidence {
+        resolution: MxResolution::Hosts {
+            hosts: mx.iter().map(|m| m.record.clone()).collect(),
+            implicit: false,
+            null_mx_mixed: false,
+            dnssec: Dnssec::Insecure,
+        },
+        mx,
+        mta_sts: Some(MtaStsEvidence {
+            txt: Answer::NoData,
+            fetch: None,
+        }),
+        tls_rpt: Some(Answer::NoData),
+    }
+}
+
 /// The policy body for `mode` listing `mx` patterns.
 pub fn policy(mode: &str, mx: &[&str]) -> String {
     let mut body = format!("version: STSv1\nmode: {mode}\n");
@@ -520,6 +541,19 @@ pub fn sts_unfetched(problem: FetchProblem) -> MtaStsEvidence {
 /// `_mta-sts` TXT records as given, nothing fetched.
 pub fn sts_txt(txt: Answer<Vec<String>>) -> MtaStsEvidence {
     MtaStsEvidence { txt, fetch: None }
+}
+
+/// `domain(mx)` with an MTA-STS `enforce` policy listing `patterns`.
+pub fn enforced(mx: Vec<MxEvidence>, patterns: &[&str]) -> DomainEvidence {
+    DomainEvidence {
+        mta_sts: Some(sts(&policy("enforce", patterns))),
+        ..domain(mx)
+    }
+}
+
+/// Grades `evidence` as the domain [`DOMAIN`].
+pub fn inspect(evidence: &DomainEvidence) -> DomainAssessment<'_> {
+    inspect_domain(&name(DOMAIN), evidence, &settings())
 }
 
 /// `id=severity` for each finding, e.g. `smtp.connect=fail`.
