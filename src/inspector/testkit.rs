@@ -509,6 +509,16 @@ pub fn domain(mx: Vec<MxEvidence>) -> DomainEvidence {
     }
 }
 
+/// A domain whose MX lookup came out as `resolution`, without mail hosts.
+pub fn resolved(resolution: MxResolution) -> DomainEvidence {
+    DomainEvidence {
+        resolution,
+        mx: Vec::new(),
+        mta_sts: None,
+        tls_rpt: None,
+    }
+}
+
 /// The policy body for `mode` listing `mx` patterns.
 pub fn policy(mode: &str, mx: &[&str]) -> String {
     let mut body = format!("version: STSv1\nmode: {mode}\n");
