@@ -21,6 +21,8 @@ pub mod delivery;
 pub mod mx;
 pub mod protection;
 pub mod scan;
+#[cfg(test)]
+mod testkit;
 pub mod verdict;
 
 use std::net::SocketAddr;
@@ -231,5 +233,660 @@ pub(crate) fn dns_failure_id(f: &DnsFailure) -> ErrorKind {
         DnsFailure::ServFail => ErrorKind::DnsServfail,
         DnsFailure::Refused => ErrorKind::DnsRefused,
         DnsFailure::ResponseCode(_) | DnsFailure::Other(_) => ErrorKind::DnsFailure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! "Domain verdict" in `docs/grading.md`, through [`inspect_domain`] on
+    //! hand-built evidence: the MX-lookup outcomes decided before any
+    //! probe, the rubric over address grades (rules 1–7), the policy layer
+    //! (rules 8–12, `broken` and `protected`), DNSSEC-bogus answers, and
+    //! the domain-level delivery findings.
+
+    use super::testkit::*;
+    use super::*;
+    use crate::resolver::DnsFailure;
+
+    struct Case {
+        name: &'static str,
+        evidence: DomainEvidence,
+        verdict: Verdict,
+        /// A part of the verdict reason.
+        reason: &'static str,
+        /// Domain-level findings: `id=severity` present, `!id` absent.
+        findings: &'static [&'static str],
+    }
+
+    fn run(cases: Vec<Case>) {
+        let mut failures = Vec::new();
+        for c in &cases {
+            let out = inspect(&c.evidence);
+            if out.verdict != c.verdict || !out.verdict_reason.contains(c.reason) {
+                failures.push(format!(
+                    "{}: {:?} {:?}, expected {:?} with {:?}",
+                    c.name, out.verdict, out.verdict_reason, c.verdict, c.reason
+                ));
+            }
+            if let Err(e) = check_findings(&out.findings, c.findings) {
+                failures.push(format!("{}: {e}", c.name));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    fn one(probe: Probe) -> Vec<MxEvidence> {
+        vec![testkit::mx(10, MX1, vec![probe])]
+    }
+
+    fn dane(
+        pref: u8,
+        host: &str,
+        probes: Vec<Probe>,
+        records: Vec<crate::protection::dane::Tlsa>,
+    ) -> MxEvidence {
+        signed(testkit::mx(pref, host, probes), Answer::Records(records))
+    }
+
+    fn failed(failure: DnsFailure) -> MxResolution {
+        MxResolution::Failed {
+            query: format!("{DOMAIN} MX"),
+            failure,
+        }
+    }
+
+    /// The first table of "Domain verdict": outcomes of the MX lookup
+    /// decided before any probe; such domains have no `mta_sts`,
+    /// `tls_rpt` or `delivery` section.
+    #[test]
+    fn mx_lookup_outcomes() {
+        let cases: Vec<(&str, MxResolution, Verdict, &str, Option<ErrorKind>)> = vec![
+            (
+                "null MX",
+                MxResolution::NoMail,
+                Verdict::NoMail,
+                "mx.null=info",
+                None,
+            ),
+            (
+                "NXDOMAIN",
+                MxResolution::DomainNotFound,
+                Verdict::Error,
+                "dns.nxdomain=fail",
+                Some(ErrorKind::Nxdomain),
+            ),
+            (
+                "MX lookup timed out",
+                failed(DnsFailure::Timeout),
+                Verdict::Error,
+                "dns.error=fail",
+                Some(ErrorKind::DnsTimeout),
+            ),
+            (
+                "MX lookup SERVFAIL",
+                failed(DnsFailure::ServFail),
+                Verdict::Error,
+                "dns.error=fail",
+                Some(ErrorKind::DnsServfail),
+            ),
+            (
+                "MX lookup REFUSED",
+                failed(DnsFailure::Refused),
+                Verdict::Error,
+                "dns.error=fail",
+                Some(ErrorKind::DnsRefused),
+            ),
+            (
+                "MX lookup, other response code",
+                failed(DnsFailure::ResponseCode("NOTIMP".into())),
+                Verdict::Error,
+                "dns.error=fail",
+                Some(ErrorKind::DnsFailure),
+            ),
+            (
+                "MX lookup, other failure",
+                failed(DnsFailure::Other("no connections available".into())),
+                Verdict::Error,
+                "dns.error=fail",
+                Some(ErrorKind::DnsFailure),
+            ),
+            (
+                "MX answer bogus",
+                failed(DnsFailure::Bogus),
+                Verdict::Error,
+                "dnssec.bogus=fail",
+                Some(ErrorKind::DnssecBogus),
+            ),
+            (
+                "neither MX nor A/AAAA",
+                MxResolution::NoMailHost,
+                Verdict::Error,
+                "mx.none=fail",
+                Some(ErrorKind::NoMailHost),
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (name, resolution, verdict, finding, error) in cases {
+            let bogus = matches!(
+                resolution,
+                MxResolution::Failed {
+                    failure: DnsFailure::Bogus,
+                    ..
+                }
+            );
+            let evidence = resolved(resolution);
+            let out = inspect(&evidence);
+            let kind = out.error.as_ref().map(|e| e.kind);
+            if out.verdict != verdict || kind != error {
+                failures.push(format!(
+                    "{name}: {:?} {kind:?}, expected {verdict:?} {error:?}",
+                    out.verdict
+                ));
+            }
+            if out.mta_sts.is_some() || out.tls_rpt.is_some() || out.delivery.is_some() {
+                failures.push(format!("{name}: has mta_sts, tls_rpt or delivery"));
+            }
+            if bogus != (out.dnssec == Dnssec::Bogus) {
+                failures.push(format!("{name}: dnssec {:?}", out.dnssec));
+            }
+            if let Err(e) = check_findings(&out.findings, &[finding]) {
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    /// `mx.implicit` and `mx.null-mixed` warn, and the hosts are audited.
+    #[test]
+    fn implicit_and_mixed_null_mx_are_audited() {
+        let flagged = |implicit, null_mx_mixed| {
+            let mut ev = domain(one(tls(valid(MX1))));
+            if let MxResolution::Hosts {
+                implicit: i,
+                null_mx_mixed: m,
+                ..
+            } = &mut ev.resolution
+            {
+                (*i, *m) = (implicit, null_mx_mixed);
+            }
+            ev
+        };
+        run(vec![
+            Case {
+                name: "MX records",
+                evidence: flagged(false, false),
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &["!mx.implicit", "!mx.null-mixed"],
+            },
+            Case {
+                name: "implicit MX",
+                evidence: flagged(true, false),
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &["mx.implicit=warn"],
+            },
+            Case {
+                name: "null MX beside other MX records",
+                evidence: flagged(false, true),
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &["mx.null-mixed=warn"],
+            },
+        ]);
+        let ev = flagged(true, false);
+        assert_eq!(inspect(&ev).mx_source, assessment::MxSource::Implicit);
+    }
+
+    /// Rules 1–7: `domain_verdict` over the grades of every probed address.
+    #[test]
+    fn rubric_over_address_grades() {
+        run(vec![
+            Case {
+                name: "1. no MX host at all",
+                evidence: domain(Vec::new()),
+                verdict: Verdict::Error,
+                reason: "no MX address to probe",
+                findings: &[],
+            },
+            Case {
+                name: "1. every MX address-less, an IP literal or invalid",
+                evidence: domain(vec![
+                    addressless(10, MX1, Answer::NoData),
+                    MxEvidence {
+                        record: MxRecord {
+                            preference: 20,
+                            exchange: crate::resolver::Exchange::IpLiteral("192.0.2.1".into()),
+                        },
+                        addresses: AddressEvidence::NotLookedUp,
+                        ..testkit::mx(20, MX2, Vec::new())
+                    },
+                ]),
+                verdict: Verdict::Error,
+                // NOTE: docs/grading.md says rule 1 gives "no MX address to
+                // probe" when every MX is address-less, an IP literal or
+                // invalid; the code counts each such host as one
+                // unreachable grade, so rule 2 decides: "no MX address could
+                // be reached (2 unreachable MX address(es) or host(s) not
+                // graded)".
+                reason: "no MX address could be reached",
+                findings: &[],
+            },
+            Case {
+                name: "2. every address unreachable",
+                evidence: domain(vec![
+                    testkit::mx(10, MX1, vec![connect_failed(), banner_failed(timeout(30))]),
+                    testkit::mx(20, MX2, vec![skipped()]),
+                ]),
+                verdict: Verdict::Error,
+                reason: "no MX address could be reached",
+                findings: &[],
+            },
+            Case {
+                name: "3. every reachable address without TLS",
+                evidence: domain(vec![testkit::mx(
+                    10,
+                    MX1,
+                    vec![no_starttls(), connect_failed(), starttls_refused()],
+                )]),
+                verdict: Verdict::Plaintext,
+                reason: "no reachable MX address has working STARTTLS (1 unreachable",
+                findings: &[],
+            },
+            Case {
+                name: "4. some reachable address without TLS",
+                evidence: domain(vec![
+                    testkit::mx(10, MX1, vec![tls(valid(MX1))]),
+                    testkit::mx(
+                        20,
+                        MX2,
+                        vec![handshake_failed(
+                            crate::prober::TlsFailure::Alert("handshake_failure".into()),
+                            Vec::new(),
+                        )],
+                    ),
+                ]),
+                verdict: Verdict::Partial,
+                reason: "1 of 2 reachable MX addresses have no working STARTTLS",
+                findings: &[],
+            },
+            Case {
+                name: "5. some certificate unauthenticated",
+                evidence: domain(vec![testkit::mx(
+                    10,
+                    MX1,
+                    vec![tls(valid(MX1)), tls(untrusted(MX1))],
+                )]),
+                verdict: Verdict::Encrypted,
+                reason: "1 of 2 certificates cannot be authenticated",
+                findings: &[],
+            },
+            Case {
+                name: "5. legacy TLS only",
+                evidence: domain(one(legacy_only(valid(MX1)))),
+                verdict: Verdict::Encrypted,
+                reason: "encrypt only with legacy TLS",
+                findings: &[],
+            },
+            Case {
+                name: "6. some address runs injected commands",
+                evidence: domain(vec![testkit::mx(
+                    10,
+                    MX1,
+                    vec![tls(valid(MX1)), injectable(valid(MX1))],
+                )]),
+                verdict: Verdict::Encrypted,
+                reason: "STARTTLS with valid certificates everywhere, but 1 of 2 addresses run commands injected before TLS (STARTTLS command injection)",
+                findings: &[],
+            },
+            Case {
+                name: "7. valid everywhere",
+                evidence: domain(vec![
+                    testkit::mx(10, MX1, vec![tls(valid(MX1))]),
+                    testkit::mx(20, MX2, vec![tls(valid(MX2))]),
+                ]),
+                verdict: Verdict::Secure,
+                reason: "STARTTLS with a valid, matching certificate on every reachable MX address",
+                findings: &[],
+            },
+            Case {
+                name: "7. unreachable addresses are not graded",
+                evidence: domain(vec![testkit::mx(
+                    10,
+                    MX1,
+                    vec![tls(valid(MX1)), connect_failed()],
+                )]),
+                verdict: Verdict::Secure,
+                reason: "(1 unreachable MX address(es) or host(s) not graded)",
+                findings: &[],
+            },
+            Case {
+                name: "7. one good MX and one address-less MX",
+                evidence: domain(vec![
+                    testkit::mx(10, MX1, vec![tls(valid(MX1))]),
+                    addressless(20, MX2, Answer::NxDomain),
+                ]),
+                verdict: Verdict::Secure,
+                // NOTE: docs/grading.md says address-less MX hosts "are
+                // not mentioned in the verdict reason"; the code counts the
+                // host as an unreachable grade and the reason says so.
+                reason: "(1 unreachable MX address(es) or host(s) not graded)",
+                findings: &[],
+            },
+        ]);
+    }
+
+    /// Rules 8–12: `with_policies`, from the delivery outcomes.
+    #[test]
+    fn policy_layer_broken_and_protected() {
+        let leaf = valid(MX1);
+        let backup = valid(MX2);
+        let pinned = self_signed(MX1);
+        run(vec![
+            Case {
+                name: "8. error stays error, even when DANE senders defer",
+                evidence: domain(vec![dane(
+                    10,
+                    MX1,
+                    vec![connect_failed()],
+                    vec![dane_ee(&leaf)],
+                )]),
+                verdict: Verdict::Error,
+                reason: "no MX address could be reached",
+                findings: &["delivery.dane=fail"],
+            },
+            Case {
+                name: "9. TLSA records match no MX: broken, though secure for PKIX",
+                evidence: domain(vec![dane(
+                    10,
+                    MX1,
+                    vec![tls(leaf.clone())],
+                    vec![dane_ee_other()],
+                )]),
+                verdict: Verdict::Broken,
+                reason: "DANE-enforcing senders defer mail: no MX qualifies",
+                findings: &["delivery.dane=fail", "delivery.mta-sts=info"],
+            },
+            Case {
+                name: "9. broken overrides plaintext",
+                evidence: domain(vec![dane(
+                    10,
+                    MX1,
+                    vec![no_starttls()],
+                    vec![dane_ee(&leaf)],
+                )]),
+                verdict: Verdict::Broken,
+                reason: "DANE-enforcing senders defer mail",
+                findings: &["delivery.dane=fail"],
+            },
+            Case {
+                name: "10. MTA-STS enforce lists no MX",
+                evidence: enforced(one(tls(leaf.clone())), &["mail.other.test"]),
+                verdict: Verdict::Broken,
+                reason: "MTA-STS-enforcing senders defer mail: enforce policy, no MX qualifies",
+                findings: &["delivery.mta-sts=fail", "delivery.dane=info"],
+            },
+            Case {
+                name: "10. MTA-STS enforce, untrusted certificate: broken overrides encrypted",
+                evidence: enforced(one(tls(untrusted(MX1))), &[MX1]),
+                verdict: Verdict::Broken,
+                reason: "MTA-STS-enforcing senders defer mail",
+                findings: &["delivery.mta-sts=fail"],
+            },
+            Case {
+                name: "9/10. both defer: the reason names DANE",
+                evidence: enforced(
+                    vec![dane(
+                        10,
+                        MX1,
+                        vec![tls(leaf.clone())],
+                        vec![dane_ee_other()],
+                    )],
+                    &[MX2],
+                ),
+                verdict: Verdict::Broken,
+                reason: "DANE-enforcing senders defer mail",
+                findings: &["delivery.mta-sts=fail", "delivery.dane=fail"],
+            },
+            Case {
+                name: "9. a bad primary with a good backup still delivers",
+                evidence: domain(vec![
+                    dane(10, MX1, vec![tls(leaf.clone())], vec![dane_ee_other()]),
+                    dane(20, MX2, vec![tls(backup.clone())], vec![dane_ee(&backup)]),
+                ]),
+                verdict: Verdict::Secure,
+                reason: "STARTTLS with a valid, matching certificate",
+                findings: &["delivery.dane=ok"],
+            },
+            Case {
+                name: "11. secure and DANE-valid everywhere: protected",
+                evidence: domain(vec![dane(
+                    10,
+                    MX1,
+                    vec![tls(leaf.clone())],
+                    vec![dane_ee(&leaf)],
+                )]),
+                verdict: Verdict::Protected,
+                reason: "DANE or MTA-STS enforce protects every MX address against downgrade",
+                findings: &["delivery.dane=ok", "delivery.mta-sts=info"],
+            },
+            Case {
+                name: "11. secure and MTA-STS enforce covers every MX: protected",
+                evidence: enforced(
+                    vec![
+                        testkit::mx(10, MX1, vec![tls(leaf.clone())]),
+                        testkit::mx(20, MX2, vec![tls(backup.clone())]),
+                    ],
+                    &["*.example.test"],
+                ),
+                verdict: Verdict::Protected,
+                reason: "protects every MX address",
+                findings: &["delivery.mta-sts=ok", "delivery.dane=info"],
+            },
+            Case {
+                name: "11. DANE-EE pinning a self-signed certificate",
+                evidence: domain(vec![dane(
+                    10,
+                    MX1,
+                    vec![tls(pinned.clone())],
+                    vec![dane_ee(&pinned)],
+                )]),
+                // NOTE: docs/grading.md says a DANE-EE(3) record pinning a
+                // self-signed certificate leaves the domain `encrypted`
+                // ("protected is never a layer on top of encrypted"); the
+                // code makes the DANE-valid address Authenticated (as the
+                // "Address grades" table says), so the domain is `secure`
+                // and, DANE covering it, `protected`.
+                verdict: Verdict::Protected,
+                reason: "protects every MX address",
+                findings: &["delivery.dane=ok"],
+            },
+            Case {
+                name: "12. protected is never on top of encrypted",
+                evidence: domain(vec![dane(
+                    10,
+                    MX1,
+                    vec![injectable(leaf.clone())],
+                    vec![dane_ee(&leaf)],
+                )]),
+                verdict: Verdict::Encrypted,
+                reason: "STARTTLS command injection",
+                findings: &["delivery.dane=ok"],
+            },
+            Case {
+                name: "12. one MX uncovered: secure stands",
+                evidence: domain(vec![
+                    dane(10, MX1, vec![tls(leaf.clone())], vec![dane_ee(&leaf)]),
+                    testkit::mx(20, MX2, vec![tls(backup.clone())]),
+                ]),
+                verdict: Verdict::Secure,
+                reason: "STARTTLS with a valid, matching certificate",
+                findings: &[],
+            },
+            Case {
+                name: "12. MTA-STS testing: secure stands",
+                evidence: DomainEvidence {
+                    mta_sts: Some(sts(&policy("testing", &["mail.other.test"]))),
+                    ..domain(one(tls(leaf.clone())))
+                },
+                verdict: Verdict::Secure,
+                reason: "STARTTLS with a valid, matching certificate",
+                findings: &["delivery.mta-sts=info"],
+            },
+            Case {
+                name: "12. partial stands under a delivering policy",
+                evidence: domain(vec![
+                    dane(10, MX1, vec![tls(leaf.clone())], vec![dane_ee(&leaf)]),
+                    testkit::mx(20, MX2, vec![no_starttls()]),
+                ]),
+                verdict: Verdict::Partial,
+                reason: "1 of 2 reachable MX addresses have no working STARTTLS",
+                findings: &["delivery.dane=ok"],
+            },
+        ]);
+    }
+
+    /// "Bogus is never treated as insecure" (`docs/grading.md`, DNSSEC),
+    /// as far as the verdict goes. The bogus MX answer itself is in
+    /// [`mx_lookup_outcomes`].
+    #[test]
+    fn dnssec_bogus_answers() {
+        let leaf = valid(MX1);
+        let backup = valid(MX2);
+        let aaaa_bogus = {
+            let mut m = testkit::mx(10, MX1, vec![tls(leaf.clone())]);
+            if let AddressEvidence::Resolved(a) = &mut m.addresses {
+                a.v6 = Some(Answer::Failed(DnsFailure::Bogus));
+                a.dnssec = Dnssec::Bogus;
+            }
+            m
+        };
+        run(vec![
+            Case {
+                name: "the only MX host's address answer bogus: nothing to probe",
+                evidence: domain(vec![addressless(
+                    10,
+                    MX1,
+                    Answer::Failed(DnsFailure::Bogus),
+                )]),
+                verdict: Verdict::Error,
+                reason: "no MX address could be reached",
+                findings: &[],
+            },
+            Case {
+                name: "AAAA bogus, A fine: DANE senders cannot use the host",
+                evidence: domain(vec![aaaa_bogus]),
+                // NOTE: docs/grading.md says a bogus AAAA answer beside a
+                // good A answer is `dnssec.bogus` warn, and a warn "does
+                // not change the verdict"; the code also treats the host's
+                // TLSA as `lookup-failed` (`dane.tlsa` fail), so
+                // DANE-enforcing senders skip it and, with no other host,
+                // the domain is `broken`.
+                verdict: Verdict::Broken,
+                reason: "DANE-enforcing senders defer mail: no MX qualifies: mx1.example.test: TLSA lookup failed",
+                findings: &["delivery.dane=fail"],
+            },
+            Case {
+                name: "TLSA answer bogus, the only host",
+                evidence: domain(vec![with_tlsa(
+                    testkit::mx(10, MX1, vec![tls(leaf.clone())]),
+                    Answer::Records(vec![dane_ee(&leaf)]),
+                    Dnssec::Bogus,
+                )]),
+                verdict: Verdict::Broken,
+                reason: "TLSA lookup failed",
+                findings: &["delivery.dane=fail"],
+            },
+            Case {
+                name: "TLSA answer bogus, a backup without TLSA",
+                evidence: domain(vec![
+                    with_tlsa(
+                        testkit::mx(10, MX1, vec![tls(leaf.clone())]),
+                        Answer::Records(vec![dane_ee(&leaf)]),
+                        Dnssec::Bogus,
+                    ),
+                    testkit::mx(20, MX2, vec![tls(backup.clone())]),
+                ]),
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &["delivery.dane=ok"],
+            },
+            Case {
+                name: "_mta-sts TXT answer bogus: a failed lookup",
+                evidence: DomainEvidence {
+                    mta_sts: Some(MtaStsEvidence {
+                        txt: Answer::Failed(DnsFailure::Bogus),
+                        fetch: None,
+                    }),
+                    tls_rpt: Some(Answer::Failed(DnsFailure::Bogus)),
+                    ..domain(one(tls(leaf.clone())))
+                },
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &[
+                    "mta-sts.record=warn",
+                    "tls-rpt.record=warn",
+                    "delivery.mta-sts=info",
+                ],
+            },
+        ]);
+    }
+
+    /// `delivery.mta-sts` and `delivery.dane`: ok when the sender
+    /// delivers (even in clear text), info when not applicable, fail when
+    /// it defers.
+    #[test]
+    fn delivery_findings() {
+        let leaf = valid(MX1);
+        run(vec![
+            Case {
+                name: "neither policy",
+                evidence: domain(one(no_starttls())),
+                verdict: Verdict::Plaintext,
+                reason: "",
+                findings: &["delivery.mta-sts=info", "delivery.dane=info"],
+            },
+            Case {
+                name: "DANE host in clear text to an unsigned backup",
+                evidence: domain(vec![
+                    signed(
+                        testkit::mx(10, MX1, vec![tls(leaf.clone())]),
+                        Answer::Failed(DnsFailure::ServFail),
+                    ),
+                    testkit::mx(20, MX2, vec![no_starttls()]),
+                ]),
+                verdict: Verdict::Partial,
+                reason: "",
+                findings: &["delivery.dane=ok"],
+            },
+            Case {
+                name: "both deliver",
+                evidence: enforced(
+                    vec![dane(10, MX1, vec![tls(leaf.clone())], vec![dane_ee(&leaf)])],
+                    &[MX1],
+                ),
+                verdict: Verdict::Protected,
+                reason: "",
+                findings: &["delivery.mta-sts=ok", "delivery.dane=ok"],
+            },
+        ]);
+    }
+
+    /// The assessment's delivery section is what `delivery::delivery` says
+    /// of its rows, and `domain.dnssec` is the MX RRset's status.
+    #[test]
+    fn delivery_section_and_dnssec_status() {
+        let leaf = valid(MX1);
+        let mut evidence = enforced(one(tls(leaf)), &[MX1]);
+        if let MxResolution::Hosts { dnssec, .. } = &mut evidence.resolution {
+            *dnssec = Dnssec::Secure;
+        }
+        let out = inspect(&evidence);
+        assert_eq!(
+            out.delivery,
+            Some(delivery::delivery(&out.mx, out.mta_sts.as_ref()))
+        );
+        assert_eq!(out.dnssec, Dnssec::Secure);
+        assert_eq!(out.mx_source, assessment::MxSource::Mx);
     }
 }

@@ -189,3 +189,200 @@ fn strip<T>(a: &Answer<T>) -> Answer<()> {
         Answer::Failed(f) => Answer::Failed(f.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! MX hosts that yield no address ("MX hosts that yield no address get
+    //! the same treatment" in `docs/grading.md`), the address lookups'
+    //! findings, and one grade per probed address.
+
+    use std::net::Ipv4Addr;
+
+    use super::inspect_mx;
+    use crate::inspector::testkit::*;
+    use crate::inspector::verdict::AddressGrade::{self, *};
+    use crate::inspector::{AddressEvidence, MxEvidence};
+    use crate::resolver::{Answer, DnsFailure, Dnssec, Exchange, HostAddresses};
+    use crate::vocabulary::ErrorKind;
+
+    struct Case {
+        name: &'static str,
+        mx: MxEvidence,
+        /// One per probed address, or one `Unreachable` for a host
+        /// without addresses.
+        grades: Vec<AddressGrade>,
+        /// `id=severity` present, `!id` absent, at the MX level.
+        findings: &'static [&'static str],
+        /// The host's error kind.
+        error: Option<ErrorKind>,
+    }
+
+    fn exchange(exchange: Exchange) -> MxEvidence {
+        MxEvidence {
+            record: crate::resolver::MxRecord {
+                preference: 10,
+                exchange,
+            },
+            addresses: AddressEvidence::NotLookedUp,
+            ..mx(10, MX1, Vec::new())
+        }
+    }
+
+    /// MX1's lookups gave `v4` and `v6` (DNSSEC `dnssec`), and each found
+    /// address was probed with a working, valid TLS session.
+    fn looked_up(
+        v4: Answer<Vec<Ipv4Addr>>,
+        v6: Option<Answer<Vec<std::net::Ipv6Addr>>>,
+        dnssec: Dnssec,
+    ) -> MxEvidence {
+        let found = match &v4 {
+            Answer::Records(r) => r.len(),
+            _ => 0,
+        };
+        let mut m = mx(10, MX1, (0..found).map(|_| tls(valid(MX1))).collect());
+        m.addresses = AddressEvidence::Resolved(HostAddresses {
+            v4: Some(v4),
+            v6,
+            cname: None,
+            dnssec,
+        });
+        m
+    }
+
+    fn a(n: u8) -> Answer<Vec<Ipv4Addr>> {
+        Answer::Records(vec![Ipv4Addr::new(192, 0, 2, n)])
+    }
+
+    #[test]
+    fn mx_hosts_and_their_address_lookups() {
+        let cname = {
+            let mut m = mx(10, MX1, vec![tls(valid(MX1))]);
+            if let AddressEvidence::Resolved(h) = &mut m.addresses {
+                h.cname = Some("real.example.test".into());
+            }
+            m
+        };
+        let connect_to = MxEvidence {
+            addresses: AddressEvidence::ConnectTo(addr(10)),
+            ..mx(10, MX1, vec![tls(valid(MX1))])
+        };
+        let cases = vec![
+            Case {
+                name: "IP literal",
+                mx: exchange(Exchange::IpLiteral("192.0.2.1".into())),
+                grades: vec![Unreachable],
+                findings: &["mx.ip-literal=fail", "!dane.tlsa"],
+                error: Some(ErrorKind::IpLiteral),
+            },
+            Case {
+                name: "invalid name",
+                mx: exchange(Exchange::Invalid("-bad-.example.test".into())),
+                grades: vec![Unreachable],
+                findings: &["mx.invalid-name=fail", "!dane.tlsa"],
+                error: Some(ErrorKind::InvalidName),
+            },
+            Case {
+                name: "no A records",
+                mx: addressless(10, MX1, Answer::NoData),
+                grades: vec![Unreachable],
+                findings: &["mx.no-address=fail"],
+                error: Some(ErrorKind::NoAddress),
+            },
+            Case {
+                name: "host does not exist",
+                mx: addressless(10, MX1, Answer::NxDomain),
+                grades: vec![Unreachable],
+                findings: &["mx.no-address=fail"],
+                error: Some(ErrorKind::NoAddress),
+            },
+            Case {
+                name: "A lookup SERVFAIL, nothing found",
+                mx: addressless(10, MX1, Answer::Failed(DnsFailure::ServFail)),
+                grades: vec![Unreachable],
+                findings: &["dns.error=fail", "!mx.no-address"],
+                error: Some(ErrorKind::DnsServfail),
+            },
+            Case {
+                name: "A lookup timed out, nothing found",
+                mx: addressless(10, MX1, Answer::Failed(DnsFailure::Timeout)),
+                grades: vec![Unreachable],
+                findings: &["dns.error=fail"],
+                error: Some(ErrorKind::DnsTimeout),
+            },
+            Case {
+                name: "A answer bogus, nothing found",
+                mx: addressless(10, MX1, Answer::Failed(DnsFailure::Bogus)),
+                grades: vec![Unreachable],
+                findings: &["dnssec.bogus=fail", "!dns.error"],
+                error: Some(ErrorKind::DnssecBogus),
+            },
+            Case {
+                name: "AAAA lookup failed, A found",
+                mx: looked_up(
+                    a(10),
+                    Some(Answer::Failed(DnsFailure::Refused)),
+                    Dnssec::Insecure,
+                ),
+                grades: vec![Authenticated],
+                findings: &["dns.error=warn"],
+                error: None,
+            },
+            Case {
+                name: "AAAA answer bogus, A found",
+                mx: looked_up(
+                    a(10),
+                    Some(Answer::Failed(DnsFailure::Bogus)),
+                    Dnssec::Bogus,
+                ),
+                grades: vec![Authenticated],
+                // Validating senders cannot use the host: see the DNSSEC
+                // cases of the domain verdict.
+                findings: &["dnssec.bogus=warn", "dane.tlsa=fail"],
+                error: None,
+            },
+            Case {
+                name: "CNAME",
+                mx: cname,
+                grades: vec![Authenticated],
+                findings: &["mx.cname=warn"],
+                error: None,
+            },
+            Case {
+                name: "--connect-to address",
+                mx: connect_to,
+                grades: vec![Authenticated],
+                findings: &["dane.tlsa=info", "!mx.no-address"],
+                error: None,
+            },
+            Case {
+                name: "two addresses, graded each",
+                mx: mx(10, MX1, vec![no_starttls(), tls(valid(MX1))]),
+                grades: vec![NoTls, Authenticated],
+                findings: &["dane.tlsa=info"],
+                error: None,
+            },
+        ];
+        let settings = settings();
+        let mut failures = Vec::new();
+        for c in &cases {
+            let (out, grades) = inspect_mx(DOMAIN, &c.mx, None, &settings);
+            if grades != c.grades {
+                failures.push(format!(
+                    "{}: grades {grades:?}, expected {:?}",
+                    c.name, c.grades
+                ));
+            }
+            let error = out.error.as_ref().map(|e| e.kind);
+            if error != c.error {
+                failures.push(format!(
+                    "{}: error {error:?}, expected {:?}",
+                    c.name, c.error
+                ));
+            }
+            if let Err(e) = check_findings(&out.findings, c.findings) {
+                failures.push(format!("{}: {e}", c.name));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+}

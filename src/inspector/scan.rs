@@ -301,3 +301,250 @@ pub fn legacy_session_level(hello: &ServerHello) -> NcscLevel {
         .max(suites::level(hello.suite))
         .max(exchange)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The scan's findings (`docs/grading.md`, "Findings of the scan") with
+    //! their severities, and the two scan facts that do move a grade:
+    //! injection (`Weak`) and a legacy-only server (`LegacyTls`).
+
+    use super::*;
+    use crate::inspector::testkit::*;
+    use crate::prober::injection::InjectionError;
+    use crate::prober::scan::Version;
+    use crate::prober::smtp::Reply;
+    use crate::prober::{Probe, TlsFailure};
+
+    /// `TLS_RSA_WITH_AES_128_GCM_SHA256`: TLS 1.2, static RSA, which
+    /// rustls does not offer.
+    const RSA_AES128_GCM: u16 = 0x009c;
+    const X25519: u16 = 0x001d;
+    const SECP224R1: u16 = 0x0015;
+    const FFDHE2048: u16 = 0x0100;
+    const FFDHE3072: u16 = 0x0101;
+
+    /// A working TLS 1.3 session and a light scan that saw TLS 1.2 with
+    /// one good suite, changed by `edit`.
+    fn scanned(edit: impl FnOnce(&mut TlsScan)) -> Probe {
+        let mut s = scan(&[(Version::Tls12, &[ECDHE_ECDSA_AES128_GCM])], Vec::new());
+        edit(&mut s);
+        Probe {
+            scan: Some(s),
+            ..tls(valid(MX1))
+        }
+    }
+
+    fn injection(result: Result<Injection, InjectionError>) -> Probe {
+        Probe {
+            injection: Some(result),
+            ..tls(valid(MX1))
+        }
+    }
+
+    fn answered() -> Reply {
+        reply(250, "2.0.0 OK")
+    }
+
+    #[test]
+    fn scan_findings_and_their_severities() {
+        let cases: Vec<(&str, Probe, Option<bool>, &[&str])> = vec![
+            (
+                "TLS 1.2 and 1.3 only, good suites, no post-quantum",
+                scanned(|_| {}),
+                Some(false),
+                &[
+                    "tls.protocols=ok",
+                    "tls.cipher-suites=ok",
+                    "tls.key-exchange=ok",
+                    "tls.post-quantum=info",
+                    "!tls.scan",
+                    "!tls.cipher-order",
+                ],
+            ),
+            (
+                "post-quantum key exchange",
+                scanned(|_| {}),
+                Some(true),
+                &["tls.post-quantum=ok"],
+            ),
+            (
+                "TLS 1.0 accepted",
+                scanned(|s| {
+                    let legacy = scan(&[(Version::Tls10, &[RSA_AES128_CBC_SHA])], Vec::new());
+                    s.versions.extend(legacy.versions);
+                }),
+                Some(false),
+                &["tls.protocols=warn", "tls.cipher-suites=warn"],
+            ),
+            (
+                "the client's order with a weak suite accepted",
+                scanned(|s| {
+                    s.versions[0].1.suites.push(RSA_AES128_GCM);
+                    s.server_order = Some(false);
+                }),
+                Some(false),
+                &["tls.cipher-suites=warn", "tls.cipher-order=warn"],
+            ),
+            (
+                "the client's order, every suite good",
+                scanned(|s| s.server_order = Some(false)),
+                Some(false),
+                &["tls.cipher-order=ok"],
+            ),
+            (
+                "the server's order",
+                scanned(|s| s.server_order = Some(true)),
+                Some(false),
+                &["tls.cipher-order=ok"],
+            ),
+            (
+                "X25519 seen",
+                scanned(|s| {
+                    s.groups.insert(X25519);
+                }),
+                Some(false),
+                &["tls.key-exchange=ok"],
+            ),
+            (
+                "secp224r1 accepted",
+                scanned(|s| {
+                    s.groups.insert(SECP224R1);
+                }),
+                Some(false),
+                &["tls.key-exchange=warn"],
+            ),
+            (
+                "DHE with ffdhe2048",
+                scanned(|s| s.dhe = Some((2048, Some(FFDHE2048)))),
+                Some(false),
+                &["tls.key-exchange=warn"],
+            ),
+            (
+                "DHE with ffdhe3072 (phase-out)",
+                scanned(|s| s.dhe = Some((3072, Some(FFDHE3072)))),
+                Some(false),
+                &["tls.key-exchange=warn"],
+            ),
+            (
+                "no compression, secure renegotiation",
+                scanned(|s| {
+                    s.compression = Some(false);
+                    s.secure_renegotiation = Some(true);
+                }),
+                Some(false),
+                &["tls.compression=ok", "tls.renegotiation=ok"],
+            ),
+            (
+                "DEFLATE, no renegotiation_info",
+                scanned(|s| {
+                    s.compression = Some(true);
+                    s.secure_renegotiation = Some(false);
+                }),
+                Some(false),
+                &["tls.compression=warn", "tls.renegotiation=warn"],
+            ),
+            (
+                "scan cut short",
+                scanned(|s| s.stopped = Some("421 from the server".into())),
+                Some(false),
+                &["tls.scan=warn"],
+            ),
+            (
+                "injection: answered inside TLS",
+                injection(Ok(Injection::Vulnerable(answered()))),
+                Some(false),
+                &["starttls.injection=fail"],
+            ),
+            (
+                "injection: discarded",
+                injection(Ok(Injection::Discarded)),
+                Some(false),
+                &["starttls.injection=ok"],
+            ),
+            (
+                "injection: answered in plain text",
+                injection(Ok(Injection::AnsweredInPlaintext(answered()))),
+                Some(false),
+                &["starttls.injection=info"],
+            ),
+            (
+                "injection: could not tell",
+                injection(Err(InjectionError::Reply("closed".into()))),
+                Some(false),
+                &["starttls.injection=info"],
+            ),
+            (
+                "scan off, no injection test",
+                tls(valid(MX1)),
+                Some(false),
+                &[
+                    "!tls.protocols",
+                    "!starttls.injection",
+                    "tls.post-quantum=info",
+                ],
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (name, probe, pq, expected) in &cases {
+            let mut out = Vec::new();
+            findings(probe, *pq, &mut out);
+            if let Err(e) = check_findings(&out, expected) {
+                failures.push(format!("{name}: {e}"));
+            }
+            let is_injectable = name.ends_with("answered inside TLS");
+            if super::injectable(&out) != is_injectable {
+                failures.push(format!("{name}: injectable is not {is_injectable}"));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn legacy_tls_only_when_the_handshake_failed_and_the_scan_saw_only_legacy() {
+        let failed = |accepted: &[(Version, &[u16])]| Probe {
+            scan: Some(scan(accepted, Vec::new())),
+            ..handshake_failed(TlsFailure::Alert("protocol_version".into()), Vec::new())
+        };
+        let cases: Vec<(&str, Probe, bool)> = vec![
+            ("TLS 1.0 with static RSA", legacy_only(Vec::new()), true),
+            (
+                "TLS 1.2 with a suite our client does not offer",
+                failed(&[(Version::Tls12, &[RSA_AES128_GCM])]),
+                true,
+            ),
+            (
+                "TLS 1.2 with a suite our client offers",
+                failed(&[(Version::Tls12, &[ECDHE_ECDSA_AES128_GCM])]),
+                false,
+            ),
+            (
+                "TLS 1.0 and a suite our client offers",
+                failed(&[
+                    (Version::Tls10, &[RSA_AES128_CBC_SHA]),
+                    (Version::Tls12, &[ECDHE_ECDSA_AES128_GCM]),
+                ]),
+                false,
+            ),
+            ("the scan saw nothing accepted", failed(&[]), false),
+            (
+                "no scan",
+                handshake_failed(TlsFailure::Alert("protocol_version".into()), Vec::new()),
+                false,
+            ),
+            (
+                "the main handshake worked",
+                Probe {
+                    scan: Some(scan(&[(Version::Tls10, &[RSA_AES128_CBC_SHA])], Vec::new())),
+                    ..tls(valid(MX1))
+                },
+                false,
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter(|(_, p, want)| legacy_tls_only(p) != *want)
+            .map(|(name, _, want)| format!("{name}: expected {want}"))
+            .collect();
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    }
+}

@@ -184,4 +184,169 @@ mod tests {
         );
         assert_eq!(domain_verdict(&[LegacyTls, NoTls]).0, Verdict::Partial);
     }
+
+    /// Rules 1–7 of `docs/grading.md` in order, with their reasons: each
+    /// case would fall to a later rule if its rule were dropped.
+    #[test]
+    fn domain_verdict_rules_in_order() {
+        let cases: &[(&str, &[AddressGrade], Verdict, &str)] = &[
+            (
+                "1. nothing to probe",
+                &[],
+                Verdict::Error,
+                "no MX address to probe",
+            ),
+            (
+                "2. every address unreachable",
+                &[Unreachable, Unreachable],
+                Verdict::Error,
+                "no MX address could be reached",
+            ),
+            (
+                "3. every reachable address NoTls",
+                &[NoTls, NoTls, Unreachable],
+                Verdict::Plaintext,
+                "no reachable MX address has working STARTTLS (1 unreachable MX address(es) or host(s) not graded)",
+            ),
+            (
+                "4. some reachable address NoTls, before Unauthenticated and Weak",
+                &[NoTls, Unauthenticated, Weak, Authenticated],
+                Verdict::Partial,
+                "1 of 4 reachable MX addresses have no working STARTTLS",
+            ),
+            (
+                "5. some Unauthenticated, before Weak",
+                &[Unauthenticated, Weak, Authenticated],
+                Verdict::Encrypted,
+                "STARTTLS everywhere, but 1 of 3 certificates cannot be authenticated",
+            ),
+            (
+                "5. LegacyTls counts like Unauthenticated",
+                &[LegacyTls, Authenticated],
+                Verdict::Encrypted,
+                "STARTTLS everywhere, but 1 of 2 addresses encrypt only with legacy TLS",
+            ),
+            (
+                "6. some Weak",
+                &[Weak, Authenticated, Unreachable],
+                Verdict::Encrypted,
+                "STARTTLS with valid certificates everywhere, but 1 of 2 addresses run commands injected before TLS (STARTTLS command injection) (1 unreachable",
+            ),
+            (
+                "7. otherwise secure",
+                &[Authenticated, Authenticated],
+                Verdict::Secure,
+                "STARTTLS with a valid, matching certificate on every reachable MX address",
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(name, grades, verdict, reason)| {
+                let (v, why) = domain_verdict(grades);
+                (v != *verdict || !why.starts_with(reason))
+                    .then(|| format!("{name}: {v:?} {why:?}, expected {verdict:?} {reason:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    }
+
+    /// Rules 8–12: the policy layer over a base verdict.
+    #[test]
+    fn with_policies_rules_in_order() {
+        use crate::inspector::assessment::{Delivery, DeliveryResult, Outcome};
+        use DeliveryResult::*;
+        let o = |result, reason: &str| Outcome {
+            result,
+            reason: reason.into(),
+        };
+        let delivery = |sts, dane| Delivery {
+            opportunistic: o(Secure, "opportunistic"),
+            mta_sts: o(sts, "sts why"),
+            dane: o(dane, "dane why"),
+        };
+        let cases = [
+            (
+                "8. error stays error",
+                Verdict::Error,
+                Deferred,
+                Deferred,
+                true,
+                Verdict::Error,
+                "base",
+            ),
+            (
+                "9. DANE defers: broken, whatever the base",
+                Verdict::Plaintext,
+                NotApplicable,
+                Deferred,
+                false,
+                Verdict::Broken,
+                "DANE-enforcing senders defer mail: dane why",
+            ),
+            (
+                "9. both defer: the reason names DANE",
+                Verdict::Secure,
+                Deferred,
+                Deferred,
+                true,
+                Verdict::Broken,
+                "DANE-enforcing senders defer mail: dane why",
+            ),
+            (
+                "10. MTA-STS defers: broken",
+                Verdict::Encrypted,
+                Deferred,
+                Secure,
+                false,
+                Verdict::Broken,
+                "MTA-STS-enforcing senders defer mail: sts why",
+            ),
+            (
+                "11. secure and fully protected: protected",
+                Verdict::Secure,
+                Secure,
+                NotApplicable,
+                true,
+                Verdict::Protected,
+                "base; DANE or MTA-STS enforce protects every MX address against downgrade",
+            ),
+            (
+                "11. never on top of encrypted",
+                Verdict::Encrypted,
+                Secure,
+                Secure,
+                true,
+                Verdict::Encrypted,
+                "base",
+            ),
+            (
+                "12. secure, not fully protected",
+                Verdict::Secure,
+                Secure,
+                Secure,
+                false,
+                Verdict::Secure,
+                "base",
+            ),
+            (
+                "12. clear text is not deferral",
+                Verdict::Partial,
+                Cleartext,
+                Cleartext,
+                false,
+                Verdict::Partial,
+                "base",
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(name, base, sts, dane, protected, verdict, reason)| {
+                let (v, why) =
+                    with_policies((*base, "base".into()), &delivery(*sts, *dane), *protected);
+                (v != *verdict || why != *reason)
+                    .then(|| format!("{name}: {v:?} {why:?}, expected {verdict:?} {reason:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    }
 }
