@@ -463,12 +463,8 @@ mod tests {
                     },
                 ]),
                 verdict: Verdict::Error,
-                // NOTE: docs/grading.md says rule 1 gives "no MX address to
-                // probe" when every MX is address-less, an IP literal or
-                // invalid; the code counts each such host as one
-                // unreachable grade, so rule 2 decides: "no MX address could
-                // be reached (2 unreachable MX address(es) or host(s) not
-                // graded)".
+                // docs/grading.md, rule 2: each host without addresses counts as
+                // one unreachable grade, so rule 2 decides, not rule 1.
                 reason: "no MX address could be reached",
                 findings: &[],
             },
@@ -567,9 +563,8 @@ mod tests {
                     addressless(20, MX2, Answer::NxDomain),
                 ]),
                 verdict: Verdict::Secure,
-                // NOTE: docs/grading.md says address-less MX hosts "are
-                // not mentioned in the verdict reason"; the code counts the
-                // host as an unreachable grade and the reason says so.
+                // docs/grading.md: an address-less host counts as one unreachable
+                // grade, and the verdict reason says so.
                 reason: "(1 unreachable MX address(es) or host(s) not graded)",
                 findings: &[],
             },
@@ -691,12 +686,8 @@ mod tests {
                     vec![tls(pinned.clone())],
                     vec![dane_ee(&pinned)],
                 )]),
-                // NOTE: docs/grading.md says a DANE-EE(3) record pinning a
-                // self-signed certificate leaves the domain `encrypted`
-                // ("protected is never a layer on top of encrypted"); the
-                // code makes the DANE-valid address Authenticated (as the
-                // "Address grades" table says), so the domain is `secure`
-                // and, DANE covering it, `protected`.
+                // docs/grading.md: a DANE match authenticates the server, even a
+                // self-signed DANE-EE(3) certificate, so the domain is secure.
                 verdict: Verdict::Protected,
                 reason: "protects every MX address",
                 findings: &["delivery.dane=ok"],
@@ -776,12 +767,8 @@ mod tests {
             Case {
                 name: "AAAA bogus, A fine: DANE senders cannot use the host",
                 evidence: domain(vec![aaaa_bogus]),
-                // NOTE: docs/grading.md says a bogus AAAA answer beside a
-                // good A answer is `dnssec.bogus` warn, and a warn "does
-                // not change the verdict"; the code also treats the host's
-                // TLSA as `lookup-failed` (`dane.tlsa` fail), so
-                // DANE-enforcing senders skip it and, with no other host,
-                // the domain is `broken`.
+                // docs/grading.md: a bogus answer of one family makes the host's
+                // TLSA lookup-failed, so DANE senders skip it.
                 verdict: Verdict::Broken,
                 reason: "DANE-enforcing senders defer mail: no MX qualifies: mx1.example.test: TLSA lookup failed",
                 findings: &["delivery.dane=fail"],

@@ -500,41 +500,32 @@ mod tests {
     }
 
     #[test]
-    fn legacy_tls_only_when_the_handshake_failed_and_the_scan_saw_only_legacy() {
-        let failed = |accepted: &[(Version, &[u16])]| Probe {
-            scan: Some(scan(accepted, Vec::new())),
+    fn legacy_tls_when_the_handshake_failed_and_the_fallback_got_only_legacy() {
+        let failed = |fallback: Option<crate::prober::scan::Fallback>| Probe {
+            fallback,
             ..handshake_failed(TlsFailure::Alert("protocol_version".into()), Vec::new())
         };
         let cases: Vec<(&str, Probe, bool)> = vec![
             ("TLS 1.0 with static RSA", legacy_only(Vec::new()), true),
             (
                 "TLS 1.2 with a suite our client does not offer",
-                failed(&[(Version::Tls12, &[RSA_AES128_GCM])]),
+                failed(Some(fallback(Version::Tls12, RSA_AES128_GCM, Vec::new()))),
                 true,
             ),
             (
                 "TLS 1.2 with a suite our client offers",
-                failed(&[(Version::Tls12, &[ECDHE_ECDSA_AES128_GCM])]),
+                failed(Some(fallback(
+                    Version::Tls12,
+                    ECDHE_ECDSA_AES128_GCM,
+                    Vec::new(),
+                ))),
                 false,
             ),
-            (
-                "TLS 1.0 and a suite our client offers",
-                failed(&[
-                    (Version::Tls10, &[RSA_AES128_CBC_SHA]),
-                    (Version::Tls12, &[ECDHE_ECDSA_AES128_GCM]),
-                ]),
-                false,
-            ),
-            ("the scan saw nothing accepted", failed(&[]), false),
-            (
-                "no scan",
-                handshake_failed(TlsFailure::Alert("protocol_version".into()), Vec::new()),
-                false,
-            ),
+            ("no fallback answer", failed(None), false),
             (
                 "the main handshake worked",
                 Probe {
-                    scan: Some(scan(&[(Version::Tls10, &[RSA_AES128_CBC_SHA])], Vec::new())),
+                    fallback: Some(fallback(Version::Tls10, RSA_AES128_CBC_SHA, Vec::new())),
                     ..tls(valid(MX1))
                 },
                 false,
@@ -542,7 +533,7 @@ mod tests {
         ];
         let wrong: Vec<String> = cases
             .iter()
-            .filter(|(_, p, want)| legacy_tls_only(p) != *want)
+            .filter(|(_, p, want)| legacy_session(p).is_some() != *want)
             .map(|(name, _, want)| format!("{name}: expected {want}"))
             .collect();
         assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));

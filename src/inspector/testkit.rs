@@ -412,12 +412,29 @@ pub const ECDHE_ECDSA_AES128_GCM: u16 = 0xc02b;
 /// `legacy_tls`.
 pub fn legacy_only(chain: Chain) -> Probe {
     Probe {
-        scan: Some(scan(&[(Version::Tls10, &[RSA_AES128_CBC_SHA])], chain)),
+        fallback: Some(fallback(Version::Tls10, RSA_AES128_CBC_SHA, chain)),
         ..handshake_failed(
             TlsFailure::NoCommonVersion("protocol version".into()),
             Vec::new(),
         )
     }
+}
+
+/// What the fallback (OpenSSL-default) hello got: a ServerHello choosing
+/// `suite` at `version`, with `chain`.
+pub fn fallback(version: Version, suite: u16, chain: Chain) -> crate::prober::scan::Fallback {
+    use crate::prober::scan::{Fallback, Reply, ServerHello};
+    let hello = ServerHello {
+        version,
+        suite,
+        compression: 0,
+        secure_renegotiation: true,
+        retry_request: false,
+        group: None,
+        key_exchange: None,
+        chain: chain.iter().map(|c| c.as_ref().to_vec()).collect(),
+    };
+    Fallback::from(Ok(Reply::Hello(hello)))
 }
 
 /// `192.0.2.n:25`.
