@@ -225,6 +225,7 @@ impl Auditor {
             // Every verdict, zeros included: monitoring wants stable keys.
             verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
             below_threshold: 0,
+            below_level: 0,
             stopped: None,
             probes: self.shared.probes.load(Ordering::Relaxed),
             mx_reused: self.shared.reused.load(Ordering::Relaxed),
@@ -234,6 +235,11 @@ impl Auditor {
             if threshold.fails(d.verdict) {
                 summary.below_threshold += 1;
             }
+            if let (Some(t), Some(c)) = (self.options.fail_level, &d.configuration)
+                && t.fails(c.level)
+            {
+                summary.below_level += 1;
+            }
         }
         Report {
             schema_version: crate::report::SCHEMA_VERSION,
@@ -242,6 +248,7 @@ impl Auditor {
             settings: RunSettings {
                 port: self.options.port,
                 fail_below: threshold.0,
+                fail_level: self.options.fail_level.map(|t| t.0),
                 expiry_warn_days: self.options.expiry_warn_days,
                 extra_trust_anchors: self.options.trust.extra_anchors(),
                 dnssec: self.options.dnssec,

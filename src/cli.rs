@@ -45,7 +45,7 @@ pub enum Command {
     Man,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below; \
+const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below (and better than --fail-level); \
 1 at least one domain below it (or --deadline passed); 2 usage or input error (nothing probed); \
 130 interrupted.";
 
@@ -68,6 +68,13 @@ pub struct CheckArgs {
     /// on partial, plaintext, broken, error). no-mail never fails.
     #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
     pub fail_below: Verdict,
+
+    /// Also exit 1 if any domain's configuration level (the NCSC-NL level
+    /// of what its servers accept: good, sufficient, phase-out,
+    /// insufficient) is LEVEL or worse. Off by default: the configuration
+    /// axis never changes the verdict.
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_level: Option<crate::vocabulary::NcscLevel>,
 
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -202,11 +209,14 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retries: u32,
 
-    /// The protocol scan after the main handshake, each probe on its own
-    /// connection: light (default: at most 8 hand-built ClientHellos plus
-    /// the STARTTLS injection test per address), deep (every suite of every
-    /// version and every group: dozens of connections) or off (one
-    /// connection per address, for monitoring).
+    /// The protocol scan after the main handshake (the configuration axis),
+    /// each probe on its own connection: light (default: at most 8
+    /// hand-built ClientHellos per address), deep (every suite of every
+    /// version and every group: dozens of connections) or off. The
+    /// verdict is the same in every mode: the STARTTLS injection test and,
+    /// when the main handshake fails, one OpenSSL-default fallback hello
+    /// are made in every mode (off: 2 connections per address, 3 when the
+    /// main handshake fails).
     #[arg(long, value_name = "MODE", default_value = "light")]
     pub scan: ScanMode,
 
@@ -277,6 +287,7 @@ impl AuditArgs {
             trust_anchors: self.trust_anchor.clone(),
             expiry_warn_days: self.expiry_warn_days,
             threshold,
+            fail_level: None,
             concurrency: usize::from(self.concurrency),
             per_address: usize::from(self.per_address),
             retries: self.retries,
@@ -345,7 +356,9 @@ impl AuditArgs {
 impl CheckArgs {
     /// The audit options, with `--fail-below` as the threshold.
     pub fn options(&self) -> Result<AuditOptions, CliError> {
-        self.audit.options(Threshold(self.fail_below))
+        let mut options = self.audit.options(Threshold(self.fail_below))?;
+        options.fail_level = self.fail_level.map(crate::vocabulary::LevelThreshold);
+        Ok(options)
     }
 }
 

@@ -12,7 +12,8 @@ use crate::report::{StopReason, Summary};
 pub enum ExitCode {
     /// Every domain is at or above the `--fail-below` threshold.
     Ok = 0,
-    /// At least one domain is below the threshold.
+    /// At least one domain is below the threshold (`--fail-below`, or
+    /// `--fail-level` for the configuration axis).
     BelowThreshold = 1,
     /// Bad arguments or input (invalid domain, unreadable `--ca-file`, …);
     /// nothing was probed.
@@ -49,11 +50,12 @@ pub fn stop_notice(reason: Option<StopReason>) -> Option<&'static str> {
 }
 
 /// `smtptls check`: the early stop decides, then any domain below
-/// `--fail-below` makes it 1.
+/// `--fail-below` (or, with `--fail-level`, a configuration level at or
+/// below it) makes it 1.
 pub fn check(summary: &Summary) -> ExitCode {
     match summary.stopped {
         Some(reason) => stopped(reason),
-        None if summary.below_threshold > 0 => ExitCode::BelowThreshold,
+        None if summary.below_threshold > 0 || summary.below_level > 0 => ExitCode::BelowThreshold,
         None => ExitCode::Ok,
     }
 }

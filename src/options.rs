@@ -396,6 +396,9 @@ pub struct AuditOptions {
     pub expiry_warn_days: u32,
     /// Verdicts below this make the run exit 1.
     pub threshold: Threshold,
+    /// `--fail-level`: configuration levels at or below this make the run
+    /// exit 1; `None` (the default) leaves the configuration axis alone.
+    pub fail_level: Option<crate::vocabulary::LevelThreshold>,
     /// Domains audited at the same time.
     pub concurrency: usize,
     /// Connections to one IP address at the same time, at most.
@@ -422,6 +425,7 @@ impl Default for AuditOptions {
             trust_anchors: Vec::new(),
             expiry_warn_days: 30,
             threshold: Threshold::default(),
+            fail_level: None,
             concurrency: 16,
             per_address: 2,
             retries: 0,

@@ -335,3 +335,26 @@ async fn deep_flag_is_scan_deep() {
         "deep"
     );
 }
+
+/// `--fail-level`: the configuration axis as a CI threshold of its own. A
+/// secure domain whose server also accepts insufficient settings passes by
+/// default and fails with `--fail-level insufficient`.
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_level_makes_the_configuration_axis_a_threshold() {
+    let (run, json, _server) = Scenario::new("level")
+        .args(&["--fail-level", "insufficient"])
+        .check(with_legacy(legacy()))
+        .await;
+    let d = &json["domains"][0];
+    assert_eq!(d["verdict"], "secure");
+    assert_eq!(d["configuration"]["level"], "insufficient");
+    assert_eq!(json["settings"]["fail_level"], "insufficient");
+    assert_eq!(json["summary"]["below_level"], 1);
+    assert_eq!(json["summary"]["below_threshold"], 0);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+
+    let (run, json, _server) = Scenario::new("nolevel").check(with_legacy(legacy())).await;
+    assert_eq!(json["settings"]["fail_level"], Value::Null);
+    assert_eq!(json["summary"]["below_level"], 0);
+    assert_eq!(run.code, 0, "off by default");
+}

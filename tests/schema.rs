@@ -325,6 +325,7 @@ fn sample_report() -> Value {
         "settings": {
             "port": 25,
             "fail_below": "encrypted",
+            "fail_level": null,
             "expiry_warn_days": 14,
             "extra_trust_anchors": 0,
             "resolvers": ["system"],
@@ -424,6 +425,7 @@ fn sample_report() -> Value {
             "domains": 1,
             "verdicts": { "protected": 0, "secure": 0, "encrypted": 0, "partial": 0, "plaintext": 1, "broken": 0, "error": 0, "no-mail": 0 },
             "below_threshold": 1,
+            "below_level": 0,
             "probes": 1,
             "mx_reused": 0,
             "stopped": null

@@ -64,6 +64,10 @@ pub struct RunSettings {
     pub port: u16,
     /// `--fail-below`: verdicts below it make the run fail.
     pub fail_below: Verdict,
+    /// `--fail-level`: configuration levels at or below it make the run
+    /// fail; null when not set.
+    #[serde(default)]
+    pub fail_level: Option<NcscLevel>,
     pub expiry_warn_days: u32,
     /// Trust anchors added with `--ca-file`, besides Mozilla's roots.
     pub extra_trust_anchors: usize,
@@ -82,6 +86,10 @@ pub struct Summary {
     pub verdicts: BTreeMap<Verdict, usize>,
     /// Domains whose verdict is below `fail_below`.
     pub below_threshold: usize,
+    /// Domains whose configuration level is at or below `fail_level` (0
+    /// without it).
+    #[serde(default)]
+    pub below_level: usize,
     /// Why the run stopped early, if it did; unfinished domains are
     /// reported with an error of phase `run`.
     pub stopped: Option<StopReason>,

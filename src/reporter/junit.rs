@@ -1,6 +1,7 @@
 //! `--format junit`: JUnit XML for CI dashboards. One `<testsuite
 //! name="smtptls">`, one `<testcase classname="smtptls" name="DOMAIN">` per
 //! domain in input order. A domain whose verdict is below `--fail-below`
+//! (or, with `--fail-level`, whose configuration level is at or below it)
 //! fails, with the verdict and every warn/fail finding (domain, MX and
 //! address level, each prefixed with where it was seen) as the failure
 //! text, after the verdict and the configuration level (the NCSC-NL axis);
@@ -18,17 +19,20 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::Reporter;
 use crate::report::{DomainReport, Report};
-use crate::vocabulary::{Finding, Severity, Threshold};
+use crate::vocabulary::{Finding, LevelThreshold, Severity, Threshold};
 
 pub struct JunitReporter;
 
 impl Reporter for JunitReporter {
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let threshold = Threshold(report.settings.fail_below);
+        let gates = Gates {
+            verdict: Threshold(report.settings.fail_below),
+            level: report.settings.fail_level.map(LevelThreshold),
+        };
         let failures = report
             .domains
             .iter()
-            .filter(|d| threshold.fails(d.verdict))
+            .filter(|d| gates.failure(d).is_some())
             .count();
         let mut w = Writer::new_with_indent(&mut *out, b' ', 2);
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -55,14 +59,41 @@ impl Reporter for JunitReporter {
         w.write_event(Event::End(BytesEnd::new("properties")))?;
 
         for domain in &report.domains {
-            testcase(&mut w, domain, threshold)?;
+            testcase(&mut w, domain, &gates)?;
         }
         w.write_event(Event::End(BytesEnd::new("testsuite")))?;
         w.get_mut().write_all(b"\n")
     }
 }
 
-fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, threshold: Threshold) -> io::Result<()> {
+/// What makes a testcase fail: the verdict below `--fail-below`, or the
+/// configuration level at or below `--fail-level`.
+struct Gates {
+    verdict: Threshold,
+    level: Option<LevelThreshold>,
+}
+
+impl Gates {
+    /// The failure's `(message, type)`, if the domain fails.
+    fn failure(&self, d: &DomainReport) -> Option<(String, String)> {
+        if self.verdict.fails(d.verdict) {
+            return Some((
+                format!("verdict {} below {}", d.verdict, self.verdict.0),
+                d.verdict.as_str().to_string(),
+            ));
+        }
+        let level = d.configuration.as_ref()?.level;
+        let gate = self.level?;
+        gate.fails(level).then(|| {
+            (
+                format!("configuration {level} at or below --fail-level {}", gate.0),
+                "configuration".to_string(),
+            )
+        })
+    }
+}
+
+fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, gates: &Gates) -> io::Result<()> {
     let mut case = BytesStart::new("testcase");
     case.push_attribute(("classname", "smtptls"));
     case.push_attribute(("name", xml_chars(&d.domain).as_ref()));
@@ -79,11 +110,10 @@ fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, threshold: Threshold)
         text.push_str(&line);
     }
     let text = xml_chars(&text);
-    let element = if threshold.fails(d.verdict) {
+    let element = if let Some((message, kind)) = gates.failure(d) {
         let mut failure = BytesStart::new("failure");
-        let message = format!("verdict {} below {}", d.verdict, threshold.0);
         failure.push_attribute(("message", message.as_str()));
-        failure.push_attribute(("type", d.verdict.as_str()));
+        failure.push_attribute(("type", kind.as_str()));
         w.write_event(Event::Start(failure))?;
         "failure"
     } else {
@@ -214,6 +244,27 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
             .find_map(|n| n.attribute("name"))
             .expect("a testcase");
         assert_eq!(name, xml_chars(fixture::HOSTILE));
+    }
+
+    #[test]
+    fn fail_level_fails_a_domain_on_the_configuration_axis() {
+        let mut report = fixture::report();
+        report.settings.fail_below = crate::vocabulary::Verdict::Error;
+        report.settings.fail_level = Some(crate::vocabulary::NcscLevel::Sufficient);
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("good.example"))
+            .and_then(|n| n.children().find(|c| c.has_tag_name("failure")))
+            .expect("good.example fails on its configuration level");
+        assert_eq!(failure.attribute("type"), Some("configuration"));
+        assert_eq!(
+            failure.attribute("message"),
+            Some("configuration sufficient at or below --fail-level sufficient")
+        );
+        report.settings.fail_level = Some(crate::vocabulary::NcscLevel::PhaseOut);
+        assert!(!render(&report).contains("<failure"));
     }
 
     #[test]

@@ -322,6 +322,7 @@ mod fixture {
             settings: RunSettings {
                 port: 25,
                 fail_below: threshold.0,
+                fail_level: None,
                 expiry_warn_days: 14,
                 extra_trust_anchors: 0,
                 resolvers: vec!["system".into()],

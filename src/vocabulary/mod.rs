@@ -12,6 +12,6 @@ mod verdict;
 
 pub use failure::{ErrorKind, ErrorPhase, Failure};
 pub use finding::{Finding, FindingId, Severity};
-pub use level::NcscLevel;
+pub use level::{LevelThreshold, NcscLevel};
 pub use scan_mode::ScanMode;
 pub use verdict::{Threshold, Verdict};
