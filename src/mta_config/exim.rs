@@ -13,8 +13,8 @@
 //! delivery share one domain, hence `multi_domain = false` (Exim FAQ Q0633).
 
 use super::{
-    Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented, header, plan,
-    printable,
+    Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented,
+    configuration_note, header, plan, printable,
 };
 use crate::mta_config::DomainFacts;
 
@@ -93,6 +93,7 @@ pub fn exim(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -
                 e.choice.level,
                 printable(&e.choice.reason)
             ));
+            out.push_str(&configuration_note(e));
         }
     }
     if !active.is_empty() {

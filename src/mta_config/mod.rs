@@ -29,6 +29,7 @@ use crate::protection::{RecordState, TlsaStatus};
 use crate::report::read::{self, ReadError};
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report, SessionState};
 use crate::resolver::Dnssec;
+use crate::vocabulary::NcscLevel;
 
 mod exim;
 mod mta_sts;
@@ -57,6 +58,9 @@ pub struct DomainFacts {
     /// The `rua` destinations of a valid TLS-RPT record; empty when none
     /// is published (or it was not looked up).
     pub tls_rpt_rua: Vec<String>,
+    /// The configuration axis (what its servers also accept), said in the
+    /// policy's comments; it never changes the level.
+    pub configuration: Option<NcscLevel>,
 }
 
 /// One MX host.
@@ -147,6 +151,7 @@ impl DomainFacts {
                 .filter(|t| t.record == RecordState::Valid)
                 .map(|t| t.rua.clone())
                 .unwrap_or_default(),
+            configuration: r.configuration.as_ref().map(|c| c.level),
         }
     }
 }
@@ -527,6 +532,8 @@ fn header(out: &mut String, title: &str, p: &Provenance) {
 struct Entry {
     domain: String,
     choice: Choice,
+    /// The worst configuration level of the domain's audits.
+    configuration: Option<NcscLevel>,
     /// Below the minimum level: listed at the end, not enforced.
     below_min: bool,
 }
@@ -540,6 +547,7 @@ fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
         let choice = choose(d);
         let domain = normalize(&d.domain);
         if let Some(e) = entries.iter_mut().find(|e| e.domain == domain) {
+            e.configuration = e.configuration.max(d.configuration);
             if choice.level < e.choice.level {
                 e.choice = choice;
             } else if choice.level == e.choice.level {
@@ -552,6 +560,7 @@ fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
         entries.push(Entry {
             domain,
             choice,
+            configuration: d.configuration,
             below_min: false,
         });
     }
@@ -562,6 +571,18 @@ fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
         }
     }
     entries
+}
+
+/// A comment line on the domain's configuration axis, when it is phase-out
+/// or insufficient: what its servers also accept, which does not change
+/// the level (that is what senders get).
+fn configuration_note(e: &Entry) -> String {
+    match e.configuration {
+        Some(level) if level >= NcscLevel::PhaseOut => format!(
+            "#   configuration {level}: its servers also accept weaker TLS settings (see the audit); the level is what senders get\n"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The commented-out line of a domain left at `may` (or below the
@@ -632,6 +653,7 @@ pub(crate) mod testutil {
             error: None,
             mx_dnssec_secure: false,
             tls_rpt_rua: Vec::new(),
+            configuration: None,
         }
     }
 
@@ -1078,6 +1100,28 @@ mod tests {
         use crate::report::read::fixture::report;
         let facts = earlier_row(&["tls.signature_verified"]).expect("read back");
         assert_eq!(facts.domains, [DomainFacts::from_report(&report())]);
+    }
+
+    #[test]
+    fn the_configuration_axis_is_said_but_never_changes_the_level() {
+        let mut weak = pkix();
+        weak.configuration = Some(NcscLevel::Insufficient);
+        let plain_text = postfix(&[pkix()], None, &provenance()).text;
+        let weak_text = postfix(&[weak.clone()], None, &provenance()).text;
+        assert!(weak_text.contains("#   configuration insufficient: its servers also accept"));
+        assert!(!plain_text.contains("configuration insufficient"));
+        let active = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(active(&weak_text), active(&plain_text));
+        assert!(
+            exim(&[weak], None, &provenance())
+                .text
+                .contains("#   configuration insufficient")
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! domain, each under a comment saying why.
 
 use super::{
-    Entry, Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented, header,
-    plan, printable,
+    Entry, Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented,
+    configuration_note, header, plan, printable,
 };
 use crate::mta_config::DomainFacts;
 
@@ -63,6 +63,7 @@ pub fn postfix(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance
                 e.domain,
                 printable(&e.choice.reason)
             ));
+            out.push_str(&configuration_note(e));
             out.push_str(&line(e));
         }
     }
