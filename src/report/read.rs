@@ -600,27 +600,7 @@ pub(crate) mod fixture {
                 ocsp_stapled: false,
                 signature_verified: true,
             }),
-            certificate: Some(CertificateReport {
-                subject: "CN=mx1.r.example".into(),
-                issuer: "CN=Lab CA".into(),
-                subject_alt_names: vec!["mx1.r.example".into()],
-                serial: "01".into(),
-                not_before: "2025-01-01T00:00:00Z".into(),
-                not_after: "2030-01-01T00:00:00Z".into(),
-                days_left: 1000,
-                key: KeyInfo {
-                    kind: "EC".into(),
-                    bits: 256,
-                    curve: Some("P-256".into()),
-                },
-                signature_algorithm: "ecdsa-with-SHA256".into(),
-                sha256: "00".repeat(32),
-                spki_sha256: "11".repeat(32),
-                chain_length: 2,
-                chain_valid: true,
-                chain_error: None,
-                hostname_match: true,
-            }),
+            certificate: Some(certificate("mx1.r.example", 1000)),
             dane: DaneResult::Valid,
             post_quantum: Some(false),
             scan: None,
@@ -631,6 +611,32 @@ pub(crate) mod fixture {
             error: None,
             findings: Vec::new(),
             timings_ms: Timings::default(),
+        }
+    }
+
+    /// A valid EC P-256 leaf for `host`, issued by the lab CA, with
+    /// `days_left` (the other reporters' fixtures use it too).
+    pub fn certificate(host: &str, days_left: i64) -> CertificateReport {
+        CertificateReport {
+            subject: format!("CN={host}"),
+            issuer: "CN=Lab CA".into(),
+            subject_alt_names: vec![host.into()],
+            serial: "01".into(),
+            not_before: "2025-01-01T00:00:00Z".into(),
+            not_after: "2030-01-01T00:00:00Z".into(),
+            days_left,
+            key: KeyInfo {
+                kind: "EC".into(),
+                bits: 256,
+                curve: Some("P-256".into()),
+            },
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            sha256: "00".repeat(32),
+            spki_sha256: "11".repeat(32),
+            chain_length: 2,
+            chain_valid: true,
+            chain_error: None,
+            hostname_match: true,
         }
     }
 

@@ -168,27 +168,10 @@ mod fixture {
             ocsp_stapled: false,
             signature_verified: true,
         });
-        a.certificate = Some(CertificateReport {
-            subject: "CN=mx1.good.example".into(),
-            issuer: "CN=Lab CA".into(),
-            subject_alt_names: vec!["mx1.good.example".into()],
-            serial: "01".into(),
-            not_before: "2025-01-01T00:00:00Z".into(),
-            not_after: "2030-01-01T00:00:00Z".into(),
-            days_left: 1675,
-            key: KeyInfo {
-                kind: "EC".into(),
-                bits: 256,
-                curve: Some("P-256".into()),
-            },
-            signature_algorithm: "ecdsa-with-SHA256".into(),
-            sha256: "00".repeat(32),
-            spki_sha256: "11".repeat(32),
-            chain_length: 2,
-            chain_valid: true,
-            chain_error: None,
-            hostname_match: true,
-        });
+        a.certificate = Some(crate::report::read::fixture::certificate(
+            "mx1.good.example",
+            1675,
+        ));
         a.findings = vec![Finding::ok(FindingId::StarttlsOffered, "STARTTLS offered")];
         let mut host = mx("mx1.good.example", 10, vec![a]);
         host.mta_sts_match = Some(true);
