@@ -15,7 +15,8 @@
 //! certificate). `worst_finding` is `ID: MESSAGE` of the row's most severe
 //! finding above `ok` (so `info` for a null MX). Control characters other
 //! than tab and line ends, which many CSV readers choke on, are replaced by
-//! U+FFFD.
+//! U+FFFD, and a text cell that a spreadsheet would take for a formula
+//! (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -61,7 +62,14 @@ impl Reporter for CsvReporter {
         w.write_record(HEADER)?;
         for d in &report.domains {
             for row in rows(d) {
-                w.write_record(row.iter().map(|f| printable(f).into_owned()))?;
+                w.write_record(row.iter().enumerate().map(|(i, f)| {
+                    let f = printable(f);
+                    if TEXT_COLUMNS.contains(&i) {
+                        formula_safe(&f).into_owned()
+                    } else {
+                        f.into_owned()
+                    }
+                }))?;
             }
         }
         w.flush()
@@ -134,6 +142,23 @@ fn row(
     ]
 }
 
+/// The columns that carry free text, some of it from the network (host
+/// names, replies, messages): `domain`, `mx`, `tls_version`, `cipher`,
+/// `error`, `worst_finding`. The others are numbers, booleans and ids.
+const TEXT_COLUMNS: [usize; 6] = [0, 2, 7, 8, 20, 21];
+
+/// A text cell a spreadsheet would read as a formula (it starts with `=`,
+/// `+`, `-`, `@`, tab or CR) gets a leading `'`, as OWASP's CSV-injection
+/// advice and the spreadsheets themselves do, so a hostile banner such as
+/// `=cmd|' /C calc'!A0` stays text.
+fn formula_safe(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// `s` with control characters other than tab, CR and LF replaced.
 fn printable(s: &str) -> Cow<'_, str> {
     let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n');
@@ -179,6 +204,28 @@ mod tests {
             "mx.null: null MX (RFC 7505): the domain accepts no mail\r\n",
         );
         assert_eq!(render(&fixture::report()), expected);
+    }
+
+    #[test]
+    fn formula_cells_stay_text() {
+        let mut report = fixture::report();
+        report.domains[1].mx[0].host = "=cmd|' /C calc'!A0".into();
+        report.domains[1].mx[0].addresses[1].error = Some(Failure {
+            phase: crate::report::ErrorPhase::Connect,
+            kind: crate::report::ErrorKind::Rejected,
+            message: "@SUM(1+1)".into(),
+        });
+        let text = render(&report);
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<::csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+        assert_eq!(&rows[1][2], "'=cmd|' /C calc'!A0");
+        assert_eq!(&rows[2][20], "'@SUM(1+1)");
+        // Numbers are not touched: a negative days_left stays a number.
+        assert_eq!(formula_safe("-3"), "'-3");
+        assert!(
+            !TEXT_COLUMNS.contains(&11),
+            "days_left is not a text column"
+        );
     }
 
     #[test]
