@@ -120,7 +120,7 @@ pub struct AddressAssessment<'e> {
     pub certificate: Option<Certificate>,
     pub dane: DaneResult,
     /// Encrypted only with versions or suites smtptls's own client does not
-    /// offer (see `scan::legacy_tls_only`).
+    /// offer, from the fallback hello (see `scan::legacy_session`).
     pub legacy_tls: bool,
     /// The probe's error, or what the dialogue made of it (a refused
     /// STARTTLS).
