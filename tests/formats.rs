@@ -458,3 +458,72 @@ async fn csv_has_a_row_per_address_and_keeps_address_less_domains() {
     assert_eq!(junk["error_phase"], "banner");
     assert!(!junk["error"].is_empty());
 }
+
+/// Text from a hostile server is inert in every format: a 421 banner
+/// carrying terminal escapes (title, clear screen, colour), BEL, a
+/// formula, markup, quotes and a bidi override is shown, in each output,
+/// as that format's own escape, and no raw control byte reaches any
+/// output.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_banner_text_is_inert_in_every_format() {
+    let hostile = "=cmd|' /C calc'!A0\u{1b}]0;TITLE\u{7}\u{1b}[2J\u{1b}[31m\"<&></script>\u{202e}";
+    let lab = LabBuilder::new()
+        .mx("hostile.test", 10, "mx.hostile.test", move |_, _| {
+            Behaviour {
+                banner: Banner::Reject421,
+                ..Behaviour::plain(hostile)
+            }
+        })
+        .start()
+        .await;
+    for format in ["table", "json", "ndjson", "csv", "junit", "prometheus"] {
+        let run = lab
+            .smtptls(&["check", "--format", format], &["hostile.test"], &["-4"])
+            .await;
+        // Bidi overrides only mislead where text is shown: the terminal.
+        let shown = format == "table";
+        let raw: Vec<char> = run
+            .stdout
+            .chars()
+            .filter(|c| {
+                (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || (shown && *c == '\u{202e}')
+            })
+            .collect();
+        assert!(raw.is_empty(), "{format}: raw {raw:?} in:\n{}", run.stdout);
+        match format {
+            "table" => assert!(run.stdout.contains(r"\x1b]0;TITLE\x07"), "{}", run.stdout),
+            "json" | "ndjson" => {
+                // JSON escapes them, and parsing gives the exact bytes back.
+                let line = run
+                    .stdout
+                    .lines()
+                    .find(|l| l.contains("hostile"))
+                    .unwrap_or("");
+                let text = if format == "json" {
+                    run.stdout.as_str()
+                } else {
+                    line
+                };
+                let v: Value = serde_json::from_str(text).expect("JSON");
+                assert!(v.to_string().contains("\\u001b]0;TITLE"), "{format}");
+            }
+            "csv" => {
+                let mut reader = ::csv::Reader::from_reader(run.stdout.as_bytes());
+                let row = reader.records().next().expect("a row").expect("CSV");
+                let error = &row[20];
+                assert!(error.contains("\u{fffd}]0;TITLE"), "{error}");
+                assert!(!error.starts_with('='), "{error}");
+            }
+            "junit" => {
+                let doc = roxmltree::Document::parse(&run.stdout).expect("well-formed XML");
+                let failure = doc
+                    .descendants()
+                    .find(|n| n.has_tag_name("failure"))
+                    .and_then(|n| n.text())
+                    .unwrap_or_default();
+                assert!(failure.contains("\"<&></script>"), "{failure}");
+            }
+            _ => assert!(run.stdout.contains("smtptls_mx_error{"), "{}", run.stdout),
+        }
+    }
+}
