@@ -313,3 +313,58 @@ async fn a_domain_sharing_an_mx_with_a_broken_one_keeps_its_own_grade() {
             .is_some_and(|r| r.contains("1 of 2"))
     );
 }
+
+/// Transient DNS failures are retried, so they do not become verdicts: 500
+/// domains whose every name answers SERVFAIL to its first query (as behind
+/// an authoritative server's response rate limiting), in both DNSSEC modes,
+/// give no `error` row.
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_servfail_is_retried_not_reported() {
+    for signed in [false, true] {
+        let pki = TestPki::new();
+        let mx = "mx.flaky.test";
+        let names: Vec<String> = (0..500).map(|i| format!("d{i}.flaky.test")).collect();
+        let mut zone = ZoneBuilder::new()
+            .a(mx, std::net::Ipv4Addr::LOCALHOST)
+            .flaky("flaky.test");
+        for name in &names {
+            zone = zone.mx(name, 10, mx);
+        }
+        if signed {
+            zone = zone.signed();
+        }
+        let mut lab = Lab::new(zone.start().await, pki);
+        let server = SmtpServer::start(good(&lab.pki, mx)).await;
+        lab.serve(mx, server);
+        let domains: Vec<&str> = names.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let run = lab
+            .check_json(&domains, &["--scan", "off", "--concurrency", "64"])
+            .await;
+        let json = run.json();
+        let errors: Vec<&str> = json["domains"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["verdict"] == "error")
+            .filter_map(|d| d["domain"].as_str())
+            .collect();
+        println!(
+            "signed={signed}: {} domains in {:.1} s, {} error rows, {} DNS queries",
+            names.len(),
+            started.elapsed().as_secs_f64(),
+            errors.len(),
+            lab.dns.queries()
+        );
+        assert!(
+            errors.is_empty(),
+            "signed={signed}: {} error rows, e.g. {:?}",
+            errors.len(),
+            &errors[..errors.len().min(5)]
+        );
+        assert_eq!(
+            json["summary"]["verdicts"]["secure"], 500,
+            "signed={signed}"
+        );
+    }
+}

@@ -28,6 +28,12 @@ use serde::Serialize;
 use crate::domain::DomainName;
 use crate::options::{AddressFamilies, DnsServers, DnssecMode};
 
+/// Attempts per lookup when the answer is a transient failure (SERVFAIL,
+/// timeout): the first and two retries.
+pub const DNS_ATTEMPTS: u32 = 3;
+/// The wait before the first retry; doubled before the next.
+pub const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
 /// One TLSA record's fields (RFC 6698 §2.1), as published; which records
 /// an SMTP client can use and what they match is DANE's business
 /// (`protection::dane`).
@@ -480,7 +486,34 @@ impl Resolver {
 
     /// Returns the answer's records of `rtype`, the CNAME target if the
     /// name was an alias, and the DNSSEC status.
+    /// One lookup, with transient failures retried: a SERVFAIL or a
+    /// timeout (an authoritative server rate-limiting, a lost packet) is
+    /// asked again after [`RETRY_BACKOFF`] (then twice that), up to
+    /// [`DNS_ATTEMPTS`] in all, so noise does not become a verdict. Each
+    /// attempt has `--timeout`. A bogus or refused answer is final.
     async fn query_with_cname(
+        &self,
+        fqdn: &str,
+        rtype: RecordType,
+    ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
+        let mut backoff = RETRY_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let result = self.query_once(fqdn, rtype).await;
+            let transient = matches!(
+                result.0,
+                Answer::Failed(DnsFailure::ServFail | DnsFailure::Timeout)
+            );
+            if !transient || attempt >= DNS_ATTEMPTS {
+                return result;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+
+    async fn query_once(
         &self,
         fqdn: &str,
         rtype: RecordType,

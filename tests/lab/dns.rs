@@ -60,6 +60,7 @@ const NS_NAME: &str = "ns.test.";
 pub struct ZoneBuilder {
     records: Vec<Record>,
     servfail: Vec<LowerName>,
+    flaky: Vec<LowerName>,
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     bogus: Vec<LowerName>,
@@ -94,6 +95,7 @@ impl ZoneBuilder {
                 Record::from_rdata(ns, TTL, RData::A(A(Ipv4Addr::LOCALHOST))),
             ],
             servfail: Vec::new(),
+            flaky: Vec::new(),
             blackhole: Vec::new(),
             authentic: Vec::new(),
             bogus: Vec::new(),
@@ -154,6 +156,14 @@ impl ZoneBuilder {
         self
     }
 
+    /// Names at or below `owner` answer SERVFAIL to the first query of each
+    /// name and type, then normally: a transient failure, as from an
+    /// authoritative server applying response rate limiting.
+    pub fn flaky(mut self, owner: &str) -> Self {
+        self.flaky.push(LowerName::new(&name(owner)));
+        self
+    }
+
     /// Answers for names at or below `owner` carry the AD bit when the
     /// query has DO set, as a validating resolver's would: for testing
     /// `--dnssec trust-resolver`.
@@ -203,6 +213,8 @@ impl ZoneBuilder {
         let handler = LabHandler {
             catalog,
             servfail: self.servfail,
+            flaky: self.flaky,
+            failed_once: std::sync::Mutex::new(std::collections::HashSet::new()),
             blackhole: self.blackhole,
             authentic: self.authentic,
             queries: Arc::clone(&queries),
@@ -357,6 +369,9 @@ async fn bind_udp_and_tcp() -> (tokio::net::UdpSocket, tokio::net::TcpListener) 
 struct LabHandler {
     catalog: Catalog,
     servfail: Vec<LowerName>,
+    flaky: Vec<LowerName>,
+    /// `(name, type)` of the flaky queries already failed once.
+    failed_once: std::sync::Mutex<std::collections::HashSet<(String, u16)>>,
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     queries: Arc<AtomicUsize>,
@@ -378,7 +393,17 @@ impl LabHandler {
             // Nothing is sent; the server only wants a summary back.
             return unsent(request);
         }
-        if under(&self.servfail) {
+        let first_time = || {
+            let Some(query) = request.queries.queries().first() else {
+                return false;
+            };
+            let key = (query.name().to_string(), u16::from(query.query_type()));
+            self.failed_once
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key)
+        };
+        if under(&self.servfail) || (under(&self.flaky) && first_time()) {
             // Echo EDNS as the Catalog would (RFC 6891 wants an OPT back).
             let edns = request.edns.as_ref().map(|asked| {
                 let mut edns = Edns::new();
