@@ -22,7 +22,7 @@ pub fn inspect_address<'e>(
         probe,
         certificate: None,
         dane: DaneResult::Insecure,
-        legacy_tls: false,
+        legacy_session: None,
         error: probe
             .error
             .as_ref()
@@ -62,15 +62,15 @@ pub fn inspect_address<'e>(
         ));
     }
     scan::findings(probe, row.post_quantum(), &mut row.findings);
-    if let Some(hello) = scan::legacy_session(probe) {
-        row.legacy_tls = true;
+    row.legacy_session = scan::legacy_session(probe);
+    if let Some(hello) = row.legacy_session {
         row.findings.push(scan::legacy_session_finding(hello));
     }
     row.grade = match grade {
         AddressGrade::Authenticated if !authenticated => AddressGrade::Unauthenticated,
         // Encrypted for senders whose TLS library still speaks what the
         // server accepts, but never authenticated by smtptls.
-        AddressGrade::NoTls if row.legacy_tls => AddressGrade::LegacyTls,
+        AddressGrade::NoTls if row.legacy_tls() => AddressGrade::LegacyTls,
         g => g,
     };
     row

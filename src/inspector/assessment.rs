@@ -16,6 +16,7 @@ use super::configuration::Configuration;
 use super::verdict::AddressGrade;
 use crate::domain::DomainName;
 use crate::prober::Probe;
+use crate::prober::scan::ServerHello;
 use crate::protection::dane::Tlsa;
 use crate::protection::mta_sts::Mode;
 use crate::protection::{RecordState, TlsaStatus};
@@ -119,9 +120,10 @@ pub struct AddressAssessment<'e> {
     /// it could not be parsed.
     pub certificate: Option<Certificate>,
     pub dane: DaneResult,
-    /// Encrypted only with versions or suites smtptls's own client does not
-    /// offer, from the fallback hello (see `scan::legacy_session`).
-    pub legacy_tls: bool,
+    /// What the fallback hello got where smtptls's own client got no
+    /// session, when that is something our client does not offer
+    /// (`scan::legacy_session`): the address is `legacy_tls`.
+    pub legacy_session: Option<&'e ServerHello>,
     /// The probe's error, or what the dialogue made of it (a refused
     /// STARTTLS).
     pub error: Option<Failure>,
@@ -177,7 +179,7 @@ impl SessionState for AddressAssessment<'_> {
         self.probe.tls.is_some()
     }
     fn legacy_only(&self) -> bool {
-        self.legacy_tls
+        self.legacy_tls()
     }
     fn leaf(&self) -> Option<&Certificate> {
         self.certificate.as_ref()
@@ -185,6 +187,12 @@ impl SessionState for AddressAssessment<'_> {
 }
 
 impl AddressAssessment<'_> {
+    /// Encrypted only with versions or suites smtptls's own client does not
+    /// offer.
+    pub fn legacy_tls(&self) -> bool {
+        self.legacy_session.is_some()
+    }
+
     /// STARTTLS was advertised in the EHLO reply.
     pub fn starttls(&self) -> bool {
         self.probe

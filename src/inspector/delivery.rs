@@ -65,7 +65,7 @@ fn opportunistic(mx: &[MxAssessment<'_>]) -> Outcome {
             DeliveryResult::Secure,
             format!("TLS to {}, {how}", at(host, a)),
         )
-    } else if a.legacy_tls {
+    } else if a.legacy_tls() {
         outcome(
             DeliveryResult::Secure,
             format!(
