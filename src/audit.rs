@@ -33,7 +33,8 @@ use crate::protection::mta_sts::{self, Fetched, StsTxtLookup};
 pub use crate::report::StopReason;
 use crate::report::{DomainReport, Report, RunSettings, Summary, ToolInfo};
 use crate::resolver::{
-    Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverSettings, ResolverSetupError,
+    Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverHealth, ResolverSettings,
+    ResolverSetupError,
 };
 use crate::vocabulary::Verdict;
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
@@ -92,14 +93,29 @@ pub struct Auditor {
     probe_settings: Arc<ProbeSettings>,
     per_address: Arc<Mutex<HashMap<SocketAddr, Arc<Semaphore>>>>,
     shared: Arc<Shared>,
+    /// The start-of-run check of the resolver ([`Auditor::connect`]).
+    health: ResolverHealth,
 }
 
 impl Auditor {
     /// An auditor for `options`; DS trust anchors are resolved to their
     /// keys first (which takes DNS, hence async).
+    ///
+    /// The resolver is checked once here ([`Resolver::check`]): when it
+    /// cannot serve DNSSEC validation, [`Auditor::run`] reports every
+    /// domain as `resolver-unusable` instead of auditing it, and
+    /// [`Auditor::resolver_notice`] says why, once.
     pub async fn connect(options: AuditOptions) -> Result<Self, SetupError> {
         let resolver = Resolver::build(&resolver_settings(&options)).await?;
-        Self::with_resolver(options, resolver)
+        let health = resolver.check().await;
+        let mut auditor = Self::with_resolver(options, resolver)?;
+        auditor.health = health;
+        Ok(auditor)
+    }
+
+    /// The line for stderr about the resolver, if the check found one.
+    pub fn resolver_notice(&self) -> Option<String> {
+        self.health.notice()
     }
 
     /// An auditor for `options` without DS trust anchors.
@@ -128,6 +144,9 @@ impl Auditor {
             probe_settings: Arc::new(probe_settings),
             per_address: Arc::default(),
             shared: Arc::default(),
+            // `Auditor::new` does not check: it is for callers that
+            // already trust their resolver (tests, benchmarks).
+            health: ResolverHealth::Usable,
         })
     }
 
@@ -161,6 +180,17 @@ impl Auditor {
                 }
                 Job::Audit(domain) => domain.clone(),
             };
+            if let Some(message) = self.health.domain_message() {
+                // Every DNSSEC verdict would be the resolver's fault: say
+                // so for each domain, without touching its servers.
+                let report = DomainReport::failed(
+                    domain.as_str(),
+                    Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message),
+                );
+                on_done(&report);
+                results[index] = Some(report);
+                continue;
+            }
             let this = self.clone();
             let inspect = inspect.clone();
             let limit = limit.clone();

@@ -426,7 +426,9 @@ impl fmt::Display for Shard {
 /// (one JSON object per line), i.e. the domains not to audit again.
 ///
 /// Rows of domains the earlier run did not finish (error phase `run`:
-/// deadline, interrupt) are left out, so they are audited again. Only the
+/// deadline, interrupt) or that failed for a reason that may be gone now
+/// (a transient error kind: `dns-timeout`, `dns-servfail`,
+/// `resolver-unusable`) are left out, so they are audited again. Only the
 /// `domain` (and `error.phase`) of a row is read, so rows of any version
 /// count. Blank lines are skipped, and so is a final line without a line
 /// end that does not parse (the earlier run was killed while writing it).
@@ -436,7 +438,7 @@ pub fn resume_set(path: &Path) -> Result<HashSet<String>, InputError> {
     let mut done = HashSet::new();
     for head in read::open::<RowHead>(path)?.truncated_end_ok() {
         let head = head?;
-        if !head.unfinished() {
+        if !head.needs_audit() {
             done.insert(head.domain);
         }
     }

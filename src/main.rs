@@ -131,6 +131,7 @@ fn audit(
     // The resolver spawns its background tasks on the runtime.
     let _runtime_context = runtime.enter();
     let auditor = runtime.block_on(Auditor::connect(options))?;
+    notice(auditor.resolver_notice().as_deref());
     let progress = progress_bar(jobs.len(), args.quiet);
     let mut failing = 0usize;
     let report = runtime.block_on(auditor.run(jobs, stop_signal(args.deadline()), |domain| {

@@ -445,7 +445,9 @@ async fn dns_problems_are_dns() -> TestResult {
     // SERVFAIL.
     assert_eq!(
         fetch_in(ZoneBuilder::new().servfail(POLICY_HOST)).await?,
-        Err(FetchProblem::Dns("A mta-sts.x.test: SERVFAIL".into()))
+        Err(FetchProblem::Dns(
+            "A mta-sts.x.test: SERVFAIL (3 attempts)".into()
+        ))
     );
     Ok(())
 }

@@ -23,7 +23,7 @@ use lab::scenario::{good, good_with, self_signed};
 use lab::server::closed_port;
 use lab::smtp::{Behaviour, SmtpServer};
 use serde_json::{Value, json};
-use smtptls::vocabulary::FindingId;
+use smtptls::vocabulary::{ErrorKind, FindingId};
 use time::{Duration, OffsetDateTime};
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");
@@ -558,4 +558,17 @@ fn finding_ids_match_the_code() {
             .map_or(0, Vec::len),
         "duplicate finding ids in the schema"
     );
+}
+
+#[test]
+fn error_kinds_match_the_code() {
+    let schema = schema();
+    let in_schema: BTreeSet<&str> = schema["$defs"]["error_kind"]["enum"]
+        .as_array()
+        .expect("$defs.error_kind.enum is an array")
+        .iter()
+        .map(|v| v.as_str().expect("error kinds are strings"))
+        .collect();
+    let in_code: BTreeSet<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(in_schema, in_code, "error kinds: schema vs code");
 }

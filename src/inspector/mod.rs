@@ -220,19 +220,22 @@ fn mail_hosts(
 
 /// A bogus answer is a finding of its own, never "just a DNS error".
 pub(crate) fn dns_failure_finding(f: &DnsFailure) -> FindingId {
-    match f {
+    match f.cause() {
         DnsFailure::Bogus => FindingId::DnssecBogus,
         _ => FindingId::DnsError,
     }
 }
 
 pub(crate) fn dns_failure_id(f: &DnsFailure) -> ErrorKind {
-    match f {
+    match f.cause() {
         DnsFailure::Timeout => ErrorKind::DnsTimeout,
         DnsFailure::Bogus => ErrorKind::DnssecBogus,
         DnsFailure::ServFail => ErrorKind::DnsServfail,
         DnsFailure::Refused => ErrorKind::DnsRefused,
-        DnsFailure::ResponseCode(_) | DnsFailure::Other(_) => ErrorKind::DnsFailure,
+        DnsFailure::Truncated(_) => ErrorKind::DnsTruncated,
+        DnsFailure::ResponseCode(_) | DnsFailure::Other(_) | DnsFailure::Retried { .. } => {
+            ErrorKind::DnsFailure
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::de::{DeserializeOwned, IgnoredAny, IntoDeserializer};
 use serde::{Deserialize, Deserializer};
 
-use crate::vocabulary::ErrorPhase;
+use crate::vocabulary::{ErrorKind, ErrorPhase};
 
 #[cfg(doc)]
 use super::DomainReport;
@@ -100,8 +100,11 @@ pub struct RowHead {
 struct HeadError {
     /// `None` for a phase this version does not know (a newer report's):
     /// such a row is still a finished one.
-    #[serde(deserialize_with = "lenient_phase")]
+    #[serde(deserialize_with = "lenient_name")]
     phase: Option<ErrorPhase>,
+    /// `None` when absent or unknown to this version: not transient.
+    #[serde(default, deserialize_with = "lenient_name")]
+    kind: Option<ErrorKind>,
 }
 
 impl RowHead {
@@ -112,14 +115,32 @@ impl RowHead {
             .as_ref()
             .is_some_and(|e| e.phase == Some(ErrorPhase::Run))
     }
+
+    /// The row is not worth keeping: the domain was not finished, or its
+    /// error may be gone on the next try ([`ErrorKind::is_transient`]:
+    /// a DNS timeout or SERVFAIL that outlasted the retries, an unusable
+    /// resolver). `--resume` audits such domains again.
+    pub fn needs_audit(&self) -> bool {
+        self.unfinished()
+            || self
+                .error
+                .as_ref()
+                .and_then(|e| e.kind)
+                .is_some_and(ErrorKind::is_transient)
+    }
 }
 
-/// A phase name, or `None` for a string that names no phase.
-fn lenient_phase<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ErrorPhase>, D::Error> {
+/// A phase or kind name, or `None` for a string that names none (a newer
+/// report's).
+fn lenient_name<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
     let name = String::deserialize(d)?;
-    let phase: Result<ErrorPhase, serde::de::value::Error> =
-        ErrorPhase::deserialize(name.as_str().into_deserializer());
-    Ok(phase.ok())
+    let value: Result<T, serde::de::value::Error> =
+        T::deserialize(name.as_str().into_deserializer());
+    Ok(value.ok())
 }
 
 /// The rows of an NDJSON report, in file order, each as a `T`. An
@@ -350,6 +371,30 @@ mod tests {
     }
 
     #[test]
+    fn rows_with_transient_errors_are_audited_again() {
+        let text = ndjson(&[
+            failed("slow.example", ErrorPhase::Dns, ErrorKind::DnsTimeout),
+            failed("busy.example", ErrorPhase::Dns, ErrorKind::DnsServfail),
+            failed(
+                "anchor.example",
+                ErrorPhase::Dns,
+                ErrorKind::ResolverUnusable,
+            ),
+            failed("bogus.example", ErrorPhase::Dns, ErrorKind::DnssecBogus),
+            failed("gone.example", ErrorPhase::Dns, ErrorKind::Nxdomain),
+            failed("big.example", ErrorPhase::Dns, ErrorKind::DnsTruncated),
+        ]);
+        let got: Vec<RowHead> = read(&text).expect("read");
+        let again: Vec<bool> = got.iter().map(RowHead::needs_audit).collect();
+        assert_eq!(again, [true, true, true, false, false, false]);
+        // A kind this version does not know is kept, like a finished row.
+        let got: Vec<RowHead> =
+            read(b"{\"domain\":\"x\",\"error\":{\"phase\":\"dns\",\"kind\":\"dns-new\"}}\n")
+                .expect("read");
+        assert!(!got[0].needs_audit());
+    }
+
+    #[test]
     fn row_heads_know_unfinished_rows() {
         let text = ndjson(&[
             failed("run.example", ErrorPhase::Run, ErrorKind::Deadline),
@@ -358,6 +403,8 @@ mod tests {
         let got: Vec<RowHead> = read(&text).expect("read");
         assert!(got[0].unfinished());
         assert!(!got[1].unfinished());
+        assert!(got[0].needs_audit());
+        assert!(!got[1].needs_audit());
         // The least of a row is enough, and an unknown phase is finished.
         let got: Vec<RowHead> = read(
             b"{\"domain\":\"x.example\"}\n\

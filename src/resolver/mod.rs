@@ -31,6 +31,9 @@ use crate::options::{AddressFamilies, DnsServers, DnssecMode};
 /// Attempts per lookup when the answer is a transient failure (SERVFAIL,
 /// timeout): the first and two retries.
 pub const DNS_ATTEMPTS: u32 = 3;
+/// A validated lookup's budget, in `--timeout`s: the chain of questions
+/// one answer takes (DS and DNSKEY up to the trust anchor).
+pub const VALIDATION_STEPS: u32 = 4;
 /// The wait before the first retry; doubled before the next.
 pub const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -60,8 +63,44 @@ pub enum DnsFailure {
     Refused,
     #[error("error response {0}")]
     ResponseCode(String),
+    /// The answer did not fit in UDP (TC bit) and could not be had in
+    /// full over TCP. Never read as "no records": a truncated TLSA RRset
+    /// read as empty would turn a DANE mismatch into `secure`.
+    #[error("answer truncated over UDP and not completed over TCP: {0}")]
+    Truncated(String),
+    /// A transient failure that stayed one after every attempt.
+    #[error("{failure} ({attempts} attempts)")]
+    Retried {
+        failure: Box<DnsFailure>,
+        attempts: u32,
+    },
     #[error("{0}")]
     Other(String),
+}
+
+impl DnsFailure {
+    /// The failure itself, without the count of attempts.
+    pub fn cause(&self) -> &DnsFailure {
+        match self {
+            DnsFailure::Retried { failure, .. } => failure.cause(),
+            other => other,
+        }
+    }
+
+    /// How many times the question was asked (1 unless it was retried).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            DnsFailure::Retried { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
+    /// Worth asking again: a server that was busy or a packet that was
+    /// lost (SERVFAIL from rate limiting, a timeout). A bogus, refused or
+    /// truncated answer says the same the next time.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.cause(), DnsFailure::ServFail | DnsFailure::Timeout)
+    }
 }
 
 impl From<&NetError> for DnsFailure {
@@ -74,6 +113,7 @@ impl From<&NetError> for DnsFailure {
             NetError::Dns(DnsError::ResponseCode(code)) => {
                 DnsFailure::ResponseCode(code.to_string())
             }
+            NetError::Truncated => DnsFailure::Truncated("hickory gave up".into()),
             other => DnsFailure::Other(other.to_string()),
         }
     }
@@ -206,6 +246,68 @@ pub struct ResolverSetupError(String);
 #[derive(Clone)]
 pub struct Resolver {
     backend: Backend,
+    /// The zones whose keys validation starts from: the root, or the
+    /// owners of the `--trust-anchor` keys ([`Resolver::check`]).
+    anchor_zones: Vec<Name>,
+    /// The servers, as the user would name them in a message.
+    servers: String,
+    /// How it was set up, for a plain second look in [`Resolver::check`].
+    settings: ResolverSettings,
+}
+
+/// What the start-of-run check of the resolver found ([`Resolver::check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolverHealth {
+    /// It serves what the run needs, as far as one question can tell.
+    Usable,
+    /// `--dnssec trust-resolver`: it answered the signed root DNSKEY
+    /// without the AD bit, so it does not validate and every answer will
+    /// count as insecure (no DANE). Worth a notice; the audit goes on.
+    NotValidating { servers: String },
+    /// It cannot serve the keys that validation starts from: every DNSSEC
+    /// verdict would be "bogus" for a reason that is the resolver's, not
+    /// the domain's. The run reports each domain as `resolver-unusable`.
+    Unusable {
+        servers: String,
+        /// The question, e.g. `DNSKEY .`.
+        asked: String,
+        /// What came back, e.g. `NXDOMAIN`.
+        answered: String,
+    },
+}
+
+impl ResolverHealth {
+    /// The one line for stderr, naming the resolver, what it answered and
+    /// what to do; `None` when there is nothing to say.
+    pub fn notice(&self) -> Option<String> {
+        match self {
+            ResolverHealth::Usable => None,
+            ResolverHealth::NotValidating { servers } => Some(format!(
+                "the resolver ({servers}) does not validate DNSSEC: it answered the signed root DNSKEY without the AD bit, so every answer counts as unsigned and DANE is never in effect; use a validating resolver (--resolver) or --dnssec validate"
+            )),
+            ResolverHealth::Unusable {
+                servers,
+                asked,
+                answered,
+            } => Some(format!(
+                "the resolver ({servers}) cannot serve DNSSEC validation: asked {asked}, it answered {answered}; no domain was audited (each is reported as resolver-unusable). Use a resolver that passes DNSSEC records on (--resolver ADDR), or trust its validation with --dnssec trust-resolver"
+            )),
+        }
+    }
+
+    /// The message of each domain's `resolver-unusable` error.
+    pub fn domain_message(&self) -> Option<String> {
+        match self {
+            ResolverHealth::Unusable {
+                servers,
+                asked,
+                answered,
+            } => Some(format!(
+                "not audited: the resolver ({servers}) cannot serve DNSSEC validation (asked {asked}, it answered {answered})"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// How questions are asked, by `--dnssec` mode.
@@ -277,10 +379,12 @@ impl Resolver {
         owners.sort();
         owners.dedup();
         let anchors = trust_anchors(&settings.trust_anchors, &keys)?;
-        for owner in owners {
-            keys.extend(plain.keys_signed_by_anchor(&owner, &anchors).await);
+        for owner in &owners {
+            keys.extend(plain.keys_signed_by_anchor(owner, &anchors).await);
         }
-        Self::with_keys(settings, keys)
+        let mut resolver = Self::with_keys(settings, keys)?;
+        resolver.anchor_zones = owners;
+        Ok(resolver)
     }
 
     fn with_keys(
@@ -306,7 +410,120 @@ impl Resolver {
                 }
             }
         };
-        Ok(Resolver { backend })
+        Ok(Resolver {
+            backend,
+            settings: settings.clone(),
+            anchor_zones: vec![Name::root()],
+            servers: match &settings.servers {
+                DnsServers::System => "system resolver".to_string(),
+                DnsServers::Explicit(addrs) => addrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        })
+    }
+
+    /// Asks once, before any domain, whether the resolver can serve what
+    /// the run needs: the DNSKEY RRset of each zone validation starts from
+    /// (the root, or each `--trust-anchor` zone), validated.
+    ///
+    /// A resolver on a machine without internet that answers NXDOMAIN for
+    /// everything, or a middlebox that strips RRSIGs, would otherwise make
+    /// every domain "DNSSEC bogus" — the resolver's fault reported as each
+    /// partner's. With `--dnssec trust-resolver` nothing is validated
+    /// here: a root that "does not exist" is unusable; a root DNSKEY
+    /// without AD means the resolver does not validate (a notice); any
+    /// other failure (a REFUSED from an authoritative-only server) cannot
+    /// tell, and stays quiet, since the run may not need the root at all.
+    pub async fn check(&self) -> ResolverHealth {
+        let unusable = |zone: &Name, answered: String| ResolverHealth::Unusable {
+            servers: self.servers.clone(),
+            asked: format!("DNSKEY {zone}"),
+            answered,
+        };
+        match &self.backend {
+            Backend::Validating(_) => {
+                // The keys, then a record they sign: an RRset made only of
+                // anchored keys validates even without its RRSIGs, so the
+                // SOA is what shows a resolver that strips them.
+                let questions = self
+                    .anchor_zones
+                    .iter()
+                    .flat_map(|zone| [(zone, RecordType::DNSKEY), (zone, RecordType::SOA)]);
+                for (zone, rtype) in questions {
+                    let (answer, _, dnssec) = self.query_with_cname(&zone.to_ascii(), rtype).await;
+                    if matches!(answer, Answer::Records(_)) && dnssec == Dnssec::Secure {
+                        continue;
+                    }
+                    // The validator only says "bogus"; what the resolver
+                    // really sent (NXDOMAIN, keys without RRSIGs) is what
+                    // tells the user what is wrong.
+                    let answered = match self.plain_look(zone, rtype).await {
+                        Some(what) => what,
+                        None => match answer {
+                            Answer::Failed(failure) => failure.to_string(),
+                            _ => format!("an answer that does not validate ({dnssec:?})"),
+                        },
+                    };
+                    return ResolverHealth::Unusable {
+                        servers: self.servers.clone(),
+                        asked: format!("{rtype} {zone}"),
+                        answered,
+                    };
+                }
+                ResolverHealth::Usable
+            }
+            Backend::TrustAd { .. } => {
+                let root = Name::root();
+                let (answer, _, dnssec) = self
+                    .query_with_cname(&root.to_ascii(), RecordType::DNSKEY)
+                    .await;
+                match (answer, dnssec) {
+                    (Answer::NxDomain, _) => unusable(&root, "NXDOMAIN".to_string()),
+                    (Answer::Records(_), Dnssec::Secure) => ResolverHealth::Usable,
+                    (Answer::Records(_), _) => ResolverHealth::NotValidating {
+                        servers: self.servers.clone(),
+                    },
+                    _ => ResolverHealth::Usable,
+                }
+            }
+        }
+    }
+
+    /// What the servers answer to `DNSKEY zone` when nothing validates:
+    /// for the check's message. `None` if even that cannot be asked.
+    async fn plain_look(&self, zone: &Name, rtype: RecordType) -> Option<String> {
+        let plain = Resolver::with_keys(
+            &ResolverSettings {
+                dnssec: DnssecMode::TrustResolver,
+                trust_anchors: Vec::new(),
+                ..self.settings.clone()
+            },
+            Vec::new(),
+        )
+        .ok()?;
+        let Backend::TrustAd { clients, timeout } = &plain.backend else {
+            return None;
+        };
+        let response = match send_query(clients, *timeout, zone, rtype, true).await {
+            Ok(response) => response,
+            Err(failure) => return Some(failure.to_string()),
+        };
+        if response.metadata.response_code == ResponseCode::NXDomain {
+            return Some("NXDOMAIN".to_string());
+        }
+        let has = |rtype: RecordType| response.answers.iter().any(|r| r.record_type() == rtype);
+        Some(match (has(rtype), has(RecordType::RRSIG)) {
+            (false, _) => format!("no {rtype} records"),
+            (true, false) => {
+                format!("{rtype} records without their RRSIG signatures (stripped on the way?)")
+            }
+            (true, true) => {
+                format!("{rtype} records whose signatures do not validate against the trust anchor")
+            }
+        })
     }
 
     /// MX records of `domain`, null MX and implicit MX included.
@@ -499,13 +716,19 @@ impl Resolver {
         let mut backoff = RETRY_BACKOFF;
         let mut attempt = 1;
         loop {
-            let result = self.query_once(fqdn, rtype).await;
-            let transient = matches!(
-                result.0,
-                Answer::Failed(DnsFailure::ServFail | DnsFailure::Timeout)
-            );
+            let (answer, cname, dnssec) = self.query_once(fqdn, rtype).await;
+            let transient = matches!(&answer, Answer::Failed(f) if f.is_transient());
             if !transient || attempt >= DNS_ATTEMPTS {
-                return result;
+                // The report says how often a failure was asked, so a
+                // reader can tell noise that persisted from a first miss.
+                let answer = match answer {
+                    Answer::Failed(failure) if attempt > 1 => Answer::Failed(DnsFailure::Retried {
+                        failure: Box::new(failure),
+                        attempts: attempt,
+                    }),
+                    other => other,
+                };
+                return (answer, cname, dnssec);
             }
             tokio::time::sleep(backoff).await;
             backoff *= 2;
@@ -529,8 +752,23 @@ impl Resolver {
             }
         };
         match &self.backend {
-            Backend::Validating(inner) => match inner.lookup(name.clone(), rtype).await {
-                Ok(lookup) => {
+            Backend::Validating(inner) => match tokio::time::timeout(
+                self.settings.timeout * VALIDATION_STEPS,
+                inner.lookup(name.clone(), rtype),
+            )
+            .await
+            {
+                // A validated answer takes a chain of questions (DS and
+                // DNSKEY up to the anchor), each with `--timeout`; a
+                // resolver that strips signatures makes hickory ask again
+                // and again (thousands of questions a second, measured),
+                // so the whole chain has a budget too.
+                Err(_) => (
+                    Answer::Failed(DnsFailure::Timeout),
+                    None,
+                    Dnssec::Indeterminate,
+                ),
+                Ok(Ok(lookup)) => {
                     let wanted: Vec<&Record> = lookup
                         .answers()
                         .iter()
@@ -544,7 +782,7 @@ impl Resolver {
                     let (answer, cname) = records(lookup.answers(), &name, rtype);
                     (answer, cname, dnssec)
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     let dnssec = denial_status(&e);
                     if e.is_nx_domain() {
                         (Answer::NxDomain, None, dnssec)
@@ -602,16 +840,21 @@ async fn send_query(
     checking_disabled: bool,
 ) -> Result<DnsResponse, DnsFailure> {
     let mut last = DnsFailure::Other("no DNS server configured".into());
-    for (_, client) in clients {
+    for (server, client) in clients {
         let mut options = DnsRequestOptions::default();
         options.use_edns = true;
         options.edns_set_dnssec_ok = true;
         options.recursion_desired = true;
         let mut request = DnsRequest::from_query(Query::query(name.clone(), rtype), options);
         request.metadata.checking_disabled = checking_disabled;
+        let question = request.clone();
         let mut responses = client.send(request);
-        let response = match tokio::time::timeout(timeout, responses.next()).await {
+        let mut response = match tokio::time::timeout(timeout, responses.next()).await {
             Ok(Some(Ok(r))) => r,
+            Ok(Some(Err(NetError::Truncated))) => {
+                last = DnsFailure::Truncated("the UDP client refused the answer".into());
+                continue;
+            }
             Ok(Some(Err(e))) => {
                 last = DnsFailure::from(&e);
                 continue;
@@ -621,6 +864,16 @@ async fn send_query(
                 continue;
             }
         };
+        if response.metadata.truncation {
+            // RFC 7766 §5: a truncated UDP answer is asked again over TCP.
+            match tcp::exchange(*server, &question, timeout).await {
+                Ok(full) => response = full,
+                Err(why) => {
+                    last = DnsFailure::Truncated(why);
+                    continue;
+                }
+            }
+        }
         match response.metadata.response_code {
             ResponseCode::NoError | ResponseCode::NXDomain => return Ok(response),
             ResponseCode::ServFail => last = DnsFailure::ServFail,
@@ -777,6 +1030,7 @@ fn classify_exchange(name: &Name) -> Exchange {
     }
 }
 
+mod tcp;
 mod trust_anchor;
 use trust_anchor::{dnskey_anchor_owners, ds_anchors, read_anchor_file, trust_anchors};
 

@@ -86,6 +86,11 @@ error_kinds! {
     DnsServfail = "dns-servfail",
     DnsRefused = "dns-refused",
     DnsFailure = "dns-failure",
+    /// An answer too large for UDP that could not be had over TCP.
+    DnsTruncated = "dns-truncated",
+    /// The resolver failed the start-of-run check (it cannot serve the
+    /// DNSSEC trust anchor's keys): the domain was not audited.
+    ResolverUnusable = "resolver-unusable",
     Nxdomain = "nxdomain",
     NoMailHost = "no-mail-host",
     IpLiteral = "ip-literal",
@@ -111,6 +116,23 @@ error_kinds! {
     Deadline = "deadline",
     Interrupted = "interrupted",
     InvalidDomain = "invalid-domain",
+}
+
+impl ErrorKind {
+    /// A failure that may well be gone on the next run (a busy or
+    /// unreachable resolver, a server that timed out, the run stopped):
+    /// `--resume` audits such a row again instead of keeping it.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::DnsTimeout
+                | ErrorKind::DnsServfail
+                | ErrorKind::ResolverUnusable
+                | ErrorKind::Deadline
+                | ErrorKind::Interrupted
+                | ErrorKind::Internal
+        )
+    }
 }
 
 impl fmt::Display for ErrorKind {

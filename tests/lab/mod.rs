@@ -9,6 +9,8 @@
 //! - [`server`]: what those servers share (port, accept loop, log).
 //! - [`dns`]: an authoritative DNS server (hickory-server) for a test zone,
 //!   with names that answer SERVFAIL or never answer.
+//! - [`dns_proxy`]: a DNS server in front of it that truncates, loses,
+//!   strips RRSIGs or denies everything, over UDP and TCP.
 //! - [`run`]: running the real binary against a [`run::Lab`].
 //! - [`report`]: reading its JSON report.
 //! - [`scenario`]: a lab put together from mail domains and how their
@@ -16,6 +18,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod dns_proxy;
 pub mod https;
 pub mod pki;
 pub mod report;
