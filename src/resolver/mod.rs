@@ -290,7 +290,7 @@ impl ResolverHealth {
                 asked,
                 answered,
             } => Some(format!(
-                "the resolver ({servers}) cannot serve DNSSEC validation: asked {asked}, it answered {answered}; no domain was audited (each is reported as resolver-unusable). Use a resolver that passes DNSSEC records on (--resolver ADDR), or trust its validation with --dnssec trust-resolver"
+                "the resolver ({servers}) cannot serve DNSSEC validation: asked {asked}, got {answered}; no domain was audited (each is reported as resolver-unusable). Use a resolver that passes DNSSEC records on (--resolver ADDR), or trust its validation with --dnssec trust-resolver"
             )),
         }
     }
@@ -303,7 +303,7 @@ impl ResolverHealth {
                 asked,
                 answered,
             } => Some(format!(
-                "not audited: the resolver ({servers}) cannot serve DNSSEC validation (asked {asked}, it answered {answered})"
+                "not audited: the resolver ({servers}) cannot serve DNSSEC validation (asked {asked}, got {answered})"
             )),
             _ => None,
         }

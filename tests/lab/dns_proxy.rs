@@ -188,7 +188,8 @@ async fn serve_udp(
                     Some(answer) => Some(answer),
                     None => udp_upstream(upstream, &query)
                         .await
-                        .map(|a| tamper(&a, behaviour.tamper)),
+                        .map(|a| tamper(&a, behaviour.tamper))
+                        .map(|a| fit_udp(&query, a)),
                 },
             };
             if let Some(answer) = answer {
@@ -272,6 +273,32 @@ fn reply_to(query: &[u8]) -> Option<Message> {
     reply.queries = query.queries.clone();
     reply.edns = query.edns.clone();
     Some(reply)
+}
+
+/// What a real server sends when the answer is larger than the client's
+/// UDP size (its EDNS payload, else 512 bytes, RFC 6891 §6.2.5): the
+/// question with the TC bit and no records. The lab's server itself sends
+/// any size over loopback, so without this nothing would ever truncate.
+fn fit_udp(query: &[u8], answer: Vec<u8>) -> Vec<u8> {
+    let limit = Message::from_vec(query)
+        .ok()
+        .and_then(|q| q.edns.as_ref().map(|e| usize::from(e.max_payload())))
+        .unwrap_or(512)
+        .max(512);
+    // hickory-server drops records until the answer fits, and sets TC: a
+    // client that ignored TC would still see some records. Real servers
+    // send none; so does the proxy, so that ignoring TC shows.
+    let truncated = Message::from_vec(&answer).is_ok_and(|m| m.metadata.truncation);
+    if answer.len() <= limit && !truncated {
+        return answer;
+    }
+    match reply_to(query) {
+        Some(mut reply) => {
+            reply.metadata.truncation = true;
+            reply.to_vec().unwrap_or(answer)
+        }
+        None => answer,
+    }
 }
 
 fn tamper(answer: &[u8], how: Tamper) -> Vec<u8> {
