@@ -80,8 +80,12 @@ server:
     # nsd listens on loopback, which unbound refuses to ask by default.
     do-not-query-localhost: no
     # test. is a special-use name (RFC 6761) that unbound answers itself
-    # unless told otherwise.
-    local-zone: "test." nodefault
+    # unless told otherwise: resolve it (through the stub below).
+    local-zone: "test." transparent
+    # Everything else is refused at once, the root included: the lab has
+    # no internet, and smtptls's start-of-run check asks for the root
+    # DNSKEY, which would otherwise send unbound to the real root servers.
+    local-zone: "." refuse
     qname-minimisation: no
     module-config: "validator iterator"
     trust-anchor-file: "$LAB/dns/anchor.key"
