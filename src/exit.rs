@@ -1,9 +1,11 @@
 //! The process exit codes, part of the CLI contract for CI pipelines, and
 //! the policy that picks one from what a run found: [`check`] from the
-//! report's summary, [`policy`] from the domains below `--min-level`; with
-//! the notices that go with them on stderr ([`stop_notice`]).
+//! report's summary, [`policy`] from the domains below `--min-level`,
+//! [`tlsrpt`] from the TLS-RPT summary; with the notices that go with them
+//! on stderr ([`stop_notice`]).
 
 use crate::mta_config::Choice;
+use crate::report::tlsrpt::TlsRptRun;
 use crate::report::{StopReason, Summary};
 
 /// What `smtptls` exits with.
@@ -94,6 +96,24 @@ pub fn policy(stopped_early: Option<StopReason>, below_min: &[(String, Choice)])
             ExitCode::BelowThreshold
         },
         notices,
+    }
+}
+
+/// `smtptls tlsrpt`: 2 when any input could not be read (the rest is
+/// still reported), else 1 when the reports count failed sessions — with
+/// `--audit`, only when a failure's cause is still present — else 0.
+pub fn tlsrpt(run: &TlsRptRun) -> ExitCode {
+    if run.totals.unreadable > 0 {
+        return ExitCode::Usage;
+    }
+    let failing = match run.totals.still_present {
+        Some(still_present) => still_present > 0,
+        None => run.has_failures(),
+    };
+    if failing {
+        ExitCode::BelowThreshold
+    } else {
+        ExitCode::Ok
     }
 }
 

@@ -91,6 +91,7 @@ pub fn collect(paths: &[String], aggregator: &mut Aggregator) -> Vec<InputReport
                     source: path.clone(),
                     reports: 0,
                     duplicates: 0,
+                    skipped: 0,
                     errors: Vec::new(),
                 },
             };
@@ -144,7 +145,7 @@ impl Collector<'_> {
                 self.add(result, part);
             }
             Some(Content::Mbox) => self.mbox(bytes),
-            Some(Content::Message) => self.message(bytes, part),
+            Some(Content::Message) => self.message(bytes, part, true),
             None => self.problem(part, InputError::NotRecognised),
         }
     }
@@ -164,7 +165,7 @@ impl Collector<'_> {
         for (n, message) in messages.enumerate() {
             let part = Some(format!("message {}", n + 1));
             match message {
-                Ok(m) => self.message(m.contents(), part),
+                Ok(m) => self.message(m.contents(), part, false),
                 Err(e) => {
                     self.problem(part, InputError::Io(e));
                     break;
@@ -207,14 +208,16 @@ impl Collector<'_> {
                 .map_err(InputError::from)
                 .and_then(|f| read_bounded(f, MAX_FILE_BYTES))
             {
-                Ok(bytes) => self.message(&bytes, Some(name)),
+                Ok(bytes) => self.message(&bytes, Some(name), false),
                 Err(e) => self.problem(Some(name), e),
             }
         }
     }
 
-    /// One RFC 5322 message: every report in it.
-    fn message(&mut self, bytes: &[u8], part: Option<String>) {
+    /// One RFC 5322 message: every report in it. In a mailbox (`required`
+    /// false) a message without one is someone's mail, skipped; a message
+    /// given as a PATH must carry one.
+    fn message(&mut self, bytes: &[u8], part: Option<String>, required: bool) {
         let mut found = Vec::new();
         match MessageParser::default().parse(bytes) {
             Some(message) => reports_in(&message, 0, &mut found),
@@ -224,7 +227,11 @@ impl Collector<'_> {
             }
         }
         if found.is_empty() {
-            self.problem(part, InputError::NoReport);
+            if required {
+                self.problem(part, InputError::NoReport);
+            } else {
+                self.report.skipped += 1;
+            }
             return;
         }
         for (name, result) in found {
@@ -294,8 +301,7 @@ fn sniff(bytes: &[u8]) -> Option<Content> {
     let line_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
     let line = &text[..line_end];
     let colon = line.iter().position(|&b| b == b':')?;
-    (colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic()))
-        .then_some(Content::Message)
+    (colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic())).then_some(Content::Message)
 }
 
 /// A report from its bytes: gzip (decompressed with a bound) or JSON.
@@ -346,7 +352,10 @@ mod tests {
     fn sniffs_by_content() {
         assert_eq!(sniff(b"\x1f\x8b\x08"), Some(Content::Gzip));
         assert_eq!(sniff(b"\xef\xbb\xbf  {\"a\":1}"), Some(Content::Json));
-        assert_eq!(sniff(b"From a@b Thu Jan  1 00:00:00 2026\n"), Some(Content::Mbox));
+        assert_eq!(
+            sniff(b"From a@b Thu Jan  1 00:00:00 2026\n"),
+            Some(Content::Mbox)
+        );
         assert_eq!(sniff(b"Subject: x\r\n\r\nbody"), Some(Content::Message));
         assert_eq!(sniff(b"hello world\n"), None);
         assert_eq!(sniff(b""), None);

@@ -315,7 +315,9 @@ impl Sessions {
         self.successful = self
             .successful
             .saturating_add(counts.total_successful_session_count);
-        self.failed = self.failed.saturating_add(counts.total_failure_session_count);
+        self.failed = self
+            .failed
+            .saturating_add(counts.total_failure_session_count);
     }
 }
 
@@ -793,7 +795,8 @@ fn policy_conflicts(domain: &str, acc: &DomainAcc) -> Vec<Conflict> {
                 .iter()
                 .flat_map(|(_, p)| p.organisations.iter())
                 .collect();
-            let only_without: Vec<String> = without.difference(&with).map(|s| (*s).clone()).collect();
+            let only_without: Vec<String> =
+                without.difference(&with).map(|s| (*s).clone()).collect();
             if !only_without.is_empty() {
                 out.push(Conflict {
                     kind: ConflictKind::PolicyFoundByOnlySome,

@@ -44,6 +44,8 @@ pub struct InputReport {
     pub reports: usize,
     /// Reports whose `report-id` was already counted.
     pub duplicates: usize,
+    /// Messages of an mbox or Maildir without a report (someone's mail).
+    pub skipped: usize,
     /// What could not be read; the rest of the input was still used.
     pub errors: Vec<InputProblem>,
 }

@@ -211,10 +211,7 @@ fn judge(group: &FailureGroup, d: &DomainReport, p: &Place<'_>) -> Seen {
     {
         return Seen::Unknown(
             E::AddressUnreachable,
-            format!(
-                "{label} could not be audited now: {}",
-                clip(&error.message)
-            ),
+            format!("{label} could not be audited now: {}", clip(&error.message)),
         );
     }
     let cert = p.addr.certificate.as_ref();
@@ -324,11 +321,10 @@ fn judge(group: &FailureGroup, d: &DomainReport, p: &Place<'_>) -> Seen {
             ),
         },
         ResultType::DnssecInvalid => {
-            let tlsa_failed = p
-                .mx
-                .tlsa
-                .as_ref()
-                .is_some_and(|t| t.status == TlsaStatus::LookupFailed || t.dnssec == Dnssec::Bogus);
+            let tlsa_failed =
+                p.mx.tlsa.as_ref().is_some_and(|t| {
+                    t.status == TlsaStatus::LookupFailed || t.dnssec == Dnssec::Bogus
+                });
             if d.dnssec == Dnssec::Bogus || p.mx.dnssec == Dnssec::Bogus || tlsa_failed {
                 Seen::Present(
                     E::DnssecBogus,
