@@ -223,9 +223,19 @@ fn a_duplicate_report_is_counted_once() {
 
 #[test]
 fn reports_that_disagree_are_listed() {
-    // Company-X saw an sts policy for company-y.example, Minimal Sender none.
+    // Company-X saw an sts policy for company-y.example on the day Minimal
+    // Sender found none.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(fixture("rfc8460-example.json")).expect("fixture");
+    let same_day = temp_file(
+        dir.path(),
+        "same-day.json",
+        text.replace("2016-04-01", "2026-11-30")
+            .replace("5065427c", "6065427c")
+            .as_bytes(),
+    );
     let (_, doc) = json(&[
-        &fixture("rfc8460-example.json"),
+        same_day.to_str().expect("path"),
         &fixture("missing-optional-fields.json"),
     ]);
     let c = &doc["conflicts"][0];
@@ -235,6 +245,25 @@ fn reports_that_disagree_are_listed() {
         c["organisations"],
         serde_json::json!(["Company-X", "Minimal Sender"])
     );
+    // Ten years apart, it is a change of policy, not a disagreement.
+    let (_, doc) = json(&[
+        &fixture("rfc8460-example.json"),
+        &fixture("missing-optional-fields.json"),
+    ]);
+    assert_eq!(doc["conflicts"], serde_json::json!([]));
+    // Different policy strings of one type are listed too.
+    let changed = temp_file(
+        dir.path(),
+        "enforce.json",
+        text.replace("mode: testing", "mode: enforce")
+            .replace("5065427c", "7065427c")
+            .as_bytes(),
+    );
+    let (_, doc) = json(&[
+        &fixture("rfc8460-example.json"),
+        changed.to_str().expect("path"),
+    ]);
+    assert_eq!(doc["conflicts"][0]["kind"], "policy-strings-differ");
 }
 
 #[test]
@@ -387,12 +416,22 @@ fn stdin_and_exit_zero_without_failures() {
 
 #[test]
 fn ndjson_lines_follow_the_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(fixture("rfc8460-example.json")).expect("fixture");
+    let changed = temp_file(
+        dir.path(),
+        "enforce.json",
+        text.replace("mode: testing", "mode: enforce")
+            .replace("5065427c", "7065427c")
+            .as_bytes(),
+    );
     let out = smtptls(
         &[
             "tlsrpt",
             "--format",
             "ndjson",
             &fixture("rfc8460-example.json"),
+            changed.to_str().expect("path"),
             &fixture("missing-optional-fields.json"),
             &fixture("malformed.json"),
         ],
@@ -420,7 +459,7 @@ fn ndjson_lines_follow_the_schema() {
     assert_eq!(
         types,
         [
-            "input", "input", "input", "domain", "domain", "conflict", "totals"
+            "input", "input", "input", "input", "domain", "domain", "conflict", "totals"
         ]
     );
 }

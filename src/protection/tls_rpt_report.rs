@@ -542,6 +542,17 @@ struct OrgAcc {
 struct PolicyAcc {
     sessions: Sessions,
     organisations: BTreeSet<String>,
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+}
+
+impl PolicyAcc {
+    fn overlaps(&self, other: &PolicyAcc) -> bool {
+        match (self.start, self.end, other.start, other.end) {
+            (Some(s1), Some(e1), Some(s2), Some(e2)) => s1 <= e2 && s2 <= e1,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -645,6 +656,7 @@ impl Aggregator {
             let p = acc.policies.entry(key).or_default();
             p.sessions.add(result.summary);
             p.organisations.insert(org.clone());
+            widen(&mut p.start, &mut p.end, parsed);
             for f in &result.failure_details {
                 let key = (
                     f.result_type.clone(),
@@ -697,7 +709,7 @@ impl Aggregator {
                 .collect();
             // Most failed sessions first; the BTreeMap order breaks ties,
             // so the output is stable.
-            failures.sort_by(|a, b| b.failed_sessions.cmp(&a.failed_sessions));
+            failures.sort_by_key(|g| std::cmp::Reverse(g.failed_sessions));
             let window = |s: Option<OffsetDateTime>, e: Option<OffsetDateTime>| match (s, e) {
                 (Some(s), Some(e)) => Window::of(s, e),
                 _ => Window {
@@ -791,6 +803,14 @@ fn policy_conflicts(domain: &str, acc: &DomainAcc) -> Vec<Conflict> {
             let Some(found) = by_type.get(&ty) else {
                 continue;
             };
+            // A policy published after (or withdrawn before) the other
+            // reports' days is a change, not a disagreement.
+            let same_time = none
+                .iter()
+                .any(|(_, n)| found.iter().any(|(_, f)| n.overlaps(f)));
+            if !same_time {
+                continue;
+            }
             let with: BTreeSet<&String> = found
                 .iter()
                 .flat_map(|(_, p)| p.organisations.iter())
