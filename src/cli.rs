@@ -521,6 +521,45 @@ mod tests {
         }
     }
 
+    fn tlsrpt(args: &[&str]) -> Result<TlsRptArgs, clap::Error> {
+        let all = ["smtptls", "tlsrpt"].iter().chain(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Tlsrpt(args) => *args,
+            other => panic!("not tlsrpt: {other:?}"),
+        })
+    }
+
+    #[test]
+    fn tlsrpt_takes_paths_and_the_audit_flags() {
+        let args = tlsrpt(&[
+            "a.json",
+            "-",
+            "--audit",
+            "--format",
+            "ndjson",
+            "--port",
+            "2525",
+            "--connect-to",
+            "mx.test:25:127.0.0.1:2525",
+        ])
+        .expect("parses");
+        assert_eq!(args.paths().expect("paths"), ["a.json", "-"]);
+        assert!(args.live);
+        assert_eq!(args.format, TlsRptFormat::Ndjson);
+        let options = args.options().expect("options");
+        assert_eq!(options.port, 2525);
+        assert_eq!(options.connect_to.0.len(), 1);
+        // Without --audit, and a PATH is required.
+        assert!(!tlsrpt(&["a.json"]).expect("parses").live);
+        assert!(tlsrpt(&[]).is_err());
+        // The domain-list flags make no sense here.
+        let args = tlsrpt(&["a.json", "--file", "list.txt"]).expect("parses");
+        assert!(matches!(
+            args.paths(),
+            Err(CliError::DomainListFlagWithTlsRpt)
+        ));
+    }
+
     #[test]
     fn options_from_the_flags() {
         let args = check(&[

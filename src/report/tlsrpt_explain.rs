@@ -495,3 +495,253 @@ fn sts_patterns(d: &DomainReport) -> String {
 fn clip(s: &str) -> String {
     s.chars().take(200).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prober::Timings;
+    use crate::protection::mta_sts::Mode;
+    use crate::report::tlsrpt::{CauseStatus, Explanation};
+    use crate::report::{
+        CertificateReport, ErrorKind, Failure, KeyInfo, MtaStsReport, MxSource, StsPolicyReport,
+        TlsReport,
+    };
+
+    fn certificate() -> CertificateReport {
+        CertificateReport {
+            subject: "CN=mx.example.test".into(),
+            issuer: "CN=CA".into(),
+            subject_alt_names: vec!["mx.example.test".into()],
+            serial: "01".into(),
+            not_before: "2026-11-01T00:00:00Z".into(),
+            not_after: "2027-02-01T00:00:00Z".into(),
+            days_left: 60,
+            key: KeyInfo {
+                kind: "EC".into(),
+                bits: 256,
+                curve: Some("P-256".into()),
+            },
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            sha256: String::new(),
+            spki_sha256: String::new(),
+            chain_length: 2,
+            chain_valid: true,
+            chain_error: None,
+            hostname_match: true,
+        }
+    }
+
+    /// A good address: STARTTLS, TLS 1.3, a valid certificate.
+    fn address() -> AddressReport {
+        AddressReport {
+            ip: "192.0.2.1".parse().expect("IP"),
+            port: 25,
+            starttls: true,
+            banner: None,
+            extensions: Vec::new(),
+            extensions_after_tls: None,
+            tls: Some(TlsReport {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+                key_exchange_group: None,
+                ocsp_stapled: false,
+                signature_verified: true,
+            }),
+            certificate: Some(certificate()),
+            dane: DaneResult::Insecure,
+            post_quantum: None,
+            scan: None,
+            starttls_injection: None,
+            legacy_tls: false,
+            legacy_session: None,
+            configuration: None,
+            error: None,
+            findings: Vec::new(),
+            timings_ms: Timings::default(),
+        }
+    }
+
+    fn domain(change: impl FnOnce(&mut AddressReport)) -> DomainReport {
+        let mut addr = address();
+        change(&mut addr);
+        DomainReport {
+            mx_source: MxSource::Mx,
+            mx: vec![MxReport {
+                host: "mx.example.test".into(),
+                preference: 10,
+                cname: None,
+                dnssec: Dnssec::Insecure,
+                tlsa: None,
+                mta_sts_match: None,
+                post_quantum: None,
+                addresses: vec![addr],
+                findings: Vec::new(),
+                error: None,
+            }],
+            ..DomainReport::empty("example.test")
+        }
+    }
+
+    fn group(result_type: &str, mx: Option<&str>, ip: Option<&str>) -> FailureGroup {
+        let result_type: ResultType =
+            serde_json::from_value(serde_json::Value::String(result_type.into()))
+                .expect("result type");
+        FailureGroup {
+            unknown_result_type: matches!(result_type, ResultType::Unknown(_)),
+            findings: result_type.findings().to_vec(),
+            result_type,
+            receiving_mx_hostname: mx.map(str::to_string),
+            receiving_ip: ip.map(str::to_string),
+            failed_sessions: 1,
+            share: 1.0,
+            policy_types: vec![PolicyType::Sts],
+            organisations: Vec::new(),
+            sending_mta_ips: Vec::new(),
+            receiving_mx_helos: Vec::new(),
+            additional_information: Vec::new(),
+            failure_reason_codes: Vec::new(),
+            audit: None,
+        }
+    }
+
+    fn at_mx(result_type: &str, d: &DomainReport) -> Explanation {
+        explain(
+            &group(result_type, Some("mx.example.test"), Some("192.0.2.1")),
+            Some(d),
+        )
+    }
+
+    #[test]
+    fn starttls() {
+        let e = at_mx("starttls-not-supported", &domain(|a| a.starttls = false));
+        assert_eq!(e.id, ExplanationId::StarttlsNotOffered);
+        assert_eq!(e.status, CauseStatus::StillPresent);
+        let e = at_mx("starttls-not-supported", &domain(|a| a.tls = None));
+        assert_eq!(e.id, ExplanationId::TlsHandshakeFails);
+        let e = at_mx("starttls-not-supported", &domain(|_| {}));
+        assert_eq!(e.id, ExplanationId::StarttlsNowWorks);
+        assert_eq!(e.status, CauseStatus::Gone);
+    }
+
+    #[test]
+    fn certificates() {
+        let untrusted = domain(|a| {
+            if let Some(c) = &mut a.certificate {
+                c.chain_valid = false;
+                c.chain_error = Some(ChainError::SelfSigned);
+            }
+        });
+        let e = at_mx("certificate-not-trusted", &untrusted);
+        assert_eq!(e.id, ExplanationId::CertificateNotTrusted);
+        assert!(e.message.contains("self-signed"), "{}", e.message);
+        let e = at_mx("validation-failure", &untrusted);
+        assert_eq!(e.id, ExplanationId::CertificateNotTrusted);
+        let wrong_name = domain(|a| {
+            if let Some(c) = &mut a.certificate {
+                c.hostname_match = false;
+            }
+        });
+        let e = at_mx("certificate-host-mismatch", &wrong_name);
+        assert_eq!(e.id, ExplanationId::CertificateHostMismatch);
+        let e = at_mx("certificate-host-mismatch", &domain(|_| {}));
+        assert_eq!(e.id, ExplanationId::CertificateNowValid);
+        let e = at_mx("certificate-expired", &domain(|a| a.certificate = None));
+        assert_eq!(e.id, ExplanationId::AddressUnreachable);
+    }
+
+    #[test]
+    fn dane() {
+        let e = at_mx("tlsa-invalid", &domain(|a| a.dane = DaneResult::Mismatch));
+        assert_eq!(e.id, ExplanationId::TlsaMismatch);
+        let e = at_mx("tlsa-invalid", &domain(|a| a.dane = DaneResult::Valid));
+        assert_eq!(e.id, ExplanationId::TlsaNowMatches);
+        let e = at_mx("dane-required", &domain(|_| {}));
+        assert_eq!(e.id, ExplanationId::SenderRequiresDane);
+        assert_eq!(e.status, CauseStatus::NotReproducible);
+        let mut bogus = domain(|_| {});
+        bogus.mx[0].dnssec = Dnssec::Bogus;
+        assert_eq!(
+            at_mx("dnssec-invalid", &bogus).id,
+            ExplanationId::DnssecBogus
+        );
+        assert_eq!(
+            at_mx("dnssec-invalid", &domain(|_| {})).id,
+            ExplanationId::DnssecNowValid
+        );
+    }
+
+    #[test]
+    fn mta_sts_policy() {
+        let mut d = domain(|_| {});
+        d.mta_sts = Some(MtaStsReport {
+            record: RecordState::Valid,
+            id: Some("1".into()),
+            policy: None,
+            fetch_error: Some("HTTP 404".into()),
+        });
+        let e = explain(&group("sts-policy-fetch-error", None, None), Some(&d));
+        assert_eq!(e.id, ExplanationId::StsPolicyUnusable);
+        assert!(e.message.contains("HTTP 404"), "{}", e.message);
+        assert_eq!(
+            at_mx("sts-policy-invalid", &d).id,
+            ExplanationId::StsPolicyUnusable
+        );
+        d.mta_sts = Some(MtaStsReport {
+            record: RecordState::Valid,
+            id: Some("1".into()),
+            policy: Some(StsPolicyReport {
+                url: "https://mta-sts.example.test/.well-known/mta-sts.txt".into(),
+                mode: Mode::Enforce,
+                mx: vec!["*.example.test".into()],
+                max_age: 86400,
+            }),
+            fetch_error: None,
+        });
+        d.mx[0].mta_sts_match = Some(true);
+        let e = explain(&group("sts-webpki-invalid", None, None), Some(&d));
+        assert_eq!(e.id, ExplanationId::StsPolicyNowValid);
+        assert_eq!(
+            at_mx("sts-policy-invalid", &d).id,
+            ExplanationId::StsMxNowCovered
+        );
+        d.mta_sts = Some(MtaStsReport {
+            record: RecordState::Absent,
+            id: None,
+            policy: None,
+            fetch_error: None,
+        });
+        let e = explain(&group("sts-policy-fetch-error", None, None), Some(&d));
+        assert_eq!(e.id, ExplanationId::StsPolicyWithdrawn);
+        assert_eq!(e.status, CauseStatus::Gone);
+    }
+
+    #[test]
+    fn places_that_are_not_today_s() {
+        let d = domain(|_| {});
+        let e = explain(
+            &group("certificate-expired", Some("old-mx.example.test"), None),
+            Some(&d),
+        );
+        assert_eq!(e.id, ExplanationId::MxNotCurrent);
+        let e = explain(
+            &group("certificate-expired", None, Some("not-an-ip")),
+            Some(&d),
+        );
+        assert_eq!(e.id, ExplanationId::IpNotAnMxAddress);
+        let down = domain(|a| {
+            a.error = Some(Failure::new(
+                ErrorPhase::Connect,
+                ErrorKind::ConnectionRefused,
+                "refused",
+            ))
+        });
+        assert_eq!(
+            at_mx("certificate-expired", &down).id,
+            ExplanationId::AddressUnreachable
+        );
+        let e = explain(&group("certificate-expired", None, None), None);
+        assert_eq!(e.id, ExplanationId::DomainNotAudited);
+        let e = explain(&group("made-up", None, None), Some(&d));
+        assert_eq!(e.id, ExplanationId::UnknownResultType);
+    }
+}
