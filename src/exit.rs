@@ -99,10 +99,15 @@ pub fn policy(stopped_early: Option<StopReason>, below_min: &[(String, Choice)])
     }
 }
 
-/// `smtptls tlsrpt`: 2 when any input could not be read (the rest is
-/// still reported), else 1 when the reports count failed sessions — with
-/// `--audit`, only when a failure's cause is still present — else 0.
-pub fn tlsrpt(run: &TlsRptRun) -> ExitCode {
+/// `smtptls tlsrpt`: 130 when `--audit` was interrupted; 2 when any input
+/// could not be read (the rest is still reported); else 1 when the reports
+/// count failed sessions — with `--audit`, only when a failure's cause is
+/// still present — else 0. A `--deadline` that cut the audit short leaves
+/// the unfinished domains `domain-not-audited`, which do not fail.
+pub fn tlsrpt(run: &TlsRptRun, audit_stopped: Option<StopReason>) -> ExitCode {
+    if audit_stopped == Some(StopReason::Interrupted) {
+        return ExitCode::Interrupted;
+    }
     if run.totals.unreadable > 0 {
         return ExitCode::Usage;
     }
@@ -156,6 +161,49 @@ mod tests {
                 ExitCode::BelowThreshold
             );
         }
+    }
+
+    #[test]
+    fn tlsrpt_exit_codes() {
+        use crate::report::tlsrpt::{InputErrorKind, InputProblem, InputReport, TlsRptRun};
+        let run = |unreadable: bool, failed: u64, still_present: Option<usize>| {
+            let mut run = TlsRptRun::new(
+                vec![InputReport {
+                    source: "r.json".into(),
+                    reports: 1,
+                    duplicates: 0,
+                    skipped: 0,
+                    errors: if unreadable {
+                        vec![InputProblem {
+                            part: None,
+                            kind: InputErrorKind::Unreadable,
+                            message: "gone".into(),
+                        }]
+                    } else {
+                        Vec::new()
+                    },
+                }],
+                crate::report::tlsrpt::Aggregator::new(),
+                String::new(),
+            );
+            run.totals.sessions.failed = failed;
+            run.totals.still_present = still_present;
+            run
+        };
+        assert_eq!(tlsrpt(&run(false, 0, None), None), ExitCode::Ok);
+        assert_eq!(tlsrpt(&run(false, 3, None), None), ExitCode::BelowThreshold);
+        assert_eq!(tlsrpt(&run(true, 0, None), None), ExitCode::Usage);
+        assert_eq!(tlsrpt(&run(true, 3, None), None), ExitCode::Usage);
+        // --audit: only a cause still present fails.
+        assert_eq!(tlsrpt(&run(false, 3, Some(0)), None), ExitCode::Ok);
+        assert_eq!(
+            tlsrpt(&run(false, 3, Some(1)), None),
+            ExitCode::BelowThreshold
+        );
+        assert_eq!(
+            tlsrpt(&run(false, 3, Some(1)), Some(StopReason::Interrupted)),
+            ExitCode::Interrupted
+        );
     }
 
     #[test]

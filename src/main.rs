@@ -174,18 +174,20 @@ fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
     for line in smtptls::reporter::tlsrpt::problem_lines(&run) {
         notice(Some(&line));
     }
+    let mut stopped = None;
     if args.live {
         let options = args.options()?;
         let jobs = TlsRptArgs::audit_jobs(&run);
         let report = audit(&args.audit, options, jobs, |_| {})?;
         notice(exit::stop_notice(report.summary.stopped));
+        stopped = report.summary.stopped;
         run.explain_with(&report.domains);
     }
     let mut out = output(args.output.as_deref())?;
     smtptls::reporter::tlsrpt::write(args.format, &run, &mut out)
         .context("cannot write the summary")?;
     out.flush().context("cannot write the summary")?;
-    Ok(exit::tlsrpt(&run))
+    Ok(exit::tlsrpt(&run, stopped))
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.

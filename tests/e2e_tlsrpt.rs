@@ -253,4 +253,29 @@ async fn audit_exits_zero_when_no_cause_is_still_present() {
     );
     assert_eq!(doc["totals"]["still_present"], 0);
     assert_eq!(code, 0, "failures in the reports, but none still present");
+
+    // The table says the same, with the ids.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, reports[0].to_string()).expect("write report");
+    let path = path.display().to_string();
+    let run = lab
+        .smtptls(
+            &["tlsrpt", "--audit"],
+            &[&path],
+            &["--scan", "off", "--connect-to", &rule],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for text in [
+        "gone",
+        "not reproducible",
+        "mx.fixed.test [127.0.0.1] now serves a certificate valid until",
+        "[certificate-now-valid]",
+        "[ip-not-an-mx-address]",
+        "quantum-entanglement-lost (unknown type)",
+        "audit: 0 still present, 1 gone, 2 not reproducible",
+    ] {
+        assert!(run.stdout.contains(text), "{text:?} not in\n{}", run.stdout);
+    }
 }

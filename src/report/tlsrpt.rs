@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::{DomainReport, ToolInfo};
+use crate::domain::DomainName;
 pub use crate::protection::tls_rpt_report::{
     Aggregator, CauseStatus, Conflict, ConflictKind, DomainSummary, Explanation, ExplanationId,
     FailureGroup, OrganisationSummary, PolicySummary, PolicyType, ResultType, Sessions, Window,
@@ -130,7 +131,13 @@ impl TlsRptRun {
     /// gets [`ExplanationId::DomainNotAudited`].
     pub fn explain_with(&mut self, audits: &[DomainReport]) {
         for domain in &mut self.domains {
-            let audit = audits.iter().find(|a| a.domain == domain.policy_domain);
+            // The audit's rows carry the canonical name (A-labels).
+            let name = domain
+                .policy_domain
+                .parse::<DomainName>()
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_else(|_| domain.policy_domain.clone());
+            let audit = audits.iter().find(|a| a.domain == name);
             for group in &mut domain.failures {
                 group.audit = Some(super::tlsrpt_explain::explain(group, audit));
             }
