@@ -242,14 +242,15 @@ pub enum ReportError {
     DateOrder,
 }
 
-/// A report that was read: the typed report, its window, and the JSON as
-/// sent (to tell a duplicate from a conflicting one).
+/// A report that was read: the typed report, its window, and the SHA-256
+/// of its JSON in canonical form (keys sorted, no whitespace), to tell a
+/// duplicate from a conflicting report without keeping every report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedReport {
     pub report: RptReport,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
-    raw: serde_json::Value,
+    digest: [u8; 32],
 }
 
 /// Reads one report (RFC 8460 §4.4) from its JSON text.
@@ -274,11 +275,18 @@ pub fn parse(json: &[u8]) -> Result<ParsedReport, ReportError> {
     if end < start {
         return Err(ReportError::DateOrder);
     }
+    // serde_json's maps are sorted (no `preserve_order`), so equal
+    // content serialises to equal bytes whatever the sender's key order.
+    let canonical = serde_json::to_vec(&raw).unwrap_or_default();
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical).as_ref(),
+    );
     Ok(ParsedReport {
         report,
         start,
         end,
-        raw,
+        digest,
     })
 }
 
@@ -583,7 +591,7 @@ struct DomainAcc {
 /// Adds reports up, per policy domain; a `report-id` is counted once.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    seen: HashMap<String, (serde_json::Value, String)>,
+    seen: HashMap<String, ([u8; 32], String)>,
     domains: BTreeMap<String, DomainAcc>,
     conflicts: Vec<Conflict>,
 }
@@ -615,8 +623,8 @@ impl Aggregator {
     /// repeated id with other content is recorded as a conflict.
     pub fn add(&mut self, parsed: &ParsedReport) -> Added {
         let report = &parsed.report;
-        if let Some((raw, org)) = self.seen.get(&report.report_id) {
-            if *raw != parsed.raw {
+        if let Some((digest, org)) = self.seen.get(&report.report_id) {
+            if *digest != parsed.digest {
                 self.conflicts.push(Conflict {
                     kind: ConflictKind::SameIdDifferentContent,
                     policy_domain: None,
@@ -630,7 +638,7 @@ impl Aggregator {
         }
         self.seen.insert(
             report.report_id.clone(),
-            (parsed.raw.clone(), report.organization_name.clone()),
+            (parsed.digest, report.organization_name.clone()),
         );
         let org = report.organization_name.clone();
         let mut counted_in = BTreeSet::new();
