@@ -95,7 +95,27 @@ async fn audit(lab: &Lab, rule: &str, reports: &[Value]) -> (i32, Value) {
             &["--scan", "off", "--connect-to", rule],
         )
         .await;
-    (run.code, run.json())
+    let doc = run.json();
+    assert_valid(&doc);
+    (run.code, doc)
+}
+
+/// The audited output follows `schema/tlsrpt.schema.json` too (its
+/// `audit` objects appear only here).
+fn assert_valid(doc: &Value) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/tlsrpt.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read the schema"))
+            .expect("the schema is JSON");
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("at {:?}: {e}", e.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 /// The explanation of the failure group `result_type` of `domain`.
