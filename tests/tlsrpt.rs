@@ -503,3 +503,85 @@ fn schema_enums_match_the_code() {
     let code: Vec<&str> = FindingId::ALL.iter().map(|f| f.as_str()).collect();
     assert_eq!(findings, code);
 }
+
+/// Standard base64 with line breaks, for messages built here.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in bytes.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn attachments_are_found_by_content_and_a_bad_one_is_named() {
+    let report = std::fs::read(fixture("tlsa-every-result-type.json")).expect("fixture");
+    // An unlabelled gzip attachment (application/gzip), a labelled one
+    // that is not a report, and a forwarded message with a JSON report.
+    let forwarded = std::fs::read_to_string(fixture("rfc8460-example.json")).expect("fixture");
+    let mail = format!(
+        "From: reports@sender.example\r\n\
+         Subject: reports\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+         \r\n\
+         --b\r\n\
+         Content-Type: text/plain\r\n\
+         \r\n\
+         Three attachments.\r\n\
+         --b\r\n\
+         Content-Type: application/gzip\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"dane.json.gz\"\r\n\
+         \r\n\
+         {}\r\n\
+         --b\r\n\
+         Content-Type: application/tlsrpt+json\r\n\
+         Content-Disposition: attachment; filename=\"broken.json\"\r\n\
+         \r\n\
+         {{\"organization-name\": \"X\"}}\r\n\
+         --b\r\n\
+         Content-Type: message/rfc822\r\n\
+         \r\n\
+         From: other@sender.example\r\n\
+         Subject: fwd\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=tlsrpt; boundary=\"c\"\r\n\
+         \r\n\
+         --c\r\n\
+         Content-Type: application/tlsrpt+json\r\n\
+         \r\n\
+         {}\r\n\
+         --c--\r\n\
+         --b--\r\n",
+        base64(&gzip(&report)),
+        forwarded.replace('\n', "\r\n"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = temp_file(dir.path(), "mixed.eml", mail.as_bytes());
+    let (code, doc) = json(&[path.to_str().expect("path")]);
+    assert_eq!(code, 2, "one attachment is broken");
+    let input = &doc["inputs"][0];
+    assert_eq!(input["reports"], 2, "{input:#}");
+    let e = &input["errors"][0];
+    assert_eq!(e["part"], "broken.json");
+    assert_eq!(e["kind"], "malformed-report");
+    domain(&doc, "dane.example");
+    domain(&doc, "company-y.example");
+}
