@@ -6,7 +6,9 @@
 //! Pure rules (layer 2): bytes in, values out. Reading files, mail and
 //! gzip is `crate::tlsrpt_input`; comparing a failure with a live audit is
 //! `crate::report::tlsrpt_explain`. Report text comes from strangers:
-//! nothing here panics on it, and every list kept from it is bounded.
+//! nothing here panics on it; the free-text values kept per failure group
+//! are capped ([`MAX_SAMPLES`]), and everything else grows only with the
+//! input, whose size is bounded where it is read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
