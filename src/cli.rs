@@ -11,12 +11,15 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::audit::Job;
+use crate::domain::DomainName;
 use crate::input::{self, Entry, InputError, ListSource, Shard};
 pub use crate::mta_config::PolicyFormat;
 use crate::options::{
     AddressFamilies, AuditOptions, ConnectRules, ConnectTo, DnsServers, DnssecMode, EhloName,
     Timeouts, TrustStore, TrustStoreError,
 };
+use crate::report::tlsrpt::TlsRptRun;
+use crate::reporter::tlsrpt::TlsRptFormat;
 use crate::reporter::{ColorChoice, Format};
 use crate::vocabulary::{ScanMode, Threshold, Verdict};
 
@@ -36,6 +39,10 @@ pub enum Command {
     /// Write sender-side TLS policies (Postfix, Exim, MTA-STS) from an
     /// audit: never an enforcing level the audit shows would fail.
     Policy(Box<PolicyArgs>),
+    /// Read TLS-RPT reports (RFC 8460) that senders mailed you: failures
+    /// per domain, policy, result type, MX and IP; with --audit, probe the
+    /// failing MX hosts now and say whether each cause is still there.
+    Tlsrpt(Box<TlsRptArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -108,6 +115,89 @@ pub struct PolicyArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+const TLSRPT_EXIT_CODES: &str = "Exit codes: 0 no failed sessions in the reports; 1 failures \
+present (with --audit: only failures whose cause is still present); 2 unreadable input (a \
+file, message or report that could not be read; the rest is still reported) or usage error.";
+
+/// `smtptls tlsrpt PATH…`: the audit flags of `check` (for `--audit`),
+/// with the positional arguments being the report inputs.
+#[derive(Debug, Args)]
+#[command(
+    after_help = TLSRPT_EXIT_CODES,
+    args_override_self = true,
+    mut_arg("domains", |a| a
+        .value_name("PATH")
+        .required(true)
+        .help("Report inputs, each recognised by its content: a report (.json, .json.gz), an \
+email message carrying one (.eml), an mbox file, a Maildir folder; `-` for stdin")),
+    mut_arg("file", |a| a.hide(true)),
+    mut_arg("strict", |a| a.hide(true)),
+    mut_arg("shard", |a| a.hide(true)),
+    mut_arg("resume", |a| a.hide(true)),
+)]
+pub struct TlsRptArgs {
+    /// The audit flags (`--resolver`, `--ca-file`, `--connect-to`, …),
+    /// used by `--audit`; the DOMAIN arguments are the PATHs here.
+    #[command(flatten)]
+    pub audit: AuditArgs,
+
+    /// Probe each failing receiving MX/IP now, with the normal audit of
+    /// the policy domain, and say for each failure whether its cause is
+    /// still present, gone, or not reproducible from here.
+    #[arg(long = "audit")]
+    pub live: bool,
+
+    /// Output format. The summary goes to stdout only; diagnostics to stderr.
+    #[arg(long, value_enum, default_value_t = TlsRptFormat::Table)]
+    pub format: TlsRptFormat,
+
+    /// Write the summary to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl TlsRptArgs {
+    /// The report inputs, as given.
+    pub fn paths(&self) -> Result<&[String], CliError> {
+        if self.audit.file.is_some()
+            || self.audit.strict
+            || self.audit.shard.is_some()
+            || self.audit.resume.is_some()
+        {
+            return Err(CliError::DomainListFlagWithTlsRpt);
+        }
+        Ok(&self.audit.domains)
+    }
+
+    /// Reads every PATH into the run (no network): the per-file problems
+    /// are in the run, never an `Err`.
+    pub fn read(&self) -> Result<TlsRptRun, CliError> {
+        let paths = self.paths()?;
+        let mut aggregator = crate::report::tlsrpt::Aggregator::new();
+        let inputs = crate::tlsrpt_input::collect(paths, &mut aggregator);
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Ok(TlsRptRun::new(inputs, aggregator, now))
+    }
+
+    /// The audit options of `--audit` (the default threshold: the exit
+    /// code comes from the reports).
+    pub fn options(&self) -> Result<AuditOptions, CliError> {
+        self.audit.options(Threshold::default())
+    }
+
+    /// `--audit`: one job per policy domain with failures; a name that is
+    /// not a valid domain is not audited (its failures say so).
+    pub fn audit_jobs(run: &TlsRptRun) -> Vec<Job> {
+        run.failing_domains()
+            .into_iter()
+            .filter_map(|d| d.parse::<DomainName>().ok())
+            .map(Job::Audit)
+            .collect()
+    }
 }
 
 /// What to audit and how: shared by `check` and `policy`.
@@ -243,6 +333,10 @@ pub enum CliError {
     TrustAnchorWithTrustResolver,
     #[error("--from builds policies from a report: give no DOMAIN or --file with it")]
     FromWithDomains,
+    #[error(
+        "tlsrpt reads its PATH arguments: --file, --strict, --shard and --resume are for domain lists"
+    )]
+    DomainListFlagWithTlsRpt,
     /// An unusable `--ca-file`.
     #[error(transparent)]
     TrustStore(#[from] TrustStoreError),
@@ -425,6 +519,45 @@ mod tests {
             Ok(Command::Policy(args)) => *args,
             other => panic!("not policy: {other:?}"),
         }
+    }
+
+    fn tlsrpt(args: &[&str]) -> Result<TlsRptArgs, clap::Error> {
+        let all = ["smtptls", "tlsrpt"].iter().chain(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Tlsrpt(args) => *args,
+            other => panic!("not tlsrpt: {other:?}"),
+        })
+    }
+
+    #[test]
+    fn tlsrpt_takes_paths_and_the_audit_flags() {
+        let args = tlsrpt(&[
+            "a.json",
+            "-",
+            "--audit",
+            "--format",
+            "ndjson",
+            "--port",
+            "2525",
+            "--connect-to",
+            "mx.test:25:127.0.0.1:2525",
+        ])
+        .expect("parses");
+        assert_eq!(args.paths().expect("paths"), ["a.json", "-"]);
+        assert!(args.live);
+        assert_eq!(args.format, TlsRptFormat::Ndjson);
+        let options = args.options().expect("options");
+        assert_eq!(options.port, 2525);
+        assert_eq!(options.connect_to.0.len(), 1);
+        // Without --audit, and a PATH is required.
+        assert!(!tlsrpt(&["a.json"]).expect("parses").live);
+        assert!(tlsrpt(&[]).is_err());
+        // The domain-list flags make no sense here.
+        let args = tlsrpt(&["a.json", "--file", "list.txt"]).expect("parses");
+        assert!(matches!(
+            args.paths(),
+            Err(CliError::DomainListFlagWithTlsRpt)
+        ));
     }
 
     #[test]

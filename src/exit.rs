@@ -1,9 +1,11 @@
 //! The process exit codes, part of the CLI contract for CI pipelines, and
 //! the policy that picks one from what a run found: [`check`] from the
-//! report's summary, [`policy`] from the domains below `--min-level`; with
-//! the notices that go with them on stderr ([`stop_notice`]).
+//! report's summary, [`policy`] from the domains below `--min-level`,
+//! [`tlsrpt`] from the TLS-RPT summary; with the notices that go with them
+//! on stderr ([`stop_notice`]).
 
 use crate::mta_config::Choice;
+use crate::report::tlsrpt::TlsRptRun;
 use crate::report::{StopReason, Summary};
 
 /// What `smtptls` exits with.
@@ -97,6 +99,29 @@ pub fn policy(stopped_early: Option<StopReason>, below_min: &[(String, Choice)])
     }
 }
 
+/// `smtptls tlsrpt`: 130 when `--audit` was interrupted; 2 when any input
+/// could not be read (the rest is still reported); else 1 when the reports
+/// count failed sessions — with `--audit`, only when a failure's cause is
+/// still present — else 0. A `--deadline` that cut the audit short leaves
+/// the unfinished domains `domain-not-audited`, which do not fail.
+pub fn tlsrpt(run: &TlsRptRun, audit_stopped: Option<StopReason>) -> ExitCode {
+    if audit_stopped == Some(StopReason::Interrupted) {
+        return ExitCode::Interrupted;
+    }
+    if run.totals.unreadable > 0 {
+        return ExitCode::Usage;
+    }
+    let failing = match run.totals.still_present {
+        Some(still_present) => still_present > 0,
+        None => run.has_failures(),
+    };
+    if failing {
+        ExitCode::BelowThreshold
+    } else {
+        ExitCode::Ok
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +161,49 @@ mod tests {
                 ExitCode::BelowThreshold
             );
         }
+    }
+
+    #[test]
+    fn tlsrpt_exit_codes() {
+        use crate::report::tlsrpt::{InputErrorKind, InputProblem, InputReport, TlsRptRun};
+        let run = |unreadable: bool, failed: u64, still_present: Option<usize>| {
+            let mut run = TlsRptRun::new(
+                vec![InputReport {
+                    source: "r.json".into(),
+                    reports: 1,
+                    duplicates: 0,
+                    skipped: 0,
+                    errors: if unreadable {
+                        vec![InputProblem {
+                            part: None,
+                            kind: InputErrorKind::Unreadable,
+                            message: "gone".into(),
+                        }]
+                    } else {
+                        Vec::new()
+                    },
+                }],
+                crate::report::tlsrpt::Aggregator::new(),
+                String::new(),
+            );
+            run.totals.sessions.failed = failed;
+            run.totals.still_present = still_present;
+            run
+        };
+        assert_eq!(tlsrpt(&run(false, 0, None), None), ExitCode::Ok);
+        assert_eq!(tlsrpt(&run(false, 3, None), None), ExitCode::BelowThreshold);
+        assert_eq!(tlsrpt(&run(true, 0, None), None), ExitCode::Usage);
+        assert_eq!(tlsrpt(&run(true, 3, None), None), ExitCode::Usage);
+        // --audit: only a cause still present fails.
+        assert_eq!(tlsrpt(&run(false, 3, Some(0)), None), ExitCode::Ok);
+        assert_eq!(
+            tlsrpt(&run(false, 3, Some(1)), None),
+            ExitCode::BelowThreshold
+        );
+        assert_eq!(
+            tlsrpt(&run(false, 3, Some(1)), Some(StopReason::Interrupted)),
+            ExitCode::Interrupted
+        );
     }
 
     #[test]

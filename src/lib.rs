@@ -33,4 +33,5 @@ pub mod protection;
 pub mod report;
 pub mod reporter;
 pub mod resolver;
+pub mod tlsrpt_input;
 pub mod vocabulary;

@@ -12,7 +12,7 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, StopReason};
-use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs};
+use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, TlsRptArgs};
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::AuditOptions;
@@ -50,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(*args),
         Command::Policy(args) => policy(*args),
+        Command::Tlsrpt(args) => tlsrpt(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -166,6 +167,27 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         notice(Some(n));
     }
     Ok(end.code)
+}
+
+fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
+    let mut run = args.read()?;
+    for line in smtptls::reporter::tlsrpt::problem_lines(&run) {
+        notice(Some(&line));
+    }
+    let mut stopped = None;
+    if args.live {
+        let options = args.options()?;
+        let jobs = TlsRptArgs::audit_jobs(&run);
+        let report = audit(&args.audit, options, jobs, |_| {})?;
+        notice(exit::stop_notice(report.summary.stopped));
+        stopped = report.summary.stopped;
+        run.explain_with(&report.domains);
+    }
+    let mut out = output(args.output.as_deref())?;
+    smtptls::reporter::tlsrpt::write(args.format, &run, &mut out)
+        .context("cannot write the summary")?;
+    out.flush().context("cannot write the summary")?;
+    Ok(exit::tlsrpt(&run, stopped))
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.

@@ -17,7 +17,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pure protocol rules", &["protection"]),
     ("assessment", &["inspector"]),
     ("report contract", &["report"]),
-    ("outputs and inputs", &["reporter", "mta_config", "input"]),
+    (
+        "outputs and inputs",
+        &["reporter", "mta_config", "input", "tlsrpt_input"],
+    ),
     ("wiring", &["audit"]),
     ("command line", &["cli", "exit"]),
 ];

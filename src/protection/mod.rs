@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub mod dane;
 pub mod mta_sts;
 pub mod tls_rpt;
+pub mod tls_rpt_report;
 
 /// The state of a published `v=…` TXT record (`_mta-sts`, `_smtp._tls`):
 /// senders use it only when exactly one valid record exists.

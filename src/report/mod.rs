@@ -27,6 +27,8 @@ pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, V
 mod from_assessment;
 pub mod read;
 mod scan;
+pub mod tlsrpt;
+pub mod tlsrpt_explain;
 
 /// Major version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;

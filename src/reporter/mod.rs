@@ -11,6 +11,7 @@ mod junit;
 mod ndjson;
 mod prometheus;
 mod table;
+pub mod tlsrpt;
 
 use std::io::{self, Write};
 
