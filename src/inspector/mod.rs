@@ -25,7 +25,7 @@ pub mod scan;
 mod testkit;
 pub mod verdict;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use time::OffsetDateTime;
 
@@ -70,8 +70,11 @@ pub struct MxEvidence {
     pub tlsa: Option<TlsaEvidence>,
     /// The SMTP port probed (for the TLSA owner name).
     pub port: u16,
-    /// One probe per address, in address order.
+    /// One probe per address, in address order (addresses the audit may
+    /// not connect to have a probe whose error says so).
     pub probes: Vec<(SocketAddr, Probe)>,
+    /// Resolved addresses beyond `--max-addresses-per-host`: not probed.
+    pub addresses_left_out: Vec<IpAddr>,
 }
 
 /// Everything observed for one domain.
@@ -79,6 +82,9 @@ pub struct MxEvidence {
 pub struct DomainEvidence {
     pub resolution: MxResolution,
     pub mx: Vec<MxEvidence>,
+    /// MX records beyond `--max-mx-hosts` (the highest preferences):
+    /// neither looked up nor probed.
+    pub mx_left_out: Vec<MxRecord>,
     /// Absent when the domain has no mail host to protect.
     pub mta_sts: Option<MtaStsEvidence>,
     /// TXT records at `_smtp._tls.<domain>`.
@@ -106,6 +112,10 @@ pub fn inspect_domain<'e>(
         out.tls_rpt = Some(protection::tls_rpt(name, txt, &mut out.findings));
     }
 
+    if !evidence.mx_left_out.is_empty() {
+        out.findings.push(left_out_hosts(&evidence.mx_left_out));
+        out.mx_left_out = evidence.mx_left_out.clone();
+    }
     let mut grades = Vec::new();
     for mx in &evidence.mx {
         let (mx_out, mx_grades) = mx::inspect_mx(name, mx, sts_policy.as_ref(), settings);
@@ -216,6 +226,22 @@ fn mail_hosts(
             true
         }
     }
+}
+
+/// MX hosts the cap left out, named, so nothing is dropped silently.
+fn left_out_hosts(left_out: &[MxRecord]) -> Finding {
+    let names: Vec<String> = left_out
+        .iter()
+        .map(|r| format!("{} ({})", r.exchange.name(), r.preference))
+        .collect();
+    Finding::info(
+        FindingId::MxHostsLeftOut,
+        format!(
+            "{} MX host(s) beyond --max-mx-hosts not probed (senders reach them only when every host before them fails): {}",
+            left_out.len(),
+            names.join(", ")
+        ),
+    )
 }
 
 /// A bogus answer is a finding of its own, never "just a DNS error".

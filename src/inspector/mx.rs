@@ -7,9 +7,12 @@ use super::assessment::{DaneResult, MxAssessment};
 use super::verdict::AddressGrade;
 use super::{AddressEvidence, InspectSettings, MxEvidence, dns_failure_finding, dns_failure_id};
 use super::{configuration, protection, scan};
+use crate::prober::{Probe, ProbeError, ProbeErrorKind};
 use crate::protection::mta_sts::StsPolicy;
 use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses};
-use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
+use crate::vocabulary::ProbeRule;
+use crate::vocabulary::{AddressClass, ErrorKind, ErrorPhase, Failure, Finding, FindingId};
+use std::net::SocketAddr;
 
 /// Grades one MX host of `domain`; the grades are for the rubric, one per
 /// address (or one `Unreachable` for a host without addresses).
@@ -32,14 +35,32 @@ pub fn inspect_mx<'e>(
         tlsa: None,
         mta_sts_match: None,
         addresses: Vec::new(),
+        addresses_left_out: mx.addresses_left_out.clone(),
         findings: Vec::new(),
         error: None,
     };
     exchange_findings(&mx.record.exchange, &mut out);
+    let localhost = matches!(&mx.record.exchange, Exchange::Host(h) if h.is_localhost());
     if let AddressEvidence::Resolved(addrs) = &mx.addresses {
         address_findings(&host, addrs, &mut out);
     }
-    if matches!(mx.record.exchange, Exchange::Host(_)) {
+    if !mx.addresses_left_out.is_empty() {
+        let list: Vec<String> = mx
+            .addresses_left_out
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        out.findings.push(Finding::info(
+            FindingId::MxAddressesLeftOut,
+            format!(
+                "{} of {host}'s {} addresses beyond --max-addresses-per-host not probed (senders try a few addresses per delivery): {}",
+                list.len(),
+                list.len() + mx.probes.len(),
+                list.join(", ")
+            ),
+        ));
+    }
+    if matches!(mx.record.exchange, Exchange::Host(_)) && !localhost {
         out.tlsa = protection::tlsa(
             &host,
             mx.port,
@@ -67,8 +88,14 @@ pub fn inspect_mx<'e>(
     if let Some(target) = &alias {
         names.push(target.as_str());
     }
+    // Only a resolved address is what a sender would use; a --connect-to
+    // address is the auditor's choice and says nothing about senders.
+    let resolved = matches!(mx.addresses, AddressEvidence::Resolved(_));
     for (addr, probe) in &mx.probes {
         let mut row = inspect_address(&host, *addr, probe, settings);
+        if resolved && let Some(finding) = scope_finding(*addr, probe) {
+            row.findings.insert(0, finding);
+        }
         row.dane = protection::dane_for_address(
             out.tlsa.as_ref(),
             mx.tlsa.as_ref(),
@@ -122,10 +149,63 @@ fn exchange_findings(exchange: &Exchange, out: &mut MxAssessment<'_>) {
             ErrorKind::InvalidName,
             format!("MX target {name:?} is not a valid host name"),
         ),
+        Exchange::Host(h) if h.is_localhost() => (
+            FindingId::MxLocalhost,
+            ErrorKind::Localhost,
+            format!(
+                "MX target {h} is a loopback name (RFC 6761): a sender connects to itself, not to this domain's server; not probed"
+            ),
+        ),
         Exchange::Host(_) => return,
     };
     out.findings.push(Finding::fail(id, msg.clone()));
     out.error = Some(Failure::new(ErrorPhase::Dns, kind, msg));
+}
+
+/// What a resolved address is, when that matters to senders: never
+/// probed (unspecified, broadcast, multicast), probed only on request
+/// (loopback, link-local) or out of reach from the internet (private).
+fn scope_finding(addr: SocketAddr, probe: &Probe) -> Option<Finding> {
+    let class = AddressClass::of(addr.ip());
+    let ip = addr.ip();
+    let skipped = matches!(
+        &probe.error,
+        Some(ProbeError {
+            kind: ProbeErrorKind::NotProbed(_),
+            ..
+        })
+    );
+    Some(match class.rule() {
+        ProbeRule::Never => Finding::fail(
+            FindingId::AddressUnusable,
+            format!(
+                "{ip} is {}: no sender can deliver there (a connection to it reaches no server, or on Linux the connecting machine itself); not probed",
+                class.describe()
+            ),
+        ),
+        ProbeRule::OptIn if skipped => Finding::fail(
+            FindingId::AddressLocal,
+            format!(
+                "{ip} is {}: a sender connecting there reaches its own machine or link, not this domain's server; not probed (--allow-local-addresses probes it, for test labs)",
+                class.describe()
+            ),
+        ),
+        ProbeRule::OptIn => Finding::info(
+            FindingId::AddressLocal,
+            format!(
+                "{ip} is {}: probed only because of --allow-local-addresses; no sender on the internet reaches it",
+                class.describe()
+            ),
+        ),
+        ProbeRule::Probe if class == AddressClass::Private => Finding::warn(
+            FindingId::AddressPrivate,
+            format!(
+                "{ip} is {}: senders on the internet cannot reach it (probed from here)",
+                class.describe()
+            ),
+        ),
+        ProbeRule::Probe => return None,
+    })
 }
 
 /// Findings about the address lookups of an MX host.

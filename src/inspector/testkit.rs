@@ -472,6 +472,7 @@ pub fn mx(pref: u8, host: &str, probes: Vec<Probe>) -> MxEvidence {
         tlsa: None,
         port: 25,
         probes,
+        addresses_left_out: Vec::new(),
     }
 }
 
@@ -518,6 +519,7 @@ pub fn domain(mx: Vec<MxEvidence>) -> DomainEvidence {
             dnssec: Dnssec::Insecure,
         },
         mx,
+        mx_left_out: Vec::new(),
         mta_sts: Some(MtaStsEvidence {
             txt: Answer::NoData,
             fetch: None,
@@ -531,6 +533,7 @@ pub fn resolved(resolution: MxResolution) -> DomainEvidence {
     DomainEvidence {
         resolution,
         mx: Vec::new(),
+        mx_left_out: Vec::new(),
         mta_sts: None,
         tls_rpt: None,
     }
