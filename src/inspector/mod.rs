@@ -505,6 +505,32 @@ mod tests {
                 findings: &[],
             },
             Case {
+                name: "2. every address one no sender can use (not probed)",
+                evidence: domain(vec![{
+                    let mut m = testkit::mx(10, MX1, Vec::new());
+                    m.probes = vec![not_probed("0.0.0.0"), not_probed("::")];
+                    m
+                }]),
+                verdict: Verdict::Error,
+                // docs/grading.md: like an MX without a usable address.
+                reason: "no MX address could be reached",
+                findings: &[],
+            },
+            Case {
+                name: "7. MX hosts beyond --max-mx-hosts: listed, not graded",
+                evidence: {
+                    let mut e = domain(one(tls(valid(MX1))));
+                    e.mx_left_out = vec![MxRecord {
+                        preference: 20,
+                        exchange: crate::resolver::Exchange::Host(name(MX2)),
+                    }];
+                    e
+                },
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &["mx.hosts-left-out=info"],
+            },
+            Case {
                 name: "3. every reachable address without TLS",
                 evidence: domain(vec![testkit::mx(
                     10,

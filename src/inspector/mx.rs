@@ -465,4 +465,143 @@ mod tests {
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
+
+    /// What a resolved address is: `address.unusable` and `address.local`
+    /// (fail) for addresses the audit did not connect to, `address.local`
+    /// (info) for loopback probed on request, `address.private` (warn);
+    /// nothing for a public address, nor for a `--connect-to` address.
+    #[test]
+    fn what_an_address_is_decides_its_finding() {
+        use crate::prober::{Phase, Probe, ProbeError, ProbeErrorKind};
+        use crate::vocabulary::AddressClass;
+
+        let skipped = |ip: &str| Probe {
+            error: Some(ProbeError {
+                phase: Phase::Connect,
+                kind: ProbeErrorKind::NotProbed(AddressClass::of(ip.parse().expect("ip"))),
+            }),
+            ..Probe::default()
+        };
+        let probed = || tls(valid(MX1));
+        let cases: Vec<(&str, Probe, AddressGrade, &[&str])> = vec![
+            (
+                "192.0.2.1",
+                probed(),
+                Authenticated,
+                &["!address.unusable", "!address.local", "!address.private"],
+            ),
+            (
+                "10.1.2.3",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "172.20.0.1",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "100.64.0.1",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "fd12::1",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "127.0.0.1",
+                probed(),
+                Authenticated,
+                &["address.local=info"],
+            ),
+            (
+                "127.0.0.1",
+                skipped("127.0.0.1"),
+                Unreachable,
+                &["address.local=fail", "!smtp.connect"],
+            ),
+            (
+                "fe80::1",
+                skipped("fe80::1"),
+                Unreachable,
+                &["address.local=fail"],
+            ),
+            (
+                "0.0.0.0",
+                skipped("0.0.0.0"),
+                Unreachable,
+                &["address.unusable=fail", "!smtp.connect"],
+            ),
+            (
+                "255.255.255.255",
+                skipped("255.255.255.255"),
+                Unreachable,
+                &["address.unusable=fail"],
+            ),
+            (
+                "ff02::1",
+                skipped("ff02::1"),
+                Unreachable,
+                &["address.unusable=fail"],
+            ),
+            ("::", skipped("::"), Unreachable, &["address.unusable=fail"]),
+        ];
+        let settings = settings();
+        let mut failures = Vec::new();
+        for (ip, probe, grade, expected) in cases {
+            let mut m = mx(10, MX1, Vec::new());
+            m.probes = vec![(
+                std::net::SocketAddr::new(ip.parse().expect("ip"), 25),
+                probe,
+            )];
+            let (out, grades) = inspect_mx(DOMAIN, &m, None, &settings);
+            if grades != vec![grade] {
+                failures.push(format!("{ip}: {grades:?}, expected {grade:?}"));
+            }
+            if let Err(e) = check_findings(&out.addresses[0].findings, expected) {
+                failures.push(format!("{ip}: {e}"));
+            }
+        }
+        // A --connect-to address is the auditor's choice, not a sender's.
+        let connect_to = MxEvidence {
+            addresses: AddressEvidence::ConnectTo("127.0.0.1:2525".parse().expect("sa")),
+            probes: vec![("127.0.0.1:2525".parse().expect("sa"), probed())],
+            ..mx(10, MX1, Vec::new())
+        };
+        let (out, _) = inspect_mx(DOMAIN, &connect_to, None, &settings);
+        if let Err(e) = check_findings(&out.addresses[0].findings, &["!address.local"]) {
+            failures.push(format!("--connect-to: {e}"));
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    /// A localhost MX is neither looked up nor probed; a host whose
+    /// addresses the cap cut lists them.
+    #[test]
+    fn localhost_and_left_out_addresses() {
+        let local = exchange(Exchange::Host(
+            crate::domain::DomainName::from_dns("localhost.").expect("localhost"),
+        ));
+        let (out, grades) = inspect_mx(DOMAIN, &local, None, &settings());
+        assert_eq!(grades, vec![Unreachable]);
+        assert_eq!(out.error.map(|e| e.kind), Some(ErrorKind::Localhost));
+        check_findings(&out.findings, &["mx.localhost=fail", "!dane.tlsa"]).expect("findings");
+
+        let mut m = mx(10, MX1, vec![tls(valid(MX1))]);
+        m.addresses_left_out = vec!["192.0.2.99".parse().expect("ip")];
+        let (out, _) = inspect_mx(DOMAIN, &m, None, &settings());
+        check_findings(&out.findings, &["mx.addresses-left-out=info"]).expect("findings");
+        assert_eq!(out.addresses_left_out.len(), 1);
+        assert!(
+            out.findings
+                .iter()
+                .any(|f| f.message.contains("192.0.2.99"))
+        );
+    }
 }

@@ -442,6 +442,19 @@ pub fn addr(n: u8) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)), 25)
 }
 
+/// An address the audit did not connect to because of what it is.
+pub fn not_probed(ip: &str) -> (SocketAddr, Probe) {
+    let ip: IpAddr = ip.parse().expect("test address");
+    let probe = Probe {
+        error: Some(ProbeError {
+            phase: Phase::Connect,
+            kind: ProbeErrorKind::NotProbed(crate::vocabulary::AddressClass::of(ip)),
+        }),
+        ..Probe::default()
+    };
+    (SocketAddr::new(ip, 25), probe)
+}
+
 /// An MX host at preference `pref`, its addresses `192.0.2.pref`,
 /// `192.0.2.pref+1`, … (one per probe, found by an A lookup that is not
 /// DNSSEC-signed), no TLSA lookup.
