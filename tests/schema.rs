@@ -330,7 +330,11 @@ fn sample_report() -> Value {
             "extra_trust_anchors": 0,
             "resolvers": ["system"],
             "dnssec": "validate",
-            "scan": "light"
+            "scan": "light",
+            "allow_local_addresses": false,
+            "max_mx_hosts": 10,
+            "max_addresses_per_host": 5,
+            "address_budget_secs": 90.0
         },
         "domains": [{
             "domain": "example.test",
@@ -402,9 +406,11 @@ fn sample_report() -> Value {
                     }],
                     "timings_ms": { "connect": 1, "banner": 2, "ehlo": 3, "total": 7 }
                 }],
+                "addresses_left_out": ["192.0.2.99", "2001:db8::99"],
                 "findings": [],
                 "error": null
             }],
+            "mx_left_out": [{ "host": "mx11.example.test", "preference": 110 }],
             "dnssec": "insecure",
             "mta_sts": { "record": "absent", "id": null, "policy": null, "fetch_error": null },
             "tls_rpt": { "record": "absent", "rua": [] },

@@ -94,7 +94,14 @@ pub fn inspect_mx<'e>(
     for (addr, probe) in &mx.probes {
         let mut row = inspect_address(&host, *addr, probe, settings);
         if resolved && let Some(finding) = scope_finding(*addr, probe) {
-            row.findings.insert(0, finding);
+            // A reason not to probe, or a warning, leads the row; the
+            // note that a lab address was probed on request comes last, so
+            // it never stands in for the address's real problem.
+            if finding.severity == crate::vocabulary::Severity::Info {
+                row.findings.push(finding);
+            } else {
+                row.findings.insert(0, finding);
+            }
         }
         row.dane = protection::dane_for_address(
             out.tlsa.as_ref(),
