@@ -424,11 +424,12 @@ impl Auditor {
                 if !allowed {
                     return (i, not_probed(addr));
                 }
-                // Every connection to this address for this host shares
-                // one budget, counted from the main probe's start.
-                let budget_end = tokio::time::Instant::now() + this.options.address_budget;
+                // Every connection to this address for this host draws on
+                // one budget, the main probe's time first.
+                let budget = Budget::new(this.options.address_budget);
                 let mut probe = this.polite_probe(&target).await;
-                this.scan_address(&target, &mut probe, budget_end).await;
+                budget.spend(Duration::from_millis(probe.timings.total));
+                this.scan_address(&target, &mut probe, &budget).await;
                 (i, probe)
             });
         }
@@ -555,14 +556,9 @@ impl Auditor {
     /// what senders get, so the verdict must not depend on the mode. Then,
     /// unless `--scan off`, the protocol scan (the configuration axis).
     /// The two that decide the verdict come first, so that a budget spent
-    /// by a slow scan never changes it. None starts after `budget_end`
-    /// (`--address-budget`), and one in flight then is abandoned.
-    async fn scan_address(
-        &self,
-        target: &ProbeTarget,
-        probe: &mut Probe,
-        budget_end: tokio::time::Instant,
-    ) {
+    /// by a slow scan never changes it. None starts once `budget`
+    /// (`--address-budget`) is spent, and one running then is abandoned.
+    async fn scan_address(&self, target: &ProbeTarget, probe: &mut Probe, budget: &Budget) {
         let mode = self.options.scan;
         // A server that sent plaintext after its 220 is already failing
         // STARTTLS; more connections would show the same.
@@ -579,7 +575,7 @@ impl Auditor {
         let connector = GatedConnector {
             auditor: self,
             target,
-            budget_end,
+            budget,
         };
         let handshake_failed = probe
             .error
@@ -594,7 +590,7 @@ impl Auditor {
         }
         let check = injection::check(target, &self.probe_settings);
         probe.injection = self
-            .gated(target.addr, budget_end, check, |r| match r {
+            .gated(target.addr, budget, check, |r| match r {
                 Err(InjectionError::Smtp(e)) => Some(e),
                 _ => None,
             })
@@ -607,42 +603,38 @@ impl Auditor {
     /// One extra connection (scan or injection test) under the address's
     /// manners: the `--per-address` cap, none at all once the address
     /// timed out or answered 421 in this run (`None`): a busy server is
-    /// not scanned harder; and none past `budget_end`, the address's
-    /// `--address-budget`: waiting for the permit counts, and a connection
-    /// still running then is dropped (`None`).
+    /// not scanned harder; and none once `budget` (the address's
+    /// `--address-budget`) is spent, each cut off (`None`) when it would
+    /// overspend it.
     async fn gated<T>(
         &self,
         addr: SocketAddr,
-        budget_end: tokio::time::Instant,
+        budget: &Budget,
         connection: impl Future<Output = T>,
         failure: impl Fn(&T) -> Option<&ProbeError>,
     ) -> Option<T> {
-        if tokio::time::Instant::now() >= budget_end {
+        let gate = self.gate(addr);
+        let _permit = gate.acquire().await;
+        let unwelcome = {
+            let states = lock(&self.shared.addresses);
+            states
+                .get(&addr)
+                .is_some_and(|s| s.timed_out || s.backoff_until.is_some())
+        };
+        // Read after the permit: the wait for it is not the server's time.
+        let left = budget.remaining();
+        if unwelcome || left.is_zero() {
             return None;
         }
-        let attempt = async {
-            let gate = self.gate(addr);
-            let _permit = gate.acquire().await;
-            let unwelcome = {
-                let states = lock(&self.shared.addresses);
-                states
-                    .get(&addr)
-                    .is_some_and(|s| s.timed_out || s.backoff_until.is_some())
-            };
-            if unwelcome {
-                return None;
-            }
-            // Counted before it runs: a connection the budget cuts off was
-            // still made.
-            self.shared.probes.fetch_add(1, Ordering::Relaxed);
-            let out = connection.await;
-            self.note_outcome(addr, failure(&out));
-            Some(out)
-        };
-        tokio::time::timeout_at(budget_end, attempt)
-            .await
-            .ok()
-            .flatten()
+        // Counted before it runs: a connection the budget cuts off was
+        // still made.
+        self.shared.probes.fetch_add(1, Ordering::Relaxed);
+        let started = tokio::time::Instant::now();
+        let out = tokio::time::timeout(left, connection).await;
+        budget.spend(started.elapsed());
+        let out = out.ok()?;
+        self.note_outcome(addr, failure(&out));
+        Some(out)
     }
 
     fn gate(&self, ip: SocketAddr) -> Arc<Semaphore> {
@@ -666,8 +658,35 @@ fn resolver_settings(options: &AuditOptions) -> ResolverSettings {
 struct GatedConnector<'a> {
     auditor: &'a Auditor,
     target: &'a ProbeTarget,
-    /// The address's `--address-budget` ends here.
-    budget_end: tokio::time::Instant,
+    /// The address's `--address-budget`.
+    budget: &'a Budget,
+}
+
+/// The `--address-budget` of one address of one MX host: how long its
+/// connections may take, added up (they run one after another). The wait
+/// for a `--per-address` permit does not count: behind other domains'
+/// connections to a shared address, that is the run's doing, not the
+/// server's.
+struct Budget {
+    limit: Duration,
+    spent: Mutex<Duration>,
+}
+
+impl Budget {
+    fn new(limit: Duration) -> Self {
+        Budget {
+            limit,
+            spent: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.limit.saturating_sub(*lock(&self.spent))
+    }
+
+    fn spend(&self, time: Duration) {
+        *lock(&self.spent) += time;
+    }
 }
 
 impl scan::Connector for GatedConnector<'_> {
@@ -678,7 +697,7 @@ impl scan::Connector for GatedConnector<'_> {
         let attempt = scan::attempt(self.target, &self.auditor.probe_settings, spec);
         Box::pin(
             self.auditor
-                .gated(self.target.addr, self.budget_end, attempt, |r| match r {
+                .gated(self.target.addr, self.budget, attempt, |r| match r {
                     Err(scan::AttemptError::Smtp(e)) => Some(e),
                     _ => None,
                 }),

@@ -238,10 +238,11 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_addresses_per_host: u16,
 
-    /// Seconds all connections to one MX address may take together (main
-    /// probe, fallback hello, injection test, scan), from the start of the
-    /// main probe; after it no further connection starts and one in flight
-    /// is dropped (the scan is then incomplete). Default: --banner-timeout
+    /// Seconds all connections to one MX address may take, added up (main
+    /// probe, fallback hello, injection test, scan; waiting behind other
+    /// connections to a shared address does not count): once spent, no
+    /// further connection starts and one that would overspend it is
+    /// dropped (the scan is then incomplete). Default: --banner-timeout
     /// plus 6 x --timeout (90 s).
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub address_budget: Option<f64>,

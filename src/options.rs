@@ -430,10 +430,11 @@ pub struct AuditOptions {
     /// families taking turns; the rest are listed as left out.
     pub max_addresses: usize,
     /// `--address-budget`: the time all connections to one address of one
-    /// MX host may take together, from the start of its main probe. The
-    /// main probe is bounded by its own step timeouts; after the budget no
-    /// further connection (fallback hello, injection test, scan) starts,
-    /// and one in flight is abandoned.
+    /// MX host may take, added up, the main probe's first (waits for a
+    /// `--per-address` permit do not count). The main probe is bounded by
+    /// its own step timeouts; once the budget is spent no further
+    /// connection (fallback hello, injection test, scan) starts, and each
+    /// runs at most for what is left when it starts.
     pub address_budget: Duration,
 }
 

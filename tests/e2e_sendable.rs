@@ -255,3 +255,56 @@ async fn the_address_budget_bounds_a_slow_server() {
     assert!(connections <= 5, "{connections} connections");
     assert_eq!(json["settings"]["address_budget_secs"], 4.0);
 }
+
+/// Two MX hosts on one slow address, one connection at a time: the time
+/// one host's connections wait behind the other's is not charged to its
+/// budget, so both still get the connections that decide the verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_for_a_shared_address_does_not_spend_the_budget() {
+    let pki = TestPki::new();
+    let names = ["mx1.shared.test", "mx2.shared.test"];
+    let server = SmtpServer::start(Behaviour {
+        banner: Banner::Delayed(Duration::from_millis(1500)),
+        ..lab::scenario::good_with(&pki, names[0], |leaf| lab::pki::LeafSpec {
+            names: names.map(String::from).to_vec(),
+            ..leaf
+        })
+    })
+    .await;
+    let dns = ZoneBuilder::new()
+        .mx("shared.test", 10, names[0])
+        .mx("shared.test", 20, names[1])
+        .a(names[0], Ipv4Addr::LOCALHOST)
+        .a(names[1], Ipv4Addr::LOCALHOST)
+        .start()
+        .await;
+    let port = server.port();
+    let lab = Lab::new(dns, pki);
+    let run = lab
+        .check_json(
+            &["shared.test"],
+            &[
+                "--connect-to",
+                &format!(":25::{port}"),
+                "--per-address",
+                "1",
+                "--scan",
+                "off",
+                "--address-budget",
+                "4",
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let json = run.json();
+    let d = domain(&json, "shared.test");
+    for mx in d["mx"].as_array().into_iter().flatten() {
+        let a = addresses(mx)[0];
+        assert_eq!(
+            a["starttls_injection"]["result"], "discarded",
+            "{}: {a:#}",
+            mx["host"]
+        );
+    }
+    assert_eq!(server.connections(), 4, "two probes, two injection tests");
+}
