@@ -52,6 +52,13 @@ async fn unspecified_broadcast_and_multicast_addresses_are_never_connected_to() 
     let json = run.json();
     let d = domain(&json, "unusable.test");
     assert_eq!(d["verdict"], "error", "no sender can deliver: {d:#}");
+    assert!(
+        d["verdict_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("no MX address is one a sender can use")),
+        "{}",
+        d["verdict_reason"]
+    );
     let rows = addresses(&d["mx"][0]);
     let ips: Vec<&str> = rows.iter().filter_map(|a| a["ip"].as_str()).collect();
     assert_eq!(

@@ -136,8 +136,13 @@ pub fn inspect_domain<'e>(
         });
     }
     let protected = delivery::fully_protected(&out.mx, out.mta_sts.as_ref());
-    let (verdict, reason) =
+    let (verdict, mut reason) =
         verdict::with_policies(verdict::domain_verdict(&grades), &delivery, protected);
+    // "Could not be reached" would blame the network; say that no address
+    // was one a sender can use at all.
+    if verdict == Verdict::Error && unusable_only(&out.mx) {
+        reason = "no MX address is one a sender can use (unspecified, broadcast, multicast, or loopback/link-local without --allow-local-addresses; a localhost MX): nothing was probed".into();
+    }
     out.delivery = Some(delivery);
     out.verdict = verdict;
     out.verdict_reason = reason;
@@ -226,6 +231,25 @@ fn mail_hosts(
             true
         }
     }
+}
+
+/// Every MX host is a `localhost` name or has only addresses the audit
+/// would not connect to, and there is at least one such address or host.
+fn unusable_only(mx: &[MxAssessment<'_>]) -> bool {
+    let localhost = |m: &MxAssessment<'_>| {
+        m.error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::Localhost)
+    };
+    let not_probed = |a: &AddressAssessment<'_>| {
+        a.error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::NotProbed)
+    };
+    !mx.is_empty()
+        && mx.iter().all(|m| {
+            localhost(m) || (!m.addresses.is_empty() && m.addresses.iter().all(not_probed))
+        })
 }
 
 /// MX hosts the cap left out, named, so nothing is dropped silently.
@@ -513,7 +537,7 @@ mod tests {
                 }]),
                 verdict: Verdict::Error,
                 // docs/grading.md: like an MX without a usable address.
-                reason: "no MX address could be reached",
+                reason: "no MX address is one a sender can use",
                 findings: &[],
             },
             Case {

@@ -109,7 +109,7 @@ pub enum ProbeErrorKind {
     /// Not contacted because of what the address is: never for
     /// unspecified, broadcast and multicast addresses, and for loopback
     /// and link-local ones only with `--allow-local-addresses`.
-    #[error("not probed: {} (no sender on the internet delivers there)", .0.describe())]
+    #[error("not probed: {}, where no sender on the internet delivers", .0.describe())]
     NotProbed(crate::vocabulary::AddressClass),
 }
 
