@@ -409,9 +409,13 @@ impl Fleet {
     }
 
     /// The lab's arguments (resolver, CA, timeouts, EHLO name, DNSSEC mode,
-    /// a `--connect-to` per served endpoint) plus one per refused endpoint.
-    fn args(&self) -> Vec<String> {
+    /// a `--connect-to` per served endpoint) plus one per refused endpoint;
+    /// `--allow-local-addresses` only for a binary that knows it.
+    fn args(&self, caps: &Capabilities) -> Vec<String> {
         let mut args = self.lab.args();
+        if !caps.allow_local {
+            args.retain(|a| a != "--allow-local-addresses");
+        }
         for (host, port) in &self.refused {
             args.push("--connect-to".into());
             args.push(format!("{host}:25::{port}"));
@@ -433,6 +437,9 @@ struct Capabilities {
     quiet: bool,
     deadline: bool,
     concurrency: bool,
+    /// `--allow-local-addresses`: binaries without it probe loopback
+    /// addresses anyway (and refuse the flag).
+    allow_local: bool,
 }
 
 fn capabilities(bin: &Path) -> Result<Capabilities, String> {
@@ -448,6 +455,7 @@ fn capabilities(bin: &Path) -> Result<Capabilities, String> {
         quiet: has("--quiet"),
         deadline: has("--deadline"),
         concurrency: has("--concurrency"),
+        allow_local: has("--allow-local-addresses"),
     })
 }
 
@@ -837,7 +845,7 @@ fn fleet_runs(
         } else {
             cmd.args(plan.iter().map(|d| d.name.as_str()));
         }
-        cmd.args(fleet.args());
+        cmd.args(fleet.args(caps));
         if caps.concurrency {
             cmd.args(["--concurrency", &c.to_string()]);
         }
@@ -943,7 +951,7 @@ fn compare(
     cmd.env("NO_COLOR", "1")
         .args(["check", "--format", "json"])
         .args((0..m).map(|k| format!("site{k}.test")))
-        .args(fleet.args());
+        .args(fleet.args(caps));
     if let Some(c) = config.compare_concurrency {
         cmd.args(["--concurrency", &c.to_string()]);
     }

@@ -6,7 +6,7 @@
 //! returns data, not errors, and even a task that died is reported.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,7 +36,7 @@ use crate::resolver::{
     Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverHealth, ResolverSettings,
     ResolverSetupError,
 };
-use crate::vocabulary::Verdict;
+use crate::vocabulary::{AddressClass, Verdict};
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// The run could not be set up.
@@ -54,6 +54,8 @@ struct HostObservation {
     addresses: AddressEvidence,
     tlsa: Option<TlsaEvidence>,
     probes: Vec<(SocketAddr, Probe)>,
+    /// Addresses beyond `--max-addresses-per-host`.
+    left_out: Vec<IpAddr>,
 }
 
 /// What an address did earlier in the run.
@@ -287,6 +289,10 @@ impl Auditor {
                     DnsServers::System => vec!["system".to_string()],
                     DnsServers::Explicit(addrs) => addrs.iter().map(ToString::to_string).collect(),
                 },
+                allow_local_addresses: self.options.allow_local,
+                max_mx_hosts: self.options.max_mx_hosts,
+                max_addresses_per_host: self.options.max_addresses,
+                address_budget_secs: self.options.address_budget.as_secs_f64(),
             },
             domains,
             summary,
@@ -305,11 +311,17 @@ impl Auditor {
             let evidence = DomainEvidence {
                 resolution,
                 mx: Vec::new(),
+                mx_left_out: Vec::new(),
                 mta_sts: None,
                 tls_rpt: None,
             };
             return DomainReport::from(&inspector::inspect_domain(domain, &evidence, inspect));
         };
+        // Hosts come sorted by preference (then name): the cap keeps the
+        // ones senders try first and lists the rest.
+        let kept = hosts.len().min(self.options.max_mx_hosts.max(1));
+        let (hosts, left_out) = hosts.split_at(kept);
+        let mx_left_out = left_out.to_vec();
         let mut lookups = JoinSet::new();
         for (i, record) in hosts.iter().enumerate() {
             let this = self.clone();
@@ -332,6 +344,7 @@ impl Auditor {
         let evidence = DomainEvidence {
             resolution,
             mx,
+            mx_left_out,
             mta_sts: Some(mta_sts),
             tls_rpt: Some(tls_rpt.0),
         };
@@ -357,14 +370,21 @@ impl Auditor {
     /// Addresses, then one probe per address (at most
     /// [`PER_ADDRESS_CONNECTIONS`] at once to any IP).
     async fn observe_mx(&self, record: crate::resolver::MxRecord) -> Result<MxEvidence, String> {
-        let Exchange::Host(host) = &record.exchange else {
-            return Ok(MxEvidence {
-                record,
-                addresses: AddressEvidence::NotLookedUp,
-                tlsa: None,
-                port: self.options.port,
-                probes: Vec::new(),
-            });
+        let host = match &record.exchange {
+            // RFC 6761: localhost names are the loopback address, whatever
+            // DNS says; a sender given one connects to itself. Not looked
+            // up, not probed, even with --allow-local-addresses.
+            Exchange::Host(host) if !host.is_localhost() => host,
+            _ => {
+                return Ok(MxEvidence {
+                    record,
+                    addresses: AddressEvidence::NotLookedUp,
+                    tlsa: None,
+                    port: self.options.port,
+                    probes: Vec::new(),
+                    addresses_left_out: Vec::new(),
+                });
+            }
         };
         // Domains that share an MX host (a provider's fleet) share its
         // lookups and probes: the first domain to need it does the work,
@@ -393,37 +413,53 @@ impl Auditor {
             tlsa: observed.tlsa,
             port: self.options.port,
             probes: observed.probes,
+            addresses_left_out: observed.left_out,
         })
     }
 
-    /// Addresses, TLSA records and one probe per address of one MX host.
+    /// Addresses, TLSA records and one probe per address of one MX host:
+    /// at most `--max-addresses-per-host` of them, and only those a sender
+    /// could use (see [`AddressClass`]); the others get a row saying why.
     async fn observe_host(&self, host: &DomainName) -> Result<HostObservation, String> {
-        let (addresses, targets) = match self
+        let (addresses, targets, left_out) = match self
             .options
             .connect_to
             .route(host.as_str(), self.options.port)
         {
-            Route::Fixed(sa) => (AddressEvidence::ConnectTo(sa), vec![sa]),
+            // The auditor chose this socket: nothing to judge about senders.
+            Route::Fixed(sa) => (AddressEvidence::ConnectTo(sa), vec![(sa, true)], Vec::new()),
             Route::Resolved { port } => {
                 let found = self.resolver.addresses(host, self.options.families).await;
-                let targets = found
-                    .all()
+                let (kept, left_out) = found.split(self.options.max_addresses.max(1));
+                // The class of the address a sender would use: the resolved
+                // one (a --connect-to rule here changes only the port).
+                let targets = kept
                     .into_iter()
-                    .map(|ip| SocketAddr::new(ip, port))
+                    .map(|ip| {
+                        let allowed = AddressClass::of(ip).probed(self.options.allow_local);
+                        (SocketAddr::new(ip, port), allowed)
+                    })
                     .collect();
-                (AddressEvidence::Resolved(found), targets)
+                (AddressEvidence::Resolved(found), targets, left_out)
             }
         };
         let mut probes = JoinSet::new();
-        for (i, addr) in targets.iter().enumerate() {
+        for (i, &(addr, allowed)) in targets.iter().enumerate() {
             let target = ProbeTarget {
                 host: host.clone(),
-                addr: *addr,
+                addr,
             };
             let this = self.clone();
             probes.spawn(async move {
+                if !allowed {
+                    return (i, not_probed(addr));
+                }
+                // Every connection to this address for this host draws on
+                // one budget, the main probe's time first.
+                let budget = Budget::new(this.options.address_budget);
                 let mut probe = this.polite_probe(&target).await;
-                this.scan_address(&target, &mut probe).await;
+                budget.spend(Duration::from_millis(probe.timings.total));
+                this.scan_address(&target, &mut probe, &budget).await;
                 (i, probe)
             });
         }
@@ -457,7 +493,12 @@ impl Auditor {
         Ok(HostObservation {
             addresses,
             tlsa,
-            probes: targets.into_iter().zip(results?).collect(),
+            probes: targets
+                .into_iter()
+                .map(|(addr, _)| addr)
+                .zip(results?)
+                .collect(),
+            left_out,
         })
     }
 
@@ -544,7 +585,10 @@ impl Auditor {
     /// sender gets instead) and the injection test, because both decide
     /// what senders get, so the verdict must not depend on the mode. Then,
     /// unless `--scan off`, the protocol scan (the configuration axis).
-    async fn scan_address(&self, target: &ProbeTarget, probe: &mut Probe) {
+    /// The two that decide the verdict come first, so that a budget spent
+    /// by a slow scan never changes it. None starts once `budget`
+    /// (`--address-budget`) is spent, and one running then is abandoned.
+    async fn scan_address(&self, target: &ProbeTarget, probe: &mut Probe, budget: &Budget) {
         let mode = self.options.scan;
         // A server that sent plaintext after its 220 is already failing
         // STARTTLS; more connections would show the same.
@@ -561,6 +605,7 @@ impl Auditor {
         let connector = GatedConnector {
             auditor: self,
             target,
+            budget,
         };
         let handshake_failed = probe
             .error
@@ -573,25 +618,28 @@ impl Auditor {
                 .await
                 .map(scan::Fallback::from);
         }
-        if mode != ScanMode::Off {
-            probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
-        }
         let check = injection::check(target, &self.probe_settings);
         probe.injection = self
-            .gated(target.addr, check, |r| match r {
+            .gated(target.addr, budget, check, |r| match r {
                 Err(InjectionError::Smtp(e)) => Some(e),
                 _ => None,
             })
             .await;
+        if mode != ScanMode::Off {
+            probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
+        }
     }
 
     /// One extra connection (scan or injection test) under the address's
-    /// manners: the `--per-address` cap, and none at all once the address
+    /// manners: the `--per-address` cap, none at all once the address
     /// timed out or answered 421 in this run (`None`): a busy server is
-    /// not scanned harder.
+    /// not scanned harder; and none once `budget` (the address's
+    /// `--address-budget`) is spent, each cut off (`None`) when it would
+    /// overspend it.
     async fn gated<T>(
         &self,
         addr: SocketAddr,
+        budget: &Budget,
         connection: impl Future<Output = T>,
         failure: impl Fn(&T) -> Option<&ProbeError>,
     ) -> Option<T> {
@@ -603,11 +651,18 @@ impl Auditor {
                 .get(&addr)
                 .is_some_and(|s| s.timed_out || s.backoff_until.is_some())
         };
-        if unwelcome {
+        // Read after the permit: the wait for it is not the server's time.
+        let left = budget.remaining();
+        if unwelcome || left.is_zero() {
             return None;
         }
-        let out = connection.await;
+        // Counted before it runs: a connection the budget cuts off was
+        // still made.
         self.shared.probes.fetch_add(1, Ordering::Relaxed);
+        let started = tokio::time::Instant::now();
+        let out = tokio::time::timeout(left, connection).await;
+        budget.spend(started.elapsed());
+        let out = out.ok()?;
         self.note_outcome(addr, failure(&out));
         Some(out)
     }
@@ -633,6 +688,35 @@ fn resolver_settings(options: &AuditOptions) -> ResolverSettings {
 struct GatedConnector<'a> {
     auditor: &'a Auditor,
     target: &'a ProbeTarget,
+    /// The address's `--address-budget`.
+    budget: &'a Budget,
+}
+
+/// The `--address-budget` of one address of one MX host: how long its
+/// connections may take, added up (they run one after another). The wait
+/// for a `--per-address` permit does not count: behind other domains'
+/// connections to a shared address, that is the run's doing, not the
+/// server's.
+struct Budget {
+    limit: Duration,
+    spent: Mutex<Duration>,
+}
+
+impl Budget {
+    fn new(limit: Duration) -> Self {
+        Budget {
+            limit,
+            spent: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.limit.saturating_sub(*lock(&self.spent))
+    }
+
+    fn spend(&self, time: Duration) {
+        *lock(&self.spent) += time;
+    }
 }
 
 impl scan::Connector for GatedConnector<'_> {
@@ -641,10 +725,24 @@ impl scan::Connector for GatedConnector<'_> {
         spec: &'b scan::HelloSpec,
     ) -> Pin<Box<dyn Future<Output = Option<scan::HelloResult>> + Send + 'b>> {
         let attempt = scan::attempt(self.target, &self.auditor.probe_settings, spec);
-        Box::pin(self.auditor.gated(self.target.addr, attempt, |r| match r {
-            Err(scan::AttemptError::Smtp(e)) => Some(e),
-            _ => None,
-        }))
+        Box::pin(
+            self.auditor
+                .gated(self.target.addr, self.budget, attempt, |r| match r {
+                    Err(scan::AttemptError::Smtp(e)) => Some(e),
+                    _ => None,
+                }),
+        )
+    }
+}
+
+/// The row of an address the audit may not connect to: its class says why.
+fn not_probed(addr: SocketAddr) -> Probe {
+    Probe {
+        error: Some(ProbeError {
+            phase: Phase::Connect,
+            kind: ProbeErrorKind::NotProbed(AddressClass::of(addr.ip())),
+        }),
+        ..Probe::default()
     }
 }
 

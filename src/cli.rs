@@ -310,6 +310,33 @@ pub struct AuditArgs {
     #[arg(long, value_name = "MODE", default_value = "light")]
     pub scan: ScanMode,
 
+    /// Also probe MX addresses that are loopback (127/8, ::1) or link-local
+    /// (169.254/16, fe80::/10), for test labs on this machine. No sender on
+    /// the internet reaches them, and a finding says so. Unspecified
+    /// (0.0.0.0, ::), broadcast and multicast addresses are never probed.
+    #[arg(long)]
+    pub allow_local_addresses: bool,
+
+    /// Probe at most N MX hosts per domain, lowest preference first (ties
+    /// by name); the rest are listed in the report, not probed.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_mx_hosts: u16,
+
+    /// Probe at most N addresses per MX host, IPv4 and IPv6 taking turns
+    /// (real senders try 5 in all: Postfix smtp_mx_address_limit, Exim
+    /// hosts_max_try); the rest are listed in the report, not probed.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_addresses_per_host: u16,
+
+    /// Seconds all connections to one MX address may take, added up (main
+    /// probe, fallback hello, injection test, scan; waiting behind other
+    /// connections to a shared address does not count): once spent, no
+    /// further connection starts and one that would overspend it is
+    /// dropped (the scan is then incomplete). Default: --banner-timeout
+    /// plus 6 x --timeout (90 s).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub address_budget: Option<f64>,
+
     /// Shorthand for --scan deep.
     #[arg(long, conflicts_with = "scan")]
     pub deep: bool,
@@ -366,13 +393,14 @@ impl AuditArgs {
         } else {
             TrustStore::with_ca_files(&self.ca_file)?
         };
+        let timeouts = Timeouts::new(
+            Duration::from_secs_f64(self.timeout),
+            Duration::from_secs_f64(self.banner_timeout),
+        );
         Ok(AuditOptions {
             port: self.port,
             connect_to: ConnectRules(self.connect_to.clone()),
-            timeouts: Timeouts::new(
-                Duration::from_secs_f64(self.timeout),
-                Duration::from_secs_f64(self.banner_timeout),
-            ),
+            timeouts,
             ehlo_name: self.ehlo_name.clone().unwrap_or_else(EhloName::from_system),
             families: self.families(),
             trust,
@@ -386,6 +414,13 @@ impl AuditArgs {
             per_address: usize::from(self.per_address),
             retries: self.retries,
             scan: self.scan_mode(),
+            allow_local: self.allow_local_addresses,
+            max_mx_hosts: usize::from(self.max_mx_hosts),
+            max_addresses: usize::from(self.max_addresses_per_host),
+            address_budget: self.address_budget.map_or_else(
+                || timeouts.default_address_budget(),
+                Duration::from_secs_f64,
+            ),
         })
     }
 
@@ -586,8 +621,18 @@ mod tests {
             "secure",
             "--connect-to",
             "mx.x.test:25::2525",
+            "--allow-local-addresses",
+            "--max-mx-hosts",
+            "3",
+            "--max-addresses-per-host",
+            "2",
+            "--address-budget",
+            "12.5",
         ]);
         let o = args.options().expect("options");
+        assert!(o.allow_local);
+        assert_eq!((o.max_mx_hosts, o.max_addresses), (3, 2));
+        assert_eq!(o.address_budget, Duration::from_millis(12500));
         assert_eq!(o.port, 2525);
         assert_eq!(
             o.timeouts,
@@ -614,6 +659,20 @@ mod tests {
         assert_eq!(defaults.threshold, Threshold::default());
         assert_eq!(defaults.dns, DnsServers::System);
         assert_eq!(defaults.port, 25);
+        assert!(!defaults.allow_local);
+        assert_eq!(
+            (defaults.max_mx_hosts, defaults.max_addresses),
+            (
+                crate::options::DEFAULT_MAX_MX_HOSTS,
+                crate::options::DEFAULT_MAX_ADDRESSES
+            )
+        );
+        // --banner-timeout 30 + 6 x --timeout 10.
+        assert_eq!(defaults.address_budget, Duration::from_secs(90));
+        let derived = check(&["x.test", "--timeout", "2", "--banner-timeout", "3"])
+            .options()
+            .expect("options");
+        assert_eq!(derived.address_budget, Duration::from_secs(15));
         // `policy` has no --fail-below: the default threshold.
         let p = policy(&["x.test", "--ehlo-name", "c.example"]);
         assert_eq!(

@@ -40,6 +40,13 @@ impl DomainName {
         format!("{}.", self.0)
     }
 
+    /// `localhost` or a name below it: RFC 6761 §6.3 reserves these for
+    /// the loopback address, and resolvers answer them locally, so a
+    /// sender given such an MX connects to itself.
+    pub fn is_localhost(&self) -> bool {
+        self.0 == "localhost" || self.0.ends_with(".localhost")
+    }
+
     /// Parses a name that came from DNS (e.g. an MX exchange). The same
     /// rules apply, except that underscores are tolerated, since they occur
     /// in real zones and rejecting them would hide the rest of the report.
@@ -133,6 +140,21 @@ fn parse(input: &str, allow_underscore: bool) -> Result<DomainName, DomainError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn localhost_names() {
+        for (name, local) in [
+            ("localhost", true),
+            ("LocalHost.", true),
+            ("mx.localhost", true),
+            ("localhost.example.com", false),
+            ("notlocalhost", false),
+            ("mx.notlocalhost", false),
+        ] {
+            let parsed = DomainName::from_dns(name).expect("name");
+            assert_eq!(parsed.is_localhost(), local, "{name}");
+        }
+    }
 
     fn ok(input: &str) -> String {
         input.parse::<DomainName>().expect(input).to_string()

@@ -46,6 +46,16 @@ impl Timeouts {
     }
 }
 
+impl Timeouts {
+    /// The default whole-address budget (`--address-budget`): one
+    /// complete banner wait and six steps, enough for a slow server's main
+    /// probe and its further connections, not for a server that makes
+    /// each of a dozen connections crawl (see [`AuditOptions::address_budget`]).
+    pub fn default_address_budget(&self) -> Duration {
+        self.banner + self.command * 6
+    }
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts::new(Duration::from_secs(10), Duration::from_secs(30))
@@ -409,7 +419,34 @@ pub struct AuditOptions {
     /// `--scan`: the protocol scan and injection test after the main
     /// handshake (`off` keeps one connection per address).
     pub scan: crate::vocabulary::ScanMode,
+    /// `--allow-local-addresses`: probe loopback and link-local addresses
+    /// too (test labs). Unspecified, broadcast and multicast addresses are
+    /// never probed.
+    pub allow_local: bool,
+    /// `--max-mx-hosts`: MX hosts probed per domain, lowest preference
+    /// first; the rest are listed in the report as left out.
+    pub max_mx_hosts: usize,
+    /// `--max-addresses-per-host`: addresses probed per MX host, the two
+    /// families taking turns; the rest are listed as left out.
+    pub max_addresses: usize,
+    /// `--address-budget`: the time all connections to one address of one
+    /// MX host may take, added up, the main probe's first (waits for a
+    /// `--per-address` permit do not count). The main probe is bounded by
+    /// its own step timeouts; once the budget is spent no further
+    /// connection (fallback hello, injection test, scan) starts, and each
+    /// runs at most for what is left when it starts.
+    pub address_budget: Duration,
 }
+
+/// At most this many MX hosts per domain by default. Real senders stop
+/// sooner (Postfix `smtp_mx_address_limit` = 5 addresses in all, Exim
+/// `hosts_max_try` = 5), but an auditor wants every host a sender could be
+/// made to use when the first ones fail.
+pub const DEFAULT_MAX_MX_HOSTS: usize = 10;
+
+/// At most this many addresses per MX host by default: Postfix's and
+/// Exim's per-delivery limit (5), applied to each host.
+pub const DEFAULT_MAX_ADDRESSES: usize = 5;
 
 impl Default for AuditOptions {
     fn default() -> Self {
@@ -430,6 +467,10 @@ impl Default for AuditOptions {
             per_address: 2,
             retries: 0,
             scan: crate::vocabulary::ScanMode::Light,
+            allow_local: false,
+            max_mx_hosts: DEFAULT_MAX_MX_HOSTS,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
+            address_budget: Timeouts::default().default_address_budget(),
         }
     }
 }

@@ -214,14 +214,12 @@ async fn starttls_injection_answered_inside_tls_fails() {
     assert_eq!(json["domains"][0]["verdict"], "encrypted");
     assert_eq!(run.code, 0);
     // The NOOP reached the command loop inside TLS, after the second EHLO
-    // of the last connection.
+    // of the injection test's connection, the one right after the main
+    // probe's (the verdict's connections come before the scan's).
     let commands = server.commands();
-    let tail: Vec<&str> = commands[commands.len() - 5..]
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let injection: Vec<&str> = commands[4..9].iter().map(String::as_str).collect();
     assert_eq!(
-        tail,
+        injection,
         vec![
             "EHLO client.smtptls.test",
             "STARTTLS",

@@ -2,7 +2,8 @@
 //!
 //! One lab run covers every shape a report can take (good and plaintext
 //! MX, IPv4 and IPv6 addresses, null MX, NXDOMAIN, SERVFAIL, implicit MX,
-//! CNAME MX, bad certificates, unreachable and address-less MX hosts), and
+//! CNAME MX, bad certificates, unreachable and address-less MX hosts, an
+//! address never probed, a localhost MX, addresses beyond the cap), and
 //! the whole document must validate. The schema sets
 //! `additionalProperties: false` everywhere, so a field added in code but
 //! not in the schema fails here.
@@ -99,6 +100,7 @@ const DOMAINS: &[(&str, &str)] = &[
     ("selfsigned.test", "encrypted"),
     ("refused.test", "error"),
     ("noaddr.test", "error"),
+    ("unusable.test", "error"),
 ];
 
 /// Runs the binary once over a lab with every kind of domain.
@@ -151,7 +153,15 @@ async fn lab_report() -> Value {
         .mx("refused.test.", 10, "mx.refused.test.")
         .a("mx.refused.test.", Ipv4Addr::LOCALHOST)
         // The MX host does not exist at all.
-        .mx("noaddr.test.", 10, "mx.noaddr.test.");
+        .mx("noaddr.test.", 10, "mx.noaddr.test.")
+        // An address never probed, more addresses than the cap, and a
+        // localhost MX.
+        .mx("unusable.test.", 10, "mx.unusable.test.")
+        .mx("unusable.test.", 20, "localhost.")
+        .a("mx.unusable.test.", Ipv4Addr::UNSPECIFIED);
+    for last in 2..=6 {
+        zone = zone.a("mx.unusable.test.", Ipv4Addr::new(127, 0, 0, last));
+    }
     if mx1_v6.is_some() {
         zone = zone.aaaa("mx1.good.test.", Ipv6Addr::LOCALHOST);
     }
@@ -165,9 +175,18 @@ async fn lab_report() -> Value {
         .serve("mx.expired.test", expired)
         .serve("mx.selfsigned.test", selfsigned);
     let refused_rule = format!("mx.refused.test:25::{closed_port}");
+    let unusable_rule = format!("mx.unusable.test:25::{closed_port}");
     let names: Vec<&str> = DOMAINS.iter().map(|(d, _)| *d).collect();
     let run = lab
-        .check_json(&names, &["--connect-to", &refused_rule])
+        .check_json(
+            &names,
+            &[
+                "--connect-to",
+                &refused_rule,
+                "--connect-to",
+                &unusable_rule,
+            ],
+        )
         .await;
     assert_eq!(
         run.code, 1,
@@ -226,6 +245,16 @@ async fn lab_report_matches_schema() {
         domain(&report, "noaddr.test")["mx"][0]["error"]["kind"],
         "no-address"
     );
+    let unusable = domain(&report, "unusable.test");
+    assert_eq!(
+        unusable["mx"][0]["addresses"][0]["error"]["kind"],
+        "not-probed"
+    );
+    assert_eq!(
+        unusable["mx"][0]["addresses_left_out"],
+        json!(["127.0.0.6"])
+    );
+    assert_eq!(unusable["mx"][1]["error"]["kind"], "localhost");
 }
 
 #[test]
@@ -330,7 +359,11 @@ fn sample_report() -> Value {
             "extra_trust_anchors": 0,
             "resolvers": ["system"],
             "dnssec": "validate",
-            "scan": "light"
+            "scan": "light",
+            "allow_local_addresses": false,
+            "max_mx_hosts": 10,
+            "max_addresses_per_host": 5,
+            "address_budget_secs": 90.0
         },
         "domains": [{
             "domain": "example.test",
@@ -402,9 +435,11 @@ fn sample_report() -> Value {
                     }],
                     "timings_ms": { "connect": 1, "banner": 2, "ehlo": 3, "total": 7 }
                 }],
+                "addresses_left_out": ["192.0.2.99", "2001:db8::99"],
                 "findings": [],
                 "error": null
             }],
+            "mx_left_out": [{ "host": "mx11.example.test", "preference": 110 }],
             "dnssec": "insecure",
             "mta_sts": { "record": "absent", "id": null, "policy": null, "fetch_error": null },
             "tls_rpt": { "record": "absent", "rua": [] },

@@ -122,6 +122,11 @@ fn smtp_findings(
     findings: &mut Vec<Finding>,
 ) -> Result<(), AddressGrade> {
     if let Some(e) = failed_at(probe, &[Phase::Connect]) {
+        // Not contacted on purpose: the address's own finding
+        // (`address.unusable`, `address.local`) says why.
+        if matches!(e.kind, ProbeErrorKind::NotProbed(_)) {
+            return Err(AddressGrade::Unreachable);
+        }
         findings.push(Finding::fail(
             FindingId::SmtpConnect,
             format!("cannot connect to {addr}: {}", e.kind),

@@ -36,6 +36,8 @@ pub struct DomainAssessment<'e> {
     pub dnssec: Dnssec,
     /// Sorted by preference.
     pub mx: Vec<MxAssessment<'e>>,
+    /// MX hosts beyond `--max-mx-hosts`: listed, not probed or graded.
+    pub mx_left_out: Vec<crate::resolver::MxRecord>,
     pub mta_sts: Option<MtaSts>,
     pub tls_rpt: Option<TlsRpt>,
     /// What each kind of sender would do; `None` without a mail host.
@@ -59,6 +61,7 @@ impl DomainAssessment<'_> {
             mx_source: MxSource::None,
             dnssec: Dnssec::Indeterminate,
             mx: Vec::new(),
+            mx_left_out: Vec::new(),
             mta_sts: None,
             tls_rpt: None,
             delivery: None,
@@ -84,6 +87,8 @@ pub struct MxAssessment<'e> {
     /// without a policy.
     pub mta_sts_match: Option<bool>,
     pub addresses: Vec<AddressAssessment<'e>>,
+    /// Addresses beyond `--max-addresses-per-host`: listed, not probed.
+    pub addresses_left_out: Vec<std::net::IpAddr>,
     pub findings: Vec<Finding>,
     /// Set when the host's addresses could not be found.
     pub error: Option<Failure>,

@@ -25,7 +25,7 @@ pub mod scan;
 mod testkit;
 pub mod verdict;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use time::OffsetDateTime;
 
@@ -70,8 +70,11 @@ pub struct MxEvidence {
     pub tlsa: Option<TlsaEvidence>,
     /// The SMTP port probed (for the TLSA owner name).
     pub port: u16,
-    /// One probe per address, in address order.
+    /// One probe per address, in address order (addresses the audit may
+    /// not connect to have a probe whose error says so).
     pub probes: Vec<(SocketAddr, Probe)>,
+    /// Resolved addresses beyond `--max-addresses-per-host`: not probed.
+    pub addresses_left_out: Vec<IpAddr>,
 }
 
 /// Everything observed for one domain.
@@ -79,6 +82,9 @@ pub struct MxEvidence {
 pub struct DomainEvidence {
     pub resolution: MxResolution,
     pub mx: Vec<MxEvidence>,
+    /// MX records beyond `--max-mx-hosts` (the highest preferences):
+    /// neither looked up nor probed.
+    pub mx_left_out: Vec<MxRecord>,
     /// Absent when the domain has no mail host to protect.
     pub mta_sts: Option<MtaStsEvidence>,
     /// TXT records at `_smtp._tls.<domain>`.
@@ -106,6 +112,10 @@ pub fn inspect_domain<'e>(
         out.tls_rpt = Some(protection::tls_rpt(name, txt, &mut out.findings));
     }
 
+    if !evidence.mx_left_out.is_empty() {
+        out.findings.push(left_out_hosts(&evidence.mx_left_out));
+        out.mx_left_out = evidence.mx_left_out.clone();
+    }
     let mut grades = Vec::new();
     for mx in &evidence.mx {
         let (mx_out, mx_grades) = mx::inspect_mx(name, mx, sts_policy.as_ref(), settings);
@@ -126,8 +136,13 @@ pub fn inspect_domain<'e>(
         });
     }
     let protected = delivery::fully_protected(&out.mx, out.mta_sts.as_ref());
-    let (verdict, reason) =
+    let (verdict, mut reason) =
         verdict::with_policies(verdict::domain_verdict(&grades), &delivery, protected);
+    // "Could not be reached" would blame the network; say that no address
+    // was one a sender can use at all.
+    if verdict == Verdict::Error && unusable_only(&out.mx) {
+        reason = "no MX address is one a sender can use (unspecified, broadcast, multicast, or loopback/link-local without --allow-local-addresses; a localhost MX): nothing was probed".into();
+    }
     out.delivery = Some(delivery);
     out.verdict = verdict;
     out.verdict_reason = reason;
@@ -216,6 +231,41 @@ fn mail_hosts(
             true
         }
     }
+}
+
+/// Every MX host is a `localhost` name or has only addresses the audit
+/// would not connect to, and there is at least one such address or host.
+fn unusable_only(mx: &[MxAssessment<'_>]) -> bool {
+    let localhost = |m: &MxAssessment<'_>| {
+        m.error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::Localhost)
+    };
+    let not_probed = |a: &AddressAssessment<'_>| {
+        a.error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::NotProbed)
+    };
+    !mx.is_empty()
+        && mx.iter().all(|m| {
+            localhost(m) || (!m.addresses.is_empty() && m.addresses.iter().all(not_probed))
+        })
+}
+
+/// MX hosts the cap left out, named, so nothing is dropped silently.
+fn left_out_hosts(left_out: &[MxRecord]) -> Finding {
+    let names: Vec<String> = left_out
+        .iter()
+        .map(|r| format!("{} ({})", r.exchange.name(), r.preference))
+        .collect();
+    Finding::info(
+        FindingId::MxHostsLeftOut,
+        format!(
+            "{} MX host(s) beyond --max-mx-hosts not probed (senders reach them only when every host before them fails): {}",
+            left_out.len(),
+            names.join(", ")
+        ),
+    )
 }
 
 /// A bogus answer is a finding of its own, never "just a DNS error".
@@ -480,6 +530,32 @@ mod tests {
                 verdict: Verdict::Error,
                 reason: "no MX address could be reached",
                 findings: &[],
+            },
+            Case {
+                name: "2. every address one no sender can use (not probed)",
+                evidence: domain(vec![{
+                    let mut m = testkit::mx(10, MX1, Vec::new());
+                    m.probes = vec![not_probed("0.0.0.0"), not_probed("::")];
+                    m
+                }]),
+                verdict: Verdict::Error,
+                // docs/grading.md: like an MX without a usable address.
+                reason: "no MX address is one a sender can use",
+                findings: &[],
+            },
+            Case {
+                name: "7. MX hosts beyond --max-mx-hosts: listed, not graded",
+                evidence: {
+                    let mut e = domain(one(tls(valid(MX1))));
+                    e.mx_left_out = vec![MxRecord {
+                        preference: 20,
+                        exchange: crate::resolver::Exchange::Host(name(MX2)),
+                    }];
+                    e
+                },
+                verdict: Verdict::Secure,
+                reason: "",
+                findings: &["mx.hosts-left-out=info"],
             },
             Case {
                 name: "3. every reachable address without TLS",

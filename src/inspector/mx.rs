@@ -7,9 +7,12 @@ use super::assessment::{DaneResult, MxAssessment};
 use super::verdict::AddressGrade;
 use super::{AddressEvidence, InspectSettings, MxEvidence, dns_failure_finding, dns_failure_id};
 use super::{configuration, protection, scan};
+use crate::prober::{Probe, ProbeError, ProbeErrorKind};
 use crate::protection::mta_sts::StsPolicy;
 use crate::resolver::{Answer, Dnssec, Exchange, HostAddresses};
-use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
+use crate::vocabulary::ProbeRule;
+use crate::vocabulary::{AddressClass, ErrorKind, ErrorPhase, Failure, Finding, FindingId};
+use std::net::SocketAddr;
 
 /// Grades one MX host of `domain`; the grades are for the rubric, one per
 /// address (or one `Unreachable` for a host without addresses).
@@ -32,14 +35,32 @@ pub fn inspect_mx<'e>(
         tlsa: None,
         mta_sts_match: None,
         addresses: Vec::new(),
+        addresses_left_out: mx.addresses_left_out.clone(),
         findings: Vec::new(),
         error: None,
     };
     exchange_findings(&mx.record.exchange, &mut out);
+    let localhost = matches!(&mx.record.exchange, Exchange::Host(h) if h.is_localhost());
     if let AddressEvidence::Resolved(addrs) = &mx.addresses {
         address_findings(&host, addrs, &mut out);
     }
-    if matches!(mx.record.exchange, Exchange::Host(_)) {
+    if !mx.addresses_left_out.is_empty() {
+        let list: Vec<String> = mx
+            .addresses_left_out
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        out.findings.push(Finding::info(
+            FindingId::MxAddressesLeftOut,
+            format!(
+                "{} of {host}'s {} addresses beyond --max-addresses-per-host not probed (senders try a few addresses per delivery): {}",
+                list.len(),
+                list.len() + mx.probes.len(),
+                list.join(", ")
+            ),
+        ));
+    }
+    if matches!(mx.record.exchange, Exchange::Host(_)) && !localhost {
         out.tlsa = protection::tlsa(
             &host,
             mx.port,
@@ -67,8 +88,21 @@ pub fn inspect_mx<'e>(
     if let Some(target) = &alias {
         names.push(target.as_str());
     }
+    // Only a resolved address is what a sender would use; a --connect-to
+    // address is the auditor's choice and says nothing about senders.
+    let resolved = matches!(mx.addresses, AddressEvidence::Resolved(_));
     for (addr, probe) in &mx.probes {
         let mut row = inspect_address(&host, *addr, probe, settings);
+        if resolved && let Some(finding) = scope_finding(*addr, probe) {
+            // A reason not to probe, or a warning, leads the row; the
+            // note that a lab address was probed on request comes last, so
+            // it never stands in for the address's real problem.
+            if finding.severity == crate::vocabulary::Severity::Info {
+                row.findings.push(finding);
+            } else {
+                row.findings.insert(0, finding);
+            }
+        }
         row.dane = protection::dane_for_address(
             out.tlsa.as_ref(),
             mx.tlsa.as_ref(),
@@ -122,10 +156,63 @@ fn exchange_findings(exchange: &Exchange, out: &mut MxAssessment<'_>) {
             ErrorKind::InvalidName,
             format!("MX target {name:?} is not a valid host name"),
         ),
+        Exchange::Host(h) if h.is_localhost() => (
+            FindingId::MxLocalhost,
+            ErrorKind::Localhost,
+            format!(
+                "MX target {h} is a loopback name (RFC 6761): a sender connects to itself, not to this domain's server; not probed"
+            ),
+        ),
         Exchange::Host(_) => return,
     };
     out.findings.push(Finding::fail(id, msg.clone()));
     out.error = Some(Failure::new(ErrorPhase::Dns, kind, msg));
+}
+
+/// What a resolved address is, when that matters to senders: never
+/// probed (unspecified, broadcast, multicast), probed only on request
+/// (loopback, link-local) or out of reach from the internet (private).
+fn scope_finding(addr: SocketAddr, probe: &Probe) -> Option<Finding> {
+    let class = AddressClass::of(addr.ip());
+    let ip = addr.ip();
+    let skipped = matches!(
+        &probe.error,
+        Some(ProbeError {
+            kind: ProbeErrorKind::NotProbed(_),
+            ..
+        })
+    );
+    Some(match class.rule() {
+        ProbeRule::Never => Finding::fail(
+            FindingId::AddressUnusable,
+            format!(
+                "{ip} is {}: no sender can deliver there (a connection to it reaches no server, or on Linux the connecting machine itself); not probed",
+                class.describe()
+            ),
+        ),
+        ProbeRule::OptIn if skipped => Finding::fail(
+            FindingId::AddressLocal,
+            format!(
+                "{ip} is {}: a sender connecting there reaches its own machine or link, not this domain's server; not probed (--allow-local-addresses probes it, for test labs)",
+                class.describe()
+            ),
+        ),
+        ProbeRule::OptIn => Finding::info(
+            FindingId::AddressLocal,
+            format!(
+                "{ip} is {}: probed only because of --allow-local-addresses; no sender on the internet reaches it",
+                class.describe()
+            ),
+        ),
+        ProbeRule::Probe if class == AddressClass::Private => Finding::warn(
+            FindingId::AddressPrivate,
+            format!(
+                "{ip} is {}: senders on the internet cannot reach it (probed from here)",
+                class.describe()
+            ),
+        ),
+        ProbeRule::Probe => return None,
+    })
 }
 
 /// Findings about the address lookups of an MX host.
@@ -384,5 +471,144 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    /// What a resolved address is: `address.unusable` and `address.local`
+    /// (fail) for addresses the audit did not connect to, `address.local`
+    /// (info) for loopback probed on request, `address.private` (warn);
+    /// nothing for a public address, nor for a `--connect-to` address.
+    #[test]
+    fn what_an_address_is_decides_its_finding() {
+        use crate::prober::{Phase, Probe, ProbeError, ProbeErrorKind};
+        use crate::vocabulary::AddressClass;
+
+        let skipped = |ip: &str| Probe {
+            error: Some(ProbeError {
+                phase: Phase::Connect,
+                kind: ProbeErrorKind::NotProbed(AddressClass::of(ip.parse().expect("ip"))),
+            }),
+            ..Probe::default()
+        };
+        let probed = || tls(valid(MX1));
+        let cases: Vec<(&str, Probe, AddressGrade, &[&str])> = vec![
+            (
+                "192.0.2.1",
+                probed(),
+                Authenticated,
+                &["!address.unusable", "!address.local", "!address.private"],
+            ),
+            (
+                "10.1.2.3",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "172.20.0.1",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "100.64.0.1",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "fd12::1",
+                probed(),
+                Authenticated,
+                &["address.private=warn"],
+            ),
+            (
+                "127.0.0.1",
+                probed(),
+                Authenticated,
+                &["address.local=info"],
+            ),
+            (
+                "127.0.0.1",
+                skipped("127.0.0.1"),
+                Unreachable,
+                &["address.local=fail", "!smtp.connect"],
+            ),
+            (
+                "fe80::1",
+                skipped("fe80::1"),
+                Unreachable,
+                &["address.local=fail"],
+            ),
+            (
+                "0.0.0.0",
+                skipped("0.0.0.0"),
+                Unreachable,
+                &["address.unusable=fail", "!smtp.connect"],
+            ),
+            (
+                "255.255.255.255",
+                skipped("255.255.255.255"),
+                Unreachable,
+                &["address.unusable=fail"],
+            ),
+            (
+                "ff02::1",
+                skipped("ff02::1"),
+                Unreachable,
+                &["address.unusable=fail"],
+            ),
+            ("::", skipped("::"), Unreachable, &["address.unusable=fail"]),
+        ];
+        let settings = settings();
+        let mut failures = Vec::new();
+        for (ip, probe, grade, expected) in cases {
+            let mut m = mx(10, MX1, Vec::new());
+            m.probes = vec![(
+                std::net::SocketAddr::new(ip.parse().expect("ip"), 25),
+                probe,
+            )];
+            let (out, grades) = inspect_mx(DOMAIN, &m, None, &settings);
+            if grades != vec![grade] {
+                failures.push(format!("{ip}: {grades:?}, expected {grade:?}"));
+            }
+            if let Err(e) = check_findings(&out.addresses[0].findings, expected) {
+                failures.push(format!("{ip}: {e}"));
+            }
+        }
+        // A --connect-to address is the auditor's choice, not a sender's.
+        let connect_to = MxEvidence {
+            addresses: AddressEvidence::ConnectTo("127.0.0.1:2525".parse().expect("sa")),
+            probes: vec![("127.0.0.1:2525".parse().expect("sa"), probed())],
+            ..mx(10, MX1, Vec::new())
+        };
+        let (out, _) = inspect_mx(DOMAIN, &connect_to, None, &settings);
+        if let Err(e) = check_findings(&out.addresses[0].findings, &["!address.local"]) {
+            failures.push(format!("--connect-to: {e}"));
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    /// A localhost MX is neither looked up nor probed; a host whose
+    /// addresses the cap cut lists them.
+    #[test]
+    fn localhost_and_left_out_addresses() {
+        let local = exchange(Exchange::Host(
+            crate::domain::DomainName::from_dns("localhost.").expect("localhost"),
+        ));
+        let (out, grades) = inspect_mx(DOMAIN, &local, None, &settings());
+        assert_eq!(grades, vec![Unreachable]);
+        assert_eq!(out.error.map(|e| e.kind), Some(ErrorKind::Localhost));
+        check_findings(&out.findings, &["mx.localhost=fail", "!dane.tlsa"]).expect("findings");
+
+        let mut m = mx(10, MX1, vec![tls(valid(MX1))]);
+        m.addresses_left_out = vec!["192.0.2.99".parse().expect("ip")];
+        let (out, _) = inspect_mx(DOMAIN, &m, None, &settings());
+        check_findings(&out.findings, &["mx.addresses-left-out=info"]).expect("findings");
+        assert_eq!(out.addresses_left_out.len(), 1);
+        assert!(
+            out.findings
+                .iter()
+                .any(|f| f.message.contains("192.0.2.99"))
+        );
     }
 }

@@ -442,6 +442,19 @@ pub fn addr(n: u8) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)), 25)
 }
 
+/// An address the audit did not connect to because of what it is.
+pub fn not_probed(ip: &str) -> (SocketAddr, Probe) {
+    let ip: IpAddr = ip.parse().expect("test address");
+    let probe = Probe {
+        error: Some(ProbeError {
+            phase: Phase::Connect,
+            kind: ProbeErrorKind::NotProbed(crate::vocabulary::AddressClass::of(ip)),
+        }),
+        ..Probe::default()
+    };
+    (SocketAddr::new(ip, 25), probe)
+}
+
 /// An MX host at preference `pref`, its addresses `192.0.2.pref`,
 /// `192.0.2.pref+1`, … (one per probe, found by an A lookup that is not
 /// DNSSEC-signed), no TLSA lookup.
@@ -472,6 +485,7 @@ pub fn mx(pref: u8, host: &str, probes: Vec<Probe>) -> MxEvidence {
         tlsa: None,
         port: 25,
         probes,
+        addresses_left_out: Vec::new(),
     }
 }
 
@@ -518,6 +532,7 @@ pub fn domain(mx: Vec<MxEvidence>) -> DomainEvidence {
             dnssec: Dnssec::Insecure,
         },
         mx,
+        mx_left_out: Vec::new(),
         mta_sts: Some(MtaStsEvidence {
             txt: Answer::NoData,
             fetch: None,
@@ -531,6 +546,7 @@ pub fn resolved(resolution: MxResolution) -> DomainEvidence {
     DomainEvidence {
         resolution,
         mx: Vec::new(),
+        mx_left_out: Vec::new(),
         mta_sts: None,
         tls_rpt: None,
     }

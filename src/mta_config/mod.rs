@@ -47,8 +47,16 @@ pub struct DomainFacts {
     pub domain: String,
     /// The verdict name, e.g. `secure`, `no-mail`.
     pub verdict: String,
-    /// Sorted by preference, as in the report.
+    /// Sorted by preference, as in the report. MX hosts the audit's
+    /// `--max-mx-hosts` cap left out come last, without addresses: a
+    /// policy must still name them (a sender may use them), but nothing
+    /// shows what they do.
     pub mx: Vec<MxFacts>,
+    /// Addresses the audit's caps left out (of the hosts in `mx` and of
+    /// the hosts left out whole, counted as hosts in `hosts_left_out`).
+    pub addresses_left_out: usize,
+    /// MX hosts beyond `--max-mx-hosts`.
+    pub hosts_left_out: usize,
     /// Why the domain could not be audited at all (NXDOMAIN, DNS failure…).
     pub error: Option<String>,
     /// The MX RRset is DNSSEC-`secure` (report field `dnssec`). Required
@@ -142,7 +150,18 @@ impl DomainFacts {
         DomainFacts {
             domain: r.domain.clone(),
             verdict: r.verdict.as_str().to_string(),
-            mx: r.mx.iter().map(MxFacts::from_report).collect(),
+            mx: r
+                .mx
+                .iter()
+                .map(MxFacts::from_report)
+                .chain(r.mx_left_out.iter().map(|left| MxFacts {
+                    host: left.host.clone(),
+                    tlsa_found: false,
+                    addresses: Vec::new(),
+                }))
+                .collect(),
+            addresses_left_out: r.mx.iter().map(|m| m.addresses_left_out.len()).sum(),
+            hosts_left_out: r.mx_left_out.len(),
             error: r.error.as_ref().map(|e| e.message.clone()),
             mx_dnssec_secure: r.dnssec == Dnssec::Secure,
             tls_rpt_rua: r
@@ -397,11 +416,20 @@ pub fn choose(d: &DomainFacts) -> Choice {
         );
     }
     let unreachable = d.mx.iter().map(|m| m.addresses.len()).sum::<usize>() - reachable.len();
-    let unjudged = match unreachable {
+    let mut unjudged = match unreachable {
         0 => String::new(),
         1 => "; 1 unreachable address not judged".to_string(),
         n => format!("; {n} unreachable addresses not judged"),
     };
+    // What the audit's caps left out was not seen at all; the names of
+    // left-out hosts are still in the policy (in `d.mx`), and without
+    // their TLSA records `dane-only` is out of reach.
+    if d.hosts_left_out + d.addresses_left_out > 0 {
+        unjudged.push_str(&format!(
+            "; {} MX host(s) and {} address(es) left out by the audit's caps not judged",
+            d.hosts_left_out, d.addresses_left_out
+        ));
+    }
     let n = reachable.len();
     let at =
         |m: &MxFacts, a: &AddressFacts| format!("{} [{}]", printable(&m.host), printable(&a.ip));
@@ -650,6 +678,8 @@ pub(crate) mod testutil {
             domain: name.to_string(),
             verdict: verdict.to_string(),
             mx,
+            addresses_left_out: 0,
+            hosts_left_out: 0,
             error: None,
             mx_dnssec_secure: false,
             tls_rpt_rua: Vec::new(),
@@ -839,6 +869,37 @@ mod tests {
         assert_eq!(c.level, PolicyLevel::Secure);
         assert!(
             c.reason.ends_with("; 1 unreachable address not judged"),
+            "{}",
+            c.reason
+        );
+    }
+
+    /// Hosts the audit's --max-mx-hosts cap left out are still named in a
+    /// `secure` policy (a sender may use them), keep `dane-only` out of
+    /// reach (their TLSA records were not seen), and are said in the reason.
+    #[test]
+    fn hosts_left_out_by_the_caps_are_named_not_judged() {
+        let mut report = crate::report::DomainReport::empty("dane.example");
+        report.mx_left_out = vec![crate::report::LeftOutMx {
+            host: "mx9.dane.example".into(),
+            preference: 90,
+        }];
+        let facts = DomainFacts::from_report(&report);
+        assert_eq!(facts.hosts_left_out, 1);
+        assert_eq!(facts.mx.len(), 1);
+        assert!(facts.mx[0].addresses.is_empty() && !facts.mx[0].tlsa_found);
+
+        let mut d = dane();
+        d.mx.push(facts.mx[0].clone());
+        d.hosts_left_out = 1;
+        d.addresses_left_out = 3;
+        let c = choose(&d);
+        assert_eq!(c.level, PolicyLevel::Secure, "{}", c.reason);
+        assert!(c.match_names.contains(&"mx9.dane.example".to_string()));
+        assert!(
+            c.reason.ends_with(
+                "; 1 MX host(s) and 3 address(es) left out by the audit's caps not judged"
+            ),
             "{}",
             c.reason
         );

@@ -106,6 +106,11 @@ pub enum ProbeErrorKind {
     /// Not contacted: the address timed out earlier in this run (see `--retries`).
     #[error("not contacted: the address timed out earlier in this run")]
     Skipped,
+    /// Not contacted because of what the address is: never for
+    /// unspecified, broadcast and multicast addresses, and for loopback
+    /// and link-local ones only with `--allow-local-addresses`.
+    #[error("not probed: {}, where no sender on the internet delivers", .0.describe())]
+    NotProbed(crate::vocabulary::AddressClass),
 }
 
 /// `3 s`, `1.5 s`: a duration as people write it.
@@ -559,6 +564,7 @@ impl ProbeErrorKind {
             ProbeErrorKind::PlaintextAfterStarttls(_) => ErrorKind::PlaintextAfterStarttls,
             ProbeErrorKind::Tls(_) => ErrorKind::Tls,
             ProbeErrorKind::Skipped => ErrorKind::Skipped,
+            ProbeErrorKind::NotProbed(_) => ErrorKind::NotProbed,
         }
     }
 }

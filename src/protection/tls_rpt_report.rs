@@ -462,6 +462,9 @@ explanation_ids! {
     IpNotAnMxAddress = "ip-not-an-mx-address" => NotReproducible,
     /// The reported MX host is not an MX host of the domain today.
     MxNotCurrent = "mx-not-current" => NotReproducible,
+    /// The reported MX host or IP is one of today's, but beyond the
+    /// audit's `--max-mx-hosts` / `--max-addresses-per-host`: not probed.
+    BeyondAuditCap = "beyond-audit-cap" => NotReproducible,
     /// The address could not be reached or did not speak SMTP now.
     AddressUnreachable = "address-unreachable" => NotReproducible,
     /// The sender requires DANE of this domain (its own policy), and the

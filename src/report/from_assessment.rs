@@ -2,9 +2,9 @@
 //! evidence it borrows (trippy's `From<&Hop>` pattern): the assessment
 //! says what was judged, these say how the JSON shows it.
 
-use super::LegacySessionReport;
 use super::scan::{injection_report, scan_report};
 use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
+use super::{LeftOutMx, LegacySessionReport};
 use crate::inspector::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
 use crate::prober::scan::{KeyExchange, ServerHello, suites};
 
@@ -16,6 +16,14 @@ impl From<&DomainAssessment<'_>> for DomainReport {
             verdict_reason: a.verdict_reason.clone(),
             mx_source: a.mx_source,
             mx: a.mx.iter().map(MxReport::from).collect(),
+            mx_left_out: a
+                .mx_left_out
+                .iter()
+                .map(|r| LeftOutMx {
+                    host: r.exchange.name().to_string(),
+                    preference: r.preference,
+                })
+                .collect(),
             dnssec: a.dnssec,
             mta_sts: a.mta_sts.clone(),
             tls_rpt: a.tls_rpt.clone(),
@@ -38,6 +46,7 @@ impl From<&MxAssessment<'_>> for MxReport {
             mta_sts_match: m.mta_sts_match,
             post_quantum: m.post_quantum(),
             addresses: m.addresses.iter().map(AddressReport::from).collect(),
+            addresses_left_out: m.addresses_left_out.clone(),
             findings: m.findings.clone(),
             error: m.error.clone(),
         }

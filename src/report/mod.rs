@@ -79,6 +79,27 @@ pub struct RunSettings {
     pub dnssec: DnssecMode,
     /// `--scan`: `light`, `deep` or `off`.
     pub scan: ScanMode,
+    /// `--allow-local-addresses`: loopback and link-local MX addresses
+    /// were probed.
+    #[serde(default)]
+    pub allow_local_addresses: bool,
+    /// `--max-mx-hosts`: MX hosts probed per domain (0 in reports from
+    /// before the cap).
+    #[serde(default)]
+    pub max_mx_hosts: usize,
+    /// `--max-addresses-per-host`: addresses probed per MX host.
+    #[serde(default)]
+    pub max_addresses_per_host: usize,
+    /// `--address-budget` in seconds: all connections to one address.
+    #[serde(default)]
+    pub address_budget_secs: f64,
+}
+
+/// An MX host the `--max-mx-hosts` cap left out: listed, not probed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOutMx {
+    pub host: String,
+    pub preference: u16,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -123,6 +144,10 @@ pub struct DomainReport {
     pub mx_source: MxSource,
     /// Sorted by preference.
     pub mx: Vec<MxReport>,
+    /// MX hosts beyond `--max-mx-hosts` (highest preferences): not probed,
+    /// not graded.
+    #[serde(default)]
+    pub mx_left_out: Vec<LeftOutMx>,
     /// DNSSEC status of the MX RRset (of the address records for an
     /// implicit MX); `indeterminate` when there was none to judge.
     pub dnssec: Dnssec,
@@ -158,6 +183,7 @@ impl DomainReport {
             delivery: None,
             configuration: None,
             mx: Vec::new(),
+            mx_left_out: Vec::new(),
             findings: Vec::new(),
             error: None,
         }
@@ -192,6 +218,9 @@ pub struct MxReport {
     /// key exchange (X25519MLKEM768); null when none had a session.
     pub post_quantum: Option<bool>,
     pub addresses: Vec<AddressReport>,
+    /// Addresses beyond `--max-addresses-per-host`: not probed, not graded.
+    #[serde(default)]
+    pub addresses_left_out: Vec<IpAddr>,
     pub findings: Vec<Finding>,
     /// Set when the host's addresses could not be found.
     pub error: Option<Failure>,

@@ -774,6 +774,7 @@ pub(crate) mod fixture {
             mta_sts_match: None,
             post_quantum: None,
             addresses,
+            addresses_left_out: Vec::new(),
             findings: Vec::new(),
             error: None,
         };

@@ -102,6 +102,12 @@ fn locate<'a>(group: &FailureGroup, d: &'a DomainReport) -> Result<Vec<Place<'a>
     if let Some(ip) = &group.receiving_ip {
         let parsed: Option<IpAddr> = ip.parse().ok();
         let found: Vec<Place<'a>> = all().filter(|p| Some(p.addr.ip) == parsed).collect();
+        if let Some(ip) = parsed
+            && found.is_empty()
+            && let Some(mx) = d.mx.iter().find(|mx| mx.addresses_left_out.contains(&ip))
+        {
+            return Err(beyond_cap(format!("{ip} ({})", mx.host)));
+        }
         if found.is_empty() {
             return Err(Explanation::new(
                 ExplanationId::IpNotAnMxAddress,
@@ -116,6 +122,12 @@ fn locate<'a>(group: &FailureGroup, d: &'a DomainReport) -> Result<Vec<Place<'a>
     }
     if let Some(host) = &group.receiving_mx_hostname {
         let Some(mx) = d.mx.iter().find(|mx| mx.host.eq_ignore_ascii_case(host)) else {
+            if d.mx_left_out
+                .iter()
+                .any(|left| left.host.eq_ignore_ascii_case(host))
+            {
+                return Err(beyond_cap(clip(host)));
+            }
             return Err(Explanation::new(
                 ExplanationId::MxNotCurrent,
                 format!(
@@ -143,6 +155,16 @@ fn locate<'a>(group: &FailureGroup, d: &'a DomainReport) -> Result<Vec<Place<'a>
         ));
     }
     Ok(found)
+}
+
+/// A place of today's MX set that the audit's caps left unprobed.
+fn beyond_cap(what: String) -> Explanation {
+    Explanation::new(
+        ExplanationId::BeyondAuditCap,
+        format!(
+            "{what} is one of today's MX addresses but beyond the audit's caps (--max-mx-hosts, --max-addresses-per-host), so it was not probed: raise them to check it"
+        ),
+    )
 }
 
 /// The first address that still shows the cause; else the first that
@@ -575,6 +597,7 @@ mod tests {
                 mta_sts_match: None,
                 post_quantum: None,
                 addresses: vec![addr],
+                addresses_left_out: Vec::new(),
                 findings: Vec::new(),
                 error: None,
             }],
@@ -743,5 +766,33 @@ mod tests {
         assert_eq!(e.id, ExplanationId::DomainNotAudited);
         let e = explain(&group("made-up", None, None), Some(&d));
         assert_eq!(e.id, ExplanationId::UnknownResultType);
+    }
+
+    #[test]
+    fn places_beyond_the_audit_caps_are_said_to_be() {
+        let mut d = domain(|_| {});
+        d.mx[0].addresses_left_out = vec!["192.0.2.77".parse().expect("ip")];
+        d.mx_left_out = vec![crate::report::LeftOutMx {
+            host: "mx11.example.test".into(),
+            preference: 50,
+        }];
+        let e = explain(
+            &group("certificate-expired", None, Some("192.0.2.77")),
+            Some(&d),
+        );
+        assert_eq!(e.id, ExplanationId::BeyondAuditCap);
+        assert_eq!(e.status, CauseStatus::NotReproducible);
+        assert!(e.message.contains("mx.example.test"), "{}", e.message);
+        let e = explain(
+            &group("certificate-expired", Some("MX11.example.test"), None),
+            Some(&d),
+        );
+        assert_eq!(e.id, ExplanationId::BeyondAuditCap);
+        // An address in no list is still not an MX address.
+        let e = explain(
+            &group("certificate-expired", None, Some("192.0.2.78")),
+            Some(&d),
+        );
+        assert_eq!(e.id, ExplanationId::IpNotAnMxAddress);
     }
 }

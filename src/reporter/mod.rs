@@ -144,6 +144,7 @@ mod fixture {
             mta_sts_match: None,
             post_quantum: None,
             addresses,
+            addresses_left_out: Vec::new(),
             findings: Vec::new(),
             error: None,
         }
@@ -312,6 +313,10 @@ mod fixture {
                 resolvers: vec!["system".into()],
                 dnssec: crate::options::DnssecMode::Validate,
                 scan: crate::vocabulary::ScanMode::Light,
+                allow_local_addresses: false,
+                max_mx_hosts: 10,
+                max_addresses_per_host: 5,
+                address_budget_secs: 90.0,
             },
             summary: Summary {
                 domains: domains.len(),

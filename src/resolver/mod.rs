@@ -235,6 +235,33 @@ impl HostAddresses {
         };
         [v4, v6].concat()
     }
+
+    /// At most `max` of [`all`](Self::all) addresses, and the rest: the
+    /// two families take turns (IPv4 first), so a cap does not drop one
+    /// family whole; each part keeps the order of `all`.
+    pub fn split(&self, max: usize) -> (Vec<IpAddr>, Vec<IpAddr>) {
+        let n4 = match &self.v4 {
+            Some(Answer::Records(v)) => v.len(),
+            _ => 0,
+        };
+        let n6 = match &self.v6 {
+            Some(Answer::Records(v)) => v.len(),
+            _ => 0,
+        };
+        let (mut k4, mut k6) = (0, 0);
+        while k4 + k6 < max && (k4 < n4 || k6 < n6) {
+            if k4 < n4 && (k4 <= k6 || k6 >= n6) {
+                k4 += 1;
+            } else {
+                k6 += 1;
+            }
+        }
+        let all = self.all();
+        let (v4, v6) = all.split_at(n4);
+        let kept = [&v4[..k4], &v6[..k6]].concat();
+        let rest = [&v4[k4..], &v6[k6..]].concat();
+        (kept, rest)
+    }
 }
 
 /// A resolver could not be set up (e.g. unreadable `/etc/resolv.conf`).
@@ -1037,6 +1064,61 @@ use trust_anchor::{dnskey_anchor_owners, ds_anchors, read_anchor_file, trust_anc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_cap_takes_both_families_in_turn() {
+        let host = |n4: u8, n6: u16| HostAddresses {
+            v4: Some(Answer::Records(
+                (1..=n4).map(|i| Ipv4Addr::new(192, 0, 2, i)).collect(),
+            )),
+            v6: Some(Answer::Records(
+                (1..=n6)
+                    .map(|i| Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i))
+                    .collect(),
+            )),
+            cname: None,
+            dnssec: Dnssec::Insecure,
+        };
+        let count = |v: &[IpAddr]| {
+            (
+                v.iter().filter(|a| a.is_ipv4()).count(),
+                v.iter().filter(|a| a.is_ipv6()).count(),
+            )
+        };
+        for (n4, n6, max, kept, rest) in [
+            (3, 3, 5, (3, 2), (0, 1)),
+            (8, 8, 5, (3, 2), (5, 6)),
+            (1, 8, 5, (1, 4), (0, 4)),
+            (8, 0, 5, (5, 0), (3, 0)),
+            (0, 2, 5, (0, 2), (0, 0)),
+            (20, 20, 1, (1, 0), (19, 20)),
+            (2, 2, 10, (2, 2), (0, 0)),
+        ] {
+            let h = host(n4, n6);
+            let (k, r) = h.split(max);
+            assert_eq!(
+                (count(&k), count(&r)),
+                (kept, rest),
+                "{n4}+{n6} capped at {max}"
+            );
+            // Nothing lost, nothing twice, the order of all() in each part.
+            let mut both = k.clone();
+            both.extend(&r);
+            both.sort();
+            let mut all = h.all();
+            all.sort();
+            assert_eq!(both, all);
+            let order = |part: &[IpAddr]| {
+                let all = h.all();
+                let pos: Vec<usize> = part
+                    .iter()
+                    .filter_map(|a| all.iter().position(|b| b == a))
+                    .collect();
+                pos.windows(2).all(|w| w[0] < w[1])
+            };
+            assert!(order(&k) && order(&r));
+        }
+    }
 
     #[test]
     fn exchanges_are_classified() {

@@ -96,6 +96,8 @@ error_kinds! {
     IpLiteral = "ip-literal",
     InvalidName = "invalid-name",
     NoAddress = "no-address",
+    /// The MX names `localhost` (RFC 6761): a sender connects to itself.
+    Localhost = "localhost",
     // SMTP and TLS (the probe's phases)
     ConnectionRefused = "connection-refused",
     Timeout = "timeout",
@@ -110,6 +112,10 @@ error_kinds! {
     Tls = "tls",
     /// Not contacted: the address timed out or answered 421 earlier.
     Skipped = "skipped",
+    /// Not contacted because of what the address is (unspecified,
+    /// broadcast, multicast; loopback or link-local without
+    /// `--allow-local-addresses`).
+    NotProbed = "not-probed",
     // The run and its input
     /// A bug in smtptls itself.
     Internal = "internal",

@@ -70,6 +70,21 @@ finding_ids! {
     MxInvalidName = "mx.invalid-name",
     /// The MX host has no address (of the families probed).
     MxNoAddress = "mx.no-address",
+    /// The MX names `localhost` (RFC 6761): senders connect to themselves.
+    MxLocalhost = "mx.localhost",
+    /// MX hosts beyond `--max-mx-hosts`, listed but not probed.
+    MxHostsLeftOut = "mx.hosts-left-out",
+    /// Addresses of an MX host beyond `--max-addresses-per-host`, listed
+    /// but not probed.
+    MxAddressesLeftOut = "mx.addresses-left-out",
+    /// An unspecified, broadcast or multicast address: never probed.
+    AddressUnusable = "address.unusable",
+    /// A loopback or link-local address: probed only with
+    /// `--allow-local-addresses`.
+    AddressLocal = "address.local",
+    /// A private address (RFC 1918, CGNAT, ULA): senders on the internet
+    /// cannot reach it.
+    AddressPrivate = "address.private",
     /// TCP connection to the MX address.
     SmtpConnect = "smtp.connect",
     /// The 220 greeting.

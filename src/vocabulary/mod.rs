@@ -1,15 +1,18 @@
 //! Layer 0, the shared vocabulary: the words every other layer uses and
 //! none defines for itself — finding ids and severities, verdicts and the
-//! threshold over them, NCSC-NL levels, the scan mode. No I/O, no rules.
+//! threshold over them, NCSC-NL levels, the scan mode, the class of an
+//! address. No I/O, no rules.
 //! (`domain` and `options`, the domain name and the run's options, are the
 //! rest of this layer.)
 
+mod address_class;
 mod failure;
 mod finding;
 mod level;
 mod scan_mode;
 mod verdict;
 
+pub use address_class::{AddressClass, ProbeRule};
 pub use failure::{ErrorKind, ErrorPhase, Failure};
 pub use finding::{Finding, FindingId, Severity};
 pub use level::{LevelThreshold, NcscLevel};

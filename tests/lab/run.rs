@@ -114,6 +114,9 @@ pub struct Lab {
     /// Short timeouts so failure cases finish quickly.
     pub timeout: &'static str,
     pub banner_timeout: &'static str,
+    /// Pass `--allow-local-addresses` (the default): the lab's DNS answers
+    /// loopback addresses, which smtptls probes only on request.
+    pub allow_local: bool,
 }
 
 impl Lab {
@@ -124,6 +127,7 @@ impl Lab {
             servers: Vec::new(),
             timeout: "3",
             banner_timeout: "3",
+            allow_local: true,
         }
     }
 
@@ -146,6 +150,9 @@ impl Lab {
             "--ehlo-name".to_string(),
             "client.smtptls.test".to_string(),
         ];
+        if self.allow_local {
+            args.push("--allow-local-addresses".to_string());
+        }
         // The lab zone has no chain of trust from the root: with its key
         // as trust anchor it validates; unsigned, the lab server (which
         // never sets AD) makes every answer insecure.
