@@ -19,7 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("report contract", &["report"]),
     ("outputs and inputs", &["reporter", "mta_config", "input"]),
     ("wiring", &["audit"]),
-    ("command line", &["cli", "exit"]),
+    ("command line", &["cli", "exit", "fuzzing"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
