@@ -24,6 +24,8 @@ pub mod crypto;
 pub mod domain;
 pub mod exit;
 pub mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod inspector;
 pub mod mta_config;

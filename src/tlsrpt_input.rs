@@ -101,6 +101,25 @@ pub fn collect(paths: &[String], aggregator: &mut Aggregator) -> Vec<InputReport
         .collect()
 }
 
+/// The reports in `bytes` read as one PATH's content (a report, gzip,
+/// a message or an mbox, recognised as [`collect`] does), added to
+/// `aggregator`; `source` names it in the result. For the fuzz target,
+/// which feeds this exactly the path a file takes.
+pub fn collect_bytes(source: &str, bytes: &[u8], aggregator: &mut Aggregator) -> InputReport {
+    let mut reader = Collector {
+        aggregator,
+        report: InputReport {
+            source: source.to_string(),
+            reports: 0,
+            duplicates: 0,
+            skipped: 0,
+            errors: Vec::new(),
+        },
+    };
+    reader.bytes(bytes, None);
+    reader.report
+}
+
 struct Collector<'a> {
     aggregator: &'a mut Aggregator,
     report: InputReport,

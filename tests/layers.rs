@@ -22,7 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["reporter", "mta_config", "input", "tlsrpt_input"],
     ),
     ("wiring", &["audit"]),
-    ("command line", &["cli", "exit"]),
+    ("command line", &["cli", "exit", "fuzzing"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -558,42 +558,17 @@ impl Resolver {
         let fqdn = domain.to_fqdn();
         let (answer, dnssec) = self.query(&fqdn, RecordType::MX).await;
         match answer {
-            Answer::Records(records) => {
-                let mut mx: Vec<(u16, Name)> = records
-                    .into_iter()
-                    .filter_map(|rdata| match rdata {
-                        RData::MX(mx) => Some((mx.preference, mx.exchange)),
-                        _ => None,
-                    })
-                    .collect();
-                let had_null = mx.iter().any(|(_, exchange)| exchange.is_root());
-                mx.retain(|(_, exchange)| !exchange.is_root());
-                if mx.is_empty() {
-                    return if had_null {
-                        MxResolution::NoMail
-                    } else {
-                        // Answers that were only CNAMEs: treat as no MX.
-                        self.implicit_mx(domain, families).await
-                    };
-                }
-                // By preference, then by name, so the report does not depend
-                // on the order the server happened to answer in.
-                mx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-                mx.dedup();
-                let hosts = mx
-                    .into_iter()
-                    .map(|(preference, name)| MxRecord {
-                        preference,
-                        exchange: classify_exchange(&name),
-                    })
-                    .collect();
-                MxResolution::Hosts {
+            Answer::Records(records) => match mx_records(records) {
+                MxRecords::Null => MxResolution::NoMail,
+                // Answers that were only CNAMEs: treat as no MX.
+                MxRecords::None => self.implicit_mx(domain, families).await,
+                MxRecords::Hosts { hosts, null_mixed } => MxResolution::Hosts {
                     hosts,
                     implicit: false,
-                    null_mx_mixed: had_null,
+                    null_mx_mixed: null_mixed,
                     dnssec,
-                }
-            }
+                },
+            },
             Answer::NoData => self.implicit_mx(domain, families).await,
             Answer::NxDomain => MxResolution::DomainNotFound,
             Answer::Failed(failure) => MxResolution::Failed {
@@ -671,18 +646,12 @@ impl Resolver {
         let v4 = v4.map(|(answer, alias, d)| {
             note(d);
             cname = cname.take().or(alias);
-            map_answer(answer, |r| match r {
-                RData::A(a) => Some(a.0),
-                _ => None,
-            })
+            map_answer(answer, ipv4)
         });
         let v6 = v6.map(|(answer, alias, d)| {
             note(d);
             cname = cname.take().or(alias);
-            map_answer(answer, |r| match r {
-                RData::AAAA(a) => Some(a.0),
-                _ => None,
-            })
+            map_answer(answer, ipv6)
         });
         HostAddresses {
             v4,
@@ -700,15 +669,7 @@ impl Resolver {
     /// TXT records of `fqdn` (each record's strings concatenated).
     pub async fn txt(&self, fqdn: &str) -> (Answer<Vec<String>>, Dnssec) {
         let (answer, dnssec) = self.query(fqdn, RecordType::TXT).await;
-        let answer = map_answer(answer, |r| match r {
-            RData::TXT(txt) => Some(
-                txt.txt_data
-                    .iter()
-                    .map(|part| String::from_utf8_lossy(part).into_owned())
-                    .collect::<String>(),
-            ),
-            _ => None,
-        });
+        let answer = map_answer(answer, txt_string);
         (answer, dnssec)
     }
 
@@ -716,15 +677,7 @@ impl Resolver {
     pub async fn tlsa(&self, host: &DomainName, port: u16) -> (Answer<Vec<Tlsa>>, Dnssec) {
         let fqdn = format!("_{port}._tcp.{}", host.to_fqdn());
         let (answer, dnssec) = self.query(&fqdn, RecordType::TLSA).await;
-        let answer = map_answer(answer, |r| match r {
-            RData::TLSA(t) => Some(Tlsa {
-                usage: u8::from(t.cert_usage),
-                selector: u8::from(t.selector),
-                matching: u8::from(t.matching),
-                data: t.cert_data.clone(),
-            }),
-            _ => None,
-        });
+        let answer = map_answer(answer, tlsa_record);
         (answer, dnssec)
     }
 
@@ -913,7 +866,7 @@ async fn send_query(
 
 /// The records of `rtype` in an answer section, and the CNAME target of
 /// `name` if it is an alias.
-fn records(
+pub(crate) fn records(
     answers: &[Record],
     name: &Name,
     rtype: RecordType,
@@ -1029,7 +982,10 @@ fn failed<T>(answer: &Answer<T>) -> Option<DnsFailure> {
     }
 }
 
-fn map_answer<T>(answer: Answer<Vec<RData>>, f: impl Fn(RData) -> Option<T>) -> Answer<Vec<T>> {
+pub(crate) fn map_answer<T>(
+    answer: Answer<Vec<RData>>,
+    f: impl Fn(RData) -> Option<T>,
+) -> Answer<Vec<T>> {
     match answer {
         Answer::Records(records) => {
             let items: Vec<T> = records.into_iter().filter_map(f).collect();
@@ -1045,7 +1001,99 @@ fn map_answer<T>(answer: Answer<Vec<RData>>, f: impl Fn(RData) -> Option<T>) -> 
     }
 }
 
-fn classify_exchange(name: &Name) -> Exchange {
+/// What the records of an MX answer say, before any implicit-MX lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MxRecords {
+    /// Only a null MX (`0 .`, RFC 7505).
+    Null,
+    /// No MX record at all (e.g. only CNAMEs answered).
+    None,
+    /// The mail hosts, by preference then name, without duplicates;
+    /// `null_mixed` when a null MX stood beside them.
+    Hosts {
+        hosts: Vec<MxRecord>,
+        null_mixed: bool,
+    },
+}
+
+/// The MX records of an answer, as [`Resolver::mail_hosts`] reports them.
+/// Pure, so that what a DNS server sends can be fuzzed without a network.
+pub(crate) fn mx_records(records: Vec<RData>) -> MxRecords {
+    let mut mx: Vec<(u16, Name)> = records
+        .into_iter()
+        .filter_map(|rdata| match rdata {
+            RData::MX(mx) => Some((mx.preference, mx.exchange)),
+            _ => None,
+        })
+        .collect();
+    let had_null = mx.iter().any(|(_, exchange)| exchange.is_root());
+    mx.retain(|(_, exchange)| !exchange.is_root());
+    if mx.is_empty() {
+        return if had_null {
+            MxRecords::Null
+        } else {
+            MxRecords::None
+        };
+    }
+    // By preference, then by name, so the report does not depend on the
+    // order the server happened to answer in.
+    mx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    mx.dedup();
+    let hosts = mx
+        .into_iter()
+        .map(|(preference, name)| MxRecord {
+            preference,
+            exchange: classify_exchange(&name),
+        })
+        .collect();
+    MxRecords::Hosts {
+        hosts,
+        null_mixed: had_null,
+    }
+}
+
+/// A TXT record's strings, concatenated (RFC 7208 §3.3 style, as MTA-STS
+/// and TLS-RPT records are read); invalid UTF-8 is replaced.
+pub(crate) fn txt_string(rdata: RData) -> Option<String> {
+    match rdata {
+        RData::TXT(txt) => Some(
+            txt.txt_data
+                .iter()
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect::<String>(),
+        ),
+        _ => None,
+    }
+}
+
+/// A TLSA record's fields.
+pub(crate) fn tlsa_record(rdata: RData) -> Option<Tlsa> {
+    match rdata {
+        RData::TLSA(t) => Some(Tlsa {
+            usage: u8::from(t.cert_usage),
+            selector: u8::from(t.selector),
+            matching: u8::from(t.matching),
+            data: t.cert_data,
+        }),
+        _ => None,
+    }
+}
+
+fn ipv4(rdata: RData) -> Option<Ipv4Addr> {
+    match rdata {
+        RData::A(a) => Some(a.0),
+        _ => None,
+    }
+}
+
+fn ipv6(rdata: RData) -> Option<Ipv6Addr> {
+    match rdata {
+        RData::AAAA(a) => Some(a.0),
+        _ => None,
+    }
+}
+
+pub(crate) fn classify_exchange(name: &Name) -> Exchange {
     let text = name.to_ascii();
     let bare = text.trim_end_matches('.');
     if bare.parse::<IpAddr>().is_ok() {
@@ -1058,7 +1106,7 @@ fn classify_exchange(name: &Name) -> Exchange {
 }
 
 mod tcp;
-mod trust_anchor;
+pub(crate) mod trust_anchor;
 use trust_anchor::{dnskey_anchor_owners, ds_anchors, read_anchor_file, trust_anchors};
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ fn anchor_type(line: &str) -> Option<String> {
 
 /// A DS record of a `--trust-anchor` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct DsAnchor {
+pub(crate) struct DsAnchor {
     owner: Name,
     key_tag: u16,
     digest_type: u8,
@@ -40,7 +40,7 @@ pub(super) struct DsAnchor {
 
 /// The DS records of a trust anchor file, in presentation format:
 /// `owner [ttl] [class] DS key-tag algorithm digest-type hex-digest`.
-pub(super) fn ds_anchors(text: &str) -> Result<Vec<DsAnchor>, String> {
+pub(crate) fn ds_anchors(text: &str) -> Result<Vec<DsAnchor>, String> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if anchor_type(line).as_deref() != Some("DS") {
@@ -200,7 +200,7 @@ impl Resolver {
 }
 
 /// The owner names of the DNSKEY records of a trust anchor file.
-pub(super) fn dnskey_anchor_owners(text: &str) -> Vec<Name> {
+pub(crate) fn dnskey_anchor_owners(text: &str) -> Vec<Name> {
     text.lines()
         .filter(|line| anchor_type(line).as_deref() == Some("DNSKEY"))
         .filter_map(|line| line.split_whitespace().next())
@@ -210,6 +210,28 @@ pub(super) fn dnskey_anchor_owners(text: &str) -> Vec<Name> {
             name
         })
         .collect()
+}
+
+/// The lines of a trust anchor file for hickory's parser (all but the DS
+/// records, which [`ds_anchors`] reads), and whether it had DS records.
+pub(crate) fn anchor_key_lines(file: &str) -> (String, bool) {
+    let mut text = String::new();
+    let mut has_ds = false;
+    for line in file.lines() {
+        if anchor_type(line).as_deref() == Some("DS") {
+            has_ds = true;
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    (text, has_ds)
+}
+
+/// hickory's reading of the DNSKEY lines of the trust anchor files.
+pub(crate) fn parse_key_lines(text: &str) -> Result<TrustAnchors, ResolverSetupError> {
+    text.parse()
+        .map_err(|e| ResolverSetupError(format!("trust anchor files: {e}")))
 }
 
 /// The root anchor, every DNSKEY in the `--trust-anchor` files and the
@@ -227,25 +249,16 @@ pub(super) fn trust_anchors(
     let mut text = String::new();
     for path in files {
         let file = read_anchor_file(path)?;
-        for line in file.lines() {
-            match anchor_type(line).as_deref() {
-                Some("DS") if reject_ds => {
-                    return Err(ResolverSetupError(format!(
-                        "trust anchor file {}: DS records need the asynchronous set-up (Resolver::build)",
-                        path.display()
-                    )));
-                }
-                Some("DS") => {}
-                _ => {
-                    text.push_str(line);
-                    text.push('\n');
-                }
-            }
+        let (keys, has_ds) = anchor_key_lines(&file);
+        if has_ds && reject_ds {
+            return Err(ResolverSetupError(format!(
+                "trust anchor file {}: DS records need the asynchronous set-up (Resolver::build)",
+                path.display()
+            )));
         }
+        text.push_str(&keys);
     }
-    let mut anchors: TrustAnchors = text
-        .parse()
-        .map_err(|e| ResolverSetupError(format!("trust anchor files: {e}")))?;
+    let mut anchors = parse_key_lines(&text)?;
     let root = TrustAnchors::default();
     for i in 0..root.len() {
         if let Some(key) = root.get(i) {
