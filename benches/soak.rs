@@ -13,8 +13,10 @@
 //!
 //! Per round it prints the wall time, VmRSS (current) and VmHWM (the
 //! round's peak: VmHWM is reset before each round by writing `5` to
-//! `/proc/self/clear_refs`, when the kernel allows it), the number of
-//! entries in `/proc/self/fd` and of threads. At the end, a verdict:
+//! `/proc/self/clear_refs`, when the kernel allows it), the heap in use
+//! (glibc's `mallinfo2`: what a leak raises, without the freed memory the
+//! allocator keeps that RSS includes), the number of entries in
+//! `/proc/self/fd` and of threads. At the end, a verdict:
 //! `flat` or `growing`, comparing the last rounds against the first ones
 //! after a warm-up.
 //!
@@ -65,9 +67,12 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// A round that overruns this is stopped (`--deadline`-style): a hang is a
 /// finding, not a reason to soak forever.
 const ROUND_LIMIT: Duration = Duration::from_secs(300);
-/// Slack of the verdict: RSS may wander by allocator noise.
-const RSS_SLACK_KIB: u64 = 8 * 1024;
-const RSS_SLACK_RATIO: f64 = 0.10;
+/// Slack of the verdict: RSS wanders by allocator noise (the allocator's
+/// arenas grow in steps for a while before they settle), 2 MiB or 5 %,
+/// whichever is more. A leak of a few dozen KiB per round over a
+/// 10-minute soak (~60 rounds) still exceeds it.
+const RSS_SLACK_KIB: u64 = 2 * 1024;
+const RSS_SLACK_RATIO: f64 = 0.05;
 /// Slack of the verdict for fds (a lab connection closing late).
 const FD_SLACK: usize = 4;
 
@@ -424,8 +429,54 @@ async fn start_fleet(config: &Config) -> Fleet {
 struct Sample {
     rss_kib: u64,
     hwm_kib: u64,
+    /// Bytes the allocator has handed out and not got back (glibc's
+    /// `mallinfo2`, all arenas, mmapped chunks included), in KiB; `None`
+    /// off glibc. RSS also counts freed memory the allocator keeps, and
+    /// its arenas grow in steps; this is what a leak would raise.
+    heap_kib: Option<u64>,
     fds: usize,
     threads: u64,
+    /// Tasks alive on the audit's runtime after the round: a task the
+    /// audit left behind (a DNS client's background task, a pool's idle
+    /// task) shows here even when it holds no socket.
+    tasks: usize,
+    /// The same on the lab's runtime.
+    lab_tasks: usize,
+}
+
+/// glibc's `struct mallinfo2` (glibc 2.33+): ten `size_t` fields.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[repr(C)]
+struct MallInfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    fn mallinfo2() -> MallInfo2;
+}
+
+/// In-use heap bytes, in KiB: allocated ordinary chunks plus mmapped ones.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn heap_in_use_kib() -> Option<u64> {
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct by
+    // value; it only reads the allocator's statistics under its locks.
+    let info = unsafe { mallinfo2() };
+    Some(((info.uordblks + info.hblkhd) / 1024) as u64)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn heap_in_use_kib() -> Option<u64> {
+    None
 }
 
 fn status_field(status: &str, name: &str) -> Option<u64> {
@@ -441,8 +492,11 @@ fn sample() -> Sample {
     Sample {
         rss_kib: status_field(&status, "VmRSS:").unwrap_or(0),
         hwm_kib: status_field(&status, "VmHWM:").unwrap_or(0),
+        heap_kib: heap_in_use_kib(),
         fds: std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count),
         threads: status_field(&status, "Threads:").unwrap_or(0),
+        tasks: 0,
+        lab_tasks: 0,
     }
 }
 
@@ -546,8 +600,19 @@ fn soak(config: &Config) -> Result<bool, String> {
     );
     println!();
     println!(
-        "{:>5} {:>7} {:>7} {:>8} {:>8} {:>5} {:>7} {:>7} {:>9}  verdicts",
-        "round", "domains", "wall s", "rss MiB", "peak MiB", "fds", "threads", "conns", "out KiB"
+        "{:>5} {:>7} {:>7} {:>8} {:>8} {:>8} {:>5} {:>7} {:>5} {:>9} {:>7} {:>9}  verdicts",
+        "round",
+        "domains",
+        "wall s",
+        "rss MiB",
+        "peak MiB",
+        "heap MiB",
+        "fds",
+        "threads",
+        "tasks",
+        "lab tasks",
+        "conns",
+        "out KiB"
     );
 
     let mut rounds: Vec<Round> = Vec::new();
@@ -556,22 +621,30 @@ fn soak(config: &Config) -> Result<bool, String> {
         let connections_before = fleet.connections();
         let round = audit_runtime.block_on(round(&command_line))?;
         std::thread::sleep(SETTLE);
-        let after = sample();
+        let connections = fleet.connections() - connections_before;
+        // Before sampling: what the lab heard is not the code under test.
+        fleet.forget();
         let round = Round {
-            after,
-            connections: fleet.connections() - connections_before,
+            after: Sample {
+                tasks: audit_runtime.metrics().num_alive_tasks(),
+                lab_tasks: lab_runtime.metrics().num_alive_tasks(),
+                ..sample()
+            },
+            connections,
             ..round
         };
-        fleet.forget();
         println!(
-            "{:>5} {:>7} {:>7.1} {:>8} {:>8} {:>5} {:>7} {:>7} {:>9}  {}",
+            "{:>5} {:>7} {:>7.1} {:>8} {:>8} {:>8} {:>5} {:>7} {:>5} {:>9} {:>7} {:>9}  {}",
             rounds.len() + 1,
             round.domains,
             round.wall.as_secs_f64(),
             mib(round.after.rss_kib),
             mib(round.after.hwm_kib),
+            round.after.heap_kib.map_or_else(|| "-".into(), mib),
             round.after.fds,
             round.after.threads,
+            round.after.tasks,
+            round.after.lab_tasks,
             round.connections,
             round.bytes / 1024,
             round
@@ -642,6 +715,24 @@ async fn round(command_line: &[String]) -> Result<Round, String> {
     })
 }
 
+/// The least-squares slope of `ys` against their index.
+fn slope(ys: impl Iterator<Item = f64>) -> f64 {
+    let ys: Vec<f64> = ys.collect();
+    let n = ys.len() as f64;
+    if ys.len() < 2 {
+        return 0.0;
+    }
+    let mean_x = (n - 1.0) / 2.0;
+    let mean_y = ys.iter().sum::<f64>() / n;
+    let (mut num, mut den) = (0.0, 0.0);
+    for (i, y) in ys.iter().enumerate() {
+        let dx = i as f64 - mean_x;
+        num += dx * (y - mean_y);
+        den += dx * dx;
+    }
+    num / den
+}
+
 /// Flat or growing: the last rounds against the first ones after the
 /// warm-up. Prints the figures it compares; returns whether flat.
 fn verdict(config: &Config, rounds: &[Round]) -> bool {
@@ -662,6 +753,8 @@ fn verdict(config: &Config, rounds: &[Round]) -> bool {
     let rss_last = max(last, |s| s.rss_kib);
     let hwm_first = max(first, |s| s.hwm_kib);
     let hwm_last = max(last, |s| s.hwm_kib);
+    let heap_first = max(first, |s| s.heap_kib.unwrap_or(0));
+    let heap_last = max(last, |s| s.heap_kib.unwrap_or(0));
     let fds_first = max(first, |s| s.fds as u64) as usize;
     let fds_last = max(last, |s| s.fds as u64) as usize;
     let peak = rounds.iter().map(|r| r.after.hwm_kib).max().unwrap_or(0);
@@ -669,6 +762,7 @@ fn verdict(config: &Config, rounds: &[Round]) -> bool {
     let rss_flat = rss_last <= limit(rss_first);
     let hwm_flat = hwm_last <= limit(hwm_first);
     let fds_flat = fds_last <= fds_first + FD_SLACK;
+    let heap_flat = heap_last <= limit(heap_first);
     println!(
         "{n} rounds, {} domains audited; warm-up {warmup} rounds; comparing the max of the first \
          {window} measured rounds with the max of the last {window}",
@@ -687,11 +781,31 @@ fn verdict(config: &Config, rounds: &[Round]) -> bool {
         if hwm_flat { "flat" } else { "growing" },
         mib(peak)
     );
+    if rounds.iter().any(|r| r.after.heap_kib.is_some()) {
+        println!(
+            "  heap {} → {} MiB in use ({})",
+            mib(heap_first),
+            mib(heap_last),
+            if heap_flat { "flat" } else { "growing" }
+        );
+    }
     println!(
         "  fds  {fds_first} → {fds_last} ({})",
         if fds_flat { "flat" } else { "growing" }
     );
-    let flat = rss_flat && hwm_flat && fds_flat;
+    println!(
+        "  rss trend over the measured rounds: {:+.1} KiB per round (least squares)",
+        slope(measured.iter().map(|r| r.after.rss_kib as f64))
+    );
+    println!(
+        "  heap trend over the measured rounds: {:+.1} KiB per round (least squares)",
+        slope(
+            measured
+                .iter()
+                .map(|r| r.after.heap_kib.unwrap_or(0) as f64)
+        )
+    );
+    let flat = rss_flat && hwm_flat && heap_flat && fds_flat;
     println!("verdict: {}", if flat { "flat" } else { "GROWING" });
     flat
 }
