@@ -17,16 +17,29 @@ use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::AuditOptions;
 use smtptls::report::{DomainReport, Report};
+use smtptls::reporter::text::terminal;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("smtptls: error: {}", message(&err));
+            eprintln!("smtptls: error: {}", shown(&message(&err)));
             ExitCode::Usage.into()
         }
     }
+}
+
+/// An error message for the terminal. Errors can quote files and peers (a
+/// bad line of --file, a reply, a certificate name): each line is escaped
+/// like the table's peer text, so nothing in it can drive the terminal;
+/// the line breaks our own messages contain (one invalid input per line)
+/// are kept.
+fn shown(text: &str) -> String {
+    text.split('\n')
+        .map(terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The error and its causes, each said once: a library error's message
@@ -101,10 +114,12 @@ fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
     Ok(jobs.jobs)
 }
 
-/// One line on stderr, in the program's name.
+/// One line on stderr, in the program's name. Notices quote input lines
+/// and domain names; escaped for the terminal like the table's peer text
+/// (and a line end cannot forge a second notice).
 fn notice(text: Option<&str>) {
     if let Some(text) = text {
-        eprintln!("smtptls: {text}");
+        eprintln!("smtptls: {}", terminal(text));
     }
 }
 

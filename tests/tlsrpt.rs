@@ -483,6 +483,32 @@ fn report_text_cannot_drive_the_terminal() {
 }
 
 #[test]
+fn report_text_in_json_and_ndjson_keeps_controls_escaped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // DEL, a C1 control and a right-to-left override: serde_json writes
+    // them raw; the output must not.
+    let hostile = std::fs::read_to_string(fixture("rfc8460-example.json"))
+        .expect("fixture")
+        .replace("Company-X", "Evil\\u007f\\u009b2J\\u202eCorp");
+    let path = temp_file(dir.path(), "hostile.json", hostile.as_bytes());
+    for format in ["json", "ndjson"] {
+        let out = smtptls(
+            &["tlsrpt", "--format", format, path.to_str().expect("path")],
+            None,
+        );
+        assert_eq!(out.code, 1, "{format}");
+        for c in ['\u{7f}', '\u{9b}', '\u{202e}'] {
+            assert!(!out.stdout.contains(c), "{format}: {c:?} raw");
+        }
+        assert!(
+            out.stdout.contains("Evil\\u007f\\u009b2J\\u202eCorp"),
+            "{format}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
 fn schema_enums_match_the_code() {
     let schema = schema();
     let ids: Vec<&str> = schema["$defs"]["explanation"]["properties"]["id"]["enum"]

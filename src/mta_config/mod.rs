@@ -525,14 +525,15 @@ fn safe_name(name: &str) -> bool {
         })
 }
 
-/// One line of printable text: control characters and noncharacters are
-/// escaped (`\u{a}`), so nothing read from the network can end a comment
-/// line or hide text. Idempotent.
+/// One line of printable text: control characters, noncharacters and the
+/// bidirectional controls are escaped (`\u{a}`, `\u{202e}`), so nothing
+/// read from the network can end a comment line, hide text or show it to
+/// the admin in another order than the MTA reads it. Idempotent.
 fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let nonchar = matches!(c as u32, 0xfdd0..=0xfdef) || (c as u32) & 0xfffe == 0xfffe;
-        if c.is_control() || nonchar || matches!(c, '\u{2028}' | '\u{2029}') {
+        if crate::reporter::text::is_unsafe(c) || nonchar {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -949,6 +950,15 @@ mod tests {
         assert_eq!(c.level, PolicyLevel::May);
         assert!(!c.reason.contains('\n'));
         assert_eq!(printable(&c.reason), c.reason, "idempotent");
+    }
+
+    #[test]
+    fn printable_escapes_bidi_controls_too() {
+        assert_eq!(
+            printable("mx\u{202e}gpj.exe\u{2066}\u{200f}\u{85}ok"),
+            "mx\\u{202e}gpj.exe\\u{2066}\\u{200f}\\u{85}ok"
+        );
+        assert_eq!(printable("ünïcødé"), "ünïcødé");
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! booleans are `true`/`false`, empty when there is nothing to judge (no
 //! certificate). `worst_finding` is `ID: MESSAGE` of the row's most severe
 //! finding above `ok` (so `info` for a null MX). Control characters other
-//! than tab and line ends, which many CSV readers choke on, are replaced by
-//! U+FFFD, and a text cell that a spreadsheet would take for a formula
+//! than tab and line ends, which many CSV readers choke on, and the
+//! bidirectional controls are replaced by U+FFFD, and a text cell that a spreadsheet would take for a formula
 //! (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`.
 
 use std::borrow::Cow;
@@ -159,18 +159,12 @@ fn formula_safe(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// `s` with control characters other than tab, CR and LF replaced.
+/// `s` with control characters other than tab, CR and LF (which the
+/// CSV quoting carries), bidirectional controls and U+2028/U+2029
+/// replaced by U+FFFD: CSV has no escape for them, many readers choke on
+/// them, and a `cat` of the file would hand them to the terminal.
 fn printable(s: &str) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n');
-    if s.chars().any(bad) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if bad(c) { '\u{FFFD}' } else { c })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
+    super::text::replace_unsafe(s, |c| matches!(c, '\t' | '\r' | '\n'))
 }
 
 #[cfg(test)]
@@ -225,6 +219,27 @@ mod tests {
         assert!(
             !TEXT_COLUMNS.contains(&11),
             "days_left is not a text column"
+        );
+    }
+
+    #[test]
+    fn peer_text_is_replaced_and_formula_guarded_in_every_cell() {
+        // fixture::PEER with its controls replaced, quoted for CSV.
+        const R: &str = "=cmd|' /C calc'!A0\u{fffd}[2J\u{fffd}]0;T\u{fffd}\u{fffd}\u{fffd}\u{fffd}31m\u{fffd}\u{fffd}\u{fffd}\u{fffd}\"\"q\"\"</script>\r\nX";
+        let text = render(&fixture::peer_report());
+        let row = text.split_once("\r\n").expect("header").1;
+        assert_eq!(
+            row,
+            format!(
+                "peer.example,broken,\"'{R}\",10,192.0.2.7,25,true,TLSv1.3,TLS13_AES_128_GCM_SHA256,\
+                 false,false,30,2030-01-01T00:00:00Z,insecure,,,,false,vulnerable,starttls,\
+                 \"454 {R}\",\"cert.chain.valid: self-signed certificate (CN={R})\"\r\n"
+            )
+        );
+        assert!(
+            !text
+                .chars()
+                .any(|c| !matches!(c, '\r' | '\n') && crate::reporter::text::is_unsafe(c))
         );
     }
 

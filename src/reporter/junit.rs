@@ -9,7 +9,9 @@
 //!
 //! Escaping is quick-xml's; characters XML 1.0 does not allow at all
 //! (control characters from a hostile banner, U+FFFE, U+FFFF) are replaced
-//! by U+FFFD first, since no escape can represent them.
+//! by U+FFFD first, since no escape can represent them, and so are the
+//! characters XML allows but a reader's screen would obey (C1 controls,
+//! DEL, bidirectional controls, U+2028/U+2029).
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -144,14 +146,16 @@ fn problems(d: &DomainReport) -> Vec<String> {
     lines
 }
 
-/// `s` with every character XML 1.0 does not allow replaced by U+FFFD.
+/// `s` with every character XML 1.0 does not allow, and every unsafe one
+/// ([`super::text::is_unsafe`]) but tab and line ends, replaced by U+FFFD.
 fn xml_chars(s: &str) -> Cow<'_, str> {
     fn allowed(c: char) -> bool {
-        matches!(c,
+        let xml = matches!(c,
             '\t' | '\n' | '\r'
             | '\u{20}'..='\u{D7FF}'
             | '\u{E000}'..='\u{FFFD}'
-            | '\u{10000}'..)
+            | '\u{10000}'..);
+        xml && (matches!(c, '\t' | '\n' | '\r') || !super::text::is_unsafe(c))
     }
     if s.chars().all(allowed) {
         Cow::Borrowed(s)
@@ -230,6 +234,29 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
             body.contains(&format!("{hostile} [192.0.2.2]: smtp.connect")),
             "{body:?}"
         );
+    }
+
+    #[test]
+    fn peer_text_is_escaped_and_unsafe_characters_replaced() {
+        // fixture::PEER as the failure text carries it.
+        const X: &str = "=cmd|&apos; /C calc&apos;!A0\u{FFFD}[2J\u{FFFD}]0;T\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}31m\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}&quot;q&quot;&lt;/script&gt;&#13;\nX";
+        let text = render(&fixture::peer_report());
+        let expected = format!(
+            "  <testcase classname=\"smtptls\" name=\"peer.example\">\n    \
+             <failure message=\"verdict broken below encrypted\" type=\"broken\">\
+             verdict broken: because {X}\n\
+             peer.example: mta-sts.policy: policy: {X}\n\
+             {X}: mx.invalid-name: MX {X}\n\
+             {X} [192.0.2.7]: cert.chain.valid: self-signed certificate (CN={X})</failure>\n  \
+             </testcase>\n"
+        );
+        assert!(text.contains(&expected), "{text}");
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::reporter::text::is_unsafe(c))
+        );
+        roxmltree::Document::parse(&text).expect("well-formed XML");
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! Reporters write only the report to the writer they are given (stdout in
 //! the CLI); progress and diagnostics go to stderr elsewhere, so piped
 //! output stays machine-clean.
+//!
+//! Text from the network is made inert for each format by the neutralisers
+//! of [`text`], shared by every reporter.
 
 mod csv;
 mod json;
@@ -11,6 +14,7 @@ mod junit;
 mod ndjson;
 mod prometheus;
 mod table;
+pub mod text;
 pub mod tlsrpt;
 
 use std::io::{self, Write};
@@ -290,6 +294,99 @@ mod fixture {
             )],
             ..DomainReport::empty("null.example")
         }
+    }
+
+    /// Peer text as hostile as a server can make it: terminal escapes
+    /// (clear screen, OSC title, a C1 CSI, NEL), NUL, DEL, bidi override
+    /// and isolate, a line separator, a spreadsheet formula, quotes,
+    /// markup and a line end.
+    pub const PEER: &str = "=cmd|' /C calc'!A0\u{1b}[2J\u{1b}]0;T\u{7}\u{0}\u{7f}\u{9b}31m\u{85}\u{202e}\u{2066}\u{2028}\"q\"</script>\r\nX";
+
+    /// One domain whose every peer-text field carries [`PEER`]: the
+    /// banner, the EHLO keywords, the certificate's subject, issuer and
+    /// names, the MX name, the MTA-STS policy and fetch error, the
+    /// TLS-RPT destinations, the injection reply, the error and the
+    /// findings quoting them at every level.
+    pub fn peer_report() -> Report {
+        let mut a = address("192.0.2.7");
+        a.starttls = true;
+        a.banner = Some(format!("220 {PEER}"));
+        a.extensions = vec![PEER.into(), "STARTTLS".into()];
+        a.extensions_after_tls = Some(vec![PEER.into()]);
+        a.tls = Some(TlsReport {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
+            key_exchange_group: Some("X25519".into()),
+            ocsp_stapled: false,
+            signature_verified: true,
+        });
+        let mut cert = crate::report::read::fixture::certificate(PEER, 30);
+        cert.subject = format!("CN={PEER}, O={PEER}");
+        cert.issuer = cert.subject.clone();
+        cert.chain_valid = false;
+        cert.chain_error = Some(ChainError::SelfSigned);
+        cert.hostname_match = false;
+        a.certificate = Some(cert);
+        a.starttls_injection = Some(InjectionReport {
+            result: InjectionResult::Vulnerable,
+            reply: Some(format!("250 {PEER}")),
+            error: None,
+        });
+        a.error = Some(Failure {
+            phase: ErrorPhase::Starttls,
+            kind: ErrorKind::Rejected,
+            message: format!("454 {PEER}"),
+        });
+        a.findings = vec![Finding::fail(
+            FindingId::CertChainValid,
+            format!("self-signed certificate (CN={PEER})"),
+        )];
+        let mut host = mx(PEER, 10, vec![a]);
+        host.findings = vec![Finding::warn(
+            FindingId::MxInvalidName,
+            format!("MX {PEER}"),
+        )];
+        let domain = DomainReport {
+            verdict: Verdict::Broken,
+            verdict_reason: format!("because {PEER}"),
+            mx_source: MxSource::Mx,
+            mx: vec![host],
+            dnssec: Dnssec::Insecure,
+            mta_sts: Some(MtaStsReport {
+                record: crate::protection::RecordState::Valid,
+                id: Some(PEER.into()),
+                policy: Some(StsPolicyReport {
+                    url: "https://mta-sts.peer.example/.well-known/mta-sts.txt".into(),
+                    mode: crate::protection::mta_sts::Mode::Enforce,
+                    mx: vec![PEER.into()],
+                    max_age: 86400,
+                }),
+                fetch_error: Some(PEER.into()),
+            }),
+            tls_rpt: Some(TlsRptReport {
+                record: crate::protection::RecordState::Valid,
+                rua: vec![format!("mailto:{PEER}")],
+            }),
+            delivery: Some(Delivery {
+                opportunistic: outcome(DeliveryResult::Secure, PEER),
+                mta_sts: outcome(DeliveryResult::Deferred, PEER),
+                dane: outcome(DeliveryResult::NotApplicable, PEER),
+            }),
+            findings: vec![Finding::fail(
+                FindingId::MtaStsPolicy,
+                format!("policy: {PEER}"),
+            )],
+            ..DomainReport::empty("peer.example")
+        };
+        let mut report = report();
+        report.domains = vec![domain];
+        report.summary.domains = 1;
+        report.summary.verdicts = Verdict::ALL
+            .into_iter()
+            .map(|v| (v, usize::from(v == Verdict::Broken)))
+            .collect();
+        report.summary.below_threshold = 1;
+        report
     }
 
     pub fn report() -> Report {

@@ -15,9 +15,11 @@ pub struct NdjsonReporter;
 
 impl Reporter for NdjsonReporter {
     fn domain_done(&mut self, domain: &DomainReport, out: &mut dyn Write) -> io::Result<()> {
-        // Compact serde_json escapes every control character in strings,
-        // so a hostile banner cannot break the one-line-per-domain framing.
-        serde_json::to_writer(&mut *out, domain)?;
+        // Compact serde_json escapes every C0 control in strings, so a
+        // hostile banner cannot break the one-line-per-domain framing;
+        // text::json escapes the rest a terminal would obey.
+        let line = serde_json::to_string(domain)?;
+        out.write_all(super::text::json(&line).as_bytes())?;
         out.write_all(b"\n")?;
         out.flush()
     }
@@ -71,6 +73,39 @@ mod tests {
         assert_eq!(
             parsed["mx"][0]["addresses"][0]["banner"],
             format!("220 {}", fixture::HOSTILE)
+        );
+    }
+
+    #[test]
+    fn peer_text_is_escaped_on_one_line_and_reads_back_unchanged() {
+        use crate::reporter::text::is_unsafe;
+        const ESCAPED: &str = r#"=cmd|' /C calc'!A0\u001b[2J\u001b]0;T\u0007\u0000\u007f\u009b31m\u0085\u202e\u2066\u2028\"q\"</script>\r\nX"#;
+        let report = fixture::peer_report();
+        let mut out = Vec::new();
+        NdjsonReporter
+            .domain_done(&report.domains[0], &mut out)
+            .expect("write");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(text.lines().count(), 1);
+        assert!(
+            !text.trim_end_matches('\n').chars().any(is_unsafe),
+            "{text}"
+        );
+        for field in [
+            format!(
+                r#""banner":"220 {ESCAPED}","extensions":["{ESCAPED}","STARTTLS"],"extensions_after_tls":["{ESCAPED}"],"#
+            ),
+            format!(
+                r#""subject":"CN={ESCAPED}, O={ESCAPED}","issuer":"CN={ESCAPED}, O={ESCAPED}","subject_alt_names":["{ESCAPED}"],"#
+            ),
+            format!(r#""message":"self-signed certificate (CN={ESCAPED})""#),
+        ] {
+            assert!(text.contains(&field), "no {field}\n{text}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            back,
+            serde_json::to_value(&report.domains[0]).expect("serialize")
         );
     }
 

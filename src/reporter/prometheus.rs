@@ -109,8 +109,13 @@ impl Family {
 }
 
 /// Label values: backslash, double quote and line feed are escaped, as
-/// the exposition format requires; everything else is written as is.
+/// the exposition format requires. The format has no other escapes, so
+/// the other control characters (a CR, NUL or ESC from a hostile MX name)
+/// and the bidirectional controls are replaced by U+FFFD: they would
+/// reach whoever reads the textfile, the graph legends and the alerts.
+/// Metric and label names are never peer text.
 fn escape_label(value: &str) -> String {
+    let value = super::text::replace_unsafe(value, |c| c == '\n');
     let mut escaped = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -544,14 +549,50 @@ smtptls_mx_dane_result{domain="good.example",mx="mx1.good.example",address="192.
 
     #[test]
     fn label_values_are_escaped() {
+        // The three escapes of the format; every other control character
+        // (CR, NUL, ESC, a C1 CSI) and the bidi controls have no escape
+        // and become U+FFFD.
         assert_eq!(
-            escape_label("a\\b\"c\nd\re\u{0}"),
-            "a\\\\b\\\"c\\nd\re\u{0}"
+            escape_label("a\\b\"c\nd\re\u{0}f\u{1b}\u{9b}\u{202e}\t"),
+            "a\\\\b\\\"c\\nd\u{fffd}e\u{fffd}f\u{fffd}\u{fffd}\u{fffd}\u{fffd}"
         );
         let text = render(&fixture::report());
         assert!(text.contains(
-            "smtptls_mx_starttls{domain=\"plain.example\",mx=\"mx\\\"<&>'\\\\\\n\r\t\u{0}\u{1b}\u{fffe}.evil.example\",address=\"2001:db8::25\"} 0\n"
+            "smtptls_mx_starttls{domain=\"plain.example\",mx=\"mx\\\"<&>'\\\\\\n\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffe}.evil.example\",address=\"2001:db8::25\"} 0\n"
         ));
+    }
+
+    #[test]
+    fn peer_text_only_in_label_values_and_escaped() {
+        // fixture::PEER as a label value.
+        const L: &str = "=cmd|' /C calc'!A0\u{fffd}[2J\u{fffd}]0;T\u{fffd}\u{fffd}\u{fffd}\u{fffd}31m\u{fffd}\u{fffd}\u{fffd}\u{fffd}\\\"q\\\"</script>\u{fffd}\\nX";
+        let text = render(&fixture::peer_report());
+        for line in [
+            format!(
+                r#"smtptls_mx_starttls{{domain="peer.example",mx="{L}",address="192.0.2.7"}} 1"#
+            ),
+            format!(
+                r#"smtptls_mx_error{{domain="peer.example",mx="{L}",address="192.0.2.7",phase="starttls",kind="rejected"}} 1"#
+            ),
+        ] {
+            assert!(text.lines().any(|l| l == line), "no line {line}\n{text}");
+        }
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::reporter::text::is_unsafe(c))
+        );
+        // Metric names are ours: every sample's name is a family's.
+        let names: Vec<&str> = Metrics::default().families().map(|f| f.name).to_vec();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
+            assert!(names.contains(&name), "{line}");
+        }
+        // No label value broke a line: each ends in a number.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap_or_default();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Reporter;
+use super::text::terminal as inert;
 use crate::report::{
     AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport, Report,
     worst,
@@ -236,7 +237,7 @@ impl TableReporter {
         };
         let (version, cipher) = match &a.tls {
             Some(t) => (
-                t.version.trim_start_matches("TLSv").to_string(),
+                inert(t.version.trim_start_matches("TLSv")).into_owned(),
                 inert(&t.cipher).into_owned(),
             ),
             None => ("-".to_string(), "-".to_string()),
@@ -410,48 +411,72 @@ fn chain_word(e: Option<ChainError>) -> &'static str {
     }
 }
 
-/// Text from the network made inert for a terminal: C0 and C1 controls,
-/// DEL and the bidirectional overrides (which could move the cursor, set
-/// the title, clear the screen, recolour or reorder what the admin reads)
-/// are shown as escapes (`\x1b`, `\u{202e}`); so are line ends and tabs,
-/// which would break the table's rows.
-pub fn inert(s: &str) -> std::borrow::Cow<'_, str> {
-    fn dangerous(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
-    if !s.chars().any(dangerous) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && dangerous(c) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if dangerous(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 #[cfg(test)]
-mod inert_tests {
-    use super::inert;
+mod tests {
+    use super::*;
+    use crate::reporter::fixture;
+    use crate::reporter::text::is_unsafe;
+
+    /// `fixture::PEER` as the table shows it.
+    const SHOWN: &str = r#"=cmd|' /C calc'!A0\x1b[2J\x1b]0;T\x07\x00\x7f\u{9b}31m\u{85}\u{202e}\u{2066}\u{2028}"q"</script>\r\nX"#;
+
+    fn render(color: bool) -> String {
+        let mut out = Vec::new();
+        TableReporter { color }
+            .finish(&fixture::peer_report(), &mut out)
+            .expect("write");
+        String::from_utf8(out).expect("UTF-8")
+    }
 
     #[test]
-    fn control_and_bidi_characters_are_shown_escaped() {
-        assert_eq!(inert("mx.example.test"), "mx.example.test");
+    fn peer_text_is_shown_escaped_in_every_line_and_cell() {
+        let text = render(false);
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|&c| c != '\n' && is_unsafe(c))
+            .collect();
+        assert!(raw.is_empty(), "raw {raw:?} in:\n{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("peer.example  BROKEN  because {SHOWN}"));
+        assert_eq!(lines[3], format!("  FAIL mta-sts.policy: policy: {SHOWN}"));
+        assert_eq!(lines[4], format!("  warn mx.invalid-name: MX {SHOWN}"));
+        let row = lines
+            .iter()
+            .find(|l| l.contains("192.0.2.7"))
+            .expect("address row");
+        let cells: Vec<&str> = row.trim_matches('│').split('┆').map(str::trim).collect();
+        assert_eq!(cells.len(), 14, "{row}");
+        assert_eq!(cells[1], SHOWN, "MX cell");
         assert_eq!(
-            inert("421 \u{1b}]0;TITLE\u{7}\u{1b}[2J\u{1b}[31mRED"),
-            "421 \\x1b]0;TITLE\\x07\\x1b[2J\\x1b[31mRED"
+            cells[13],
+            format!("self-signed certificate (CN={SHOWN})"),
+            "problem cell"
         );
-        assert_eq!(inert("a\u{9b}b\u{7f}c\u{0}"), "a\\u{9b}b\\x7fc\\x00");
-        assert_eq!(inert("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
-        assert_eq!(inert("two\r\nlines\t"), "two\\r\\nlines\\t");
+        assert_eq!(
+            lines.last().copied(),
+            Some("1 domain: 1 broken; 1 below the threshold (encrypted)")
+        );
+    }
+
+    #[test]
+    fn with_colour_only_our_own_escapes_reach_the_terminal() {
+        let text = render(true);
+        assert!(text.contains(&format!("because {SHOWN}\n")), "{text}");
+        // Every ESC left starts an SGR sequence the table wrote itself.
+        for (i, _) in text.match_indices('\u{1b}') {
+            let sgr = text[i + 1..]
+                .strip_prefix('[')
+                .and_then(|rest| rest.find('m').map(|end| &rest[..end]));
+            assert!(
+                sgr.is_some_and(|p| p.chars().all(|c| c.is_ascii_digit() || c == ';')),
+                "not an SGR sequence at {i}: {:?}",
+                &text[i..(i + 12).min(text.len())]
+            );
+        }
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|&c| !matches!(c, '\n' | '\u{1b}') && is_unsafe(c))
+            .collect();
+        assert!(raw.is_empty(), "raw {raw:?}");
     }
 }

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Table, presets};
 use serde::Serialize;
 
-use super::table::inert;
+use super::text::terminal as inert;
 use crate::report::tlsrpt::{
     CauseStatus, Conflict, DomainSummary, FailureGroup, InputReport, Sessions, TlsRptRun, Totals,
 };
@@ -41,7 +41,10 @@ enum Line<'a> {
 pub fn write(format: TlsRptFormat, run: &TlsRptRun, out: &mut dyn Write) -> io::Result<()> {
     match format {
         TlsRptFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, run)?;
+            // serde_json leaves DEL, C1 and bidi controls raw, which a
+            // terminal (or an editor) would obey: text::json escapes them.
+            let text = serde_json::to_string_pretty(run).map_err(io::Error::other)?;
+            out.write_all(super::text::json(&text).as_bytes())?;
             writeln!(out)
         }
         TlsRptFormat::Ndjson => {
@@ -53,8 +56,8 @@ pub fn write(format: TlsRptFormat, run: &TlsRptRun, out: &mut dyn Write) -> io::
                 .chain(run.conflicts.iter().map(Line::Conflict))
                 .chain(std::iter::once(Line::Totals(&run.totals)));
             for line in lines {
-                // Compact serde_json escapes every control character.
-                serde_json::to_writer(&mut *out, &line)?;
+                let text = serde_json::to_string(&line).map_err(io::Error::other)?;
+                out.write_all(super::text::json(&text).as_bytes())?;
                 writeln!(out)?;
             }
             Ok(())

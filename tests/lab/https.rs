@@ -186,6 +186,11 @@ impl HttpsServer {
         self.shared.requests.lines()
     }
 
+    /// Forgets the requests so far (see [`Log::clear`]).
+    pub fn forget_requests(&self) {
+        self.shared.requests.clear();
+    }
+
     /// How many TCP connections were accepted so far (including those whose
     /// TLS handshake failed).
     pub fn connections(&self) -> usize {

@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use rcgen::DnType;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -57,6 +58,14 @@ pub struct LeafSpec {
     /// alone although it was issued by the intermediate, which is the classic
     /// "missing intermediate" misconfiguration.
     pub send_intermediate: bool,
+    /// Subject attributes besides the CN, or replacing it (a
+    /// `DnType::CommonName` entry here wins over `names[0]`), encoded as
+    /// UTF8String, which carries any character (NUL, ESC, line ends): peer
+    /// text for the output-safety tests. A self-signed leaf has the same
+    /// text as its issuer. (DNS names in `names` must be ASCII: rcgen
+    /// encodes them as IA5String, which still allows ESC, NUL, quotes and
+    /// line ends.)
+    pub subject: Vec<(DnType, String)>,
 }
 
 impl LeafSpec {
@@ -72,6 +81,7 @@ impl LeafSpec {
             key: KeyKind::default(),
             issuer: Issuer::default(),
             send_intermediate: true,
+            subject: Vec::new(),
         }
     }
 }
@@ -259,6 +269,9 @@ impl TestPki {
         params
             .distinguished_name
             .push(DnType::CommonName, spec.names[0].as_str());
+        for (kind, value) in &spec.subject {
+            params.distinguished_name.push(kind.clone(), value.as_str());
+        }
         params.not_before = spec.not_before;
         params.not_after = spec.not_after;
         // A proper end-entity certificate: explicit CA:FALSE, usable only to

@@ -73,4 +73,13 @@ impl Log {
     pub fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// Forgets everything so far. A long-running user of the lab (the
+    /// soak) calls this between rounds, so the lab's own memory stays flat
+    /// and does not hide or fake a leak in the code under test.
+    pub fn clear(&self) {
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        lines.clear();
+        lines.shrink_to_fit();
+    }
 }

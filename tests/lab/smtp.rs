@@ -168,6 +168,11 @@ pub enum Ehlo {
     RejectEhlo,
     /// 502 to EHLO, and a (wrong) 220 to HELO: not a greeting.
     RejectEhloHelo220,
+    /// The normal EHLO reply with these lines inserted after the greeting
+    /// line, sent as given: peer text for the output-safety tests (escape
+    /// sequences, NUL, quotes, markup; a bare CR, but no LF, which would
+    /// end the line).
+    ExtraLines(Vec<String>),
 }
 
 /// How STARTTLS is advertised and answered.
@@ -201,6 +206,10 @@ pub enum StartTls {
     /// protocol_version, what a TLS 1.0-only server sends a TLS 1.2+
     /// client; 40 = handshake_failure), then closes.
     TlsAlert(u8),
+    /// Advertised and answered with 220; the server reads the ClientHello
+    /// and then resets the connection (TCP RST, not a FIN): a stack that
+    /// crashed mid-handshake, or a middlebox killing the session.
+    ResetMidHandshake,
 }
 
 /// What all connections of one server share.
@@ -290,6 +299,11 @@ impl SmtpServer {
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
     }
+
+    /// Forgets the transcript so far (see [`Log::clear`]).
+    pub fn forget_commands(&self) {
+        self.shared.commands.clear();
+    }
 }
 
 impl Drop for SmtpServer {
@@ -319,10 +333,19 @@ async fn serve(mut tcp: TcpStream, shared: &Shared) -> io::Result<()> {
         return Ok(());
     }
 
+    let (mut tcp, leftover) = plain.into_parts();
+    if shared.behaviour.starttls == StartTls::ResetMidHandshake {
+        let mut hello = [0u8; 512];
+        let _ = tcp.read(&mut hello).await;
+        // SO_LINGER 0: closing sends RST instead of FIN. Harmless here: a
+        // zero linger never blocks on close.
+        tcp.set_zero_linger()?;
+        drop(tcp);
+        return Ok(());
+    }
     let Some(acceptor) = &shared.tls else {
         unreachable!("dialogue() only hands over to TLS when a certificate is configured")
     };
-    let (mut tcp, leftover) = plain.into_parts();
     if let Some(legacy) = &shared.behaviour.legacy
         && let Some(hello) = peek_client_hello(&mut tcp).await
     {
@@ -639,15 +662,16 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
         }
 
         match verb.as_str() {
-            "EHLO" if behaviour.ehlo != Ehlo::Normal => {
+            "EHLO" if matches!(behaviour.ehlo, Ehlo::RejectEhlo | Ehlo::RejectEhloHelo220) => {
                 conn.reply("502 5.5.2 EHLO not supported").await?;
             }
             "EHLO" => {
-                let mut lines = vec![
-                    format!("{host} greets {argument}"),
-                    "PIPELINING".to_owned(),
-                    "SIZE 10240000".to_owned(),
-                ];
+                let mut lines = vec![format!("{host} greets {argument}")];
+                if let Ehlo::ExtraLines(extra) = &behaviour.ehlo {
+                    lines.extend(extra.iter().cloned());
+                }
+                lines.push("PIPELINING".to_owned());
+                lines.push("SIZE 10240000".to_owned());
                 if !in_tls && behaviour.starttls != StartTls::NotOffered {
                     lines.push("STARTTLS".to_owned());
                 }
@@ -712,6 +736,12 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                     let _ = conn.stream.write_all(b"500 what is this?\r\n").await;
                     conn.shutdown().await;
                     return Ok(Next::Done);
+                }
+                StartTls::ResetMidHandshake => {
+                    conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    // `serve` reads the hello and resets: only it has the
+                    // TCP socket (this loop may be generic over TLS).
+                    return Ok(Next::StartTls);
                 }
                 StartTls::TlsAlert(description) => {
                     conn.reply("220 2.0.0 Ready to start TLS").await?;
