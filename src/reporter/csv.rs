@@ -1,7 +1,9 @@
 //! `--format csv`: one row per MX address, for spreadsheets. An MX host
 //! without addresses gets one row (address fields empty, its error in the
 //! error columns), and so does a domain without MX hosts (NXDOMAIN, null
-//! MX, DNS failure), so no domain disappears. Header row first, domains in
+//! MX, DNS failure), so no domain disappears. MX hosts and addresses that
+//! `--max-mx-hosts` / `--max-addresses-per-host` left out get a row each,
+//! with only their names and `not probed: …` in `error`. Header row first, domains in
 //! input order, RFC 4180 (quoted where needed, CRLF line ends).
 //!
 //! The protocol-scan columns: `accepted_versions` (space-separated, as in
@@ -85,8 +87,28 @@ fn rows(d: &DomainReport) -> Vec<[String; COLUMNS]> {
         for a in &mx.addresses {
             rows.push(row(d, Some(mx), Some(a), a.error.as_ref(), &a.findings));
         }
+        // What the caps left out gets a row too: a spreadsheet user filters
+        // rows, and an address that silently vanished would look probed.
+        for ip in &mx.addresses_left_out {
+            rows.push(left_out(
+                d,
+                &mx.host,
+                mx.preference,
+                &ip.to_string(),
+                "not probed: beyond --max-addresses-per-host",
+            ));
+        }
     }
-    if d.mx.is_empty() {
+    for host in &d.mx_left_out {
+        rows.push(left_out(
+            d,
+            &host.host,
+            host.preference,
+            "",
+            "not probed: beyond --max-mx-hosts",
+        ));
+    }
+    if d.mx.is_empty() && d.mx_left_out.is_empty() {
         rows.push(row(d, None, None, d.error.as_ref(), &d.findings));
     }
     rows
@@ -140,6 +162,25 @@ fn row(
         text(error.map(|e| e.message.as_str())),
         num(worst(findings).map(|f| format!("{}: {}", f.id, f.message))),
     ]
+}
+
+/// A row for an MX host or address the caps left out: its names, the
+/// domain's verdict, and why it has no results.
+fn left_out(
+    d: &DomainReport,
+    host: &str,
+    preference: u16,
+    address: &str,
+    why: &str,
+) -> [String; COLUMNS] {
+    let mut row: [String; COLUMNS] = Default::default();
+    row[0] = d.domain.clone();
+    row[1] = d.verdict.as_str().to_string();
+    row[2] = host.to_string();
+    row[3] = preference.to_string();
+    row[4] = address.to_string();
+    row[20] = why.to_string();
+    row
 }
 
 /// The columns that carry free text, some of it from the network (host
@@ -198,6 +239,31 @@ mod tests {
             "mx.null: null MX (RFC 7505): the domain accepts no mail\r\n",
         );
         assert_eq!(render(&fixture::report()), expected);
+    }
+
+    #[test]
+    fn what_the_caps_left_out_has_rows() {
+        let mut report = fixture::report();
+        report.domains.truncate(1);
+        let good = &mut report.domains[0];
+        good.mx[0].addresses_left_out = vec!["192.0.2.9".parse().expect("ip")];
+        good.mx_left_out = vec![crate::report::LeftOutMx {
+            host: "mx9.good.example".into(),
+            preference: 90,
+        }];
+        let out = render(&report);
+        let lines: Vec<&str> = out.split("\r\n").collect();
+        assert_eq!(
+            lines[2],
+            "good.example,secure,mx1.good.example,10,192.0.2.9,,,,,,,,,,,,,,,,\
+             not probed: beyond --max-addresses-per-host,"
+        );
+        assert_eq!(
+            lines[3],
+            "good.example,secure,mx9.good.example,90,,,,,,,,,,,,,,,,,\
+             not probed: beyond --max-mx-hosts,"
+        );
+        assert_eq!(lines.len(), 5, "{out}");
     }
 
     #[test]
