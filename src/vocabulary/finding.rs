@@ -178,6 +178,35 @@ impl<'de> Deserialize<'de> for FindingId {
     }
 }
 
+/// Who can act on a finding's advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixBy {
+    /// The receiving domain's administrator (its MTA, DNS, web server).
+    Receiver,
+    /// The sending side: whoever runs smtptls, or an MTA delivering to
+    /// the domain.
+    Sender,
+}
+
+impl fmt::Display for FixBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FixBy::Receiver => "receiver",
+            FixBy::Sender => "sender",
+        })
+    }
+}
+
+/// The usual fix for a finding, written for the side that can act.
+/// Shared by every output (JSON `fix`, the table's `fix:` lines); where
+/// each piece of advice comes from is listed in `docs/grading.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub by: FixBy,
+    pub text: String,
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -187,6 +216,10 @@ pub struct Finding {
     /// The NCSC-NL level of what was graded (TLS versions, suites, key
     /// exchange, certificate key and signature); null for other checks.
     pub level: Option<NcscLevel>,
+    /// The usual fix, when there is one (`report::advice`). Defaults to
+    /// none so that reports of earlier versions still read back.
+    #[serde(default)]
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -196,6 +229,7 @@ impl Finding {
             severity,
             message: message.into(),
             level: None,
+            fix: None,
         }
     }
 
