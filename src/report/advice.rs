@@ -87,16 +87,16 @@ fn domain_fix(f: &Finding, ctx: &DomainContext<'_>) -> Option<Fix> {
         // Advice on an info finding: these say what is missing, and the
         // issue they describe is the usual next step of a domain admin.
         FindingId::TlsRptRecord if f.severity == Severity::Info => receiver(format!(
-            "publish _smtp._tls.{domain}. TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}\" so that senders report TLS failures to you"
+            "publish `_smtp._tls.{domain}. TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}\"` so that senders report TLS failures to you"
         )),
         FindingId::TlsRptRecord if needs_fix(f) => receiver(format!(
-            "publish exactly one TXT record at _smtp._tls.{domain}: \"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}\""
+            "publish exactly one TXT record at _smtp._tls.{domain}: `\"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}\"`"
         )),
         FindingId::MtaStsRecord if f.severity == Severity::Info => receiver(format!(
-            "to make senders require TLS, publish an MTA-STS policy in mode testing first (`smtptls policy --format mta-sts {domain}` writes the policy file and the _mta-sts TXT record)"
+            "publish an MTA-STS policy (mode testing first) so that senders require TLS: `smtptls policy --format mta-sts {domain}` writes it"
         )),
         FindingId::MtaStsRecord if needs_fix(f) => receiver(format!(
-            "publish exactly one TXT record at _mta-sts.{domain}: \"v=STSv1; id=<1 to 32 letters and digits, changed with every policy change>\""
+            "publish exactly one TXT record at _mta-sts.{domain}: `\"v=STSv1; id=…;\"` (id: 1 to 32 letters and digits, changed with every policy change)"
         )),
         FindingId::MtaStsPolicy if needs_fix(f) => receiver(format!(
             "serve the policy at {} over HTTPS with a valid certificate for mta-sts.{domain}: status 200, Content-Type text/plain, no redirect, lines version: STSv1, mode, mx, max_age",
@@ -222,7 +222,7 @@ fn address_fix(
             Some(ChainError::SelfSigned | ChainError::UnknownIssuer) => {
                 let spki = cert.map(|c| c.spki_sha256.as_str()).unwrap_or_default();
                 receiver(format!(
-                    "use a certificate for {host} from a public CA (e.g. ACME/Let's Encrypt), or publish under DNSSEC the TLSA record _{port}._tcp.{host}. IN TLSA 3 1 1 {spki} so that DANE senders authenticate this one"
+                    "use a certificate for {host} from a public CA (e.g. ACME/Let's Encrypt), or publish under DNSSEC the TLSA record `_{port}._tcp.{host}. IN TLSA 3 1 1 {spki}` so that DANE senders authenticate this one"
                 ))
             }
             Some(ChainError::Expired) => receiver(format!(
@@ -271,11 +271,11 @@ fn address_fix(
             let spki = cert.map(|c| c.spki_sha256.as_str()).unwrap_or_default();
             if f.message.contains("none is usable") {
                 receiver(format!(
-                    "publish a DANE-EE record for the key in use: _{port}._tcp.{host}. IN TLSA 3 1 1 {spki} (only usages 2 and 3 count for SMTP)"
+                    "publish a DANE-EE record for the key in use: `_{port}._tcp.{host}. IN TLSA 3 1 1 {spki}` (only usages 2 and 3 count for SMTP)"
                 ))
             } else {
                 receiver(format!(
-                    "publish _{port}._tcp.{host}. IN TLSA 3 1 1 {spki} for the key in use (keep the old record until its TTL has passed), or put back the certificate the {tlsa_records} record{} name{}",
+                    "publish `_{port}._tcp.{host}. IN TLSA 3 1 1 {spki}` for the key in use (keep the old record until its TTL has passed), or put back the certificate the {tlsa_records} record{} name{}",
                     if tlsa_records == 1 { "" } else { "s" },
                     if tlsa_records == 1 { "s" } else { "" }
                 ))
@@ -284,7 +284,7 @@ fn address_fix(
         FindingId::DaneRollover => {
             let spki = cert.map(|c| c.spki_sha256.as_str()).unwrap_or_default();
             receiver(format!(
-                "before changing the key or certificate, publish the next one's record beside _{port}._tcp.{host}. IN TLSA 3 1 1 {spki}, wait for the TTL, then switch (RFC 7671 §8.1); or add a 2 1 1 record for the issuing CA"
+                "before changing the key or certificate, publish the next one's record beside `_{port}._tcp.{host}. IN TLSA 3 1 1 {spki}`, wait for the TTL, then switch (RFC 7671 §8.1); or add a 2 1 1 record for the issuing CA"
             ))
         }
         FindingId::MtaStsCertificate => receiver(format!(
@@ -294,9 +294,7 @@ fn address_fix(
             "publish only public addresses for {host}: senders on the internet cannot reach {}",
             a.ip
         )),
-        FindingId::SmtpBanner
-            if a.error.as_ref().map(|e| e.kind) == Some(ErrorKind::Rejected) =>
-        {
+        FindingId::SmtpBanner if a.error.as_ref().map(|e| e.kind) == Some(ErrorKind::Rejected) => {
             sender(
                 "the server turned the connection away (4xx/5xx banner): if it says too many connections, audit it again later or with `--per-address 1`",
             )
@@ -316,9 +314,8 @@ fn address_fix(
 /// `smtpd_tls_exclude_ciphers` list and an OpenSSL cipher-string tail.
 fn excluded_suites(a: &AddressReport) -> (String, String) {
     let w = a.scan.as_ref().map(|s| &s.weak_suites);
-    let seen = |pick: fn(&super::WeakSuitesReport) -> Option<bool>| {
-        w.and_then(pick).unwrap_or(false)
-    };
+    let seen =
+        |pick: fn(&super::WeakSuitesReport) -> Option<bool>| w.and_then(pick).unwrap_or(false);
     let mut names: Vec<&str> = Vec::new();
     if seen(|w| w.anonymous) {
         names.push("aNULL");
@@ -422,9 +419,7 @@ mod tests {
         annotate(&mut d, 2525);
         let text = fix_of(&d).expect("fix").text;
         assert!(
-            text.contains(&format!(
-                "_2525._tcp.mx.example.test. IN TLSA 3 1 1 {spki}"
-            )),
+            text.contains(&format!("_2525._tcp.mx.example.test. IN TLSA 3 1 1 {spki}")),
             "{text}"
         );
     }
@@ -467,7 +462,11 @@ mod tests {
         });
         annotate(&mut d, 25);
         let rpt = d.findings[0].fix.clone().expect("TLS-RPT fix");
-        assert!(rpt.text.contains("_smtp._tls.example.test."), "{}", rpt.text);
+        assert!(
+            rpt.text.contains("_smtp._tls.example.test."),
+            "{}",
+            rpt.text
+        );
         let mode = d.findings[1].fix.clone().expect("mode fix");
         assert!(mode.text.contains("`mode: enforce`"), "{}", mode.text);
     }
@@ -490,7 +489,10 @@ mod tests {
         a.findings = vec![Finding::warn(FindingId::TlsCipherSuites, "anonymous")];
         annotate(&mut d, 25);
         let text = fix_of(&d).expect("fix").text;
-        assert!(text.contains("`smtpd_tls_exclude_ciphers = aNULL`"), "{text}");
+        assert!(
+            text.contains("`smtpd_tls_exclude_ciphers = aNULL`"),
+            "{text}"
+        );
         assert!(text.contains("DEFAULT:!aNULL`"), "{text}");
     }
 }
