@@ -354,6 +354,7 @@ mod tests {
     use super::*;
     use crate::protection::RecordState;
     use crate::report::MxReport;
+    use crate::report::NcscLevel;
     use crate::report::read::fixture::certificate;
 
     fn row() -> DomainReport {
@@ -494,5 +495,237 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("DEFAULT:!aNULL`"), "{text}");
+    }
+
+    /// Every case the advice must cover (issue 14): the finding as the
+    /// inspector writes it, on a row with the facts it is about, and a
+    /// phrase the advice must contain.
+    #[test]
+    fn every_usual_problem_has_advice_for_the_side_that_can_act() {
+        struct Case {
+            what: &'static str,
+            finding: Finding,
+            setup: fn(&mut AddressReport),
+            by: FixBy,
+            says: &'static str,
+        }
+        fn none(_: &mut AddressReport) {}
+        fn expired(a: &mut AddressReport) {
+            let mut c = certificate("mx.example.test", -3);
+            c.chain_valid = false;
+            c.chain_error = Some(ChainError::Expired);
+            a.certificate = Some(c);
+        }
+        fn soon(a: &mut AddressReport) {
+            a.certificate = Some(certificate("mx.example.test", 5));
+        }
+        fn wrong_name(a: &mut AddressReport) {
+            let mut c = certificate("other.example.test", 300);
+            c.hostname_match = false;
+            a.certificate = Some(c);
+        }
+        fn incomplete(a: &mut AddressReport) {
+            let mut c = certificate("mx.example.test", 300);
+            c.chain_valid = false;
+            c.chain_error = Some(ChainError::IncompleteChain);
+            a.certificate = Some(c);
+        }
+        fn self_signed(a: &mut AddressReport) {
+            let mut c = certificate("mx.example.test", 300);
+            c.chain_valid = false;
+            c.chain_error = Some(ChainError::SelfSigned);
+            a.certificate = Some(c);
+        }
+        fn plain(a: &mut AddressReport) {
+            a.starttls = false;
+        }
+        fn injectable(a: &mut AddressReport) {
+            a.starttls_injection = Some(crate::report::InjectionReport {
+                result: InjectionResult::Vulnerable,
+                reply: Some("250 ok".into()),
+                error: None,
+            });
+        }
+        fn with_cert(a: &mut AddressReport) {
+            a.certificate = Some(certificate("mx.example.test", 300));
+        }
+        let cases = [
+            Case {
+                what: "no STARTTLS",
+                finding: Finding::fail(FindingId::StarttlsOffered, "STARTTLS is not offered"),
+                setup: plain,
+                by: FixBy::Receiver,
+                says: "`smtpd_tls_security_level = may`",
+            },
+            Case {
+                what: "expired",
+                finding: Finding::fail(FindingId::CertExpiry, "certificate expired"),
+                setup: expired,
+                by: FixBy::Receiver,
+                says: "renew the certificate of mx.example.test (it expired on",
+            },
+            Case {
+                what: "expires soon",
+                finding: Finding::warn(FindingId::CertExpiry, "certificate expires in 5 days"),
+                setup: soon,
+                by: FixBy::Receiver,
+                says: "it expires in 5 days",
+            },
+            Case {
+                what: "wrong name",
+                finding: Finding::fail(FindingId::CertHostname, "not valid for the host"),
+                setup: wrong_name,
+                by: FixBy::Receiver,
+                says: "subjectAltName DNS:mx.example.test",
+            },
+            Case {
+                what: "incomplete chain",
+                finding: Finding::fail(FindingId::CertChainValid, "incomplete chain"),
+                setup: incomplete,
+                by: FixBy::Receiver,
+                says: "send the intermediate certificates",
+            },
+            Case {
+                what: "self-signed",
+                finding: Finding::fail(FindingId::CertChainValid, "self-signed"),
+                setup: self_signed,
+                by: FixBy::Receiver,
+                says: "IN TLSA 3 1 1 1111",
+            },
+            Case {
+                what: "TLS 1.0/1.1 accepted",
+                finding: Finding::leveled(
+                    FindingId::TlsProtocols,
+                    NcscLevel::Insufficient,
+                    "TLSv1.0",
+                ),
+                setup: none,
+                by: FixBy::Receiver,
+                says: "`smtpd_tls_protocols = >=TLSv1.2`",
+            },
+            Case {
+                what: "small DHE",
+                finding: Finding::leveled(
+                    FindingId::TlsKeyExchange,
+                    NcscLevel::Insufficient,
+                    "DHE 1024",
+                ),
+                setup: none,
+                by: FixBy::Receiver,
+                says: "`tls_dhparam = ffdhe3072`",
+            },
+            Case {
+                what: "DANE mismatch",
+                finding: Finding::fail(
+                    FindingId::DaneValid,
+                    "no TLSA record matches the certificate",
+                ),
+                setup: with_cert,
+                by: FixBy::Receiver,
+                says: "`_25._tcp.mx.example.test. IN TLSA 3 1 1 1111",
+            },
+            Case {
+                what: "DANE rollover",
+                finding: Finding::info(FindingId::DaneRollover, "only one usable TLSA record"),
+                setup: with_cert,
+                by: FixBy::Receiver,
+                says: "publish the next one's record",
+            },
+            Case {
+                what: "STARTTLS injection",
+                finding: Finding::fail(FindingId::StarttlsInjection, "answered inside TLS"),
+                setup: injectable,
+                by: FixBy::Receiver,
+                says: "CVE-2011-0411",
+            },
+            Case {
+                what: "a 421 banner",
+                finding: Finding::fail(FindingId::SmtpBanner, "421 too many connections"),
+                setup: |a| {
+                    a.error = Some(crate::report::Failure {
+                        phase: crate::report::ErrorPhase::Banner,
+                        kind: ErrorKind::Rejected,
+                        message: "421".into(),
+                    })
+                },
+                by: FixBy::Sender,
+                says: "`--per-address 1`",
+            },
+        ];
+        for case in cases {
+            let mut d = row();
+            let a = &mut d.mx[0].addresses[0];
+            (case.setup)(a);
+            a.findings = vec![case.finding];
+            annotate(&mut d, 25);
+            let fix = fix_of(&d).unwrap_or_else(|| panic!("{}: no fix", case.what));
+            assert_eq!(fix.by, case.by, "{}", case.what);
+            assert!(fix.text.contains(case.says), "{}: {}", case.what, fix.text);
+        }
+    }
+
+    #[test]
+    fn mta_sts_problems_and_missing_tls_rpt_have_advice() {
+        let policy = |mode: Mode| {
+            Some(crate::report::MtaStsReport {
+                record: RecordState::Valid,
+                id: Some("1".into()),
+                policy: Some(crate::report::StsPolicyReport {
+                    url: policy_url("example.test"),
+                    mode,
+                    mx: vec!["other.example.test".into()],
+                    max_age: 86400,
+                }),
+                fetch_error: None,
+            })
+        };
+        let cases: [(Option<crate::report::MtaStsReport>, Finding, &str); 6] = [
+            (
+                policy(Mode::Testing),
+                Finding::info(FindingId::MtaStsMode, "testing"),
+                "`mode: enforce`",
+            ),
+            (
+                policy(Mode::None),
+                Finding::info(FindingId::MtaStsMode, "none"),
+                "withdraws the policy",
+            ),
+            (
+                None,
+                Finding::fail(FindingId::MtaStsPolicy, "fetch failed"),
+                "Content-Type text/plain, no redirect",
+            ),
+            (
+                None,
+                Finding::fail(FindingId::MtaStsRecord, "2 records"),
+                "exactly one TXT record at _mta-sts.example.test",
+            ),
+            (
+                None,
+                Finding::info(FindingId::TlsRptRecord, "no TLS-RPT record"),
+                "rua=mailto:tlsrpt@example.test",
+            ),
+            (
+                policy(Mode::Enforce),
+                Finding::fail(FindingId::DeliveryMtaSts, "deferred"),
+                "`mode: testing`",
+            ),
+        ];
+        for (sts, finding, says) in cases {
+            let mut d = row();
+            d.mta_sts = sts;
+            d.findings = vec![finding];
+            annotate(&mut d, 25);
+            let fix = d.findings[0].fix.clone().expect("fix");
+            assert_eq!(fix.by, FixBy::Receiver);
+            assert!(fix.text.contains(says), "{}", fix.text);
+        }
+        // The MX the policy does not list: named in the line to add.
+        let mut d = row();
+        d.mta_sts = policy(Mode::Enforce);
+        d.mx[0].findings = vec![Finding::fail(FindingId::MtaStsMx, "not listed")];
+        annotate(&mut d, 25);
+        let fix = d.mx[0].findings[0].fix.clone().expect("fix");
+        assert!(fix.text.contains("`mx: mx.example.test`"), "{}", fix.text);
     }
 }

@@ -687,7 +687,7 @@ impl TableReporter {
             }
         }
         // Failures first; otherwise in the order the checks ran.
-        problems.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity));
+        problems.sort_by_key(|p| std::cmp::Reverse(p.finding.severity));
         for p in &problems {
             let about = if p.subjects.is_empty() {
                 String::new()
