@@ -266,6 +266,34 @@ impl Finding {
 mod tests {
     use super::*;
 
+    /// Reports written before advice existed (NDJSON for `--resume` and
+    /// `policy --from`) still read, without a fix; a fix reads back.
+    #[test]
+    fn a_finding_without_fix_reads_as_none() {
+        let old: Finding = serde_json::from_str(
+            r#"{"id":"cert.expiry","severity":"warn","message":"soon","level":null}"#,
+        )
+        .expect("finding of an earlier version");
+        assert_eq!(old.fix, None);
+        let new: Finding = serde_json::from_str(
+            r#"{"id":"cert.expiry","severity":"warn","message":"soon","level":null,
+                "fix":{"by":"sender","text":"t"}}"#,
+        )
+        .expect("finding");
+        assert_eq!(
+            new.fix,
+            Some(Fix {
+                by: FixBy::Sender,
+                text: "t".into()
+            })
+        );
+        assert!(
+            serde_json::to_string(&old)
+                .expect("JSON")
+                .ends_with(r#""fix":null}"#)
+        );
+    }
+
     #[test]
     fn ids_are_unique_and_well_formed() {
         let mut seen = std::collections::HashSet::new();
