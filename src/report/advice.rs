@@ -186,12 +186,21 @@ fn address_fix(
     let port = ctx.port;
     let cert = a.certificate.as_ref();
     match f.id {
-        FindingId::StarttlsOffered | FindingId::SmtpEhlo if !a.starttls => receiver(format!(
+        // EHLO rejected, HELO accepted: the same fix, ESMTP comes with it.
+        // (A failed EHLO dialogue is a fail of its own, with no usual fix.)
+        FindingId::SmtpEhlo if f.severity == Severity::Warn => receiver(format!(
+            "accept EHLO (ESMTP) on {host}, which STARTTLS needs; then turn on STARTTLS: Postfix `smtpd_tls_security_level = may`, Exim `tls_advertise_hosts = *`"
+        )),
+        FindingId::StarttlsOffered if !a.starttls => receiver(format!(
             "turn on STARTTLS with a certificate for {host}: Postfix `smtpd_tls_security_level = may` and `smtpd_tls_chain_files = key.pem, fullchain.pem`; Exim `tls_advertise_hosts = *`, `tls_certificate` and `tls_privatekey`"
         )),
-        FindingId::StarttlsCommand | FindingId::TlsHandshake => receiver(format!(
-            "STARTTLS is offered but fails: check the MTA's log for the TLS error, that the certificate and key files of {host} are readable by it (Postfix `smtpd_tls_chain_files`, Exim `tls_certificate`/`tls_privatekey`), and that TLS 1.2 is enabled"
-        )),
+        // A handshake that worked but whose signature could not be
+        // checked (a warn) is the tool's limit, not the server's fault.
+        FindingId::StarttlsCommand | FindingId::TlsHandshake if f.severity == Severity::Fail => {
+            receiver(format!(
+                "STARTTLS is offered but fails: check the MTA's log for the TLS error, that the certificate and key files of {host} are readable by it (Postfix `smtpd_tls_chain_files`, Exim `tls_certificate`/`tls_privatekey`), and that TLS 1.2 is enabled"
+            ))
+        }
         FindingId::TlsVersion | FindingId::TlsLegacySession => receiver(
             "enable TLS 1.2 and 1.3 with ECDHE and AES-GCM suites (upgrade the TLS library if it has none): Postfix `smtpd_tls_protocols = >=TLSv1.2`; Exim with OpenSSL `openssl_options = +no_sslv3 +no_tlsv1 +no_tlsv1_1`",
         ),
@@ -425,6 +434,24 @@ mod tests {
         );
     }
 
+    /// Findings whose cause is not the server's configuration get none:
+    /// a handshake whose signature the tool could not check, a failed
+    /// EHLO dialogue.
+    #[test]
+    fn no_advice_where_there_is_no_usual_fix() {
+        for f in [
+            Finding::warn(FindingId::TlsHandshake, "TLSv1.2; signature not checked"),
+            Finding::fail(FindingId::SmtpEhlo, "ehlo: timeout"),
+        ] {
+            let mut d = row();
+            // As after a failed dialogue: STARTTLS never seen.
+            d.mx[0].addresses[0].starttls = false;
+            d.mx[0].addresses[0].findings = vec![f];
+            annotate(&mut d, 25);
+            assert_eq!(fix_of(&d), None);
+        }
+    }
+
     #[test]
     fn passing_findings_get_no_fix_and_old_fixes_are_replaced() {
         let mut d = row();
@@ -652,6 +679,13 @@ mod tests {
                 says: "`--per-address 1`",
             },
         ];
+        let cases = cases.into_iter().chain([Case {
+            what: "HELO only",
+            finding: Finding::warn(FindingId::SmtpEhlo, "EHLO rejected, HELO accepted"),
+            setup: plain,
+            by: FixBy::Receiver,
+            says: "accept EHLO (ESMTP) on mx.example.test",
+        }]);
         for case in cases {
             let mut d = row();
             let a = &mut d.mx[0].addresses[0];
