@@ -252,8 +252,20 @@ fn address_fix(
         ),
         FindingId::TlsCipherSuites => {
             let (postfix, openssl) = excluded_suites(a);
+            let anonymous = a
+                .scan
+                .as_ref()
+                .and_then(|s| s.weak_suites.anonymous)
+                .unwrap_or(false);
+            // Postfix keeps anonymous suites on port 25 on purpose
+            // (TLS_README): say why dropping them changes no delivery.
+            let why = if anonymous {
+                " (a verifying sender never offers anonymous suites and Postfix keeps them on port 25 by default, so this changes the configuration level, not what senders get; Exim with GnuTLS: add `:-ANON-DH:-ANON-ECDH` to `tls_require_ciphers`)"
+            } else {
+                ""
+            };
             receiver(format!(
-                "stop accepting these suites: Postfix `smtpd_tls_exclude_ciphers = {postfix}`; Exim with OpenSSL `tls_require_ciphers = DEFAULT:{openssl}`"
+                "stop accepting these suites: Postfix `smtpd_tls_exclude_ciphers = {postfix}`; Exim with OpenSSL `tls_require_ciphers = DEFAULT:{openssl}`{why}"
             ))
         }
         FindingId::TlsKeyExchange => receiver(
