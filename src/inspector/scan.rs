@@ -11,11 +11,6 @@ use crate::prober::scan::{NcscLevel, ServerHello, TlsScan, suites};
 
 use crate::vocabulary::{Finding, FindingId, Severity};
 
-/// What to do about anonymous suites, for the receiving side. Postfix
-/// enables them on port 25 by default (TLS_README: opportunistic clients
-/// may use them, and verifying clients never offer them), so leaving them
-/// is defensible; NCSC-NL rates them insufficient.
-
 /// `X (level), Y (level)` for a finding message.
 fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> NcscLevel) -> String {
     items
