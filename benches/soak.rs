@@ -673,7 +673,7 @@ async fn round(command_line: &[String]) -> Result<Round, String> {
     let auditor = Auditor::connect(options)
         .await
         .map_err(|e| format!("auditor: {e}"))?;
-    let mut streamed = reporter::reporter(Format::Ndjson, false);
+    let mut streamed = reporter::reporter(Format::Ndjson, reporter::TableLayout::default());
     let mut out = Counter(0);
     let report = auditor
         .run(
@@ -689,7 +689,13 @@ async fn round(command_line: &[String]) -> Result<Round, String> {
         .await;
     drop(auditor);
     for format in FORMATS {
-        let mut reporter = reporter::reporter(format, format == Format::Table);
+        let mut reporter = reporter::reporter(
+            format,
+            reporter::TableLayout {
+                color: format == Format::Table,
+                ..reporter::TableLayout::default()
+            },
+        );
         reporter
             .finish(&report, &mut out)
             .map_err(|e| format!("{format:?}: {e}"))?;

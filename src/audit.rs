@@ -315,7 +315,7 @@ impl Auditor {
                 mta_sts: None,
                 tls_rpt: None,
             };
-            return DomainReport::from(&inspector::inspect_domain(domain, &evidence, inspect));
+            return self.row(domain, &evidence, inspect);
         };
         // Hosts come sorted by preference (then name): the cap keeps the
         // ones senders try first and lists the rest.
@@ -348,7 +348,20 @@ impl Auditor {
             mta_sts: Some(mta_sts),
             tls_rpt: Some(tls_rpt.0),
         };
-        DomainReport::from(&inspector::inspect_domain(domain, &evidence, inspect))
+        self.row(domain, &evidence, inspect)
+    }
+
+    /// The report row of a domain's evidence, with the advice for its
+    /// findings (`report::advice`), so that every output shows the same.
+    fn row(
+        &self,
+        domain: &DomainName,
+        evidence: &DomainEvidence,
+        inspect: &InspectSettings,
+    ) -> DomainReport {
+        let mut row = DomainReport::from(&inspector::inspect_domain(domain, evidence, inspect));
+        crate::report::advice::annotate(&mut row, self.options.port);
+        row
     }
 
     /// The `_mta-sts` record, and the policy when the record is valid.

@@ -67,8 +67,14 @@ pub struct CheckArgs {
     pub format: Format,
 
     /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
+    /// Colour only repeats what the words say; the layout is the same.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Table: list every finding of every address (id, severity, NCSC-NL
+    /// level, message, fix), not only the problems.
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// Exit 1 if any domain's verdict is below this: protected, secure,
     /// encrypted, partial, plaintext, broken, error. Default encrypted (fail

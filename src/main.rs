@@ -85,7 +85,19 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let jobs = jobs(&args.audit)?;
     let mut out = output(args.output.as_deref())?;
     let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
-    let mut reporter = smtptls::reporter::reporter(args.format, color);
+    // The width comes from where the table goes, never from the colour
+    // choice: a terminal's own width, else COLUMNS, else 100.
+    let terminal = match args.output {
+        None => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
+        Some(_) => None,
+    };
+    let columns = std::env::var("COLUMNS").ok();
+    let layout = smtptls::reporter::TableLayout {
+        color,
+        width: smtptls::reporter::table_width(terminal, columns.as_deref()),
+        verbose: args.verbose,
+    };
+    let mut reporter = smtptls::reporter::reporter(args.format, layout);
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
     let mut write_error = None;

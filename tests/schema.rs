@@ -426,12 +426,14 @@ fn sample_report() -> Value {
                         "id": "starttls.offered",
                         "severity": "fail",
                         "message": "STARTTLS is not offered",
-                        "level": null
+                        "level": null,
+                        "fix": { "by": "receiver", "text": "turn on STARTTLS" }
                     }, {
                         "id": "tls.key-exchange",
                         "severity": "fail",
                         "message": "key exchange: DHE with a 1024-bit custom group (insufficient)",
-                        "level": "insufficient"
+                        "level": "insufficient",
+                        "fix": null
                     }],
                     "timings_ms": { "connect": 1, "banner": 2, "ehlo": 3, "total": 7 }
                 }],
@@ -517,6 +519,18 @@ fn schema_rejects_what_the_tool_never_writes() {
     });
     assert_rejected(&validator, "an unknown severity", |r| {
         address(r)["findings"][0]["severity"] = json!("error");
+    });
+    assert_rejected(&validator, "a finding without its fix field", |r| {
+        address(r)["findings"][0]
+            .as_object_mut()
+            .expect("finding")
+            .remove("fix");
+    });
+    assert_rejected(&validator, "a fix for nobody", |r| {
+        address(r)["findings"][0]["fix"]["by"] = json!("everyone");
+    });
+    assert_rejected(&validator, "a fix without its text", |r| {
+        address(r)["findings"][0]["fix"] = json!({ "by": "sender" });
     });
     assert_rejected(&validator, "a port out of range", |r| {
         address(r)["port"] = json!(70000);

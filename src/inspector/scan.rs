@@ -7,15 +7,9 @@
 
 use crate::prober::Probe;
 use crate::prober::injection::Injection;
-use crate::prober::scan::{NcscLevel, ScanMode, ServerHello, TlsScan, Weakness, suites};
+use crate::prober::scan::{NcscLevel, ServerHello, TlsScan, suites};
 
 use crate::vocabulary::{Finding, FindingId, Severity};
-
-/// What to do about anonymous suites, for the receiving side. Postfix
-/// enables them on port 25 by default (TLS_README: opportunistic clients
-/// may use them, and verifying clients never offer them), so leaving them
-/// is defensible; NCSC-NL rates them insufficient.
-const ANONYMOUS_ADVICE: &str = ". Anonymous suites: a verifying sender never offers them, so this does not change what senders get; to drop them set `smtpd_tls_exclude_ciphers = aNULL` in Postfix (its default keeps them on port 25 for opportunistic clients, TLS_README), or in Exim add `:-ANON-DH:-ANON-ECDH` to `tls_require_ciphers` (GnuTLS) or `:!aNULL` (OpenSSL)";
 
 /// `X (level), Y (level)` for a finding message.
 fn listing<T>(items: &[T], name: impl Fn(&T) -> String, level: impl Fn(&T) -> NcscLevel) -> String {
@@ -109,24 +103,16 @@ fn scan_findings(scan: &TlsScan, probe: &Probe, findings: &mut Vec<Finding>) {
             .copied()
             .filter(|&s| suites::level(s) >= NcscLevel::PhaseOut)
             .collect();
-        let partial = if scan.mode == ScanMode::Light {
-            " (light scan: the preferred suites and one weak and one DHE probe; --scan deep lists every suite)"
-        } else {
-            ""
-        };
-        let anonymous = below
-            .iter()
-            .any(|&s| suites::weaknesses(s).contains(&Weakness::Anonymous));
+        // What a light scan leaves out is said once, by the configuration's
+        // lower bound (the table's `?`), not in every address's message;
+        // what to do about anonymous suites is the finding's advice
+        // (`report::advice`).
         let message = if below.is_empty() {
-            format!(
-                "{} suites seen, all good or sufficient{partial}",
-                seen.len()
-            )
+            format!("{} suites seen, all good or sufficient", seen.len())
         } else {
             format!(
-                "accepted: {}{partial}{}",
-                listing(&below, |&s| suites::name(s), |&s| suites::level(s)),
-                if anonymous { ANONYMOUS_ADVICE } else { "" }
+                "accepted: {}",
+                listing(&below, |&s| suites::name(s), |&s| suites::level(s))
             )
         };
         findings.push(Finding::leveled(FindingId::TlsCipherSuites, worst, message));

@@ -24,6 +24,7 @@ pub use crate::protection::{RecordState, TlsaStatus};
 pub use crate::resolver::Dnssec;
 pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, Verdict};
 
+pub mod advice;
 mod from_assessment;
 pub mod read;
 mod scan;

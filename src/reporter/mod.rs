@@ -24,7 +24,7 @@ pub use json::JsonReporter;
 pub use junit::JunitReporter;
 pub use ndjson::NdjsonReporter;
 pub use prometheus::PrometheusReporter;
-pub use table::TableReporter;
+pub use table::{TableReporter, table_width};
 
 use crate::report::{DomainReport, Report};
 
@@ -80,10 +80,34 @@ impl ColorChoice {
     }
 }
 
+/// How the table is laid out; the other formats ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableLayout {
+    pub color: bool,
+    /// Columns per line ([`table_width`]).
+    pub width: usize,
+    /// `-v`: every finding, not only the problems.
+    pub verbose: bool,
+}
+
+impl Default for TableLayout {
+    fn default() -> Self {
+        TableLayout {
+            color: false,
+            width: table::DEFAULT_WIDTH,
+            verbose: false,
+        }
+    }
+}
+
 /// The reporter for a format.
-pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
+pub fn reporter(format: Format, table: TableLayout) -> Box<dyn Reporter> {
     match format {
-        Format::Table => Box::new(TableReporter { color }),
+        Format::Table => Box::new(TableReporter {
+            color: table.color,
+            width: table.width,
+            verbose: table.verbose,
+        }),
         Format::Json => Box::new(JsonReporter),
         Format::Ndjson => Box::new(NdjsonReporter),
         Format::Junit => Box::new(JunitReporter),

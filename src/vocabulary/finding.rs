@@ -178,6 +178,35 @@ impl<'de> Deserialize<'de> for FindingId {
     }
 }
 
+/// Who can act on a finding's advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixBy {
+    /// The receiving domain's administrator (its MTA, DNS, web server).
+    Receiver,
+    /// The sending side: whoever runs smtptls, or an MTA delivering to
+    /// the domain.
+    Sender,
+}
+
+impl fmt::Display for FixBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FixBy::Receiver => "receiver",
+            FixBy::Sender => "sender",
+        })
+    }
+}
+
+/// The usual fix for a finding, written for the side that can act.
+/// Shared by every output (JSON `fix`, the table's `fix:` lines); where
+/// each piece of advice comes from is listed in `docs/grading.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub by: FixBy,
+    pub text: String,
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -187,6 +216,10 @@ pub struct Finding {
     /// The NCSC-NL level of what was graded (TLS versions, suites, key
     /// exchange, certificate key and signature); null for other checks.
     pub level: Option<NcscLevel>,
+    /// The usual fix, when there is one (`report::advice`). Defaults to
+    /// none so that reports of earlier versions still read back.
+    #[serde(default)]
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -196,6 +229,7 @@ impl Finding {
             severity,
             message: message.into(),
             level: None,
+            fix: None,
         }
     }
 
@@ -231,6 +265,34 @@ impl Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reports written before advice existed (NDJSON for `--resume` and
+    /// `policy --from`) still read, without a fix; a fix reads back.
+    #[test]
+    fn a_finding_without_fix_reads_as_none() {
+        let old: Finding = serde_json::from_str(
+            r#"{"id":"cert.expiry","severity":"warn","message":"soon","level":null}"#,
+        )
+        .expect("finding of an earlier version");
+        assert_eq!(old.fix, None);
+        let new: Finding = serde_json::from_str(
+            r#"{"id":"cert.expiry","severity":"warn","message":"soon","level":null,
+                "fix":{"by":"sender","text":"t"}}"#,
+        )
+        .expect("finding");
+        assert_eq!(
+            new.fix,
+            Some(Fix {
+                by: FixBy::Sender,
+                text: "t".into()
+            })
+        );
+        assert!(
+            serde_json::to_string(&old)
+                .expect("JSON")
+                .ends_with(r#""fix":null}"#)
+        );
+    }
 
     #[test]
     fn ids_are_unique_and_well_formed() {

@@ -14,7 +14,7 @@ mod verdict;
 
 pub use address_class::{AddressClass, ProbeRule};
 pub use failure::{ErrorKind, ErrorPhase, Failure};
-pub use finding::{Finding, FindingId, Severity};
+pub use finding::{Finding, FindingId, Fix, FixBy, Severity};
 pub use level::{LevelThreshold, NcscLevel};
 pub use scan_mode::ScanMode;
 pub use verdict::{Threshold, Verdict};

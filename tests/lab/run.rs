@@ -66,6 +66,9 @@ where
     tokio::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
         .args(args)
         .env("NO_COLOR", "1")
+        // The table's width comes from COLUMNS when stdout is not a
+        // terminal: fixed, so that no test depends on the shell it runs in.
+        .env("COLUMNS", "100")
         .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
