@@ -827,6 +827,9 @@ fn install_policy(lab: &Path, table: &str) {
 /// Queues one message per recipient through Postfix's sendmail and waits
 /// until the log shows a delivery status for each; returns them.
 fn deliver(lab: &Path, recipients: &[String]) -> BTreeMap<String, String> {
+    // Only what this call logs: a recipient may have been sent to before.
+    let log = lab.join("logs/postfix.log");
+    let start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
     for rcpt in recipients {
         let mut child = Command::new("sendmail")
             .arg("-C")
@@ -846,10 +849,10 @@ fn deliver(lab: &Path, recipients: &[String]) -> BTreeMap<String, String> {
         }
         assert!(child.wait().expect("sendmail").success(), "sendmail {rcpt}");
     }
-    let log = lab.join("logs/postfix.log");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let all = std::fs::read_to_string(&log).unwrap_or_default();
+        let text = all.get(start..).unwrap_or_default();
         let statuses: BTreeMap<String, String> = recipients
             .iter()
             .filter_map(|rcpt| {
@@ -858,7 +861,9 @@ fn deliver(lab: &Path, recipients: &[String]) -> BTreeMap<String, String> {
                     // The sending client's line, not the receiving
                     // server's discard of the same message.
                     .rfind(|l| {
-                        l.contains(" postfix/smtp[")
+                        // postfix/smtp, or postfix/mtasts/smtp (the
+                        // transport whose policy is MTA-STS, issue 18).
+                        l.contains("/smtp[")
                             && l.contains(&format!("to=<{rcpt}>"))
                             && l.contains("status=")
                     })?;
@@ -1602,6 +1607,393 @@ domainlist smtptls_require_tls = +smtptls_dane : +smtptls_secure : +smtptls_encr
         if exim_status(line) != want {
             failures.push(format!("{d}: `{level}` was expected to be {want}: {line}"));
         }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Polls `done` for up to 20 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// postfix-mta-sts-resolver in the lab (tests/interop/mtasts.sh).
+const MTASTS_DAEMON: &str = "127.0.46.1:8461";
+
+/// One socketmap query (Postfix's protocol: netstrings) to the daemon:
+/// `NAME KEY`, answered `OK <policy>` or `NOTFOUND `.
+fn socketmap(name: &str, key: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(MTASTS_DAEMON).expect("connect to mta-sts-daemon");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let req = format!("{name} {key}");
+    write!(s, "{}:{},", req.len(), req).expect("write socketmap query");
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    // The length, up to ':', then that many bytes and ','.
+    while s.read(&mut byte).expect("read") == 1 && byte[0] != b':' {
+        buf.push(byte[0]);
+    }
+    let len: usize = String::from_utf8_lossy(&buf)
+        .parse()
+        .unwrap_or_else(|_| panic!("bad netstring length {buf:?}"));
+    let mut body = vec![0u8; len + 1];
+    s.read_exact(&mut body).expect("read netstring");
+    body.pop();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The daemon's answer normalised for comparing: `NOTFOUND`, or
+/// `secure match=` with the MX patterns sorted (it lists them from a set).
+fn daemon_policy(answer: &str) -> String {
+    match answer.strip_prefix("OK secure match=") {
+        Some(rest) => {
+            let list = rest.split_whitespace().next().unwrap_or("");
+            let mut mx: Vec<&str> = list.split(':').collect();
+            mx.sort();
+            format!("secure match={}", mx.join(":"))
+        }
+        None => answer.trim().to_string(),
+    }
+}
+
+/// What the daemon must answer for smtptls's MTA-STS result: a policy
+/// (`secure match=` the policy's MX patterns, `*.` written `.` as Postfix
+/// wants) where smtptls found one that a sender applies — in `enforce`
+/// mode, or also `testing` for the daemon's strict_testing zone — else
+/// NOTFOUND.
+fn expected_daemon_policy(mta_sts: &Value, strict_testing: bool) -> String {
+    let policy = &mta_sts["policy"];
+    let mode = policy["mode"].as_str().unwrap_or("");
+    let applies = mode == "enforce" || (strict_testing && mode == "testing");
+    if !applies || !mta_sts["fetch_error"].is_null() {
+        return "NOTFOUND".into();
+    }
+    let mut mx: Vec<String> = policy["mx"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|p| p.strip_prefix('*').unwrap_or(p).to_string())
+        .collect();
+    mx.sort();
+    format!("secure match={}", mx.join(":"))
+}
+
+/// The MTA-STS scenarios (issue 18): enforce matching and not, testing,
+/// none, and every way a policy fails to apply.
+const STS_DOMAINS: &[&str] = &[
+    "stsgood.test",
+    "stsbad.test",
+    "ststesting.test",
+    "stsnone.test",
+    "stsredirect.test",
+    "ststype.test",
+    "stsbig.test",
+    "stscert.test",
+    "sts404.test",
+    "stsmalformed.test",
+    "stsdup.test",
+];
+
+/// Issue 18's second opinion on smtptls's MTA-STS evaluation:
+/// postfix-mta-sts-resolver, the daemon Postfix asks for MTA-STS policies,
+/// against the same lab DNS and nginx. For every scenario its answer (as
+/// shipped, and with strict_testing) must be what smtptls's result implies.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn mta_sts_daemon_agrees() {
+    let lab = lab();
+    let out = smtptls_cmd(&lab, &["check", "--format", "json"], Dnssec::Validate)
+        .args(STS_DOMAINS)
+        .output()
+        .expect("run smtptls");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let mut failures = Vec::new();
+    // What each scenario was built to show, in smtptls's result (so that a
+    // lab where nothing is served cannot agree by accident): the record,
+    // and the mode or a word of the fetch problem.
+    let built: &[(&str, &str, &str)] = &[
+        ("stsgood.test", "valid", "enforce"),
+        ("stsbad.test", "valid", "enforce"),
+        ("ststesting.test", "valid", "testing"),
+        ("stsnone.test", "valid", "none"),
+        ("stsredirect.test", "valid", "redirect"),
+        ("ststype.test", "valid", "Content-Type"),
+        ("stsbig.test", "valid", "64 KiB"),
+        ("stscert.test", "valid", "certificate"),
+        ("sts404.test", "valid", "404"),
+        ("stsmalformed.test", "valid", "malformed"),
+        ("stsdup.test", "multiple", ""),
+    ];
+    println!(
+        "\n{:<18} {:<8} {:<8} {:<34} {:<14} {:<28} {:<28}",
+        "domain",
+        "record",
+        "mode",
+        "smtptls fetch problem",
+        "sender",
+        "daemon (postfix zone)",
+        "daemon (strict_testing)"
+    );
+    for d in STS_DOMAINS {
+        let row = domain(&report, d);
+        let sts = &row["mta_sts"];
+        let [_, sender, _] = delivery(row);
+        let fetch_error = sts["fetch_error"].as_str().unwrap_or("-");
+        let shown_error: String = fetch_error.chars().take(34).collect();
+        let daemon = daemon_policy(&socketmap("postfix", d));
+        let strict = daemon_policy(&socketmap("strict", d));
+        if let Some((_, record, shows)) = built.iter().find(|(b, _, _)| b == d) {
+            let mode = sts["policy"]["mode"].as_str().unwrap_or("");
+            if sts["record"] != *record || !(mode == *shows || fetch_error.contains(shows)) {
+                failures.push(format!(
+                    "{d}: built to show record {record} and {shows:?}; smtptls says {sts}"
+                ));
+            }
+        }
+        println!(
+            "{:<18} {:<8} {:<8} {:<34} {:<14} {:<28} {:<28}",
+            d,
+            sts["record"].as_str().unwrap_or("?"),
+            sts["policy"]["mode"].as_str().unwrap_or("-"),
+            shown_error,
+            sender,
+            daemon,
+            strict
+        );
+        for (zone, got, want) in [
+            ("postfix", &daemon, expected_daemon_policy(sts, false)),
+            ("strict", &strict, expected_daemon_policy(sts, true)),
+        ] {
+            if *got != want {
+                failures.push(format!(
+                    "{d}: daemon ({zone} zone) answers {got:?}, smtptls's result implies {want:?}: {sts}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Issue 18: Postfix with postfix-mta-sts-resolver as its
+/// `smtp_tls_policy_maps` (the `mtasts` transport) delivers to the
+/// enforce-matching domain over a verified session and defers to the
+/// enforce-not-matching one — what smtptls's `delivery.mta_sts` says.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn postfix_with_the_mta_sts_daemon() {
+    let lab = lab();
+    let out = smtptls_cmd(&lab, &["check", "--format", "json"], Dnssec::Validate)
+        .args(["stsgood.test", "stsbad.test"])
+        .output()
+        .expect("run smtptls");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    // The transport's map is the daemon's socketmap (postfix.sh).
+    let maps = postfix(
+        &lab,
+        "postconf",
+        &["-P", "mtasts/unix/smtp_tls_policy_maps"],
+    );
+    assert!(
+        String::from_utf8_lossy(&maps.stdout).contains("socketmap:inet:127.0.46.1:8461:postfix"),
+        "{}",
+        String::from_utf8_lossy(&maps.stdout)
+    );
+    let recipients: Vec<String> = ["stsgood.test", "stsbad.test"]
+        .iter()
+        .map(|d| format!("mtasts@{d}"))
+        .collect();
+    let statuses = deliver(&lab, &recipients);
+    let log = std::fs::read_to_string(lab.join("logs/postfix.log")).unwrap_or_default();
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<14} {:<22} {:<12} {:<9} Postfix + mta-sts-daemon",
+        "domain", "smtptls MTA-STS sender", "daemon", "session"
+    );
+    for d in ["stsgood.test", "stsbad.test"] {
+        let line = &statuses[&format!("mtasts@{d}")];
+        let [_, sender, _] = delivery(domain(&report, d));
+        // The session of this delivery: the same smtp process's TLS line.
+        let pid = line
+            .split("/smtp[")
+            .nth(1)
+            .and_then(|r| r.split(']').next())
+            .unwrap_or("?");
+        let verified = log.lines().any(|l| {
+            l.contains(&format!(
+                "mtasts/smtp[{pid}]: Verified TLS connection established to mx.{d}["
+            ))
+        });
+        let want = match sender.as_str() {
+            "secure" => "sent",
+            _ => "deferred",
+        };
+        let daemon = daemon_policy(&socketmap("postfix", d));
+        println!(
+            "{:<14} {:<22} {:<12} {:<9} {}",
+            d,
+            sender,
+            if daemon == "NOTFOUND" {
+                "NOTFOUND"
+            } else {
+                "policy"
+            },
+            if verified { "Verified" } else { "-" },
+            status(line)
+        );
+        if status(line) != want || (want == "sent") != verified {
+            failures.push(format!(
+                "{d}: smtptls's MTA-STS sender {sender}; Postfix with the daemon: {line} (verified: {verified})"
+            ));
+        }
+    }
+    // Deferred test messages are not left for later runs.
+    postfix(&lab, "postsuper", &["-d", "ALL"]);
+    assert_eq!(
+        ["stsgood.test", "stsbad.test"].map(|d| delivery(domain(&report, d))[1].clone()),
+        ["secure".to_string(), "deferred".to_string()]
+    );
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Issue 18: what `smtptls policy --format mta-sts` writes for a lab domain
+/// is published in the lab — the policy file on nginx, the TXT record in
+/// the signed zone — and the daemon fetches it: in testing mode as
+/// generated (returned only by the strict_testing zone), then switched to
+/// enforce with a new id (returned to Postfix).
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn generated_mta_sts_policy_is_fetched_by_the_daemon() {
+    let lab = lab();
+    // Audited through nsd directly, so that unbound has not cached the
+    // absence of the record that is published next.
+    let out = Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .args(["policy", "--format", "mta-sts", "--resolver", "127.0.53.1"])
+        .args(["--timeout", "5", "--allow-local-addresses"])
+        .args(["--ehlo-name", "probe.lab.test", "--ca-file"])
+        .arg(lab.join("pki/ca.pem"))
+        .arg("--trust-anchor")
+        .arg(lab.join("dns/anchor.key"))
+        .arg("stspub.test")
+        .output()
+        .expect("run smtptls policy");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    // The policy file: the uncommented lines before the TXT record.
+    let policy: String = text
+        .lines()
+        .take_while(|l| !l.starts_with("# 2."))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let record = text
+        .lines()
+        .find(|l| l.starts_with("_mta-sts.stspub.test. TXT "))
+        .unwrap_or_else(|| panic!("no _mta-sts record in:\n{text}"))
+        .to_string();
+    assert!(policy.contains("mode: testing\n"), "{policy}");
+    assert!(policy.contains("mx: mx.stsgood.test\n"), "{policy}");
+    let id = record
+        .split("id=")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("id in the record")
+        .to_string();
+
+    let publish = |policy: &str, record: &str| {
+        std::fs::write(
+            lab.join("nginx/www/stspub.test/.well-known/mta-sts.txt"),
+            policy,
+        )
+        .expect("write policy file");
+        // A TTL of 1 s, so that the switch is seen at once.
+        let line = record.replacen(" TXT ", " 1 TXT ", 1);
+        let st = Command::new(lab.join("bin/zone-set"))
+            .args(["_mta-sts.stspub.test.", &line])
+            .status()
+            .expect("zone-set");
+        assert!(st.success(), "zone-set {line}");
+        // nsd reloads in the background; a query through unbound before it
+        // is done can meet half a zone, which unbound then keeps as bogus
+        // for a minute (val-bogus-ttl). Ask nsd itself first.
+        let txt = line.split(" TXT ").nth(1).unwrap_or("").trim().to_string();
+        wait_until(&format!("nsd serves {txt}"), || {
+            Command::new("dig")
+                .args(["+short", "@127.0.53.1", "_mta-sts.stspub.test", "TXT"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == txt)
+        });
+    };
+    // Polls the daemon until it answers `want` (nsd reloads, caches expire).
+    let ask = |zone: &str, want: &str| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let got = daemon_policy(&socketmap(zone, "stspub.test"));
+            if got == want || std::time::Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    };
+
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<10} {:<34} {:<28} {:<28}",
+        "published", "record", "daemon (postfix zone)", "daemon (strict_testing)"
+    );
+    publish(&policy, &record);
+    let strict = ask("strict", "secure match=mx.stsgood.test");
+    let plain = daemon_policy(&socketmap("postfix", "stspub.test"));
+    println!(
+        "{:<10} {:<34} {:<28} {:<28}",
+        "testing",
+        format!("id={id}"),
+        plain,
+        strict
+    );
+    if strict != "secure match=mx.stsgood.test" || plain != "NOTFOUND" {
+        failures.push(format!(
+            "testing as generated: daemon {plain:?} / strict {strict:?}"
+        ));
+    }
+
+    let enforce = policy.replace("mode: testing\n", "mode: enforce\n");
+    let new_id = format!("{id}1");
+    publish(&enforce, &record.replace(&id, &new_id));
+    let plain = ask("postfix", "secure match=mx.stsgood.test");
+    println!(
+        "{:<10} {:<34} {:<28} {:<28}",
+        "enforce",
+        format!("id={new_id}"),
+        plain,
+        ""
+    );
+    if plain != "secure match=mx.stsgood.test" {
+        failures.push(format!("switched to enforce: daemon {plain:?}"));
+    }
+    // smtptls reads the published policy the same way.
+    let out = smtptls_cmd(&lab, &["check", "--format", "json"], Dnssec::Validate)
+        .arg("stspub.test")
+        .output()
+        .expect("run smtptls");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let sts = &domain(&report, "stspub.test")["mta_sts"];
+    if sts["policy"]["mode"] != "enforce" || sts["id"] != new_id.as_str() {
+        failures.push(format!("smtptls after the switch: {sts}"));
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
