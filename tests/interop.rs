@@ -1997,3 +1997,358 @@ fn generated_mta_sts_policy_is_fetched_by_the_daemon() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// One domain's sessions as an MTA reports them to tlsrpt-collectd.
+struct Fed {
+    domain: &'static str,
+    /// libtlsrpt's policy type: 1 tlsa, 2 sts, 9 no-policy-found.
+    policy_type: u8,
+    successful: u64,
+    /// (libtlsrpt failure code, RFC 8460 result type, MX, IP, count, the
+    /// audit's explanation id expected with status still-present).
+    failures: &'static [(
+        u16,
+        &'static str,
+        &'static str,
+        &'static str,
+        u64,
+        &'static str,
+    )],
+}
+
+/// What the lab's senders would have seen: successes where delivery works,
+/// and the failure each broken server causes (issue 18).
+const FED: &[Fed] = &[
+    Fed {
+        domain: "valid.test",
+        policy_type: 9,
+        successful: 3,
+        failures: &[],
+    },
+    Fed {
+        domain: "dane.test",
+        policy_type: 1,
+        successful: 2,
+        failures: &[],
+    },
+    Fed {
+        domain: "danebad.test",
+        policy_type: 1,
+        successful: 0,
+        failures: &[(
+            205,
+            "validation-failure",
+            "mx.danebad.test",
+            "127.0.25.12",
+            2,
+            "tlsa-mismatch",
+        )],
+    },
+    Fed {
+        domain: "stsgood.test",
+        policy_type: 2,
+        successful: 2,
+        failures: &[],
+    },
+    Fed {
+        domain: "stsbad.test",
+        policy_type: 2,
+        successful: 0,
+        failures: &[(
+            205,
+            "validation-failure",
+            "mx.stsbad.test",
+            "127.0.25.14",
+            1,
+            "sts-mx-not-covered",
+        )],
+    },
+    Fed {
+        domain: "expired.test",
+        policy_type: 9,
+        successful: 1,
+        failures: &[(
+            204,
+            "certificate-expired",
+            "mx.expired.test",
+            "127.0.25.2",
+            1,
+            "certificate-expired",
+        )],
+    },
+    Fed {
+        domain: "nostarttls.test",
+        policy_type: 9,
+        successful: 0,
+        failures: &[(
+            201,
+            "starttls-not-supported",
+            "mx.nostarttls.test",
+            "127.0.25.7",
+            1,
+            "starttls-not-offered",
+        )],
+    },
+    Fed {
+        domain: "selfsigned.test",
+        policy_type: 9,
+        successful: 0,
+        failures: &[(
+            203,
+            "certificate-not-trusted",
+            "mx.selfsigned.test",
+            "127.0.25.4",
+            1,
+            "certificate-not-trusted",
+        )],
+    },
+];
+
+/// The datagram libtlsrpt sends for one delivery attempt (its JSON: `d`
+/// domain, `pr` the TLS-RPT record, `dpv` the datagram protocol version,
+/// per policy `t` failure count and `f` final result, per failure `c` the
+/// failure code, `s`/`n`/`r` sending IP, receiving MX and IP).
+fn tlsrpt_datagram(f: &Fed, failure: Option<&(u16, &str, &str, &str, u64, &str)>) -> String {
+    let (policy_strings, mx_host): (Vec<&str>, Vec<&str>) = match (f.policy_type, f.domain) {
+        (2, "stsgood.test") => (
+            vec![
+                "version: STSv1",
+                "mode: enforce",
+                "mx: mx.stsgood.test",
+                "max_age: 86400",
+            ],
+            vec!["mx.stsgood.test"],
+        ),
+        (2, _) => (
+            vec![
+                "version: STSv1",
+                "mode: enforce",
+                "mx: mx.elsewhere.test",
+                "max_age: 86400",
+            ],
+            vec!["mx.elsewhere.test"],
+        ),
+        (1, d) => (
+            vec![if d == "dane.test" {
+                "3 1 1 dane.test's key"
+            } else {
+                "3 1 1 another key"
+            }],
+            vec![],
+        ),
+        _ => (vec![], vec![]),
+    };
+    let mut policy = serde_json::json!({
+        "policy-type": f.policy_type,
+        "policy-domain": f.domain,
+        "t": 0,
+        "f": 0,
+    });
+    if !policy_strings.is_empty() {
+        policy["policy-string"] = serde_json::json!(policy_strings);
+    }
+    if !mx_host.is_empty() {
+        policy["mx-host"] = serde_json::json!(mx_host);
+    }
+    if let Some((code, _, mx, ip, _, _)) = failure {
+        policy["failure-details"] = serde_json::json!([{
+            "c": code, "s": "127.0.0.1", "n": mx, "h": mx, "r": ip,
+        }]);
+        policy["t"] = serde_json::json!(1);
+        policy["f"] = serde_json::json!(1);
+    }
+    serde_json::json!({
+        "dpv": "1",
+        "d": f.domain,
+        "pr": format!("v=TLSRPTv1; rua=mailto:tlsrpt@{}", f.domain),
+        "policies": [policy],
+    })
+    .to_string()
+}
+
+/// Issue 18: reports made by real reporting software. sys4's
+/// tlsrpt-reporter's collectd is fed the datagrams an MTA sends for the
+/// lab's sessions (FED), the day is ended, its reportd writes the report
+/// mails, and `smtptls tlsrpt` reads them: sessions per domain and failed
+/// sessions per result type, MX and IP must be what was fed; `--audit`
+/// must find each failure's cause still there in the lab.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn tlsrpt_reporter_reports_are_read() {
+    let lab = lab();
+    let dir = lab.join("tlsrpt");
+    let sock = std::os::unix::net::UnixDatagram::unbound().expect("datagram socket");
+    let mut sent = 0;
+    for f in FED {
+        for _ in 0..f.successful {
+            sock.send_to(
+                tlsrpt_datagram(f, None).as_bytes(),
+                dir.join("collectd.socket"),
+            )
+            .expect("send datagram");
+            sent += 1;
+        }
+        for failure in f.failures {
+            for _ in 0..failure.4 {
+                sock.send_to(
+                    tlsrpt_datagram(f, Some(failure)).as_bytes(),
+                    dir.join("collectd.socket"),
+                )
+                .expect("send datagram");
+                sent += 1;
+            }
+        }
+    }
+    let collectd_log = lab.join("logs/tlsrpt-collectd.log");
+    wait_until(&format!("tlsrpt-collectd commits {sent} datagrams"), || {
+        std::fs::read_to_string(&collectd_log).is_ok_and(|l| l.contains(&format!("({sent} total)")))
+    });
+    // End the day: tlsrpt-collectd's development roll-over (SIGUSR2) moves
+    // today's sessions to yesterday, which reportd reports on.
+    let pids = std::fs::read_to_string(lab.join("pids")).unwrap_or_default();
+    let pid = pids
+        .lines()
+        .find_map(|l| l.strip_suffix(" tlsrpt-collectd"))
+        .expect("tlsrpt-collectd's PID in the lab's list");
+    let st = Command::new("kill")
+        .args(["-USR2", pid])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    wait_until("tlsrpt-collectd ends the day", || {
+        std::fs::read_to_string(&collectd_log).is_ok_and(|l| l.contains("FOR DEVELOPMENT"))
+    });
+
+    let reports = dir.join("reports");
+    let mut reportd = Command::new(dir.join("venv/bin/tlsrpt-reportd"))
+        .arg("--config_file")
+        .arg(dir.join("tlsrpt.cfg"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tlsrpt-reportd");
+    let count = || std::fs::read_dir(&reports).map_or(0, |d| d.count());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while count() < FED.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // A report mail is written in one go by `cat`; give the last a moment.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = reportd.kill();
+    let _ = reportd.wait();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&reports)
+        .expect("reports dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        FED.len(),
+        "report mails from tlsrpt-reportd: {files:?}"
+    );
+
+    let read = |audit: bool| -> Value {
+        let mut cmd = if audit {
+            smtptls_cmd(
+                &lab,
+                &["tlsrpt", "--format", "json", "--audit"],
+                Dnssec::Validate,
+            )
+        } else {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_smtptls"));
+            c.args(["tlsrpt", "--format", "json"]);
+            c
+        };
+        let out = cmd.args(&files).output().expect("run smtptls tlsrpt");
+        // 1: failures present (and, with --audit, still present).
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let plain = read(false);
+    let audited = read(true);
+    let dom = |v: &Value, d: &str| -> Value {
+        v["domains"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|x| x["policy_domain"] == d).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let mut failures = Vec::new();
+    println!(
+        "\n{:<16} {:<6} {:>9} {:>9}  {:<23} {:<19} {:<12} {:>4} {:>7}  audit",
+        "domain", "policy", "fed ok/f", "smtptls", "result type", "MX", "IP", "fed", "smtptls"
+    );
+    for f in FED {
+        let d = dom(&plain, f.domain);
+        let fed_failed: u64 = f.failures.iter().map(|x| x.4).sum();
+        let ok = d["sessions"]["successful"].as_u64().unwrap_or(0);
+        let failed = d["sessions"]["failed"].as_u64().unwrap_or(0);
+        let policy = match f.policy_type {
+            1 => "tlsa",
+            2 => "sts",
+            _ => "none",
+        };
+        let counts = format!("{}/{}", f.successful, fed_failed);
+        let ours = format!("{ok}/{failed}");
+        if d.is_null() || ok != f.successful || failed != fed_failed {
+            failures.push(format!("{}: fed {counts}, smtptls read {ours}", f.domain));
+        }
+        let groups = d["failures"].as_array().cloned().unwrap_or_default();
+        if groups.len() != f.failures.len() {
+            failures.push(format!(
+                "{}: {} failure groups read, {} fed",
+                f.domain,
+                groups.len(),
+                f.failures.len()
+            ));
+        }
+        if f.failures.is_empty() {
+            println!("{:<16} {:<6} {:>9} {:>9}", f.domain, policy, counts, ours);
+        }
+        for (_, rt, mx, ip, n, want) in f.failures {
+            let find = |v: &Value| -> Value {
+                dom(v, f.domain)["failures"]
+                    .as_array()
+                    .and_then(|gs| {
+                        gs.iter()
+                            .find(|g| {
+                                g["result_type"] == *rt
+                                    && g["receiving_mx_hostname"] == *mx
+                                    && g["receiving_ip"] == *ip
+                            })
+                            .cloned()
+                    })
+                    .unwrap_or(Value::Null)
+            };
+            let g = find(&plain);
+            let got = g["failed_sessions"].as_u64().unwrap_or(0);
+            let audit = &find(&audited)["audit"];
+            let shown = format!(
+                "{} {}",
+                audit["status"].as_str().unwrap_or("-"),
+                audit["id"].as_str().unwrap_or("-")
+            );
+            println!(
+                "{:<16} {:<6} {:>9} {:>9}  {:<23} {:<19} {:<12} {:>4} {:>7}  {}",
+                f.domain, policy, counts, ours, rt, mx, ip, n, got, shown
+            );
+            if got != *n {
+                failures.push(format!(
+                    "{}: {rt} at {mx} [{ip}]: fed {n}, smtptls read {got}",
+                    f.domain
+                ));
+            }
+            if audit["status"] != "still-present" || audit["id"] != *want {
+                failures.push(format!(
+                    "{}: {rt} at {mx} [{ip}]: audit {audit}, expected still-present {want}",
+                    f.domain
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
