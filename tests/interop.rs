@@ -2108,7 +2108,11 @@ const FED: &[Fed] = &[
 /// domain, `pr` the TLS-RPT record, `dpv` the datagram protocol version,
 /// per policy `t` failure count and `f` final result, per failure `c` the
 /// failure code, `s`/`n`/`r` sending IP, receiving MX and IP).
-fn tlsrpt_datagram(f: &Fed, failure: Option<&(u16, &str, &str, &str, u64, &str)>) -> String {
+fn tlsrpt_datagram(
+    f: &Fed,
+    tlsa: &[String],
+    failure: Option<&(u16, &str, &str, &str, u64, &str)>,
+) -> String {
     let (policy_strings, mx_host): (Vec<&str>, Vec<&str>) = match (f.policy_type, f.domain) {
         (2, "stsgood.test") => (
             vec![
@@ -2128,14 +2132,7 @@ fn tlsrpt_datagram(f: &Fed, failure: Option<&(u16, &str, &str, &str, u64, &str)>
             ],
             vec!["mx.elsewhere.test"],
         ),
-        (1, d) => (
-            vec![if d == "dane.test" {
-                "3 1 1 dane.test's key"
-            } else {
-                "3 1 1 another key"
-            }],
-            vec![],
-        ),
+        (1, _) => (tlsa.iter().map(String::as_str).collect(), vec![]),
         _ => (vec![], vec![]),
     };
     let mut policy = serde_json::json!({
@@ -2180,9 +2177,30 @@ fn tlsrpt_reporter_reports_are_read() {
     let sock = std::os::unix::net::UnixDatagram::unbound().expect("datagram socket");
     let mut sent = 0;
     for f in FED {
+        // A DANE sender reports the TLSA records it found (RFC 8460 §4.3.1).
+        let tlsa: Vec<String> = if f.policy_type == 1 {
+            let out = Command::new("dig")
+                .args(["+short", "@127.0.53.2"])
+                .arg(format!("_25._tcp.mx.{}", f.domain))
+                .arg("TLSA")
+                .output()
+                .expect("dig TLSA");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        assert!(
+            f.policy_type != 1 || !tlsa.is_empty(),
+            "no TLSA record for {}",
+            f.domain
+        );
         for _ in 0..f.successful {
             sock.send_to(
-                tlsrpt_datagram(f, None).as_bytes(),
+                tlsrpt_datagram(f, &tlsa, None).as_bytes(),
                 dir.join("collectd.socket"),
             )
             .expect("send datagram");
@@ -2191,7 +2209,7 @@ fn tlsrpt_reporter_reports_are_read() {
         for failure in f.failures {
             for _ in 0..failure.4 {
                 sock.send_to(
-                    tlsrpt_datagram(f, Some(failure)).as_bytes(),
+                    tlsrpt_datagram(f, &tlsa, Some(failure)).as_bytes(),
                     dir.join("collectd.socket"),
                 )
                 .expect("send datagram");
