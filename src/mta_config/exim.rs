@@ -56,6 +56,47 @@ fn domainlist(name: &str, domains: &[&str]) -> String {
     }
 }
 
+/// The snippet asks for DNSSEC everywhere (`dnssec_request_domains = *`),
+/// and Exim then tries DANE wherever signed TLSA records exist
+/// (`hosts_try_dane`, whose default is `*`: Exim 4.96's `exim -bP
+/// transport remote_smtp` shows it). A DANE check that fails is not a
+/// fallback case (RFC 7672 §2.2), so such a domain's mail is deferred
+/// whatever list it is in: the interop suite saw Exim defer a `secure`
+/// domain whose TLSA record matches nothing. Say so beside the lists.
+fn dane_mismatch_warnings(domains: &[DomainFacts], active: &[&super::Entry]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in active {
+        let bad: Vec<String> = domains
+            .iter()
+            .filter(|d| super::normalize(&d.domain) == e.domain)
+            .flat_map(|d| &d.mx)
+            .filter(|m| m.tlsa_found)
+            .flat_map(|m| {
+                m.addresses
+                    .iter()
+                    .filter(|a| a.dane == "mismatch")
+                    .map(move |a| {
+                        format!(
+                            "{} [{}]",
+                            printable(&super::normalize(&m.host)),
+                            printable(&a.ip)
+                        )
+                    })
+            })
+            .collect();
+        if !bad.is_empty() && e.choice.level != PolicyLevel::DaneOnly {
+            out.push(format!(
+                "# WARNING: {}: signed TLSA records match no certificate at {}:\n\
+                 #   with dnssec_request_domains Exim tries DANE there (hosts_try_dane,\n\
+                 #   default \"*\") and defers this domain's mail whatever list it is in.\n",
+                e.domain,
+                bad.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 /// Domain lists for `domains`, in input order within each list. `may`
 /// domains are not listed; with `min`, domains below it are only listed
 /// in a comment at the end (and returned in `below_min`).
@@ -83,6 +124,9 @@ pub fn exim(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -
          # Domains left at \"may\" are not listed: the transport's defaults apply.\n\n",
     );
     let active: Vec<_> = entries.iter().filter(|e| !e.below_min).collect();
+    for w in dane_mismatch_warnings(domains, &active) {
+        out.push_str(&w);
+    }
     for e in &active {
         if e.choice.level == PolicyLevel::May {
             out.push_str(&commented(e));
@@ -186,6 +230,20 @@ mod tests {
              # pkix2.example secure  (valid certificate chain and name on every reachable MX address (2))\n"
         ), "{t}");
         assert_eq!(g.below_min.len(), 4);
+    }
+
+    #[test]
+    fn warns_of_tlsa_records_that_match_nothing() {
+        let mut bad = pkix();
+        bad.domain = "danebad.example".into();
+        bad.mx[0].tlsa_found = true;
+        bad.mx[0].addresses[0].dane = "mismatch".into();
+        let t = exim(&[bad, pkix()], None, &provenance()).text;
+        assert!(t.contains(
+            "# WARNING: danebad.example: signed TLSA records match no certificate at mx2.pkix.example [192.0.2.2]:\n\
+             #   with dnssec_request_domains Exim tries DANE there (hosts_try_dane,\n"
+        ), "{t}");
+        assert_eq!(t.matches("# WARNING").count(), 1, "{t}");
     }
 
     #[test]

@@ -34,7 +34,28 @@ zone_sign() {
         cat "$ksk.key" "$zsk.key" >>test.zone
         ldns-signzone -e 20401231000000 -f test.zone.signed test.zone "$ksk" "$zsk"
         grep -v '^;' "$ksk.key" >anchor.key
+        echo "$ksk $zsk" >keys
     )
+}
+
+# $LAB/bin/zone-set NAME [RECORD…] — for tests/interop.rs: replaces every
+# record of NAME (relative to test.) with RECORDs, signs the zone again
+# with the same keys and has nsd load it (SIGHUP). Publishing during the
+# run is how a generated MTA-STS record reaches the lab.
+zone_set_script() {
+    cat >"$LAB/bin/zone-set" <<EOF
+#!/bin/sh
+set -e
+cd "$LAB/dns"
+name=\$1
+shift
+grep -v "^\$name " test.zone >test.zone.new || true
+for r in "\$@"; do echo "\$r" >>test.zone.new; done
+mv test.zone.new test.zone
+ldns-signzone -e 20401231000000 -f test.zone.signed test.zone \$(cat keys)
+kill -HUP \$(awk '\$2 == "nsd" { print \$1 }' "$LAB/pids")
+EOF
+    chmod +x "$LAB/bin/zone-set"
 }
 
 dns_start() {
@@ -61,6 +82,7 @@ zone:
 EOF
     nsd -d -c "$LAB/dns/nsd.conf" >>"$LAB/logs/nsd.log" 2>&1 &
     remember $! nsd
+    zone_set_script
 
     cat >"$LAB/unbound/unbound.conf" <<EOF
 server:
@@ -87,6 +109,9 @@ server:
     # DNSKEY, which would otherwise send unbound to the real root servers.
     local-zone: "." refuse
     qname-minimisation: no
+    # A name published during the run (zone-set) must not be answered
+    # from an NSEC record cached before it existed.
+    aggressive-nsec: no
     module-config: "validator iterator"
     trust-anchor-file: "$LAB/dns/anchor.key"
 remote-control:

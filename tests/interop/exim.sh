@@ -50,3 +50,15 @@ EOF
     "$EXIM_ROOT/usr/sbin/exim4" -C "$dir/exim.conf" -bdf >>"$LAB/logs/exim-$name.out" 2>&1 &
     remember $! "exim-$name"
 }
+
+# The Exim sender of issue 18's proof: tests/interop.rs writes its
+# configuration (the generated `smtptls policy --format exim` lists in the
+# main section) and runs one delivery per message in the foreground
+# (`-odi`). It gets a spool per configuration, so that the retry hints of
+# one run do not decide the next, and one log; Exim writes both as its
+# own user.
+exim_sender_init() {
+    local dir=$LAB/exim/sender
+    mkdir -p "$dir/spool-generated" "$dir/spool-stronger" "$dir/log"
+    chown Debian-exim "$dir/spool-generated" "$dir/spool-stronger" "$dir/log"
+}

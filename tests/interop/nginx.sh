@@ -10,21 +10,24 @@ nginx_init() {
     : >"$LAB/nginx/sites.conf"
 }
 
-# nginx_policy DOMAIN POLICY-TEXT — serves the policy for DOMAIN and adds
-# the A record of mta-sts.DOMAIN to the zone.
+# nginx_policy DOMAIN POLICY-TEXT [LOCATION-DIRECTIVES [CERT]] — serves
+# the policy for DOMAIN and adds the A record of mta-sts.DOMAIN to the zone.
+# LOCATION-DIRECTIVES replace `default_type text/plain;` (a redirect, a
+# 404, another media type); CERT is a pki_leaf name to serve instead of
+# one made for mta-sts.DOMAIN (a certificate for another name).
 nginx_policy() {
-    local domain=$1 text=$2
+    local domain=$1 text=$2 location=${3:-default_type text/plain;} cert=${4:-mta-sts.$1}
     mkdir -p "$LAB/nginx/www/$domain/.well-known"
     printf '%s' "$text" >"$LAB/nginx/www/$domain/.well-known/mta-sts.txt"
-    pki_leaf "mta-sts.$domain" ec "mta-sts.$domain"
+    [ -n "${4:-}" ] || pki_leaf "mta-sts.$domain" ec "mta-sts.$domain"
     cat >>"$LAB/nginx/sites.conf" <<EOF
 server {
     listen $NGINX_ADDR:443 ssl;
     server_name mta-sts.$domain;
-    ssl_certificate $LAB/pki/mta-sts.$domain.chain.pem;
-    ssl_certificate_key $LAB/pki/mta-sts.$domain.key;
+    ssl_certificate $LAB/pki/$cert.chain.pem;
+    ssl_certificate_key $LAB/pki/$cert.key;
     root $LAB/nginx/www/$domain;
-    location = /.well-known/mta-sts.txt { default_type text/plain; }
+    location = /.well-known/mta-sts.txt { $location }
 }
 EOF
     zone_add "mta-sts.${domain%.test} A $NGINX_ADDR"

@@ -51,6 +51,10 @@ smtp_tls_security_level = may
 smtp_tls_loglevel = 1
 smtp_tls_CAfile = $LAB/pki/ca.pem
 smtp_tls_policy_maps = hash:$PF/tls_policy
+# Issue 18: recipients mtasts@DOMAIN go through the mtasts transport,
+# whose policy comes from postfix-mta-sts-resolver (mtasts.sh); everything
+# else keeps the table above.
+transport_maps = hash:$PF/transport
 smtp_dns_support_level = dnssec
 smtp_host_lookup = dns
 # Fast, bounded retries: a deferral shows in the log after one attempt.
@@ -81,7 +85,11 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+mtasts    unix  -       -       n       -       -       smtp
+  -o smtp_tls_policy_maps=socketmap:inet:127.0.46.1:8461:postfix
+  -o syslog_name=postfix/mtasts
 EOF
+    printf '%s mtasts:\n' mtasts@stsgood.test mtasts@stsbad.test >"$PF/transport"
 }
 
 # postfix_service ADDR HOSTNAME CERT [-o name=value …]
@@ -107,6 +115,7 @@ postfix_service() {
 
 postfix_start() {
     postmap "hash:$PF/tls_policy"
+    postmap "hash:$PF/transport"
     postfix -c "$PF/etc" set-permissions >/dev/null 2>&1 || true
     postfix -c "$PF/etc" check
     in_lab_dns postfix -c "$PF/etc" start-fg >>"$LAB/logs/postfix.out" 2>&1 &
