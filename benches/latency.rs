@@ -79,7 +79,9 @@ fn targets() -> Result<Vec<Target>, String> {
             return Err(format!("BENCH_SERVERS: {addr} is not a loopback address"));
         }
         if !label.chars().all(|c| c.is_ascii_alphanumeric()) || label.is_empty() {
-            return Err(format!("BENCH_SERVERS: label {label:?} must be letters and digits"));
+            return Err(format!(
+                "BENCH_SERVERS: label {label:?} must be letters and digits"
+            ));
         }
         out.push(Target {
             label: label.to_ascii_lowercase(),
@@ -163,7 +165,9 @@ fn run() -> Result<(), String> {
             return Err(format!("{}: IPv4 loopback addresses only", t.addr));
         };
         for i in 0..n {
-            zone = zone.a(&mx(&t.label, i), ip).mx(&domain(&t.label, i), 10, &mx(&t.label, i));
+            zone = zone
+                .a(&mx(&t.label, i), ip)
+                .mx(&domain(&t.label, i), 10, &mx(&t.label, i));
         }
     }
     let dns = runtime.block_on(zone.start());
@@ -189,7 +193,9 @@ fn run() -> Result<(), String> {
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
-    println!("per-probe latency: N = {n} probes per column, --scan off, STARTTLS + TLS + EHLO + QUIT");
+    println!(
+        "per-probe latency: N = {n} probes per column, --scan off, STARTTLS + TLS + EHLO + QUIT"
+    );
     println!("binary: {}", bin.display());
     match &finger {
         Some(p) => println!("yardstick: {} -c -l may \"[ADDR]:PORT\"", p.display()),
@@ -198,9 +204,25 @@ fn run() -> Result<(), String> {
     for t in &targets {
         let common = |cmd: &mut Command| {
             cmd.args(["check", "--scan", "off", "--quiet", "--format", "ndjson"])
-                .args(["--resolver", &dns.resolver_arg(), "--dnssec", "trust-resolver"])
-                .args(["--allow-local-addresses", "--timeout", "5", "--banner-timeout", "5"])
-                .args(["--ehlo-name", "client.smtptls.test", "--fail-below", "error"])
+                .args([
+                    "--resolver",
+                    &dns.resolver_arg(),
+                    "--dnssec",
+                    "trust-resolver",
+                ])
+                .args([
+                    "--allow-local-addresses",
+                    "--timeout",
+                    "5",
+                    "--banner-timeout",
+                    "5",
+                ])
+                .args([
+                    "--ehlo-name",
+                    "client.smtptls.test",
+                    "--fail-below",
+                    "error",
+                ])
                 .args(["--port", &t.addr.port().to_string()]);
         };
         println!();
@@ -233,18 +255,19 @@ fn run() -> Result<(), String> {
             per_process.push(wall_of(cmd)?.0);
             if let Some(p) = &finger {
                 let mut cmd = Command::new(p);
-                cmd.args(["-c", "-l", "may"]).arg(format!("[{}]:{}", t.addr.ip(), t.addr.port()));
+                cmd.args(["-c", "-l", "may"])
+                    .arg(format!("[{}]:{}", t.addr.ip(), t.addr.port()));
                 let (wall, ok) = wall_of(cmd)?;
                 fingers.push(wall);
                 finger_failed += usize::from(!ok);
             }
         }
 
-        println!(
-            "{:<44} {:>8} {:>8} {:>8}",
-            "ms", "median", "p90", "max"
+        println!("{:<44} {:>8} {:>8} {:>8}", "ms", "median", "p90", "max");
+        row(
+            "smtptls, one process, per probe (timings_ms.total)",
+            &phases.total,
         );
-        row("smtptls, one process, per probe (timings_ms.total)", &phases.total);
         println!(
             "{:<44} {:>8.2}",
             "smtptls, one process, wall ÷ N",
@@ -252,7 +275,10 @@ fn run() -> Result<(), String> {
         );
         row("smtptls, one process per probe (wall)", &ms(&per_process));
         if finger.is_some() {
-            row("posttls-finger, one process per probe (wall)", &ms(&fingers));
+            row(
+                "posttls-finger, one process per probe (wall)",
+                &ms(&fingers),
+            );
             if finger_failed > 0 {
                 println!("  ({finger_failed} posttls-finger runs exited non-zero)");
             }

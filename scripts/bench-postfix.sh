@@ -23,7 +23,9 @@ mail_owner = postfix
 setgid_group = postdrop
 myhostname = mx.bench.test
 mydestination =
-inet_interfaces = $PF_ADDR
+# master.cf binds the smtpd to \$PF_ADDR itself; Postfix wants
+# inet_interfaces to be an address configured on an interface.
+inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 maillog_file = $PF_DIR/logs/postfix.log
