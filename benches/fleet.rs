@@ -28,7 +28,9 @@
 //! | `BENCH_DOMAINS` | 2000 | N, domains in the list |
 //! | `BENCH_ENDPOINTS` | 50 | M, lab SMTP endpoints (MX host names) |
 //! | `BENCH_CONCURRENCY` | `8 32 64` | `--concurrency` values, one run each |
-//! | `BENCH_MODE` | `all` | `fleet`, `compare` (sslyze side by side) or `all` |
+//! | `BENCH_MODE` | `all` | `fleet`, `compare` (sslyze side by side), `all` (both) or `scale` (large lists) |
+//! | `BENCH_SCALE_SIZES` | `2000 20000 100000` | `scale`: list sizes, one run each (prefixes of one list; `BENCH_DOMAINS` defaults to the largest, `BENCH_ENDPOINTS` to 1000) |
+//! | `BENCH_SCALE_FORMATS` | `ndjson json` | `scale`: formats run at each size |
 //! | `BENCH_SLOW_MS` | 200 | greeting delay of the slow endpoints |
 //! | `BENCH_SECOND_MX_PERCENT` | 30 | domains that get a second MX |
 //! | `BENCH_SEED` | 1 | seed of the domain → MX assignment |
@@ -97,6 +99,8 @@ enum Mode {
     Fleet,
     Compare,
     All,
+    /// Large lists: peak RSS and CPU at several list sizes, one run each.
+    Scale,
 }
 
 struct Config {
@@ -117,6 +121,10 @@ struct Config {
     format: String,
     /// Keep the temporary directory (domain list, every run's output).
     keep: bool,
+    /// `scale` mode: the list sizes, each a prefix of the same list.
+    scale_sizes: Vec<usize>,
+    /// `scale` mode: the formats run at each size.
+    scale_formats: Vec<String>,
 }
 
 impl Config {
@@ -125,9 +133,10 @@ impl Config {
             None | Some("all") => Mode::All,
             Some("fleet") => Mode::Fleet,
             Some("compare") => Mode::Compare,
+            Some("scale") => Mode::Scale,
             Some(other) => {
                 return Err(format!(
-                    "BENCH_MODE={other:?}: expected fleet, compare or all"
+                    "BENCH_MODE={other:?}: expected fleet, compare, scale or all"
                 ));
             }
         };
@@ -149,10 +158,41 @@ impl Config {
                 "BENCH_CONCURRENCY: give 1 to {MAX_RUNS} values, e.g. \"8 32 64\""
             ));
         }
+        let scale_sizes = match env_string("BENCH_SCALE_SIZES") {
+            None => vec![2_000, 20_000, 100_000],
+            Some(list) => list
+                .split([' ', ',', '\t'])
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                    _ => Err(format!(
+                        "BENCH_SCALE_SIZES: {s:?} is not a number from 1 to 1000000"
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let scale_formats: Vec<String> = match env_string("BENCH_SCALE_FORMATS") {
+            None => vec!["ndjson".into(), "json".into()],
+            Some(list) => list.split_whitespace().map(str::to_string).collect(),
+        };
+        for f in &scale_formats {
+            if !["ndjson", "json", "csv", "prometheus", "junit", "table"].contains(&f.as_str()) {
+                return Err(format!("BENCH_SCALE_FORMATS: {f:?} is not a --format"));
+            }
+        }
+        // In scale mode the list is as long as the largest size, over 1,000
+        // endpoints unless told otherwise.
+        let (default_domains, default_endpoints) = if mode == Mode::Scale {
+            (scale_sizes.iter().copied().max().unwrap_or(2_000), 1_000)
+        } else {
+            (2_000, 50)
+        };
         Ok(Config {
             mode,
-            domains: env_num("BENCH_DOMAINS", 2000, 1, 1_000_000)?,
-            endpoints: env_num("BENCH_ENDPOINTS", 50, 1, 5_000)?,
+            scale_sizes,
+            scale_formats,
+            domains: env_num("BENCH_DOMAINS", default_domains, 1, 1_000_000)?,
+            endpoints: env_num("BENCH_ENDPOINTS", default_endpoints, 1, 5_000)?,
             concurrency,
             slow: Duration::from_millis(env_num("BENCH_SLOW_MS", 200, 0, 60_000)?),
             second_mx_percent: env_num("BENCH_SECOND_MX_PERCENT", 30, 0, 100)?,
@@ -715,10 +755,12 @@ fn run(config: &Config) -> Result<(), String> {
         .tempdir()
         .map_err(|e| format!("cannot make a temp dir: {e}"))?;
 
-    if config.mode != Mode::Compare {
+    if config.mode == Mode::Scale {
+        scale_runs(config, &caps, &fleet, dir.path(), started, setup)?;
+    } else if config.mode != Mode::Compare {
         fleet_runs(config, &caps, &fleet, dir.path(), started, setup)?;
     }
-    if config.mode != Mode::Fleet {
+    if config.mode == Mode::All || config.mode == Mode::Compare {
         compare(config, &caps, &fleet, dir.path(), started)?;
     }
     if config.keep {
@@ -925,6 +967,114 @@ fn fleet_runs(
 
 /// Time left for one more child: the per-run limit, or less near the
 /// overall limit; `None` once too little is left to start one.
+/// Large lists: one run per size and format, the list being the first N
+/// domains of the plan. Prints peak RSS and what it grows by per domain,
+/// and the engine's CPU per domain and per connection.
+fn scale_runs(
+    config: &Config,
+    caps: &Capabilities,
+    fleet: &Fleet,
+    dir: &Path,
+    started: Instant,
+    setup: Duration,
+) -> Result<(), String> {
+    let concurrency = config.concurrency.last().copied().unwrap_or(64);
+    println!();
+    println!("smtptls large-list benchmark");
+    println!("  binary      {}", config.bin.display());
+    println!(
+        "  lab         {} domains over {} MX hosts on 127.0.0.1, started in {:.1} s; --concurrency {concurrency}",
+        fleet.plan.len(),
+        config.endpoints,
+        setup.as_secs_f64()
+    );
+    println!(
+        "  figures     peak = VmHWM of the smtptls process; per domain = (peak − peak of the smallest run of that format) ÷ (domains − its domains); cpu = smtptls's user+system"
+    );
+    println!();
+    println!(
+        "{:>8} {:>10} {:>8} {:>7} {:>9} {:>9} {:>8} {:>10} {:>10} {:>5}",
+        "domains",
+        "format",
+        "wall s",
+        "probes",
+        "reported",
+        "peak MiB",
+        "KiB/dom",
+        "cpu ms/dom",
+        "cpu ms/conn",
+        "exit"
+    );
+    let mut smallest: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    let mut sizes = config.scale_sizes.clone();
+    sizes.sort_unstable();
+    for &n in &sizes {
+        let n = n.min(fleet.plan.len());
+        let list = dir.join(format!("scale-{n}.txt"));
+        let text: String = fleet.plan[..n]
+            .iter()
+            .map(|d| format!("{}\n", d.name))
+            .collect();
+        std::fs::write(&list, text).map_err(|e| format!("cannot write the domain list: {e}"))?;
+        for format in &config.scale_formats {
+            let Some(limit) = remaining(config, started) else {
+                println!("(BENCH_TIME_LIMIT_SECS reached: no more runs)");
+                return Ok(());
+            };
+            let mut cmd = Command::new(&config.bin);
+            cmd.env("NO_COLOR", "1")
+                .args(["check", "--format", format, "--file"])
+                .arg(&list)
+                .args(fleet.args(caps))
+                .args(["--concurrency", &concurrency.to_string(), "--quiet"]);
+            let before = fleet.connections();
+            let run = measure(cmd, limit, dir, &format!("scale-{n}-{format}"))?;
+            let probes = fleet.connections() - before;
+            let reported = match format.as_str() {
+                "ndjson" | "json" => Outcome::read(&run.stdout).domains.to_string(),
+                _ => "-".into(),
+            };
+            let peak = run.peak_rss_kib.unwrap_or(0);
+            let per_domain = match smallest.get(format) {
+                Some(&(n0, peak0)) if n > n0 => {
+                    format!("{:.2}", (peak as f64 - peak0 as f64) / (n - n0) as f64)
+                }
+                _ => "-".into(),
+            };
+            smallest.entry(format.clone()).or_insert((n, peak));
+            let cpu_ms = run.cpu.map(|c| c.as_secs_f64() * 1000.0);
+            println!(
+                "{:>8} {:>10} {:>8.2} {:>7} {:>9} {:>9} {:>8} {:>10} {:>10} {:>5}",
+                n,
+                format,
+                run.wall.as_secs_f64(),
+                probes,
+                reported,
+                mib(run.peak_rss_kib),
+                per_domain,
+                cpu_ms.map_or_else(|| "?".into(), |c| format!("{:.3}", c / n as f64)),
+                cpu_ms.map_or_else(
+                    || "?".into(),
+                    |c| if probes > 0 {
+                        format!("{:.2}", c / probes as f64)
+                    } else {
+                        "-".into()
+                    }
+                ),
+                run.exit()
+            );
+            if run.killed || !matches!(run.status.and_then(|s| s.code()), Some(0 | 1)) {
+                println!("  stderr: {}", run.stderr_tail());
+            }
+        }
+    }
+    println!();
+    println!(
+        "cpu ms/conn divides all of smtptls's CPU (DNS, inspection, output included) by the connections the lab accepted: an upper bound on the cost of one connection"
+    );
+    Ok(())
+}
+
 fn remaining(config: &Config, started: Instant) -> Option<Duration> {
     let left = config.time_limit.checked_sub(started.elapsed())?;
     (left >= Duration::from_secs(5)).then(|| left.min(config.run_limit))

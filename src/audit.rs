@@ -161,6 +161,20 @@ impl Auditor {
         &self,
         jobs: Vec<Job>,
         stop: impl Future<Output = StopReason>,
+        on_done: impl FnMut(&DomainReport),
+    ) -> Report {
+        self.run_with(jobs, stop, Rows::Keep, on_done).await
+    }
+
+    /// [`Auditor::run`], choosing whether the report keeps the rows. With
+    /// [`Rows::Stream`] every row goes to `on_done` only and the returned
+    /// report has no `domains` (its summary is complete): memory then holds
+    /// the list's names and the work in flight, not one row per domain.
+    pub async fn run_with(
+        &self,
+        jobs: Vec<Job>,
+        stop: impl Future<Output = StopReason>,
+        rows: Rows,
         mut on_done: impl FnMut(&DomainReport),
     ) -> Report {
         let now = OffsetDateTime::now_utc();
@@ -169,19 +183,33 @@ impl Auditor {
             expiry_warn_days: self.options.expiry_warn_days,
             now,
         });
+        let keep = rows == Rows::Keep;
+        let mut tally = Tally::new();
+        let mut results: Vec<Option<DomainReport>> = if keep {
+            vec![None; jobs.len()]
+        } else {
+            Vec::new()
+        };
+        let mut emit = |index: usize, report: DomainReport, tally: &mut Tally| {
+            on_done(&report);
+            tally.add(&report, &self.options);
+            if keep {
+                results[index] = Some(report);
+            }
+        };
+        // Rows an earlier report already has come first, as before; what
+        // is left to audit is only names.
+        let mut to_audit: Vec<(usize, DomainName)> = Vec::new();
+        for (index, job) in jobs.into_iter().enumerate() {
+            match job {
+                Job::Done(report) => emit(index, *report, &mut tally),
+                Job::Audit(domain) => to_audit.push((index, domain)),
+            }
+        }
         let limit = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let mut task_index = HashMap::new();
-        let mut results: Vec<Option<DomainReport>> = vec![None; jobs.len()];
-        for (index, job) in jobs.iter().enumerate() {
-            let domain = match job {
-                Job::Done(report) => {
-                    on_done(report);
-                    results[index] = Some(report.as_ref().clone());
-                    continue;
-                }
-                Job::Audit(domain) => domain.clone(),
-            };
+        for (index, domain) in to_audit {
             if let Some(message) = self.health.domain_message() {
                 // Every DNSSEC verdict would be the resolver's fault: say
                 // so for each domain, without touching its servers.
@@ -189,18 +217,18 @@ impl Auditor {
                     domain.as_str(),
                     Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message),
                 );
-                on_done(&report);
-                results[index] = Some(report);
+                emit(index, report, &mut tally);
                 continue;
             }
             let this = self.clone();
             let inspect = inspect.clone();
             let limit = limit.clone();
+            let audited = domain.clone();
             let handle = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                (index, this.audit_domain(&domain, &inspect).await)
+                (index, this.audit_domain(&audited, &inspect).await)
             });
-            task_index.insert(handle.id(), index);
+            task_index.insert(handle.id(), (index, domain));
         }
         tokio::pin!(stop);
         let mut stopped = None;
@@ -215,64 +243,45 @@ impl Auditor {
             };
             let Some(joined) = joined else { break };
             match joined {
-                Ok((_, (index, report))) => {
-                    on_done(&report);
-                    results[index] = Some(report);
+                Ok((id, (index, report))) => {
+                    task_index.remove(&id);
+                    emit(index, report, &mut tally);
                 }
+                // Aborted by the stop: reported below as unfinished.
                 Err(err) if err.is_cancelled() => {}
                 Err(err) => {
                     // A bug, not the peer's doing; still, keep the row.
-                    if let Some(&index) = task_index.get(&err.id())
-                        && let Job::Audit(domain) = &jobs[index]
-                    {
-                        let report = internal_error(domain, &err.to_string());
-                        on_done(&report);
-                        results[index] = Some(report);
+                    if let Some((index, domain)) = task_index.remove(&err.id()) {
+                        emit(index, internal_error(&domain, &err.to_string()), &mut tally);
                     }
                 }
             }
         }
-        let mut domains_out = Vec::with_capacity(jobs.len());
-        for (result, job) in results.into_iter().zip(&jobs) {
-            let report = match (result, job) {
-                (Some(r), _) => r,
-                (None, Job::Done(r)) => r.as_ref().clone(),
-                (None, Job::Audit(domain)) => {
-                    let report = unfinished(domain, stopped.unwrap_or(StopReason::Interrupted));
-                    on_done(&report);
-                    report
-                }
-            };
-            domains_out.push(report);
+        // Unfinished domains (their tasks aborted by the stop), in input
+        // order.
+        let why = stopped.unwrap_or(StopReason::Interrupted);
+        let mut abandoned: Vec<(usize, DomainName)> = task_index.into_values().collect();
+        abandoned.sort_by_key(|(index, _)| *index);
+        for (index, domain) in abandoned {
+            emit(index, unfinished(&domain, why), &mut tally);
         }
-        let mut report = self.report(domains_out, now);
+        let domains_out: Vec<DomainReport> = results.into_iter().flatten().collect();
+        let mut report = self.report(domains_out, tally, now);
         report.summary.stopped = stopped;
         report
     }
 
-    fn report(&self, domains: Vec<DomainReport>, now: OffsetDateTime) -> Report {
+    fn report(&self, domains: Vec<DomainReport>, tally: Tally, now: OffsetDateTime) -> Report {
         let threshold = self.options.threshold;
-        let mut summary = Summary {
-            domains: domains.len(),
-            // Every verdict, zeros included: monitoring wants stable keys.
-            verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
-            below_threshold: 0,
-            below_level: 0,
+        let summary = Summary {
+            domains: tally.domains,
+            verdicts: tally.verdicts,
+            below_threshold: tally.below_threshold,
+            below_level: tally.below_level,
             stopped: None,
             probes: self.shared.probes.load(Ordering::Relaxed),
             mx_reused: self.shared.reused.load(Ordering::Relaxed),
         };
-        for d in &domains {
-            *summary.verdicts.entry(d.verdict).or_default() += 1;
-            if threshold.fails(d.verdict) {
-                summary.below_threshold += 1;
-            }
-            if let (Some(t), Some(c)) = (self.options.fail_level, &d.configuration)
-                && t.fails(c.level)
-            {
-                summary.below_level += 1;
-            }
-        }
         Report {
             schema_version: crate::report::SCHEMA_VERSION,
             tool: ToolInfo::default(),
@@ -789,6 +798,50 @@ pub enum Job {
 }
 
 /// The report row of a domain the run did not finish.
+/// Whether [`Auditor::run_with`] keeps every row for the returned report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// For formats written at the end (json, table, junit) and for callers
+    /// that read the rows (policy, tlsrpt --audit): memory per domain.
+    Keep,
+    /// For formats written row by row as domains finish: only counters.
+    Stream,
+}
+
+/// The summary's counters, kept as rows go by so that the summary (and
+/// the exit code) never needs the rows themselves.
+struct Tally {
+    domains: usize,
+    verdicts: std::collections::BTreeMap<Verdict, usize>,
+    below_threshold: usize,
+    below_level: usize,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            domains: 0,
+            // Every verdict, zeros included: monitoring wants stable keys.
+            verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
+            below_threshold: 0,
+            below_level: 0,
+        }
+    }
+
+    fn add(&mut self, d: &DomainReport, options: &AuditOptions) {
+        self.domains += 1;
+        *self.verdicts.entry(d.verdict).or_default() += 1;
+        if options.threshold.fails(d.verdict) {
+            self.below_threshold += 1;
+        }
+        if let (Some(t), Some(c)) = (options.fail_level, &d.configuration)
+            && t.fails(c.level)
+        {
+            self.below_level += 1;
+        }
+    }
+}
+
 fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
     let message = match why {
         StopReason::Deadline => "not finished: the run's --deadline passed".to_string(),
@@ -816,4 +869,57 @@ fn internal_error(domain: &DomainName, why: &str) -> DomainReport {
             message: format!("internal error: {why}"),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row known before the run (no network work), with `verdict`.
+    fn known(name: &str, verdict: Verdict) -> Job {
+        let mut row = DomainReport::failed(
+            name,
+            Failure::new(ErrorPhase::Input, ErrorKind::InvalidDomain, "test row"),
+        );
+        row.verdict = verdict;
+        Job::Done(Box::new(row))
+    }
+
+    #[tokio::test]
+    async fn a_streamed_run_keeps_counters_not_rows() {
+        let auditor = Auditor::new(AuditOptions::default()).expect("auditor");
+        let jobs = || {
+            vec![
+                known("a.test", Verdict::Secure),
+                known("b.test", Verdict::Plaintext),
+                known("c.test", Verdict::Error),
+            ]
+        };
+        let mut streamed_rows = Vec::new();
+        let streamed = auditor
+            .run_with(jobs(), std::future::pending(), Rows::Stream, |d| {
+                streamed_rows.push(d.domain.clone())
+            })
+            .await;
+        let kept = auditor
+            .run_with(jobs(), std::future::pending(), Rows::Keep, |_| {})
+            .await;
+        assert!(streamed.domains.is_empty());
+        assert_eq!(streamed_rows, ["a.test", "b.test", "c.test"]);
+        let names: Vec<&str> = kept.domains.iter().map(|d| d.domain.as_str()).collect();
+        assert_eq!(names, ["a.test", "b.test", "c.test"]);
+        // The summary (and so the exit code) is the same either way.
+        for summary in [&streamed.summary, &kept.summary] {
+            assert_eq!(summary.domains, 3);
+            assert_eq!(summary.verdicts[&Verdict::Secure], 1);
+            assert_eq!(summary.verdicts[&Verdict::Plaintext], 1);
+            assert_eq!(summary.verdicts[&Verdict::Error], 1);
+            assert_eq!(summary.verdicts.len(), Verdict::ALL.len());
+        }
+        assert_eq!(
+            streamed.summary.below_threshold,
+            kept.summary.below_threshold
+        );
+        assert_eq!(kept.summary.below_threshold, 2);
+    }
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use smtptls::audit::{Auditor, Job, StopReason};
+use smtptls::audit::{Auditor, Job, Rows, StopReason};
 use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, TlsRptArgs};
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
@@ -101,7 +101,14 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
     let mut write_error = None;
-    let report = audit(&args.audit, options, jobs, |domain| {
+    // Formats written row by row keep no rows: memory is bounded by
+    // --concurrency, not by the length of the list.
+    let rows = if reporter.streams() {
+        Rows::Stream
+    } else {
+        Rows::Keep
+    };
+    let report = audit(&args.audit, options, jobs, rows, |domain| {
         if write_error.is_none() {
             write_error = reporter.domain_done(domain, &mut out).err();
         }
@@ -152,6 +159,7 @@ fn audit(
     args: &AuditArgs,
     options: AuditOptions,
     jobs: Vec<Job>,
+    rows: Rows,
     mut on_done: impl FnMut(&DomainReport),
 ) -> anyhow::Result<Report> {
     let threshold = options.threshold;
@@ -162,7 +170,8 @@ fn audit(
     notice(auditor.resolver_notice().as_deref());
     let progress = progress_bar(jobs.len(), args.quiet);
     let mut failing = 0usize;
-    let report = runtime.block_on(auditor.run(jobs, stop_signal(args.deadline()), |domain| {
+    let stop = stop_signal(args.deadline());
+    let report = runtime.block_on(auditor.run_with(jobs, stop, rows, |domain| {
         if threshold.fails(domain.verdict) {
             failing += 1;
             progress.set_message(format!("{failing} below threshold"));
@@ -180,7 +189,7 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         None => {
             let options = args.options()?;
             let jobs = jobs(&args.audit)?;
-            let report = audit(&args.audit, options, jobs, |_| {})?;
+            let report = audit(&args.audit, options, jobs, Rows::Keep, |_| {})?;
             notice(exit::stop_notice(report.summary.stopped));
             (AuditFacts::from_audit(&report), report.summary.stopped)
         }
@@ -205,7 +214,7 @@ fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
     if args.live {
         let options = args.options()?;
         let jobs = TlsRptArgs::audit_jobs(&run);
-        let report = audit(&args.audit, options, jobs, |_| {})?;
+        let report = audit(&args.audit, options, jobs, Rows::Keep, |_| {})?;
         notice(exit::stop_notice(report.summary.stopped));
         stopped = report.summary.stopped;
         run.explain_with(&report.domains);

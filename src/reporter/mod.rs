@@ -36,8 +36,18 @@ pub trait Reporter {
         Ok(())
     }
 
-    /// Called once at the end with the whole report, domains in input order.
+    /// Called once at the end with the whole report, domains in input
+    /// order, or with no domains at all when [`Reporter::streams`]: then
+    /// every domain came through [`Reporter::domain_done`] and the report
+    /// brings the run's settings and summary only.
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
+
+    /// True for a format that takes what it needs from each domain as it
+    /// finishes, so the run need not keep the rows (`--format ndjson`,
+    /// `prometheus`): memory bounded by `--concurrency`, not by the list.
+    fn streams(&self) -> bool {
+        false
+    }
 }
 
 /// Output formats of `smtptls check --format`.
@@ -111,7 +121,7 @@ pub fn reporter(format: Format, table: TableLayout) -> Box<dyn Reporter> {
         Format::Json => Box::new(JsonReporter),
         Format::Ndjson => Box::new(NdjsonReporter),
         Format::Junit => Box::new(JunitReporter),
-        Format::Prometheus => Box::new(PrometheusReporter),
+        Format::Prometheus => Box::new(PrometheusReporter::default()),
         Format::Csv => Box::new(CsvReporter),
     }
 }

@@ -27,6 +27,10 @@ impl Reporter for NdjsonReporter {
     fn finish(&mut self, _report: &Report, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+
+    fn streams(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

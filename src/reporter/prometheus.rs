@@ -35,20 +35,51 @@ use crate::report::RecordState;
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
 use crate::vocabulary::{NcscLevel, Threshold, Verdict};
 
-pub struct PrometheusReporter;
+/// Takes its samples from each domain as it finishes (the run keeps no
+/// rows for it), but the exposition format groups every sample of a family
+/// together, so the samples themselves are held until the end: a few
+/// hundred bytes per domain instead of the whole row.
+#[derive(Default)]
+pub struct PrometheusReporter {
+    metrics: Metrics,
+    /// Each domain's name and verdict: `below_threshold` needs the run's
+    /// threshold, which comes with the report at the end.
+    verdicts: Vec<(String, Verdict)>,
+}
+
+impl PrometheusReporter {
+    fn add(&mut self, d: &DomainReport) {
+        self.metrics.domain(d);
+        self.verdicts.push((d.domain.clone(), d.verdict));
+    }
+}
 
 impl Reporter for PrometheusReporter {
+    fn domain_done(&mut self, domain: &DomainReport, _out: &mut dyn Write) -> io::Result<()> {
+        self.add(domain);
+        Ok(())
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let mut m = Metrics::default();
-        m.run_domains.add(&[], report.domains.len());
+        for d in &report.domains {
+            self.add(d);
+        }
+        let threshold = Threshold(report.settings.fail_below);
+        let verdicts = std::mem::take(&mut self.verdicts);
+        let m = &mut self.metrics;
+        m.run_domains.add(&[], verdicts.len());
         m.run_below_threshold
             .add(&[], report.summary.below_threshold);
         if let Some(t) = unix_seconds(&report.generated_at) {
             m.run_timestamp.add(&[], t);
         }
-        let threshold = Threshold(report.settings.fail_below);
-        for d in &report.domains {
-            m.domain(d, threshold);
+        for (domain, verdict) in &verdicts {
+            m.below_threshold
+                .add(&[("domain", domain)], flag(threshold.fails(*verdict)));
         }
         let mut text = String::new();
         for family in m.families() {
@@ -272,7 +303,8 @@ impl Metrics {
         ]
     }
 
-    fn domain(&mut self, d: &DomainReport, threshold: Threshold) {
+    /// Every per-domain sample but `below_threshold` (added at the end).
+    fn domain(&mut self, d: &DomainReport) {
         let domain = d.domain.as_str();
         for v in Verdict::ALL {
             self.verdict.add(
@@ -283,8 +315,6 @@ impl Metrics {
         if let Some(rank) = d.verdict.rank() {
             self.verdict_rank.add(&[("domain", domain)], rank);
         }
-        self.below_threshold
-            .add(&[("domain", domain)], flag(threshold.fails(d.verdict)));
         if let Some(sts) = &d.mta_sts {
             let mode = match (&sts.policy, sts.record) {
                 (Some(policy), _) => policy.mode.as_str(),
@@ -401,7 +431,9 @@ mod tests {
 
     fn render(report: &Report) -> String {
         let mut out = Vec::new();
-        PrometheusReporter.finish(report, &mut out).expect("write");
+        PrometheusReporter::default()
+            .finish(report, &mut out)
+            .expect("write");
         String::from_utf8(out).expect("UTF-8")
     }
 
