@@ -7,7 +7,9 @@ use super::{Answer, Backend, Resolver, ResolverSetupError, send_query};
 use std::path::PathBuf;
 
 use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
-use hickory_resolver::proto::dnssec::{DigestType, PublicKeyBuf, TrustAnchors, Verifier};
+use hickory_resolver::proto::dnssec::{
+    Algorithm, DigestType, PublicKeyBuf, TrustAnchors, Verifier,
+};
 use hickory_resolver::proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
 pub(super) fn read_anchor_file(path: &std::path::Path) -> Result<String, ResolverSetupError> {
@@ -229,7 +231,32 @@ pub(crate) fn anchor_key_lines(file: &str) -> (String, bool) {
 }
 
 /// hickory's reading of the DNSKEY lines of the trust anchor files.
+///
+/// A key of an algorithm hickory cannot verify is refused here, naming
+/// the line: hickory's parser decodes every key and asserts (in debug
+/// builds) that its algorithm is supported, which the fuzzer found as a
+/// panic on `DNSKEY 257 3 63 …`. An anchor that can verify nothing is a
+/// configuration error, not a key to drop silently.
 pub(crate) fn parse_key_lines(text: &str) -> Result<TrustAnchors, ResolverSetupError> {
+    for line in text.lines() {
+        let data = line.split(';').next().unwrap_or_default();
+        let fields: Vec<&str> = data.split_whitespace().collect();
+        let Some(at) = fields.iter().position(|f| f.eq_ignore_ascii_case("DNSKEY")) else {
+            continue;
+        };
+        // DNSKEY flags protocol algorithm key: a number hickory's parser
+        // reads itself (and rejects when it is not one).
+        let Some(Ok(number)) = fields.get(at + 3).map(|a| a.parse::<u8>()) else {
+            continue;
+        };
+        if !Algorithm::from_u8(number).is_supported() {
+            return Err(ResolverSetupError(format!(
+                "trust anchor files: DNSKEY algorithm {number} is not supported \
+                 (the validator verifies algorithms 5, 7, 8, 10, 13, 14 and 15): {}",
+                line.trim()
+            )));
+        }
+    }
     text.parse()
         .map_err(|e| ResolverSetupError(format!("trust anchor files: {e}")))
 }
@@ -274,6 +301,26 @@ pub(super) fn trust_anchors(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_of_an_unsupported_algorithm_is_an_error_naming_it() {
+        // The fuzzer's find (fuzz/regressions/trust_anchor/): hickory's
+        // parser panicked on it in debug builds.
+        let text = "example. 3600 IN DNSKEY 257 3 63 AAAA\n";
+        let Err(err) = parse_key_lines(text) else {
+            panic!("algorithm 63 is refused");
+        };
+        assert!(
+            err.0.contains("DNSKEY algorithm 63 is not supported"),
+            "{err}"
+        );
+        assert!(
+            err.0.contains("example. 3600 IN DNSKEY 257 3 63 AAAA"),
+            "{err}"
+        );
+        // RSA/MD5 (1), which RFC 8624 forbids, is refused too.
+        assert!(parse_key_lines("example. IN DNSKEY 257 3 1 AwEAAQ==\n").is_err());
+    }
 
     #[test]
     fn ds_anchor_lines() {
