@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::audit::Job;
+use crate::diff::FailOn;
 use crate::domain::DomainName;
 use crate::input::{self, Entry, InputError, ListSource, Shard};
 pub use crate::mta_config::PolicyFormat;
@@ -19,6 +20,7 @@ use crate::options::{
     Timeouts, TrustStore, TrustStoreError,
 };
 use crate::report::tlsrpt::TlsRptRun;
+use crate::reporter::diff::DiffFormat;
 use crate::reporter::tlsrpt::TlsRptFormat;
 use crate::reporter::{ColorChoice, Format};
 use crate::vocabulary::{ScanMode, Threshold, Verdict};
@@ -43,6 +45,10 @@ pub enum Command {
     /// per domain, policy, result type, MX and IP; with --audit, probe the
     /// failing MX hosts now and say whether each cause is still there.
     Tlsrpt(Box<TlsRptArgs>),
+    /// Compare two reports of `check` (NDJSON or JSON) and say what changed
+    /// per domain, worst first; exit 1 when a change is a regression by
+    /// --fail-on.
+    Diff(Box<DiffArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -92,6 +98,61 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+const DIFF_EXIT_CODES: &str = "Exit codes: 0 no change is a regression by --fail-on; \
+1 at least one is; 2 usage or input error (unreadable file, a line that is not a report row: \
+the message names the file and line).";
+
+#[derive(Debug, Args)]
+#[command(after_help = DIFF_EXIT_CODES, args_override_self = true)]
+pub struct DiffArgs {
+    /// The earlier report: `check --format ndjson` or `--format json`
+    /// output; `-` reads stdin.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later report, in either format; `-` reads stdin.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+
+    /// Change ids that are regressions (exit 1), comma-separated; `default`
+    /// for the default set, `problems` for the changes only time reveals,
+    /// `none` to never fail. Default: verdict-down, starttls-lost,
+    /// dane-broken, mta-sts-broken, dane-rollover-broke,
+    /// mta-sts-policy-changed-same-id.
+    #[arg(
+        long,
+        value_name = "IDS",
+        value_delimiter = ',',
+        default_value = "default"
+    )]
+    pub fail_on: Vec<String>,
+
+    /// Days left below which an unrenewed certificate is a problem
+    /// (certificate-expiring). Default: the NEW report's own setting
+    /// (JSON), else 30.
+    #[arg(long, value_name = "DAYS")]
+    pub expiry_warn_days: Option<u32>,
+
+    /// Colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Write the output to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl DiffArgs {
+    /// The `--fail-on` rule.
+    pub fn fail_on(&self) -> Result<FailOn, CliError> {
+        FailOn::parse(&self.fail_on).map_err(CliError::FailOn)
+    }
 }
 
 const POLICY_EXIT_CODES: &str = "Exit codes: 0 policies written; 1 written, but some \
@@ -370,6 +431,9 @@ pub enum CliError {
         "tlsrpt reads its PATH arguments: --file, --strict, --shard and --resume are for domain lists"
     )]
     DomainListFlagWithTlsRpt,
+    /// An unknown `--fail-on` value.
+    #[error("--fail-on: {0}")]
+    FailOn(String),
     /// An unusable `--ca-file`.
     #[error(transparent)]
     TrustStore(#[from] TrustStoreError),

@@ -13,3 +13,10 @@ use rustls::crypto::CryptoProvider;
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
+
+/// SHA-256 of `bytes`, lower-case hex: certificate and SPKI fingerprints
+/// (what TLSA `3 0 1` and `3 1 1` pin) and the MTA-STS policy text's hash.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -62,6 +62,15 @@ pub fn check(summary: &Summary) -> ExitCode {
     }
 }
 
+/// `smtptls diff`: 1 when any change is a regression by `--fail-on`.
+pub fn diff(run: &crate::diff::DiffRun) -> ExitCode {
+    if run.has_regression() {
+        ExitCode::BelowThreshold
+    } else {
+        ExitCode::Ok
+    }
+}
+
 /// How `smtptls policy` ends: its exit code and the lines for stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyEnd {

@@ -21,6 +21,7 @@
 pub mod audit;
 pub mod cli;
 pub mod crypto;
+pub mod diff;
 pub mod domain;
 pub mod exit;
 pub mod fetch;

@@ -12,7 +12,7 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, Rows, StopReason};
-use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, PolicyArgs, TlsRptArgs};
+use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, DiffArgs, PolicyArgs, TlsRptArgs};
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::AuditOptions;
@@ -64,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(*args),
         Command::Policy(args) => policy(*args),
         Command::Tlsrpt(args) => tlsrpt(*args),
+        Command::Diff(args) => diff(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -224,6 +225,59 @@ fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
         .context("cannot write the summary")?;
     out.flush().context("cannot write the summary")?;
     Ok(exit::tlsrpt(&run, stopped))
+}
+
+fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    use smtptls::diff;
+    let fail_on = args.fail_on()?;
+    if args.old == args.new && args.old.as_os_str() == "-" {
+        anyhow::bail!("OLD and NEW cannot both be stdin (-)");
+    }
+    let old = snapshot(&args.old)?;
+    let new = snapshot(&args.new)?;
+    for side in [&old, &new] {
+        if side.duplicates > 0 {
+            notice(Some(&format!(
+                "{}: {} domains have more than one row; the later row of each is used",
+                side.file, side.duplicates
+            )));
+        }
+    }
+    let warn_days = args
+        .expiry_warn_days
+        .or(new.header.expiry_warn_days)
+        .unwrap_or(diff::DEFAULT_EXPIRY_WARN_DAYS);
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let run = diff::diff(&old, &new, &fail_on, warn_days, now);
+    let mut out = output(args.output.as_deref())?;
+    let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
+    let terminal = match args.output {
+        None => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
+        Some(_) => None,
+    };
+    let columns = std::env::var("COLUMNS").ok();
+    let layout = smtptls::reporter::TableLayout {
+        color,
+        width: smtptls::reporter::table_width(terminal, columns.as_deref()),
+        verbose: false,
+    };
+    smtptls::reporter::diff::write(args.format, &run, layout, &mut out)
+        .context("cannot write the diff")?;
+    out.flush().context("cannot write the diff")?;
+    Ok(exit::diff(&run))
+}
+
+/// One side of a diff: a file, or stdin for `-`.
+fn snapshot(path: &std::path::Path) -> anyhow::Result<smtptls::diff::Snapshot> {
+    use smtptls::diff::Snapshot;
+    if path.as_os_str() == "-" {
+        return Ok(Snapshot::read(std::io::stdin().lock(), "<stdin>")?);
+    }
+    let file = path.display().to_string();
+    let reader = std::fs::File::open(path).with_context(|| format!("cannot read {file}"))?;
+    Ok(Snapshot::read(std::io::BufReader::new(reader), &file)?)
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.

@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("pure protocol rules", &["protection"]),
     ("assessment", &["inspector"]),
-    ("report contract", &["report"]),
+    ("report contract", &["report", "diff"]),
     (
         "outputs and inputs",
         &["reporter", "mta_config", "input", "tlsrpt_input"],

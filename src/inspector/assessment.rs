@@ -252,6 +252,12 @@ pub struct StsPolicySummary {
     pub mode: Mode,
     pub mx: Vec<String>,
     pub max_age: u64,
+    /// SHA-256 (hex) of the policy text as fetched, so `smtptls diff` can
+    /// see a policy that changed while its record's `id` did not (senders
+    /// with a cached policy never fetch the new one, RFC 8461 §3.3). Null
+    /// in reports from before it was kept.
+    #[serde(default)]
+    pub text_sha256: Option<String>,
 }
 
 /// TLS-RPT (RFC 8460) as published.

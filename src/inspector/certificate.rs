@@ -6,12 +6,12 @@ use std::net::IpAddr;
 
 use ::time::OffsetDateTime;
 use ::time::format_description::well_known::Rfc3339;
-use aws_lc_rs::digest;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, Error as TlsError};
 use x509_parser::prelude::*;
 
+use crate::crypto::sha256_hex;
 use crate::options::TrustStore;
 use serde::{Deserialize, Serialize};
 
@@ -40,14 +40,6 @@ pub fn grade(
         ..facts
     };
     Some((report, chain_msg, name_msg))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex(digest::digest(&digest::SHA256, bytes).as_ref())
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

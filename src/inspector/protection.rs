@@ -131,6 +131,7 @@ pub fn mta_sts(
         mode: policy.mode,
         mx: policy.mx.clone(),
         max_age: policy.max_age,
+        text_sha256: Some(crate::crypto::sha256_hex(fetched.raw.as_bytes())),
     });
     (report, Some(policy))
 }

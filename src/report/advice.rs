@@ -493,6 +493,7 @@ mod tests {
                 mode: Mode::Testing,
                 mx: vec!["mx.example.test".into()],
                 max_age: 86400,
+                text_sha256: None,
             }),
             fetch_error: None,
         });
@@ -721,6 +722,7 @@ mod tests {
                     mode,
                     mx: vec!["other.example.test".into()],
                     max_age: 86400,
+                    text_sha256: None,
                 }),
                 fetch_error: None,
             })

@@ -53,6 +53,11 @@ pub enum ReadError {
         MAX_ROW_BYTES / (1024 * 1024)
     )]
     LineTooLong { file: String, line: usize },
+    #[error(
+        "{file}:{line}: a value longer than {} MiB in a JSON report, more than any report row",
+        MAX_ROW_BYTES / (1024 * 1024)
+    )]
+    ValueTooLong { file: String, line: usize },
     #[error("{file}:{line}: not a line of an NDJSON report: {problem}")]
     BadLine {
         file: String,
@@ -66,7 +71,9 @@ impl ReadError {
     pub fn line(&self) -> Option<usize> {
         match self {
             ReadError::Io { .. } => None,
-            ReadError::LineTooLong { line, .. } | ReadError::BadLine { line, .. } => Some(*line),
+            ReadError::LineTooLong { line, .. }
+            | ReadError::ValueTooLong { line, .. }
+            | ReadError::BadLine { line, .. } => Some(*line),
         }
     }
 }
@@ -307,6 +314,341 @@ fn describe(e: &serde_json::Error) -> String {
     match text.strip_suffix(&position) {
         Some(message) if e.line() == 1 => format!("{message} at column {}", e.column()),
         _ => text,
+    }
+}
+
+/// What a report file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// `check --format ndjson`: one row per line.
+    Ndjson,
+    /// `check --format json`: one document whose `domains` holds the rows.
+    Json,
+}
+
+/// What a whole JSON report says about its run (an NDJSON report carries
+/// no header: every field is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub shape: Shape,
+    pub generated_at: Option<String>,
+    /// `settings.expiry_warn_days` of the run.
+    pub expiry_warn_days: Option<u32>,
+}
+
+/// Keys that only the top level of a whole JSON report has (a row starts
+/// with `domain`).
+const WHOLE_REPORT_KEYS: [&str; 6] = [
+    "schema_version",
+    "tool",
+    "generated_at",
+    "settings",
+    "domains",
+    "summary",
+];
+
+/// Reads every row of a report, NDJSON or whole JSON (told apart by the
+/// first key of the first object), and hands each to `each` with the line
+/// it starts on. Bounded the same way for both: a row (or, in a JSON
+/// report, any top-level value) longer than [`MAX_ROW_BYTES`] is an
+/// error, so memory stays at one row however large the file is.
+pub fn each_row<R: BufRead, T: DeserializeOwned>(
+    mut reader: R,
+    file: &str,
+    mut each: impl FnMut(T, usize),
+) -> Result<Header, ReadError> {
+    let shape = sniff(&mut reader).map_err(|error| ReadError::Io {
+        file: file.to_string(),
+        error,
+    })?;
+    match shape {
+        Shape::Ndjson => {
+            let mut rows = rows::<_, T>(reader, file);
+            while let Some(row) = rows.next() {
+                each(row?, rows.line());
+            }
+            Ok(Header {
+                shape,
+                generated_at: None,
+                expiry_warn_days: None,
+            })
+        }
+        Shape::Json => whole::read(reader, file, &mut each),
+    }
+}
+
+/// NDJSON unless the first object's first key is one of a whole report's.
+fn sniff<R: BufRead>(reader: &mut R) -> io::Result<Shape> {
+    // Skip white space (a pretty report starts "{\n  \"schema_version\"").
+    let mut start = Vec::new();
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(Shape::Ndjson);
+        }
+        let skip = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if skip < buf.len() {
+            // Look at up to 64 bytes from the first non-space one without
+            // consuming them.
+            start.extend(buf[skip..].iter().take(64));
+            reader.consume(skip);
+            break;
+        }
+        let n = buf.len();
+        reader.consume(n);
+    }
+    let rest = match start.strip_prefix(b"{") {
+        Some(rest) => rest,
+        None => return Ok(Shape::Ndjson),
+    };
+    let rest = rest.trim_ascii_start();
+    let is_whole = WHOLE_REPORT_KEYS.iter().any(|k| {
+        rest.strip_prefix(b"\"")
+            .and_then(|r| r.strip_prefix(k.as_bytes()))
+            .is_some_and(|r| r.starts_with(b"\""))
+    }) || (rest.is_empty() && start.len() < 64);
+    Ok(if is_whole { Shape::Json } else { Shape::Ndjson })
+}
+
+/// The streaming reader of a whole `--format json` report.
+mod whole {
+    use std::cell::Cell;
+    use std::fmt;
+    use std::io::{self, BufRead, Read};
+    use std::rc::Rc;
+
+    use serde::Deserialize;
+    use serde::de::{
+        self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
+    use serde_json::value::RawValue;
+
+    use super::{Header, LineProblem, MAX_ROW_BYTES, ReadError, Shape, parse};
+    use crate::report::SCHEMA_VERSION;
+
+    /// Bytes and line ends read so far, and the bytes since the last mark.
+    #[derive(Default)]
+    struct Count {
+        newlines: Cell<usize>,
+        since_mark: Cell<usize>,
+    }
+
+    /// Counts what serde_json reads, and refuses more than
+    /// [`MAX_ROW_BYTES`] since the last mark (one value).
+    struct Counting<R> {
+        inner: R,
+        count: Rc<Count>,
+    }
+
+    /// The error a [`Counting`] reader gives when a value is too long.
+    #[derive(Debug)]
+    struct TooLong;
+    impl fmt::Display for TooLong {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("value too long")
+        }
+    }
+    impl std::error::Error for TooLong {}
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            let c = &self.count;
+            c.newlines
+                .set(c.newlines.get() + buf[..n].iter().filter(|&&b| b == b'\n').count());
+            c.since_mark.set(c.since_mark.get() + n);
+            if c.since_mark.get() > MAX_ROW_BYTES + 64 {
+                return Err(io::Error::other(TooLong));
+            }
+            Ok(n)
+        }
+    }
+
+    /// What the visitors found that serde cannot carry: the precise error
+    /// and the header fields.
+    struct State<'a, T, F> {
+        file: &'a str,
+        count: Rc<Count>,
+        each: &'a mut F,
+        error: Option<ReadError>,
+        generated_at: Option<String>,
+        expiry_warn_days: Option<u32>,
+        row: std::marker::PhantomData<fn() -> T>,
+    }
+
+    impl<T: DeserializeOwned, F: FnMut(T, usize)> State<'_, T, F> {
+        fn line(&self) -> usize {
+            self.count.newlines.get() + 1
+        }
+
+        fn mark(&self) {
+            self.count.since_mark.set(0);
+        }
+
+        /// Keeps the first precise error; returns the serde error that
+        /// stops the parse.
+        fn fail<E: de::Error>(&mut self, error: ReadError) -> E {
+            let message = error.to_string();
+            self.error.get_or_insert(error);
+            E::custom(message)
+        }
+    }
+
+    pub(super) fn read<R: BufRead, T: DeserializeOwned, F: FnMut(T, usize)>(
+        reader: R,
+        file: &str,
+        each: &mut F,
+    ) -> Result<Header, ReadError> {
+        let count = Rc::new(Count::default());
+        let counting = Counting {
+            inner: reader,
+            count: Rc::clone(&count),
+        };
+        let mut state = State {
+            file,
+            count,
+            each,
+            error: None,
+            generated_at: None,
+            expiry_warn_days: None,
+            row: std::marker::PhantomData,
+        };
+        let mut de = serde_json::Deserializer::from_reader(counting);
+        let result = (&mut state).deserialize(&mut de).and_then(|()| de.end());
+        if let Err(e) = result {
+            if let Some(error) = state.error.take() {
+                return Err(error);
+            }
+            let line = e.line().max(1);
+            return Err(if e.is_io() {
+                // serde_json hands back the reader's own error.
+                let error = io::Error::from(e);
+                if error.get_ref().is_some_and(|inner| inner.is::<TooLong>()) {
+                    ReadError::ValueTooLong {
+                        file: file.to_string(),
+                        line: state.line(),
+                    }
+                } else {
+                    ReadError::Io {
+                        file: file.to_string(),
+                        error,
+                    }
+                }
+            } else {
+                ReadError::BadLine {
+                    file: file.to_string(),
+                    line,
+                    problem: LineProblem::NotJson(e.to_string()),
+                }
+            });
+        }
+        Ok(Header {
+            shape: Shape::Json,
+            generated_at: state.generated_at,
+            expiry_warn_days: state.expiry_warn_days,
+        })
+    }
+
+    impl<'de, T: DeserializeOwned, F: FnMut(T, usize)> DeserializeSeed<'de> for &mut State<'_, T, F> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de, T: DeserializeOwned, F: FnMut(T, usize)> Visitor<'de> for &mut State<'_, T, F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a smtptls JSON report")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            #[derive(Deserialize)]
+            struct Settings {
+                expiry_warn_days: Option<u32>,
+            }
+            self.mark();
+            while let Some(key) = map.next_key::<String>()? {
+                self.mark();
+                match key.as_str() {
+                    "schema_version" => {
+                        let version: u32 = map.next_value()?;
+                        if version > SCHEMA_VERSION {
+                            let error = ReadError::BadLine {
+                                file: self.file.to_string(),
+                                line: self.line(),
+                                problem: LineProblem::NotARow(format!(
+                                    "schema_version {version} is newer than this smtptls reads ({SCHEMA_VERSION}); use a newer smtptls"
+                                )),
+                            };
+                            return Err(self.fail(error));
+                        }
+                    }
+                    "generated_at" => self.generated_at = map.next_value()?,
+                    "settings" => {
+                        let settings: Settings = map.next_value()?;
+                        self.expiry_warn_days = settings.expiry_warn_days;
+                    }
+                    "domains" => map.next_value_seed(Domains(&mut *self))?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                self.mark();
+            }
+            Ok(())
+        }
+    }
+
+    /// The `domains` array, one row at a time.
+    struct Domains<'s, 'a, T, F>(&'s mut State<'a, T, F>);
+
+    impl<'de, T: DeserializeOwned, F: FnMut(T, usize)> DeserializeSeed<'de> for Domains<'_, '_, T, F> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de, T: DeserializeOwned, F: FnMut(T, usize)> Visitor<'de> for Domains<'_, '_, T, F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("the report's domains")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let state = self.0;
+            let mut index = 0usize;
+            loop {
+                state.mark();
+                let Some(raw) = seq.next_element::<Box<RawValue>>()? else {
+                    return Ok(());
+                };
+                let text = raw.get();
+                let start = state.line() - text.bytes().filter(|&b| b == b'\n').count();
+                match parse::<T>(text.as_bytes()) {
+                    Ok(row) => (state.each)(row, start),
+                    Err(problem) => {
+                        let problem = match problem {
+                            LineProblem::NotARow(p) => {
+                                LineProblem::NotARow(format!("domains[{index}]: {p}"))
+                            }
+                            other => other,
+                        };
+                        let error = ReadError::BadLine {
+                            file: state.file.to_string(),
+                            line: start,
+                            problem,
+                        };
+                        return Err(state.fail(error));
+                    }
+                }
+                index += 1;
+            }
+        }
     }
 }
 

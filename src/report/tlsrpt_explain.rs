@@ -717,6 +717,7 @@ mod tests {
                 mode: Mode::Enforce,
                 mx: vec!["*.example.test".into()],
                 max_age: 86400,
+                text_sha256: None,
             }),
             fetch_error: None,
         });

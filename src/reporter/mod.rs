@@ -9,6 +9,7 @@
 //! of [`text`], shared by every reporter.
 
 mod csv;
+pub mod diff;
 mod json;
 mod junit;
 mod ndjson;
@@ -230,6 +231,7 @@ mod fixture {
                     mode: crate::protection::mta_sts::Mode::Testing,
                     mx: vec!["mx1.good.example".into()],
                     max_age: 86400,
+                    text_sha256: None,
                 }),
                 fetch_error: None,
             }),
@@ -394,6 +396,7 @@ mod fixture {
                     mode: crate::protection::mta_sts::Mode::Enforce,
                     mx: vec![PEER.into()],
                     max_age: 86400,
+                    text_sha256: None,
                 }),
                 fetch_error: Some(PEER.into()),
             }),

@@ -74,13 +74,13 @@ impl Reporter for TableReporter {
 /// Text to lay out: what it looks like (`plain`, measured) and what is
 /// written (`shown`: the same with colour escapes, or the same).
 #[derive(Clone, Debug)]
-struct Span {
-    plain: String,
-    shown: String,
+pub(super) struct Span {
+    pub(super) plain: String,
+    pub(super) shown: String,
 }
 
 impl Span {
-    fn plain(text: impl Into<String>) -> Span {
+    pub(super) fn plain(text: impl Into<String>) -> Span {
         let plain = text.into();
         Span {
             shown: plain.clone(),
@@ -131,7 +131,7 @@ fn wrap_units(units: &[Span], sep: &str, first: &Span, cont: &str, width: usize)
 /// Prose wrapped at spaces (see [`wrap_units`]). A setting or record
 /// quoted in backticks (`` `smtpd_tls_protocols = >=TLSv1.2` ``) stays on
 /// one line when it fits on one.
-fn wrap_words(text: &str, first: &Span, cont: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap_words(text: &str, first: &Span, cont: &str, width: usize) -> Vec<String> {
     let room = width.saturating_sub(cont.width());
     let mut units: Vec<Span> = Vec::new();
     let mut quoted: Vec<&str> = Vec::new();
@@ -168,7 +168,7 @@ fn closes_quote(word: &str) -> bool {
 }
 
 #[derive(Clone, Copy)]
-enum Tone {
+pub(super) enum Tone {
     Good,
     Info,
     Notice,
@@ -178,7 +178,7 @@ enum Tone {
 
 impl Tone {
     /// ANSI SGR code.
-    fn sgr(self) -> &'static str {
+    pub(super) fn sgr(self) -> &'static str {
         match self {
             Tone::Good => "32",
             Tone::Info => "36",
@@ -189,7 +189,7 @@ impl Tone {
     }
 }
 
-fn verdict_tone(v: Verdict) -> Tone {
+pub(super) fn verdict_tone(v: Verdict) -> Tone {
     match v {
         Verdict::Protected | Verdict::Secure => Tone::Good,
         Verdict::Encrypted => Tone::Info,

@@ -117,6 +117,7 @@ fn healthy() -> DomainReport {
                 mode: crate::report::Mode::Enforce,
                 mx: vec!["mx.good.example".into()],
                 max_age: 604800,
+                text_sha256: None,
             }),
             fetch_error: None,
         }),

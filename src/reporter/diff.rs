@@ -1,0 +1,180 @@
+//! The outputs of `smtptls diff`: a table grouped by domain (worst first,
+//! as the [`DiffRun`] orders them), the whole run as JSON
+//! (`schema/diff.schema.json`), or one domain's changes per line (NDJSON).
+//! Messages quote MX names, certificate issuers, policy patterns and
+//! verdict reasons, which came from the network: each is neutralised for
+//! its format ([`super::text`]).
+
+use std::io::{self, Write};
+
+use super::table::{Span, Tone, verdict_tone, wrap_words};
+use super::text;
+use crate::diff::{Change, DiffRun, Direction, DomainDiff, DomainStatus};
+
+/// Output formats of `smtptls diff --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Changes grouped by domain, worst first (the default).
+    Table,
+    /// One JSON document (schema/diff.schema.json).
+    Json,
+    /// One JSON object per changed domain per line (the `domains` objects
+    /// of the json format).
+    Ndjson,
+}
+
+/// Writes the diff in `format`; `layout` is the table's colour and width.
+pub fn write(
+    format: DiffFormat,
+    run: &DiffRun,
+    layout: super::TableLayout,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        DiffFormat::Table => table(run, layout, out),
+        DiffFormat::Json => {
+            let doc = serde_json::to_string_pretty(run)?;
+            out.write_all(text::json(&doc).as_bytes())?;
+            writeln!(out)
+        }
+        DiffFormat::Ndjson => {
+            for d in &run.domains {
+                let line = serde_json::to_string(d)?;
+                out.write_all(text::json(&line).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn paint(color: bool, tone: Tone, s: &str) -> Span {
+    Span {
+        plain: s.to_string(),
+        shown: if color {
+            format!("\x1b[{}m{s}\x1b[0m", tone.sgr())
+        } else {
+            s.to_string()
+        },
+    }
+}
+
+/// The word before each change: what it means, in words (colour only
+/// repeats it).
+fn mark(c: &Change) -> (&'static str, Tone) {
+    if c.regression {
+        ("REGRESSION", Tone::Bad)
+    } else if c.problem {
+        ("PROBLEM", Tone::Bad)
+    } else {
+        match c.direction {
+            Direction::Worse => ("worse", Tone::Warn),
+            Direction::Better => ("better", Tone::Good),
+            Direction::Neutral => ("changed", Tone::Info),
+        }
+    }
+}
+
+const MARK_WIDTH: usize = 10;
+
+fn table(run: &DiffRun, layout: super::TableLayout, out: &mut dyn Write) -> io::Result<()> {
+    let color = layout.color;
+    let width = layout.width;
+    let s = &run.summary;
+    let side = |label: &str, info: &crate::diff::SideInfo| {
+        let mut line = format!(
+            "{label} {} ({}, {} domains",
+            text::terminal(&info.file),
+            info.format,
+            info.domains
+        );
+        if let Some(at) = &info.generated_at {
+            line.push_str(&format!(", generated {}", text::terminal(at)));
+        }
+        if info.duplicates > 0 {
+            line.push_str(&format!(
+                ", {} repeated rows: the later row of each domain used",
+                info.duplicates
+            ));
+        }
+        line.push(')');
+        line
+    };
+    writeln!(out, "{}", side("old:", &run.old))?;
+    writeln!(out, "{}", side("new:", &run.new))?;
+    writeln!(out)?;
+    for d in &run.domains {
+        domain(d, color, width, out)?;
+        writeln!(out)?;
+    }
+    let headline = if run.domains.is_empty() {
+        format!("no changes: {} domains compared", s.compared)
+    } else {
+        format!(
+            "{} regressions · {} problems · {} changed · {} added · {} removed · {} unchanged ({} worse, {} better)",
+            s.regressions,
+            s.problems,
+            s.changed,
+            s.added,
+            s.removed,
+            s.unchanged,
+            s.worse,
+            s.better
+        )
+    };
+    for line in wrap_words(&headline, &Span::plain(""), "  ", width) {
+        writeln!(out, "{line}")?;
+    }
+    let rule: Vec<&str> = run.fail_on.iter().map(|id| id.as_str()).collect();
+    for line in wrap_words(
+        &format!("regressions by --fail-on: {}", rule.join(", ")),
+        &Span::plain(""),
+        "  ",
+        width,
+    ) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn verdict_words(d: &DomainDiff) -> String {
+    match (d.status, d.old_verdict, d.new_verdict) {
+        (DomainStatus::Added, _, Some(n)) => format!("added, {}", n.as_str()),
+        (DomainStatus::Removed, Some(o), _) => format!("removed, was {}", o.as_str()),
+        (_, Some(o), Some(n)) if o == n => o.as_str().to_string(),
+        (_, Some(o), Some(n)) => format!("{} → {}", o.as_str(), n.as_str()),
+        _ => String::new(),
+    }
+}
+
+fn domain(d: &DomainDiff, color: bool, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let name = text::terminal(&d.domain);
+    let verdict = verdict_words(d);
+    let tone = d
+        .new_verdict
+        .or(d.old_verdict)
+        .map_or(Tone::Info, verdict_tone);
+    let head = paint(color, tone, &verdict);
+    let bold = |s: &str| {
+        if color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    writeln!(out, "{}  {}", bold(&name), head.shown)?;
+    for c in &d.changes {
+        let (word, tone) = mark(c);
+        let padded = format!("  {word:<MARK_WIDTH$} ");
+        let first = Span {
+            plain: padded.clone(),
+            shown: paint(color, tone, &padded).shown,
+        };
+        let cont = " ".repeat(MARK_WIDTH + 3);
+        let message = format!("{}: {}", c.id.as_str(), text::terminal(&c.message));
+        for line in wrap_words(&message, &first, &cont, width) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
