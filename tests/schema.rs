@@ -278,71 +278,12 @@ fn schema_is_valid_draft_2020_12() {
     validator();
 }
 
-/// Every object schema in the document, with its JSON pointer.
-fn object_schemas<'a>(at: String, node: &'a Value, out: &mut Vec<(String, &'a Value)>) {
-    match node {
-        Value::Object(map) => {
-            if map.get("type") == Some(&json!("object")) {
-                out.push((at.clone(), node));
-            }
-            for (key, child) in map {
-                object_schemas(format!("{at}/{key}"), child, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                object_schemas(format!("{at}/{i}"), child, out);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn every_object_is_closed_and_fully_required_and_documented() {
-    let schema = schema();
-    let mut objects = Vec::new();
-    object_schemas(String::new(), &schema, &mut objects);
-    assert!(
-        objects.len() > 10,
-        "found only {} object schemas",
-        objects.len()
-    );
-    for (at, object) in objects {
-        assert_eq!(
-            object["additionalProperties"],
-            json!(false),
-            "{at}: additionalProperties must be false"
-        );
-        let properties = object["properties"]
-            .as_object()
-            .unwrap_or_else(|| panic!("{at}: no properties"));
-        let required: BTreeSet<&str> = object["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        for (name, property) in properties {
-            assert!(
-                property["description"]
-                    .as_str()
-                    .is_some_and(|d| !d.is_empty()),
-                "{at}/properties/{name}: no description"
-            );
-            // Only the step times may be absent (steps not reached).
-            let optional = at.ends_with("/timings") && name != "total";
-            assert_eq!(
-                required.contains(name.as_str()),
-                !optional,
-                "{at}/properties/{name}: required is wrong"
-            );
-        }
-        for name in &required {
-            assert!(
-                properties.contains_key(*name),
-                "{at}: required {name} is not a property"
-            );
-        }
-    }
+    // Only the step times may be absent (steps not reached).
+    lab::schema::assert_closed_required_documented(&schema(), |at, name| {
+        at.ends_with("/timings") && name != "total"
+    });
 }
 
 /// A minimal report that validates, to mutate.

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::table::{Span, Tone, verdict_tone, wrap_words};
 use super::text;
-use crate::diff::{Change, DiffRun, Direction, DomainDiff, DomainStatus};
+use crate::diff::{Change, ChangeId, DiffRun, Direction, DomainDiff, DomainStatus};
 
 /// Output formats of `smtptls diff --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,6 +66,10 @@ fn mark(c: &Change) -> (&'static str, Tone) {
         ("REGRESSION", Tone::Bad)
     } else if c.problem {
         ("PROBLEM", Tone::Bad)
+    } else if c.id == ChangeId::DomainAdded {
+        ("added", Tone::Info)
+    } else if c.id == ChangeId::DomainRemoved {
+        ("removed", Tone::Info)
     } else {
         match c.direction {
             Direction::Worse => ("worse", Tone::Warn),

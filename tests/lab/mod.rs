@@ -15,6 +15,7 @@
 //! - [`report`]: reading its JSON report.
 //! - [`scenario`]: a lab put together from mail domains and how their
 //!   servers behave.
+//! - [`schema`]: the rules every JSON schema of the project keeps.
 #![allow(dead_code)]
 
 pub mod dns;
@@ -24,5 +25,6 @@ pub mod pki;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod server;
 pub mod smtp;
