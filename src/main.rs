@@ -85,19 +85,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = args.options()?;
     let jobs = jobs(&args.audit)?;
     let mut out = output(args.output.as_deref())?;
-    let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
-    // The width comes from where the table goes, never from the colour
-    // choice: a terminal's own width, else COLUMNS, else 100.
-    let terminal = match args.output {
-        None => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
-        Some(_) => None,
-    };
-    let columns = std::env::var("COLUMNS").ok();
-    let layout = smtptls::reporter::TableLayout {
-        color,
-        width: smtptls::reporter::table_width(terminal, columns.as_deref()),
-        verbose: args.verbose,
-    };
+    let layout = table_layout(args.output.as_deref(), args.color, args.verbose);
     let mut reporter = smtptls::reporter::reporter(args.format, layout);
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
@@ -140,6 +128,26 @@ fn jobs(args: &AuditArgs) -> anyhow::Result<Vec<Job>> {
 fn notice(text: Option<&str>) {
     if let Some(text) = text {
         eprintln!("smtptls: {}", terminal(text));
+    }
+}
+
+/// How a table is laid out where it goes: colour only on a terminal
+/// (and as `--color` says); the width from where the table goes, never
+/// from the colour choice: a terminal's own width, else `COLUMNS`, else 100.
+fn table_layout(
+    output: Option<&std::path::Path>,
+    color: smtptls::reporter::ColorChoice,
+    verbose: bool,
+) -> smtptls::reporter::TableLayout {
+    let terminal = match output {
+        None => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
+        Some(_) => None,
+    };
+    let columns = std::env::var("COLUMNS").ok();
+    smtptls::reporter::TableLayout {
+        color: output.is_none() && color.enabled(std::io::stdout().is_terminal()),
+        width: smtptls::reporter::table_width(terminal, columns.as_deref()),
+        verbose,
     }
 }
 
@@ -252,17 +260,7 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     let run = diff::diff(&old, &new, &fail_on, warn_days, now);
     let mut out = output(args.output.as_deref())?;
-    let color = args.output.is_none() && args.color.enabled(std::io::stdout().is_terminal());
-    let terminal = match args.output {
-        None => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
-        Some(_) => None,
-    };
-    let columns = std::env::var("COLUMNS").ok();
-    let layout = smtptls::reporter::TableLayout {
-        color,
-        width: smtptls::reporter::table_width(terminal, columns.as_deref()),
-        verbose: false,
-    };
+    let layout = table_layout(args.output.as_deref(), args.color, false);
     smtptls::reporter::diff::write(args.format, &run, layout, &mut out)
         .context("cannot write the diff")?;
     out.flush().context("cannot write the diff")?;

@@ -213,6 +213,19 @@ async fn two_real_runs_give_exactly_their_changes_in_every_format() {
     assert_eq!(run.json()["domains"], Value::Array(Vec::new()));
 }
 
+/// `smtptls diff ARGS…` run to the end: exit code and stderr.
+fn diff_sync(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
+        .arg("diff")
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn input_errors_name_the_file_and_line_and_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -221,14 +234,8 @@ fn input_errors_name_the_file_and_line_and_exit_2() {
     std::fs::write(&old, "").expect("write");
     let bad = dir.path().join("bad.ndjson");
     std::fs::write(&bad, format!("{good_row}\nthis is not a row\n")).expect("write");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(["diff"])
-        .arg(&old)
-        .arg(&bad)
-        .output()
-        .expect("run");
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let (code, stderr) = diff_sync(&[old.as_os_str(), bad.as_os_str()]);
+    assert_eq!(code, Some(2));
     assert!(
         stderr.starts_with(&format!(
             "smtptls: error: {}:1: not a line of an NDJSON report: not a report row:",
@@ -238,14 +245,8 @@ fn input_errors_name_the_file_and_line_and_exit_2() {
     );
 
     let missing = dir.path().join("missing.ndjson");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(["diff"])
-        .arg(&missing)
-        .arg(&old)
-        .output()
-        .expect("run");
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let (code, stderr) = diff_sync(&[missing.as_os_str(), old.as_os_str()]);
+    assert_eq!(code, Some(2));
     assert!(
         stderr.starts_with(&format!(
             "smtptls: error: cannot read {}",
@@ -254,14 +255,13 @@ fn input_errors_name_the_file_and_line_and_exit_2() {
         "{stderr}"
     );
 
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_smtptls"))
-        .args(["diff", "--fail-on", "verdict-sideways"])
-        .arg(&old)
-        .arg(&old)
-        .output()
-        .expect("run");
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let (code, stderr) = diff_sync(&[
+        "--fail-on".as_ref(),
+        "verdict-sideways".as_ref(),
+        old.as_os_str(),
+        old.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2));
     assert!(
         stderr.starts_with("smtptls: error: --fail-on: unknown change id `verdict-sideways`"),
         "{stderr}"
