@@ -2,12 +2,13 @@
 //! goes, and the rules that find them between two views of one domain
 //! ([`compare`]). Pure: no I/O, unit-tested on hand-built views.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::view::{AddressView, CertificateView, DomainView, MtaStsView, MxView, TlsaView};
+use super::view::{
+    AddressView, CertificateView, DomainView, Keyed, MtaStsView, MxView, TlsaView,
+};
 use crate::report::{DaneResult, DeliveryResult, Dnssec, Mode, RecordState, Verdict};
 use crate::vocabulary::NcscLevel;
 
@@ -422,11 +423,17 @@ fn tlsa_words(t: Option<&TlsaView>) -> String {
 fn host_changes(host: &str, o: &MxView, n: &MxView, warn_days: u32, out: &mut Vec<Change>) {
     let tlsa_same = o.tlsa == n.tlsa;
     if !tlsa_same {
-        let empty = BTreeSet::new();
-        let old_records = o.tlsa.as_ref().map_or(&empty, |t| &t.records);
-        let new_records = n.tlsa.as_ref().map_or(&empty, |t| &t.records);
-        let added: Vec<&String> = new_records.difference(old_records).collect();
-        let removed: Vec<&String> = old_records.difference(new_records).collect();
+        let none = Vec::new();
+        let old_records = o.tlsa.as_ref().map_or(&none, |t| &t.records);
+        let new_records = n.tlsa.as_ref().map_or(&none, |t| &t.records);
+        let added: Vec<&String> = new_records
+            .iter()
+            .filter(|r| !old_records.contains(r))
+            .collect();
+        let removed: Vec<&String> = old_records
+            .iter()
+            .filter(|r| !new_records.contains(r))
+            .collect();
         let mut message = format!(
             "TLSA at {host}: {} → {}",
             tlsa_words(o.tlsa.as_ref()),
@@ -905,8 +912,8 @@ fn delivery(old: &DomainView, new: &DomainView, out: &mut Vec<Change>) {
 }
 
 fn fails(
-    old: &BTreeMap<(String, String), String>,
-    new: &BTreeMap<(String, String), String>,
+    old: &Keyed<(String, String), String>,
+    new: &Keyed<(String, String), String>,
     out: &mut Vec<Change>,
 ) {
     for ((scope, id), message) in new {
