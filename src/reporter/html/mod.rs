@@ -955,7 +955,7 @@ fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::R
     }
     if !d.findings.is_empty() {
         out.push_str("<h4>Domain findings</h4>\n");
-        page::findings(out, sorted(&d.findings).into_iter().map(|f| (None, f)))?;
+        page::findings_folded(out, sorted(&d.findings).into_iter().map(|f| (None, f)))?;
     }
     for mx in &d.mx {
         mx_section(out, mx, port)?;
@@ -1018,7 +1018,7 @@ fn mx_section(out: &mut String, mx: &MxReport, port: u16) -> fmt::Result {
         fact(out, "Error", &failure(e))?;
     }
     out.push_str("</dl>\n");
-    page::findings(out, sorted(&mx.findings).into_iter().map(|f| (None, f)))?;
+    page::findings_folded(out, sorted(&mx.findings).into_iter().map(|f| (None, f)))?;
     if mx.addresses.is_empty() && mx.error.is_none() {
         out.push_str("<p class=\"muted\">No address.</p>\n");
     }
@@ -1132,7 +1132,7 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
         fact(out, "Error", &failure(e))?;
     }
     out.push_str("</dl>\n");
-    page::findings(out, sorted(&a.findings).into_iter().map(|f| (None, f)))?;
+    page::findings_folded(out, sorted(&a.findings).into_iter().map(|f| (None, f)))?;
     out.push_str("</section>\n");
     Ok(())
 }

@@ -168,6 +168,29 @@ pub(crate) fn findings<'a>(
     Ok(())
 }
 
+/// [`findings`], the passing ones (`ok`) folded away under "N passed"
+/// (still in the page, for print and search, but out of the way of the
+/// problems, which are most of what a reader opens a domain for).
+pub(crate) fn findings_folded<'a>(
+    out: &mut String,
+    items: impl IntoIterator<Item = (Option<&'a str>, &'a Finding)>,
+) -> fmt::Result {
+    let (passed, problems): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .partition(|(_, f)| f.severity == Severity::Ok);
+    findings(out, problems)?;
+    if !passed.is_empty() {
+        write!(
+            out,
+            "<details class=\"passed\"><summary>{} passed</summary>",
+            passed.len()
+        )?;
+        findings(out, passed)?;
+        out.push_str("</details>\n");
+    }
+    Ok(())
+}
+
 /// One bar of [`bar_chart`].
 pub(crate) struct Bar<'a> {
     /// The word under which the count is shown (a verdict's name).

@@ -309,6 +309,12 @@ fn fleet_sections_say_the_counts() {
             "|absent|1|50%",
         ]
     );
+    // Passing checks are folded away, problems shown.
+    assert_eq!(texts(&doc, "details.passed > summary"), ["1 passed"]);
+    assert_eq!(
+        texts(&doc, "details.passed li"),
+        ["ok starttls.offered STARTTLS offered"]
+    );
     // No certificate within 90 days (good.example's has 1675 days).
     assert_eq!(
         texts(&doc, "#expiry p"),
