@@ -218,10 +218,10 @@ fn summary(out: &mut String, report: &Report) -> fmt::Result {
     )?;
     out.push_str("</div>\n");
     if let Some(stopped) = s.stopped {
-        write!(
+        writeln!(
             out,
             "<p class=\"error\"><strong>The run stopped early ({}):</strong> unfinished \
-             domains are listed with verdict error.</p>\n",
+             domains are listed with verdict error.</p>",
             wire_name(&stopped)
         )?;
     }
@@ -425,10 +425,10 @@ fn protection(out: &mut String, report: &Report) -> fmt::Result {
                 "<td></td>".to_string()
             };
             first = false;
-            write!(
+            writeln!(
                 out,
                 "<tr>{head}<td>{shown}</td><td class=\"num\">{count}</td><td>\
-                 <span class=\"share\" style=\"width:{w:.1}%\"></span>{share:.0}%</td></tr>\n",
+                 <span class=\"share\" style=\"width:{w:.1}%\"></span>{share:.0}%</td></tr>",
                 // The bar's width is a share of its cell, at most 70%
                 // so the figure beside it fits.
                 w = share * 0.7,
@@ -778,9 +778,9 @@ fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Resu
             (0, w) => format!("{w} warn"),
             (f, w) => format!("{f} FAIL, {w} warn"),
         };
-        write!(
+        writeln!(
             out,
-            "<td class=\"num\" data-sort=\"{}\">{problems}</td></tr>\n",
+            "<td class=\"num\" data-sort=\"{}\">{problems}</td></tr>",
             fails * 10_000 + warns
         )?;
     }
