@@ -406,25 +406,28 @@ fn protection(out: &mut String, report: &Report) -> fmt::Result {
         ),
     ];
     for (name, state, states) in groups {
-        let mut first = true;
-        for &st in states {
-            let count = with_mail.iter().filter(|d| state(d) == st).count();
+        let counted: Vec<(&str, usize)> = states
+            .iter()
+            .map(|&st| (st, with_mail.iter().filter(|d| state(d) == st).count()))
             // "-" (not looked up) only when it happened.
-            if st == "-" && count == 0 {
-                continue;
-            }
+            .filter(|&(st, count)| st != "-" || count > 0)
+            .collect();
+        for (row, (st, count)) in counted.iter().enumerate() {
             let share = if n == 0 {
                 0.0
             } else {
-                count as f64 * 100.0 / n as f64
+                *count as f64 * 100.0 / n as f64
             };
-            let shown = if st == "-" { "not looked up" } else { st };
-            let head = if first {
-                format!("<th scope=\"row\">{name}</th>")
+            let shown = if *st == "-" { "not looked up" } else { st };
+            // The mechanism heads all of its rows.
+            let head = if row == 0 {
+                format!(
+                    "<th scope=\"rowgroup\" rowspan=\"{}\">{name}</th>",
+                    counted.len()
+                )
             } else {
-                "<td></td>".to_string()
+                String::new()
             };
-            first = false;
             writeln!(
                 out,
                 "<tr>{head}<td>{shown}</td><td class=\"num\">{count}</td><td>\

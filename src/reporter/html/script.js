@@ -80,9 +80,11 @@
     if (target && target.tagName === "DETAILS") { target.open = true; }
   }
 
+  /* A link in the page that sets a filter (a problem's count) shows the
+     table it filtered. */
   function onHash() {
     var next = fromHash();
-    if (next) { apply(next, true); } else { openAnchor(); }
+    if (next) { apply(next, true); table.scrollIntoView(); } else { openAnchor(); }
   }
 
   /* Sorting: each header's button sorts by that column; a second press

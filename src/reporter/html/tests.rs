@@ -296,17 +296,17 @@ fn fleet_sections_say_the_counts() {
         rows,
         [
             "DANE|valid|0|0%",
-            "|mismatch|0|0%",
-            "|unusable|0|0%",
-            "|none|2|100%",
+            "mismatch|0|0%",
+            "unusable|0|0%",
+            "none|2|100%",
             "MTA-STS|enforce|0|0%",
-            "|testing|1|50%",
-            "|none|0|0%",
-            "|absent|1|50%",
-            "|invalid|0|0%",
+            "testing|1|50%",
+            "none|0|0%",
+            "absent|1|50%",
+            "invalid|0|0%",
             "TLS-RPT|present|1|50%",
-            "|invalid|0|0%",
-            "|absent|1|50%",
+            "invalid|0|0%",
+            "absent|1|50%",
         ]
     );
     // Passing checks are folded away, problems shown.
