@@ -343,6 +343,40 @@ async fn chromium_renders_the_report_and_filters_it() {
     let visible: Vec<&String> = rows.iter().filter(|(_, h)| !**h).map(|(d, _)| d).collect();
     assert_eq!(visible, ["old.test", "selfsigned.test"]);
 
+    // The controls, driven as a person would (a copy of the page with a
+    // script after the page's own): sort by domain, pick a verdict, type.
+    let driven = dir.path().join("driven.html");
+    let probe = "<script>(function(){\
+        document.querySelector('#rows th button').click();\
+        var s=document.getElementById('f-verdict');s.value='encrypted';\
+        s.dispatchEvent(new Event('change'));\
+        var q=document.getElementById('f-q');q.value='OLD';\
+        q.dispatchEvent(new Event('input'));\
+        document.body.setAttribute('data-hash',location.hash);})();</script>\n</body>";
+    std::fs::write(&driven, html.replacen("</body>", probe, 1)).expect("write");
+    let page = browse(&bin, &file_url(&driven, ""), &["--dump-dom".into()]);
+    let dom = Html::parse_document(&page.stdout);
+    let (rows, _) = visibility(&dom);
+    let order: Vec<String> = dom
+        .select(&sel("#rows tbody tr td:first-child a"))
+        .map(|a| a.text().collect())
+        .collect();
+    let mut sorted: Vec<String> = DOMAINS.iter().map(|(d, _)| d.to_string()).collect();
+    sorted.sort();
+    assert_eq!(order, sorted, "sorted by domain");
+    let visible: Vec<&String> = rows.iter().filter(|(_, h)| !**h).map(|(d, _)| d).collect();
+    assert_eq!(visible, ["old.test"]);
+    let body = dom.select(&sel("body")).next().expect("body");
+    assert_eq!(
+        body.value().attr("data-hash"),
+        Some("#verdict=encrypted&q=OLD")
+    );
+    let sort: Vec<&str> = dom
+        .select(&sel("#rows thead th[aria-sort]"))
+        .map(|th| th.value().attr("aria-sort").unwrap_or(""))
+        .collect();
+    assert_eq!(sort[..2], ["ascending", "none"], "domain, verdict");
+
     // The picture, for people.
     let png = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
