@@ -686,38 +686,47 @@ fn level_order(l: NcscLevel) -> u8 {
 /// controls are hidden until the script shows them.
 fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Result {
     let counts = verdict_counts(report);
-    write!(
-        out,
-        "<section id=\"domains\" aria-labelledby=\"domains-h\">\n\
-         <h2 id=\"domains-h\">Domains</h2>\n\
-         <form id=\"controls\" hidden role=\"search\">\
-         <label>Verdict <select id=\"f-verdict\"><option value=\"\">all ({})</option>",
-        report.domains.len()
-    )?;
-    for v in Verdict::ALL {
-        let n = counts.get(&v).copied().unwrap_or(0);
-        if n > 0 {
-            write!(out, "<option value=\"{v}\">{v} ({n})</option>")?;
-        }
-    }
     out.push_str(
-        "<option value=\"*\" disabled>several (from the link)</option></select></label>\
-         <label>Search <input id=\"f-q\" type=\"search\" placeholder=\"domain, MX, finding id…\">\
-         </label><p id=\"status\" aria-live=\"polite\"></p></form>\n\
-         <table id=\"rows\"><caption>Worst verdict first. Select a domain for its details.\
-         </caption><thead><tr>\
-         <th scope=\"col\" aria-sort=\"none\"><button type=\"button\">Domain</button></th>\
-         <th scope=\"col\" aria-sort=\"ascending\" data-type=\"num\"><button type=\"button\">Verdict</button></th>\
-         <th scope=\"col\">Why</th>\
-         <th scope=\"col\" aria-sort=\"none\"><button type=\"button\">MX hosts</button></th>\
-         <th scope=\"col\" aria-sort=\"none\" data-type=\"num\"><button type=\"button\">Config</button></th>\
-         <th scope=\"col\" aria-sort=\"none\"><button type=\"button\">DANE</button></th>\
-         <th scope=\"col\" aria-sort=\"none\"><button type=\"button\">MTA-STS</button></th>\
-         <th scope=\"col\" aria-sort=\"none\"><button type=\"button\">TLS-RPT</button></th>\
-         <th scope=\"col\" class=\"num\" aria-sort=\"none\" data-type=\"num\"><button type=\"button\">Cert days</button></th>\
-         <th scope=\"col\" class=\"num\" aria-sort=\"none\" data-type=\"num\"><button type=\"button\">Problems</button></th>\
-         </tr></thead><tbody>\n",
+        "<section id=\"domains\" aria-labelledby=\"domains-h\">\n\
+         <h2 id=\"domains-h\">Domains</h2>\n",
     );
+    let choices: Vec<(&str, String)> = Verdict::ALL
+        .iter()
+        .filter_map(|&v| {
+            let n = counts.get(&v).copied().unwrap_or(0);
+            (n > 0).then(|| (v.as_str(), format!("{v} ({n})")))
+        })
+        .collect();
+    page::filter_controls(
+        out,
+        "Verdict",
+        &choices,
+        report.domains.len(),
+        "domain, MX, finding id…",
+    )?;
+    let column = |label, sort, numeric| page::Column {
+        label,
+        sort,
+        numeric,
+    };
+    use page::Sort::{No, Number, Text};
+    page::rows_table_open(
+        out,
+        "Worst verdict first. Select a domain for its details.",
+        &[
+            column("Domain", Text, false),
+            column("Verdict", Number, false),
+            column("Why", No, false),
+            column("MX hosts", Text, false),
+            column("Config", Number, false),
+            column("DANE", Text, false),
+            column("MTA-STS", Text, false),
+            column("TLS-RPT", Text, false),
+            column("Cert days", Number, true),
+            column("Problems", Number, true),
+        ],
+        Some(1),
+    )?;
     for (position, &i) in order.iter().enumerate() {
         let d = &report.domains[i];
         let (fails, warns) = problem_counts(d);

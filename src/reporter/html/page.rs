@@ -10,10 +10,12 @@
 //!   style sheet (`style.css`) and script (`script.js`). Nothing is ever
 //!   loaded from elsewhere: the file works opened from disk, offline.
 //! - [`esc`]: the one way peer text gets into a page (`text::html`).
-//! - [`verdict_badge`], [`severity_badge`], [`findings`], [`fix`],
-//!   [`bar_chart`]: pieces that say a verdict, a finding and a count the
-//!   same way on every page (a word beside every colour, so colour is
-//!   never the only signal).
+//! - [`verdict_badge`], [`severity_badge`], [`findings`],
+//!   [`findings_folded`], [`fix`], [`bar_chart`]: pieces that say a
+//!   verdict, a finding and a count the same way on every page (a word
+//!   beside every colour, so colour is never the only signal).
+//! - [`filter_controls`] and [`rows_table_open`]: the filter form and the
+//!   head of the one table (`#rows`) the script sorts and filters.
 //!
 //! The script is generic: it sorts the table `#rows` by the column whose
 //! header button is pressed, and filters its body rows by `data-verdict`
@@ -188,6 +190,101 @@ pub(crate) fn findings_folded<'a>(
         findings(out, passed)?;
         out.push_str("</details>\n");
     }
+    Ok(())
+}
+
+/// How a column of the table `#rows` sorts when its header is pressed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sort {
+    /// Not sortable: a plain header.
+    No,
+    /// By the cells' text (or `data-sort`), case-insensitive.
+    Text,
+    /// By the cells' `data-sort` (or text) as numbers; empty ones last.
+    Number,
+}
+
+/// One column of the table `#rows`.
+pub(crate) struct Column<'a> {
+    pub label: &'a str,
+    pub sort: Sort,
+    /// Right-aligned figures.
+    pub numeric: bool,
+}
+
+/// The filter form the script shows (hidden without it): a `<select
+/// id="f-verdict">` of `choices` (value, text) after "all (`total`)", a
+/// search box, and the status line. The rows it filters carry
+/// `data-verdict` (one of the values); a fragment may name several,
+/// comma-separated.
+pub(crate) fn filter_controls(
+    out: &mut String,
+    label: &str,
+    choices: &[(&str, String)],
+    total: usize,
+    placeholder: &str,
+) -> fmt::Result {
+    write!(
+        out,
+        "<form id=\"controls\" hidden role=\"search\"><label>{} <select id=\"f-verdict\">\
+         <option value=\"\">all ({total})</option>",
+        esc(label)
+    )?;
+    for (value, text) in choices {
+        write!(
+            out,
+            "<option value=\"{}\">{}</option>",
+            esc(value),
+            esc(text)
+        )?;
+    }
+    writeln!(
+        out,
+        "<option value=\"*\" disabled>several (from the link)</option></select></label>\
+         <label>Search <input id=\"f-q\" type=\"search\" placeholder=\"{}\"></label>\
+         <p id=\"status\" aria-live=\"polite\"></p></form>",
+        esc(placeholder)
+    )
+}
+
+/// The opening of the table `#rows` the script sorts and filters, up to
+/// its `<tbody>`: `sorted` is the column the rows come sorted by
+/// (ascending), marked so. Each row the caller writes is a `<tr
+/// data-verdict="…">`, with `data-details="ID"` naming an element to hide
+/// along with it and `data-search="…"` for words searched beside its text.
+pub(crate) fn rows_table_open(
+    out: &mut String,
+    caption: &str,
+    columns: &[Column<'_>],
+    sorted: Option<usize>,
+) -> fmt::Result {
+    write!(
+        out,
+        "<table id=\"rows\"><caption>{}</caption><thead><tr>",
+        esc(caption)
+    )?;
+    for (i, c) in columns.iter().enumerate() {
+        let class = if c.numeric { " class=\"num\"" } else { "" };
+        let label = esc(c.label);
+        match c.sort {
+            Sort::No => write!(out, "<th scope=\"col\"{class}>{label}</th>")?,
+            sort => write!(
+                out,
+                "<th scope=\"col\"{class} aria-sort=\"{}\"{}><button type=\"button\">{label}</button></th>",
+                if sorted == Some(i) {
+                    "ascending"
+                } else {
+                    "none"
+                },
+                if sort == Sort::Number {
+                    " data-type=\"num\""
+                } else {
+                    ""
+                },
+            )?,
+        }
+    }
+    out.push_str("</tr></thead><tbody>\n");
     Ok(())
 }
 

@@ -68,6 +68,18 @@ fn fleet_page_parses_without_an_error() {
 }
 
 #[test]
+fn an_empty_report_is_a_valid_page() {
+    let mut report = fixture::report();
+    report.domains.clear();
+    report.summary = crate::report::Summary::default();
+    let html = render(&report);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("#rows tbody tr")).count(), 0);
+    assert_eq!(texts(&doc, "#problems p"), ["No finding above ok."]);
+}
+
+#[test]
 fn the_validity_check_can_fail() {
     // An unclosed element and a stray end tag: the check above would
     // report these.
@@ -236,6 +248,8 @@ fn domains_are_listed_worst_first() {
         attrs(&doc, "#rows tbody tr", "data-details"),
         ["d-2", "d-1", "d-0", "d-3"]
     );
+    // Without the script everything is shown.
+    assert_eq!(doc.select(&sel("[hidden]")).count(), 1, "only the controls");
     // The controls wait for the script.
     assert_eq!(attrs(&doc, "#controls", "hidden"), [""]);
     assert_eq!(
@@ -427,7 +441,35 @@ fn the_shell_alone_is_a_valid_page_for_another_report() {
     )
     .expect("fmt");
     out.push_str("<section><h2>Changes</h2>");
+    page::filter_controls(
+        &mut out,
+        "Change",
+        &[("down", "verdict down (1)".to_string())],
+        1,
+        "domain",
+    )
+    .expect("fmt");
+    page::rows_table_open(
+        &mut out,
+        "worst first",
+        &[
+            page::Column {
+                label: "Domain",
+                sort: page::Sort::Text,
+                numeric: false,
+            },
+            page::Column {
+                label: "Change",
+                sort: page::Sort::No,
+                numeric: false,
+            },
+        ],
+        Some(0),
+    )
+    .expect("fmt");
+    out.push_str("<tr data-verdict=\"down\" data-details=\"c-0\"><td>a.example</td><td>");
     page::verdict_badge(&mut out, Verdict::Broken).expect("fmt");
+    out.push_str("</td></tr></tbody></table>\n");
     page::findings(
         &mut out,
         [(Some("mx1"), &Finding::warn(FindingId::CertExpiry, "soon"))],
@@ -444,6 +486,8 @@ fn the_shell_alone_is_a_valid_page_for_another_report() {
     let doc = Html::parse_document(&out);
     assert_eq!(texts(&doc, "title"), ["smtptls diff <old> <new>"]);
     assert_eq!(texts(&doc, "span.badge.v-broken"), ["broken"]);
+    assert_eq!(attrs(&doc, "#rows th", "aria-sort"), ["ascending", ""]);
+    assert_eq!(attrs(&doc, "#f-verdict option", "value"), ["", "down", "*"]);
     assert_eq!(
         texts(&doc, "ul.findings li"),
         ["warn cert.expiry mx1: soon"]
