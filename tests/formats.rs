@@ -476,12 +476,21 @@ async fn hostile_banner_text_is_inert_in_every_format() {
         })
         .start()
         .await;
-    for format in ["table", "json", "ndjson", "csv", "junit", "prometheus"] {
+    for format in [
+        "table",
+        "json",
+        "ndjson",
+        "csv",
+        "junit",
+        "prometheus",
+        "html",
+    ] {
         let run = lab
             .smtptls(&["check", "--format", format], &["hostile.test"], &["-4"])
             .await;
-        // Bidi overrides only mislead where text is shown: the terminal.
-        let shown = format == "table";
+        // Bidi overrides only mislead where text is shown: the terminal
+        // and the browser.
+        let shown = matches!(format, "table" | "html");
         let raw: Vec<char> = run
             .stdout
             .chars()
@@ -523,7 +532,73 @@ async fn hostile_banner_text_is_inert_in_every_format() {
                     .unwrap_or_default();
                 assert!(failure.contains("\"<&></script>"), "{failure}");
             }
+            "html" => {
+                let doc = scraper::Html::parse_document(&run.stdout);
+                assert_eq!(doc.errors.len(), 0, "{:?}", doc.errors);
+                let script = scraper::Selector::parse("script").expect("selector");
+                assert_eq!(doc.select(&script).count(), 1);
+                let text: String = doc.root_element().text().collect();
+                assert!(
+                    text.contains(r#"\x1b]0;TITLE\x07\x1b[2J\x1b[31m"<&></script>\u{202e}"#),
+                    "{text}"
+                );
+            }
             _ => assert!(run.stdout.contains("smtptls_mx_error{"), "{}", run.stdout),
         }
     }
+}
+
+/// `--format html`: a page html5ever parses without an error, with every
+/// domain in the table (worst verdict first) and in a drill-down.
+#[tokio::test(flavor = "multi_thread")]
+async fn html_is_valid_and_lists_every_domain_worst_first() {
+    use scraper::{Html, Selector};
+    let lab = lab().await;
+    let run = check(&lab, "html", &[]).await;
+    let doc = Html::parse_document(&run.stdout);
+    let errors: Vec<String> = doc.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let sel = |s: &str| Selector::parse(s).expect("selector");
+    let rows: Vec<(String, String)> = doc
+        .select(&sel("#rows tbody tr"))
+        .map(|r| {
+            let name = r
+                .select(&sel("td a"))
+                .next()
+                .map(|a| a.text().collect())
+                .unwrap_or_default();
+            (
+                name,
+                r.value().attr("data-verdict").unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(d, v)| (d.to_string(), v.to_string()))
+            .collect()
+    };
+    // Errors first (the one with more failures first, then by name),
+    // then plaintext, secure, and no-mail last.
+    assert_eq!(
+        rows,
+        pairs(&[
+            ("gone.test", "error"),
+            ("junk.test", "error"),
+            ("clear.test", "plaintext"),
+            ("tls.test", "secure"),
+            ("null.test", "no-mail"),
+        ])
+    );
+    let details: Vec<String> = doc
+        .select(&sel("details.domain summary h3"))
+        .map(|h| h.text().collect())
+        .collect();
+    let names: Vec<String> = rows.iter().map(|(d, _)| d.clone()).collect();
+    assert_eq!(details, names);
+    let cards: Vec<String> = doc
+        .select(&sel("#summary .card"))
+        .map(|c| c.text().collect())
+        .collect();
+    assert_eq!(cards[..2], ["5domains", "3below the threshold (encrypted)"]);
 }

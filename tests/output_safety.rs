@@ -268,3 +268,93 @@ async fn stderr_messages_are_escaped() {
         )
     );
 }
+
+/// The peer text as an HTML reader sees it: the terminal's escapes of
+/// the control characters, markup and quotes as characters.
+const BANNER_HTML: &str = r#"220 mx.peer.test =cmd|' /C calc'!A0\x1b[2J\x1b]0;T\x07\x00\x7f\u{9b}31m\u{202e}"q"\r</script> ESMTP lab"#;
+const EHLO_HTML: &str = r#"X-EVIL \x1b[31m\u{85}\u{2066}@SUM(1)\x00'</script>"#;
+const SUBJECT_HTML: &str = r#"CN=mx.peer.test \x1b[2J\u{9b}0m\u{202e}=cmd|' /C calc'!A0 "</script>, O=-Org\x00\r\n+forged line\u{2028}"#;
+const SAN_HTML: &str = r#"=evil\x1b[2J\x00"</script>.peer.test"#;
+
+/// The elements the HTML page is made of: markup from a peer would add
+/// one (or a second `script`).
+const HTML_ELEMENTS: &[&str] = &[
+    "a", "body", "br", "button", "caption", "code", "dd", "details", "div", "dl", "dt", "footer",
+    "form", "g", "h1", "h2", "h3", "h4", "h5", "head", "header", "html", "input", "label", "li",
+    "main", "meta", "nav", "option", "p", "rect", "script", "section", "select", "span", "strong",
+    "style", "summary", "svg", "table", "tbody", "td", "text", "th", "thead", "time", "title",
+    "tr", "ul",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_shows_peer_text_as_text_never_as_markup() {
+    use scraper::{ElementRef, Html, Selector};
+    let lab = lab().await;
+    let out = run(&lab, "html").await.stdout;
+    assert_eq!(raw(&out, &['\n']), [] as [char; 0], "{out}");
+    // As written: the page's own closing tag is the only `</script>`;
+    // the peer's are character references.
+    assert_eq!(out.matches("</script>").count(), 1);
+    assert!(out.contains("&lt;/script&gt;"));
+    let doc = Html::parse_document(&out);
+    let errors: Vec<String> = doc.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let sel = |s: &str| Selector::parse(s).expect("selector");
+    // Exactly the page's script, holding nothing the server sent.
+    let scripts: Vec<String> = doc
+        .select(&sel("script"))
+        .map(|s| s.text().collect())
+        .collect();
+    assert_eq!(scripts.len(), 1);
+    for peer in ["cmd", "EVIL", "forged", "peer.test"] {
+        assert!(!scripts[0].contains(peer), "{peer} in the script");
+    }
+    // No element or event-handler attribute the page does not write.
+    for e in doc
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+    {
+        let name = e.value().name();
+        assert!(HTML_ELEMENTS.contains(&name), "<{name}>");
+        for (attr, _) in e.value().attrs() {
+            assert!(!attr.starts_with("on"), "{attr} on <{name}>");
+        }
+    }
+    // The hostile text is there, as text.
+    let codes: Vec<String> = doc
+        .select(&sel("details code"))
+        .map(|c| c.text().collect())
+        .collect();
+    for expected in [BANNER_HTML, EHLO_HTML, SUBJECT_HTML, SAN_HTML] {
+        assert!(
+            codes.iter().any(|c| c == expected),
+            "no {expected} in {codes:#?}"
+        );
+    }
+    let findings: Vec<String> = doc
+        .select(&sel("details ul.findings li"))
+        .map(|li| li.text().collect())
+        .collect();
+    for expected in [
+        format!("FAIL cert.chain.valid {FINDING_TABLE}"),
+        format!("FAIL mta-sts.record {STS_FINDING}"),
+        format!("FAIL tls-rpt.record {RPT_FINDING}"),
+    ] {
+        assert!(
+            findings.iter().any(|f| f.starts_with(&expected)),
+            "no {expected} in {findings:#?}"
+        );
+    }
+    // The most common problems quote the same message as their example.
+    let examples: Vec<String> = doc
+        .select(&sel("table.problems tbody tr td:nth-child(4)"))
+        .map(|td| td.text().collect())
+        .collect();
+    assert!(
+        examples.contains(&format!(
+            "peer.test, mx.peer.test [127.0.0.1]: {FINDING_TABLE}"
+        )),
+        "{examples:#?}"
+    );
+}

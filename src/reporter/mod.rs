@@ -10,6 +10,7 @@
 
 mod csv;
 pub mod diff;
+pub(crate) mod html;
 mod json;
 mod junit;
 mod ndjson;
@@ -21,6 +22,7 @@ pub mod tlsrpt;
 use std::io::{self, Write};
 
 pub use csv::CsvReporter;
+pub use html::HtmlReporter;
 pub use json::JsonReporter;
 pub use junit::JunitReporter;
 pub use ndjson::NdjsonReporter;
@@ -67,6 +69,9 @@ pub enum Format {
     Prometheus,
     /// CSV (RFC 4180): a row per MX address, with a header row.
     Csv,
+    /// One self-contained HTML page for a fleet: verdict chart, expiry
+    /// timeline, protection adoption, common problems, every domain.
+    Html,
 }
 
 /// Whether to colour human output.
@@ -124,6 +129,7 @@ pub fn reporter(format: Format, table: TableLayout) -> Box<dyn Reporter> {
         Format::Junit => Box::new(JunitReporter),
         Format::Prometheus => Box::new(PrometheusReporter::default()),
         Format::Csv => Box::new(CsvReporter),
+        Format::Html => Box::new(HtmlReporter),
     }
 }
 

@@ -959,7 +959,8 @@ fn protection_units(d: &DomainReport) -> Vec<Span> {
     ]
 }
 
-fn chain_word(e: ChainError) -> &'static str {
+/// The certificate's chain problem in a word (shared with the HTML page).
+pub(super) fn chain_word(e: ChainError) -> &'static str {
     match e {
         ChainError::Expired => "expired",
         ChainError::NotYetValid => "not yet valid",

@@ -1,0 +1,1188 @@
+//! `--format html`: one self-contained page for a fleet, written for a
+//! mail admin with hundreds of partner domains who wants the worst first.
+//!
+//! What this file owns is the check page: the summary (counts, run
+//! settings), the verdict chart, downgrade-protection adoption, the
+//! certificate expiry timeline, the most common problems with their
+//! advice, the domain table (worst verdict first) and a collapsed
+//! drill-down per domain with every MX host, address and finding. The
+//! page shell, the inline style and script and the small pieces (verdict
+//! badge, finding list, escaping, bar chart) are [`page`]'s, shared with
+//! any other HTML page (the diff's).
+//!
+//! Everything from the network goes through [`page::esc`]
+//! (`text::html`): banners, EHLO keywords, certificate fields, policy
+//! text, TXT records, error messages, MX names and finding messages.
+//! Words the tool itself chose (verdicts, ids, enum names) are static.
+//! Element ids are built from the domain's position, never from its name.
+//!
+//! The format keeps every row until the end (like `json` and `table`):
+//! the page is written by [`Reporter::finish`], in chunks, so the page
+//! itself is never held whole in memory.
+
+pub(crate) mod page;
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::io::{self, Write};
+
+use super::{Reporter, wire_name};
+use crate::report::{
+    AddressReport, CertificateReport, ChainError, DaneResult, DeliveryResult, DomainReport,
+    MxReport, MxSource, NcscLevel, RecordState, Report, TlsaStatus,
+};
+use crate::resolver::Dnssec;
+use crate::vocabulary::{Failure, Finding, FindingId, Fix, Severity, Verdict};
+use page::{Bar, esc};
+
+/// Written to the output whenever this much is buffered.
+const CHUNK: usize = 256 * 1024;
+/// Domains named per certificate in the expiry table before `+ N more`.
+const NAMED_DOMAINS: usize = 8;
+/// Certificates expiring within this many days are on the timeline.
+const HORIZON_DAYS: i64 = 90;
+
+pub struct HtmlReporter;
+
+impl Reporter for HtmlReporter {
+    fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        write_page(report, out)
+    }
+}
+
+/// `fmt::Write` into a `String` cannot fail; should it ever, the report
+/// is not written rather than written half.
+fn fmt_error(_: fmt::Error) -> io::Error {
+    io::Error::other("could not format the HTML report")
+}
+
+/// The whole page, in chunks of about [`CHUNK`].
+pub fn write_page(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let order = worst_first(&report.domains);
+    let mut buf = String::with_capacity(CHUNK + CHUNK / 4);
+    top(&mut buf, report).map_err(fmt_error)?;
+    domain_table(&mut buf, report, &order).map_err(fmt_error)?;
+    out.write_all(buf.as_bytes())?;
+    buf.clear();
+    buf.push_str(
+        "<section id=\"details\" aria-labelledby=\"details-h\">\n\
+         <h2 id=\"details-h\">Per domain</h2>\n\
+         <p class=\"muted\">Worst first. Each domain opens to its delivery per kind of \
+         sender, its protection records, every MX host and address and every finding \
+         with its fix.</p>\n",
+    );
+    for &i in &order {
+        drill_down(&mut buf, &report.domains[i], i, report.settings.port).map_err(fmt_error)?;
+        if buf.len() >= CHUNK {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    buf.push_str("</section>\n");
+    page::close(&mut buf, &report.tool, &report.generated_at).map_err(fmt_error)?;
+    out.write_all(buf.as_bytes())
+}
+
+/// The verdict's position when sorting worst first: the order of
+/// `--fail-below` (`Verdict::rank`, error lowest), `no-mail` last.
+fn verdict_order(v: Verdict) -> u8 {
+    v.rank().unwrap_or(u8::MAX)
+}
+
+/// Domain indices, worst verdict first; within a verdict the most
+/// failures and warnings first, then by name: where to start.
+fn worst_first(domains: &[DomainReport]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..domains.len()).collect();
+    let keys: Vec<(u8, usize, usize)> = domains
+        .iter()
+        .map(|d| {
+            let (fails, warns) = problem_counts(d);
+            (verdict_order(d.verdict), fails, warns)
+        })
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (keys[a], keys[b]);
+        ka.0.cmp(&kb.0)
+            .then(kb.1.cmp(&ka.1))
+            .then(kb.2.cmp(&ka.2))
+            .then(domains[a].domain.cmp(&domains[b].domain))
+    });
+    order
+}
+
+/// Every finding of a domain with what it is about: `None` for the
+/// domain, the MX host, or `host [address]`; in the order the checks ran.
+fn subjects(d: &DomainReport) -> Vec<(Option<String>, &Finding)> {
+    let mut out: Vec<(Option<String>, &Finding)> = d.findings.iter().map(|f| (None, f)).collect();
+    for mx in &d.mx {
+        out.extend(mx.findings.iter().map(|f| (Some(mx.host.clone()), f)));
+        for a in &mx.addresses {
+            let name = format!("{} [{}]", mx.host, a.ip);
+            out.extend(a.findings.iter().map(|f| (Some(name.clone()), f)));
+        }
+    }
+    out
+}
+
+/// Failing and warning findings of a domain, at every level.
+fn problem_counts(d: &DomainReport) -> (usize, usize) {
+    let all = d.findings.iter().chain(d.mx.iter().flat_map(|m| {
+        m.findings
+            .iter()
+            .chain(m.addresses.iter().flat_map(|a| a.findings.iter()))
+    }));
+    let (mut fails, mut warns) = (0, 0);
+    for f in all {
+        match f.severity {
+            Severity::Fail => fails += 1,
+            Severity::Warn => warns += 1,
+            _ => {}
+        }
+    }
+    (fails, warns)
+}
+
+fn addresses(d: &DomainReport) -> impl Iterator<Item = (&MxReport, &AddressReport)> {
+    d.mx.iter()
+        .flat_map(|m| m.addresses.iter().map(move |a| (m, a)))
+}
+
+/// The header, the table of contents and the fleet sections above the
+/// domain table.
+fn top(out: &mut String, report: &Report) -> fmt::Result {
+    let s = &report.summary;
+    let title = format!(
+        "smtptls check: {} domain{}",
+        s.domains,
+        if s.domains == 1 { "" } else { "s" }
+    );
+    let subtitle = format!(
+        "Generated at {} by {} {}",
+        report.generated_at, report.tool.name, report.tool.version
+    );
+    page::open(
+        out,
+        &page::Header {
+            title: &title,
+            subtitle: &subtitle,
+        },
+    )?;
+    out.push_str(
+        "<nav aria-label=\"Sections\"><p>\
+         <a href=\"#summary\">Summary</a> · <a href=\"#verdicts\">Verdicts</a> · \
+         <a href=\"#protection\">Downgrade protection</a> · \
+         <a href=\"#expiry\">Certificate expiry</a> · \
+         <a href=\"#problems\">Most common problems</a> · \
+         <a href=\"#domains\">Domains</a> · <a href=\"#details\">Per domain</a></p></nav>\n",
+    );
+    summary(out, report)?;
+    verdicts(out, report)?;
+    protection(out, report)?;
+    expiry(out, report)?;
+    problems(out, report)
+}
+
+fn summary(out: &mut String, report: &Report) -> fmt::Result {
+    let s = &report.summary;
+    let set = &report.settings;
+    out.push_str(
+        "<section id=\"summary\" aria-labelledby=\"summary-h\">\n\
+         <h2 id=\"summary-h\">Summary</h2>\n<div class=\"cards\">",
+    );
+    let card = |out: &mut String, n: &str, label: &str| {
+        write!(
+            out,
+            "<p class=\"card\"><span class=\"n\">{}</span>{}</p>",
+            esc(n),
+            esc(label)
+        )
+    };
+    card(out, &s.domains.to_string(), "domains")?;
+    card(
+        out,
+        &s.below_threshold.to_string(),
+        &format!("below the threshold ({})", set.fail_below),
+    )?;
+    if let Some(level) = set.fail_level {
+        card(
+            out,
+            &s.below_level.to_string(),
+            &format!("at or below the level ({level})"),
+        )?;
+    }
+    card(out, &s.probes.to_string(), "SMTP connections")?;
+    card(
+        out,
+        &s.mx_reused.to_string(),
+        "shared MX observations reused",
+    )?;
+    out.push_str("</div>\n");
+    if let Some(stopped) = s.stopped {
+        writeln!(
+            out,
+            "<p class=\"error\"><strong>The run stopped early ({}):</strong> unfinished \
+             domains are listed with verdict error.</p>",
+            wire_name(&stopped)
+        )?;
+    }
+    let fail_level = set.fail_level.map(|l| l.as_str()).unwrap_or("not set");
+    let resolvers = set.resolvers.join(", ");
+    let facts: [(&str, String); 11] = [
+        ("Generated at", report.generated_at.clone()),
+        (
+            "Tool",
+            format!("{} {}", report.tool.name, report.tool.version),
+        ),
+        ("SMTP port", set.port.to_string()),
+        ("--fail-below", set.fail_below.to_string()),
+        ("--fail-level", fail_level.to_string()),
+        (
+            "Certificate expiry warning",
+            format!("{} days", set.expiry_warn_days),
+        ),
+        ("Resolvers", resolvers),
+        ("DNSSEC", wire_name(&set.dnssec)),
+        ("Protocol scan", set.scan.as_str().to_string()),
+        (
+            "Caps",
+            format!(
+                "{} MX hosts per domain, {} addresses per host, {} s per address",
+                set.max_mx_hosts, set.max_addresses_per_host, set.address_budget_secs
+            ),
+        ),
+        (
+            "Local addresses",
+            if set.allow_local_addresses {
+                "probed (--allow-local-addresses)".to_string()
+            } else {
+                "not probed".to_string()
+            },
+        ),
+    ];
+    out.push_str("<h3>Run settings</h3>\n<dl class=\"facts\">");
+    for (k, v) in facts {
+        write!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
+    }
+    if set.extra_trust_anchors > 0 {
+        write!(
+            out,
+            "<dt>Extra trust anchors</dt><dd>{}</dd>",
+            set.extra_trust_anchors
+        )?;
+    }
+    out.push_str("</dl>\n</section>\n");
+    Ok(())
+}
+
+/// The verdict chart: every verdict, best first, as the rubric orders
+/// them, with its count and share.
+fn verdicts(out: &mut String, report: &Report) -> fmt::Result {
+    out.push_str(
+        "<section id=\"verdicts\" aria-labelledby=\"verdicts-h\">\n\
+         <h2 id=\"verdicts-h\">Verdicts</h2>\n",
+    );
+    let counts = verdict_counts(report);
+    let bars: Vec<Bar<'_>> = Verdict::ALL
+        .iter()
+        .map(|&v| Bar {
+            label: v.as_str(),
+            class: page::verdict_class(v),
+            count: counts.get(&v).copied().unwrap_or(0),
+        })
+        .collect();
+    page::bar_chart(
+        out,
+        "verdict-chart",
+        &format!("Verdicts of {} domains", report.domains.len()),
+        &bars,
+    )?;
+    out.push_str(
+        "<p class=\"muted\">protected: secure and downgrade-protected (DANE or MTA-STS \
+         enforce) · secure: STARTTLS with valid, matching certificates · encrypted: \
+         STARTTLS, some certificate not authenticated · partial: some MX addresses without \
+         STARTTLS · plaintext: none has STARTTLS · broken: a published policy makes \
+         enforcing senders defer · error: DNS failed or no MX address answered · \
+         no-mail: null MX.</p>\n</section>\n",
+    );
+    Ok(())
+}
+
+/// The counts of the domains present; the summary's when the rows were
+/// not kept (they always are for this format, but the summary is what
+/// the other formats say).
+fn verdict_counts(report: &Report) -> BTreeMap<Verdict, usize> {
+    if report.domains.is_empty() {
+        return report.summary.verdicts.clone();
+    }
+    let mut counts = BTreeMap::new();
+    for d in &report.domains {
+        *counts.entry(d.verdict).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A domain's DANE in one word, over its addresses: `mismatch` when a
+/// DANE sender would defer on any (mismatch or failed lookup), `valid`
+/// when some address is DANE-valid, `unusable` when only unusable
+/// records apply, `none` otherwise.
+fn dane_state(d: &DomainReport) -> &'static str {
+    let results: Vec<DaneResult> = addresses(d).map(|(_, a)| a.dane).collect();
+    if results
+        .iter()
+        .any(|r| matches!(r, DaneResult::Mismatch | DaneResult::LookupFailed))
+    {
+        "mismatch"
+    } else if results.contains(&DaneResult::Valid) {
+        "valid"
+    } else if results.contains(&DaneResult::Unusable) {
+        "unusable"
+    } else {
+        "none"
+    }
+}
+
+/// A domain's MTA-STS in one word: the policy's mode, `absent` (no
+/// record), `invalid` (a record senders cannot use, or no usable
+/// policy), `-` (not looked up).
+fn mta_sts_state(d: &DomainReport) -> &'static str {
+    match &d.mta_sts {
+        None => "-",
+        Some(s) => match (&s.policy, s.record) {
+            (Some(p), _) => p.mode.as_str(),
+            (None, RecordState::Absent) => "absent",
+            (None, _) => "invalid",
+        },
+    }
+}
+
+/// `present`, `absent`, `invalid`, `-` (not looked up).
+fn tls_rpt_state(d: &DomainReport) -> &'static str {
+    match d.tls_rpt.as_ref().map(|r| r.record) {
+        None => "-",
+        Some(RecordState::Valid) => "present",
+        Some(RecordState::Absent) => "absent",
+        Some(_) => "invalid",
+    }
+}
+
+/// How many of the domains with a mail host have each state of DANE,
+/// MTA-STS and TLS-RPT.
+fn protection(out: &mut String, report: &Report) -> fmt::Result {
+    let with_mail: Vec<&DomainReport> = report
+        .domains
+        .iter()
+        .filter(|d| d.delivery.is_some())
+        .collect();
+    let n = with_mail.len();
+    write!(
+        out,
+        "<section id=\"protection\" aria-labelledby=\"protection-h\">\n\
+         <h2 id=\"protection-h\">Downgrade protection</h2>\n\
+         <p>Of the {n} domain{} with a mail host to deliver to. DANE: TLSA records a \
+         DANE sender checks (mismatch: it defers); MTA-STS: the policy's mode \
+         (enforce protects, testing only reports); TLS-RPT: where senders report \
+         failures.</p>\n\
+         <table class=\"adoption\"><thead><tr><th scope=\"col\">Mechanism</th>\
+         <th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Domains</th>\
+         <th scope=\"col\">Share</th></tr></thead><tbody>\n",
+        if n == 1 { "" } else { "s" }
+    )?;
+    type State = fn(&DomainReport) -> &'static str;
+    let groups: [(&str, State, &[&str]); 3] = [
+        (
+            "DANE",
+            dane_state,
+            &["valid", "mismatch", "unusable", "none"],
+        ),
+        (
+            "MTA-STS",
+            mta_sts_state,
+            &["enforce", "testing", "none", "absent", "invalid", "-"],
+        ),
+        (
+            "TLS-RPT",
+            tls_rpt_state,
+            &["present", "invalid", "absent", "-"],
+        ),
+    ];
+    for (name, state, states) in groups {
+        let counted: Vec<(&str, usize)> = states
+            .iter()
+            .map(|&st| (st, with_mail.iter().filter(|d| state(d) == st).count()))
+            // "-" (not looked up) only when it happened.
+            .filter(|&(st, count)| st != "-" || count > 0)
+            .collect();
+        for (row, (st, count)) in counted.iter().enumerate() {
+            let share = if n == 0 {
+                0.0
+            } else {
+                *count as f64 * 100.0 / n as f64
+            };
+            let shown = if *st == "-" { "not looked up" } else { st };
+            // The mechanism heads all of its rows.
+            let head = if row == 0 {
+                format!(
+                    "<th scope=\"rowgroup\" rowspan=\"{}\">{name}</th>",
+                    counted.len()
+                )
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "<tr>{head}<td>{shown}</td><td class=\"num\">{count}</td><td>\
+                 <span class=\"share\" style=\"width:{w:.1}%\"></span>{share:.0}%</td></tr>",
+                // The bar's width is a share of its cell, at most 70%
+                // so the figure beside it fits.
+                w = share * 0.7,
+            )?;
+        }
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// One certificate on the timeline: an MX address's leaf, with every
+/// domain of the run that uses it.
+struct Expiring<'a> {
+    host: &'a str,
+    address: String,
+    cert: &'a CertificateReport,
+    domains: Vec<&'a str>,
+}
+
+/// The bucket of a certificate's days left.
+fn bucket(days_left: i64) -> (&'static str, &'static str) {
+    match days_left {
+        d if d < 0 => ("expired", "v-broken"),
+        0..=7 => ("within 7 days", "v-plaintext"),
+        8..=30 => ("within 30 days", "v-partial"),
+        _ => ("within 90 days", "v-encrypted"),
+    }
+}
+
+/// The MX certificates expired or expiring within [`HORIZON_DAYS`],
+/// soonest first: a chart of the four buckets and a table. A host shared
+/// by many domains is one row naming them.
+fn expiry(out: &mut String, report: &Report) -> fmt::Result {
+    let mut found: Vec<Expiring<'_>> = Vec::new();
+    let mut at: BTreeMap<(&str, String, &str), usize> = BTreeMap::new();
+    for d in &report.domains {
+        for (mx, a) in addresses(d) {
+            let Some(c) = &a.certificate else { continue };
+            if c.days_left > HORIZON_DAYS {
+                continue;
+            }
+            let address = address(a, report.settings.port);
+            let key = (mx.host.as_str(), address.clone(), c.sha256.as_str());
+            match at.get(&key) {
+                Some(&i) => {
+                    if found[i].domains.last() != Some(&d.domain.as_str()) {
+                        found[i].domains.push(&d.domain);
+                    }
+                }
+                None => {
+                    at.insert(key, found.len());
+                    found.push(Expiring {
+                        host: &mx.host,
+                        address,
+                        cert: c,
+                        domains: vec![&d.domain],
+                    });
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| {
+        a.cert
+            .days_left
+            .cmp(&b.cert.days_left)
+            .then(a.host.cmp(b.host))
+            .then(a.address.cmp(&b.address))
+    });
+    out.push_str(
+        "<section id=\"expiry\" aria-labelledby=\"expiry-h\">\n\
+         <h2 id=\"expiry-h\">Certificate expiry</h2>\n",
+    );
+    let buckets = [
+        "expired",
+        "within 7 days",
+        "within 30 days",
+        "within 90 days",
+    ];
+    let count = |name: &str| {
+        found
+            .iter()
+            .filter(|e| bucket(e.cert.days_left).0 == name)
+            .count()
+    };
+    let bars: Vec<Bar<'_>> = buckets
+        .iter()
+        .map(|&name| Bar {
+            label: name,
+            class: match name {
+                "expired" => "v-broken",
+                "within 7 days" => "v-plaintext",
+                "within 30 days" => "v-partial",
+                _ => "v-encrypted",
+            },
+            count: count(name),
+        })
+        .collect();
+    page::bar_chart(
+        out,
+        "expiry-chart",
+        "MX certificates expired or expiring within 90 days",
+        &bars,
+    )?;
+    if found.is_empty() {
+        out.push_str(
+            "<p>No MX certificate is expired or expires within 90 days.</p>\n</section>\n",
+        );
+        return Ok(());
+    }
+    out.push_str(
+        "<table class=\"expiry\"><caption>Soonest first; each MX address once, with the \
+         domains that use it.</caption><thead><tr><th scope=\"col\">When</th>\
+         <th scope=\"col\" class=\"num\">Days left</th><th scope=\"col\">Not after</th>\
+         <th scope=\"col\">MX host</th><th scope=\"col\">Address</th>\
+         <th scope=\"col\">Domains</th></tr></thead><tbody>\n",
+    );
+    for e in &found {
+        let (when, class) = bucket(e.cert.days_left);
+        write!(
+            out,
+            "<tr><td><span class=\"badge {class}\">{when}</span></td><td class=\"num\">{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>",
+            e.cert.days_left,
+            esc(&e.cert.not_after),
+            esc(e.host),
+            esc(&e.address)
+        )?;
+        let named: Vec<String> = e
+            .domains
+            .iter()
+            .take(NAMED_DOMAINS)
+            .map(|d| esc(d).into_owned())
+            .collect();
+        out.push_str(&named.join(", "));
+        if e.domains.len() > NAMED_DOMAINS {
+            write!(out, " and {} more", e.domains.len() - NAMED_DOMAINS)?;
+        }
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// One finding id over the fleet.
+struct Problem<'a> {
+    id: FindingId,
+    severity: Severity,
+    domains: usize,
+    /// The first finding at that severity, its domain and subject.
+    example: (&'a str, Option<String>, &'a Finding),
+    fix: Option<&'a Fix>,
+}
+
+/// Every finding id above `ok`, by the number of domains it affects:
+/// failures first, then warnings, then notes; within a severity the most
+/// domains first, then by id, so the order is stable.
+fn common_problems(report: &Report) -> Vec<Problem<'_>> {
+    let mut by_id: BTreeMap<FindingId, Problem<'_>> = BTreeMap::new();
+    for d in &report.domains {
+        let mut seen: Vec<FindingId> = Vec::new();
+        for (subject, f) in subjects(d) {
+            if f.severity == Severity::Ok {
+                continue;
+            }
+            let p = by_id.entry(f.id).or_insert_with(|| Problem {
+                id: f.id,
+                severity: f.severity,
+                domains: 0,
+                example: (&d.domain, subject.clone(), f),
+                fix: None,
+            });
+            if f.severity > p.severity {
+                p.severity = f.severity;
+                p.example = (&d.domain, subject, f);
+                p.fix = None;
+            }
+            if f.severity == p.severity && p.fix.is_none() {
+                p.fix = f.fix.as_ref();
+            }
+            if !seen.contains(&f.id) {
+                seen.push(f.id);
+                p.domains += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<Problem<'_>> = by_id.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.domains.cmp(&a.domains))
+            .then(a.id.as_str().cmp(b.id.as_str()))
+    });
+    ranked
+}
+
+fn problems(out: &mut String, report: &Report) -> fmt::Result {
+    out.push_str(
+        "<section id=\"problems\" aria-labelledby=\"problems-h\">\n\
+         <h2 id=\"problems-h\">Most common problems</h2>\n",
+    );
+    let ranked = common_problems(report);
+    if ranked.is_empty() {
+        out.push_str("<p>No finding above ok.</p>\n</section>\n");
+        return Ok(());
+    }
+    out.push_str(
+        "<table class=\"problems\"><caption>Each finding id once: failures, then warnings, \
+         then notes; the most domains first. Select a count to list those domains.\
+         </caption><thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Finding</th>\
+         <th scope=\"col\" class=\"num\">Domains</th><th scope=\"col\">Example</th>\
+         <th scope=\"col\">Usual fix</th></tr></thead><tbody>\n",
+    );
+    for p in &ranked {
+        out.push_str("<tr><td>");
+        page::severity_badge(out, p.severity)?;
+        let (domain, subject, f) = &p.example;
+        write!(
+            out,
+            "</td><th scope=\"row\"><code>{id}</code></th><td class=\"num\">\
+             <a href=\"#q={id}\" title=\"show the domains with {id}\">{n}</a></td><td>\
+             <span class=\"about\">{}{}:</span> {}</td><td>",
+            esc(domain),
+            match subject {
+                Some(s) => format!(", {}", esc(s)),
+                None => String::new(),
+            },
+            esc(&f.message),
+            id = p.id.as_str(),
+            n = p.domains,
+        )?;
+        match p.fix {
+            Some(x) => page::fix(out, x)?,
+            None => out.push_str("<span class=\"muted\">-</span>"),
+        }
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// A configuration level's position, worst first, for sorting.
+fn level_order(l: NcscLevel) -> u8 {
+    match l {
+        NcscLevel::Insufficient => 0,
+        NcscLevel::PhaseOut => 1,
+        NcscLevel::Sufficient => 2,
+        NcscLevel::Good => 3,
+    }
+}
+
+/// The sortable, filterable table of every domain, worst first; the
+/// controls are hidden until the script shows them.
+fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Result {
+    let counts = verdict_counts(report);
+    out.push_str(
+        "<section id=\"domains\" aria-labelledby=\"domains-h\">\n\
+         <h2 id=\"domains-h\">Domains</h2>\n",
+    );
+    let choices: Vec<(&str, String)> = Verdict::ALL
+        .iter()
+        .filter_map(|&v| {
+            let n = counts.get(&v).copied().unwrap_or(0);
+            (n > 0).then(|| (v.as_str(), format!("{v} ({n})")))
+        })
+        .collect();
+    page::filter_controls(
+        out,
+        "Verdict",
+        &choices,
+        report.domains.len(),
+        "domain, MX, finding id…",
+    )?;
+    let column = |label, sort, numeric| page::Column {
+        label,
+        sort,
+        numeric,
+    };
+    use page::Sort::{No, Number, Text};
+    page::rows_table_open(
+        out,
+        "Worst verdict first. Select a domain for its details.",
+        &[
+            column("Domain", Text, false),
+            column("Verdict", Number, false),
+            column("Why", No, false),
+            column("MX hosts", Text, false),
+            column("Config", Number, false),
+            column("DANE", Text, false),
+            column("MTA-STS", Text, false),
+            column("TLS-RPT", Text, false),
+            column("Cert days", Number, true),
+            column("Problems", Number, true),
+        ],
+        Some(1),
+    )?;
+    for (position, &i) in order.iter().enumerate() {
+        let d = &report.domains[i];
+        let (fails, warns) = problem_counts(d);
+        let ids: Vec<&str> = {
+            let mut ids: Vec<&str> = subjects(d)
+                .into_iter()
+                .filter(|(_, f)| f.severity > Severity::Ok)
+                .map(|(_, f)| f.id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        write!(
+            out,
+            "<tr data-verdict=\"{v}\" data-details=\"d-{i}\" data-search=\"{ids}\">\
+             <td><a href=\"#d-{i}\">{name}</a></td>\
+             <td data-sort=\"{vs}\">",
+            v = d.verdict,
+            ids = ids.join(" "),
+            name = esc(&d.domain),
+            // The server-side order is the default sort: its position
+            // keeps ties (same verdict) in the worst-first order.
+            vs = usize::from(verdict_order(d.verdict)) * 1_000_000 + position,
+        )?;
+        page::verdict_badge(out, d.verdict)?;
+        let hosts: Vec<String> = d.mx.iter().map(|m| esc(&m.host).into_owned()).collect();
+        write!(
+            out,
+            "</td><td class=\"reason\">{}</td><td>{}</td>",
+            esc(&d.verdict_reason),
+            hosts.join(", ")
+        )?;
+        match &d.configuration {
+            Some(c) => write!(
+                out,
+                "<td data-sort=\"{}\">{}{}</td>",
+                level_order(c.level),
+                c.level.as_str(),
+                if c.lower_bound { "?" } else { "" }
+            )?,
+            None => out.push_str("<td data-sort=\"\">-</td>"),
+        }
+        let min_days = addresses(d)
+            .filter_map(|(_, a)| a.certificate.as_ref().map(|c| c.days_left))
+            .min();
+        write!(
+            out,
+            "<td>{}</td><td>{}</td><td>{}</td>",
+            dane_state(d),
+            mta_sts_state(d),
+            tls_rpt_state(d)
+        )?;
+        match min_days {
+            Some(n) => write!(out, "<td class=\"num\" data-sort=\"{n}\">{n}</td>")?,
+            None => out.push_str("<td class=\"num\" data-sort=\"\">-</td>"),
+        }
+        let problems = match (fails, warns) {
+            (0, 0) => "-".to_string(),
+            (f, 0) => format!("{f} FAIL"),
+            (0, w) => format!("{w} warn"),
+            (f, w) => format!("{f} FAIL, {w} warn"),
+        };
+        writeln!(
+            out,
+            "<td class=\"num\" data-sort=\"{}\">{problems}</td></tr>",
+            fails * 10_000 + warns
+        )?;
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// `192.0.2.1`, `[2001:db8::1]:2525` when the port is not the run's.
+fn address(a: &AddressReport, port: u16) -> String {
+    if a.port == port {
+        a.ip.to_string()
+    } else if a.ip.is_ipv6() {
+        format!("[{}]:{}", a.ip, a.port)
+    } else {
+        format!("{}:{}", a.ip, a.port)
+    }
+}
+
+/// A `<dt>`/`<dd>` pair whose value is already HTML.
+fn fact(out: &mut String, name: &str, html: &str) -> fmt::Result {
+    write!(out, "<dt>{name}</dt><dd>{html}</dd>")
+}
+
+/// Peer text as code, or `-` when there is none.
+fn code(text: &str) -> String {
+    format!("<code>{}</code>", esc(text))
+}
+
+/// Several peer strings as code, comma-separated.
+fn codes(items: &[String]) -> String {
+    if items.is_empty() {
+        return "-".to_string();
+    }
+    items.iter().map(|s| code(s)).collect::<Vec<_>>().join(", ")
+}
+
+fn failure(f: &Failure) -> String {
+    format!(
+        "<span class=\"error\">{} / {}:</span> {}",
+        wire_name(&f.phase),
+        f.kind.as_str(),
+        esc(&f.message)
+    )
+}
+
+fn dnssec_word(d: Dnssec) -> &'static str {
+    match d {
+        Dnssec::Secure => "signed (secure)",
+        Dnssec::Insecure => "unsigned (insecure)",
+        Dnssec::Bogus => "BOGUS",
+        Dnssec::Indeterminate => "unknown",
+    }
+}
+
+fn delivery_word(r: DeliveryResult) -> (&'static str, &'static str) {
+    match r {
+        DeliveryResult::Secure => ("secure", "s-ok"),
+        DeliveryResult::Cleartext => ("cleartext", "s-warn"),
+        DeliveryResult::Deferred => ("DEFERRED", "s-fail"),
+        DeliveryResult::NotApplicable => ("n/a", "s-info"),
+    }
+}
+
+fn chain_word(e: ChainError) -> &'static str {
+    super::table::chain_word(e)
+}
+
+/// Findings worst first, in the order the checks ran within a severity.
+fn sorted(findings: &[Finding]) -> Vec<&Finding> {
+    let mut list: Vec<&Finding> = findings.iter().collect();
+    list.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    list
+}
+
+/// One domain's `<details>`: collapsed, so a page of thousands of
+/// domains opens quickly and reads as a list.
+fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::Result {
+    write!(
+        out,
+        "<details class=\"domain\" id=\"d-{i}\" data-verdict=\"{}\"><summary>",
+        d.verdict
+    )?;
+    page::verdict_badge(out, d.verdict)?;
+    write!(
+        out,
+        "<h3>{}</h3> <span class=\"reason\">{}</span></summary>\n<dl class=\"facts\">",
+        esc(&d.domain),
+        esc(&d.verdict_reason)
+    )?;
+    let source = match d.mx_source {
+        MxSource::Mx => "MX records",
+        MxSource::Implicit => "implicit MX (the domain's own address)",
+        MxSource::Null => "null MX: accepts no mail",
+        MxSource::None => "none",
+    };
+    fact(out, "MX", source)?;
+    fact(out, "DNSSEC", dnssec_word(d.dnssec))?;
+    if let Some(c) = &d.configuration {
+        let mut html = format!(
+            "{}{}",
+            c.level.as_str(),
+            if c.lower_bound {
+                " (lower bound: not everything was tried, it may be worse)"
+            } else {
+                ""
+            }
+        );
+        for item in &c.items {
+            write!(html, "<br>{}", esc(item))?;
+        }
+        fact(out, "Configuration", &html)?;
+    }
+    if let Some(s) = &d.mta_sts {
+        let mut html = format!("record {}", s.record.as_str());
+        if let Some(id) = &s.id {
+            write!(html, ", id {}", code(id))?;
+        }
+        if let Some(p) = &s.policy {
+            write!(
+                html,
+                "; policy mode <strong>{}</strong>, max_age {}, mx {} ({})",
+                p.mode.as_str(),
+                p.max_age,
+                codes(&p.mx),
+                esc(&p.url)
+            )?;
+        }
+        if let Some(e) = &s.fetch_error {
+            write!(html, "; <span class=\"error\">fetch:</span> {}", esc(e))?;
+        }
+        fact(out, "MTA-STS", &html)?;
+    }
+    if let Some(r) = &d.tls_rpt {
+        let mut html = format!("record {}", r.record.as_str());
+        if !r.rua.is_empty() {
+            write!(html, ", rua {}", codes(&r.rua))?;
+        }
+        fact(out, "TLS-RPT", &html)?;
+    }
+    if !d.mx_left_out.is_empty() {
+        let left: Vec<String> = d
+            .mx_left_out
+            .iter()
+            .map(|m| format!("{} {}", m.preference, esc(&m.host)))
+            .collect();
+        fact(out, "Not probed (--max-mx-hosts)", &left.join(", "))?;
+    }
+    if let Some(e) = &d.error {
+        fact(out, "Error", &failure(e))?;
+    }
+    out.push_str("</dl>\n");
+    if let Some(delivery) = &d.delivery {
+        out.push_str(
+            "<table class=\"delivery\"><caption>What each kind of sender does</caption>\
+             <thead><tr><th scope=\"col\">Sender</th><th scope=\"col\">Result</th>\
+             <th scope=\"col\">Why</th></tr></thead><tbody>",
+        );
+        for (who, o) in [
+            ("opportunistic", &delivery.opportunistic),
+            ("MTA-STS-enforcing", &delivery.mta_sts),
+            ("DANE-enforcing", &delivery.dane),
+        ] {
+            let (word, class) = delivery_word(o.result);
+            write!(
+                out,
+                "<tr><th scope=\"row\">{who}</th><td><span class=\"sev {class}\">{word}</span>\
+                 </td><td>{}</td></tr>",
+                esc(&o.reason)
+            )?;
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    if !d.findings.is_empty() {
+        out.push_str("<h4>Domain findings</h4>\n");
+        page::findings_folded(out, sorted(&d.findings).into_iter().map(|f| (None, f)))?;
+    }
+    for mx in &d.mx {
+        mx_section(out, mx, port)?;
+    }
+    out.push_str("</details>\n");
+    Ok(())
+}
+
+fn mx_section(out: &mut String, mx: &MxReport, port: u16) -> fmt::Result {
+    write!(
+        out,
+        "<section class=\"mx\"><h4>MX {} {}</h4><dl class=\"facts\">",
+        mx.preference,
+        esc(&mx.host)
+    )?;
+    if let Some(c) = &mx.cname {
+        fact(out, "CNAME", &esc(c))?;
+    }
+    fact(out, "DNSSEC", dnssec_word(mx.dnssec))?;
+    if let Some(m) = mx.mta_sts_match {
+        fact(
+            out,
+            "MTA-STS mx",
+            if m {
+                "matches the policy"
+            } else {
+                "<span class=\"error\">not in the policy</span>"
+            },
+        )?;
+    }
+    match &mx.tlsa {
+        Some(t) => {
+            let status = match t.status {
+                TlsaStatus::Found => "found",
+                TlsaStatus::None => "none (securely denied)",
+                TlsaStatus::Insecure => "insecure (not signed: ignored)",
+                TlsaStatus::LookupFailed => "lookup failed (a DANE sender defers)",
+            };
+            let mut html = status.to_string();
+            for r in &t.records {
+                write!(html, "<br>{}", code(r))?;
+            }
+            fact(out, "TLSA", &html)?;
+        }
+        None => fact(out, "TLSA", "not looked up (addresses not DNSSEC-signed)")?,
+    }
+    if !mx.addresses_left_out.is_empty() {
+        let left: Vec<String> = mx
+            .addresses_left_out
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        fact(
+            out,
+            "Not probed (--max-addresses-per-host)",
+            &left.join(", "),
+        )?;
+    }
+    if let Some(e) = &mx.error {
+        fact(out, "Error", &failure(e))?;
+    }
+    out.push_str("</dl>\n");
+    page::findings_folded(out, sorted(&mx.findings).into_iter().map(|f| (None, f)))?;
+    if mx.addresses.is_empty() && mx.error.is_none() {
+        out.push_str("<p class=\"muted\">No address.</p>\n");
+    }
+    for a in &mx.addresses {
+        address_section(out, a, port)?;
+    }
+    out.push_str("</section>\n");
+    Ok(())
+}
+
+fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Result {
+    write!(
+        out,
+        "<section class=\"address\"><h5>{}</h5><dl class=\"facts\">",
+        esc(&address(a, port))
+    )?;
+    if let Some(b) = &a.banner {
+        fact(out, "Banner", &code(b))?;
+    }
+    if !a.extensions.is_empty() {
+        fact(out, "EHLO", &codes(&a.extensions))?;
+    }
+    fact(
+        out,
+        "STARTTLS",
+        if a.starttls {
+            "offered"
+        } else {
+            "<span class=\"error\">not offered</span>"
+        },
+    )?;
+    if let Some(t) = &a.tls {
+        let mut html = format!("{} {}", esc(&t.version), code(&t.cipher));
+        if let Some(g) = &t.key_exchange_group {
+            write!(html, ", group {}", esc(g))?;
+        }
+        if a.post_quantum == Some(true) {
+            html.push_str(", post-quantum");
+        }
+        if t.ocsp_stapled {
+            html.push_str(", OCSP stapled");
+        }
+        if !t.signature_verified {
+            html.push_str(", <span class=\"error\">handshake signature not verified</span>");
+        }
+        fact(out, "TLS", &html)?;
+    }
+    if let Some(l) = &a.legacy_session {
+        fact(
+            out,
+            "Legacy session",
+            &format!(
+                "{} {} ({}); only senders on older TLS libraries encrypt",
+                l.version.as_str(),
+                code(&l.cipher),
+                l.level.as_str()
+            ),
+        )?;
+    }
+    if let Some(c) = &a.certificate {
+        certificate(out, c)?;
+    }
+    let dane = match a.dane {
+        DaneResult::Valid => "valid",
+        DaneResult::Mismatch => "<span class=\"error\">MISMATCH</span>",
+        DaneResult::Unusable => "unusable records",
+        DaneResult::Insecure => "does not apply (not DNSSEC-signed)",
+        DaneResult::None => "no TLSA records",
+        DaneResult::LookupFailed => "<span class=\"error\">TLSA lookup failed</span>",
+    };
+    fact(out, "DANE", dane)?;
+    if let Some(c) = &a.configuration {
+        fact(
+            out,
+            "Configuration",
+            &format!(
+                "{}{}",
+                c.level.as_str(),
+                if c.lower_bound { " (lower bound)" } else { "" }
+            ),
+        )?;
+    }
+    if let Some(scan) = &a.scan {
+        let versions: Vec<&str> = scan.accepted_versions.iter().map(|v| v.as_str()).collect();
+        fact(
+            out,
+            "Accepts",
+            &format!(
+                "{} ({} scan{})",
+                if versions.is_empty() {
+                    "-".to_string()
+                } else {
+                    versions.join(", ")
+                },
+                scan.mode.as_str(),
+                if scan.complete { "" } else { ", cut short" }
+            ),
+        )?;
+    }
+    if let Some(inj) = &a.starttls_injection {
+        let mut html = wire_name(&inj.result);
+        if let Some(r) = &inj.reply {
+            write!(html, ": {}", code(r))?;
+        }
+        if let Some(e) = &inj.error {
+            write!(html, ": {}", esc(e))?;
+        }
+        fact(out, "STARTTLS injection", &html)?;
+    }
+    if let Some(e) = &a.error {
+        fact(out, "Error", &failure(e))?;
+    }
+    out.push_str("</dl>\n");
+    page::findings_folded(out, sorted(&a.findings).into_iter().map(|f| (None, f)))?;
+    out.push_str("</section>\n");
+    Ok(())
+}
+
+fn certificate(out: &mut String, c: &CertificateReport) -> fmt::Result {
+    let chain = match c.chain_error {
+        None => "valid".to_string(),
+        Some(e) => format!("<span class=\"error\">{}</span>", chain_word(e)),
+    };
+    let name = if c.hostname_match {
+        "matches the MX name"
+    } else {
+        "<span class=\"error\">does not match the MX name</span>"
+    };
+    let days = if c.days_left < 0 {
+        format!(
+            "<span class=\"error\">expired {} days ago</span>",
+            -c.days_left
+        )
+    } else {
+        format!("{} days left", c.days_left)
+    };
+    let mut html = format!(
+        "subject {}<br>issuer {}<br>names {}<br>not after {} ({days})<br>chain {chain}, \
+         name {name}<br>key {} {}",
+        code(&c.subject),
+        code(&c.issuer),
+        codes(&c.subject_alt_names),
+        esc(&c.not_after),
+        esc(&c.key.kind),
+        c.key.bits,
+    );
+    if let Some(curve) = &c.key.curve {
+        write!(html, " {}", esc(curve))?;
+    }
+    write!(html, "<br>SPKI SHA-256 {}", code(&c.spki_sha256))?;
+    fact(out, "Certificate", &html)
+}
+
+#[cfg(test)]
+mod tests;
