@@ -203,6 +203,37 @@ async fn two_real_runs_give_exactly_their_changes_in_every_format() {
         "{table}"
     );
 
+    // HTML: a valid page with the same domains in the same order, each
+    // row carrying its kind for the filter.
+    let run = diff(&[&old, &new, "--format", "html"]).await;
+    assert_eq!(run.code, 1);
+    let page = scraper::Html::parse_document(&run.stdout);
+    let errors: Vec<String> = page.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let rows = scraper::Selector::parse("#rows tbody tr").expect("selector");
+    let link = scraper::Selector::parse("td a").expect("selector");
+    let shown: Vec<(String, String)> = page
+        .select(&rows)
+        .map(|r| {
+            let name = r.select(&link).flat_map(|a| a.text()).collect::<String>();
+            (
+                name,
+                r.value().attr("data-verdict").unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("lost.test", "regression"),
+        ("gained.test", "better"),
+        ("gone.test", "removed"),
+        ("new.test", "added"),
+        ("rotated.test", "changed"),
+    ]
+    .iter()
+    .map(|(d, k)| (d.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(shown, expected);
+
     // The rule decides the exit code.
     let run = diff(&[&old, &new, "--fail-on", "none"]).await;
     assert_eq!(run.code, 0, "{run:?}");

@@ -3,7 +3,8 @@
 //! reads the DOM after the page's script ran (`--dump-dom`): the chart and
 //! every domain are there, and a filter given in the URL fragment
 //! (`#verdict=broken`) leaves exactly the matching domains visible. A
-//! screenshot goes to `target/html-report.png`.
+//! screenshot goes to `target/html-report.png`. The page of `smtptls diff
+//! --format html` gets the same treatment (`target/html-diff.png`).
 //!
 //! Skipped, in one line, where Chromium is not installed (`.ci/run`
 //! installs Debian's `chromium`). Every Chromium run is killed after
@@ -499,4 +500,79 @@ async fn fleet_of_2000_domains_figures() {
         "html 2000 domains: chromium --dump-dom of an empty page {:.0} ms wall (start-up)",
         base.took.as_secs_f64() * 1000.0
     );
+}
+
+/// `smtptls diff --format html` in the browser: OLD audits the first
+/// eight domains, NEW the last eight, so two are removed and two added and
+/// the six in both are unchanged. The page is valid, lists the four, and
+/// the fragment filter shows only the kind it names.
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_renders_the_diff_page_and_filters_it() {
+    let Some(bin) = chromium() else {
+        println!("html browser test: skipped (chromium not installed)");
+        return;
+    };
+    let lab = lab().await;
+    let names: Vec<&str> = DOMAINS.iter().map(|(d, _)| *d).collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files = Vec::new();
+    for (side, list) in [("old", &names[..8]), ("new", &names[2..])] {
+        let run = lab
+            .smtptls(&["check", "--format", "ndjson"], list, &["-4"])
+            .await;
+        assert_eq!(run.stderr, "");
+        let path = dir.path().join(format!("{side}.ndjson"));
+        std::fs::write(&path, &run.stdout).expect("write the report");
+        files.push(path.display().to_string());
+    }
+    drop(lab);
+    let run = lab::run::smtptls(["diff", &files[0], &files[1], "--format", "html"]).await;
+    assert_eq!(
+        run.code, 0,
+        "added and removed are not regressions: {run:?}"
+    );
+    let doc = Html::parse_document(&run.stdout);
+    let errors: Vec<String> = doc.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+
+    let path = dir.path().join("diff.html");
+    std::fs::write(&path, &run.stdout).expect("write the page");
+    let page = browse(
+        &bin,
+        &file_url(&path, "#verdict=removed"),
+        &["--dump-dom".into()],
+    );
+    let dom = Html::parse_document(&page.stdout);
+    let (rows, details) = visibility(&dom);
+    let hidden_unless_removed: BTreeMap<String, bool> = [
+        ("tls.test", false),
+        ("clear.test", false),
+        ("gone.test", true),
+        ("null.test", true),
+    ]
+    .into_iter()
+    .map(|(d, hidden)| (d.to_string(), hidden))
+    .collect();
+    assert_eq!(rows, hidden_unless_removed, "{}", page.stdout);
+    assert_eq!(details, rows);
+    let status: String = dom.select(&sel("#status")).flat_map(|s| s.text()).collect();
+    assert_eq!(status, "Showing 2 of 4 domains.");
+
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("html-diff.png");
+    let _ = std::fs::remove_file(&png);
+    browse(
+        &bin,
+        &file_url(&path, ""),
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1280,1400".into(),
+            "--hide-scrollbars".into(),
+        ],
+    );
+    let bytes = std::fs::read(&png).expect("the screenshot");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    println!("html browser test: diff screenshot at {}", png.display());
 }

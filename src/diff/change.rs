@@ -6,9 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::view::{
-    AddressView, CertificateView, DomainView, Keyed, MtaStsView, MxView, TlsaView,
-};
+use super::view::{AddressView, CertificateView, DomainView, Keyed, MtaStsView, MxView, TlsaView};
 use crate::report::{DaneResult, DeliveryResult, Dnssec, Mode, RecordState, Verdict};
 use crate::vocabulary::NcscLevel;
 

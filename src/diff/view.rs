@@ -107,7 +107,10 @@ impl From<&DomainReport> for DomainView {
         let mut fails = Vec::new();
         let mut add_fails = |scope: String, findings: &[crate::report::Finding]| {
             for f in findings.iter().filter(|f| f.severity == Severity::Fail) {
-                fails.push(((scope.clone(), f.id.as_str().to_string()), f.message.clone()));
+                fails.push((
+                    (scope.clone(), f.id.as_str().to_string()),
+                    f.message.clone(),
+                ));
             }
         };
         add_fails("domain".to_string(), &row.findings);

@@ -1,7 +1,7 @@
 //! The outputs of `smtptls diff`: a table grouped by domain (worst first,
 //! as the [`DiffRun`] orders them), the whole run as JSON
-//! (`schema/diff.schema.json`), or one domain's changes per line (NDJSON).
-//! Messages quote MX names, certificate issuers, policy patterns and
+//! (`schema/diff.schema.json`), one domain's changes per line (NDJSON), or
+//! a page ([`super::html::diff`]). Messages quote MX names, certificate issuers, policy patterns and
 //! verdict reasons, which came from the network: each is neutralised for
 //! its format ([`super::text`]).
 
@@ -21,6 +21,9 @@ pub enum DiffFormat {
     /// One JSON object per changed domain per line (the `domains` objects
     /// of the json format).
     Ndjson,
+    /// One self-contained HTML page: counts, charts, the changed domains
+    /// (sortable, filterable) and every change per domain.
+    Html,
 }
 
 /// Writes the diff in `format`; `layout` is the table's colour and width.
@@ -37,6 +40,7 @@ pub fn write(
             out.write_all(text::json(&doc).as_bytes())?;
             writeln!(out)
         }
+        DiffFormat::Html => super::html::diff::write_page(run, out),
         DiffFormat::Ndjson => {
             for d in &run.domains {
                 let line = serde_json::to_string(d)?;

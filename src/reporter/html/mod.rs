@@ -8,7 +8,7 @@
 //! drill-down per domain with every MX host, address and finding. The
 //! page shell, the inline style and script and the small pieces (verdict
 //! badge, finding list, escaping, bar chart) are [`page`]'s, shared with
-//! any other HTML page (the diff's).
+//! any other HTML page: [`diff`] is the page of `smtptls diff`.
 //!
 //! Everything from the network goes through [`page::esc`]
 //! (`text::html`): banners, EHLO keywords, certificate fields, policy
@@ -20,6 +20,7 @@
 //! the page is written by [`Reporter::finish`], in chunks, so the page
 //! itself is never held whole in memory.
 
+pub(crate) mod diff;
 pub(crate) mod page;
 
 use std::collections::BTreeMap;

@@ -304,12 +304,19 @@ pub(crate) struct Bar<'a> {
 /// readers (`role="img"`); the numbers are in the text as well.
 pub(crate) fn bar_chart(out: &mut String, id: &str, title: &str, bars: &[Bar<'_>]) -> fmt::Result {
     const ROW: usize = 26;
-    const LABEL: usize = 110;
     const BAR: usize = 360;
+    // Room for the longest label at about 7.5 px a character (13 px
+    // system font), at least the 110 px the verdicts' names need.
+    let longest = bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_width = (longest * 15 / 2 + 16).max(110);
     let total: usize = bars.iter().map(|b| b.count).sum();
     let max = bars.iter().map(|b| b.count).max().unwrap_or(0).max(1);
     let height = ROW * bars.len() + 4;
-    let width = LABEL + BAR + 130;
+    let width = label_width + BAR + 130;
     write!(
         out,
         "<svg class=\"chart\" id=\"{id}\" role=\"img\" aria-labelledby=\"{id}-t\" \
@@ -333,14 +340,14 @@ pub(crate) fn bar_chart(out: &mut String, id: &str, title: &str, bars: &[Bar<'_>
         write!(
             out,
             "<g class=\"{class}\"><text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
-             <rect x=\"{LABEL}\" y=\"{y}\" width=\"{len}\" height=\"{bh}\" rx=\"2\"/>\
+             <rect x=\"{label_width}\" y=\"{y}\" width=\"{len}\" height=\"{bh}\" rx=\"2\"/>\
              <text x=\"{cx}\" y=\"{ty}\" class=\"count\">{count} ({share:.0}%)</text></g>",
             class = esc(b.class),
-            lx = LABEL - 8,
+            lx = label_width - 8,
             ty = y + 16,
             label = esc(b.label),
             bh = ROW - 6,
-            cx = LABEL + len + 6,
+            cx = label_width + len + 6,
             count = b.count,
         )?;
     }
