@@ -280,9 +280,9 @@ fn table(out: &mut String, run: &DiffRun) -> fmt::Result {
             esc(label)
         )?;
         verdicts(out, d)?;
-        write!(
+        writeln!(
             out,
-            "</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+            "</td><td class=\"num\">{}</td><td>{}</td></tr>",
             d.changes.len(),
             esc(&ids.join(", "))
         )?;
