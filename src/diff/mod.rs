@@ -346,4 +346,6 @@ impl DiffRun {
 }
 
 #[cfg(test)]
+pub(crate) mod fixture;
+#[cfg(test)]
 mod tests;

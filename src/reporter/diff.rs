@@ -186,3 +186,75 @@ fn domain(d: &DomainDiff, color: bool, width: usize, out: &mut dyn Write) -> io:
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::fixture::hostile_run;
+    use crate::reporter::TableLayout;
+
+    fn render(run: &DiffRun, format: DiffFormat, color: bool, width: usize) -> String {
+        let mut out = Vec::new();
+        let layout = TableLayout {
+            color,
+            width,
+            verbose: false,
+        };
+        write(format, run, layout, &mut out).expect("write");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// The table at 80 columns: grouped by domain, the regression first
+    /// with its word, peer text shown escaped (never obeyed).
+    #[test]
+    fn table_at_80_columns() {
+        let text = render(&hostile_run(), DiffFormat::Table, false, 80);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{0}'));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn colour_repeats_the_words_only() {
+        let plain = render(&hostile_run(), DiffFormat::Table, false, 80);
+        let coloured = render(&hostile_run(), DiffFormat::Table, true, 80);
+        assert_ne!(plain, coloured);
+        let stripped = coloured
+            .replace("\u{1b}[1m", "")
+            .replace("\u{1b}[0m", "")
+            .replace("\u{1b}[31m", "")
+            .replace("\u{1b}[32m", "")
+            .replace("\u{1b}[33m", "")
+            .replace("\u{1b}[36m", "");
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn no_changes_says_so() {
+        let mut run = hostile_run();
+        run.domains.clear();
+        let text = render(&run, DiffFormat::Table, false, 80);
+        assert!(
+            text.contains("\nno changes: 2 domains compared\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_and_ndjson_escape_controls_and_read_back() {
+        let run = hostile_run();
+        let json = render(&run, DiffFormat::Json, false, 80);
+        assert!(
+            !json
+                .chars()
+                .any(|c| c != '\n' && crate::reporter::text::is_unsafe(c))
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(back, serde_json::to_value(&run).expect("value"));
+        let ndjson = render(&run, DiffFormat::Ndjson, false, 80);
+        let lines: Vec<serde_json::Value> = ndjson
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("line"))
+            .collect();
+        assert_eq!(serde_json::Value::Array(lines), back["domains"]);
+    }
+}
