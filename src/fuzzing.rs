@@ -46,6 +46,7 @@ pub const TARGETS: &[&str] = &[
     "dns_answer",
     "trust_anchor",
     "ndjson_rows",
+    "diff_report",
     "domain_list",
 ];
 
@@ -62,6 +63,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "dns_answer" => dns_answer,
         "trust_anchor" => trust_anchor,
         "ndjson_rows" => ndjson_rows,
+        "diff_report" => diff_report,
         "domain_list" => domain_list,
         _ => return false,
     };
@@ -382,6 +384,30 @@ pub fn ndjson_rows(data: &[u8]) {
         };
         assert_eq!(serde_json::to_string(&again).ok(), Some(written));
     }
+}
+
+/// A report given to `smtptls diff` (NDJSON or a whole JSON report, told
+/// apart by content, the JSON streamed one `domains` element at a time),
+/// then diffed against itself and against nothing.
+pub fn diff_report(data: &[u8]) {
+    use crate::diff::{FailOn, Snapshot, diff};
+    let Ok(side) = Snapshot::read(Cursor::new(data), "fuzz") else {
+        return;
+    };
+    let empty = Snapshot {
+        file: "empty".into(),
+        header: side.header.clone(),
+        views: Default::default(),
+        duplicates: 0,
+    };
+    // A report compared with itself changes nothing.
+    let same = diff(&side, &side, &FailOn::default_rule(), 30, String::new());
+    assert!(same.domains.is_empty(), "a report differs from itself");
+    // Against nothing, every domain is added (or removed), once.
+    let added = diff(&empty, &side, &FailOn::default_rule(), 30, String::new());
+    assert_eq!(added.summary.added, side.views.len());
+    let removed = diff(&side, &empty, &FailOn::default_rule(), 30, String::new());
+    assert_eq!(removed.summary.removed, side.views.len());
 }
 
 /// A domain list (`--file`): one name per line, comments, blank lines.
