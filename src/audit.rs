@@ -206,33 +206,41 @@ impl Auditor {
                 Job::Audit(domain) => to_audit.push((index, domain)),
             }
         }
-        let limit = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        let mut task_index = HashMap::new();
-        for (index, domain) in to_audit {
-            if let Some(message) = self.health.domain_message() {
-                // Every DNSSEC verdict would be the resolver's fault: say
-                // so for each domain, without touching its servers.
+        if let Some(message) = self.health.domain_message() {
+            // Every DNSSEC verdict would be the resolver's fault: say so
+            // for each domain, without touching its servers.
+            for (index, domain) in to_audit.drain(..) {
                 let report = DomainReport::failed(
                     domain.as_str(),
-                    Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message),
+                    Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message.clone()),
                 );
                 emit(index, report, &mut tally);
-                continue;
             }
-            let this = self.clone();
-            let inspect = inspect.clone();
-            let limit = limit.clone();
-            let audited = domain.clone();
-            let handle = tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                (index, this.audit_domain(&audited, &inspect).await)
-            });
-            task_index.insert(handle.id(), (index, domain));
         }
+        // A window of `--concurrency` domains in flight: a domain's task
+        // is spawned when a slot frees up, not before. Spawning all of
+        // them up front (each waiting for a permit) cost a task, with its
+        // whole future, per domain of the list: memory that grew with the
+        // list, not with the concurrency (issue 15). Domains start in
+        // input order, as they did under the permits.
+        let window = self.options.concurrency.max(1);
+        let mut waiting = to_audit.into_iter();
+        let mut tasks = JoinSet::new();
+        let mut task_index = HashMap::new();
         tokio::pin!(stop);
         let mut stopped = None;
         loop {
+            while stopped.is_none() && tasks.len() < window {
+                let Some((index, domain)) = waiting.next() else {
+                    break;
+                };
+                let this = self.clone();
+                let inspect = inspect.clone();
+                let audited = domain.clone();
+                let handle = tasks
+                    .spawn(async move { (index, this.audit_domain(&audited, &inspect).await) });
+                task_index.insert(handle.id(), (index, domain));
+            }
             let joined = tokio::select! {
                 joined = tasks.join_next_with_id() => joined,
                 reason = &mut stop, if stopped.is_none() => {
@@ -257,10 +265,11 @@ impl Auditor {
                 }
             }
         }
-        // Unfinished domains (their tasks aborted by the stop), in input
-        // order.
+        // Unfinished domains (their tasks aborted by the stop, or never
+        // started), in input order.
         let why = stopped.unwrap_or(StopReason::Interrupted);
         let mut abandoned: Vec<(usize, DomainName)> = task_index.into_values().collect();
+        abandoned.extend(waiting);
         abandoned.sort_by_key(|(index, _)| *index);
         for (index, domain) in abandoned {
             emit(index, unfinished(&domain, why), &mut tally);
