@@ -206,6 +206,12 @@ impl ZoneBuilder {
     /// Bind 127.0.0.1:<random port> (UDP and TCP on the same port) and serve
     /// the zone until the returned [`TestDns`] is dropped.
     pub async fn start(self) -> TestDns {
+        self.start_on(Ipv4Addr::LOCALHOST).await
+    }
+
+    /// [`ZoneBuilder::start`] on `ip`: loopback, or the address of a
+    /// network namespace the caller made and runs in (the WAN benchmark).
+    pub async fn start_on(self, ip: Ipv4Addr) -> TestDns {
         let (zone, trust_anchor) = self.build_zone();
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&name(ORIGIN)), vec![Arc::new(zone)]);
@@ -230,7 +236,7 @@ impl ZoneBuilder {
                     .build()
                     .expect("lab DNS: build runtime");
                 runtime.block_on(async move {
-                    let (udp, tcp) = bind_udp_and_tcp().await;
+                    let (udp, tcp) = bind_udp_and_tcp(ip).await;
                     let addr = udp.local_addr().expect("lab DNS: local_addr");
                     let mut server = Server::new(handler);
                     server.register_socket(udp);
@@ -349,10 +355,10 @@ fn corrupt_signatures(zone: &mut InMemoryZoneHandler, bogus: &[LowerName]) {
 
 /// Binds UDP on a random port, then TCP on the same one. Another process
 /// may hold that TCP port, hence the retries with fresh ports.
-async fn bind_udp_and_tcp() -> (tokio::net::UdpSocket, tokio::net::TcpListener) {
+async fn bind_udp_and_tcp(ip: Ipv4Addr) -> (tokio::net::UdpSocket, tokio::net::TcpListener) {
     let mut last_error = None;
     for _ in 0..20 {
-        let udp = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        let udp = tokio::net::UdpSocket::bind((ip, 0))
             .await
             .expect("lab DNS: bind UDP");
         let addr = udp.local_addr().expect("lab DNS: local_addr");
