@@ -344,11 +344,12 @@ pub(super) fn wan_runs(config: &Config, dir: &Path, started: Instant) -> Result<
     println!("smtptls WAN benchmark");
     println!("  binary      {}", config.bin.display());
     println!(
-        "  path        namespace {} at {}, netem: {} ms round trip, {} % loss (half each way), set up by scripts/bench wan",
+        "  path        namespace {} at {}: {} ms round trip, {} % loss (half each way), by {}",
         wan.netns,
         wan.addr,
         wan.rtt.as_millis(),
-        wan.loss
+        wan.loss,
+        super::env_string("BENCH_WAN_PATH").unwrap_or_else(|| "netem (scripts/bench wan)".into())
     );
     println!(
         "  lab         {} domains ({} MX records) over {m} MX hosts in the namespace, started in {:.1} s; slow = {} ms greeting",
