@@ -649,16 +649,26 @@ impl Auditor {
                 .await
                 .map(scan::Fallback::from);
         }
+        // The injection test and the scan do not depend on each other: they
+        // run side by side, each connection under the address's gate (at
+        // most `--per-address` at once), instead of the scan waiting for
+        // the test's whole dialogue.
         let check = injection::check(target, &self.probe_settings);
-        probe.injection = self
-            .gated(target.addr, budget, check, |r| match r {
-                Err(InjectionError::Smtp(e)) => Some(e),
-                _ => None,
-            })
-            .await;
-        if mode != ScanMode::Off {
-            probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
-        }
+        let injection = self.gated(target.addr, budget, check, |r| match r {
+            Err(InjectionError::Smtp(e)) => Some(e),
+            _ => None,
+        });
+        let tls = probe.tls.as_ref();
+        let scanned = async {
+            if mode == ScanMode::Off {
+                None
+            } else {
+                Some(scan::run(mode, tls, &connector).await)
+            }
+        };
+        let (injection, scanned) = tokio::join!(injection, scanned);
+        probe.injection = injection;
+        probe.scan = scanned;
     }
 
     /// One extra connection (scan or injection test) under the address's
@@ -724,7 +734,8 @@ struct GatedConnector<'a> {
 }
 
 /// The `--address-budget` of one address of one MX host: how long its
-/// connections may take, added up (they run one after another). The wait
+/// connections may take, added up (also those that run side by side,
+/// under `--per-address`: the budget is of the server's time). The wait
 /// for a `--per-address` permit does not count: behind other domains'
 /// connections to a shared address, that is the run's doing, not the
 /// server's.
