@@ -212,7 +212,11 @@ impl Auditor {
             for (index, domain) in to_audit.drain(..) {
                 let report = DomainReport::failed(
                     domain.as_str(),
-                    Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message.clone()),
+                    Failure::new(
+                        ErrorPhase::Dns,
+                        ErrorKind::ResolverUnusable,
+                        message.clone(),
+                    ),
                 );
                 emit(index, report, &mut tally);
             }

@@ -275,9 +275,8 @@ fn ideal(
                 *lane += rtt * r + greeting;
             }
         }
-        let chain = rtt * (RT_DNS_LEAD + first)
-            + greeting
-            + load.iter().copied().max().unwrap_or_default();
+        let chain =
+            rtt * (RT_DNS_LEAD + first) + greeting + load.iter().copied().max().unwrap_or_default();
         if chain > longest {
             longest = chain;
             at = k;
@@ -292,12 +291,7 @@ pub(super) fn wan_runs(config: &Config, dir: &Path, started: Instant) -> Result<
     let wan = WanConfig::from_env()?;
     let caps = capabilities(&config.bin)?;
     let m = config.endpoints;
-    let plan = plan_domains(
-        config.domains,
-        m,
-        config.second_mx_percent,
-        config.seed,
-    );
+    let plan = plan_domains(config.domains, m, config.second_mx_percent, config.seed);
     let kinds: Vec<Kind> = (0..m).map(|k| kind_of(k, m)).collect();
     let list = dir.join("wan-domains.txt");
     let text: String = plan.iter().map(|d| format!("{}\n", d.name)).collect();
@@ -401,7 +395,10 @@ pub(super) fn wan_runs(config: &Config, dir: &Path, started: Instant) -> Result<
                 if let Some(p) = p {
                     cmd.args(["--per-address", &p.to_string()]);
                 }
-                let secs_left = limit.saturating_sub(Duration::from_secs(5)).as_secs().max(1);
+                let secs_left = limit
+                    .saturating_sub(Duration::from_secs(5))
+                    .as_secs()
+                    .max(1);
                 cmd.args(["--deadline", &secs_left.to_string()]);
                 let before = lab.counts()?;
                 let tag = format!("wan-{scan}-c{}-p{}", opt(c), opt(p));
@@ -461,7 +458,10 @@ pub(super) fn wan_runs(config: &Config, dir: &Path, started: Instant) -> Result<
                     notes.push(format!("    errors by cause: {}", outcome.errors()));
                 }
                 if outcome.domains != plan.len() {
-                    notes.push(format!("    stderr: {}", run.stderr_tail().replace('\n', "\n    ")));
+                    notes.push(format!(
+                        "    stderr: {}",
+                        run.stderr_tail().replace('\n', "\n    ")
+                    ));
                 }
             }
         }
