@@ -25,8 +25,8 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `BENCH_DOMAINS` | 2000 | N, domains in the list |
-//! | `BENCH_ENDPOINTS` | 50 | M, lab SMTP endpoints (MX host names) |
+//! | `BENCH_DOMAINS` | 2000 | N, domains in the list (`scale`: the largest size) |
+//! | `BENCH_ENDPOINTS` | 50 | M, lab SMTP endpoints (MX host names); `scale`: 1000, `wan`: 200 |
 //! | `BENCH_CONCURRENCY` | `8 32 64` | `--concurrency` values, one run each |
 //! | `BENCH_MODE` | `all` | `fleet`, `compare` (sslyze side by side), `all` (both), `scale` (large lists) or `wan` (the lab behind netem in a network namespace; `lab-serve` is its server side) |
 //! | `BENCH_WAN_NETNS`, `BENCH_WAN_ADDR` | — | `wan`: the namespace and its veth address (made by `scripts/bench wan`) |
