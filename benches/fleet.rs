@@ -25,10 +25,14 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `BENCH_DOMAINS` | 2000 | N, domains in the list |
-//! | `BENCH_ENDPOINTS` | 50 | M, lab SMTP endpoints (MX host names) |
+//! | `BENCH_DOMAINS` | 2000 | N, domains in the list (`scale`: the largest size) |
+//! | `BENCH_ENDPOINTS` | 50 | M, lab SMTP endpoints (MX host names); `scale`: 1000, `wan`: 200 |
 //! | `BENCH_CONCURRENCY` | `8 32 64` | `--concurrency` values, one run each |
-//! | `BENCH_MODE` | `all` | `fleet`, `compare` (sslyze side by side), `all` (both) or `scale` (large lists) |
+//! | `BENCH_MODE` | `all` | `fleet`, `compare` (sslyze side by side), `all` (both), `scale` (large lists) or `wan` (the lab behind netem in a network namespace; `lab-serve` is its server side) |
+//! | `BENCH_WAN_NETNS`, `BENCH_WAN_ADDR` | — | `wan`: the namespace and its veth address (made by `scripts/bench wan`) |
+//! | `BENCH_WAN_RTT_MS`, `BENCH_WAN_LOSS` | 50, 1 | `wan`: the round trip and loss (%) netem was given, for the ideal time and the header |
+//! | `BENCH_WAN_SCANS` | `light off` | `wan`: `--scan` modes, one run each |
+//! | `BENCH_WAN_CONCURRENCY`, `BENCH_WAN_PER_ADDRESS` | `default` | `wan`: values (or `default`: the binary's) of `--concurrency` and `--per-address`, one run per combination |
 //! | `BENCH_SCALE_SIZES` | `2000 20000 100000` | `scale`: list sizes, one run each (prefixes of one list; `BENCH_DOMAINS` defaults to the largest, `BENCH_ENDPOINTS` to 1000) |
 //! | `BENCH_SCALE_FORMATS` | `ndjson json` | `scale`: formats run at each size |
 //! | `BENCH_SLOW_MS` | 200 | greeting delay of the slow endpoints |
@@ -47,11 +51,13 @@
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
+#[path = "fleet/wan.rs"]
+mod wan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::BufReader;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::str::FromStr;
@@ -101,6 +107,10 @@ enum Mode {
     All,
     /// Large lists: peak RSS and CPU at several list sizes, one run each.
     Scale,
+    /// The lab in a network namespace behind netem, smtptls here.
+    Wan,
+    /// The server side of `Wan`, inside the namespace.
+    LabServe,
 }
 
 struct Config {
@@ -134,9 +144,11 @@ impl Config {
             Some("fleet") => Mode::Fleet,
             Some("compare") => Mode::Compare,
             Some("scale") => Mode::Scale,
+            Some("wan") => Mode::Wan,
+            Some("lab-serve") => Mode::LabServe,
             Some(other) => {
                 return Err(format!(
-                    "BENCH_MODE={other:?}: expected fleet, compare, scale or all"
+                    "BENCH_MODE={other:?}: expected fleet, compare, scale, wan or all"
                 ));
             }
         };
@@ -182,10 +194,11 @@ impl Config {
         }
         // In scale mode the list is as long as the largest size, over 1,000
         // endpoints unless told otherwise.
-        let (default_domains, default_endpoints) = if mode == Mode::Scale {
-            (scale_sizes.iter().copied().max().unwrap_or(2_000), 1_000)
-        } else {
-            (2_000, 50)
+        // The WAN bench: 2,000 domains over 200 endpoints.
+        let (default_domains, default_endpoints) = match mode {
+            Mode::Scale => (scale_sizes.iter().copied().max().unwrap_or(2_000), 1_000),
+            Mode::Wan | Mode::LabServe => (2_000, 200),
+            _ => (2_000, 50),
         };
         Ok(Config {
             mode,
@@ -363,14 +376,16 @@ struct Fleet {
     plan: Vec<DomainPlan>,
 }
 
-async fn start_fleet(config: &Config) -> Fleet {
+/// The fleet on `ip`: 127.0.0.1, or (`lab-serve`, inside the WAN
+/// benchmark's network namespace) the namespace's veth address.
+async fn start_fleet(config: &Config, ip: Ipv4Addr) -> Fleet {
     let m = config.endpoints;
     let kinds: Vec<Kind> = (0..m).map(|k| kind_of(k, m)).collect();
     let plan = plan_domains(config.domains, m, config.second_mx_percent, config.seed);
 
     let mut zone = ZoneBuilder::new();
     for k in 0..m {
-        zone = zone.a(&mx_host(k), Ipv4Addr::LOCALHOST);
+        zone = zone.a(&mx_host(k), ip);
         // One domain per endpoint, for the side-by-side comparison.
         zone = zone.mx(&format!("site{k}.test"), 10, &mx_host(k));
     }
@@ -379,7 +394,10 @@ async fn start_fleet(config: &Config) -> Fleet {
             zone = zone.mx(&domain.name, 10 * (j as u16 + 1), &mx_host(k));
         }
     }
-    let dns = zone.start().await;
+    // The zone has two names that do not exist per domain (`_mta-sts`,
+    // `_smtp._tls`): answered from a hash set, or the lab's DNS would be
+    // what the large lists measure.
+    let dns = zone.fast_negative().start_on(ip).await;
 
     let pki = TestPki::new();
     let mut servers = Vec::new();
@@ -405,7 +423,14 @@ async fn start_fleet(config: &Config) -> Fleet {
             }
         };
         server_of.push(Some(servers.len()));
-        servers.push((host, SmtpServer::start(behaviour).await));
+        let server = if ip.is_loopback() {
+            SmtpServer::start(behaviour).await
+        } else {
+            SmtpServer::start_in_netns(SocketAddr::from((ip, 0)), behaviour)
+                .await
+                .expect("bind a port on the namespace's address")
+        };
+        servers.push((host, server));
     }
 
     let mut ports = vec![0u16; m];
@@ -418,7 +443,7 @@ async fn start_fleet(config: &Config) -> Fleet {
     // Taken last, so no lab server can be given it afterwards.
     let mut refused = Vec::new();
     for k in pending_refused {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let port = TcpListener::bind((ip, 0))
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("find a free loopback port");
@@ -726,12 +751,26 @@ fn per_sec(n: usize, wall: Duration) -> String {
 
 fn run(config: &Config) -> Result<(), String> {
     let started = Instant::now();
+    if config.mode == Mode::LabServe {
+        return wan::lab_serve(config);
+    }
     if !config.bin.is_file() {
         return Err(format!(
             "{} not found: build it first with `cargo build --release --locked` \
              (scripts/bench does), or point BENCH_BIN at a binary",
             config.bin.display()
         ));
+    }
+    if config.mode == Mode::Wan {
+        let dir = tempfile::Builder::new()
+            .prefix("smtptls-bench-wan-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a temp dir: {e}"))?;
+        wan::wan_runs(config, dir.path(), started)?;
+        if config.keep {
+            println!("kept (BENCH_KEEP): {}", dir.keep().display());
+        }
+        return Ok(());
     }
     let caps = capabilities(&config.bin)?;
     if !caps.file && config.domains > 50_000 {
@@ -748,7 +787,7 @@ fn run(config: &Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
     let setup = Instant::now();
-    let fleet = runtime.block_on(start_fleet(config));
+    let fleet = runtime.block_on(start_fleet(config, Ipv4Addr::LOCALHOST));
     let setup = setup.elapsed();
     let dir = tempfile::Builder::new()
         .prefix("smtptls-bench-")

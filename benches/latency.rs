@@ -3,7 +3,7 @@
 //! `posttls-finger` against the same server.
 //!
 //! For each server (`BENCH_SERVERS`, `label=ADDR:PORT`, e.g. a Postfix on
-//! 127.0.77.1:25 that `scripts/bench` starts) and for the in-process lab
+//! 127.0.77.1:25 and an Exim on 127.0.77.2:25 that `scripts/bench` starts) and for the in-process lab
 //! SMTP server (label `lab`, always there), it prints:
 //!
 //! - **in one process**: one `smtptls` run over N domains whose MX hosts

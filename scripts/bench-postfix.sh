@@ -1,4 +1,4 @@
-# A throwaway Postfix smtpd for the latency comparison of scripts/bench
+# A throwaway Postfix smtpd (and Exim) for the latency comparison of scripts/bench
 # (sourced). One `smtpd` on $PF_ADDR:25 with an ECDSA P-256 certificate,
 # TLS 1.2 and 1.3, under its own configuration and queue in $PF_DIR: the
 # machine's /etc/postfix is never touched. Postfix itself comes from the
@@ -73,4 +73,37 @@ pf_stop() {
     [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
     [ -n "${PF_FG_PID:-}" ] && kill -TERM "$PF_FG_PID" 2>/dev/null || true
     sleep 0.5
+}
+
+# Exim next to it, for the same comparison: started the way the interop
+# suite starts its Exim servers (tests/interop/exim.sh, sourced: Debian's
+# exim4-daemon-light unpacked with dpkg -x, since it conflicts with
+# Postfix; one daemon with our configuration), on its own loopback address
+# with the certificate pf_start made. The caller holds /tmp/interop.lock.
+#
+#   exim_start DIR ADDR   start it (returns 1, and says why, if it cannot)
+#   exim_stop             stop exactly the daemon it started (by PID)
+
+exim_start() {
+    LAB=$1
+    local addr=$2
+    mkdir -p "$LAB/pki" "$LAB/logs"
+    # shellcheck source=tests/interop/common.sh
+    . tests/interop/common.sh
+    # shellcheck source=tests/interop/exim.sh
+    . tests/interop/exim.sh
+    if ! exim_install >"$LAB/logs/install.log" 2>&1; then
+        echo "Exim: not started (exim4-daemon-light could not be unpacked: $(tail -n 1 "$LAB/logs/install.log"))"
+        return 1
+    fi
+    cp "$PF_DIR/cert.pem" "$LAB/pki/bench.chain.pem"
+    cp "$PF_DIR/key.pem" "$LAB/pki/bench.key"
+    exim_server bench "$addr" mx.bench.test bench
+    wait_for "Exim listens on $addr:25" bash -c "exec 3<>/dev/tcp/$addr/25"
+}
+
+exim_stop() {
+    if [ -n "${LAB:-}" ] && declare -F lab_stop >/dev/null; then
+        lab_stop
+    fi
 }

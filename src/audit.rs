@@ -206,33 +206,45 @@ impl Auditor {
                 Job::Audit(domain) => to_audit.push((index, domain)),
             }
         }
-        let limit = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        let mut task_index = HashMap::new();
-        for (index, domain) in to_audit {
-            if let Some(message) = self.health.domain_message() {
-                // Every DNSSEC verdict would be the resolver's fault: say
-                // so for each domain, without touching its servers.
+        if let Some(message) = self.health.domain_message() {
+            // Every DNSSEC verdict would be the resolver's fault: say so
+            // for each domain, without touching its servers.
+            for (index, domain) in to_audit.drain(..) {
                 let report = DomainReport::failed(
                     domain.as_str(),
-                    Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message),
+                    Failure::new(
+                        ErrorPhase::Dns,
+                        ErrorKind::ResolverUnusable,
+                        message.clone(),
+                    ),
                 );
                 emit(index, report, &mut tally);
-                continue;
             }
-            let this = self.clone();
-            let inspect = inspect.clone();
-            let limit = limit.clone();
-            let audited = domain.clone();
-            let handle = tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                (index, this.audit_domain(&audited, &inspect).await)
-            });
-            task_index.insert(handle.id(), (index, domain));
         }
+        // A window of `--concurrency` domains in flight: a domain's task
+        // is spawned when a slot frees up, not before. Spawning all of
+        // them up front (each waiting for a permit) cost a task, with its
+        // whole future, per domain of the list: memory that grew with the
+        // list, not with the concurrency (issue 15). Domains start in
+        // input order, as they did under the permits.
+        let window = self.options.concurrency.max(1);
+        let mut waiting = to_audit.into_iter();
+        let mut tasks = JoinSet::new();
+        let mut task_index = HashMap::new();
         tokio::pin!(stop);
         let mut stopped = None;
         loop {
+            while stopped.is_none() && tasks.len() < window {
+                let Some((index, domain)) = waiting.next() else {
+                    break;
+                };
+                let this = self.clone();
+                let inspect = inspect.clone();
+                let audited = domain.clone();
+                let handle = tasks
+                    .spawn(async move { (index, this.audit_domain(&audited, &inspect).await) });
+                task_index.insert(handle.id(), (index, domain));
+            }
             let joined = tokio::select! {
                 joined = tasks.join_next_with_id() => joined,
                 reason = &mut stop, if stopped.is_none() => {
@@ -257,10 +269,11 @@ impl Auditor {
                 }
             }
         }
-        // Unfinished domains (their tasks aborted by the stop), in input
-        // order.
+        // Unfinished domains (their tasks aborted by the stop, or never
+        // started), in input order.
         let why = stopped.unwrap_or(StopReason::Interrupted);
         let mut abandoned: Vec<(usize, DomainName)> = task_index.into_values().collect();
+        abandoned.extend(waiting);
         abandoned.sort_by_key(|(index, _)| *index);
         for (index, domain) in abandoned {
             emit(index, unfinished(&domain, why), &mut tally);
@@ -640,16 +653,26 @@ impl Auditor {
                 .await
                 .map(scan::Fallback::from);
         }
+        // The injection test and the scan do not depend on each other: they
+        // run side by side, each connection under the address's gate (at
+        // most `--per-address` at once), instead of the scan waiting for
+        // the test's whole dialogue.
         let check = injection::check(target, &self.probe_settings);
-        probe.injection = self
-            .gated(target.addr, budget, check, |r| match r {
-                Err(InjectionError::Smtp(e)) => Some(e),
-                _ => None,
-            })
-            .await;
-        if mode != ScanMode::Off {
-            probe.scan = Some(scan::run(mode, probe.tls.as_ref(), &connector).await);
-        }
+        let injection = self.gated(target.addr, budget, check, |r| match r {
+            Err(InjectionError::Smtp(e)) => Some(e),
+            _ => None,
+        });
+        let tls = probe.tls.as_ref();
+        let scanned = async {
+            if mode == ScanMode::Off {
+                None
+            } else {
+                Some(scan::run(mode, tls, &connector).await)
+            }
+        };
+        let (injection, scanned) = tokio::join!(injection, scanned);
+        probe.injection = injection;
+        probe.scan = scanned;
     }
 
     /// One extra connection (scan or injection test) under the address's
@@ -715,7 +738,8 @@ struct GatedConnector<'a> {
 }
 
 /// The `--address-budget` of one address of one MX host: how long its
-/// connections may take, added up (they run one after another). The wait
+/// connections may take, added up (also those that run side by side,
+/// under `--per-address`: the budget is of the server's time). The wait
 /// for a `--per-address` permit does not count: behind other domains'
 /// connections to a shared address, that is the run's doing, not the
 /// server's.

@@ -352,8 +352,10 @@ pub struct AuditArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub expiry_warn_days: u32,
 
-    /// Domains audited at the same time.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Domains audited at the same time. Most of a domain's time is
+    /// waiting for round trips (DNS, SMTP), so many in flight cost little
+    /// (docs/scale.md, the WAN benchmark).
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
 
     /// Connections to one IP address at the same time, at most (big

@@ -21,6 +21,7 @@ use smtptls::reporter::text::terminal;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    raise_open_files_limit();
     match run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
@@ -29,6 +30,34 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// Raises the soft limit of open files to the hard one (at most 65,536).
+/// The default `--concurrency` (256 domains in flight, each with its DNS
+/// sockets and up to `--per-address` connections per address it probes)
+/// can outgrow the 1,024 files many systems allow by default, and a probe
+/// that cannot open a socket would report a network error that is the
+/// machine's, not the server's. Go programs do the same at start-up. Best
+/// effort: where the limit cannot be raised, the run goes on under it.
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const ENOUGH: u64 = 65_536;
+    let limit = getrlimit(Resource::Nofile);
+    // `None` is "unlimited".
+    let want = limit.maximum.map_or(ENOUGH, |hard| hard.min(ENOUGH));
+    if limit.current.is_some_and(|soft| soft < want) {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(want),
+                maximum: limit.maximum,
+            },
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit() {}
 
 /// An error message for the terminal. Errors can quote files and peers (a
 /// bad line of --file, a reply, a certificate name): each line is escaped

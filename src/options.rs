@@ -463,7 +463,7 @@ impl Default for AuditOptions {
             expiry_warn_days: 30,
             threshold: Threshold::default(),
             fail_level: None,
-            concurrency: 16,
+            concurrency: 256,
             per_address: 2,
             retries: 0,
             scan: crate::vocabulary::ScanMode::Light,

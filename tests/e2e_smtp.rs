@@ -37,7 +37,14 @@ fn error_of(addr: &Value) -> (String, String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn good_chain_is_secure_and_the_dialogue_is_polite() {
-    let (run, json, server) = Scenario::new("good").check(good).await;
+    // `--per-address 1`: one connection at a time, so the server's log of
+    // commands is the transcript of each connection in turn (with the
+    // default 2, the injection test and the scan's version hellos run side
+    // by side and their lines interleave).
+    let (run, json, server) = Scenario::new("good")
+        .args(&["--per-address", "1"])
+        .check(good)
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(verdict(&json), "secure");
     let a = first_address(&json, "good.test");
@@ -152,15 +159,17 @@ async fn good_chain_is_secure_and_the_dialogue_is_polite() {
     assert_eq!(level(a, "tls.handshake"), Some(&Value::Null));
 }
 
-/// The transcript of one default (`--scan light`) audit of a good lab
-/// server: the main dialogue, then EHLO and STARTTLS for each of the seven
-/// hellos (SSLv3, TLS 1.0, 1.1, 1.2, reversed 1.2, weak suites, DHE
-/// suites), then the injection test (its NOOP, pipelined behind STARTTLS,
-/// is dropped with the plaintext buffer and never reaches the command loop).
+/// The transcript of one `--scan light --per-address 1` audit of a good
+/// lab server: the main dialogue, then the injection test (its NOOP,
+/// pipelined behind STARTTLS, is dropped with the plaintext buffer and
+/// never reaches the command loop), then EHLO and STARTTLS for each of the
+/// seven hellos (SSLv3, TLS 1.0, 1.1, 1.2, reversed 1.2, weak suites, DHE
+/// suites).
 fn expected_transcript() -> Vec<&'static str> {
     let ehlo = "EHLO client.smtptls.test";
-    // The injection test comes before the scan: what decides the verdict
-    // is made first, so the --address-budget never cuts it off.
+    // The injection test takes the address's gate before the scan: what
+    // decides the verdict starts first, so the --address-budget never cuts
+    // it off.
     let mut t = vec![ehlo, "STARTTLS", ehlo, "QUIT"];
     t.extend([ehlo, "STARTTLS", ehlo, "QUIT"]);
     for _ in 0..7 {

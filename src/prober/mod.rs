@@ -10,6 +10,7 @@
 pub mod injection;
 pub mod scan;
 pub mod smtp;
+pub mod socket;
 pub mod tls;
 
 use std::fmt;
@@ -20,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use serde::Serialize;
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
@@ -28,6 +28,7 @@ use crate::domain::DomainName;
 use crate::options::{EhloName, Timeouts};
 use crate::vocabulary::{ErrorKind, ErrorPhase};
 use smtp::{Reply, ReplyError, SmtpStream};
+use socket::ProbeSocket;
 pub use tls::{TlsFailure, TlsSession};
 
 /// Where to probe: the MX host name (for SNI and name checks) and the
@@ -354,7 +355,7 @@ pub(crate) async fn open_starttls(
     target: &ProbeTarget,
     settings: &ProbeSettings,
     starttls: &str,
-) -> Result<SmtpStream<TcpStream>, ProbeError> {
+) -> Result<SmtpStream<ProbeSocket>, ProbeError> {
     let t = settings.timeouts;
     let mut timings = Timings::default();
     let (mut conn, ehlo_name) = connect(target, settings, &mut timings.connect).await?;
@@ -400,14 +401,13 @@ async fn connect(
     target: &ProbeTarget,
     settings: &ProbeSettings,
     elapsed: &mut Option<u64>,
-) -> Result<(SmtpStream<TcpStream>, String), ProbeError> {
+) -> Result<(SmtpStream<ProbeSocket>, String), ProbeError> {
     let tcp = timed(Phase::Connect, settings.timeouts.connect, elapsed, async {
-        TcpStream::connect(target.addr)
+        ProbeSocket::connect(target.addr)
             .await
             .map_err(|e| io_error(&e))
     })
     .await?;
-    let _ = tcp.set_nodelay(true);
     let local_ip = tcp
         .local_addr()
         .map(|a| a.ip())

@@ -245,6 +245,18 @@ impl SmtpServer {
             addr.ip().is_loopback(),
             "the lab SMTP server listens on loopback only, not {addr}"
         );
+        Self::serve_on(addr, behaviour).await
+    }
+
+    /// Binds `addr`, an address of a network namespace the caller made
+    /// for itself (the WAN benchmark's, behind a veth pair with netem), and
+    /// serves as [`SmtpServer::start_on`]. Only for a process that runs
+    /// inside that namespace: nothing outside it can reach the address.
+    pub async fn start_in_netns(addr: SocketAddr, behaviour: Behaviour) -> io::Result<Self> {
+        Self::serve_on(addr, behaviour).await
+    }
+
+    async fn serve_on(addr: SocketAddr, behaviour: Behaviour) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let tls = behaviour

@@ -255,15 +255,23 @@ async fn send(
     connector: &dyn Connector,
     spec: &HelloSpec,
 ) -> Result<HelloResult, Stop> {
-    let result = connector.hello(spec).await.ok_or_else(|| {
-        "the address may not be contacted again in this run (timeout or 421): scan incomplete"
-            .to_string()
-    })?;
+    let result = connector.hello(spec).await.ok_or_else(stop_message)?;
+    record(scan, &result);
+    Ok(result)
+}
+
+/// Why the scan stopped when the connector refuses a hello.
+fn stop_message() -> Stop {
+    "the address may not be contacted again in this run (timeout or 421): scan incomplete"
+        .to_string()
+}
+
+/// Counts a hello that was sent and keeps what any answer shows.
+fn record(scan: &mut TlsScan, result: &HelloResult) {
     scan.connections += 1;
-    if let Ok(Reply::Hello(h)) = &result {
+    if let Ok(Reply::Hello(h)) = result {
         record_extras(scan, h);
     }
-    Ok(result)
 }
 
 /// Facts any ServerHello shows, whatever the probe asked.
@@ -319,20 +327,47 @@ fn accepted_suite(result: &HelloResult, version: Version, offered: &[u16]) -> Op
 }
 
 /// One probe per version, each offering every suite of that version.
+///
+/// The four hellos do not depend on each other, so they are sent side by
+/// side: the connector's `--per-address` gate decides how many run at
+/// once. One after another they cost four dialogues of round trips per
+/// address, which on internet latency was most of an address's time (the
+/// WAN benchmark, docs/scale.md). Results are recorded in version order
+/// whatever order they came in, so the scan reads the same.
 async fn scan_versions(
     scan: &mut TlsScan,
     main: Option<&TlsSession>,
     connector: &dyn Connector,
 ) -> Result<(), Stop> {
-    for version in [
+    let hellos: Vec<(Version, Vec<u16>, HelloSpec)> = [
         Version::Ssl3,
         Version::Tls10,
         Version::Tls11,
         Version::Tls12,
-    ] {
+    ]
+    .into_iter()
+    .map(|version| {
         let offered = suites::for_version(version);
-        let result = send(scan, connector, &spec(version, offered.clone())).await?;
-        record_version(scan, version, &result, &offered);
+        (version, offered.clone(), spec(version, offered))
+    })
+    .collect();
+    let results =
+        futures_util::future::join_all(hellos.iter().map(|(_, _, hello)| connector.hello(hello)))
+            .await;
+    // Every answer that came is recorded, even when another hello was
+    // refused by the connector (the scan then stops incomplete).
+    let mut stopped = None;
+    for ((version, offered, _), result) in hellos.iter().zip(results) {
+        match result {
+            Some(result) => {
+                record(scan, &result);
+                record_version(scan, *version, &result, offered);
+            }
+            None => stopped = Some(stop_message()),
+        }
+    }
+    if let Some(stop) = stopped {
+        return Err(stop);
     }
     match main {
         // rustls offers TLS 1.3 first: the main handshake is the answer.
