@@ -821,7 +821,6 @@ pub enum Job {
     Done(Box<DomainReport>),
 }
 
-/// The report row of a domain the run did not finish.
 /// Whether [`Auditor::run_with`] keeps every row for the returned report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rows {
@@ -866,6 +865,7 @@ impl Tally {
     }
 }
 
+/// The report row of a domain the run did not finish.
 fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
     let message = match why {
         StopReason::Deadline => "not finished: the run's --deadline passed".to_string(),

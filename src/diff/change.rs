@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::{AddressView, CertificateView, DomainView, Keyed, MtaStsView, MxView, TlsaView};
 use crate::report::{DaneResult, DeliveryResult, Dnssec, Mode, RecordState, Verdict};
-use crate::vocabulary::NcscLevel;
+use crate::vocabulary::{NcscLevel, wire_name as name};
 
 /// Every kind of change, by stable id (the JSON `id`, `--fail-on` value).
 #[derive(
@@ -304,14 +304,6 @@ pub fn compare(old: &DomainView, new: &DomainView, warn_days: u32) -> Vec<Change
     delivery(old, new, &mut out);
     fails(&old.fails, &new.fails, &mut out);
     out
-}
-
-/// The JSON name of a value (`lookup-failed`), as the report spells it.
-fn name<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 fn verdict(old: &DomainView, new: &DomainView, out: &mut Vec<Change>) {

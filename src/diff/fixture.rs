@@ -18,7 +18,7 @@ pub(crate) fn hostile_run() -> DiffRun {
     let better = Change::new(ChangeId::VerdictUp, Direction::Better, "verdict up");
     let side = |file: &str| SideInfo {
         file: file.into(),
-        format: "ndjson".into(),
+        format: crate::report::read::Shape::Ndjson,
         generated_at: None,
         domains: 2,
         duplicates: 0,

@@ -150,7 +150,7 @@ pub struct DiffRun {
 pub struct SideInfo {
     pub file: String,
     /// `ndjson` or `json`.
-    pub format: String,
+    pub format: Shape,
     /// The report's `generated_at` (JSON reports only).
     pub generated_at: Option<String>,
     /// Distinct domains read.
@@ -163,10 +163,7 @@ impl SideInfo {
     fn of(s: &Snapshot) -> SideInfo {
         SideInfo {
             file: s.file.clone(),
-            format: match s.header.shape {
-                Shape::Ndjson => "ndjson".into(),
-                Shape::Json => "json".into(),
-            },
+            format: s.header.shape,
             generated_at: s.header.generated_at.clone(),
             domains: s.views.len(),
             duplicates: s.duplicates,
@@ -222,18 +219,13 @@ impl DomainDiff {
     /// problems, then anything worse, then by the new verdict (worst
     /// first), then by name.
     fn rank(&self) -> (bool, bool, bool, u8, &str) {
-        let worst_verdict = self
-            .new_verdict
-            .or(self.old_verdict)
-            .map_or(0, |v| match v {
-                Verdict::NoMail => 0,
-                v => 1 + Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0) as u8,
-            });
+        // `Verdict::rank`: error lowest; no-mail (no rank) last.
+        let verdict = self.new_verdict.or(self.old_verdict);
         (
             !self.regression,
             !self.changes.iter().any(|c| c.problem),
             !self.changes.iter().any(|c| c.direction == Direction::Worse),
-            u8::MAX - worst_verdict,
+            verdict.and_then(Verdict::rank).unwrap_or(u8::MAX),
             &self.domain,
         )
     }

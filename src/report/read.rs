@@ -318,13 +318,23 @@ fn describe(e: &serde_json::Error) -> String {
 }
 
 /// What a report file turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Shape {
     /// `check --format ndjson`: one row per line.
     Ndjson,
     /// `check --format json`: one document whose `domains` holds the rows.
     Json,
+}
+
+impl Shape {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Ndjson => "ndjson",
+            Shape::Json => "json",
+        }
+    }
 }
 
 /// What a whole JSON report says about its run (an NDJSON report carries

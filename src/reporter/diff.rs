@@ -93,7 +93,7 @@ fn table(run: &DiffRun, layout: super::TableLayout, out: &mut dyn Write) -> io::
         let mut line = format!(
             "{label} {} ({}, {} domains",
             text::terminal(&info.file),
-            info.format,
+            info.format.as_str(),
             info.domains
         );
         if let Some(at) = &info.generated_at {

@@ -30,6 +30,7 @@ pub use prometheus::PrometheusReporter;
 pub use table::{TableReporter, table_width};
 
 use crate::report::{DomainReport, Report};
+use crate::vocabulary::wire_name;
 
 /// Writes a report in one format.
 pub trait Reporter {
@@ -130,15 +131,6 @@ pub fn reporter(format: Format, table: TableLayout) -> Box<dyn Reporter> {
         Format::Prometheus => Box::new(PrometheusReporter::default()),
         Format::Csv => Box::new(CsvReporter),
         Format::Html => Box::new(HtmlReporter),
-    }
-}
-
-/// The JSON name of an enum value (`lookup-failed`, `tls-handshake`), so
-/// the flat formats use the same words as the json format.
-fn wire_name<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }
 

@@ -18,3 +18,12 @@ pub use finding::{Finding, FindingId, Fix, FixBy, Severity};
 pub use level::{LevelThreshold, NcscLevel};
 pub use scan_mode::ScanMode;
 pub use verdict::{Threshold, Verdict};
+
+/// The JSON name of an enum value (`lookup-failed`, `tls-handshake`), so
+/// every output and the diff use the same words as the json format.
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

@@ -17,8 +17,6 @@ use std::io::{self, Write};
 use super::page::{self, Bar, Column, Sort, esc};
 use crate::diff::{Change, ChangeId, DiffRun, Direction, DomainDiff, DomainStatus};
 
-/// Written to the output whenever this much is buffered.
-const CHUNK: usize = 256 * 1024;
 /// Change ids shown in the frequency chart.
 const TOP_IDS: usize = 12;
 
@@ -71,37 +69,39 @@ fn mark(c: &Change) -> (&'static str, &'static str) {
     }
 }
 
-fn fmt_error(_: fmt::Error) -> io::Error {
-    io::Error::other("could not format the HTML diff")
+/// How many changed domains are of each of [`KINDS`].
+fn kind_counts(run: &DiffRun) -> [usize; KINDS.len()] {
+    let mut counts = [0usize; KINDS.len()];
+    for d in &run.domains {
+        counts[kind(d)] += 1;
+    }
+    counts
 }
 
-/// The whole page, in chunks of about [`CHUNK`].
+/// The whole page ([`page::write_page`]).
 pub fn write_page(run: &DiffRun, out: &mut dyn Write) -> io::Result<()> {
-    let mut buf = String::with_capacity(CHUNK + CHUNK / 4);
-    top(&mut buf, run).map_err(fmt_error)?;
-    table(&mut buf, run).map_err(fmt_error)?;
-    out.write_all(buf.as_bytes())?;
-    buf.clear();
-    buf.push_str(
-        "<section id=\"details\" aria-labelledby=\"details-h\">\n\
-         <h2 id=\"details-h\">Per domain</h2>\n\
-         <p class=\"muted\">Worst first. Each domain opens to every change, where it is \
-         and which way it goes.</p>\n",
-    );
-    for (i, d) in run.domains.iter().enumerate() {
-        drill_down(&mut buf, d, i).map_err(fmt_error)?;
-        if buf.len() >= CHUNK {
-            out.write_all(buf.as_bytes())?;
-            buf.clear();
-        }
-    }
-    buf.push_str("</section>\n");
-    page::close(&mut buf, &run.tool, &run.generated_at).map_err(fmt_error)?;
-    out.write_all(buf.as_bytes())
+    let counts = kind_counts(run);
+    page::write_page(
+        out,
+        |buf| {
+            top(buf, run, &counts)?;
+            table(buf, run, &counts)
+        },
+        "Worst first. Each domain opens to every change, where it is and which way it goes.",
+        run.domains.iter().enumerate(),
+        |buf, (i, d)| drill_down(buf, d, i),
+        &run.tool,
+        &run.generated_at,
+    )
 }
 
 fn side(info: &crate::diff::SideInfo) -> String {
-    let mut s = format!("{} ({}, {} domains", info.file, info.format, info.domains);
+    let mut s = format!(
+        "{} ({}, {} domains",
+        info.file,
+        info.format.as_str(),
+        info.domains
+    );
     if let Some(at) = &info.generated_at {
         s.push_str(&format!(", generated {at}"));
     }
@@ -109,7 +109,7 @@ fn side(info: &crate::diff::SideInfo) -> String {
     s
 }
 
-fn top(out: &mut String, run: &DiffRun) -> fmt::Result {
+fn top(out: &mut String, run: &DiffRun, counts: &[usize; KINDS.len()]) -> fmt::Result {
     let s = &run.summary;
     let title = format!(
         "smtptls diff: {} regression{}, {} changed",
@@ -168,13 +168,9 @@ fn top(out: &mut String, run: &DiffRun) -> fmt::Result {
         "<section id=\"kinds\" aria-labelledby=\"kinds-h\">\n\
          <h2 id=\"kinds-h\">By kind</h2>\n",
     );
-    let mut counts = [0usize; KINDS.len()];
-    for d in &run.domains {
-        counts[kind(d)] += 1;
-    }
     let bars: Vec<Bar<'_>> = KINDS
         .iter()
-        .zip(counts)
+        .zip(counts.iter().copied())
         .map(|(&(_, label, class), count)| Bar {
             label,
             class,
@@ -201,7 +197,7 @@ fn top(out: &mut String, run: &DiffRun) -> fmt::Result {
     Ok(())
 }
 
-fn table(out: &mut String, run: &DiffRun) -> fmt::Result {
+fn table(out: &mut String, run: &DiffRun, counts: &[usize; KINDS.len()]) -> fmt::Result {
     out.push_str(
         "<section id=\"domains\" aria-labelledby=\"domains-h\">\n\
          <h2 id=\"domains-h\">Domains</h2>\n",
@@ -214,13 +210,9 @@ fn table(out: &mut String, run: &DiffRun) -> fmt::Result {
         )?;
         return Ok(());
     }
-    let mut counts = [0usize; KINDS.len()];
-    for d in &run.domains {
-        counts[kind(d)] += 1;
-    }
     let choices: Vec<(&str, String)> = KINDS
         .iter()
-        .zip(counts)
+        .zip(counts.iter().copied())
         .filter(|(_, n)| *n > 0)
         .map(|(&(value, label, _), n)| (value, format!("{label} ({n})")))
         .collect();

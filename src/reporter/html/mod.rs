@@ -36,8 +36,6 @@ use crate::resolver::Dnssec;
 use crate::vocabulary::{Failure, Finding, FindingId, Fix, Severity, Verdict};
 use page::{Bar, esc};
 
-/// Written to the output whenever this much is buffered.
-const CHUNK: usize = 256 * 1024;
 /// Domains named per certificate in the expiry table before `+ N more`.
 const NAMED_DOMAINS: usize = 8;
 /// Certificates expiring within this many days are on the timeline.
@@ -51,37 +49,22 @@ impl Reporter for HtmlReporter {
     }
 }
 
-/// `fmt::Write` into a `String` cannot fail; should it ever, the report
-/// is not written rather than written half.
-fn fmt_error(_: fmt::Error) -> io::Error {
-    io::Error::other("could not format the HTML report")
-}
-
-/// The whole page, in chunks of about [`CHUNK`].
+/// The whole page ([`page::write_page`]).
 pub fn write_page(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let order = worst_first(&report.domains);
-    let mut buf = String::with_capacity(CHUNK + CHUNK / 4);
-    top(&mut buf, report).map_err(fmt_error)?;
-    domain_table(&mut buf, report, &order).map_err(fmt_error)?;
-    out.write_all(buf.as_bytes())?;
-    buf.clear();
-    buf.push_str(
-        "<section id=\"details\" aria-labelledby=\"details-h\">\n\
-         <h2 id=\"details-h\">Per domain</h2>\n\
-         <p class=\"muted\">Worst first. Each domain opens to its delivery per kind of \
-         sender, its protection records, every MX host and address and every finding \
-         with its fix.</p>\n",
-    );
-    for &i in &order {
-        drill_down(&mut buf, &report.domains[i], i, report.settings.port).map_err(fmt_error)?;
-        if buf.len() >= CHUNK {
-            out.write_all(buf.as_bytes())?;
-            buf.clear();
-        }
-    }
-    buf.push_str("</section>\n");
-    page::close(&mut buf, &report.tool, &report.generated_at).map_err(fmt_error)?;
-    out.write_all(buf.as_bytes())
+    page::write_page(
+        out,
+        |buf| {
+            top(buf, report)?;
+            domain_table(buf, report, &order)
+        },
+        "Worst first. Each domain opens to its delivery per kind of sender, its protection \
+         records, every MX host and address and every finding with its fix.",
+        order.iter().copied(),
+        |buf, i| drill_down(buf, &report.domains[i], i, report.settings.port),
+        &report.tool,
+        &report.generated_at,
+    )
 }
 
 /// The verdict's position when sorting worst first: the order of

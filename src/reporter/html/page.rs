@@ -16,6 +16,8 @@
 //!   beside every colour, so colour is never the only signal).
 //! - [`filter_controls`] and [`rows_table_open`]: the filter form and the
 //!   head of the one table (`#rows`) the script sorts and filters.
+//! - [`write_page`]: a whole page in chunks: the part above the
+//!   drill-downs, the "Per domain" section, the footer.
 //!
 //! The script is generic: it sorts the table `#rows` by the column whose
 //! header button is pressed, and filters its body rows by `data-verdict`
@@ -27,9 +29,10 @@
 //! table simply gets no controls.
 //!
 //! Every function writes into a `String` (`fmt::Write` to a `String`
-//! cannot fail); the caller writes it out in chunks.
+//! cannot fail); [`write_page`] writes it out in chunks.
 
 use std::fmt::{self, Write};
+use std::io;
 
 use super::super::text;
 use crate::report::ToolInfo;
@@ -39,6 +42,51 @@ use crate::vocabulary::{Finding, Fix, FixBy, Severity, Verdict};
 const STYLE: &str = include_str!("style.css");
 /// The inline script: sorting, filtering, the fragment state.
 pub(crate) const SCRIPT: &str = include_str!("script.js");
+
+/// Written to the output whenever this much is buffered.
+const CHUNK: usize = 256 * 1024;
+
+/// `fmt::Write` into a `String` cannot fail; should it ever, the page is
+/// not written rather than written half.
+fn fmt_error(_: fmt::Error) -> io::Error {
+    io::Error::other("could not format the HTML page")
+}
+
+/// A whole page, written in chunks of about [`CHUNK`] so that it is never
+/// held whole: `top` (from [`open`] to the end of the table `#rows`), then
+/// the "Per domain" section with `intro` and one `drill_down` per item, in
+/// the order given, then [`close`].
+pub(crate) fn write_page<T>(
+    out: &mut dyn io::Write,
+    top: impl FnOnce(&mut String) -> fmt::Result,
+    intro: &str,
+    items: impl IntoIterator<Item = T>,
+    mut drill_down: impl FnMut(&mut String, T) -> fmt::Result,
+    tool: &ToolInfo,
+    generated_at: &str,
+) -> io::Result<()> {
+    let mut buf = String::with_capacity(CHUNK + CHUNK / 4);
+    top(&mut buf).map_err(fmt_error)?;
+    out.write_all(buf.as_bytes())?;
+    buf.clear();
+    write!(
+        buf,
+        "<section id=\"details\" aria-labelledby=\"details-h\">\n\
+         <h2 id=\"details-h\">Per domain</h2>\n<p class=\"muted\">{}</p>\n",
+        esc(intro)
+    )
+    .map_err(fmt_error)?;
+    for item in items {
+        drill_down(&mut buf, item).map_err(fmt_error)?;
+        if buf.len() >= CHUNK {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    buf.push_str("</section>\n");
+    close(&mut buf, tool, generated_at).map_err(fmt_error)?;
+    out.write_all(buf.as_bytes())
+}
 
 /// Peer text (or any text) for element content or a quoted attribute:
 /// markup escaped and control characters shown, never obeyed.
