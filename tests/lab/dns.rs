@@ -417,7 +417,7 @@ impl LabHandler {
     async fn handle<R: ResponseHandler, T: Time>(
         &self,
         request: &Request,
-        mut response_handle: R,
+        response_handle: R,
     ) -> ResponseInfo {
         self.queries.fetch_add(1, Ordering::SeqCst);
         let qname = request.queries.queries().first().map(|q| q.name());
@@ -440,20 +440,7 @@ impl LabHandler {
                 .insert(key)
         };
         if under(&self.servfail) || (under(&self.flaky) && first_time()) {
-            // Echo EDNS as the Catalog would (RFC 6891 wants an OPT back).
-            let edns = request.edns.as_ref().map(|asked| {
-                let mut edns = Edns::new();
-                edns.set_max_payload(asked.max_payload().max(512));
-                edns.set_dnssec_ok(asked.flags().dnssec_ok);
-                edns
-            });
-            let response = MessageResponseBuilder::new(&request.queries, edns.as_ref())
-                .error_msg(&request.metadata, ResponseCode::ServFail);
-            // A send error means the client went away: nothing to do.
-            return match response_handle.send_response(response).await {
-                Ok(info) => info,
-                Err(_) => unsent(request),
-            };
+            return error_response(request, response_handle, ResponseCode::ServFail).await;
         }
         // Only names inside the zone: the others get what the zone says
         // (REFUSED), as without the fast path.
@@ -462,18 +449,7 @@ impl LabHandler {
             && !existing.contains(qname)
             && !under(&self.authentic)
         {
-            let edns = request.edns.as_ref().map(|asked| {
-                let mut edns = Edns::new();
-                edns.set_max_payload(asked.max_payload().max(512));
-                edns.set_dnssec_ok(asked.flags().dnssec_ok);
-                edns
-            });
-            let response = MessageResponseBuilder::new(&request.queries, edns.as_ref())
-                .error_msg(&request.metadata, ResponseCode::NXDomain);
-            return match response_handle.send_response(response).await {
-                Ok(info) => info,
-                Err(_) => unsent(request),
-            };
+            return error_response(request, response_handle, ResponseCode::NXDomain).await;
         }
         let dnssec_ok = request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
         if under(&self.authentic) && dnssec_ok {
@@ -512,6 +488,28 @@ impl<R: ResponseHandler> ResponseHandler for Authentic<R> {
 }
 
 /// What the server is told about a query that got no response on the wire.
+/// An answer of `code` with no records.
+async fn error_response<R: ResponseHandler>(
+    request: &Request,
+    mut response_handle: R,
+    code: ResponseCode,
+) -> ResponseInfo {
+    // Echo EDNS as the Catalog would (RFC 6891 wants an OPT back).
+    let edns = request.edns.as_ref().map(|asked| {
+        let mut edns = Edns::new();
+        edns.set_max_payload(asked.max_payload().max(512));
+        edns.set_dnssec_ok(asked.flags().dnssec_ok);
+        edns
+    });
+    let response = MessageResponseBuilder::new(&request.queries, edns.as_ref())
+        .error_msg(&request.metadata, code);
+    // A send error means the client went away: nothing to do.
+    match response_handle.send_response(response).await {
+        Ok(info) => info,
+        Err(_) => unsent(request),
+    }
+}
+
 fn unsent(request: &Request) -> ResponseInfo {
     let mut metadata = Metadata::response_from_request(&request.metadata);
     metadata.response_code = ResponseCode::ServFail;
