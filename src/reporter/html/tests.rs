@@ -35,6 +35,18 @@ fn texts(doc: &Html, selector: &str) -> Vec<String> {
         .collect()
 }
 
+/// Each row's `cells`, their texts joined by `|`.
+fn row_cells(doc: &Html, rows: &str, cells: &str) -> Vec<String> {
+    doc.select(&sel(rows))
+        .map(|r| {
+            r.select(&sel(cells))
+                .map(|c| c.text().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
 fn attrs(doc: &Html, selector: &str, name: &str) -> Vec<String> {
     doc.select(&sel(selector))
         .map(|e| e.value().attr(name).unwrap_or("").to_string())
@@ -297,15 +309,7 @@ fn fleet_sections_say_the_counts() {
         ]
     );
     // Adoption over the two domains with a mail host.
-    let rows: Vec<String> = doc
-        .select(&sel("table.adoption tbody tr"))
-        .map(|r| {
-            r.select(&sel("th, td"))
-                .map(|c| c.text().collect::<String>())
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
+    let rows = row_cells(&doc, "table.adoption tbody tr", "th, td");
     assert_eq!(
         rows,
         [
@@ -407,15 +411,7 @@ fn expiry_timeline_buckets_and_shares_hosts() {
             "1 (25%)"
         ]
     );
-    let rows: Vec<String> = doc
-        .select(&sel("#expiry tbody tr"))
-        .map(|r| {
-            r.select(&sel("td"))
-                .map(|c| c.text().collect::<String>())
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
+    let rows = row_cells(&doc, "#expiry tbody tr", "td");
     assert_eq!(
         rows,
         [
