@@ -51,8 +51,12 @@
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
+#[path = "support/mod.rs"]
+mod support;
 #[path = "fleet/wan.rs"]
 mod wan;
+
+use support::{binary_path, env_num, env_string};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -60,7 +64,6 @@ use std::io::BufReader;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use lab::dns::ZoneBuilder;
@@ -229,39 +232,6 @@ impl Config {
             },
         })
     }
-}
-
-fn env_string(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
-}
-
-fn env_num<T>(name: &str, default: T, min: T, max: T) -> Result<T, String>
-where
-    T: FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(raw) = env_string(name) else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<T>() {
-        Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(format!(
-            "{name}={raw:?}: expected a number from {min} to {max}"
-        )),
-    }
-}
-
-/// `BENCH_BIN`, else `target/release/smtptls` under `CARGO_TARGET_DIR` or
-/// the package directory: the binary `scripts/bench` built.
-fn binary_path() -> PathBuf {
-    if let Some(bin) = env_string("BENCH_BIN") {
-        return PathBuf::from(bin);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = match env_string("CARGO_TARGET_DIR") {
-        Some(dir) => manifest.join(dir),
-        None => manifest.join("target"),
-    };
-    target.join("release").join("smtptls")
 }
 
 // ---------------------------------------------------------------------------

@@ -31,9 +31,13 @@
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{binary_path, env_string};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,10 +55,6 @@ fn main() {
         eprintln!("latency bench: {message}");
         std::process::exit(1);
     }
-}
-
-fn env_string(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
 }
 
 struct Target {
@@ -89,18 +89,6 @@ fn targets() -> Result<Vec<Target>, String> {
         });
     }
     Ok(out)
-}
-
-fn binary_path() -> PathBuf {
-    if let Some(bin) = env_string("BENCH_BIN") {
-        return PathBuf::from(bin);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = match env_string("CARGO_TARGET_DIR") {
-        Some(dir) => manifest.join(dir),
-        None => manifest.join("target"),
-    };
-    target.join("release").join("smtptls")
 }
 
 fn posttls_finger() -> Option<PathBuf> {

@@ -39,6 +39,10 @@
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
+#[path = "support/mod.rs"]
+mod support;
+
+use support::env_num;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -112,21 +116,6 @@ impl Config {
             concurrency: env_num("SOAK_CONCURRENCY", 32, 1, 1024)?,
             warmup: env_num("SOAK_WARMUP", 3, 0, 1000)?,
         })
-    }
-}
-
-fn env_num<T>(name: &str, default: T, min: T, max: T) -> Result<T, String>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(raw) = std::env::var(name).ok().filter(|s| !s.trim().is_empty()) else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<T>() {
-        Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(format!(
-            "{name}={raw:?}: expected a number from {min} to {max}"
-        )),
     }
 }
 
