@@ -894,6 +894,21 @@ fn status(line: &str) -> &str {
         .unwrap_or("?")
 }
 
+/// `smtptls policy --format FORMAT` over the Postfix proof's domains, as
+/// the lab validates them: its output, after a successful run.
+fn generated_policy(lab: &Path, format: &str) -> String {
+    let out = smtptls_cmd(lab, &["policy", "--format", format], Dnssec::Validate)
+        .args(POSTFIX_DOMAINS)
+        .output()
+        .expect("run smtptls policy");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
 /// Issue 7's proof: the table `smtptls policy --format postfix` writes is
 /// loaded by a real Postfix (postmap, postconf), and mail sent through that
 /// Postfix with it is delivered to every lab domain — over verified TLS
@@ -904,16 +919,7 @@ fn status(line: &str) -> &str {
 #[ignore = "needs the interop lab: sudo tests/interop/run"]
 fn postfix_delivers_with_the_generated_policy() {
     let lab = lab();
-    let out = smtptls_cmd(&lab, &["policy", "--format", "postfix"], Dnssec::Validate)
-        .args(POSTFIX_DOMAINS)
-        .output()
-        .expect("run smtptls policy");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let table = String::from_utf8(out.stdout).expect("UTF-8");
+    let table = generated_policy(&lab, "postfix");
     let line_for = |d: &str| {
         table
             .lines()
@@ -1424,16 +1430,7 @@ fn exim_delivers_with_the_generated_policy() {
         "this Exim has no DANE or DNSSEC support: {bv}"
     );
 
-    let out = smtptls_cmd(&lab, &["policy", "--format", "exim"], Dnssec::Validate)
-        .args(POSTFIX_DOMAINS)
-        .output()
-        .expect("run smtptls policy");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let generated = String::from_utf8(out.stdout).expect("UTF-8");
+    let generated = generated_policy(&lab, "exim");
     // Which list each domain is in (a `domainlist` line and its
     // continuation lines).
     let mut level_of: BTreeMap<String, &str> = BTreeMap::new();
