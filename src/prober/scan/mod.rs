@@ -218,6 +218,17 @@ impl TlsScan {
 /// Runs the scan for `mode` (never `Off`). `main` is the main handshake's
 /// session, when it completed: it already answers TLS 1.3 (rustls offers
 /// 1.3 first) and its key-exchange group is the post-quantum signal.
+///
+/// The order of the hellos is chosen for round trips (issue 15, the WAN
+/// benchmark in docs/scale.md): every hello that does not need another's
+/// answer is sent side by side with the others, and the connector's
+/// `--per-address` gate decides how many run at once. Only the hellos at
+/// the best legacy version (order, weak suites, DHE) need an answer first,
+/// and only TLS 1.2's: when the server accepts it, it is the best legacy
+/// version whatever the older versions answer, so a light scan sends them
+/// right after it, beside the older versions' hellos. Results are recorded
+/// in a fixed order whatever order the answers came in, so the scan reads
+/// the same on any network.
 pub async fn run(mode: ScanMode, main: Option<&TlsSession>, connector: &dyn Connector) -> TlsScan {
     let mut scan = TlsScan {
         mode,
@@ -236,11 +247,7 @@ pub async fn run(mode: ScanMode, main: Option<&TlsSession>, connector: &dyn Conn
         stopped: None,
         chain: Vec::new(),
     };
-    if let Err(stop) = scan_versions(&mut scan, main, connector).await {
-        scan.stopped = Some(stop);
-        return scan;
-    }
-    if let Err(stop) = scan_more(&mut scan, connector).await {
+    if let Err(stop) = scan_all(&mut scan, main, connector).await {
         scan.stopped = Some(stop);
     }
     scan
@@ -326,70 +333,156 @@ fn accepted_suite(result: &HelloResult, version: Version, offered: &[u16]) -> Op
     }
 }
 
-/// One probe per version, each offering every suite of that version.
-///
-/// The four hellos do not depend on each other, so they are sent side by
-/// side: the connector's `--per-address` gate decides how many run at
-/// once. One after another they cost four dialogues of round trips per
-/// address, which on internet latency was most of an address's time (the
-/// WAN benchmark, docs/scale.md). Results are recorded in version order
-/// whatever order they came in, so the scan reads the same.
-async fn scan_versions(
+/// One version hello: the version, and every suite of it offered.
+struct VersionHello {
+    version: Version,
+    offered: Vec<u16>,
+    spec: HelloSpec,
+}
+
+impl VersionHello {
+    fn new(version: Version) -> Self {
+        let offered = suites::for_version(version);
+        VersionHello {
+            version,
+            spec: spec(version, offered.clone()),
+            offered,
+        }
+    }
+}
+
+/// The version hellos (one per legacy version, each offering every suite
+/// of it), TLS 1.3, then the later hellos at the best legacy version.
+async fn scan_all(
     scan: &mut TlsScan,
     main: Option<&TlsSession>,
     connector: &dyn Connector,
 ) -> Result<(), Stop> {
-    let hellos: Vec<(Version, Vec<u16>, HelloSpec)> = [
-        Version::Ssl3,
-        Version::Tls10,
-        Version::Tls11,
-        Version::Tls12,
-    ]
-    .into_iter()
-    .map(|version| {
-        let offered = suites::for_version(version);
-        (version, offered.clone(), spec(version, offered))
-    })
-    .collect();
-    let results =
-        futures_util::future::join_all(hellos.iter().map(|(_, _, hello)| connector.hello(hello)))
-            .await;
-    // Every answer that came is recorded, even when another hello was
-    // refused by the connector (the scan then stops incomplete).
+    let mode = scan.mode;
+    // TLS 1.2 first: it takes the first free lane of the address's gate,
+    // and its answer alone can start the later hellos.
+    let tls12 = VersionHello::new(Version::Tls12);
+    // Without a main session TLS 1.3 is asked too, beside the others.
+    let tls13 = main.is_none().then(|| VersionHello::new(Version::Tls13));
+    let older: Vec<VersionHello> = [Version::Tls11, Version::Tls10, Version::Ssl3]
+        .into_iter()
+        .map(VersionHello::new)
+        .chain(tls13)
+        .collect();
+    let tls12_then_later = async {
+        let result = connector.hello(&tls12.spec).await;
+        // Deep enumerates every accepted version before its order hello:
+        // only a light scan starts early.
+        let later = match &result {
+            Some(r) if mode == ScanMode::Light && tls12.accepted(r) => Some(
+                send_later(
+                    connector,
+                    Version::Tls12,
+                    &later_plan(mode, Version::Tls12, r),
+                )
+                .await,
+            ),
+            _ => None,
+        };
+        (result, later)
+    };
+    let ((tls12_result, early_later), older_results) = tokio::join!(
+        tls12_then_later,
+        futures_util::future::join_all(older.iter().map(|h| connector.hello(&h.spec))),
+    );
+
+    // Recorded oldest first: the scan keeps the first certificate chain a
+    // legacy hello was sent, so the order must not depend on the network.
+    let mut answers: Vec<(Version, HelloResult)> = Vec::new();
     let mut stopped = None;
-    for ((version, offered, _), result) in hellos.iter().zip(results) {
+    let mut in_order: Vec<(&VersionHello, Option<HelloResult>)> = older
+        .iter()
+        .zip(older_results)
+        .chain(std::iter::once((&tls12, tls12_result)))
+        .collect();
+    in_order.sort_by_key(|(hello, _)| hello.version);
+    for (hello, result) in in_order {
         match result {
             Some(result) => {
                 record(scan, &result);
-                record_version(scan, *version, &result, offered);
+                record_version(scan, hello.version, &result, &hello.offered);
+                answers.push((hello.version, result));
             }
             None => stopped = Some(stop_message()),
         }
     }
+    if let Some(later) = &early_later {
+        // Everything that came back is kept, even when the scan stops.
+        let outcome = record_later(scan, Version::Tls12, later);
+        stopped = stopped.or(outcome.err());
+    }
     if let Some(stop) = stopped {
         return Err(stop);
     }
-    match main {
-        // rustls offers TLS 1.3 first: the main handshake is the answer.
-        Some(session) => {
-            let v = scan.version_mut(Version::Tls13);
-            v.accepted = Some(session.version == "TLSv1.3");
-            if session.version == "TLSv1.3" {
-                let id = tls_parser::TlsCipherSuite::from_name(&session.cipher).map(|s| s.id.0);
-                v.preferred = id;
-                v.suites = id.into_iter().collect();
-            }
-            if let Some(g) = session.key_exchange_group.as_deref().and_then(group_id) {
-                scan.groups.insert(g);
+
+    // rustls offers TLS 1.3 first: the main handshake is the answer.
+    if let Some(session) = main {
+        let v = scan.version_mut(Version::Tls13);
+        v.accepted = Some(session.version == "TLSv1.3");
+        if session.version == "TLSv1.3" {
+            let id = tls_parser::TlsCipherSuite::from_name(&session.cipher).map(|s| s.id.0);
+            v.preferred = id;
+            v.suites = id.into_iter().collect();
+        }
+        if let Some(g) = session.key_exchange_group.as_deref().and_then(group_id) {
+            scan.groups.insert(g);
+        }
+    }
+    if early_later.is_some() {
+        return Ok(());
+    }
+
+    let legacy_top = [
+        Version::Tls12,
+        Version::Tls11,
+        Version::Tls10,
+        Version::Ssl3,
+    ]
+    .into_iter()
+    .find(|v| scan.version(*v).is_some_and(|s| s.accepted == Some(true)));
+    if mode == ScanMode::Deep {
+        deep(scan, connector, legacy_top).await?;
+    }
+    let Some(top) = legacy_top else {
+        // Nothing below TLS 1.3: no weak suite can be accepted.
+        if scan
+            .versions
+            .iter()
+            .all(|(v, s)| *v == Version::Tls13 || s.accepted == Some(false))
+        {
+            for (_, w) in &mut scan.weak {
+                *w = Some(false);
             }
         }
-        None => {
-            let offered = suites::for_version(Version::Tls13);
-            let result = send(scan, connector, &spec(Version::Tls13, offered.clone())).await?;
-            record_version(scan, Version::Tls13, &result, &offered);
+        return Ok(());
+    };
+    let forward = answers
+        .iter()
+        .find(|(v, _)| *v == top)
+        .map(|(_, r)| r.clone())
+        .unwrap_or(Err(AttemptError::Closed));
+    let later = send_later(connector, top, &later_plan(mode, top, &forward)).await;
+    record_later(scan, top, &later)?;
+    if mode == ScanMode::Deep {
+        // Every suite of every version is known: the categories are exact.
+        let all = scan.all_suites();
+        for (w, accepted) in &mut scan.weak {
+            *accepted = Some(all.iter().any(|&s| suites::weaknesses(s).contains(w)));
         }
     }
     Ok(())
+}
+
+impl VersionHello {
+    /// The server answered at exactly this version with an offered suite.
+    fn accepted(&self, result: &HelloResult) -> bool {
+        accepted_suite(result, self.version, &self.offered).is_some()
+    }
 }
 
 fn record_version(scan: &mut TlsScan, version: Version, result: &HelloResult, offered: &[u16]) {
@@ -426,104 +519,125 @@ fn group_id(name: &str) -> Option<u16> {
     .find(|&g| suites::group_name(g) == name)
 }
 
-/// Order, weak suites, DHE and (deep) enumeration, at the best legacy version.
-async fn scan_more(scan: &mut TlsScan, connector: &dyn Connector) -> Result<(), Stop> {
-    let legacy_top = [
-        Version::Tls12,
-        Version::Tls11,
-        Version::Tls10,
-        Version::Ssl3,
-    ]
-    .into_iter()
-    .find(|v| scan.version(*v).is_some_and(|s| s.accepted == Some(true)));
-    if scan.mode == ScanMode::Deep {
-        deep(scan, connector, legacy_top).await?;
-    }
-    let Some(top) = legacy_top else {
-        // Nothing below TLS 1.3: no weak suite can be accepted.
-        if scan
-            .versions
-            .iter()
-            .all(|(v, s)| *v == Version::Tls13 || s.accepted == Some(false))
-        {
-            for (_, w) in &mut scan.weak {
-                *w = Some(false);
-            }
-        }
-        return Ok(());
-    };
+/// What a hello at the best legacy version asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Later {
+    /// The same suites, reversed: a server that follows its own preference
+    /// picks the same one.
+    Order,
+    /// Light: every weak suite at once.
+    Weak,
+    /// Light: only DHE suites, for the prime's size (most servers prefer
+    /// ECDHE, so the forward hello rarely shows it).
+    Dhe,
+}
 
-    // Order: the same suites, reversed. A server that follows its own
-    // preference picks the same one.
-    let forward = suites::for_version(top);
-    let mut reversed = forward.clone();
+/// The hellos at `top` after the version hellos, each with its offer.
+/// `forward` is the answer to the version hello at `top`: when it already
+/// showed a DHE key exchange, the DHE hello would tell nothing more. (Only
+/// that answer counts, not the other versions', so that the plan does not
+/// depend on which answers happen to have come back first.)
+fn later_plan(mode: ScanMode, top: Version, forward: &HelloResult) -> Vec<(Later, Vec<u16>)> {
+    let offer = suites::for_version(top);
+    let mut reversed = offer.clone();
     reversed.reverse();
-    let result = send(scan, connector, &spec(top, reversed.clone())).await?;
-    let preferred = scan.version(top).and_then(|v| v.preferred);
-    if let (Some(first), Some(second)) = (preferred, accepted_suite(&result, top, &reversed)) {
-        scan.server_order = Some(first == second);
-        let v = scan.version_mut(top);
-        if !v.suites.contains(&second) {
-            v.suites.push(second);
-        }
+    let mut plan = vec![(Later::Order, reversed)];
+    if mode == ScanMode::Deep {
+        // Deep knows every suite already: the categories are exact.
+        return plan;
     }
-
-    if scan.mode == ScanMode::Deep {
-        // Every suite of every version is known: the categories are exact.
-        let all = scan.all_suites();
-        for (w, accepted) in &mut scan.weak {
-            *accepted = Some(all.iter().any(|&s| suites::weaknesses(s).contains(w)));
-        }
-        return Ok(());
-    }
-
-    // Light: one hello with every weak suite. Rejected: no category is
-    // accepted. Accepted: the chosen suite's categories are, the others
-    // are unknown (`--scan deep` tells).
-    let weak: Vec<u16> = forward
+    let weak: Vec<u16> = offer
         .iter()
         .copied()
         .filter(|&s| !suites::weaknesses(s).is_empty())
         .collect();
-    let result = send(scan, connector, &spec(top, weak.clone())).await?;
-    match (accepted_suite(&result, top, &weak), &result) {
-        (Some(suite), _) => {
-            let hit = suites::weaknesses(suite);
-            for (w, accepted) in &mut scan.weak {
-                if hit.contains(w) {
-                    *accepted = Some(true);
-                }
-            }
-            let v = scan.version_mut(top);
-            if !v.suites.contains(&suite) {
-                v.suites.push(suite);
-            }
-        }
-        (None, Ok(_) | Err(AttemptError::Closed)) => {
-            for (_, accepted) in &mut scan.weak {
-                *accepted = Some(false);
-            }
-        }
-        (None, Err(_)) => {}
-    }
-
-    // Light: one hello with only DHE suites, for the prime's size (most
-    // servers prefer ECDHE, so the forward probe rarely shows it).
-    let dhe: Vec<u16> = forward
+    plan.push((Later::Weak, weak));
+    let dhe: Vec<u16> = offer
         .iter()
         .copied()
         .filter(|&s| suites::is_dhe(s))
         .collect();
-    if scan.dhe.is_none() && !dhe.is_empty() {
-        let result = send(scan, connector, &spec(top, dhe.clone())).await?;
-        if let Some(suite) = accepted_suite(&result, top, &dhe) {
+    let forward_was_dhe = matches!(
+        forward,
+        Ok(Reply::Hello(ServerHello {
+            key_exchange: Some(KeyExchange::Dhe { .. }),
+            ..
+        }))
+    );
+    if !dhe.is_empty() && !forward_was_dhe {
+        plan.push((Later::Dhe, dhe));
+    }
+    plan
+}
+
+/// The plan's hellos, side by side (none needs another's answer); each
+/// answer beside its plan entry, `None` where the connector refused.
+async fn send_later(
+    connector: &dyn Connector,
+    top: Version,
+    plan: &[(Later, Vec<u16>)],
+) -> Vec<(Later, Vec<u16>, Option<HelloResult>)> {
+    let specs: Vec<HelloSpec> = plan
+        .iter()
+        .map(|(_, offer)| spec(top, offer.clone()))
+        .collect();
+    let results = futures_util::future::join_all(specs.iter().map(|s| connector.hello(s))).await;
+    plan.iter()
+        .zip(results)
+        .map(|((later, offer), result)| (*later, offer.clone(), result))
+        .collect()
+}
+
+/// Records the later hellos' answers at `top`, in plan order.
+fn record_later(
+    scan: &mut TlsScan,
+    top: Version,
+    answers: &[(Later, Vec<u16>, Option<HelloResult>)],
+) -> Result<(), Stop> {
+    let mut stopped = None;
+    for (later, offer, result) in answers {
+        let Some(result) = result else {
+            stopped = Some(stop_message());
+            continue;
+        };
+        record(scan, result);
+        let suite = accepted_suite(result, top, offer);
+        match later {
+            Later::Order => {
+                let preferred = scan.version(top).and_then(|v| v.preferred);
+                if let (Some(first), Some(second)) = (preferred, suite) {
+                    scan.server_order = Some(first == second);
+                }
+            }
+            // Rejected: no category is accepted. Accepted: the chosen
+            // suite's categories are, the others are unknown (`--scan
+            // deep` tells).
+            Later::Weak => match (suite, result) {
+                (Some(suite), _) => {
+                    let hit = suites::weaknesses(suite);
+                    for (w, accepted) in &mut scan.weak {
+                        if hit.contains(w) {
+                            *accepted = Some(true);
+                        }
+                    }
+                }
+                (None, Ok(_) | Err(AttemptError::Closed)) => {
+                    for (_, accepted) in &mut scan.weak {
+                        *accepted = Some(false);
+                    }
+                }
+                (None, Err(_)) => {}
+            },
+            Later::Dhe => {}
+        }
+        if let Some(suite) = suite {
             let v = scan.version_mut(top);
             if !v.suites.contains(&suite) {
                 v.suites.push(suite);
             }
         }
     }
-    Ok(())
+    stopped.map_or(Ok(()), Err)
 }
 
 /// `--scan deep`: every suite per accepted version (offer all, take away
@@ -670,3 +784,6 @@ fn random_bytes() -> [u8; 32] {
     let _ = aws_lc_rs::rand::fill(&mut r);
     r
 }
+
+#[cfg(test)]
+mod tests;
