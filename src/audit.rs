@@ -25,6 +25,7 @@ use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence};
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
 use crate::prober::injection::{self, InjectionError};
+use crate::prober::retransmit::RttEstimate;
 use crate::prober::scan::{self, ScanMode};
 use crate::prober::{
     self, Phase, Probe, ProbeError, ProbeErrorKind, ProbeSettings, ProbeTarget, StartTls,
@@ -130,6 +131,7 @@ impl Auditor {
         let probe_settings = ProbeSettings {
             timeouts: options.timeouts,
             ehlo_name: options.ehlo_name.clone(),
+            connect_rtt: Arc::new(RttEstimate::new()),
         };
         let sts = Fetcher::new(
             resolver.clone(),

@@ -8,6 +8,7 @@
 //! returns a [`Probe`] that says how far it got and what stopped it.
 
 pub mod injection;
+pub mod retransmit;
 pub mod scan;
 pub mod smtp;
 pub mod socket;
@@ -27,6 +28,7 @@ use tokio_rustls::TlsConnector;
 use crate::domain::DomainName;
 use crate::options::{EhloName, Timeouts};
 use crate::vocabulary::{ErrorKind, ErrorPhase};
+use retransmit::RttEstimate;
 use smtp::{Reply, ReplyError, SmtpStream};
 use socket::ProbeSocket;
 pub use tls::{TlsFailure, TlsSession};
@@ -44,6 +46,9 @@ pub struct ProbeTarget {
 pub struct ProbeSettings {
     pub timeouts: Timeouts,
     pub ehlo_name: EhloName,
+    /// The run's connect round trips, shared by every probe: when a
+    /// connect is tried again ([`retransmit`]).
+    pub connect_rtt: Arc<RttEstimate>,
 }
 
 /// The steps of the dialogue, for "what failed where".
@@ -403,9 +408,13 @@ async fn connect(
     elapsed: &mut Option<u64>,
 ) -> Result<(SmtpStream<ProbeSocket>, String), ProbeError> {
     let tcp = timed(Phase::Connect, settings.timeouts.connect, elapsed, async {
-        ProbeSocket::connect(target.addr)
-            .await
-            .map_err(|e| io_error(&e))
+        ProbeSocket::connect(
+            target.addr,
+            &settings.connect_rtt,
+            settings.timeouts.connect,
+        )
+        .await
+        .map_err(|e| io_error(&e))
     })
     .await?;
     let local_ip = tcp

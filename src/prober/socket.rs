@@ -19,9 +19,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::retransmit::{self, RttEstimate};
 
 /// A connected probe socket (`TCP_NODELAY` on, `TCP_QUICKACK` after reads).
 #[derive(Debug)]
@@ -31,9 +34,17 @@ pub struct ProbeSocket {
 
 impl ProbeSocket {
     /// Connects to `addr`, with Nagle's algorithm off: every command is
-    /// one small write that should leave at once.
-    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
-        let tcp = TcpStream::connect(addr).await?;
+    /// one small write that should leave at once. A connect not done
+    /// within the RTO of `rtt` is tried again on a new socket beside the
+    /// first (`super::retransmit`: a lost SYN costs a few round trips, not
+    /// the kernel's 1 s); `timeout` is the connect step's, which bounds
+    /// the RTO. The caller bounds the whole connect.
+    pub async fn connect(
+        addr: SocketAddr,
+        rtt: &RttEstimate,
+        timeout: Duration,
+    ) -> io::Result<Self> {
+        let tcp = retransmit::first_of_copies(rtt, timeout, || TcpStream::connect(addr)).await?;
         // Best effort: a socket without it still works, only slower.
         let _ = tcp.set_nodelay(true);
         Ok(ProbeSocket { tcp })
@@ -116,12 +127,51 @@ mod tests {
             s.write_all(b"220 ok\r\n").await.expect("write");
             buf
         });
-        let mut socket = ProbeSocket::connect(addr).await.expect("connect");
+        let rtt = RttEstimate::new();
+        let mut socket = ProbeSocket::connect(addr, &rtt, Duration::from_secs(5))
+            .await
+            .expect("connect");
         assert!(socket.local_addr().expect("local").ip().is_loopback());
         socket.write_all(b"EHLO\n").await.expect("write");
         let mut reply = Vec::new();
         socket.read_to_end(&mut reply).await.expect("read");
         assert_eq!(reply, b"220 ok\r\n");
         assert_eq!(&server.await.expect("server"), b"EHLO\n");
+    }
+
+    /// One listener, a prompt connect: one connection, no copy, and the
+    /// connect's round trip is now the estimate (no longer the initial
+    /// 1 s).
+    #[tokio::test]
+    async fn a_prompt_connect_makes_one_connection_and_is_timed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let rtt = RttEstimate::new();
+        let timeout = Duration::from_secs(5);
+        assert_eq!(rtt.rto(timeout), retransmit::INITIAL_RTO);
+        let socket = ProbeSocket::connect(addr, &rtt, timeout)
+            .await
+            .expect("connect");
+        let (_accepted, peer) = listener.accept().await.expect("accept");
+        assert_eq!(peer, socket.local_addr().expect("local"));
+        assert_eq!(rtt.rto(timeout), retransmit::MIN_RTO, "loopback: the floor");
+        // No second connection is waiting.
+        let second = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        assert!(second.is_err(), "a copy connected: {second:?}");
+    }
+
+    /// A closed port answers at once: that is the answer, no copy follows.
+    #[tokio::test]
+    async fn a_refused_connect_fails_at_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let rtt = RttEstimate::new();
+        let err = ProbeSocket::connect(addr, &rtt, Duration::from_secs(5))
+            .await
+            .expect_err("nobody listens");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
     }
 }
