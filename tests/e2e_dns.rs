@@ -368,3 +368,44 @@ async fn transient_servfail_is_retried_not_reported() {
         );
     }
 }
+
+/// A lost question is asked again within a fraction of a second, not
+/// after the whole `--timeout`: hickory's UDP client (both DNSSEC modes go
+/// through it) sends a copy after max(333 ms, 1.2 × the server's smoothed
+/// round trip), which is why smtptls adds no DNS retransmission of its own
+/// (`prober::retransmit` does it for TCP connects). Every name under
+/// lossy.test loses its first query of each type (the MX, the MX host's
+/// A, the policy TXTs, and with DNSSEC the DNSKEYs). With `--timeout 30`,
+/// a client that waited for the timeout would put 30 s between the two
+/// copies of the MX question.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_question_is_asked_again_before_its_timeout() {
+    for signed in [false, true] {
+        let pki = TestPki::new();
+        let mx = "mx.lossy.test";
+        let mut zone = ZoneBuilder::new()
+            .mx("lossy.test", 10, mx)
+            .a(mx, Ipv4Addr::LOCALHOST)
+            .lossy("lossy.test");
+        if signed {
+            zone = zone.signed();
+        }
+        let mut lab = Lab::new(zone.start().await, pki);
+        lab.timeout = "30";
+        let server = SmtpServer::start(good(&lab.pki, mx)).await;
+        lab.serve(mx, server);
+        let run = lab.check_json(&["lossy.test"], &["--scan", "off"]).await;
+        let json = run.json();
+        let row = domain(&json, "lossy.test");
+        assert_eq!(row["verdict"], "secure", "signed={signed}: {row:#}");
+        // MX is type 15.
+        let mx_copies = lab.dns.arrivals("lossy.test.", 15);
+        assert!(mx_copies.len() >= 2, "signed={signed}: {mx_copies:?}");
+        let gap = mx_copies[1] - mx_copies[0];
+        println!("signed={signed}: the MX question's second copy came {gap:?} after the first");
+        assert!(
+            gap < std::time::Duration::from_secs(5),
+            "signed={signed}: the second copy waited for the timeout ({gap:?})"
+        );
+    }
+}

@@ -24,7 +24,8 @@
 //!   a resolver);
 //! - `servfail`/`blackhole` subtrees win over records at the same names;
 //! - [`TestDns::queries`] counts every query that reached the server,
-//!   including those a validating resolver makes on its own (DNSKEY, DS, NS).
+//!   including those a validating resolver makes on its own (DNSKEY, DS, NS),
+//!   and [`TestDns::arrivals`] says when each copy of a question came.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
@@ -61,6 +62,7 @@ pub struct ZoneBuilder {
     records: Vec<Record>,
     servfail: Vec<LowerName>,
     flaky: Vec<LowerName>,
+    lossy: Vec<LowerName>,
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     bogus: Vec<LowerName>,
@@ -97,6 +99,7 @@ impl ZoneBuilder {
             ],
             servfail: Vec::new(),
             flaky: Vec::new(),
+            lossy: Vec::new(),
             blackhole: Vec::new(),
             authentic: Vec::new(),
             bogus: Vec::new(),
@@ -186,6 +189,13 @@ impl ZoneBuilder {
         self
     }
 
+    /// Names at or below `owner` get no answer to the first query of each
+    /// name and type (dropped, as a lost packet), then normal answers.
+    pub fn lossy(mut self, owner: &str) -> Self {
+        self.lossy.push(LowerName::new(&name(owner)));
+        self
+    }
+
     /// Names at or below `owner` never get an answer (the query is dropped).
     pub fn blackhole(mut self, owner: &str) -> Self {
         self.blackhole.push(LowerName::new(&name(owner)));
@@ -230,6 +240,7 @@ impl ZoneBuilder {
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&name(ORIGIN)), vec![Arc::new(zone)]);
         let queries = Arc::new(AtomicUsize::new(0));
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         // Every owner name and its ancestors down to the origin: the names
         // that exist (empty non-terminals included).
         let existing = (self.fast_negative && !self.signed).then(|| {
@@ -249,6 +260,9 @@ impl ZoneBuilder {
             servfail: self.servfail,
             flaky: self.flaky,
             failed_once: std::sync::Mutex::new(std::collections::HashSet::new()),
+            lossy: self.lossy,
+            dropped_once: std::sync::Mutex::new(std::collections::HashSet::new()),
+            log: Arc::clone(&log),
             blackhole: self.blackhole,
             authentic: self.authentic,
             queries: Arc::clone(&queries),
@@ -285,6 +299,7 @@ impl ZoneBuilder {
         TestDns {
             addr,
             queries,
+            log,
             trust_anchor,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -398,6 +413,9 @@ async fn bind_udp_and_tcp(ip: Ipv4Addr) -> (tokio::net::UdpSocket, tokio::net::T
     panic!("lab DNS: no port free for both UDP and TCP: {last_error:?}");
 }
 
+/// Every query's name, type and arrival, shared with [`TestDns`].
+type QueryLog = Arc<std::sync::Mutex<Vec<(String, u16, std::time::Instant)>>>;
+
 /// Wraps the Catalog to add what a well-behaved zone cannot do: answer
 /// SERVFAIL or stay silent for chosen subtrees. Also counts queries.
 struct LabHandler {
@@ -408,6 +426,11 @@ struct LabHandler {
     flaky: Vec<LowerName>,
     /// `(name, type)` of the flaky queries already failed once.
     failed_once: std::sync::Mutex<std::collections::HashSet<(String, u16)>>,
+    lossy: Vec<LowerName>,
+    /// `(name, type)` of the lossy queries already dropped once.
+    dropped_once: std::sync::Mutex<std::collections::HashSet<(String, u16)>>,
+    /// Every query's name, type and arrival.
+    log: QueryLog,
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     queries: Arc<AtomicUsize>,
@@ -420,12 +443,31 @@ impl LabHandler {
         response_handle: R,
     ) -> ResponseInfo {
         self.queries.fetch_add(1, Ordering::SeqCst);
+        let key = request
+            .queries
+            .queries()
+            .first()
+            .map(|q| (q.name().to_string(), u16::from(q.query_type())));
+        if let Some(key) = &key {
+            self.log.lock().unwrap_or_else(|e| e.into_inner()).push((
+                key.0.clone(),
+                key.1,
+                std::time::Instant::now(),
+            ));
+        }
         let qname = request.queries.queries().first().map(|q| q.name());
         let under = |owners: &[LowerName]| {
             qname.is_some_and(|qname| owners.iter().any(|owner| owner.zone_of(qname)))
         };
 
-        if under(&self.blackhole) {
+        let lost = under(&self.lossy)
+            && key.is_some_and(|key| {
+                self.dropped_once
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key)
+            });
+        if under(&self.blackhole) || lost {
             // Nothing is sent; the server only wants a summary back.
             return unsent(request);
         }
@@ -543,6 +585,7 @@ pub struct TestDns {
     /// 127.0.0.1:PORT, UDP and TCP.
     pub addr: SocketAddr,
     queries: Arc<AtomicUsize>,
+    log: QueryLog,
     trust_anchor: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -557,6 +600,18 @@ impl TestDns {
     /// Queries received so far (all of them: answered, SERVFAILed, dropped).
     pub fn queries(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
+    }
+
+    /// When each query for `name` (absolute, with its final dot) of type
+    /// `rtype` came, in order.
+    pub fn arrivals(&self, name: &str, rtype: u16) -> Vec<std::time::Instant> {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(n, t, _)| n.eq_ignore_ascii_case(name) && *t == rtype)
+            .map(|(_, _, at)| *at)
+            .collect()
     }
 
     /// For a signed zone, its DNSKEY in zone-file presentation format
