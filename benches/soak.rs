@@ -33,6 +33,7 @@
 //! | `SOAK_REPLICAS` | 2 | lab servers of each kind |
 //! | `SOAK_CONCURRENCY` | 32 | `--concurrency` |
 //! | `SOAK_WARMUP` | 3 | rounds left out of the verdict's baseline |
+//! | `SOAK_LAB_SESSIONS` | `on` | `off`: the lab's TLS servers keep no session cache and send no tickets (a control run: the lab runs in this process, so its caches are measured with the audit) |
 //!
 //! Figures are printed, never asserted in CI: this is a measurement, not a
 //! test (`.ci/run` and `cargo test` do not run it).
@@ -104,6 +105,8 @@ struct Config {
     replicas: usize,
     concurrency: u16,
     warmup: usize,
+    /// `SOAK_LAB_SESSIONS`: the lab servers' TLS session caches.
+    lab_sessions: bool,
 }
 
 impl Config {
@@ -115,6 +118,13 @@ impl Config {
             replicas: env_num("SOAK_REPLICAS", 2, 1, 50)?,
             concurrency: env_num("SOAK_CONCURRENCY", 32, 1, 1024)?,
             warmup: env_num("SOAK_WARMUP", 3, 0, 1000)?,
+            lab_sessions: match std::env::var("SOAK_LAB_SESSIONS").as_deref() {
+                Err(_) | Ok("on") => true,
+                Ok("off") => false,
+                Ok(other) => {
+                    return Err(format!("SOAK_LAB_SESSIONS={other:?}: expected on or off"));
+                }
+            },
         })
     }
 }
@@ -547,6 +557,9 @@ fn soak(config: &Config) -> Result<bool, String> {
         .map_err(|e| format!("cannot start the audit runtime: {e}"))?;
 
     let started = Instant::now();
+    if !config.lab_sessions {
+        lab::pki::keep_no_sessions();
+    }
     let fleet = lab_runtime.block_on(start_fleet(config));
     let mut command_line = vec![
         "smtptls".to_string(),
@@ -561,7 +574,8 @@ fn soak(config: &Config) -> Result<bool, String> {
     let can_reset = reset_peak();
     println!(
         "soak: {} domains over {} lab endpoints ({} kinds × {}), {} MTA-STS hosts, \
-         --concurrency {}, timeouts {TIMEOUT_SECS} s, for {:.1} min; lab up in {:.2} s",
+         --concurrency {}, timeouts {TIMEOUT_SECS} s, for {:.1} min; lab up in {:.2} s; \
+         lab TLS session caches {}",
         fleet.domains.len(),
         KINDS.len() * config.replicas,
         KINDS.len(),
@@ -569,7 +583,12 @@ fn soak(config: &Config) -> Result<bool, String> {
         STS.len(),
         config.concurrency,
         config.duration.as_secs_f64() / 60.0,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        if config.lab_sessions {
+            "on"
+        } else {
+            "off (SOAK_LAB_SESSIONS)"
+        }
     );
     println!(
         "peak = VmHWM of the round{}; fds = entries of /proc/self/fd after the round; \

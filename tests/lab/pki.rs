@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub use rcgen::DnType;
 use rcgen::{
@@ -362,6 +362,18 @@ impl Default for TestPki {
     }
 }
 
+/// Whether [`ServerCert::server_config`] keeps rustls's default session
+/// cache and sends TLS 1.3 tickets (the default), for the whole process.
+static SESSION_CACHE: AtomicBool = AtomicBool::new(true);
+
+/// From now on, lab TLS servers keep no session cache and send no
+/// tickets: the soak's control run (`SOAK_LAB_SESSIONS=off`), which tells
+/// the lab servers' memory (they run in the soak's process) from the
+/// audit's.
+pub fn keep_no_sessions() {
+    SESSION_CACHE.store(false, Ordering::Relaxed);
+}
+
 impl ServerCert {
     /// The leaf certificate (first in the served chain).
     pub fn leaf_der(&self) -> &CertificateDer<'static> {
@@ -373,11 +385,15 @@ impl ServerCert {
         // A resolver rather than `with_single_cert`, because the latter
         // insists on a parseable private key and `Rsa1024` has none.
         let certified = CertifiedKey::new(self.chain.clone(), self.signing_key.clone());
-        let config = rustls::ServerConfig::builder_with_provider(provider())
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
             .expect("aws-lc-rs supports TLS 1.2 and 1.3")
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        if !SESSION_CACHE.load(Ordering::Relaxed) {
+            config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
         Arc::new(config)
     }
 }
