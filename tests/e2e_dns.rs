@@ -386,7 +386,8 @@ async fn a_lost_question_is_asked_again_before_its_timeout() {
         let mut zone = ZoneBuilder::new()
             .mx("lossy.test", 10, mx)
             .a(mx, Ipv4Addr::LOCALHOST)
-            .lossy("lossy.test");
+            .lossy("lossy.test")
+            .log_arrivals();
         if signed {
             zone = zone.signed();
         }

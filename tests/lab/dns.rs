@@ -25,7 +25,8 @@
 //! - `servfail`/`blackhole` subtrees win over records at the same names;
 //! - [`TestDns::queries`] counts every query that reached the server,
 //!   including those a validating resolver makes on its own (DNSKEY, DS, NS),
-//!   and [`TestDns::arrivals`] says when each copy of a question came.
+//!   and, with [`ZoneBuilder::log_arrivals`], [`TestDns::arrivals`] says when
+//!   each copy of a question came.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
@@ -63,6 +64,7 @@ pub struct ZoneBuilder {
     servfail: Vec<LowerName>,
     flaky: Vec<LowerName>,
     lossy: Vec<LowerName>,
+    log_arrivals: bool,
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     bogus: Vec<LowerName>,
@@ -100,6 +102,7 @@ impl ZoneBuilder {
             servfail: Vec::new(),
             flaky: Vec::new(),
             lossy: Vec::new(),
+            log_arrivals: false,
             blackhole: Vec::new(),
             authentic: Vec::new(),
             bogus: Vec::new(),
@@ -196,6 +199,14 @@ impl ZoneBuilder {
         self
     }
 
+    /// Log every query's name, type and arrival for [`TestDns::arrivals`].
+    /// Off by default: the log grows with every query, and the soak asks
+    /// millions.
+    pub fn log_arrivals(mut self) -> Self {
+        self.log_arrivals = true;
+        self
+    }
+
     /// Names at or below `owner` never get an answer (the query is dropped).
     pub fn blackhole(mut self, owner: &str) -> Self {
         self.blackhole.push(LowerName::new(&name(owner)));
@@ -262,7 +273,7 @@ impl ZoneBuilder {
             failed_once: std::sync::Mutex::new(std::collections::HashSet::new()),
             lossy: self.lossy,
             dropped_once: std::sync::Mutex::new(std::collections::HashSet::new()),
-            log: Arc::clone(&log),
+            log: self.log_arrivals.then(|| Arc::clone(&log)),
             blackhole: self.blackhole,
             authentic: self.authentic,
             queries: Arc::clone(&queries),
@@ -429,8 +440,8 @@ struct LabHandler {
     lossy: Vec<LowerName>,
     /// `(name, type)` of the lossy queries already dropped once.
     dropped_once: std::sync::Mutex<std::collections::HashSet<(String, u16)>>,
-    /// Every query's name, type and arrival.
-    log: QueryLog,
+    /// Every query's name, type and arrival, when asked for.
+    log: Option<QueryLog>,
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     queries: Arc<AtomicUsize>,
@@ -448,8 +459,8 @@ impl LabHandler {
             .queries()
             .first()
             .map(|q| (q.name().to_string(), u16::from(q.query_type())));
-        if let Some(key) = &key {
-            self.log.lock().unwrap_or_else(|e| e.into_inner()).push((
+        if let (Some(log), Some(key)) = (&self.log, &key) {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push((
                 key.0.clone(),
                 key.1,
                 std::time::Instant::now(),
@@ -603,7 +614,8 @@ impl TestDns {
     }
 
     /// When each query for `name` (absolute, with its final dot) of type
-    /// `rtype` came, in order.
+    /// `rtype` came, in order; empty unless the zone was built with
+    /// [`ZoneBuilder::log_arrivals`].
     pub fn arrivals(&self, name: &str, rtype: u16) -> Vec<std::time::Instant> {
         self.log
             .lock()
