@@ -349,6 +349,11 @@ impl VersionHello {
             offered,
         }
     }
+
+    /// The server answered at exactly this version with an offered suite.
+    fn accepted(&self, result: &HelloResult) -> bool {
+        accepted_suite(result, self.version, &self.offered).is_some()
+    }
 }
 
 /// The version hellos (one per legacy version, each offering every suite
@@ -378,7 +383,7 @@ async fn scan_all(
                 send_later(
                     connector,
                     Version::Tls12,
-                    &later_plan(mode, Version::Tls12, r),
+                    &later_plan(mode, Version::Tls12, used_dhe(r)),
                 )
                 .await,
             ),
@@ -393,7 +398,8 @@ async fn scan_all(
 
     // Recorded oldest first: the scan keeps the first certificate chain a
     // legacy hello was sent, so the order must not depend on the network.
-    let mut answers: Vec<(Version, HelloResult)> = Vec::new();
+    // The versions whose answer used DHE, for the plan of the later hellos.
+    let mut dhe_at = Vec::new();
     let mut stopped = None;
     let mut in_order: Vec<(&VersionHello, Option<HelloResult>)> = older
         .iter()
@@ -406,7 +412,9 @@ async fn scan_all(
             Some(result) => {
                 record(scan, &result);
                 record_version(scan, hello.version, &result, &hello.offered);
-                answers.push((hello.version, result));
+                if used_dhe(&result) {
+                    dhe_at.push(hello.version);
+                }
             }
             None => stopped = Some(stop_message()),
         }
@@ -461,12 +469,8 @@ async fn scan_all(
         }
         return Ok(());
     };
-    let forward = answers
-        .iter()
-        .find(|(v, _)| *v == top)
-        .map(|(_, r)| r.clone())
-        .unwrap_or(Err(AttemptError::Closed));
-    let later = send_later(connector, top, &later_plan(mode, top, &forward)).await;
+    let plan = later_plan(mode, top, dhe_at.contains(&top));
+    let later = send_later(connector, top, &plan).await;
     record_later(scan, top, &later)?;
     if mode == ScanMode::Deep {
         // Every suite of every version is known: the categories are exact.
@@ -476,13 +480,6 @@ async fn scan_all(
         }
     }
     Ok(())
-}
-
-impl VersionHello {
-    /// The server answered at exactly this version with an offered suite.
-    fn accepted(&self, result: &HelloResult) -> bool {
-        accepted_suite(result, self.version, &self.offered).is_some()
-    }
 }
 
 fn record_version(scan: &mut TlsScan, version: Version, result: &HelloResult, offered: &[u16]) {
@@ -532,12 +529,23 @@ enum Later {
     Dhe,
 }
 
+/// The answer used a DHE key exchange (its prime is then known).
+fn used_dhe(result: &HelloResult) -> bool {
+    matches!(
+        result,
+        Ok(Reply::Hello(ServerHello {
+            key_exchange: Some(KeyExchange::Dhe { .. }),
+            ..
+        }))
+    )
+}
+
 /// The hellos at `top` after the version hellos, each with its offer.
-/// `forward` is the answer to the version hello at `top`: when it already
-/// showed a DHE key exchange, the DHE hello would tell nothing more. (Only
-/// that answer counts, not the other versions', so that the plan does not
-/// depend on which answers happen to have come back first.)
-fn later_plan(mode: ScanMode, top: Version, forward: &HelloResult) -> Vec<(Later, Vec<u16>)> {
+/// `forward_was_dhe`: the version hello at `top` already got a DHE key
+/// exchange, so the DHE hello would tell nothing more. (Only that answer
+/// counts, not the other versions', so that the plan does not depend on
+/// which answers happen to have come back first.)
+fn later_plan(mode: ScanMode, top: Version, forward_was_dhe: bool) -> Vec<(Later, Vec<u16>)> {
     let offer = suites::for_version(top);
     let mut reversed = offer.clone();
     reversed.reverse();
@@ -557,13 +565,6 @@ fn later_plan(mode: ScanMode, top: Version, forward: &HelloResult) -> Vec<(Later
         .copied()
         .filter(|&s| suites::is_dhe(s))
         .collect();
-    let forward_was_dhe = matches!(
-        forward,
-        Ok(Reply::Hello(ServerHello {
-            key_exchange: Some(KeyExchange::Dhe { .. }),
-            ..
-        }))
-    );
     if !dhe.is_empty() && !forward_was_dhe {
         plan.push((Later::Dhe, dhe));
     }
