@@ -459,10 +459,10 @@ impl LabHandler {
             .queries()
             .first()
             .map(|q| (q.name().to_string(), u16::from(q.query_type())));
-        if let (Some(log), Some(key)) = (&self.log, &key) {
+        if let (Some(log), Some((name, rtype))) = (&self.log, &key) {
             log.lock().unwrap_or_else(|e| e.into_inner()).push((
-                key.0.clone(),
-                key.1,
+                name.clone(),
+                *rtype,
                 std::time::Instant::now(),
             ));
         }
@@ -471,28 +471,21 @@ impl LabHandler {
             qname.is_some_and(|qname| owners.iter().any(|owner| owner.zone_of(qname)))
         };
 
-        let lost = under(&self.lossy)
-            && key.is_some_and(|key| {
-                self.dropped_once
-                    .lock()
+        // Whether this name and type is asked for the first time, by the
+        // set of those seen.
+        let first_time = |seen: &std::sync::Mutex<std::collections::HashSet<(String, u16)>>| {
+            key.as_ref().is_some_and(|key| {
+                seen.lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(key)
-            });
+                    .insert(key.clone())
+            })
+        };
+        let lost = under(&self.lossy) && first_time(&self.dropped_once);
         if under(&self.blackhole) || lost {
             // Nothing is sent; the server only wants a summary back.
             return unsent(request);
         }
-        let first_time = || {
-            let Some(query) = request.queries.queries().first() else {
-                return false;
-            };
-            let key = (query.name().to_string(), u16::from(query.query_type()));
-            self.failed_once
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key)
-        };
-        if under(&self.servfail) || (under(&self.flaky) && first_time()) {
+        if under(&self.servfail) || (under(&self.flaky) && first_time(&self.failed_once)) {
             return error_response(request, response_handle, ResponseCode::ServFail).await;
         }
         // Only names inside the zone: the others get what the zone says
