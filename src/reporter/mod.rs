@@ -15,6 +15,7 @@ mod json;
 mod junit;
 mod ndjson;
 mod prometheus;
+pub mod style;
 mod table;
 pub mod text;
 pub mod tlsrpt;
