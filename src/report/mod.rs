@@ -30,6 +30,7 @@ pub mod read;
 mod scan;
 pub mod tlsrpt;
 pub mod tlsrpt_explain;
+pub mod view;
 
 /// Major version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;

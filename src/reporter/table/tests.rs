@@ -330,6 +330,211 @@ fn nxdomain() -> DomainReport {
     d
 }
 
+/// Two MX hosts under DANE (DNSSEC-signed, one TLSA record each, so a
+/// rollover tip per host), MTA-STS enforce, TLS-RPT; each address accepts
+/// TLS 1.0, a 1024-bit DHE group and lets the client choose the suite:
+/// three configuration warnings that do not touch the verdict.
+fn protected_two_mx(name: &str) -> DomainReport {
+    let mx_name = |n: u8| format!("mx{n}.{name}");
+    let addr = |n: u8, ip: &str| {
+        let mut a = address(ip);
+        a.certificate = Some(certificate(&mx_name(n), 61));
+        a.dane = DaneResult::Valid;
+        a.scan = Some(scan(&["TLSv1.0", "TLSv1.2", "TLSv1.3"], false, Some(1024)));
+        a.configuration = configuration(NcscLevel::Insufficient);
+        a.findings = vec![
+            Finding::ok(FindingId::StarttlsOffered, "STARTTLS is offered"),
+            Finding::ok(
+                FindingId::DaneValid,
+                "the certificate matches a TLSA record",
+            ),
+            Finding::leveled(
+                FindingId::TlsProtocols,
+                NcscLevel::Insufficient,
+                "accepted: TLSv1.0 (insufficient), TLSv1.2 (sufficient), TLSv1.3 (good)",
+            ),
+            Finding::leveled(
+                FindingId::TlsKeyExchange,
+                NcscLevel::Insufficient,
+                "DHE prime of 1024 bits (insufficient)",
+            ),
+            Finding::warn(
+                FindingId::TlsCipherOrder,
+                "the server follows the client's suite order although it accepts phase-out or insufficient suites (NCSC-NL B2-5: prefer the strongest)",
+            ),
+        ];
+        a
+    };
+    let host_with_tlsa = |n: u8, ip: &str| {
+        let mut h = host(&mx_name(n), 10 * u16::from(n), vec![addr(n, ip)]);
+        h.dnssec = Dnssec::Secure;
+        h.mta_sts_match = Some(true);
+        h.tlsa = Some(crate::report::TlsaReport {
+            status: crate::report::TlsaStatus::Found,
+            dnssec: Dnssec::Secure,
+            records: vec![format!("3 1 1 {}", "11".repeat(32))],
+        });
+        h.findings = vec![Finding::info(
+            FindingId::DaneRollover,
+            format!(
+                "one TLSA record at _25._tcp.{}: publish the next key's record before a key change",
+                mx_name(n)
+            ),
+        )];
+        h
+    };
+    let mut d = DomainReport {
+        verdict: Verdict::Protected,
+        verdict_reason: "secure, and every reachable MX address is protected by DANE".into(),
+        mx_source: MxSource::Mx,
+        mx: vec![
+            host_with_tlsa(1, "192.0.2.41"),
+            host_with_tlsa(2, "192.0.2.42"),
+        ],
+        dnssec: Dnssec::Secure,
+        mta_sts: Some(MtaStsReport {
+            record: RecordState::Valid,
+            id: Some("1".into()),
+            policy: Some(StsPolicyReport {
+                url: format!("https://mta-sts.{name}/.well-known/mta-sts.txt"),
+                mode: crate::report::Mode::Enforce,
+                mx: vec![format!("*.{name}")],
+                max_age: 604800,
+                text_sha256: None,
+            }),
+            fetch_error: None,
+        }),
+        tls_rpt: Some(TlsRptReport {
+            record: RecordState::Valid,
+            rua: vec![format!("mailto:tlsrpt@{name}")],
+        }),
+        delivery: Some(Delivery {
+            opportunistic: outcome(DeliveryResult::Secure, "TLS to every MX"),
+            mta_sts: outcome(DeliveryResult::Secure, "policy enforced"),
+            dane: outcome(DeliveryResult::Secure, "every MX matches its TLSA records"),
+        }),
+        configuration: configuration(NcscLevel::Insufficient),
+        ..DomainReport::empty(name)
+    };
+    advice::annotate(&mut d, 25);
+    d
+}
+
+/// One MX, TLS 1.2 and 1.3, a valid certificate, no MTA-STS and no
+/// TLS-RPT (`secure`); with `self_signed`, the certificate is the
+/// hoster's own (`encrypted`, two failures). Every one lets the client
+/// choose the suite order: the warning a partner list shares most.
+fn plain_partner(name: &str, self_signed: bool) -> DomainReport {
+    let mx_name = format!("mx.{name}");
+    let mut a = address("192.0.2.50");
+    let mut cert = certificate(&mx_name, 40);
+    a.dane = DaneResult::Insecure;
+    a.scan = Some(scan(&["TLSv1.2", "TLSv1.3"], false, None));
+    a.configuration = configuration(NcscLevel::PhaseOut);
+    a.findings = vec![
+        Finding::ok(FindingId::StarttlsOffered, "STARTTLS is offered"),
+        Finding::warn(
+            FindingId::TlsCipherOrder,
+            "the server follows the client's suite order although it accepts phase-out or insufficient suites (NCSC-NL B2-5: prefer the strongest)",
+        ),
+    ];
+    if self_signed {
+        cert.chain_valid = false;
+        cert.chain_error = Some(ChainError::SelfSigned);
+        cert.hostname_match = false;
+        a.findings.push(Finding::fail(
+            FindingId::CertChainValid,
+            "self-signed certificate (CN=localhost)",
+        ));
+        a.findings.push(Finding::fail(
+            FindingId::CertHostname,
+            format!("the certificate does not name {mx_name} (it names localhost)"),
+        ));
+    }
+    a.certificate = Some(cert);
+    let (verdict, reason) = if self_signed {
+        (
+            Verdict::Encrypted,
+            "every MX address has STARTTLS, but a certificate does not validate",
+        )
+    } else {
+        (
+            Verdict::Secure,
+            "every MX address has STARTTLS with a valid certificate",
+        )
+    };
+    let mut d = DomainReport {
+        verdict,
+        verdict_reason: reason.into(),
+        mx_source: MxSource::Mx,
+        mx: vec![host(&mx_name, 10, vec![a])],
+        dnssec: Dnssec::Insecure,
+        mta_sts: Some(MtaStsReport {
+            record: RecordState::Absent,
+            id: None,
+            policy: None,
+            fetch_error: None,
+        }),
+        tls_rpt: Some(TlsRptReport {
+            record: RecordState::Absent,
+            rua: Vec::new(),
+        }),
+        delivery: Some(Delivery {
+            opportunistic: outcome(DeliveryResult::Secure, "TLS to every MX"),
+            mta_sts: outcome(DeliveryResult::NotApplicable, "no MTA-STS record"),
+            dane: outcome(DeliveryResult::NotApplicable, "MX hosts not DNSSEC-signed"),
+        }),
+        configuration: configuration(NcscLevel::PhaseOut),
+        findings: vec![
+            Finding::info(
+                FindingId::MtaStsRecord,
+                format!(
+                    "no MTA-STS record at _mta-sts.{name}: senders cannot learn that TLS is required"
+                ),
+            ),
+            Finding::info(
+                FindingId::TlsRptRecord,
+                "no TLS-RPT record: senders cannot report TLS failures to you",
+            ),
+        ],
+        ..DomainReport::empty(name)
+    };
+    advice::annotate(&mut d, 25);
+    d
+}
+
+/// A partner list of 15 domains with every kind of verdict: two under
+/// DANE, one under MTA-STS, nine plain partners (three with a self-signed
+/// certificate), a partial one, an unreachable one, a null MX and one
+/// that does not exist.
+fn fleet() -> Vec<DomainReport> {
+    let mut domains = vec![
+        protected_two_mx("dane-a.example"),
+        protected_two_mx("dane-b.example"),
+        healthy(),
+        mixed(),
+        error(),
+        null_mx(),
+        nxdomain(),
+    ];
+    for (i, name) in [
+        "p1.example",
+        "p2.example",
+        "p3.example",
+        "p4.example",
+        "p5.example",
+        "p6.example",
+        "s1.example",
+        "s2.example",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        domains.push(plain_partner(name, i >= 5));
+    }
+    domains
+}
+
 /// A run over `domains` with `--fail-below encrypted`, the summary
 /// counted from them.
 fn run(domains: Vec<DomainReport>) -> Report {
@@ -682,4 +887,33 @@ fn with_colour_only_our_own_escapes_reach_the_terminal() {
         .filter(|&c| !matches!(c, '\n' | '\u{1b}') && is_unsafe(c))
         .collect();
     assert!(raw.is_empty(), "raw {raw:?}");
+}
+
+/// Lines per domain block and in all, for the closing figures.
+#[test]
+fn line_counts() {
+    let one = render(
+        &run(vec![protected_two_mx("dane-a.example")]),
+        80,
+        false,
+        false,
+    );
+    let fleet = run(fleet());
+    eprintln!(
+        "LINES protected_two_mx@80 {} @120 {} fleet@80 {} fleet@100 {} healthy@80 {}",
+        one.lines().count(),
+        render(
+            &run(vec![protected_two_mx("dane-a.example")]),
+            120,
+            false,
+            false
+        )
+        .lines()
+        .count(),
+        render(&fleet, 80, false, false).lines().count(),
+        render(&fleet, 100, false, false).lines().count(),
+        render(&run(vec![healthy()]), 80, false, false)
+            .lines()
+            .count(),
+    );
 }
