@@ -32,6 +32,7 @@ use crate::prober::{
 };
 use crate::protection::mta_sts::{self, Fetched, StsTxtLookup};
 pub use crate::report::StopReason;
+use crate::report::view::Gate;
 use crate::report::{DomainReport, Report, RunSettings, Summary, ToolInfo};
 use crate::resolver::{
     Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverHealth, ResolverSettings,
@@ -856,12 +857,13 @@ impl Tally {
     fn add(&mut self, d: &DomainReport, options: &AuditOptions) {
         self.domains += 1;
         *self.verdicts.entry(d.verdict).or_default() += 1;
-        if options.threshold.fails(d.verdict) {
+        // The one fail rule (report::view::Gate) that JUnit and the
+        // table's summary use too.
+        let gate = Gate::of_options(options);
+        if gate.verdict_fails(d) {
             self.below_threshold += 1;
         }
-        if let (Some(t), Some(c)) = (options.fail_level, &d.configuration)
-            && t.fails(c.level)
-        {
+        if gate.level_fails(d) {
             self.below_level += 1;
         }
     }

@@ -200,7 +200,7 @@ fn audit(
     rows: Rows,
     mut on_done: impl FnMut(&DomainReport),
 ) -> anyhow::Result<Report> {
-    let threshold = options.threshold;
+    let gate = smtptls::report::view::Gate::of_options(&options);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     // The resolver spawns its background tasks on the runtime.
     let _runtime_context = runtime.enter();
@@ -210,9 +210,9 @@ fn audit(
     let mut failing = 0usize;
     let stop = stop_signal(args.deadline());
     let report = runtime.block_on(auditor.run_with(jobs, stop, rows, |domain| {
-        if threshold.fails(domain.verdict) {
+        if gate.check(domain).is_some() {
             failing += 1;
-            progress.set_message(format!("{failing} below threshold"));
+            progress.set_message(format!("{failing} failing the gate"));
         }
         progress.inc(1);
         on_done(domain);

@@ -103,7 +103,8 @@ pub enum Naming {
     /// Every address: `mx1 [192.0.2.1, 2001:db8::1], mx2 [192.0.2.2]`.
     Addresses,
     /// A host alone when every one of its addresses has the finding (the
-    /// table shows the addresses in its rows): `mx1, mx2 [192.0.2.2]`.
+    /// table shows the addresses in its rows): `mx1, mx2 [192.0.2.2]`;
+    /// `every MX` when that holds for every host of several.
     Hosts,
 }
 
@@ -129,14 +130,22 @@ impl Problem<'_> {
         if by_host.is_empty() {
             return None;
         }
+        let whole = |host: &str, addrs: &[String]| {
+            d.mx.iter()
+                .find(|m| m.host == host)
+                .is_some_and(|m| m.addresses.len() == addrs.len())
+        };
+        if naming == Naming::Hosts
+            && d.mx.len() > 1
+            && by_host.len() == d.mx.len()
+            && by_host.iter().all(|(h, a)| whole(h, a))
+        {
+            return Some(EVERY_MX.to_string());
+        }
         let parts: Vec<String> = by_host
             .into_iter()
             .map(|(host, addrs)| {
-                let all =
-                    d.mx.iter()
-                        .find(|m| m.host == host)
-                        .is_some_and(|m| m.addresses.len() == addrs.len());
-                if addrs.is_empty() || (naming == Naming::Hosts && all) {
+                if addrs.is_empty() || (naming == Naming::Hosts && whole(host, &addrs)) {
                     host.to_string()
                 } else {
                     format!("{host} [{}]", addrs.join(", "))
@@ -146,6 +155,10 @@ impl Problem<'_> {
         Some(parts.join(", "))
     }
 }
+
+/// What [`Naming::Hosts`] says for a finding on every address of every
+/// MX host of several.
+pub const EVERY_MX: &str = "every MX";
 
 /// `192.0.2.1`, `2001:db8::1`; with the port (`192.0.2.1:2525`,
 /// `[2001:db8::1]:2525`) when it is not the run's.
@@ -424,6 +437,15 @@ impl GateFailure {
 }
 
 impl Gate {
+    /// The gate of a run being audited (`--fail-below`, `--fail-level`).
+    pub fn of_options(options: &crate::options::AuditOptions) -> Gate {
+        Gate {
+            verdict: options.threshold,
+            level: options.fail_level,
+        }
+    }
+
+    /// The gate a report was written under.
     pub fn of(settings: &RunSettings) -> Gate {
         Gate {
             verdict: Threshold(settings.fail_below),
@@ -678,9 +700,11 @@ mod tests {
             about(&ps[1], Naming::Addresses).as_deref(),
             Some("mx1.d.example [192.0.2.1, 2001:db8::1], mx2.d.example [192.0.2.2]")
         );
+        assert_eq!(about(&ps[1], Naming::Hosts).as_deref(), Some(EVERY_MX));
         assert_eq!(
-            about(&ps[1], Naming::Hosts).as_deref(),
-            Some("mx1.d.example, mx2.d.example")
+            about(&ps[0], Naming::Hosts).as_deref(),
+            Some("mx2.d.example"),
+            "the whole of one host of two"
         );
         // One address of two: the host alone would overstate it.
         let d = domain(&[(0, 1, w.clone())]);

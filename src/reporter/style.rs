@@ -75,6 +75,9 @@ impl Table {
         inner.set_width(u16::try_from(room).unwrap_or(u16::MAX));
         if layout.color {
             inner.enforce_styling();
+            // Colour the words only, never the padding: without its
+            // escapes, a coloured line is the plain line.
+            inner.style_text_only();
         } else {
             inner.force_no_tty();
         }
@@ -155,9 +158,8 @@ impl Table {
     pub fn natural_width(&self) -> usize {
         let mut wide = self.inner.clone();
         wide.set_content_arrangement(ContentArrangement::Disabled);
-        wide.force_no_tty();
         wide.lines()
-            .map(|l| unicode_width::UnicodeWidthStr::width(l.trim_end()))
+            .map(|l| unicode_width::UnicodeWidthStr::width(without_sgr(&l).trim_end()))
             .max()
             .unwrap_or(0)
             + self.indent
@@ -171,6 +173,25 @@ impl Table {
             .map(|l| format!("{pad}{}", l.trim_end()))
             .collect()
     }
+}
+
+/// `line` without the SGR escapes this module's colour adds (measured
+/// text has none of its own: every cell is inert).
+fn without_sgr(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find('\x1b') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        match tail.find('m') {
+            Some(end) => rest = &tail[end + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

@@ -1,32 +1,41 @@
-//! `--format table`: for people at a terminal. Per domain the verdict
-//! line, the protection line and the senders line; a compact table of
-//! short facts per MX address; then the problems as full-width lines, each
-//! naming what it is about, with the usual fix under it (`-v`: every
-//! finding). A run summary ends the output.
+//! `--format table`: for people at a terminal, rendered from the one view
+//! of the report (`report::view`). Per domain: the verdict line, the
+//! protection line and the senders line; a table of short facts, one row
+//! per MX address; every failure with its usual fix; each warning as one
+//! line. Notes, tips and the fixes of warnings wait for `-v`, which shows
+//! every finding with its id. Over a fleet, a warning that several domains
+//! share is said once, in the summary, with its count; the summary lists
+//! failures first.
 //!
 //! Everything is laid out to the width it is given (the terminal's, else
-//! `COLUMNS`, else 100: see [`table_width`]). Only prose wraps, at spaces:
-//! a host name, an address or a suite name is never split, and a line
-//! can only exceed the width when one such word is longer than the line.
-//! Colour (`--color`, `NO_COLOR`) never changes the layout, and it only
-//! repeats what a word already says.
+//! `COLUMNS`, else 100: see [`table_width`]). The fact table and the
+//! summary's problem table are comfy-table in the house style
+//! (`super::style`); only the finding lines are laid out by hand, because
+//! they are prose hanging from a label (`FAIL  subject: message`, the fix
+//! under it), which no grid draws. Prose wraps at spaces: a host name, an
+//! address or a suite name is never split. Colour (`--color`, `NO_COLOR`)
+//! never changes the layout, and it only repeats what a word already says.
 //!
 //! Every string from the network goes through [`inert`] before it is
 //! laid out, so escapes are shown, never obeyed, and cannot forge lines.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::Reporter;
+pub(super) use super::style::Tone;
+use super::style::{Layout, Table};
 use super::text::terminal as inert;
-use crate::report::{
-    AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport,
-    NcscLevel, Report,
+use crate::report::SessionState;
+use crate::report::view::{
+    DaneState, DomainView, FleetView, Naming, Problem, SENDERS, Subject, delivery_word, located,
 };
-use crate::report::{RecordState, SessionState};
-use crate::vocabulary::{Finding, FixBy, Severity, Verdict};
+use crate::report::{
+    AddressReport, ChainError, DaneResult, DeliveryResult, DomainReport, MxReport, NcscLevel,
+    Report,
+};
+use crate::vocabulary::{Finding, FindingId, FixBy, Severity, Verdict};
 
 /// The width when neither the terminal nor `COLUMNS` says one.
 pub const DEFAULT_WIDTH: usize = 100;
@@ -58,12 +67,17 @@ pub struct TableReporter {
 
 impl Reporter for TableReporter {
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let fleet = FleetView::new(report);
         let mut lines = Vec::new();
-        for domain in &report.domains {
-            self.domain(domain, report.settings.port, &mut lines);
+        let mut left_out = false;
+        for v in &fleet.domains {
+            left_out |= self.domain(v, &fleet, &mut lines);
             lines.push(String::new());
         }
-        self.summary(report, &mut lines);
+        self.summary(&fleet, &mut lines);
+        if left_out {
+            lines.extend(wrap_words(MORE, &Span::plain(""), "  ", self.width));
+        }
         for line in lines {
             writeln!(out, "{line}")?;
         }
@@ -167,28 +181,6 @@ fn closes_quote(word: &str) -> bool {
         .ends_with('`')
 }
 
-#[derive(Clone, Copy)]
-pub(super) enum Tone {
-    Good,
-    Info,
-    Notice,
-    Warn,
-    Bad,
-}
-
-impl Tone {
-    /// ANSI SGR code.
-    pub(super) fn sgr(self) -> &'static str {
-        match self {
-            Tone::Good => "32",
-            Tone::Info => "36",
-            Tone::Notice => "90",
-            Tone::Warn => "33",
-            Tone::Bad => "31",
-        }
-    }
-}
-
 pub(super) fn verdict_tone(v: Verdict) -> Tone {
     match v {
         Verdict::Protected | Verdict::Secure => Tone::Good,
@@ -210,118 +202,74 @@ fn severity_word(s: Severity) -> (&'static str, Tone) {
     }
 }
 
-/// A column of the fact table: its header, whether numbers align right.
-struct Column {
-    header: &'static str,
-    right: bool,
+/// A fact of the table: its text and, when it is good or bad, its tone.
+#[derive(Clone)]
+struct Fact {
+    text: String,
+    tone: Option<Tone>,
 }
 
-const PREF: Column = Column {
-    header: "Pref",
-    right: false,
-};
-const MX: Column = Column {
-    header: "MX",
-    right: false,
-};
-const ADDRESS: Column = Column {
-    header: "Address",
-    right: false,
-};
-const TLS: Column = Column {
-    header: "TLS",
-    right: false,
-};
-const CERT: Column = Column {
-    header: "Cert",
-    right: false,
-};
-const DAYS: Column = Column {
-    header: "Days",
-    right: true,
-};
-const DANE: Column = Column {
-    header: "DANE",
-    right: false,
-};
-const CONFIG: Column = Column {
-    header: "Config",
-    right: false,
-};
-const ACCEPTS: Column = Column {
-    header: "Accepts",
-    right: false,
-};
-const PQ: Column = Column {
-    header: "PQ",
-    right: false,
-};
-const CIPHER: Column = Column {
-    header: "Cipher",
-    right: false,
-};
-
-/// The facts of one address, one cell per column.
-struct Row {
-    pref: Span,
-    mx: Span,
-    address: Span,
-    tls: Span,
-    cert: Span,
-    days: Span,
-    dane: Span,
-    config: Span,
-    accepts: Span,
-    pq: Span,
-    cipher: Span,
-}
-
-impl Row {
-    fn cells(&self) -> [&Span; 11] {
-        [
-            &self.pref,
-            &self.mx,
-            &self.address,
-            &self.tls,
-            &self.cert,
-            &self.days,
-            &self.dane,
-            &self.config,
-            &self.accepts,
-            &self.pq,
-            &self.cipher,
-        ]
+impl Fact {
+    fn plain(text: impl Into<String>) -> Fact {
+        Fact {
+            text: text.into(),
+            tone: None,
+        }
+    }
+    fn toned(text: impl Into<String>, tone: Tone) -> Fact {
+        Fact {
+            text: text.into(),
+            tone: Some(tone),
+        }
+    }
+    /// Good (green) or bad (red); plain when neither.
+    fn judged(text: impl Into<String>, good: Option<bool>) -> Fact {
+        Fact {
+            text: text.into(),
+            tone: good.map(|g| if g { Tone::Good } else { Tone::Bad }),
+        }
+    }
+    fn dash() -> Fact {
+        Fact::plain("-")
     }
 }
 
-/// The columns of [`Row::cells`], in order.
-const COLUMNS: [Column; 11] = [
-    PREF, MX, ADDRESS, TLS, CERT, DAYS, DANE, CONFIG, ACCEPTS, PQ, CIPHER,
+/// The columns of the fact table, in order.
+const HEADERS: [&str; 11] = [
+    "Pref", "MX", "Address", "TLS", "Cert", "Days", "DANE", "Config", "Accepts", "PQ", "Cipher",
 ];
-/// The facts always shown (when the table fits at all).
+const PREF: usize = 0;
+const MX: usize = 1;
+const ADDRESS: usize = 2;
+const DAYS: usize = 5;
+/// The facts always shown (when a table fits at all).
 const BASE: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
 /// Further facts, added in this order while they fit: the narrow ones
 /// first, the cipher (the widest) last.
 const EXTRA: [usize; 3] = [8, 9, 10];
-/// Where the address is in [`Row::cells`].
-const ADDRESS_COLUMN: usize = 2;
 /// The address column's header when the hosts are on lines of their own.
 const GROUPED_HEADER: &str = "MX / Address";
 /// An address under its host.
 const GROUP_INDENT: &str = "  ";
-/// Between two columns.
-const GAP: &str = "  ";
 /// Before the table and every problem line.
 const INDENT: &str = "  ";
+/// Said once at the end when the default output left something out.
+const MORE: &str = "-v: every finding with its fix; smtptls explain ID: what a finding means";
 
-/// One line to say under the table: a finding, what it is about, and
-/// every subject that has the same finding.
-struct Problem<'a> {
-    finding: &'a Finding,
-    subjects: Vec<String>,
+/// One address's facts, with the index of its MX host.
+struct Row {
+    host: usize,
+    facts: [Fact; 11],
 }
 
 impl TableReporter {
+    fn layout(&self) -> Layout {
+        Layout {
+            width: self.width,
+            color: self.color,
+        }
+    }
+
     fn paint(&self, text: impl Into<String>, tone: Tone) -> Span {
         let plain = text.into();
         let shown = if self.color {
@@ -332,18 +280,18 @@ impl TableReporter {
         Span { plain, shown }
     }
 
-    /// A cell coloured when it is good or bad; plain otherwise.
-    fn cell(&self, text: impl Into<String>, good: Option<bool>) -> Span {
-        match good {
-            Some(true) => self.paint(text, Tone::Good),
-            Some(false) => self.paint(text, Tone::Bad),
-            None => Span::plain(text),
+    fn fact_span(&self, f: &Fact) -> Span {
+        match f.tone {
+            Some(t) => self.paint(f.text.clone(), t),
+            None => Span::plain(f.text.clone()),
         }
     }
 
-    /// One domain; `port` is the run's SMTP port (an address is shown
-    /// with its port only when that differs, as with `--connect-to`).
-    fn domain(&self, d: &DomainReport, port: u16, lines: &mut Vec<String>) {
+    /// One domain. Returns whether the default output left something out
+    /// (`-v` would show more).
+    fn domain(&self, v: &DomainView<'_>, fleet: &FleetView<'_>, lines: &mut Vec<String>) -> bool {
+        let d = v.report;
+        let port = fleet.report.settings.port;
         let verdict = self.paint(d.verdict.as_str().to_uppercase(), verdict_tone(d.verdict));
         let head = Span {
             plain: format!("{}  {}  ", inert(&d.domain), verdict.plain),
@@ -357,24 +305,28 @@ impl TableReporter {
         ));
         if let Some(delivery) = &d.delivery {
             lines.extend(wrap_units(
-                &protection_units(d),
+                &protection_units(v),
                 " | ",
                 &Span::plain(INDENT),
                 "    ",
                 self.width,
             ));
-            let senders = [
-                ("opportunistic", delivery.opportunistic.result),
-                ("MTA-STS-enforcing", delivery.mta_sts.result),
-                ("DANE-enforcing", delivery.dane.result),
-            ]
-            .map(|(who, r)| {
-                let result = self.result(r);
-                Span {
-                    plain: format!("{who} {}", result.plain),
-                    shown: format!("{who} {}", result.shown),
-                }
-            });
+            let results = [
+                delivery.opportunistic.result,
+                delivery.mta_sts.result,
+                delivery.dane.result,
+            ];
+            let senders: Vec<Span> = SENDERS
+                .iter()
+                .zip(results)
+                .map(|(who, r)| {
+                    let result = self.result(r);
+                    Span {
+                        plain: format!("{who} {}", result.plain),
+                        shown: format!("{who} {}", result.shown),
+                    }
+                })
+                .collect();
             lines.extend(wrap_units(
                 &senders,
                 " | ",
@@ -388,17 +340,23 @@ impl TableReporter {
         }
         if self.verbose {
             self.every_finding(d, lines);
+            false
         } else {
-            self.problems(d, lines);
+            self.problems(v, fleet, lines)
         }
     }
 
     fn result(&self, r: DeliveryResult) -> Span {
-        match r {
-            DeliveryResult::Secure => self.paint("secure", Tone::Good),
-            DeliveryResult::Cleartext => self.paint("cleartext", Tone::Warn),
-            DeliveryResult::Deferred => self.paint("DEFERRED", Tone::Bad),
-            DeliveryResult::NotApplicable => Span::plain("n/a"),
+        let tone = match r {
+            DeliveryResult::Secure => Some(Tone::Good),
+            DeliveryResult::Cleartext => Some(Tone::Warn),
+            DeliveryResult::Deferred => Some(Tone::Bad),
+            DeliveryResult::NotApplicable => None,
+        };
+        let word = delivery_word(r);
+        match tone {
+            Some(t) => self.paint(word, t),
+            None => Span::plain(word),
         }
     }
 
@@ -407,130 +365,110 @@ impl TableReporter {
     /// address; the MX host on a line of its own with its addresses under
     /// it (the host's line may run across the fact columns); each address
     /// as a wrapped line of facts. In a table, the extra columns are
-    /// added while they fit.
+    /// added while they fit. Every column is kept whole: they hold names
+    /// and short facts, and a fact split over two lines misreads.
     fn facts(&self, d: &DomainReport, port: u16, lines: &mut Vec<String>) {
-        let hosts: Vec<(&MxReport, Vec<Row>)> =
+        let rows: Vec<Row> =
             d.mx.iter()
-                .map(|mx| {
-                    let rows = if mx.addresses.is_empty() {
-                        vec![self.no_address_row(mx)]
+                .enumerate()
+                .flat_map(|(i, mx)| {
+                    let facts: Vec<[Fact; 11]> = if mx.addresses.is_empty() {
+                        vec![no_address_facts(mx)]
                     } else {
                         mx.addresses
                             .iter()
-                            .map(|a| self.address_row(mx, a, port))
+                            .map(|a| address_facts(mx, a, port))
                             .collect()
                     };
-                    (mx, rows)
+                    facts.into_iter().map(move |facts| Row { host: i, facts })
                 })
                 .collect();
-        let rows = || hosts.iter().flat_map(|(_, rows)| rows.iter());
-        let widths: Vec<usize> = (0..COLUMNS.len())
-            .map(|i| {
-                rows()
-                    .map(|r| r.cells()[i].width())
-                    .chain([COLUMNS[i].header.width()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let total = |cols: &[usize], widths: &[usize]| {
-            INDENT.width()
-                + cols.iter().map(|&i| widths[i]).sum::<usize>()
-                + GAP.width() * cols.len().saturating_sub(1)
+        let fits = |cols: &[usize], grouped: bool| {
+            self.fact_table(&rows, cols, grouped).natural_width() <= self.width
         };
-        // Grouped: the address column holds the address under its host,
-        // indented, and is headed `MX / Address`.
-        let mut grouped_widths = widths.clone();
-        grouped_widths[ADDRESS_COLUMN] = rows()
-            .map(|r| GROUP_INDENT.width() + r.address.width())
-            .chain([GROUPED_HEADER.width()])
-            .max()
-            .unwrap_or(0);
-        let grouped_base: Vec<usize> = BASE
-            .iter()
-            .copied()
-            .filter(|&i| i >= ADDRESS_COLUMN)
-            .collect();
-        let (mut cols, widths, grouped) = if total(&BASE, &widths) <= self.width {
-            (BASE.to_vec(), widths, false)
-        } else if total(&grouped_base, &grouped_widths) <= self.width {
-            (grouped_base, grouped_widths, true)
+        let grouped_base: Vec<usize> = BASE.iter().copied().filter(|&i| i >= ADDRESS).collect();
+        let (mut cols, grouped) = if fits(&BASE, false) {
+            (BASE.to_vec(), false)
+        } else if fits(&grouped_base, true) {
+            (grouped_base, true)
         } else {
-            for row in rows() {
-                self.fact_line(row, lines);
+            for row in &rows {
+                self.fact_line(&d.mx[row.host], row, lines);
             }
             return;
         };
         for extra in EXTRA {
             let mut wider = cols.clone();
             wider.push(extra);
-            if total(&wider, &widths) <= self.width {
+            if fits(&wider, grouped) {
                 cols = wider;
             }
         }
-        let header: Vec<Span> = cols
-            .iter()
-            .map(|&i| match (grouped, i) {
-                (true, ADDRESS_COLUMN) => Span::plain(GROUPED_HEADER),
-                _ => Span::plain(COLUMNS[i].header),
-            })
-            .collect();
-        lines.push(self.table_line(&header.iter().collect::<Vec<_>>(), &cols, &widths));
-        for (mx, rows) in &hosts {
-            if grouped {
+        let table = self.fact_table(&rows, &cols, grouped);
+        let mut drawn = table.lines().into_iter();
+        lines.extend(drawn.next());
+        let mut host = None;
+        for (row, line) in rows.iter().zip(drawn) {
+            if grouped && host != Some(row.host) {
+                let mx = &d.mx[row.host];
                 lines.push(format!("{INDENT}{} {}", mx.preference, inert(&mx.host)));
+                host = Some(row.host);
             }
-            for row in rows {
-                let cells = row.cells();
-                let indented = Span {
-                    plain: format!("{GROUP_INDENT}{}", row.address.plain),
-                    shown: format!("{GROUP_INDENT}{}", row.address.shown),
-                };
-                let picked: Vec<&Span> = cols
-                    .iter()
-                    .map(|&i| match (grouped, i) {
-                        (true, ADDRESS_COLUMN) => &indented,
-                        _ => cells[i],
-                    })
-                    .collect();
-                lines.push(self.table_line(&picked, &cols, &widths));
-            }
+            lines.push(line);
         }
     }
 
-    fn table_line(&self, cells: &[&Span], cols: &[usize], widths: &[usize]) -> String {
-        let mut line = INDENT.to_string();
-        for (n, (cell, &i)) in cells.iter().zip(cols).enumerate() {
-            if n > 0 {
-                line.push_str(GAP);
-            }
-            let pad = " ".repeat(widths[i].saturating_sub(cell.width()));
-            if COLUMNS[i].right {
-                line.push_str(&pad);
-                line.push_str(&cell.shown);
-            } else {
-                line.push_str(&cell.shown);
-                line.push_str(&pad);
-            }
+    /// The facts of `cols` as a table; `grouped`: the address under its
+    /// host (the host lines are added by the caller).
+    fn fact_table(&self, rows: &[Row], cols: &[usize], grouped: bool) -> Table {
+        let header: Vec<&str> = cols
+            .iter()
+            .map(|&i| match (grouped, i) {
+                (true, ADDRESS) => GROUPED_HEADER,
+                _ => HEADERS[i],
+            })
+            .collect();
+        let mut table = Table::new(&header, self.layout(), INDENT.width());
+        table.keep_whole(&(0..cols.len()).collect::<Vec<_>>());
+        if let Some(days) = cols.iter().position(|&i| i == DAYS) {
+            table.align_right(&[days]);
         }
-        line.trim_end().to_string()
+        for row in rows {
+            let cells = cols
+                .iter()
+                .map(|&i| {
+                    let f = &row.facts[i];
+                    let text = match (grouped, i) {
+                        (true, ADDRESS) => format!("{GROUP_INDENT}{}", f.text),
+                        _ => f.text.clone(),
+                    };
+                    table.maybe_paint(text, f.tone)
+                })
+                .collect();
+            table.row(cells);
+        }
+        table
     }
 
     /// An address's facts as one wrapped line, for widths where no
     /// table fits: `10 mx.example 192.0.2.1: TLS 1.3, cert valid, …`.
-    fn fact_line(&self, row: &Row, lines: &mut Vec<String>) {
-        let labelled = |label: &str, cell: &Span, end: &str| Span {
-            plain: format!("{label} {}{end}", cell.plain),
-            shown: format!("{label} {}{end}", cell.shown),
+    fn fact_line(&self, mx: &MxReport, row: &Row, lines: &mut Vec<String>) {
+        let f = &row.facts;
+        let labelled = |label: &str, i: usize, end: &str| {
+            let cell = self.fact_span(&f[i]);
+            Span {
+                plain: format!("{label} {}{end}", cell.plain),
+                shown: format!("{label} {}{end}", cell.shown),
+            }
         };
         let units = [
-            Span::plain(format!("{} {}", row.pref.plain, row.mx.plain)),
-            Span::plain(format!("{}:", row.address.plain)),
-            labelled("TLS", &row.tls, ","),
-            labelled("cert", &row.cert, ","),
-            labelled("days", &row.days, ","),
-            labelled("DANE", &row.dane, ","),
-            labelled("config", &row.config, ""),
+            Span::plain(format!("{} {}", mx.preference, inert(&mx.host))),
+            Span::plain(format!("{}:", self.fact_span(&f[ADDRESS]).plain)),
+            labelled("TLS", 3, ","),
+            labelled("cert", 4, ","),
+            labelled("days", 5, ","),
+            labelled("DANE", 6, ","),
+            labelled("config", 7, ""),
         ];
         lines.extend(wrap_units(
             &units,
@@ -541,175 +479,87 @@ impl TableReporter {
         ));
     }
 
-    fn no_address_row(&self, mx: &MxReport) -> Row {
-        let dash = || Span::plain("-");
-        Row {
-            pref: Span::plain(mx.preference.to_string()),
-            mx: Span::plain(inert(&mx.host)),
-            address: self.paint("none", Tone::Bad),
-            tls: dash(),
-            cert: dash(),
-            days: dash(),
-            dane: dash(),
-            config: dash(),
-            accepts: dash(),
-            pq: dash(),
-            cipher: dash(),
-        }
-    }
-
-    fn address_row(&self, mx: &MxReport, a: &AddressReport, port: u16) -> Row {
-        let dash = || Span::plain("-");
-        let tls = match (&a.tls, &a.legacy_session) {
-            (Some(t), _) => Span::plain(inert(t.version.trim_start_matches("TLSv"))),
-            (None, Some(_)) => self.paint("legacy", Tone::Warn),
-            (None, None) if !a.reachable() => Span::plain("?"),
-            (None, None) if a.starttls => self.paint("failed", Tone::Bad),
-            (None, None) => self.paint("no", Tone::Bad),
-        };
-        let (cert, days) = match &a.certificate {
-            Some(c) => {
-                let word = match (c.chain_error, c.hostname_match) {
-                    (None, true) => "valid".to_string(),
-                    (None, false) => "wrong name".to_string(),
-                    // Both wrong: the chain, the worse; the problem lines
-                    // under the table name both.
-                    (Some(e), _) => chain_word(e).to_string(),
-                };
-                let good = c.chain_valid && c.hostname_match;
-                (
-                    self.cell(word, Some(good)),
-                    self.cell(c.days_left.to_string(), Some(c.days_left >= 0)),
-                )
-            }
-            None => (dash(), dash()),
-        };
-        let accepts = match &a.scan {
-            Some(scan) => {
-                let text: Vec<&str> = scan
-                    .accepted_versions
-                    .iter()
-                    .map(|v| v.as_str().trim_start_matches("TLSv"))
-                    .collect();
-                let legacy = scan
-                    .accepted_versions
-                    .iter()
-                    .any(|v| v.level() == NcscLevel::Insufficient);
-                if text.is_empty() {
-                    dash()
-                } else {
-                    self.cell(text.join(" "), legacy.then_some(false))
-                }
-            }
-            None => dash(),
-        };
-        Row {
-            pref: Span::plain(mx.preference.to_string()),
-            mx: Span::plain(inert(&mx.host)),
-            address: Span::plain(address(a, port)),
-            tls,
-            cert,
-            days,
-            dane: self.dane_cell(a.dane),
-            config: self.config_cell(a),
-            accepts,
-            pq: match a.post_quantum {
-                Some(true) => Span::plain("yes"),
-                Some(false) => Span::plain("no"),
-                None => dash(),
-            },
-            cipher: match &a.tls {
-                Some(t) => Span::plain(inert(&t.cipher)),
-                None => dash(),
-            },
-        }
-    }
-
-    fn dane_cell(&self, r: DaneResult) -> Span {
-        match r {
-            DaneResult::Valid => self.paint("valid", Tone::Good),
-            DaneResult::Mismatch => self.paint("MISMATCH", Tone::Bad),
-            DaneResult::LookupFailed => self.paint("failed", Tone::Bad),
-            DaneResult::Unusable => Span::plain("unusable"),
-            DaneResult::None | DaneResult::Insecure => Span::plain("-"),
-        }
-    }
-
-    /// The configuration level, `insuff.` / `phase-out` / `suff.` /
-    /// `good`, with `?` when not everything was tried (it may be worse).
-    fn config_cell(&self, a: &AddressReport) -> Span {
-        let Some(c) = &a.configuration else {
-            return Span::plain("-");
-        };
-        let word = match c.level {
-            NcscLevel::Good => "good",
-            NcscLevel::Sufficient => "suff.",
-            NcscLevel::PhaseOut => "phase-out",
-            NcscLevel::Insufficient => "insuff.",
-        };
-        let text = if c.lower_bound {
-            format!("{word}?")
-        } else {
-            word.to_string()
-        };
-        self.cell(text, (c.level == NcscLevel::Insufficient).then_some(false))
-    }
-
-    /// The problems under the table: warnings and failures, and notes
-    /// that come with advice; every note where there is no table to look
-    /// at (null MX, a domain that does not exist). The same finding on
-    /// several addresses is one line naming them all.
-    fn problems(&self, d: &DomainReport, lines: &mut Vec<String>) {
-        let shown = |f: &Finding| {
-            f.severity >= Severity::Warn
-                || (f.severity == Severity::Info && (f.fix.is_some() || d.delivery.is_none()))
-        };
-        let mut problems: Vec<Problem<'_>> = Vec::new();
-        for (subject, finding) in subjects(d) {
-            if !shown(finding) {
-                continue;
-            }
-            match problems.iter_mut().find(|p| {
-                p.finding.id == finding.id
-                    && p.finding.severity == finding.severity
-                    && p.finding.message == finding.message
-                    && p.finding.fix == finding.fix
-            }) {
-                Some(p) => {
-                    if let Some(s) = subject {
-                        p.subjects.push(s);
+    /// The problems under the table, from the view: every failure with
+    /// its fix, each warning as one line. Over a fleet, the warnings that
+    /// other domains share are only named here; the summary says them
+    /// once, with their count. Returns whether anything was left for
+    /// `-v` (notes, tips, the fixes of warnings).
+    fn problems(&self, v: &DomainView<'_>, fleet: &FleetView<'_>, lines: &mut Vec<String>) -> bool {
+        let d = v.report;
+        let port = fleet.report.settings.port;
+        let several = fleet.domains.len() > 1;
+        let mut shared: Vec<FindingId> = Vec::new();
+        let mut left_out = false;
+        for p in &v.problems {
+            let f = p.finding;
+            let about = p
+                .about(d, port, Naming::Hosts)
+                .map(|a| format!("{}: ", inert(&a)))
+                .unwrap_or_default();
+            match f.severity {
+                // The headline already says it, word for word.
+                Severity::Fail if f.fix.is_none() && f.message == d.verdict_reason => {}
+                Severity::Fail => self.finding_lines(f, &about, false, lines),
+                Severity::Warn => {
+                    left_out |= f.fix.is_some();
+                    if several && fleet.domains_with(f.id, Severity::Warn) > 1 {
+                        if !shared.contains(&f.id) {
+                            shared.push(f.id);
+                        }
+                    } else {
+                        self.one_line(p, &about, lines);
                     }
                 }
-                None => problems.push(Problem {
-                    finding,
-                    subjects: subject.into_iter().collect(),
-                }),
+                Severity::Info | Severity::Ok => left_out = true,
             }
         }
-        // Failures first; otherwise in the order the checks ran.
-        problems.sort_by_key(|p| std::cmp::Reverse(p.finding.severity));
-        for p in &problems {
-            let about = if p.subjects.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", join_subjects(&p.subjects))
+        if !shared.is_empty() {
+            let ids: Vec<&str> = shared.iter().map(|id| id.as_str()).collect();
+            let (word, tone) = severity_word(Severity::Warn);
+            let sev = self.paint(format!("{word:<4}"), tone);
+            let first = Span {
+                plain: format!("{INDENT}{}  ", sev.plain),
+                shown: format!("{INDENT}{}  ", sev.shown),
             };
-            self.finding_lines(p.finding, &about, false, lines);
+            let text = format!(
+                "{} (shared with other domains: see the summary)",
+                ids.join(", ")
+            );
+            lines.extend(wrap_words(&text, &first, "        ", self.width));
         }
+        left_out
+    }
+
+    /// `  warn  subject: message`, cut to one line with `…`.
+    fn one_line(&self, p: &Problem<'_>, about: &str, lines: &mut Vec<String>) {
+        let (word, tone) = severity_word(p.finding.severity);
+        let sev = self.paint(format!("{word:<4}"), tone);
+        let lead = format!("{INDENT}{}  ", sev.plain);
+        let text = format!("{about}{}", inert(&p.finding.message));
+        let room = self.width.saturating_sub(lead.width());
+        lines.push(format!(
+            "{INDENT}{}  {}",
+            sev.shown,
+            cut(&text, room).trim_end()
+        ));
     }
 
     /// `-v`: every finding, grouped by what it is about: the domain, each
     /// MX host, each address.
     fn every_finding(&self, d: &DomainReport, lines: &mut Vec<String>) {
-        let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
-        for (subject, finding) in subjects(d) {
-            let name = subject.unwrap_or_else(|| inert(&d.domain).into_owned());
+        let mut groups: Vec<(Subject<'_>, Vec<&Finding>)> = Vec::new();
+        for l in located(d) {
             match groups.last_mut() {
-                Some((last, list)) if *last == name => list.push(finding),
-                _ => groups.push((name, vec![finding])),
+                Some((last, list)) if *last == l.subject => list.push(l.finding),
+                _ => groups.push((l.subject, vec![l.finding])),
             }
         }
-        for (name, findings) in groups {
+        for (subject, findings) in groups {
+            let name = match subject {
+                Subject::Domain => inert(&d.domain).into_owned(),
+                Subject::Host { host } => inert(host).into_owned(),
+                Subject::Address { host, ip, .. } => format!("{} [{ip}]", inert(host)),
+            };
             lines.push(format!("{INDENT}{name}"));
             for f in findings {
                 self.finding_lines(f, "", true, lines);
@@ -718,8 +568,7 @@ impl TableReporter {
     }
 
     /// `  FAIL  about: message` wrapped, then `fix: …` under it. With
-    /// `ids` (verbose) the id and the NCSC-NL level are shown too;
-    /// without, a note with advice is shown as its advice.
+    /// `ids` (verbose) the id and the NCSC-NL level are shown too.
     fn finding_lines(&self, f: &Finding, about: &str, ids: bool, lines: &mut Vec<String>) {
         let (word, tone) = severity_word(f.severity);
         let sev = self.paint(format!("{word:<4}"), tone);
@@ -729,17 +578,6 @@ impl TableReporter {
             shown: format!("{indent}{}  ", sev.shown),
         };
         let cont = " ".repeat(indent.width() + 6);
-        let label = |by: FixBy| match by {
-            FixBy::Receiver => "fix:",
-            FixBy::Sender => "fix (your side):",
-        };
-        // A note that comes with advice (no TLS-RPT record, MTA-STS in
-        // testing) is its advice alone by default: one item, not two.
-        if let (false, Severity::Info, Some(fix)) = (ids, f.severity, &f.fix) {
-            let text = format!("{about}{} {}", label(fix.by), inert(&fix.text));
-            lines.extend(wrap_words(&text, &first, &cont, self.width));
-            return;
-        }
         let mut text = String::new();
         if ids {
             text.push_str(f.id.as_str());
@@ -752,13 +590,21 @@ impl TableReporter {
         }
         lines.extend(wrap_words(&text, &first, &cont, self.width));
         if let Some(fix) = &f.fix {
-            let first = Span::plain(format!("{cont}{} ", label(fix.by)));
+            let label = match fix.by {
+                FixBy::Receiver => "fix:",
+                FixBy::Sender => "fix (your side):",
+            };
+            let first = Span::plain(format!("{cont}{label} "));
             let more = " ".repeat(cont.width() + 5);
             lines.extend(wrap_words(&inert(&fix.text), &first, &more, self.width));
         }
     }
 
-    fn summary(&self, report: &Report, lines: &mut Vec<String>) {
+    /// The verdict counts and the threshold; over a fleet, then every
+    /// failure and warning id with the number of domains that have it at
+    /// that severity, failures first.
+    fn summary(&self, fleet: &FleetView<'_>, lines: &mut Vec<String>) {
+        let report = fleet.report;
         let s = &report.summary;
         let plural = if s.domains == 1 { "" } else { "s" };
         let counts: Vec<(&Verdict, &usize)> = s.verdicts.iter().filter(|(_, n)| **n > 0).collect();
@@ -797,165 +643,212 @@ impl TableReporter {
             "  ",
             self.width,
         ));
-        // Over a partner list, what to fix first: the problems that
-        // affect the most domains.
-        if s.domains > 1 {
-            let common = most_common_problems(report, 5);
-            if !common.is_empty() {
-                let last = common.len() - 1;
-                let units: Vec<Span> = common
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, item)| Span::plain(if i == last { item } else { item + "," }))
-                    .collect();
-                lines.extend(wrap_units(
-                    &units,
-                    " ",
-                    &Span::plain("most common problems: "),
-                    "  ",
-                    self.width,
-                ));
-            }
+        if fleet.domains.len() < 2 {
+            return;
         }
+        let shared: Vec<_> = fleet
+            .shared
+            .iter()
+            .filter(|p| p.severity >= Severity::Warn)
+            .collect();
+        if shared.is_empty() {
+            return;
+        }
+        // Each row one line: a failure names its domains (each domain's
+        // block above has the details and the fix), a warning says what
+        // it means (the domains' blocks only name it).
+        let texts: Vec<String> = shared
+            .iter()
+            .map(|p| match p.severity {
+                Severity::Fail => {
+                    let names: Vec<&str> = fleet
+                        .domains
+                        .iter()
+                        .filter(|v| v.at(Severity::Fail).any(|q| q.finding.id == p.id))
+                        .map(|v| v.report.domain.as_str())
+                        .collect();
+                    inert(&names.join(", ")).into_owned()
+                }
+                _ => inert(&p.example.1.finding.message).into_owned(),
+            })
+            .collect();
+        let build = |texts: Option<&[String]>| {
+            let header: &[&str] = match texts {
+                Some(_) => &["", "Finding", "Domains", ""],
+                None => &["", "Finding", "Domains"],
+            };
+            let mut table = Table::new(header, self.layout(), 2);
+            table.keep_whole(&[0, 1, 2, 3]).align_right(&[2]);
+            for (i, p) in shared.iter().enumerate() {
+                let (word, tone) = severity_word(p.severity);
+                let mut cells = vec![
+                    table.paint(word, tone),
+                    Table::cell(p.id.as_str()),
+                    Table::cell(p.domains.to_string()),
+                ];
+                if let Some(texts) = texts {
+                    cells.push(Table::cell(texts[i].clone()));
+                }
+                table.row(cells);
+            }
+            table
+        };
+        // What the first three columns and their gaps take; the rest is
+        // for the text, which is cut to one line (or left out where too
+        // little would be left to read).
+        let bare = build(None).natural_width() + 2;
+        let room = self.width.saturating_sub(bare);
+        let table = if room >= MIN_TEXT {
+            let texts: Vec<String> = texts.iter().map(|t| cut(t, room)).collect();
+            build(Some(&texts))
+        } else {
+            build(None)
+        };
+        lines.extend(table.lines());
     }
 }
 
-/// Every finding of a domain with what it is about: `None` for the
-/// domain itself, the host for an MX finding, `host [address]` for an
-/// address finding; in the order the checks ran.
-fn subjects(d: &DomainReport) -> Vec<(Option<String>, &Finding)> {
-    let mut out: Vec<(Option<String>, &Finding)> = d.findings.iter().map(|f| (None, f)).collect();
-    for mx in &d.mx {
-        let host = inert(&mx.host).into_owned();
-        out.extend(mx.findings.iter().map(|f| (Some(host.clone()), f)));
-        for a in &mx.addresses {
-            let name = format!("{host} [{}]", a.ip);
-            out.extend(a.findings.iter().map(|f| (Some(name.clone()), f)));
-        }
+/// The least room worth giving the summary's last column (the domains
+/// of a failure, the meaning of a warning).
+const MIN_TEXT: usize = 10;
+
+/// `text` cut to `room` columns, with `…` when it was cut.
+fn cut(text: &str, room: usize) -> String {
+    if text.width() <= room {
+        return text.to_string();
     }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > room {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
     out
 }
 
-/// `mx1 [192.0.2.1]`, `mx1 [192.0.2.1, 2001:db8::1]`, `mx1 [a], mx2 [b]`.
-fn join_subjects(subjects: &[String]) -> String {
-    let mut by_host: Vec<(String, Vec<String>)> = Vec::new();
-    for s in subjects {
-        let (host, addr) = match s.rsplit_once(" [") {
-            Some((h, a)) => (h.to_string(), Some(a.trim_end_matches(']').to_string())),
-            None => (s.clone(), None),
-        };
-        match by_host.iter_mut().find(|(h, _)| *h == host) {
-            Some((_, addrs)) => addrs.extend(addr),
-            None => by_host.push((host, addr.into_iter().collect())),
-        }
-    }
-    by_host
-        .into_iter()
-        .map(|(host, addrs)| {
-            if addrs.is_empty() {
-                host
-            } else {
-                format!("{host} [{}]", addrs.join(", "))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+fn no_address_facts(mx: &MxReport) -> [Fact; 11] {
+    let mut facts: [Fact; 11] = std::array::from_fn(|_| Fact::dash());
+    facts[PREF] = Fact::plain(mx.preference.to_string());
+    facts[MX] = Fact::plain(inert(&mx.host));
+    facts[ADDRESS] = Fact::toned("none", Tone::Bad);
+    facts
 }
 
-/// `192.0.2.1`, `2001:db8::1`; with the port (`192.0.2.1:2525`,
-/// `[2001:db8::1]:2525`) when it is not the run's.
-fn address(a: &AddressReport, port: u16) -> String {
-    if a.port == port {
-        a.ip.to_string()
-    } else if a.ip.is_ipv6() {
-        format!("[{}]:{}", a.ip, a.port)
-    } else {
-        format!("{}:{}", a.ip, a.port)
-    }
-}
-
-/// The `limit` warning or failing finding ids that affect the most
-/// domains, as `id (N domains)`, most first; on a tie failures before
-/// warnings, then by id, so the output is stable.
-fn most_common_problems(report: &Report, limit: usize) -> Vec<String> {
-    // Per id: the domains it affects and its worst severity.
-    let mut by_id: BTreeMap<&'static str, (usize, Severity)> = BTreeMap::new();
-    for d in &report.domains {
-        let mut ids: BTreeMap<&'static str, Severity> = BTreeMap::new();
-        for (_, f) in subjects(d) {
-            if f.severity >= Severity::Warn {
-                let worst = ids.entry(f.id.as_str()).or_insert(f.severity);
-                *worst = (*worst).max(f.severity);
-            }
-        }
-        for (id, severity) in ids {
-            let entry = by_id.entry(id).or_insert((0, severity));
-            entry.0 += 1;
-            entry.1 = entry.1.max(severity);
-        }
-    }
-    let mut ranked: Vec<(&str, (usize, Severity))> = by_id.into_iter().collect();
-    ranked.sort_by(|a, b| {
-        (b.1.0.cmp(&a.1.0))
-            .then(b.1.1.cmp(&a.1.1))
-            .then(a.0.cmp(b.0))
-    });
-    ranked
-        .into_iter()
-        .take(limit)
-        .map(|(id, (n, _))| format!("{id} ({n} domain{})", if n == 1 { "" } else { "s" }))
-        .collect()
-}
-
-/// `DNSSEC signed`, `DANE 2/2 valid`, `MTA-STS enforce`, `TLS-RPT yes`.
-fn protection_units(d: &DomainReport) -> Vec<Span> {
-    let dnssec = match d.dnssec {
-        Dnssec::Secure => "signed",
-        Dnssec::Insecure => "unsigned",
-        Dnssec::Bogus => "BOGUS",
-        Dnssec::Indeterminate => "unknown",
+fn address_facts(mx: &MxReport, a: &AddressReport, port: u16) -> [Fact; 11] {
+    let tls = match (&a.tls, &a.legacy_session) {
+        (Some(t), _) => Fact::plain(inert(t.version.trim_start_matches("TLSv"))),
+        (None, Some(_)) => Fact::toned("legacy", Tone::Warn),
+        (None, None) if !a.reachable() => Fact::plain("?"),
+        (None, None) if a.starttls => Fact::toned("failed", Tone::Bad),
+        (None, None) => Fact::toned("no", Tone::Bad),
     };
-    let rows: Vec<DaneResult> =
-        d.mx.iter()
-            .flat_map(|m| m.addresses.iter().map(|a| a.dane))
-            .collect();
-    let with_tlsa = rows
-        .iter()
-        .filter(|r| {
-            matches!(
-                r,
-                DaneResult::Valid
-                    | DaneResult::Mismatch
-                    | DaneResult::Unusable
-                    | DaneResult::LookupFailed
+    let (cert, days) = match &a.certificate {
+        Some(c) => {
+            let word = match (c.chain_error, c.hostname_match) {
+                (None, true) => "valid".to_string(),
+                (None, false) => "wrong name".to_string(),
+                // Both wrong: the chain, the worse; the problem lines
+                // under the table name both.
+                (Some(e), _) => chain_word(e).to_string(),
+            };
+            let good = c.chain_valid && c.hostname_match;
+            (
+                Fact::judged(word, Some(good)),
+                Fact::judged(c.days_left.to_string(), Some(c.days_left >= 0)),
             )
-        })
-        .count();
-    let valid = rows.iter().filter(|r| **r == DaneResult::Valid).count();
-    let dane = if with_tlsa == 0 {
-        "none".to_string()
-    } else {
-        format!("{valid}/{} valid", rows.len())
+        }
+        None => (Fact::dash(), Fact::dash()),
     };
-    let sts = match &d.mta_sts {
-        Some(s) => match (&s.policy, s.record) {
-            (Some(p), _) => p.mode.as_str().to_string(),
-            (None, RecordState::Valid) => "policy unusable".to_string(),
-            (None, RecordState::Absent) => "none".to_string(),
-            (None, other) => format!("record {other}"),
+    let accepts = match &a.scan {
+        Some(scan) => {
+            let text: Vec<&str> = scan
+                .accepted_versions
+                .iter()
+                .map(|v| v.as_str().trim_start_matches("TLSv"))
+                .collect();
+            let legacy = scan
+                .accepted_versions
+                .iter()
+                .any(|v| v.level() == NcscLevel::Insufficient);
+            if text.is_empty() {
+                Fact::dash()
+            } else {
+                Fact::judged(text.join(" "), legacy.then_some(false))
+            }
+        }
+        None => Fact::dash(),
+    };
+    [
+        Fact::plain(mx.preference.to_string()),
+        Fact::plain(inert(&mx.host)),
+        Fact::plain(crate::report::view::address(a, port)),
+        tls,
+        cert,
+        days,
+        dane_fact(a.dane),
+        config_fact(a),
+        accepts,
+        match a.post_quantum {
+            Some(true) => Fact::plain("yes"),
+            Some(false) => Fact::plain("no"),
+            None => Fact::dash(),
         },
-        None => "-".to_string(),
+        match &a.tls {
+            Some(t) => Fact::plain(inert(&t.cipher)),
+            None => Fact::dash(),
+        },
+    ]
+}
+
+/// An address's DANE result; the domain's line uses the view's words.
+fn dane_fact(r: DaneResult) -> Fact {
+    match r {
+        DaneResult::Valid => Fact::toned(DaneState::Valid.as_str(), Tone::Good),
+        DaneResult::Mismatch => Fact::toned(DaneState::Mismatch.as_str(), Tone::Bad),
+        DaneResult::LookupFailed => Fact::toned("failed", Tone::Bad),
+        DaneResult::Unusable => Fact::plain(DaneState::Unusable.as_str()),
+        DaneResult::None | DaneResult::Insecure => Fact::dash(),
+    }
+}
+
+/// The configuration level, `insuff.` / `phase-out` / `suff.` /
+/// `good`, with `?` when not everything was tried (it may be worse).
+fn config_fact(a: &AddressReport) -> Fact {
+    let Some(c) = &a.configuration else {
+        return Fact::dash();
     };
-    let rpt = match d.tls_rpt.as_ref().map(|r| r.record) {
-        Some(RecordState::Valid) => "yes",
-        Some(RecordState::Absent) | None => "no",
-        Some(_) => "invalid",
+    let word = match c.level {
+        NcscLevel::Good => "good",
+        NcscLevel::Sufficient => "suff.",
+        NcscLevel::PhaseOut => "phase-out",
+        NcscLevel::Insufficient => "insuff.",
+    };
+    let text = if c.lower_bound {
+        format!("{word}?")
+    } else {
+        word.to_string()
+    };
+    Fact::judged(text, (c.level == NcscLevel::Insufficient).then_some(false))
+}
+
+/// `DNSSEC signed | DANE valid 2/2 | MTA-STS enforce | TLS-RPT present`,
+/// in the view's words.
+fn protection_units(v: &DomainView<'_>) -> Vec<Span> {
+    let p = &v.protection;
+    let dane = match p.dane {
+        DaneState::None => p.dane.as_str().to_string(),
+        state => format!("{} {}/{}", state.as_str(), p.dane_valid, p.addresses),
     };
     vec![
-        Span::plain(format!("DNSSEC {dnssec}")),
+        Span::plain(format!("DNSSEC {}", p.dnssec.as_str())),
         Span::plain(format!("DANE {dane}")),
-        Span::plain(format!("MTA-STS {sts}")),
-        Span::plain(format!("TLS-RPT {rpt}")),
+        Span::plain(format!("MTA-STS {}", p.mta_sts.as_str())),
+        Span::plain(format!("TLS-RPT {}", p.tls_rpt.as_str())),
     ]
 }
 

@@ -11,6 +11,7 @@ use crate::report::{
     Configuration, Delivery, ErrorKind, ErrorPhase, Failure, MtaStsReport, MxSource, Outcome,
     StsPolicyReport, TlsRptReport,
 };
+use crate::report::{Dnssec, RecordState};
 use crate::reporter::fixture;
 use crate::reporter::text::is_unsafe;
 use crate::vocabulary::{FindingId, Threshold};
@@ -564,6 +565,11 @@ fn cases() -> Vec<(&'static str, Report)> {
             "multi",
             run(vec![healthy(), mixed(), error(), null_mx(), nxdomain()]),
         ),
+        (
+            "protected_two_mx",
+            run(vec![protected_two_mx("dane-a.example")]),
+        ),
+        ("fleet", run(fleet())),
     ]
 }
 
@@ -716,11 +722,13 @@ fn long_host_names_get_a_line_of_their_own() {
 }
 
 #[test]
-fn problems_name_their_addresses_once_and_carry_their_fix() {
+fn failures_carry_their_fix_and_warnings_take_one_line_each() {
     let text = render(&run(vec![mixed()]), 100, false, false);
+    // A finding on every address of a host names the host once (the
+    // rows above show its addresses).
     assert!(
         text.contains(
-            "  warn  mx1.mixed.example [192.0.2.21, 2001:db8::21]: certificate expires in 9"
+            "\n  warn  mx1.mixed.example: certificate expires in 9 days (2025-06-10T00:00:00Z)\n"
         ),
         "{text}"
     );
@@ -729,26 +737,127 @@ fn problems_name_their_addresses_once_and_carry_their_fix() {
         1,
         "{text}"
     );
+    // Every failure comes with its fix; a warning's fix waits for -v.
     assert!(
-        text.contains("fix: renew the certificate of mx1.mixed.example: it expires in 9 days"),
+        text.contains("        fix: turn on STARTTLS with a certificate for mx2.mixed.example"),
         "{text}"
     );
+    assert!(!text.contains("fix: renew the certificate"), "{text}");
+    assert!(text.contains("\n-v: every finding with its fix"), "{text}");
+    // A warning never takes a second line: the next line is another item.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with("  warn  ") {
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(
+                next.is_empty() || next.starts_with("  warn") || next.starts_with("  FAIL"),
+                "a warning continued: {l:?} / {next:?}"
+            );
+            assert!(l.width() <= 100, "{l}");
+        }
+    }
     // Failures come before warnings.
     let fail = text.find("FAIL").expect("FAIL");
     let warn = text.find("warn").expect("warn");
     assert!(fail < warn, "{text}");
-    // The default output leaves out what passed; -v shows it with ids.
+    // The default output leaves out what passed and the notes; -v shows
+    // every finding with its id, level and fix.
     assert!(!text.contains("STARTTLS is offered"), "{text}");
+    assert!(!text.contains("mta-sts.record"), "{text}");
     let verbose = render(&run(vec![mixed()]), 100, false, true);
+    for expected in [
+        "    ok    starttls.offered: STARTTLS is offered",
+        "tls.protocols: accepted: TLSv1.0 (insufficient)",
+        "[insufficient]",
+        "fix: renew the certificate of mx1.mixed.example",
+        "info  mta-sts.record: no MTA-STS record",
+    ] {
+        assert!(verbose.contains(expected), "{expected} in:\n{verbose}");
+    }
+    assert!(!verbose.contains("\n-v: "), "{verbose}");
+}
+
+/// A protected domain with two MX hosts and three configuration
+/// warnings (and a DANE rollover tip per host) reads in ten lines at 80
+/// columns: the verdict and why, protection, senders, the table, one line
+/// per warning.
+#[test]
+fn a_protected_two_mx_domain_takes_at_most_ten_lines_at_80_columns() {
+    let text = render(
+        &run(vec![protected_two_mx("dane-a.example")]),
+        80,
+        false,
+        false,
+    );
+    let block: Vec<&str> = text.split("\n\n").next().expect("domain").lines().collect();
+    assert!(block.len() <= 10, "{} lines:\n{text}", block.len());
+    assert_eq!(
+        block.iter().filter(|l| l.starts_with("  warn  ")).count(),
+        3,
+        "{text}"
+    );
+    assert!(!text.contains("rollover"), "tips wait for -v:\n{text}");
+    let verbose = render(
+        &run(vec![protected_two_mx("dane-a.example")]),
+        80,
+        false,
+        true,
+    );
+    assert!(verbose.contains("dane.rollover"), "{verbose}");
+}
+
+/// Over a fleet, a warning that several domains share is said once, in
+/// the summary with its count; each domain only names it. The summary
+/// lists failures first, each (id, severity) with its own count.
+#[test]
+fn a_fleet_says_a_shared_warning_once_and_lists_failures_first() {
+    let report = run(fleet());
+    let text = render(&report, 100, false, false);
+    let summary = text.rsplit("\n\n").next().expect("summary");
+    let rows: Vec<&str> = summary
+        .lines()
+        .filter(|l| l.starts_with("  FAIL") || l.starts_with("  warn"))
+        .collect();
+    let first_warn = rows
+        .iter()
+        .position(|l| l.starts_with("  warn"))
+        .expect("warn row");
     assert!(
-        verbose.contains("    ok    starttls.offered: STARTTLS is offered"),
-        "{verbose}"
+        rows[..first_warn].iter().all(|l| l.starts_with("  FAIL")) && first_warn > 0,
+        "failures first:\n{summary}"
     );
     assert!(
-        verbose.contains("tls.protocols: accepted: TLSv1.0 (insufficient)"),
-        "{verbose}"
+        rows[first_warn..].iter().all(|l| l.starts_with("  warn")),
+        "{summary}"
     );
-    assert!(verbose.contains("[insufficient]"), "{verbose}");
+    let cipher_order: Vec<&&str> = rows
+        .iter()
+        .filter(|l| l.contains("tls.cipher-order"))
+        .collect();
+    assert_eq!(cipher_order.len(), 1, "{summary}");
+    let count: Vec<&str> = cipher_order[0].split_whitespace().collect();
+    assert_eq!(count[..3], ["warn", "tls.cipher-order", "10"], "{summary}");
+    // The message of that warning appears once in the whole output.
+    assert_eq!(
+        text.matches("follows the client's suite order").count(),
+        1,
+        "{text}"
+    );
+    // A failure names its domains in the summary, and keeps its fix in
+    // each domain's block.
+    let chain = rows
+        .iter()
+        .find(|l| l.contains("cert.chain.valid"))
+        .expect("chain row");
+    assert!(chain.contains(" 4  mixed.example, p6.example"), "{chain}");
+    assert_eq!(
+        text.matches("fix: use a certificate for mx.s1.example")
+            .count(),
+        1,
+        "{text}"
+    );
+    // Far shorter than before the one view (255 lines at 100 columns).
+    assert!(text.lines().count() < 170, "{} lines", text.lines().count());
 }
 
 #[test]
@@ -769,7 +878,6 @@ fn the_summary_wraps_between_items_never_inside_one() {
             "2 error,",
             "1 no-mail;",
             "3 below the threshold (encrypted)",
-            "starttls.offered (1 domain)",
         ] {
             assert!(
                 summary.iter().any(|l| l.contains(item)),
@@ -843,12 +951,16 @@ fn peer_text_is_shown_escaped_in_every_line_and_cell() {
         // words, every field is there whole and escaped.
         let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let shown = SHOWN.split_whitespace().collect::<Vec<_>>().join(" ");
-        for expected in [
+        let mut expected = vec![
             format!("peer.example BROKEN because {shown}"),
             format!("policy: {shown}"),
             format!("(CN={shown})"),
-            format!("MX {shown}"),
-        ] {
+        ];
+        // A warning is one line by default, cut with `…`; -v has it whole.
+        if verbose {
+            expected.push(format!("MX {shown}"));
+        }
+        for expected in expected {
             assert!(words.contains(&expected), "no {expected} in:\n{text}");
         }
         // A table cell is never wrapped: the MX name is whole on a line
@@ -887,33 +999,4 @@ fn with_colour_only_our_own_escapes_reach_the_terminal() {
         .filter(|&c| !matches!(c, '\n' | '\u{1b}') && is_unsafe(c))
         .collect();
     assert!(raw.is_empty(), "raw {raw:?}");
-}
-
-/// Lines per domain block and in all, for the closing figures.
-#[test]
-fn line_counts() {
-    let one = render(
-        &run(vec![protected_two_mx("dane-a.example")]),
-        80,
-        false,
-        false,
-    );
-    let fleet = run(fleet());
-    eprintln!(
-        "LINES protected_two_mx@80 {} @120 {} fleet@80 {} fleet@100 {} healthy@80 {}",
-        one.lines().count(),
-        render(
-            &run(vec![protected_two_mx("dane-a.example")]),
-            120,
-            false,
-            false
-        )
-        .lines()
-        .count(),
-        render(&fleet, 80, false, false).lines().count(),
-        render(&fleet, 100, false, false).lines().count(),
-        render(&run(vec![healthy()]), 80, false, false)
-            .lines()
-            .count(),
-    );
 }
