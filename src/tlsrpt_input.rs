@@ -540,7 +540,10 @@ mod tests {
             "x/.hidden.json",
         ]);
         let listing = list_folder(dir.path(), 10, 4);
-        assert_eq!(names(&listing), ["a/b/c.eml", "a/z.json", "a.json", "b.json"]);
+        assert_eq!(
+            names(&listing),
+            ["a/b/c.eml", "a/z.json", "a.json", "b.json"]
+        );
         assert!(listing.problems.is_empty());
     }
 

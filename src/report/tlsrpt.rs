@@ -12,7 +12,8 @@ use super::{DomainReport, ToolInfo};
 use crate::domain::DomainName;
 pub use crate::protection::tls_rpt_report::{
     Aggregator, CauseStatus, Conflict, ConflictKind, DomainSummary, Explanation, ExplanationId,
-    FailureGroup, InconsistentReport, OrganisationSummary, PolicySummary, PolicyType, ResultType, Sessions, Window,
+    FailureGroup, InconsistentReport, OrganisationSummary, PolicySummary, PolicyType, ResultType,
+    Sessions, Window,
 };
 
 /// Major version of `schema/tlsrpt.schema.json`.

@@ -294,7 +294,14 @@ fn domain(d: &DomainSummary, layout: Layout, lines: &mut Vec<String>) {
 /// dates without the time of day.
 fn organisations(d: &DomainSummary, layout: Layout, days: bool) -> Table {
     let mut t = Table::new(
-        &["Organisation", "Reports", "Successful", "Failed", "From", "To"],
+        &[
+            "Organisation",
+            "Reports",
+            "Successful",
+            "Failed",
+            "From",
+            "To",
+        ],
         layout,
         2,
     );
@@ -320,23 +327,29 @@ fn organisations(d: &DomainSummary, layout: Layout, days: bool) -> Table {
     t
 }
 
-/// The least room a reason-code column gets beside the names: its
-/// header's width. With less, the codes go under the table instead.
-const MIN_CODE_ROOM: usize = "Reason code".len();
+/// The reason-code column's header.
+const CODE_HEADER: &str = "Reason code";
 
 /// The failure groups: one row each, the names whole (result type, MX,
 /// IP). Laid out to the width in the first of these that fits: MX and IP
-/// in columns of their own with the reason code beside them (wrapped if
-/// it must be); without the reason code column (each code then goes under
-/// the table); MX and IP in one column, one above the other. Under the
+/// in columns of their own with the reason codes beside them (when every
+/// code fits whole: they are identifiers, mostly); without the reason code
+/// column (each code then goes under the table); MX and IP in one column,
+/// one above the other. Under the
 /// table, per group: its reason code when the table has no room for it,
 /// its additional information and, with `--audit`, what the audit says
 /// now.
 fn failures(d: &DomainSummary, layout: Layout, lines: &mut Vec<String>) {
     let codes = d.failures.iter().any(|g| g.failure_reason_code.is_some());
+    let code_width = d
+        .failures
+        .iter()
+        .filter_map(|g| g.failure_reason_code.as_deref())
+        .map(|c| unicode_width::UnicodeWidthStr::width(inert(c).as_ref()))
+        .fold(CODE_HEADER.len(), usize::max);
     let names_only = failure_grid(d, layout, false, false);
     let free = layout.width.saturating_sub(names_only.natural_width() + 2);
-    let (grid, codes_in_grid) = if codes && free >= MIN_CODE_ROOM {
+    let (grid, codes_in_grid) = if codes && free >= code_width {
         (failure_grid(d, layout, false, true), true)
     } else if names_only.natural_width() <= layout.width {
         (names_only, false)
@@ -391,7 +404,7 @@ fn failure_grid(d: &DomainSummary, layout: Layout, stacked: bool, codes: bool) -
         header.push("Now");
     }
     if codes {
-        header.push("Reason code");
+        header.push(CODE_HEADER);
     }
     let numbers = if stacked { [2, 3] } else { [3, 4] };
     let mut t = Table::new(&header, layout, 2);
