@@ -660,11 +660,11 @@ mod tests {
         assert!(args.live);
         assert_eq!(args.format, TlsRptFormat::Ndjson);
         assert_eq!(args.color, ColorChoice::Auto);
-        let args = tlsrpt(&["a.json", "--color", "never"]).expect("parses");
-        assert_eq!(args.color, ColorChoice::Never);
         let options = args.options().expect("options");
         assert_eq!(options.port, 2525);
         assert_eq!(options.connect_to.0.len(), 1);
+        let args = tlsrpt(&["a.json", "--color", "never"]).expect("parses");
+        assert_eq!(args.color, ColorChoice::Never);
         // Without --audit, and a PATH is required.
         assert!(!tlsrpt(&["a.json"]).expect("parses").live);
         assert!(tlsrpt(&[]).is_err());
