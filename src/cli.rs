@@ -198,7 +198,8 @@ file, message or report that could not be read; the rest is still reported) or u
         .value_name("PATH")
         .required(true)
         .help("Report inputs, each recognised by its content: a report (.json, .json.gz), an \
-email message carrying one (.eml), an mbox file, a Maildir folder; `-` for stdin")),
+email message carrying one (.eml), an mbox file, a Maildir, or any other folder (every file \
+in it, recursively, in path order); `-` for stdin")),
     mut_arg("file", |a| a.hide(true)),
     mut_arg("strict", |a| a.hide(true)),
     mut_arg("shard", |a| a.hide(true)),
@@ -219,6 +220,11 @@ pub struct TlsRptArgs {
     /// Output format. The summary goes to stdout only; diagnostics to stderr.
     #[arg(long, value_enum, default_value_t = TlsRptFormat::Table)]
     pub format: TlsRptFormat,
+
+    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
+    /// Colour only repeats what the words say; the layout is the same.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 
     /// Write the summary to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -653,9 +659,12 @@ mod tests {
         assert_eq!(args.paths().expect("paths"), ["a.json", "-"]);
         assert!(args.live);
         assert_eq!(args.format, TlsRptFormat::Ndjson);
+        assert_eq!(args.color, ColorChoice::Auto);
         let options = args.options().expect("options");
         assert_eq!(options.port, 2525);
         assert_eq!(options.connect_to.0.len(), 1);
+        let args = tlsrpt(&["a.json", "--color", "never"]).expect("parses");
+        assert_eq!(args.color, ColorChoice::Never);
         // Without --audit, and a PATH is required.
         assert!(!tlsrpt(&["a.json"]).expect("parses").live);
         assert!(tlsrpt(&[]).is_err());

@@ -258,7 +258,8 @@ fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
         run.explain_with(&report.domains);
     }
     let mut out = output(args.output.as_deref())?;
-    smtptls::reporter::tlsrpt::write(args.format, &run, &mut out)
+    let layout = table_layout(args.output.as_deref(), args.color, false);
+    smtptls::reporter::tlsrpt::write(args.format, &run, layout, &mut out)
         .context("cannot write the summary")?;
     out.flush().context("cannot write the summary")?;
     Ok(exit::tlsrpt(&run, stopped))

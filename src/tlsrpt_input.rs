@@ -2,19 +2,21 @@
 //! bounds and recognised by its content, never by its name alone — a
 //! report (JSON, or gzip of it: RFC 8460 §5.1/§5.3), an email message
 //! carrying one (`application/tlsrpt+gzip` / `+json`, any transfer
-//! encoding, via `mail-parser`), an mbox of such messages, or a Maildir
-//! folder of them. Every report found goes to the [`Aggregator`]; every
-//! problem becomes an [`InputProblem`] naming the part, and the rest of
-//! the input is still read.
+//! encoding, via `mail-parser`), an mbox of such messages, a Maildir
+//! folder of them, or a plain folder of any of these (read file by file,
+//! recursively, in sorted path order). Every report found goes to the
+//! [`Aggregator`]; every problem becomes an [`InputProblem`] naming the
+//! part, and the rest of the input is still read.
 //!
 //! Limits: a file is read up to [`MAX_FILE_BYTES`], a report up to
 //! [`MAX_REPORT_BYTES`] once decompressed (the gzip stream is cut there:
 //! a gzip bomb is an error for its file, never an allocation), a Maildir
-//! up to [`MAX_MAILDIR_MESSAGES`] and a message's nesting to
-//! [`MAX_NESTING`].
+//! up to [`MAX_MAILDIR_MESSAGES`], a plain folder up to
+//! [`MAX_FOLDER_FILES`] files [`MAX_FOLDER_DEPTH`] folders deep, and a
+//! message's nesting to [`MAX_NESTING`].
 
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use mail_parser::{MessageParser, MimeHeaders};
 
@@ -27,6 +29,13 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_REPORT_BYTES: u64 = 16 * 1024 * 1024;
 /// Messages read from one Maildir, at most.
 pub const MAX_MAILDIR_MESSAGES: usize = 100_000;
+/// Files read from one plain folder (all its subfolders together), at
+/// most: as many as from a Maildir.
+pub const MAX_FOLDER_FILES: usize = MAX_MAILDIR_MESSAGES;
+/// Subfolders of a plain folder followed this deep (a bound of its own,
+/// besides the file count, so that a deep chain of empty folders is not
+/// walked without end).
+pub const MAX_FOLDER_DEPTH: usize = 16;
 /// Messages inside messages (forwards) followed this deep.
 pub const MAX_NESTING: usize = 3;
 
@@ -47,8 +56,10 @@ pub enum InputError {
         "not a TLS-RPT report, an email message, an mbox or a Maildir (it does not start like any)"
     )]
     NotRecognised,
-    #[error("a directory that is not a Maildir (no cur/ or new/)")]
-    NotAMaildir,
+    #[error("more than {limit} files in the folder; the first {limit} in path order were read")]
+    TooManyFiles { limit: usize },
+    #[error("folders deeper than {limit} levels were not read")]
+    TooDeep { limit: usize },
     #[error("no TLS-RPT report in this message (no application/tlsrpt+gzip or +json part)")]
     NoReport,
     #[error(transparent)]
@@ -60,10 +71,12 @@ impl InputError {
     pub fn kind(&self) -> InputErrorKind {
         match self {
             InputError::Io(_) => InputErrorKind::Unreadable,
-            InputError::TooLarge { .. } => InputErrorKind::TooLarge,
+            InputError::TooLarge { .. }
+            | InputError::TooManyFiles { .. }
+            | InputError::TooDeep { .. } => InputErrorKind::TooLarge,
             InputError::DecompressedTooLarge { .. } => InputErrorKind::DecompressedTooLarge,
             InputError::BadGzip(_) => InputErrorKind::BadGzip,
-            InputError::NotRecognised | InputError::NotAMaildir => InputErrorKind::NotRecognised,
+            InputError::NotRecognised => InputErrorKind::NotRecognised,
             InputError::NoReport => InputErrorKind::NoReport,
             InputError::Report(_) => InputErrorKind::MalformedReport,
         }
@@ -144,7 +157,11 @@ impl Collector<'_> {
         }
         let p = Path::new(path);
         if p.is_dir() {
-            self.maildir(p);
+            if ["new", "cur"].iter().any(|s| p.join(s).is_dir()) {
+                self.maildir(p);
+            } else {
+                self.folder(p);
+            }
             return;
         }
         match std::fs::File::open(p)
@@ -163,9 +180,33 @@ impl Collector<'_> {
                 let result = decode_report(bytes);
                 self.add(result, part);
             }
-            Some(Content::Mbox) => self.mbox(bytes),
+            Some(Content::Mbox) => self.mbox(bytes, part.as_deref()),
             Some(Content::Message) => self.message(bytes, part, true),
             None => self.problem(part, InputError::NotRecognised),
+        }
+    }
+
+    /// A plain folder: every file in it and its subfolders, in sorted path
+    /// order, each read as a PATH is, and named by its path inside the
+    /// folder. A message without a report is skipped, as in a Maildir (a
+    /// folder of saved mail holds other mail too); anything else that is
+    /// not a report is a problem of its file.
+    fn folder(&mut self, dir: &Path) {
+        let listing = list_folder(dir, MAX_FOLDER_FILES, MAX_FOLDER_DEPTH);
+        for (name, error) in listing.problems {
+            self.problem(name, error);
+        }
+        for (name, path) in listing.files {
+            match std::fs::File::open(&path)
+                .map_err(InputError::from)
+                .and_then(|f| read_bounded(f, MAX_FILE_BYTES))
+            {
+                Ok(bytes) if sniff(&bytes) == Some(Content::Message) => {
+                    self.message(&bytes, Some(name), false)
+                }
+                Ok(bytes) => self.bytes(&bytes, Some(name)),
+                Err(e) => self.problem(Some(name), e),
+            }
         }
     }
 
@@ -179,10 +220,14 @@ impl Collector<'_> {
         }
     }
 
-    fn mbox(&mut self, bytes: &[u8]) {
+    /// An mbox; `file` names it inside a folder.
+    fn mbox(&mut self, bytes: &[u8], file: Option<&str>) {
         let messages = mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(bytes));
         for (n, message) in messages.enumerate() {
-            let part = Some(format!("message {}", n + 1));
+            let part = Some(match file {
+                Some(f) => format!("{f}, message {}", n + 1),
+                None => format!("message {}", n + 1),
+            });
             match message {
                 Ok(m) => self.message(m.contents(), part, false),
                 Err(e) => {
@@ -195,10 +240,6 @@ impl Collector<'_> {
 
     fn maildir(&mut self, dir: &Path) {
         let subdirs = ["new", "cur"];
-        if !subdirs.iter().any(|s| dir.join(s).is_dir()) {
-            self.problem(None, InputError::NotAMaildir);
-            return;
-        }
         let mut files = Vec::new();
         for sub in subdirs {
             let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
@@ -262,6 +303,100 @@ impl Collector<'_> {
             self.add(result, where_);
         }
     }
+}
+
+/// The files of a plain folder, and what could not be listed.
+#[derive(Debug, Default)]
+struct FolderListing {
+    /// Path inside the folder (`/`-separated) and full path, sorted by
+    /// path, at most the limit.
+    files: Vec<(String, PathBuf)>,
+    /// A subfolder that could not be read (named), the count or the
+    /// depth limit reached (unnamed: the folder as a whole).
+    problems: Vec<(Option<String>, InputError)>,
+}
+
+/// Lists `dir` depth first, each folder's entries in name order, so the
+/// files come in sorted path order (component by component, as `Path`
+/// sorts) and the walk can stop at `limit` files without having listed
+/// the rest. Names starting with a dot are skipped (`.git`, editor and
+/// Maildir leftovers, as in a Maildir), and so are links to folders: a
+/// link can close a loop.
+fn list_folder(dir: &Path, limit: usize, max_depth: usize) -> FolderListing {
+    /// One open folder: its path inside `dir`, its depth and the entries
+    /// not yet seen.
+    struct Level {
+        prefix: String,
+        depth: usize,
+        entries: std::vec::IntoIter<(String, PathBuf)>,
+    }
+    fn sorted_entries(path: &Path) -> std::io::Result<std::vec::IntoIter<(String, PathBuf)>> {
+        let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(path)?
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(name, _)| !name.starts_with('.'))
+            .collect();
+        names.sort();
+        Ok(names.into_iter())
+    }
+
+    let mut listing = FolderListing::default();
+    let mut too_deep = false;
+    let mut stack = match sorted_entries(dir) {
+        Ok(entries) => vec![Level {
+            prefix: String::new(),
+            depth: 0,
+            entries,
+        }],
+        Err(e) => {
+            listing.problems.push((None, InputError::Io(e)));
+            return listing;
+        }
+    };
+    while let Some(level) = stack.last_mut() {
+        let Some((name, full)) = level.entries.next() else {
+            stack.pop();
+            continue;
+        };
+        let inside = if level.prefix.is_empty() {
+            name
+        } else {
+            format!("{}/{name}", level.prefix)
+        };
+        let depth = level.depth + 1;
+        let is_link = full.symlink_metadata().is_ok_and(|m| m.is_symlink());
+        if full.is_dir() {
+            if is_link {
+                continue;
+            }
+            if depth > max_depth {
+                too_deep = true;
+                continue;
+            }
+            match sorted_entries(&full) {
+                Ok(entries) => stack.push(Level {
+                    prefix: inside,
+                    depth,
+                    entries,
+                }),
+                Err(e) => listing.problems.push((Some(inside), InputError::Io(e))),
+            }
+        } else if full.is_file() {
+            if listing.files.len() == limit {
+                listing
+                    .problems
+                    .push((None, InputError::TooManyFiles { limit }));
+                return listing;
+            }
+            listing.files.push((inside, full));
+        }
+    }
+    if too_deep {
+        listing
+            .problems
+            .push((None, InputError::TooDeep { limit: max_depth }));
+    }
+    listing
 }
 
 /// The reports in a parsed message: each `application/tlsrpt+*` part, and
@@ -378,6 +513,66 @@ mod tests {
         assert_eq!(sniff(b"Subject: x\r\n\r\nbody"), Some(Content::Message));
         assert_eq!(sniff(b"hello world\n"), None);
         assert_eq!(sniff(b""), None);
+    }
+
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in files {
+            let path = dir.path().join(f);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, b"{}").expect("write");
+        }
+        dir
+    }
+
+    fn names(listing: &FolderListing) -> Vec<&str> {
+        listing.files.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn a_folder_is_listed_in_sorted_path_order_without_hidden_names() {
+        let dir = tree(&[
+            "b.json",
+            "a.json",
+            "a/z.json",
+            "a/b/c.eml",
+            ".git/config",
+            "x/.hidden.json",
+        ]);
+        let listing = list_folder(dir.path(), 10, 4);
+        assert_eq!(
+            names(&listing),
+            ["a/b/c.eml", "a/z.json", "a.json", "b.json"]
+        );
+        assert!(listing.problems.is_empty());
+    }
+
+    #[test]
+    fn a_folder_walk_stops_at_the_file_limit_and_the_depth_limit() {
+        let dir = tree(&["1.json", "2/2.json", "3.json", "4.json"]);
+        let listing = list_folder(dir.path(), 3, 4);
+        assert_eq!(names(&listing), ["1.json", "2/2.json", "3.json"]);
+        assert!(matches!(
+            listing.problems[..],
+            [(None, InputError::TooManyFiles { limit: 3 })]
+        ));
+        let dir = tree(&["top.json", "a/b/c/deep.json", "a/b/shallow.json"]);
+        let listing = list_folder(dir.path(), 10, 2);
+        assert_eq!(names(&listing), ["a/b/shallow.json", "top.json"]);
+        assert!(matches!(
+            listing.problems[..],
+            [(None, InputError::TooDeep { limit: 2 })]
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_folder_is_not_followed() {
+        let dir = tree(&["sub/r.json"]);
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("sub/loop")).expect("symlink");
+        let listing = list_folder(dir.path(), 10, 16);
+        assert_eq!(names(&listing), ["sub/r.json"]);
+        assert!(listing.problems.is_empty());
     }
 
     #[test]

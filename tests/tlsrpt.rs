@@ -25,9 +25,15 @@ struct Out {
 }
 
 fn smtptls(args: &[&str], stdin: Option<&[u8]>) -> Out {
+    smtptls_env(args, stdin, &[])
+}
+
+/// [`smtptls`] with more environment (`COLUMNS`).
+fn smtptls_env(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Out {
     let mut child = Command::new(env!("CARGO_BIN_EXE_smtptls"))
         .args(args)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -384,11 +390,271 @@ fn a_maildir_folder() {
         .filter_map(|o| o["organisation"].as_str())
         .collect();
     assert_eq!(orgs, ["Sender C", "Sender D"]);
-    // A directory that is not a Maildir says so.
+}
+
+#[test]
+fn a_plain_folder_is_read_file_by_file_in_path_order() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (code, doc) = json(&[dir.path().to_str().expect("path")]);
-    assert_eq!(code, 2);
-    assert_eq!(doc["inputs"][0]["errors"][0]["kind"], "not-recognised");
+    let root = dir.path();
+    let copy = |from: &str, to: &str| {
+        let path = root.join(to);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(fixture(from), path).expect("copy");
+    };
+    copy("rfc8460-example.json", "2026/11/report.json");
+    copy("multipart-report-gzip.eml", "2026/12/report.eml");
+    copy("malformed.json", "2026/12/zz-bad.json");
+    copy("malformed.json", ".trash/ignored.json");
+    copy("several.mbox", "mail.mbox");
+    temp_file(root, "notes.txt", b"hello world\n");
+    std::fs::create_dir_all(root.join("saved")).expect("mkdir");
+    temp_file(
+        &root.join("saved"),
+        "hello.eml",
+        b"From: a@example.org\r\nSubject: hi\r\n\r\nno report here\r\n",
+    );
+    let (code, doc) = json(&[root.to_str().expect("path")]);
+    assert_eq!(code, 2, "two files are not reports");
+    let input = &doc["inputs"][0];
+    // rfc8460-example, the multipart report, Sender A and B of the mbox
+    // (Sender A's repeat a duplicate); its someone's-mail and hello.eml
+    // skipped; the hidden folder not read.
+    assert_eq!(input["reports"], 4, "{input:#}");
+    assert_eq!(input["duplicates"], 1);
+    assert_eq!(input["skipped"], 2);
+    let parts: Vec<(&str, &str)> = input["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["part"].as_str().expect("named"),
+                e["kind"].as_str().expect("kind"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("2026/12/zz-bad.json", "malformed-report"),
+            ("notes.txt", "not-recognised")
+        ]
+    );
+    domain(&doc, "company-y.example");
+    domain(&doc, "shop.example");
+    domain(&doc, "mail.example");
+    // An empty folder has nothing wrong with it.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let (code, doc) = json(&[empty.path().to_str().expect("path")]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["inputs"][0]["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn a_big_reporter_without_sending_mta_ip() {
+    let (code, doc) = json(&[&fixture("no-sending-ip.json")]);
+    assert_eq!(code, 1);
+    let d = domain(&doc, "shop.example");
+    assert_eq!(
+        d["policies"][0]["mx_host"],
+        serde_json::json!(["mx1.shop.example", "mx2.shop.example"])
+    );
+    let f = &d["failures"];
+    assert_eq!(f[0]["result_type"], "certificate-expired");
+    assert_eq!(f[0]["receiving_mx_hostname"], "mx2.shop.example");
+    assert_eq!(f[0]["failed_sessions"], 17);
+    assert_eq!(f[0]["sending_mta_ips"], serde_json::json!([]));
+    assert_eq!(f[1]["result_type"], "sts-policy-fetch-error");
+    assert_eq!(f[1]["receiving_mx_hostname"], Value::Null);
+    assert!(
+        d["inconsistent_reports"]
+            .as_array()
+            .expect("array")
+            .is_empty()
+    );
+    let out = smtptls(&["tlsrpt", &fixture("no-sending-ip.json")], None);
+    assert!(
+        out.stdout.contains("sts-policy-fetch-error"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn reason_codes_keep_groups_apart_and_empty_strings_are_absent() {
+    let (code, doc) = json(&[&fixture("reason-codes-no-policy-string.json")]);
+    assert_eq!(code, 1);
+    let d = domain(&doc, "shop.example");
+    assert_eq!(d["policies"][0]["policy_string"], serde_json::json!([]));
+    let groups: Vec<(&str, &Value, u64)> = d["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|g| {
+            (
+                g["result_type"].as_str().expect("type"),
+                &g["failure_reason_code"],
+                g["failed_sessions"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (
+                "validation-failure",
+                &Value::from("CertificateChainIncomplete"),
+                6
+            ),
+            ("validation-failure", &Value::from("CertificateRevoked"), 2),
+            ("starttls-not-supported", &Value::Null, 1),
+        ]
+    );
+    let revoked = &d["failures"][1];
+    assert_eq!(
+        revoked["failure_reason_codes"],
+        serde_json::json!(["CertificateRevoked"])
+    );
+    assert_eq!(
+        revoked["additional_information"],
+        serde_json::json!(["https://hostedmail.example/tlsrpt/help#revoked"])
+    );
+    // "" is no IP and no code.
+    assert_eq!(d["failures"][2]["receiving_ip"], Value::Null);
+    assert_eq!(
+        d["failures"][2]["failure_reason_codes"],
+        serde_json::json!([])
+    );
+    // Both codes in the table: in their column when it fits, else under
+    // the table, each with its place.
+    let path = fixture("reason-codes-no-policy-string.json");
+    for columns in ["80", "120"] {
+        let out = smtptls_env(&["tlsrpt", &path], None, &[("COLUMNS", columns)]);
+        for code in ["CertificateChainIncomplete", "CertificateRevoked"] {
+            assert!(
+                out.stdout.contains(code),
+                "{columns}: {code}\n{}",
+                out.stdout
+            );
+        }
+        assert!(
+            out.stdout
+                .contains("https://hostedmail.example/tlsrpt/help#revoked"),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn a_multipart_report_with_folded_headers_and_a_gzip_attachment() {
+    let (code, doc) = json(&[&fixture("multipart-report-gzip.eml")]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["inputs"][0]["reports"], 1);
+    assert_eq!(doc["inputs"][0]["errors"], serde_json::json!([]));
+    let d = domain(&doc, "shop.example");
+    assert_eq!(
+        d["organisations"][0]["organisation"],
+        "Regional Mail Provider Example AG"
+    );
+    let g = &d["failures"][0];
+    assert_eq!(g["result_type"], "certificate-host-mismatch");
+    // Sent with a trailing dot.
+    assert_eq!(g["receiving_mx_hostname"], "mx2.shop.example");
+    assert_eq!(g["failed_sessions"], 3);
+}
+
+#[test]
+fn a_report_whose_summary_disagrees_with_its_details_is_listed() {
+    let (code, doc) = json(&[
+        &fixture("summary-disagrees.json"),
+        &fixture("rfc8460-example.json"),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        domain(&doc, "dane.example")["inconsistent_reports"],
+        serde_json::json!([{
+            "report_id": "careless-2026-11-29",
+            "organisation": "Careless Sender",
+            "policy_type": "tlsa",
+            "summary_failed": 1,
+            "details_failed": 2
+        }])
+    );
+    // The RFC's example adds up.
+    assert_eq!(
+        domain(&doc, "company-y.example")["inconsistent_reports"],
+        serde_json::json!([])
+    );
+    assert_eq!(doc["totals"]["inconsistent_reports"], 1);
+    let out = smtptls(&["tlsrpt", &fixture("summary-disagrees.json")], None);
+    let section = out
+        .stdout
+        .split("Reports that disagree:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section:\n{}", out.stdout));
+    assert!(
+        section.contains("careless-2026-11-29") && section.contains("add up to 2"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_table_takes_the_width_and_colours_only_when_asked() {
+    let path = fixture("reason-codes-no-policy-string.json");
+    let width = |out: &Out| {
+        out.stdout
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let narrow = smtptls_env(&["tlsrpt", &path], None, &[("COLUMNS", "80")]);
+    let wide = smtptls_env(&["tlsrpt", &path], None, &[("COLUMNS", "160")]);
+    assert!(width(&narrow) <= 80, "{}", narrow.stdout);
+    assert!(width(&wide) > 80, "{}", wide.stdout);
+    // Host names are never split across lines.
+    assert!(
+        narrow.stdout.contains("mx1.shop.example"),
+        "{}",
+        narrow.stdout
+    );
+    assert!(!narrow.stdout.contains('\u{1b}'));
+    let always = smtptls(&["tlsrpt", "--color", "always", &path], None);
+    assert!(always.stdout.contains("\u{1b}["), "{}", always.stdout);
+    let never = smtptls(&["tlsrpt", "--color", "never", &path], None);
+    assert!(!never.stdout.contains('\u{1b}'));
+}
+
+/// The table of the big reporters' fixtures, at a width, without colour.
+fn table_at(columns: &str) -> String {
+    let out = smtptls_env(
+        &[
+            "tlsrpt",
+            "--color",
+            "never",
+            &fixture("no-sending-ip.json"),
+            &fixture("reason-codes-no-policy-string.json"),
+            &fixture("multipart-report-gzip.eml"),
+            &fixture("summary-disagrees.json"),
+            &fixture("rfc8460-example.json"),
+        ],
+        None,
+        &[("COLUMNS", columns)],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    out.stdout
+}
+
+#[test]
+fn table_snapshot_at_80_columns() {
+    insta::assert_snapshot!("tlsrpt_table_80", table_at("80"));
+}
+
+#[test]
+fn table_snapshot_at_120_columns() {
+    insta::assert_snapshot!("tlsrpt_table_120", table_at("120"));
 }
 
 #[test]

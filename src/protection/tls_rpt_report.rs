@@ -153,7 +153,7 @@ wire_string!(ResultType);
 pub struct RptReport {
     pub organization_name: String,
     pub date_range: DateRange,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub contact_info: Option<String>,
     pub report_id: String,
     pub policies: Vec<PolicyResult>,
@@ -194,23 +194,32 @@ pub struct SessionCounts {
     pub total_failure_session_count: u64,
 }
 
+/// One `failure-details` entry (RFC 8460 §4.3). Its optional strings
+/// read an empty (or blank) value as absent: some senders write `""` for
+/// what they do not know, and it must group with the senders that leave
+/// the field out, not make a group of its own.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct FailureDetail {
     pub result_type: ResultType,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub sending_mta_ip: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub receiving_mx_hostname: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub receiving_mx_helo: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub receiving_ip: Option<String>,
     pub failed_session_count: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub additional_information: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_as_none")]
     pub failure_reason_code: Option<String>,
+}
+
+/// An optional string; null, `""` and whitespace alone are all absent.
+fn blank_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.trim().is_empty()))
 }
 
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
@@ -345,9 +354,27 @@ pub struct DomainSummary {
     pub organisations: Vec<OrganisationSummary>,
     /// Per policy type and policy string.
     pub policies: Vec<PolicySummary>,
-    /// Per `result-type` × receiving MX × receiving IP, most failed
-    /// sessions first.
+    /// Per `result-type` × receiving MX × receiving IP × failure reason
+    /// code, most failed sessions first.
     pub failures: Vec<FailureGroup>,
+    /// Reports whose summary disagrees with their own failure details
+    /// about this domain, in the order they were read.
+    pub inconsistent_reports: Vec<InconsistentReport>,
+}
+
+/// A report that disagrees with itself: the `total-failure-session-count`
+/// of a policy's summary is not what its `failure-details` add up to
+/// (RFC 8460 §4.4 makes the summary the total of the details). Its
+/// numbers are still counted as sent; this says they cannot both be right.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InconsistentReport {
+    pub report_id: String,
+    pub organisation: String,
+    pub policy_type: PolicyType,
+    /// The summary's `total-failure-session-count`.
+    pub summary_failed: u64,
+    /// The `failed-session-count`s of its failure details, added up.
+    pub details_failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -376,6 +403,10 @@ pub struct FailureGroup {
     pub unknown_result_type: bool,
     pub receiving_mx_hostname: Option<String>,
     pub receiving_ip: Option<String>,
+    /// The `failure-reason-code` shared by the group's details: part of
+    /// the group's key, so two failures that differ only in their code are
+    /// two groups.
+    pub failure_reason_code: Option<String>,
     pub failed_sessions: u64,
     /// Of the policy domain's failed sessions, 0 to 1.
     pub share: f64,
@@ -385,6 +416,8 @@ pub struct FailureGroup {
     pub sending_mta_ips: Vec<String>,
     pub receiving_mx_helos: Vec<String>,
     pub additional_information: Vec<String>,
+    /// The group's `failure_reason_code` as a list (empty or one value),
+    /// kept for the readers of the output before that field existed.
     pub failure_reason_codes: Vec<String>,
     /// The audit findings that judge the same thing (`docs/tlsrpt.md`).
     pub findings: Vec<FindingId>,
@@ -576,11 +609,13 @@ struct GroupAcc {
     sending_mta_ips: BTreeSet<String>,
     helos: BTreeSet<String>,
     info: BTreeSet<String>,
-    codes: BTreeSet<String>,
 }
 
 type PolicyKey = (PolicyType, Vec<String>, Vec<String>);
-type GroupKey = (ResultType, Option<String>, Option<String>);
+/// Result type, receiving MX, receiving IP, failure reason code. Not
+/// `additional-information`: senders put a per-report URL there, which
+/// would make every report a group of its own.
+type GroupKey = (ResultType, Option<String>, Option<String>, Option<String>);
 
 #[derive(Debug, Default)]
 struct DomainAcc {
@@ -591,6 +626,7 @@ struct DomainAcc {
     organisations: BTreeMap<String, OrgAcc>,
     policies: BTreeMap<PolicyKey, PolicyAcc>,
     groups: BTreeMap<GroupKey, GroupAcc>,
+    inconsistent: Vec<InconsistentReport>,
 }
 
 /// Adds reports up, per policy domain; a `report-id` is counted once.
@@ -612,6 +648,16 @@ fn insert_bounded(set: &mut BTreeSet<String>, value: Option<&str>) {
 /// A host name as reports spell it: lower case, no trailing dot.
 fn host_key(s: &str) -> String {
     s.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A value of a group's key: trimmed, and nothing left is absent (a host
+/// name of "." names no host).
+fn key_part(value: Option<&str>, normalise: fn(&str) -> String) -> Option<String> {
+    value.map(normalise).filter(|v| !v.is_empty())
+}
+
+fn trimmed(s: &str) -> String {
+    s.trim().to_string()
 }
 
 fn widen(start: &mut Option<OffsetDateTime>, end: &mut Option<OffsetDateTime>, r: &ParsedReport) {
@@ -670,11 +716,25 @@ impl Aggregator {
             p.sessions.add(result.summary);
             p.organisations.insert(org.clone());
             widen(&mut p.start, &mut p.end, parsed);
+            let details_failed = result
+                .failure_details
+                .iter()
+                .fold(0u64, |n, f| n.saturating_add(f.failed_session_count));
+            if details_failed != result.summary.total_failure_session_count {
+                acc.inconsistent.push(InconsistentReport {
+                    report_id: report.report_id.clone(),
+                    organisation: org.clone(),
+                    policy_type: result.policy.policy_type.clone(),
+                    summary_failed: result.summary.total_failure_session_count,
+                    details_failed,
+                });
+            }
             for f in &result.failure_details {
                 let key = (
                     f.result_type.clone(),
-                    f.receiving_mx_hostname.as_deref().map(host_key),
-                    f.receiving_ip.as_deref().map(|s| s.trim().to_string()),
+                    key_part(f.receiving_mx_hostname.as_deref(), host_key),
+                    key_part(f.receiving_ip.as_deref(), trimmed),
+                    key_part(f.failure_reason_code.as_deref(), trimmed),
                 );
                 let g = acc.groups.entry(key).or_default();
                 g.failed = g.failed.saturating_add(f.failed_session_count);
@@ -683,7 +743,6 @@ impl Aggregator {
                 insert_bounded(&mut g.sending_mta_ips, f.sending_mta_ip.as_deref());
                 insert_bounded(&mut g.helos, f.receiving_mx_helo.as_deref());
                 insert_bounded(&mut g.info, f.additional_information.as_deref());
-                insert_bounded(&mut g.codes, f.failure_reason_code.as_deref());
             }
         }
         Added::Counted
@@ -703,12 +762,14 @@ impl Aggregator {
             let mut failures: Vec<FailureGroup> = acc
                 .groups
                 .into_iter()
-                .map(|((result_type, mx, ip), g)| FailureGroup {
+                .map(|((result_type, mx, ip, code), g)| FailureGroup {
                     unknown_result_type: matches!(result_type, ResultType::Unknown(_)),
                     findings: result_type.findings().to_vec(),
                     result_type,
                     receiving_mx_hostname: mx,
                     receiving_ip: ip,
+                    failure_reason_codes: code.iter().cloned().collect(),
+                    failure_reason_code: code,
                     failed_sessions: g.failed,
                     share: share(g.failed, total_failed),
                     policy_types: g.policy_types.into_iter().collect(),
@@ -716,7 +777,6 @@ impl Aggregator {
                     sending_mta_ips: g.sending_mta_ips.into_iter().collect(),
                     receiving_mx_helos: g.helos.into_iter().collect(),
                     additional_information: g.info.into_iter().collect(),
-                    failure_reason_codes: g.codes.into_iter().collect(),
                     audit: None,
                 })
                 .collect();
@@ -757,6 +817,7 @@ impl Aggregator {
                     })
                     .collect(),
                 failures,
+                inconsistent_reports: acc.inconsistent,
             });
         }
         (out, conflicts)
@@ -945,6 +1006,90 @@ mod tests {
             assert!(!t.findings().is_empty(), "{t}");
             assert_eq!(&ResultType::from_wire(t.as_str()), t);
         }
+    }
+
+    /// One report of `failure-details` (as JSON text) for
+    /// `company-y.example`, `failed` failed sessions in its summary.
+    fn with_details(id: &str, failed: u64, details: &str) -> ParsedReport {
+        let text = format!(
+            r#"{{"organization-name": "Org", "report-id": "{id}",
+              "date-range": {{"start-datetime": "2026-11-30T00:00:00Z", "end-datetime": "2026-11-30T23:59:59Z"}},
+              "policies": [{{"policy": {{"policy-type": "sts", "policy-domain": "company-y.example"}},
+                "summary": {{"total-successful-session-count": 1, "total-failure-session-count": {failed}}},
+                "failure-details": [{details}]}}]}}"#
+        );
+        parse(text.as_bytes()).expect("parse")
+    }
+
+    fn summary_of(reports: &[ParsedReport]) -> DomainSummary {
+        let mut agg = Aggregator::new();
+        for r in reports {
+            agg.add(r);
+        }
+        agg.finish().0.remove(0)
+    }
+
+    #[test]
+    fn groups_that_differ_only_in_reason_code_stay_apart() {
+        let d = summary_of(&[with_details(
+            "r",
+            5,
+            r#"{"result-type": "validation-failure", "receiving-mx-hostname": "mx.example", "failed-session-count": 2, "failure-reason-code": "CODE_A"},
+               {"result-type": "validation-failure", "receiving-mx-hostname": "mx.example", "failed-session-count": 3, "failure-reason-code": "CODE_B"},
+               {"result-type": "validation-failure", "receiving-mx-hostname": "MX.example.", "failed-session-count": 4, "failure-reason-code": " CODE_B "}"#,
+        )]);
+        let codes: Vec<(Option<&str>, u64)> = d
+            .failures
+            .iter()
+            .map(|g| (g.failure_reason_code.as_deref(), g.failed_sessions))
+            .collect();
+        assert_eq!(codes, [(Some("CODE_B"), 7), (Some("CODE_A"), 2)]);
+        assert_eq!(d.failures[0].failure_reason_codes, ["CODE_B"]);
+    }
+
+    #[test]
+    fn empty_strings_group_with_absent_fields() {
+        let d = summary_of(&[with_details(
+            "r",
+            6,
+            r#"{"result-type": "starttls-not-supported", "failed-session-count": 1},
+               {"result-type": "starttls-not-supported", "receiving-mx-hostname": "", "receiving-ip": "", "failure-reason-code": "", "failed-session-count": 2},
+               {"result-type": "starttls-not-supported", "receiving-mx-hostname": ".", "receiving-ip": "  ", "sending-mta-ip": "", "receiving-mx-helo": "", "additional-information": "", "failed-session-count": 3}"#,
+        )]);
+        assert_eq!(d.failures.len(), 1, "{:#?}", d.failures);
+        let g = &d.failures[0];
+        assert_eq!(g.failed_sessions, 6);
+        assert_eq!(g.receiving_mx_hostname, None);
+        assert_eq!(g.receiving_ip, None);
+        assert_eq!(g.failure_reason_code, None);
+        assert!(g.sending_mta_ips.is_empty());
+        assert!(g.receiving_mx_helos.is_empty());
+        assert!(g.additional_information.is_empty());
+    }
+
+    #[test]
+    fn a_summary_that_disagrees_with_its_details_is_kept() {
+        let detail = r#"{"result-type": "certificate-expired", "failed-session-count": 2}"#;
+        let d = summary_of(&[
+            with_details("agrees", 2, detail),
+            with_details("disagrees", 1, detail),
+        ]);
+        assert_eq!(
+            d.inconsistent_reports,
+            [InconsistentReport {
+                report_id: "disagrees".into(),
+                organisation: "Org".into(),
+                policy_type: PolicyType::Sts,
+                summary_failed: 1,
+                details_failed: 2,
+            }]
+        );
+        // Failures in the summary without any detail disagree too.
+        let d = summary_of(&[with_details("no-details", 3, "")]);
+        assert_eq!(d.inconsistent_reports[0].details_failed, 0);
+        // A duplicate is not counted, so it is not listed twice.
+        let r = with_details("disagrees", 1, detail);
+        assert_eq!(summary_of(&[r.clone(), r]).inconsistent_reports.len(), 1);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::{DomainReport, ToolInfo};
 use crate::domain::DomainName;
 pub use crate::protection::tls_rpt_report::{
     Aggregator, CauseStatus, Conflict, ConflictKind, DomainSummary, Explanation, ExplanationId,
-    FailureGroup, OrganisationSummary, PolicySummary, PolicyType, ResultType, Sessions, Window,
+    FailureGroup, InconsistentReport, OrganisationSummary, PolicySummary, PolicyType, ResultType,
+    Sessions, Window,
 };
 
 /// Major version of `schema/tlsrpt.schema.json`.
@@ -91,6 +92,9 @@ pub struct Totals {
     pub unreadable: usize,
     pub sessions: Sessions,
     pub failure_groups: usize,
+    /// Reports whose summary disagrees with their failure details, once
+    /// per policy domain they disagree about.
+    pub inconsistent_reports: usize,
     /// With `--audit`: failure groups per status; null without it.
     pub still_present: Option<usize>,
     pub gone: Option<usize>,
@@ -162,6 +166,7 @@ impl TlsRptRun {
             t.sessions.successful = t.sessions.successful.saturating_add(d.sessions.successful);
             t.sessions.failed = t.sessions.failed.saturating_add(d.sessions.failed);
             t.failure_groups += d.failures.len();
+            t.inconsistent_reports += d.inconsistent_reports.len();
         }
         if self.audited {
             let status = |s: CauseStatus| {

@@ -622,6 +622,7 @@ mod tests {
             sending_mta_ips: Vec::new(),
             receiving_mx_helos: Vec::new(),
             additional_information: Vec::new(),
+            failure_reason_code: None,
             failure_reason_codes: Vec::new(),
             audit: None,
         }
