@@ -1,7 +1,10 @@
 //! The outputs of `smtptls diff`: a table grouped by domain (worst first,
 //! as the [`DiffRun`] orders them), the whole run as JSON
 //! (`schema/diff.schema.json`), one domain's changes per line (NDJSON), or
-//! a page ([`super::html::diff`]). Messages quote MX names, certificate issuers, policy patterns and
+//! a page ([`super::html::diff`]). The table is lines, not a grid: a
+//! mark and a change hanging from it (`REGRESSION  id: message`), so it is
+//! laid out by `wrap_words` like the finding lines of `check`, not by
+//! comfy-table. Messages quote MX names, certificate issuers, policy patterns and
 //! verdict reasons, which came from the network: each is neutralised for
 //! its format ([`super::text`]).
 
@@ -34,21 +37,23 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        DiffFormat::Table => table(run, layout, out),
-        DiffFormat::Json => {
-            let doc = serde_json::to_string_pretty(run)?;
-            out.write_all(text::json(&doc).as_bytes())?;
-            writeln!(out)
-        }
+        DiffFormat::Table => super::render(run, super::TextFormat::Table, layout, out),
+        DiffFormat::Json => super::render(run, super::TextFormat::Json, layout, out),
+        DiffFormat::Ndjson => super::render(run, super::TextFormat::Ndjson, layout, out),
         DiffFormat::Html => super::html::diff::write_page(run, out),
-        DiffFormat::Ndjson => {
-            for d in &run.domains {
-                let line = serde_json::to_string(d)?;
-                out.write_all(text::json(&line).as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-            Ok(())
-        }
+    }
+}
+
+impl super::Document for DiffRun {
+    fn table(&self, layout: super::TableLayout, out: &mut dyn Write) -> io::Result<()> {
+        table(self, layout, out)
+    }
+
+    /// One changed domain per line.
+    fn ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.domains
+            .iter()
+            .try_for_each(|d| super::json::line(d, out))
     }
 }
 

@@ -4,7 +4,14 @@
 //! written as `\uXXXX` escapes ([`super::text::json`]): the same document
 //! to a parser, harmless to `cat`.
 
+//!
+//! [`document`] and [`line`] are the one JSON writer of every subcommand
+//! (`check`, `diff`, `tlsrpt`): whole documents and NDJSON lines are
+//! written, and made inert, in one place.
+
 use std::io::{self, Write};
+
+use serde::Serialize;
 
 use super::Reporter;
 use crate::report::Report;
@@ -13,10 +20,26 @@ pub struct JsonReporter;
 
 impl Reporter for JsonReporter {
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(report)?;
-        out.write_all(super::text::json(&text).as_bytes())?;
-        writeln!(out)
+        document(report, out)
     }
+}
+
+/// `value` as one pretty-printed JSON document and a newline. serde_json
+/// leaves DEL, C1 and bidirectional controls raw, which a terminal (or an
+/// editor) would obey: [`super::text::json`] escapes them.
+pub fn document<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    out.write_all(super::text::json(&text).as_bytes())?;
+    writeln!(out)
+}
+
+/// `value` as one NDJSON line. Compact serde_json escapes every C0
+/// control in strings, so peer text cannot break the one-object-per-line
+/// framing; [`super::text::json`] escapes the rest a terminal would obey.
+pub fn line<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    let text = serde_json::to_string(value)?;
+    out.write_all(super::text::json(&text).as_bytes())?;
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]

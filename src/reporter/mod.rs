@@ -55,6 +55,55 @@ pub trait Reporter {
     }
 }
 
+/// What every subcommand's document (`check`'s [`Report`], `diff`'s run,
+/// `tlsrpt`'s run) renders as: one interface, so that the table, JSON and
+/// NDJSON of each are chosen and written the same way ([`render`]).
+pub trait Document: serde::Serialize {
+    /// The table for people, laid out to `layout`.
+    fn table(&self, layout: TableLayout, out: &mut dyn Write) -> io::Result<()>;
+    /// The NDJSON lines, each through [`json::line`].
+    fn ndjson(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The formats every [`Document`] has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFormat {
+    Table,
+    Json,
+    Ndjson,
+}
+
+/// Writes `doc` in `format`: the table, or JSON through the one writer.
+pub fn render<D: Document + ?Sized>(
+    doc: &D,
+    format: TextFormat,
+    layout: TableLayout,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        TextFormat::Table => doc.table(layout, out),
+        TextFormat::Json => json::document(doc, out),
+        TextFormat::Ndjson => doc.ndjson(out),
+    }
+}
+
+/// `check`'s report: its rows are the NDJSON lines (the streaming
+/// reporters write the same lines as each domain finishes).
+impl Document for Report {
+    fn table(&self, layout: TableLayout, out: &mut dyn Write) -> io::Result<()> {
+        TableReporter {
+            color: layout.color,
+            width: layout.width,
+            verbose: layout.verbose,
+        }
+        .finish(self, out)
+    }
+
+    fn ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.domains.iter().try_for_each(|d| json::line(d, out))
+    }
+}
+
 /// Output formats of `smtptls check --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -15,12 +15,7 @@ pub struct NdjsonReporter;
 
 impl Reporter for NdjsonReporter {
     fn domain_done(&mut self, domain: &DomainReport, out: &mut dyn Write) -> io::Result<()> {
-        // Compact serde_json escapes every C0 control in strings, so a
-        // hostile banner cannot break the one-line-per-domain framing;
-        // text::json escapes the rest a terminal would obey.
-        let line = serde_json::to_string(domain)?;
-        out.write_all(super::text::json(&line).as_bytes())?;
-        out.write_all(b"\n")?;
+        super::json::line(domain, out)?;
         out.flush()
     }
 

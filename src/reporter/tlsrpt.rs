@@ -49,39 +49,35 @@ pub fn write(
     layout: TableLayout,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    match format {
-        TlsRptFormat::Json => {
-            // serde_json leaves DEL, C1 and bidi controls raw, which a
-            // terminal (or an editor) would obey: text::json escapes them.
-            let text = serde_json::to_string_pretty(run).map_err(io::Error::other)?;
-            out.write_all(super::text::json(&text).as_bytes())?;
-            writeln!(out)
+    let text = match format {
+        TlsRptFormat::Table => super::TextFormat::Table,
+        TlsRptFormat::Json => super::TextFormat::Json,
+        TlsRptFormat::Ndjson => super::TextFormat::Ndjson,
+    };
+    super::render(run, text, layout, out)
+}
+
+impl super::Document for TlsRptRun {
+    fn table(&self, layout: TableLayout, out: &mut dyn Write) -> io::Result<()> {
+        let layout = Layout {
+            width: layout.width,
+            color: layout.color,
+        };
+        for line in table(self, layout) {
+            writeln!(out, "{line}")?;
         }
-        TlsRptFormat::Ndjson => {
-            let lines = run
-                .inputs
-                .iter()
-                .map(Line::Input)
-                .chain(run.domains.iter().map(Line::Domain))
-                .chain(run.conflicts.iter().map(Line::Conflict))
-                .chain(std::iter::once(Line::Totals(&run.totals)));
-            for line in lines {
-                let text = serde_json::to_string(&line).map_err(io::Error::other)?;
-                out.write_all(super::text::json(&text).as_bytes())?;
-                writeln!(out)?;
-            }
-            Ok(())
-        }
-        TlsRptFormat::Table => {
-            let layout = Layout {
-                width: layout.width,
-                color: layout.color,
-            };
-            for line in table(run, layout) {
-                writeln!(out, "{line}")?;
-            }
-            Ok(())
-        }
+        Ok(())
+    }
+
+    /// Each input, each policy domain, each conflict, then the totals.
+    fn ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.inputs
+            .iter()
+            .map(Line::Input)
+            .chain(self.domains.iter().map(Line::Domain))
+            .chain(self.conflicts.iter().map(Line::Conflict))
+            .chain(std::iter::once(Line::Totals(&self.totals)))
+            .try_for_each(|line| super::json::line(&line, out))
     }
 }
 
