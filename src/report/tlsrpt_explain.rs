@@ -538,6 +538,7 @@ mod tests {
             not_before: "2026-11-01T00:00:00Z".into(),
             not_after: "2027-02-01T00:00:00Z".into(),
             days_left: 60,
+            not_yet_valid: false,
             key: KeyInfo {
                 kind: "EC".into(),
                 bits: 256,
