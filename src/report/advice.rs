@@ -384,7 +384,7 @@ mod tests {
     use crate::report::NcscLevel;
     use crate::report::read::fixture::certificate;
 
-    fn row() -> DomainReport {
+    pub(super) fn row() -> DomainReport {
         let mut d = DomainReport::empty("example.test");
         d.mx = vec![MxReport {
             host: "mx.example.test".into(),
@@ -879,5 +879,265 @@ mod tests {
         annotate(&mut d, 25);
         let fix = d.mx[0].findings[0].fix.clone().expect("fix");
         assert!(fix.text.contains("`mx: mx.example.test`"), "{}", fix.text);
+    }
+}
+
+/// Every finding id against the registry (`vocabulary::explain`): an id
+/// whose registry entry has a usual fix gets advice from [`annotate`] on
+/// a representative row, one that has none says why and gets none. The
+/// match below names every id, so a new one does not compile until its
+/// representative rows are written: one per way it is emitted at warn or
+/// fail (and the info findings that are advised).
+#[cfg(test)]
+mod registry_tests {
+    use super::tests::row;
+    use super::*;
+    use crate::report::read::fixture::certificate;
+    use crate::vocabulary::{Advice, explain};
+
+    #[derive(Clone, Copy, Debug)]
+    enum Place {
+        Domain,
+        Mx,
+        Address,
+    }
+    use Place::*;
+
+    /// A row with one finding of `id` at `severity`, placed where the
+    /// inspector emits it, on the facts `setup` gives.
+    struct Rep {
+        severity: Severity,
+        place: Place,
+        setup: fn(&mut DomainReport),
+    }
+
+    fn rep(severity: Severity, place: Place) -> Rep {
+        Rep {
+            severity,
+            place,
+            setup: |_| {},
+        }
+    }
+
+    fn with(severity: Severity, place: Place, setup: fn(&mut DomainReport)) -> Rep {
+        Rep {
+            severity,
+            place,
+            setup,
+        }
+    }
+
+    fn addr(d: &mut DomainReport) -> &mut AddressReport {
+        &mut d.mx[0].addresses[0]
+    }
+
+    fn failure(d: &mut DomainReport, phase: crate::report::ErrorPhase, kind: ErrorKind) {
+        addr(d).error = Some(crate::report::Failure {
+            phase,
+            kind,
+            message: String::new(),
+        });
+    }
+
+    fn cert(d: &mut DomainReport) {
+        addr(d).certificate = Some(certificate("mx.example.test", 300));
+    }
+
+    fn tlsa(d: &mut DomainReport, status: TlsaStatus) {
+        d.mx[0].tlsa = Some(crate::report::TlsaReport {
+            status,
+            dnssec: crate::resolver::Dnssec::Secure,
+            records: vec!["3 1 1 00".into()],
+        });
+    }
+
+    fn mode(d: &mut DomainReport, mode: Mode) {
+        d.mta_sts = Some(crate::report::MtaStsReport {
+            record: crate::protection::RecordState::Valid,
+            id: Some("1".into()),
+            policy: Some(crate::report::StsPolicyReport {
+                url: policy_url("example.test"),
+                mode,
+                mx: vec!["mx.example.test".into()],
+                max_age: 86400,
+                text_sha256: None,
+            }),
+            fetch_error: None,
+        });
+    }
+
+    fn representatives(id: FindingId) -> Vec<Rep> {
+        use crate::report::ErrorPhase;
+        use Severity::{Fail, Info, Warn};
+        match id {
+            FindingId::DnsNxdomain | FindingId::MxNone => vec![rep(Fail, Domain)],
+            FindingId::DnsError => vec![rep(Fail, Domain), rep(Fail, Mx), rep(Warn, Mx)],
+            FindingId::DnssecBogus => vec![rep(Fail, Domain), rep(Fail, Mx), rep(Warn, Mx)],
+            FindingId::MxNullMixed | FindingId::MxImplicit => vec![rep(Warn, Domain)],
+            FindingId::MxCname => vec![rep(Warn, Mx)],
+            FindingId::MxIpLiteral
+            | FindingId::MxInvalidName
+            | FindingId::MxNoAddress
+            | FindingId::MxLocalhost => vec![rep(Fail, Mx)],
+            // Info only: what the domain says, or the audit's own caps.
+            FindingId::MxNull | FindingId::MxHostsLeftOut | FindingId::MxAddressesLeftOut => {
+                vec![]
+            }
+            FindingId::AddressUnusable | FindingId::AddressLocal => {
+                vec![with(Fail, Address, |d| {
+                    failure(d, ErrorPhase::Connect, ErrorKind::NotProbed)
+                })]
+            }
+            FindingId::AddressPrivate => vec![rep(Warn, Address)],
+            FindingId::SmtpConnect => vec![with(Fail, Address, |d| {
+                failure(d, ErrorPhase::Connect, ErrorKind::Timeout)
+            })],
+            FindingId::SmtpBanner => vec![
+                with(Fail, Address, |d| {
+                    failure(d, ErrorPhase::Banner, ErrorKind::Rejected)
+                }),
+                with(Fail, Address, |d| {
+                    failure(d, ErrorPhase::Banner, ErrorKind::Timeout)
+                }),
+            ],
+            FindingId::SmtpEhlo => vec![with(Warn, Address, |d| addr(d).starttls = false)],
+            FindingId::StarttlsOffered => {
+                vec![with(Fail, Address, |d| addr(d).starttls = false)]
+            }
+            FindingId::StarttlsCommand | FindingId::TlsHandshake | FindingId::TlsVersion => {
+                vec![rep(Fail, Address)]
+            }
+            FindingId::SmtpEhloAfterTls => vec![rep(Fail, Address)],
+            FindingId::CertChainValid => vec![
+                with(Fail, Address, |d| {
+                    let mut c = certificate("mx.example.test", 300);
+                    c.chain_error = Some(ChainError::IncompleteChain);
+                    addr(d).certificate = Some(c);
+                }),
+                with(Fail, Address, |d| {
+                    let mut c = certificate("mx.example.test", 300);
+                    c.chain_error = Some(ChainError::SelfSigned);
+                    addr(d).certificate = Some(c);
+                }),
+            ],
+            FindingId::CertExpiry => vec![
+                with(Fail, Address, |d| {
+                    addr(d).certificate = Some(certificate("mx.example.test", -1))
+                }),
+                with(Fail, Address, |d| {
+                    let mut c = certificate("mx.example.test", 400);
+                    c.not_yet_valid = true;
+                    addr(d).certificate = Some(c);
+                }),
+                with(Warn, Address, |d| {
+                    addr(d).certificate = Some(certificate("mx.example.test", 3))
+                }),
+            ],
+            FindingId::CertHostname | FindingId::CertKey | FindingId::CertSignature => {
+                vec![with(Fail, Address, cert), with(Warn, Address, cert)]
+            }
+            FindingId::DaneTlsa => vec![
+                with(Warn, Mx, |d| tlsa(d, TlsaStatus::Insecure)),
+                with(Fail, Mx, |d| tlsa(d, TlsaStatus::LookupFailed)),
+            ],
+            FindingId::DaneValid => vec![
+                with(Fail, Address, |d| {
+                    cert(d);
+                    addr(d).dane = DaneResult::Mismatch;
+                }),
+                with(Warn, Address, |d| {
+                    cert(d);
+                    addr(d).dane = DaneResult::Unusable;
+                }),
+            ],
+            FindingId::DaneRollover => vec![with(Info, Address, cert)],
+            FindingId::MtaStsRecord | FindingId::TlsRptRecord => {
+                vec![rep(Fail, Domain), rep(Warn, Domain), rep(Info, Domain)]
+            }
+            FindingId::MtaStsPolicy => vec![rep(Fail, Domain)],
+            FindingId::MtaStsMode => vec![
+                with(Info, Domain, |d| mode(d, Mode::Testing)),
+                with(Info, Domain, |d| mode(d, Mode::None)),
+            ],
+            FindingId::MtaStsMx => vec![
+                with(Warn, Mx, |d| mode(d, Mode::Testing)),
+                with(Fail, Mx, |d| mode(d, Mode::Enforce)),
+            ],
+            FindingId::MtaStsCertificate => vec![
+                with(Warn, Address, |d| mode(d, Mode::Testing)),
+                with(Fail, Address, |d| mode(d, Mode::Enforce)),
+            ],
+            FindingId::DeliveryMtaSts => vec![with(Fail, Domain, |d| mode(d, Mode::Enforce))],
+            FindingId::DeliveryDane => vec![rep(Fail, Domain)],
+            FindingId::TlsProtocols
+            | FindingId::TlsCipherSuites
+            | FindingId::TlsCipherOrder
+            | FindingId::TlsKeyExchange
+            | FindingId::TlsCompression
+            | FindingId::TlsRenegotiation
+            | FindingId::TlsLegacySession
+            | FindingId::TlsScan => vec![rep(Warn, Address)],
+            // ok or info only: not in the guidelines yet.
+            FindingId::TlsPostQuantum => vec![],
+            FindingId::StarttlsInjection => vec![with(Fail, Address, |d| {
+                addr(d).starttls_injection = Some(crate::report::InjectionReport {
+                    result: InjectionResult::Vulnerable,
+                    reply: None,
+                    error: None,
+                })
+            })],
+        }
+    }
+
+    /// The fix `annotate` gives the one finding of `r`.
+    fn advised(id: FindingId, r: &Rep) -> Option<Fix> {
+        let mut d = row();
+        (r.setup)(&mut d);
+        let f = Finding::new(id, r.severity, "whatever the inspector says");
+        match r.place {
+            Domain => d.findings = vec![f],
+            Mx => d.mx[0].findings = vec![f],
+            Address => d.mx[0].addresses[0].findings = vec![f],
+        }
+        annotate(&mut d, 25);
+        match r.place {
+            Domain => d.findings[0].fix.clone(),
+            Mx => d.mx[0].findings[0].fix.clone(),
+            Address => d.mx[0].addresses[0].findings[0].fix.clone(),
+        }
+    }
+
+    #[test]
+    fn every_id_is_advised_or_says_why_not() {
+        let mut wrong = Vec::new();
+        for &id in FindingId::ALL {
+            let reps = representatives(id);
+            match explain(id).advice {
+                Advice::Fix(_) => {
+                    if reps.is_empty() {
+                        wrong.push(format!("{id}: the registry has a fix, but no row shows it"));
+                    }
+                    for r in &reps {
+                        if advised(id, r).is_none() {
+                            wrong.push(format!(
+                                "{id} at {} ({:?}): no advice from annotate, and the registry has no Advice::None",
+                                r.severity, r.place
+                            ));
+                        }
+                    }
+                }
+                Advice::None { .. } => {
+                    for r in &reps {
+                        if let Some(fix) = advised(id, r) {
+                            wrong.push(format!(
+                                "{id} at {}: the registry says no advice, annotate says {:?}",
+                                r.severity, fix.text
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
     }
 }
