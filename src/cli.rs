@@ -23,7 +23,7 @@ use crate::report::tlsrpt::TlsRptRun;
 use crate::reporter::diff::DiffFormat;
 use crate::reporter::tlsrpt::TlsRptFormat;
 use crate::reporter::{ColorChoice, Format};
-use crate::vocabulary::{ScanMode, Threshold, Verdict};
+use crate::vocabulary::{FindingId, ScanMode, Threshold, Verdict};
 
 /// Check whether mail to a domain travels encrypted: STARTTLS, TLS version
 /// and cipher, certificate chain, name and expiry, for every MX address.
@@ -49,6 +49,9 @@ pub enum Command {
     /// per domain, worst first; exit 1 when a change is a regression by
     /// --fail-on.
     Diff(Box<DiffArgs>),
+    /// Explain a finding id: what it means, why it matters and its usual
+    /// fix. Without an ID, list every id with its meaning.
+    Explain(ExplainArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -98,6 +101,31 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+const EXPLAIN_EXIT_CODES: &str =
+    "Exit codes: 0 explained; 2 an unknown ID (stderr lists the known ones).";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXPLAIN_EXIT_CODES)]
+pub struct ExplainArgs {
+    /// A finding id, as in the JSON `id` and the table's `-v` lines
+    /// (e.g. cert.expiry, tls.cipher-order).
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+}
+
+impl ExplainArgs {
+    /// The finding id asked for: `None` to list them all, an error naming
+    /// an id that does not exist.
+    pub fn finding(&self) -> Result<Option<FindingId>, CliError> {
+        let Some(id) = &self.id else {
+            return Ok(None);
+        };
+        FindingId::from_id(id.trim())
+            .map(Some)
+            .ok_or_else(|| CliError::UnknownFindingId(id.clone()))
+    }
 }
 
 const DIFF_EXIT_CODES: &str = "Exit codes: 0 no change is a regression by --fail-on; \
@@ -439,6 +467,10 @@ pub enum CliError {
         "tlsrpt reads its PATH arguments: --file, --strict, --shard and --resume are for domain lists"
     )]
     DomainListFlagWithTlsRpt,
+    /// `explain` with an id that does not exist; the message lists the
+    /// known ones, on one line.
+    #[error("unknown finding id {0:?}; the known ids are: {ids}", ids = known_finding_ids())]
+    UnknownFindingId(String),
     /// An unknown `--fail-on` value.
     #[error("--fail-on: {0}")]
     FailOn(String),
@@ -448,6 +480,14 @@ pub enum CliError {
     /// The domain list: invalid inputs, `--file`, `--resume`.
     #[error(transparent)]
     Input(#[from] InputError),
+}
+
+fn known_finding_ids() -> String {
+    FindingId::ALL
+        .iter()
+        .map(|id| id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a run audits: each job in input order, and the notices about the

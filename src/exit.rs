@@ -17,8 +17,8 @@ pub enum ExitCode {
     /// At least one domain is below the threshold (`--fail-below`, or
     /// `--fail-level` for the configuration axis).
     BelowThreshold = 1,
-    /// Bad arguments or input (invalid domain, unreadable `--ca-file`, …);
-    /// nothing was probed.
+    /// Bad arguments or input (invalid domain, unreadable `--ca-file`,
+    /// an unknown `explain` id, …); nothing was probed.
     Usage = 2,
     /// Interrupted (Ctrl-C, SIGTERM): what finished is reported, the rest
     /// as errors. 128 + SIGINT, as shells do.

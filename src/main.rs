@@ -12,7 +12,9 @@ use clap::{CommandFactory, Parser};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, Rows, StopReason};
-use smtptls::cli::{AuditArgs, CheckArgs, Cli, Command, DiffArgs, PolicyArgs, TlsRptArgs};
+use smtptls::cli::{
+    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, TlsRptArgs,
+};
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::AuditOptions;
@@ -94,6 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(args) => policy(*args),
         Command::Tlsrpt(args) => tlsrpt(*args),
         Command::Diff(args) => diff(*args),
+        Command::Explain(args) => explain(&args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -295,6 +298,21 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         .context("cannot write the diff")?;
     out.flush().context("cannot write the diff")?;
     Ok(exit::diff(&run))
+}
+
+/// `smtptls explain [ID]`, wrapped to the terminal (else `COLUMNS`, else
+/// 100). An unknown id is a usage error: one line on stderr, exit 2.
+fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    let id = args.finding()?;
+    let layout = table_layout(None, smtptls::reporter::ColorChoice::Never, false);
+    let mut out = std::io::stdout().lock();
+    match id {
+        Some(id) => smtptls::reporter::explain::write_one(id, layout.width, &mut out),
+        None => smtptls::reporter::explain::write_list(layout.width, &mut out),
+    }
+    .and_then(|()| out.flush())
+    .context("cannot write the explanation")?;
+    Ok(ExitCode::Ok)
 }
 
 /// One side of a diff: a file, or stdin for `-`.

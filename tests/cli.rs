@@ -208,3 +208,88 @@ async fn completions_and_man_page_are_generated() {
         assert!(run.stdout.contains(flag), "--help lacks {flag}");
     }
 }
+
+/// `smtptls explain ID` with `COLUMNS`: exit code, stdout, stderr.
+fn explain(args: &[&str], columns: &str) -> (i32, String, String) {
+    let out = assert_cmd::Command::cargo_bin("smtptls")
+        .expect("the smtptls binary")
+        .arg("explain")
+        .args(args)
+        .env("COLUMNS", columns)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run smtptls explain");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Text as words, so that a check does not depend on where lines wrap.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn explain_prints_meaning_why_and_fix_wrapped_to_the_width() {
+    use smtptls::vocabulary::{Advice, FindingId, explain as registry};
+    for (id, columns) in [
+        (FindingId::TlsCipherOrder, "60"),
+        (FindingId::CertExpiry, "100"),
+    ] {
+        let (code, stdout, stderr) = explain(&[id.as_str()], columns);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.is_empty(), "{stderr}");
+        let e = registry(id);
+        let Advice::Fix(fix) = e.advice else {
+            panic!("{id} has a usual fix");
+        };
+        let said = words(&stdout);
+        for part in [id.as_str(), e.meaning, e.why, fix] {
+            assert!(said.contains(part), "{part:?} missing from:\n{stdout}");
+        }
+        let width: usize = columns.parse().expect("number");
+        assert!(
+            stdout.lines().all(|l| l.chars().count() <= width),
+            "wider than {width}:\n{stdout}"
+        );
+        assert!(stdout.lines().count() > 4, "not wrapped:\n{stdout}");
+    }
+    // An id without a usual fix says why.
+    let (code, stdout, _) = explain(&["mx.null"], "100");
+    assert_eq!(code, 0);
+    assert!(stdout.contains("No usual fix:"), "{stdout}");
+}
+
+#[test]
+fn explain_without_an_id_lists_every_id_with_its_meaning() {
+    use smtptls::vocabulary::{FindingId, explain as registry};
+    let (code, stdout, stderr) = explain(&[], "100");
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let ids: Vec<&str> = FindingId::ALL.iter().map(|id| id.as_str()).collect();
+    assert_eq!(listed, ids);
+    let said = words(&stdout);
+    for &id in FindingId::ALL {
+        assert!(said.contains(registry(id).meaning), "{id}");
+    }
+}
+
+#[test]
+fn explain_of_an_unknown_id_exits_2_naming_it_and_the_known_ones() {
+    let (code, stdout, stderr) = explain(&["cert.expired\x1b[2J"], "100");
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cert.expired"), "{stderr}");
+    // The input is shown, never obeyed.
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    for known in ["cert.expiry", "tls.cipher-order", "starttls.injection"] {
+        assert!(stderr.contains(known), "{stderr}");
+    }
+}

@@ -12,8 +12,6 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use super::certificate::Certificate;
-use super::configuration::Configuration;
-use super::verdict::AddressGrade;
 use crate::domain::DomainName;
 use crate::prober::Probe;
 use crate::prober::scan::ServerHello;
@@ -21,7 +19,7 @@ use crate::protection::dane::Tlsa;
 use crate::protection::mta_sts::Mode;
 use crate::protection::{RecordState, TlsaStatus};
 use crate::resolver::Dnssec;
-use crate::vocabulary::{Failure, Finding, Verdict};
+use crate::vocabulary::{Failure, Finding, NcscLevel, Verdict};
 
 /// One graded domain.
 #[derive(Debug, Clone)]
@@ -321,4 +319,45 @@ pub enum DaneResult {
     None,
     /// The TLSA lookup failed (SERVFAIL, bogus, timeout): DANE senders defer.
     LookupFailed,
+}
+
+/// What one MX address amounts to, for the rubric (`verdict.rs`, which
+/// grades: the type is here, with the other outputs, so that the rubric
+/// and the outputs do not import each other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressGrade {
+    /// Could not be judged: no connection, no banner, refused greeting.
+    Unreachable,
+    /// Reached, but mail to it would travel in clear text (no STARTTLS,
+    /// STARTTLS refused, handshake failed, session unusable).
+    NoTls,
+    /// Encrypted only with TLS versions or suites smtptls's own client does
+    /// not speak (`legacy_tls`): senders on OpenSSL or GnuTLS encrypt,
+    /// stricter ones do not; never authenticated.
+    LegacyTls,
+    /// Encrypted, but the certificate cannot be authenticated.
+    Unauthenticated,
+    /// Encrypted and authenticated, but a correctly configured sender's
+    /// session is not safe: the address runs commands injected before TLS
+    /// (STARTTLS command injection). What it merely also accepts is not a
+    /// grade: that is the configuration axis.
+    Weak,
+    /// Encrypted, TLS ≥ 1.2, valid chain, matching name.
+    Authenticated,
+}
+
+/// The configuration level of an address or a domain, and what set it
+/// (`configuration::of_address`, `of_domain`: the rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Configuration {
+    /// The worst level of what was graded.
+    pub level: NcscLevel,
+    /// What set the level, worst first: `finding id: message`, prefixed
+    /// with `host [address]: ` at the domain level. Empty at good and
+    /// sufficient.
+    pub items: Vec<String>,
+    /// Not everything was tried (`--scan off` or `light`, or the scan was
+    /// cut short), so the true level may be worse: the reported one is a
+    /// lower bound. `deep` and a level of `insufficient` are certain.
+    pub lower_bound: bool,
 }

@@ -83,6 +83,7 @@ fn facts(der: &CertificateDer<'_>, x509: &X509Certificate<'_>, now: OffsetDateTi
         not_before: rfc3339(not_before),
         not_after: rfc3339(not_after),
         days_left,
+        not_yet_valid: not_before > now,
         key: key_info(x509),
         signature_algorithm,
         sha256: sha256_hex(der.as_ref()),
@@ -350,13 +351,9 @@ pub fn findings(
 
 /// `cert.expiry`: not yet valid, expired, expiring within the warning, or fine.
 fn expiry_finding(cert: &Certificate, settings: &super::InspectSettings) -> Finding {
-    let not_yet = cert.chain_error == Some(ChainError::NotYetValid)
-        && ::time::OffsetDateTime::parse(
-            &cert.not_before,
-            &::time::format_description::well_known::Rfc3339,
-        )
-        .is_ok_and(|nb| nb > settings.now);
-    if not_yet {
+    // webpki's not-yet-valid may be an intermediate's: only the leaf's
+    // own date makes this finding about the leaf.
+    if cert.chain_error == Some(ChainError::NotYetValid) && cert.not_yet_valid {
         Finding::fail(
             FindingId::CertExpiry,
             format!("certificate is not valid before {}", cert.not_before),
@@ -472,6 +469,11 @@ pub struct Certificate {
     pub not_after: String,
     /// Whole days until `not_after`; negative once expired.
     pub days_left: i64,
+    /// `not_before` is after the run's time: the leaf is not valid yet.
+    /// A fact of its own so that what reads the row (advice) never has to
+    /// compare dates or read a message. Absent from earlier reports: false.
+    #[serde(default)]
+    pub not_yet_valid: bool,
     pub key: KeyInfo,
     pub signature_algorithm: String,
     /// SHA-256 of the certificate (DER), hex.
@@ -564,6 +566,28 @@ mod tests {
         assert!(report.chain_valid && report.hostname_match);
         assert_eq!(report.sha256.len(), 64);
         assert_eq!(report.spki_sha256.len(), 64);
+    }
+
+    /// `not_yet_valid` is the leaf's own date against the run's clock: a
+    /// run before the leaf's notBefore sees it, one after does not.
+    #[test]
+    fn a_leaf_from_the_future_is_not_yet_valid() {
+        let c = chain("mx.unit.test");
+        let grade_at = |at| {
+            grade(
+                std::slice::from_ref(&c.leaf),
+                "mx.unit.test",
+                &trust(&c),
+                at,
+            )
+            .expect("graded")
+            .0
+        };
+        // rcgen's leaves start in 1975.
+        let early = grade_at(OffsetDateTime::UNIX_EPOCH);
+        assert!(early.not_yet_valid);
+        assert_eq!(early.chain_error, Some(ChainError::NotYetValid));
+        assert!(!grade_at(OffsetDateTime::now_utc()).not_yet_valid);
     }
 
     #[test]

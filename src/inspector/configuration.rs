@@ -5,25 +5,8 @@
 //! (that says what senders get); `--fail-level` makes it a CI threshold of
 //! its own.
 
-use serde::{Deserialize, Serialize};
-
-use super::assessment::{AddressAssessment, MxAssessment};
+use super::assessment::{AddressAssessment, Configuration, MxAssessment};
 use crate::vocabulary::{Finding, NcscLevel, ScanMode};
-
-/// The configuration level of an address or a domain, and what set it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Configuration {
-    /// The worst level of what was graded.
-    pub level: NcscLevel,
-    /// What set the level, worst first: `finding id: message`, prefixed
-    /// with `host [address]: ` at the domain level. Empty at good and
-    /// sufficient.
-    pub items: Vec<String>,
-    /// Not everything was tried (`--scan off` or `light`, or the scan was
-    /// cut short), so the true level may be worse: the reported one is a
-    /// lower bound. `deep` and a level of `insufficient` are certain.
-    pub lower_bound: bool,
-}
 
 /// An address's level, from its leveled findings; `None` when nothing
 /// carrying a level was graded (no TLS and no certificate).

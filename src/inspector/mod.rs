@@ -23,15 +23,22 @@ pub mod protection;
 pub mod scan;
 #[cfg(test)]
 mod testkit;
+// The tests that grade through `mx::inspect_mx` sit above `mx`, not in
+// the files `mx` uses (`tests/layers.rs`: no cycle between the files of a
+// folder, test code included).
+#[cfg(test)]
+mod address_grade_tests;
+#[cfg(test)]
+mod protection_tests;
 pub mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
 
 use time::OffsetDateTime;
 
+pub use assessment::AddressGrade;
 pub use assessment::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
 pub use protection::{MtaStsEvidence, TlsaEvidence};
-pub use verdict::AddressGrade;
 
 use crate::domain::DomainName;
 use crate::options::TrustStore;

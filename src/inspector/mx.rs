@@ -3,8 +3,8 @@
 //! the DANE and MTA-STS checks that depend on the host.
 
 use super::address::{inspect_address, presented_chain};
+use super::assessment::AddressGrade;
 use super::assessment::{DaneResult, MxAssessment};
-use super::verdict::AddressGrade;
 use super::{AddressEvidence, InspectSettings, MxEvidence, dns_failure_finding, dns_failure_id};
 use super::{configuration, protection, scan};
 use crate::prober::{Probe, ProbeError, ProbeErrorKind};
@@ -286,8 +286,8 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::inspect_mx;
+    use crate::inspector::assessment::AddressGrade::{self, *};
     use crate::inspector::testkit::*;
-    use crate::inspector::verdict::AddressGrade::{self, *};
     use crate::inspector::{AddressEvidence, MxEvidence};
     use crate::resolver::{Answer, DnsFailure, Dnssec, Exchange, HostAddresses};
     use crate::vocabulary::ErrorKind;

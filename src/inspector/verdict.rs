@@ -2,30 +2,8 @@
 //! domain. This is the only place the rubric lives; `docs/grading.md`
 //! explains it and must change with it.
 
+use super::assessment::AddressGrade;
 use crate::vocabulary::Verdict;
-
-/// What one MX address amounts to, for the rubric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddressGrade {
-    /// Could not be judged: no connection, no banner, refused greeting.
-    Unreachable,
-    /// Reached, but mail to it would travel in clear text (no STARTTLS,
-    /// STARTTLS refused, handshake failed, session unusable).
-    NoTls,
-    /// Encrypted only with TLS versions or suites smtptls's own client does
-    /// not speak (`legacy_tls`): senders on OpenSSL or GnuTLS encrypt,
-    /// stricter ones do not; never authenticated.
-    LegacyTls,
-    /// Encrypted, but the certificate cannot be authenticated.
-    Unauthenticated,
-    /// Encrypted and authenticated, but a correctly configured sender's
-    /// session is not safe: the address runs commands injected before TLS
-    /// (STARTTLS command injection). What it merely also accepts is not a
-    /// grade: that is the configuration axis.
-    Weak,
-    /// Encrypted, TLS ≥ 1.2, valid chain, matching name.
-    Authenticated,
-}
 
 /// The rubric. `grades` holds every probed address of every MX.
 pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {

@@ -11,7 +11,9 @@
 //! domain names of the audit (validated names); peer text (banners,
 //! replies, certificate fields) never goes into advice.
 
-use super::{AddressReport, ChainError, DomainReport, InjectionResult, Mode};
+use super::{
+    AddressReport, ChainError, DaneResult, DomainReport, InjectionResult, Mode, TlsaStatus,
+};
 use crate::vocabulary::{ErrorKind, Finding, FindingId, Fix, FixBy, Severity};
 
 /// Sets `fix` on every finding of `d` that has a usual fix. `port` is
@@ -33,8 +35,9 @@ pub fn annotate(d: &mut DomainReport, port: u16) {
     for mx in &mut d.mx {
         let host = mx.host.clone();
         let records = mx.tlsa.as_ref().map(|t| t.records.len()).unwrap_or(0);
+        let tlsa = mx.tlsa.as_ref().map(|t| t.status);
         for f in &mut mx.findings {
-            f.fix = mx_fix(f, &ctx, &host);
+            f.fix = mx_fix(f, &ctx, &host, tlsa);
         }
         for a in &mut mx.addresses {
             let fixes: Vec<Option<Fix>> = a
@@ -134,7 +137,13 @@ fn domain_fix(f: &Finding, ctx: &DomainContext<'_>) -> Option<Fix> {
     .filter(|_| f.severity != Severity::Ok)
 }
 
-fn mx_fix(f: &Finding, ctx: &DomainContext<'_>, host: &str) -> Option<Fix> {
+/// `tlsa` is the host's TLSA status (`None`: DANE does not apply).
+fn mx_fix(
+    f: &Finding,
+    ctx: &DomainContext<'_>,
+    host: &str,
+    tlsa: Option<TlsaStatus>,
+) -> Option<Fix> {
     if !needs_fix(f) && f.id != FindingId::DaneRollover {
         return None;
     }
@@ -155,17 +164,14 @@ fn mx_fix(f: &Finding, ctx: &DomainContext<'_>, host: &str) -> Option<Fix> {
             policy_url(ctx.domain),
             ctx.domain
         )),
-        FindingId::DaneTlsa => {
-            if f.message.contains("not DNSSEC-signed") {
-                receiver(format!(
-                    "sign the zone of _{port}._tcp.{host} with DNSSEC, or remove the TLSA records: unsigned, they are ignored"
-                ))
-            } else {
-                receiver(format!(
-                    "make the TLSA query for _{port}._tcp.{host} answer under valid DNSSEC (records, or an authenticated denial): DANE senders defer until it does"
-                ))
-            }
-        }
+        // Records that are there but unsigned want signing; anything else
+        // at warn or fail is a lookup DANE senders cannot complete.
+        FindingId::DaneTlsa if tlsa == Some(TlsaStatus::Insecure) => receiver(format!(
+            "sign the zone of _{port}._tcp.{host} with DNSSEC, or remove the TLSA records: unsigned, they are ignored"
+        )),
+        FindingId::DaneTlsa => receiver(format!(
+            "make the TLSA query for _{port}._tcp.{host} answer under valid DNSSEC (records, or an authenticated denial): DANE senders defer until it does"
+        )),
         FindingId::DnssecBogus => receiver(format!(
             "fix the DNSSEC signatures of {host}'s zone (re-sign it, or correct the DS at the parent)"
         )),
@@ -209,7 +215,7 @@ fn address_fix(
                 "renew the certificate of {host} (it expired on {}), install it and reload the MTA; if renewal is automated (ACME), find out why it did not run",
                 c.not_after
             )),
-            Some(c) if f.message.contains("not valid before") => receiver(format!(
+            Some(c) if c.not_yet_valid => receiver(format!(
                 "install a certificate for {host} that is valid now (this one starts on {}), or check the server's clock",
                 c.not_before
             )),
@@ -290,7 +296,7 @@ fn address_fix(
         }
         FindingId::DaneValid => {
             let spki = cert.map(|c| c.spki_sha256.as_str()).unwrap_or_default();
-            if f.message.contains("none is usable") {
+            if a.dane == DaneResult::Unusable {
                 receiver(format!(
                     "publish a DANE-EE record for the key in use: `_{port}._tcp.{host}. IN TLSA 3 1 1 {spki}` (only usages 2 and 3 count for SMTP)"
                 ))
@@ -378,7 +384,7 @@ mod tests {
     use crate::report::NcscLevel;
     use crate::report::read::fixture::certificate;
 
-    fn row() -> DomainReport {
+    pub(super) fn row() -> DomainReport {
         let mut d = DomainReport::empty("example.test");
         d.mx = vec![MxReport {
             host: "mx.example.test".into(),
@@ -461,6 +467,104 @@ mod tests {
             d.mx[0].addresses[0].findings = vec![f];
             annotate(&mut d, 25);
             assert_eq!(fix_of(&d), None);
+        }
+    }
+
+    /// The advice is chosen by finding id and the row's typed facts: the
+    /// source outside the tests never reads a message (rewording one in
+    /// the inspector must not change or drop a fix).
+    #[test]
+    fn advice_never_reads_message_text() {
+        let source = include_str!("advice.rs");
+        let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let uses: Vec<&str> = code
+            .lines()
+            .filter(|l| l.contains(".message"))
+            .map(str::trim)
+            .collect();
+        assert!(uses.is_empty(), "advice reads message text: {uses:?}");
+    }
+
+    /// The three choices that once matched message substrings, each with
+    /// a message that says the opposite of the facts: the facts win.
+    #[test]
+    fn advice_follows_the_facts_not_the_words() {
+        let tlsa = |status: TlsaStatus| super::super::TlsaReport {
+            status,
+            dnssec: crate::resolver::Dnssec::Secure,
+            records: vec!["3 1 1 00".into()],
+        };
+        // dane.tlsa: unsigned records vs a failed lookup.
+        for (status, message, says) in [
+            (
+                TlsaStatus::Insecure,
+                "TLSA lookup failed",
+                "sign the zone of _25._tcp.mx.example.test",
+            ),
+            (
+                TlsaStatus::LookupFailed,
+                "records are not DNSSEC-signed",
+                "make the TLSA query",
+            ),
+        ] {
+            let mut d = row();
+            d.mx[0].tlsa = Some(tlsa(status));
+            let severity = if status == TlsaStatus::Insecure {
+                Severity::Warn
+            } else {
+                Severity::Fail
+            };
+            d.mx[0].findings = vec![Finding::new(FindingId::DaneTlsa, severity, message)];
+            annotate(&mut d, 25);
+            let text = d.mx[0].findings[0].fix.clone().expect("fix").text;
+            assert!(text.starts_with(says), "{status:?}: {text}");
+        }
+        // cert.expiry: not yet valid vs expired.
+        for (not_yet_valid, days, message, says) in [
+            (
+                true,
+                400,
+                "certificate expired",
+                "install a certificate for mx.example.test that is valid now",
+            ),
+            (
+                false,
+                -2,
+                "certificate is not valid before 2031",
+                "renew the certificate of mx.example.test (it expired",
+            ),
+        ] {
+            let mut d = row();
+            let a = &mut d.mx[0].addresses[0];
+            let mut c = certificate("mx.example.test", days);
+            c.not_yet_valid = not_yet_valid;
+            a.certificate = Some(c);
+            a.findings = vec![Finding::fail(FindingId::CertExpiry, message)];
+            annotate(&mut d, 25);
+            let text = fix_of(&d).expect("fix").text;
+            assert!(text.starts_with(says), "{text}");
+        }
+        // dane.valid: no usable record vs a mismatch.
+        for (dane, message, says) in [
+            (
+                DaneResult::Unusable,
+                "no TLSA record matches",
+                "publish a DANE-EE record",
+            ),
+            (
+                DaneResult::Mismatch,
+                "none is usable",
+                "publish `_25._tcp.mx.example.test. IN TLSA 3 1 1",
+            ),
+        ] {
+            let mut d = row();
+            let a = &mut d.mx[0].addresses[0];
+            a.certificate = Some(certificate("mx.example.test", 300));
+            a.dane = dane;
+            a.findings = vec![Finding::warn(FindingId::DaneValid, message)];
+            annotate(&mut d, 25);
+            let text = fix_of(&d).expect("fix").text;
+            assert!(text.starts_with(says), "{dane:?}: {text}");
         }
     }
 
@@ -775,5 +879,265 @@ mod tests {
         annotate(&mut d, 25);
         let fix = d.mx[0].findings[0].fix.clone().expect("fix");
         assert!(fix.text.contains("`mx: mx.example.test`"), "{}", fix.text);
+    }
+}
+
+/// Every finding id against the registry (`vocabulary::explain`): an id
+/// whose registry entry has a usual fix gets advice from [`annotate`] on
+/// a representative row, one that has none says why and gets none. The
+/// match below names every id, so a new one does not compile until its
+/// representative rows are written: one per way it is emitted at warn or
+/// fail (and the info findings that are advised).
+#[cfg(test)]
+mod registry_tests {
+    use super::tests::row;
+    use super::*;
+    use crate::report::read::fixture::certificate;
+    use crate::vocabulary::{Advice, explain};
+
+    #[derive(Clone, Copy, Debug)]
+    enum Place {
+        Domain,
+        Mx,
+        Address,
+    }
+    use Place::*;
+
+    /// A row with one finding of `id` at `severity`, placed where the
+    /// inspector emits it, on the facts `setup` gives.
+    struct Rep {
+        severity: Severity,
+        place: Place,
+        setup: fn(&mut DomainReport),
+    }
+
+    fn rep(severity: Severity, place: Place) -> Rep {
+        Rep {
+            severity,
+            place,
+            setup: |_| {},
+        }
+    }
+
+    fn with(severity: Severity, place: Place, setup: fn(&mut DomainReport)) -> Rep {
+        Rep {
+            severity,
+            place,
+            setup,
+        }
+    }
+
+    fn addr(d: &mut DomainReport) -> &mut AddressReport {
+        &mut d.mx[0].addresses[0]
+    }
+
+    fn failure(d: &mut DomainReport, phase: crate::report::ErrorPhase, kind: ErrorKind) {
+        addr(d).error = Some(crate::report::Failure {
+            phase,
+            kind,
+            message: String::new(),
+        });
+    }
+
+    fn cert(d: &mut DomainReport) {
+        addr(d).certificate = Some(certificate("mx.example.test", 300));
+    }
+
+    fn tlsa(d: &mut DomainReport, status: TlsaStatus) {
+        d.mx[0].tlsa = Some(crate::report::TlsaReport {
+            status,
+            dnssec: crate::resolver::Dnssec::Secure,
+            records: vec!["3 1 1 00".into()],
+        });
+    }
+
+    fn mode(d: &mut DomainReport, mode: Mode) {
+        d.mta_sts = Some(crate::report::MtaStsReport {
+            record: crate::protection::RecordState::Valid,
+            id: Some("1".into()),
+            policy: Some(crate::report::StsPolicyReport {
+                url: policy_url("example.test"),
+                mode,
+                mx: vec!["mx.example.test".into()],
+                max_age: 86400,
+                text_sha256: None,
+            }),
+            fetch_error: None,
+        });
+    }
+
+    fn representatives(id: FindingId) -> Vec<Rep> {
+        use crate::report::ErrorPhase;
+        use Severity::{Fail, Info, Warn};
+        match id {
+            FindingId::DnsNxdomain | FindingId::MxNone => vec![rep(Fail, Domain)],
+            FindingId::DnsError => vec![rep(Fail, Domain), rep(Fail, Mx), rep(Warn, Mx)],
+            FindingId::DnssecBogus => vec![rep(Fail, Domain), rep(Fail, Mx), rep(Warn, Mx)],
+            FindingId::MxNullMixed | FindingId::MxImplicit => vec![rep(Warn, Domain)],
+            FindingId::MxCname => vec![rep(Warn, Mx)],
+            FindingId::MxIpLiteral
+            | FindingId::MxInvalidName
+            | FindingId::MxNoAddress
+            | FindingId::MxLocalhost => vec![rep(Fail, Mx)],
+            // Info only: what the domain says, or the audit's own caps.
+            FindingId::MxNull | FindingId::MxHostsLeftOut | FindingId::MxAddressesLeftOut => {
+                vec![]
+            }
+            FindingId::AddressUnusable | FindingId::AddressLocal => {
+                vec![with(Fail, Address, |d| {
+                    failure(d, ErrorPhase::Connect, ErrorKind::NotProbed)
+                })]
+            }
+            FindingId::AddressPrivate => vec![rep(Warn, Address)],
+            FindingId::SmtpConnect => vec![with(Fail, Address, |d| {
+                failure(d, ErrorPhase::Connect, ErrorKind::Timeout)
+            })],
+            FindingId::SmtpBanner => vec![
+                with(Fail, Address, |d| {
+                    failure(d, ErrorPhase::Banner, ErrorKind::Rejected)
+                }),
+                with(Fail, Address, |d| {
+                    failure(d, ErrorPhase::Banner, ErrorKind::Timeout)
+                }),
+            ],
+            FindingId::SmtpEhlo => vec![with(Warn, Address, |d| addr(d).starttls = false)],
+            FindingId::StarttlsOffered => {
+                vec![with(Fail, Address, |d| addr(d).starttls = false)]
+            }
+            FindingId::StarttlsCommand | FindingId::TlsHandshake | FindingId::TlsVersion => {
+                vec![rep(Fail, Address)]
+            }
+            FindingId::SmtpEhloAfterTls => vec![rep(Fail, Address)],
+            FindingId::CertChainValid => vec![
+                with(Fail, Address, |d| {
+                    let mut c = certificate("mx.example.test", 300);
+                    c.chain_error = Some(ChainError::IncompleteChain);
+                    addr(d).certificate = Some(c);
+                }),
+                with(Fail, Address, |d| {
+                    let mut c = certificate("mx.example.test", 300);
+                    c.chain_error = Some(ChainError::SelfSigned);
+                    addr(d).certificate = Some(c);
+                }),
+            ],
+            FindingId::CertExpiry => vec![
+                with(Fail, Address, |d| {
+                    addr(d).certificate = Some(certificate("mx.example.test", -1))
+                }),
+                with(Fail, Address, |d| {
+                    let mut c = certificate("mx.example.test", 400);
+                    c.not_yet_valid = true;
+                    addr(d).certificate = Some(c);
+                }),
+                with(Warn, Address, |d| {
+                    addr(d).certificate = Some(certificate("mx.example.test", 3))
+                }),
+            ],
+            FindingId::CertHostname | FindingId::CertKey | FindingId::CertSignature => {
+                vec![with(Fail, Address, cert), with(Warn, Address, cert)]
+            }
+            FindingId::DaneTlsa => vec![
+                with(Warn, Mx, |d| tlsa(d, TlsaStatus::Insecure)),
+                with(Fail, Mx, |d| tlsa(d, TlsaStatus::LookupFailed)),
+            ],
+            FindingId::DaneValid => vec![
+                with(Fail, Address, |d| {
+                    cert(d);
+                    addr(d).dane = DaneResult::Mismatch;
+                }),
+                with(Warn, Address, |d| {
+                    cert(d);
+                    addr(d).dane = DaneResult::Unusable;
+                }),
+            ],
+            FindingId::DaneRollover => vec![with(Info, Address, cert)],
+            FindingId::MtaStsRecord | FindingId::TlsRptRecord => {
+                vec![rep(Fail, Domain), rep(Warn, Domain), rep(Info, Domain)]
+            }
+            FindingId::MtaStsPolicy => vec![rep(Fail, Domain)],
+            FindingId::MtaStsMode => vec![
+                with(Info, Domain, |d| mode(d, Mode::Testing)),
+                with(Info, Domain, |d| mode(d, Mode::None)),
+            ],
+            FindingId::MtaStsMx => vec![
+                with(Warn, Mx, |d| mode(d, Mode::Testing)),
+                with(Fail, Mx, |d| mode(d, Mode::Enforce)),
+            ],
+            FindingId::MtaStsCertificate => vec![
+                with(Warn, Address, |d| mode(d, Mode::Testing)),
+                with(Fail, Address, |d| mode(d, Mode::Enforce)),
+            ],
+            FindingId::DeliveryMtaSts => vec![with(Fail, Domain, |d| mode(d, Mode::Enforce))],
+            FindingId::DeliveryDane => vec![rep(Fail, Domain)],
+            FindingId::TlsProtocols
+            | FindingId::TlsCipherSuites
+            | FindingId::TlsCipherOrder
+            | FindingId::TlsKeyExchange
+            | FindingId::TlsCompression
+            | FindingId::TlsRenegotiation
+            | FindingId::TlsLegacySession
+            | FindingId::TlsScan => vec![rep(Warn, Address)],
+            // ok or info only: not in the guidelines yet.
+            FindingId::TlsPostQuantum => vec![],
+            FindingId::StarttlsInjection => vec![with(Fail, Address, |d| {
+                addr(d).starttls_injection = Some(crate::report::InjectionReport {
+                    result: InjectionResult::Vulnerable,
+                    reply: None,
+                    error: None,
+                })
+            })],
+        }
+    }
+
+    /// The fix `annotate` gives the one finding of `r`.
+    fn advised(id: FindingId, r: &Rep) -> Option<Fix> {
+        let mut d = row();
+        (r.setup)(&mut d);
+        let f = Finding::new(id, r.severity, "whatever the inspector says");
+        match r.place {
+            Domain => d.findings = vec![f],
+            Mx => d.mx[0].findings = vec![f],
+            Address => d.mx[0].addresses[0].findings = vec![f],
+        }
+        annotate(&mut d, 25);
+        match r.place {
+            Domain => d.findings[0].fix.clone(),
+            Mx => d.mx[0].findings[0].fix.clone(),
+            Address => d.mx[0].addresses[0].findings[0].fix.clone(),
+        }
+    }
+
+    #[test]
+    fn every_id_is_advised_or_says_why_not() {
+        let mut wrong = Vec::new();
+        for &id in FindingId::ALL {
+            let reps = representatives(id);
+            match explain(id).advice {
+                Advice::Fix(_) => {
+                    if reps.is_empty() {
+                        wrong.push(format!("{id}: the registry has a fix, but no row shows it"));
+                    }
+                    for r in &reps {
+                        if advised(id, r).is_none() {
+                            wrong.push(format!(
+                                "{id} at {} ({:?}): no advice from annotate, and the registry has no Advice::None",
+                                r.severity, r.place
+                            ));
+                        }
+                    }
+                }
+                Advice::None { .. } => {
+                    for r in &reps {
+                        if let Some(fix) = advised(id, r) {
+                            wrong.push(format!(
+                                "{id} at {}: the registry says no advice, annotate says {:?}",
+                                r.severity, fix.text
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
     }
 }

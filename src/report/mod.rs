@@ -9,13 +9,13 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::inspector::assessment::Configuration;
 pub use crate::inspector::assessment::SessionState;
 pub use crate::inspector::assessment::{
     DaneResult, Delivery, DeliveryResult, MtaSts as MtaStsReport, MxSource, Outcome,
     StsPolicySummary as StsPolicyReport, TlsRpt as TlsRptReport,
 };
 pub use crate::inspector::certificate::{Certificate as CertificateReport, ChainError, KeyInfo};
-pub use crate::inspector::configuration::Configuration;
 use crate::options::DnssecMode;
 use crate::prober::Timings;
 pub use crate::prober::scan::{NcscLevel, ScanMode, Version as TlsVersion};

@@ -1024,6 +1024,7 @@ pub(crate) mod fixture {
             not_before: "2025-01-01T00:00:00Z".into(),
             not_after: "2030-01-01T00:00:00Z".into(),
             days_left,
+            not_yet_valid: false,
             key: KeyInfo {
                 kind: "EC".into(),
                 bits: 256,

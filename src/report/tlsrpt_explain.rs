@@ -10,8 +10,12 @@
 
 use std::net::IpAddr;
 
-use super::tlsrpt::{Explanation, ExplanationId, FailureGroup, PolicyType, ResultType};
+// The types of the TLS-RPT model come from where they are defined, not
+// through `tlsrpt`, which calls this file (no cycle between the two).
 use super::{AddressReport, DaneResult, DomainReport, MxReport, RecordState, TlsaStatus};
+use crate::protection::tls_rpt_report::{
+    Explanation, ExplanationId, FailureGroup, PolicyType, ResultType,
+};
 use crate::report::{ChainError, Dnssec, ErrorPhase};
 
 /// What one address says about the cause.
@@ -523,7 +527,7 @@ mod tests {
     use super::*;
     use crate::prober::Timings;
     use crate::protection::mta_sts::Mode;
-    use crate::report::tlsrpt::{CauseStatus, Explanation};
+    use crate::protection::tls_rpt_report::{CauseStatus, Explanation};
     use crate::report::{
         CertificateReport, ErrorKind, Failure, KeyInfo, MtaStsReport, MxSource, StsPolicyReport,
         TlsReport,
@@ -538,6 +542,7 @@ mod tests {
             not_before: "2026-11-01T00:00:00Z".into(),
             not_after: "2027-02-01T00:00:00Z".into(),
             days_left: 60,
+            not_yet_valid: false,
             key: KeyInfo {
                 kind: "EC".into(),
                 bits: 256,

@@ -10,6 +10,7 @@
 
 mod csv;
 pub mod diff;
+pub mod explain;
 pub(crate) mod html;
 mod json;
 mod junit;

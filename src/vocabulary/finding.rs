@@ -42,6 +42,11 @@ macro_rules! finding_ids {
             pub fn as_str(self) -> &'static str {
                 match self { $(FindingId::$variant => $id,)* }
             }
+
+            /// The id whose string form is `id` (`cert.expiry`), if any.
+            pub fn from_id(id: &str) -> Option<FindingId> {
+                match id { $($id => Some(FindingId::$variant),)* _ => None }
+            }
         }
     };
 }
@@ -170,10 +175,7 @@ impl Serialize for FindingId {
 impl<'de> Deserialize<'de> for FindingId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let id = String::deserialize(d)?;
-        FindingId::ALL
-            .iter()
-            .copied()
-            .find(|f| f.as_str() == id)
+        FindingId::from_id(&id)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown finding id {id:?}")))
     }
 }
@@ -299,6 +301,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for id in FindingId::ALL {
             assert!(seen.insert(id.as_str()), "duplicate {id}");
+            assert_eq!(FindingId::from_id(id.as_str()), Some(*id));
             assert!(
                 id.as_str()
                     .chars()

@@ -6,6 +6,7 @@
 //! rest of this layer.)
 
 mod address_class;
+mod explain;
 mod failure;
 mod finding;
 mod level;
@@ -13,6 +14,7 @@ mod scan_mode;
 mod verdict;
 
 pub use address_class::{AddressClass, ProbeRule};
+pub use explain::{Advice, Explanation, explain};
 pub use failure::{ErrorKind, ErrorPhase, Failure};
 pub use finding::{Finding, FindingId, Fix, FixBy, Severity};
 pub use level::{LevelThreshold, NcscLevel};
