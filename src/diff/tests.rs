@@ -8,7 +8,7 @@ use super::*;
 use crate::report::read::fixture;
 use crate::report::{
     DaneResult, Delivery, DeliveryResult, ErrorKind, ErrorPhase, Failure, Finding, Mode,
-    MtaStsReport, Outcome, RecordState, StsPolicyReport,
+    MtaStsReport, Outcome, RecordState, StsPolicyReport, TlsVersion,
 };
 use crate::vocabulary::{FindingId, NcscLevel};
 
@@ -258,7 +258,7 @@ fn scenarios() -> Vec<Scenario> {
             || {
                 with(|d| {
                     if let Some(t) = &mut first(d).tls {
-                        t.version = "TLSv1.2".into()
+                        t.version = TlsVersion::Tls12
                     }
                 })
             },

@@ -2,10 +2,9 @@
 //! outcomes for a domain, each MX host and each address, built from the
 //! evidence (which the address rows borrow) and typed throughout.
 //!
-//! `crate::report` builds the JSON rows from these. The small sections
-//! whose JSON shape is exactly the assessment's (`delivery`, `mta_sts`,
-//! `tls_rpt`, the certificate, the enums) derive serde here and are used
-//! by the report as they are; the schema test keeps them honest.
+//! `crate::report` builds the JSON rows from these: the report owns its
+//! wire types (`From` these), so a change here reaches the JSON only
+//! through a `From` impl in `report/`.
 
 use std::net::SocketAddr;
 
@@ -139,10 +138,30 @@ pub struct AddressAssessment<'e> {
     pub configuration: Option<Configuration>,
 }
 
+/// What the PKIX predicate needs of a graded leaf: the assessment's
+/// [`Certificate`] has it, and so has the report's certificate.
+pub trait GradedLeaf {
+    /// The chain validates to a trusted root.
+    fn chain_valid(&self) -> bool;
+    /// The certificate names the host.
+    fn hostname_match(&self) -> bool;
+}
+
+impl GradedLeaf for Certificate {
+    fn chain_valid(&self) -> bool {
+        self.chain_valid
+    }
+    fn hostname_match(&self) -> bool {
+        self.hostname_match
+    }
+}
+
 /// What every sender's decision about an address rests on. The
 /// assessment has it, and so does the report row, which `policy --from`
 /// reads back from an earlier run; the predicates are written once, here.
 pub trait SessionState {
+    /// The certificate type the row holds.
+    type Leaf: GradedLeaf;
     /// The address's error, if any.
     fn failure(&self) -> Option<&Failure>;
     /// smtptls's own client established a TLS session.
@@ -150,7 +169,7 @@ pub trait SessionState {
     /// Encrypted only with legacy versions or suites (`legacy_tls`).
     fn legacy_only(&self) -> bool;
     /// The graded leaf certificate, if one was shown.
-    fn leaf(&self) -> Option<&Certificate>;
+    fn leaf(&self) -> Option<&Self::Leaf>;
 
     /// The address answered SMTP: a sender would hand it mail.
     fn reachable(&self) -> bool {
@@ -172,11 +191,12 @@ pub trait SessionState {
     /// The certificate validates to a trusted root and names the host.
     fn pkix_valid(&self) -> bool {
         self.leaf()
-            .is_some_and(|c| c.chain_valid && c.hostname_match)
+            .is_some_and(|c| c.chain_valid() && c.hostname_match())
     }
 }
 
 impl SessionState for AddressAssessment<'_> {
+    type Leaf = Certificate;
     fn failure(&self) -> Option<&Failure> {
         self.error.as_ref()
     }

@@ -373,9 +373,9 @@ fn excluded_suites(a: &AddressReport) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protection::RecordState;
     use crate::report::MxReport;
     use crate::report::NcscLevel;
+    use crate::report::RecordState;
     use crate::report::read::fixture::certificate;
 
     fn row() -> DomainReport {
@@ -384,7 +384,7 @@ mod tests {
             host: "mx.example.test".into(),
             preference: 10,
             cname: None,
-            dnssec: crate::resolver::Dnssec::Insecure,
+            dnssec: crate::report::Dnssec::Insecure,
             tlsa: None,
             mta_sts_match: None,
             post_quantum: None,

@@ -21,11 +21,11 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Reporter;
 use super::text::terminal as inert;
+use crate::report::RecordState;
 use crate::report::{
     AddressReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport,
     NcscLevel, Report,
 };
-use crate::report::{RecordState, SessionState};
 use crate::vocabulary::{Finding, FixBy, Severity, Verdict};
 
 /// The width when neither the terminal nor `COLUMNS` says one.
@@ -561,7 +561,7 @@ impl TableReporter {
     fn address_row(&self, mx: &MxReport, a: &AddressReport, port: u16) -> Row {
         let dash = || Span::plain("-");
         let tls = match (&a.tls, &a.legacy_session) {
-            (Some(t), _) => Span::plain(inert(t.version.trim_start_matches("TLSv"))),
+            (Some(t), _) => Span::plain(inert(t.version.as_str().trim_start_matches("TLSv"))),
             (None, Some(_)) => self.paint("legacy", Tone::Warn),
             (None, None) if !a.reachable() => Span::plain("?"),
             (None, None) if a.starttls => self.paint("failed", Tone::Bad),
