@@ -574,6 +574,49 @@ fn changes_say_where_and_which_way() {
     );
 }
 
+/// Better and worse follow the protocol version, not its name, and the
+/// change says the versions as the report spells them. (No two names of
+/// today sort unlike their versions, so this pins the order the enum
+/// declares: a variant out of place, or a direction turned round, fails.)
+#[test]
+fn a_tls_version_change_is_better_or_worse_by_the_version() {
+    use TlsVersion::*;
+    let direction = |old: TlsVersion, new: TlsVersion| {
+        let (mut o, mut n) = (base(), base());
+        for (d, v) in [(&mut o, old), (&mut n, new)] {
+            if let Some(t) = &mut first(d).tls {
+                t.version = v;
+            }
+        }
+        let changes = compare(&(&o).into(), &(&n).into(), 30);
+        let c = changes
+            .iter()
+            .find(|c| c.id == ChangeId::TlsVersionChanged)
+            .expect("a version change");
+        assert_eq!(
+            (c.from.as_deref(), c.to.as_deref()),
+            (Some(old.as_str()), Some(new.as_str()))
+        );
+        c.direction
+    };
+    // Oldest first: each is better than every one before it.
+    let order = [Ssl3, Tls10, Tls11, Tls12, Tls13];
+    for (i, &older) in order.iter().enumerate() {
+        for &newer in &order[i + 1..] {
+            assert_eq!(
+                direction(older, newer),
+                Direction::Better,
+                "{older} → {newer}"
+            );
+            assert_eq!(
+                direction(newer, older),
+                Direction::Worse,
+                "{newer} → {older}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_certificate_already_below_the_warning_is_not_flagged_again() {
     let mut old = base();
