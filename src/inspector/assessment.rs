@@ -8,8 +8,6 @@
 
 use std::net::SocketAddr;
 
-use serde::{Deserialize, Serialize};
-
 use super::certificate::Certificate;
 use super::configuration::Configuration;
 use super::verdict::AddressGrade;
@@ -238,8 +236,7 @@ impl AddressAssessment<'_> {
 }
 
 /// Where a domain's mail hosts came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MxSource {
     /// MX records.
     Mx,
@@ -252,7 +249,7 @@ pub enum MxSource {
 }
 
 /// MTA-STS (RFC 8461) as published.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct MtaSts {
     /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
     pub record: RecordState,
@@ -265,7 +262,7 @@ pub struct MtaSts {
     pub fetch_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StsPolicySummary {
     pub url: String,
     /// `enforce`, `testing` or `none`.
@@ -276,12 +273,11 @@ pub struct StsPolicySummary {
     /// see a policy that changed while its record's `id` did not (senders
     /// with a cached policy never fetch the new one, RFC 8461 §3.3). Null
     /// in reports from before it was kept.
-    #[serde(default)]
     pub text_sha256: Option<String>,
 }
 
 /// TLS-RPT (RFC 8460) as published.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TlsRpt {
     /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
     pub record: RecordState,
@@ -290,7 +286,7 @@ pub struct TlsRpt {
 }
 
 /// The outcome for the three kinds of sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// Uses STARTTLS when offered, accepts any certificate, else sends in
     /// clear text (most MTAs by default).
@@ -302,14 +298,13 @@ pub struct Delivery {
 }
 
 /// What one kind of sender would do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub result: DeliveryResult,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryResult {
     /// Delivered over TLS. Authenticated for MTA-STS senders and for DANE
     /// senders on hosts with usable TLSA records; otherwise encrypted only
@@ -325,8 +320,7 @@ pub enum DeliveryResult {
 }
 
 /// DANE status of one MX address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DaneResult {
     /// A usable TLSA record matches: DANE senders deliver.
     Valid,

@@ -5,13 +5,11 @@
 //! (that says what senders get); `--fail-level` makes it a CI threshold of
 //! its own.
 
-use serde::{Deserialize, Serialize};
-
 use super::assessment::{AddressAssessment, MxAssessment};
 use crate::vocabulary::{Finding, NcscLevel, ScanMode};
 
 /// The configuration level of an address or a domain, and what set it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Configuration {
     /// The worst level of what was graded.
     pub level: NcscLevel,
