@@ -529,7 +529,8 @@ fn address_changes(
     }
     if let (Some((ov, oc)), Some((nv, nc))) = (&o.tls, &n.tls) {
         if ov != nv {
-            // "TLSv1.2" < "TLSv1.3": the names sort as the versions do.
+            // By the version, never by its name: `TlsVersion` is ordered
+            // oldest first.
             let direction = if nv < ov {
                 Direction::Worse
             } else {
@@ -540,7 +541,10 @@ fn address_changes(
                 direction,
                 format!("{host} [{ip}]: TLS version {ov} → {nv}"),
             )
-            .values(Some(ov.clone()), Some(nv.clone()))));
+            .values(
+                Some(ov.as_str().to_string()),
+                Some(nv.as_str().to_string()),
+            )));
         }
         if oc != nc {
             out.push(at(Change::new(

@@ -8,7 +8,7 @@ use super::*;
 use crate::report::read::fixture;
 use crate::report::{
     DaneResult, Delivery, DeliveryResult, ErrorKind, ErrorPhase, Failure, Finding, Mode,
-    MtaStsReport, Outcome, RecordState, StsPolicyReport,
+    MtaStsReport, Outcome, RecordState, StsPolicyReport, TlsVersion,
 };
 use crate::vocabulary::{FindingId, NcscLevel};
 
@@ -258,7 +258,7 @@ fn scenarios() -> Vec<Scenario> {
             || {
                 with(|d| {
                     if let Some(t) = &mut first(d).tls {
-                        t.version = "TLSv1.2".into()
+                        t.version = TlsVersion::Tls12
                     }
                 })
             },
@@ -572,6 +572,49 @@ fn changes_say_where_and_which_way() {
         c.message,
         "mx1.r.example [192.0.2.1] no longer offers STARTTLS: mail to it travels in clear text"
     );
+}
+
+/// Better and worse follow the protocol version, not its name, and the
+/// change says the versions as the report spells them. (No two names of
+/// today sort unlike their versions, so this pins the order the enum
+/// declares: a variant out of place, or a direction turned round, fails.)
+#[test]
+fn a_tls_version_change_is_better_or_worse_by_the_version() {
+    use TlsVersion::*;
+    let direction = |old: TlsVersion, new: TlsVersion| {
+        let (mut o, mut n) = (base(), base());
+        for (d, v) in [(&mut o, old), (&mut n, new)] {
+            if let Some(t) = &mut first(d).tls {
+                t.version = v;
+            }
+        }
+        let changes = compare(&(&o).into(), &(&n).into(), 30);
+        let c = changes
+            .iter()
+            .find(|c| c.id == ChangeId::TlsVersionChanged)
+            .expect("a version change");
+        assert_eq!(
+            (c.from.as_deref(), c.to.as_deref()),
+            (Some(old.as_str()), Some(new.as_str()))
+        );
+        c.direction
+    };
+    // Oldest first: each is better than every one before it.
+    let order = [Ssl3, Tls10, Tls11, Tls12, Tls13];
+    for (i, &older) in order.iter().enumerate() {
+        for &newer in &order[i + 1..] {
+            assert_eq!(
+                direction(older, newer),
+                Direction::Better,
+                "{older} → {newer}"
+            );
+            assert_eq!(
+                direction(newer, older),
+                Direction::Worse,
+                "{newer} → {older}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use crate::report::{
     DaneResult, DeliveryResult, Dnssec, DomainReport, ErrorKind, ErrorPhase, Mode, RecordState,
-    Severity, TlsaStatus, Verdict,
+    Severity, TlsVersion, TlsaStatus, Verdict,
 };
 use crate::vocabulary::NcscLevel;
 
@@ -61,7 +61,7 @@ pub struct AddressView {
     pub answered: bool,
     pub error: Option<(ErrorPhase, ErrorKind)>,
     /// Protocol version and cipher of the session smtptls got.
-    pub tls: Option<(String, String)>,
+    pub tls: Option<(TlsVersion, String)>,
     pub certificate: Option<CertificateView>,
     pub dane: DaneResult,
 }
@@ -126,10 +126,7 @@ impl From<&DomainReport> for DomainView {
                         starttls: a.starttls,
                         answered: a.error.as_ref().is_none_or(|e| !e.phase.before_smtp()),
                         error: a.error.as_ref().map(|e| (e.phase, e.kind)),
-                        tls: a
-                            .tls
-                            .as_ref()
-                            .map(|t| (t.version.clone(), t.cipher.clone())),
+                        tls: a.tls.as_ref().map(|t| (t.version, t.cipher.clone())),
                         certificate: a.certificate.as_ref().map(|c| CertificateView {
                             sha256: c.sha256.clone(),
                             spki_sha256: c.spki_sha256.clone(),

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use super::assessment::AddressGrade;
 use super::assessment::{AddressAssessment, DaneResult};
 use super::{InspectSettings, certificate, scan};
+use crate::prober::scan::Version;
 use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
 
@@ -242,7 +243,7 @@ fn tls_findings(probe: &Probe, findings: &mut Vec<Finding>) -> AddressGrade {
     };
     let handshake = format!(
         "{} with {}{} in {} ms",
-        tls.version,
+        tls.version.as_str(),
         tls.cipher,
         tls.key_exchange_group
             .as_deref()
@@ -254,15 +255,15 @@ fn tls_findings(probe: &Probe, findings: &mut Vec<Finding>) -> AddressGrade {
         None => Finding::ok(FindingId::TlsHandshake, handshake),
         Some(why) => Finding::warn(FindingId::TlsHandshake, format!("{handshake}; {why}")),
     });
-    findings.push(match tls.version.as_str() {
-        "TLSv1.3" => Finding::ok(FindingId::TlsVersion, "TLS 1.3"),
-        "TLSv1.2" => Finding::ok(
+    findings.push(match tls.version {
+        Version::Tls13 => Finding::ok(FindingId::TlsVersion, "TLS 1.3"),
+        Version::Tls12 => Finding::ok(
             FindingId::TlsVersion,
             "TLS 1.2 (sufficient; TLS 1.3 is better)",
         ),
-        other => Finding::fail(
+        older @ (Version::Tls11 | Version::Tls10 | Version::Ssl3) => Finding::fail(
             FindingId::TlsVersion,
-            format!("{other} is deprecated (RFC 8996)"),
+            format!("{} is deprecated (RFC 8996)", older.as_str()),
         ),
     });
 

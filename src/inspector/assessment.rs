@@ -2,14 +2,11 @@
 //! outcomes for a domain, each MX host and each address, built from the
 //! evidence (which the address rows borrow) and typed throughout.
 //!
-//! `crate::report` builds the JSON rows from these. The small sections
-//! whose JSON shape is exactly the assessment's (`delivery`, `mta_sts`,
-//! `tls_rpt`, the certificate, the enums) derive serde here and are used
-//! by the report as they are; the schema test keeps them honest.
+//! `crate::report` builds the JSON rows from these: the report owns its
+//! wire types (`From` these), so a change here reaches the JSON only
+//! through a `From` impl in `report/`.
 
 use std::net::SocketAddr;
-
-use serde::{Deserialize, Serialize};
 
 use super::certificate::Certificate;
 use crate::domain::DomainName;
@@ -137,10 +134,30 @@ pub struct AddressAssessment<'e> {
     pub configuration: Option<Configuration>,
 }
 
+/// What the PKIX predicate needs of a graded leaf: the assessment's
+/// [`Certificate`] has it, and so has the report's certificate.
+pub trait GradedLeaf {
+    /// The chain validates to a trusted root.
+    fn chain_valid(&self) -> bool;
+    /// The certificate names the host.
+    fn hostname_match(&self) -> bool;
+}
+
+impl GradedLeaf for Certificate {
+    fn chain_valid(&self) -> bool {
+        self.chain_valid
+    }
+    fn hostname_match(&self) -> bool {
+        self.hostname_match
+    }
+}
+
 /// What every sender's decision about an address rests on. The
 /// assessment has it, and so does the report row, which `policy --from`
 /// reads back from an earlier run; the predicates are written once, here.
 pub trait SessionState {
+    /// The certificate type the row holds.
+    type Leaf: GradedLeaf;
     /// The address's error, if any.
     fn failure(&self) -> Option<&Failure>;
     /// smtptls's own client established a TLS session.
@@ -148,7 +165,7 @@ pub trait SessionState {
     /// Encrypted only with legacy versions or suites (`legacy_tls`).
     fn legacy_only(&self) -> bool;
     /// The graded leaf certificate, if one was shown.
-    fn leaf(&self) -> Option<&Certificate>;
+    fn leaf(&self) -> Option<&Self::Leaf>;
 
     /// The address answered SMTP: a sender would hand it mail.
     fn reachable(&self) -> bool {
@@ -170,11 +187,12 @@ pub trait SessionState {
     /// The certificate validates to a trusted root and names the host.
     fn pkix_valid(&self) -> bool {
         self.leaf()
-            .is_some_and(|c| c.chain_valid && c.hostname_match)
+            .is_some_and(|c| c.chain_valid() && c.hostname_match())
     }
 }
 
 impl SessionState for AddressAssessment<'_> {
+    type Leaf = Certificate;
     fn failure(&self) -> Option<&Failure> {
         self.error.as_ref()
     }
@@ -216,8 +234,7 @@ impl AddressAssessment<'_> {
 }
 
 /// Where a domain's mail hosts came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MxSource {
     /// MX records.
     Mx,
@@ -230,7 +247,7 @@ pub enum MxSource {
 }
 
 /// MTA-STS (RFC 8461) as published.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct MtaSts {
     /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
     pub record: RecordState,
@@ -243,7 +260,7 @@ pub struct MtaSts {
     pub fetch_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StsPolicySummary {
     pub url: String,
     /// `enforce`, `testing` or `none`.
@@ -254,12 +271,11 @@ pub struct StsPolicySummary {
     /// see a policy that changed while its record's `id` did not (senders
     /// with a cached policy never fetch the new one, RFC 8461 §3.3). Null
     /// in reports from before it was kept.
-    #[serde(default)]
     pub text_sha256: Option<String>,
 }
 
 /// TLS-RPT (RFC 8460) as published.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TlsRpt {
     /// `absent`, `valid`, `invalid`, `multiple`, `lookup-failed`.
     pub record: RecordState,
@@ -268,7 +284,7 @@ pub struct TlsRpt {
 }
 
 /// The outcome for the three kinds of sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// Uses STARTTLS when offered, accepts any certificate, else sends in
     /// clear text (most MTAs by default).
@@ -280,14 +296,13 @@ pub struct Delivery {
 }
 
 /// What one kind of sender would do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub result: DeliveryResult,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryResult {
     /// Delivered over TLS. Authenticated for MTA-STS senders and for DANE
     /// senders on hosts with usable TLSA records; otherwise encrypted only
@@ -303,8 +318,7 @@ pub enum DeliveryResult {
 }
 
 /// DANE status of one MX address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DaneResult {
     /// A usable TLSA record matches: DANE senders deliver.
     Valid,
@@ -348,7 +362,7 @@ pub enum AddressGrade {
 
 /// The configuration level of an address or a domain, and what set it
 /// (`configuration::of_address`, `of_domain`: the rules).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Configuration {
     /// The worst level of what was graded.
     pub level: NcscLevel,

@@ -13,7 +13,6 @@ use x509_parser::prelude::*;
 
 use crate::crypto::sha256_hex;
 use crate::options::TrustStore;
-use serde::{Deserialize, Serialize};
 
 use crate::vocabulary::{Finding, FindingId, NcscLevel};
 
@@ -455,7 +454,7 @@ fn signature_finding(algorithm: &str) -> Finding {
 }
 
 /// The server's leaf certificate and how it grades.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Certificate {
     pub subject: String,
     pub issuer: String,
@@ -471,8 +470,7 @@ pub struct Certificate {
     pub days_left: i64,
     /// `not_before` is after the run's time: the leaf is not valid yet.
     /// A fact of its own so that what reads the row (advice) never has to
-    /// compare dates or read a message. Absent from earlier reports: false.
-    #[serde(default)]
+    /// compare dates or read a message.
     pub not_yet_valid: bool,
     pub key: KeyInfo,
     pub signature_algorithm: String,
@@ -488,10 +486,9 @@ pub struct Certificate {
     pub hostname_match: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct KeyInfo {
     /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, or the OID.
-    #[serde(rename = "type")]
     pub kind: String,
     pub bits: usize,
     /// Named curve for EC keys.
@@ -499,8 +496,7 @@ pub struct KeyInfo {
 }
 
 /// Why a chain did not validate, as a stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChainError {
     Expired,
     NotYetValid,

@@ -318,7 +318,7 @@ pub fn handshake_failed(failure: TlsFailure, presented: Chain) -> Probe {
 /// The TLS 1.3 session smtptls's client gets, showing `chain`.
 pub fn session(chain: Chain) -> TlsSession {
     TlsSession {
-        version: "TLSv1.3".into(),
+        version: crate::prober::scan::Version::Tls13,
         cipher: "TLS_AES_256_GCM_SHA384".into(),
         key_exchange_group: Some("X25519".into()),
         chain,

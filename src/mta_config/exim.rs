@@ -17,6 +17,7 @@ use super::{
     configuration_note, header, plan, printable,
 };
 use crate::mta_config::DomainFacts;
+use crate::report::DaneResult;
 
 const DEFAULT: &str = "the transport's defaults apply";
 
@@ -74,7 +75,7 @@ fn dane_mismatch_warnings(domains: &[DomainFacts], active: &[&super::Entry]) -> 
             .flat_map(|m| {
                 m.addresses
                     .iter()
-                    .filter(|a| a.dane == "mismatch")
+                    .filter(|a| a.dane == DaneResult::Mismatch)
                     .map(move |a| {
                         format!(
                             "{} [{}]",
@@ -237,7 +238,7 @@ mod tests {
         let mut bad = pkix();
         bad.domain = "danebad.example".into();
         bad.mx[0].tlsa_found = true;
-        bad.mx[0].addresses[0].dane = "mismatch".into();
+        bad.mx[0].addresses[0].dane = DaneResult::Mismatch;
         let t = exim(&[bad, pkix()], None, &provenance()).text;
         assert!(t.contains(
             "# WARNING: danebad.example: signed TLSA records match no certificate at mx2.pkix.example [192.0.2.2]:\n\

@@ -25,11 +25,11 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::protection::{RecordState, TlsaStatus};
 use crate::report::read::{self, ReadError};
-use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report, SessionState};
-use crate::resolver::Dnssec;
-use crate::vocabulary::NcscLevel;
+use crate::report::{
+    AddressReport, DaneResult, Dnssec, DomainReport, MxReport, RecordState, Report, TlsaStatus,
+};
+use crate::vocabulary::{NcscLevel, Verdict};
 
 mod exim;
 mod mta_sts;
@@ -45,8 +45,8 @@ pub use postfix::postfix;
 pub struct DomainFacts {
     /// As audited (canonical A-labels for in-process reports).
     pub domain: String,
-    /// The verdict name, e.g. `secure`, `no-mail`.
-    pub verdict: String,
+    /// The domain's verdict.
+    pub verdict: Verdict,
     /// Sorted by preference, as in the report. MX hosts the audit's
     /// `--max-mx-hosts` cap left out come last, without addresses: a
     /// policy must still name them (a sender may use them), but nothing
@@ -95,23 +95,10 @@ pub struct AddressFacts {
     pub legacy_tls: bool,
     pub chain_valid: bool,
     pub hostname_match: bool,
-    /// The DANE result's kebab-case name (`valid`, `mismatch`, …).
-    pub dane: String,
+    /// The address's DANE result.
+    pub dane: DaneResult,
     /// The certificate's subject alternative names.
     pub cert_names: Vec<String>,
-}
-
-/// An address that failed in one of these phases never answered SMTP
-/// (as `reachable` in `inspector/delivery.rs`).
-fn dane_name(d: DaneResult) -> &'static str {
-    match d {
-        DaneResult::Valid => "valid",
-        DaneResult::Mismatch => "mismatch",
-        DaneResult::Unusable => "unusable",
-        DaneResult::Insecure => "insecure",
-        DaneResult::None => "none",
-        DaneResult::LookupFailed => "lookup-failed",
-    }
 }
 
 impl AddressFacts {
@@ -124,7 +111,7 @@ impl AddressFacts {
             legacy_tls: a.legacy_tls,
             chain_valid: cert.is_some_and(|c| c.chain_valid),
             hostname_match: cert.is_some_and(|c| c.hostname_match),
-            dane: dane_name(a.dane).to_string(),
+            dane: a.dane,
             cert_names: cert
                 .map(|c| c.subject_alt_names.clone())
                 .unwrap_or_default(),
@@ -149,7 +136,7 @@ impl DomainFacts {
     pub fn from_report(r: &DomainReport) -> Self {
         DomainFacts {
             domain: r.domain.clone(),
-            verdict: r.verdict.as_str().to_string(),
+            verdict: r.verdict,
             mx: r
                 .mx
                 .iter()
@@ -399,7 +386,7 @@ pub fn choose(d: &DomainFacts) -> Choice {
     if let Some(e) = &d.error {
         return Choice::may(format!("the audit failed: {}", printable(e)));
     }
-    if d.verdict == "no-mail" {
+    if d.verdict == Verdict::NoMail {
         return Choice::may("null MX: the domain accepts no mail");
     }
     if d.mx.is_empty() {
@@ -456,7 +443,7 @@ pub fn choose(d: &DomainFacts) -> Choice {
 
     let dane = d.mx_dnssec_secure
         && d.mx.iter().all(|m| m.tlsa_found)
-        && reachable.iter().all(|(_, a)| a.dane == "valid");
+        && reachable.iter().all(|(_, a)| a.dane == DaneResult::Valid);
     if dane {
         return Choice {
             level: PolicyLevel::DaneOnly,
@@ -661,7 +648,7 @@ pub(crate) mod testutil {
             legacy_tls: false,
             chain_valid: true,
             hostname_match: true,
-            dane: "none".to_string(),
+            dane: DaneResult::None,
             cert_names: Vec::new(),
         }
     }
@@ -674,10 +661,10 @@ pub(crate) mod testutil {
         }
     }
 
-    pub fn domain(name: &str, verdict: &str, mx: Vec<MxFacts>) -> DomainFacts {
+    pub fn domain(name: &str, verdict: Verdict, mx: Vec<MxFacts>) -> DomainFacts {
         DomainFacts {
             domain: name.to_string(),
-            verdict: verdict.to_string(),
+            verdict,
             mx,
             addresses_left_out: 0,
             hosts_left_out: 0,
@@ -691,10 +678,10 @@ pub(crate) mod testutil {
     /// DANE-valid everywhere, signed MX.
     pub fn dane() -> DomainFacts {
         let mut a = addr("192.0.2.1");
-        a.dane = "valid".into();
+        a.dane = DaneResult::Valid;
         let mut m = mx("mx.dane.example", vec![a]);
         m.tlsa_found = true;
-        let mut d = domain("dane.example", "protected", vec![m]);
+        let mut d = domain("dane.example", Verdict::Protected, vec![m]);
         d.mx_dnssec_secure = true;
         d
     }
@@ -703,7 +690,7 @@ pub(crate) mod testutil {
     pub fn pkix() -> DomainFacts {
         domain(
             "pkix.example",
-            "secure",
+            Verdict::Secure,
             vec![
                 mx("MX2.pkix.example.", vec![addr("192.0.2.2")]),
                 mx("mx1.pkix.example", vec![addr("2001:db8::1")]),
@@ -717,7 +704,7 @@ pub(crate) mod testutil {
         a.chain_valid = false;
         domain(
             "self.example",
-            "encrypted",
+            Verdict::Encrypted,
             vec![mx("mx.self.example", vec![a])],
         )
     }
@@ -730,7 +717,7 @@ pub(crate) mod testutil {
         a.hostname_match = false;
         domain(
             "plain.example",
-            "partial",
+            Verdict::Partial,
             vec![
                 mx("mx1.plain.example", vec![addr("192.0.2.5")]),
                 mx("mx2.plain.example", vec![a]),
@@ -788,12 +775,12 @@ mod tests {
         // A second host without TLSA records.
         let mut d = dane();
         let mut a = addr("192.0.2.9");
-        a.dane = "valid".into();
+        a.dane = DaneResult::Valid;
         d.mx.push(mx("mx2.dane.example", vec![a]));
         assert_eq!(choose(&d).level, PolicyLevel::Secure);
         // A mismatch on one address.
         let mut d = dane();
-        d.mx[0].addresses[0].dane = "mismatch".into();
+        d.mx[0].addresses[0].dane = DaneResult::Mismatch;
         assert_eq!(choose(&d).level, PolicyLevel::Secure);
         // DANE-EE on a self-signed certificate: DANE only.
         let mut d = dane();
@@ -918,7 +905,7 @@ mod tests {
         assert_eq!(c.level, PolicyLevel::May);
         assert!(c.reason.contains("no MX address answered"));
 
-        let mut nx = domain("nx.example", "error", Vec::new());
+        let mut nx = domain("nx.example", Verdict::Error, Vec::new());
         nx.error = Some("nx.example does not exist (NXDOMAIN)".into());
         let c = choose(&nx);
         assert_eq!(c.level, PolicyLevel::May);
@@ -927,11 +914,15 @@ mod tests {
             "the audit failed: nx.example does not exist (NXDOMAIN)"
         );
 
-        let null = domain("null.example", "no-mail", Vec::new());
+        let null = domain("null.example", Verdict::NoMail, Vec::new());
         assert_eq!(choose(&null).level, PolicyLevel::May);
         assert!(choose(&null).reason.contains("null MX"));
 
-        let none = domain("none.example", "error", vec![mx("mx.none.example", vec![])]);
+        let none = domain(
+            "none.example",
+            Verdict::Error,
+            vec![mx("mx.none.example", vec![])],
+        );
         assert_eq!(choose(&none).level, PolicyLevel::May);
     }
 
@@ -1004,16 +995,16 @@ mod tests {
         let r = report();
         let facts = DomainFacts::from_report(&r);
         assert_eq!(facts.domain, "r.example");
-        assert_eq!(facts.verdict, "protected");
+        assert_eq!(facts.verdict, Verdict::Protected);
         assert!(facts.mx_dnssec_secure);
         assert_eq!(facts.tls_rpt_rua, ["mailto:tls@r.example"]);
         assert!(facts.mx.iter().all(|m| m.tlsa_found));
         let a = &facts.mx[0].addresses;
         assert!(a[0].reachable && a[0].tls && a[0].chain_valid && a[0].hostname_match);
-        assert_eq!(a[0].dane, "valid");
+        assert_eq!(a[0].dane, DaneResult::Valid);
         assert_eq!(a[0].cert_names, ["mx1.r.example"]);
         assert!(!a[1].reachable && !a[1].tls);
-        assert_eq!(a[1].dane, "mismatch");
+        assert_eq!(a[1].dane, DaneResult::Mismatch);
         assert_eq!(facts.mx[1].addresses[0].ip, "2001:db8::2");
         assert_eq!(choose(&facts).level, PolicyLevel::DaneOnly);
 

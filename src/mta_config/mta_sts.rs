@@ -5,6 +5,7 @@
 
 use super::{DomainFacts, MxFacts, Provenance, header, normalize, printable, safe_name};
 use crate::protection::tls_rpt;
+use crate::vocabulary::Verdict;
 
 /// One week: long enough to protect, short enough to correct a mistake.
 const MAX_AGE: u64 = 604_800;
@@ -110,7 +111,7 @@ pub fn mta_sts(d: &DomainFacts, p: &Provenance) -> MtaSts {
         Some("the domain name cannot be written into DNS records".to_string())
     } else if let Some(e) = &d.error {
         Some(format!("the audit failed: {}", printable(e)))
-    } else if d.verdict == "no-mail" {
+    } else if d.verdict == Verdict::NoMail {
         Some("null MX: the domain accepts no mail".to_string())
     } else if d.mx.is_empty() {
         Some("no MX host was found".to_string())
@@ -218,7 +219,7 @@ mod tests {
         dead.tls = false;
         domain(
             "Example.COM.",
-            "encrypted",
+            Verdict::Encrypted,
             vec![
                 mx("mx1.example.com", vec![addr("192.0.2.6")]),
                 mx("mx2.example.com", vec![bad]),
@@ -311,14 +312,14 @@ _smtp._tls.example.com. TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@example.com\"
 
     #[test]
     fn no_policy_without_mx() {
-        let mut nx = domain("nx.example", "error", vec![]);
+        let mut nx = domain("nx.example", Verdict::Error, vec![]);
         nx.error = Some("nx.example does not exist (NXDOMAIN)".into());
         let s = mta_sts(&nx, &provenance());
         assert_eq!(s.policy, None);
         assert!(s.text.ends_with(
             "\n# WARNING: no MTA-STS policy can be written: the audit failed: nx.example does not exist (NXDOMAIN)\n"
         ));
-        let null = domain("null.example", "no-mail", vec![]);
+        let null = domain("null.example", Verdict::NoMail, vec![]);
         assert_eq!(mta_sts(&null, &provenance()).policy, None);
     }
 }

@@ -517,10 +517,10 @@ async fn converse(
             return Err(e);
         }
     };
-    probe.tls = Some(TlsSession::from_connection(
-        tls_stream.get_ref().1,
-        verifier.presented(),
-    ));
+    probe.tls = Some(
+        TlsSession::from_connection(tls_stream.get_ref().1, verifier.presented())
+            .map_err(|e| handshake_error(ProbeErrorKind::Tls(e)))?,
+    );
 
     // RFC 3207 §4.2: forget everything learnt before TLS and greet again.
     let mut conn = SmtpStream::new(tls_stream);

@@ -236,8 +236,8 @@ pub fn client_config(verifier: Arc<RecordingVerifier>) -> Result<ClientConfig, r
 /// Facts of an established TLS session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSession {
-    /// `TLSv1.3` or `TLSv1.2` (rustls speaks nothing older).
-    pub version: String,
+    /// TLS 1.3 or 1.2 (rustls speaks nothing older).
+    pub version: super::scan::Version,
     /// IANA name, e.g. `TLS_AES_256_GCM_SHA384`.
     pub cipher: String,
     /// Key-exchange group, e.g. `X25519`, `secp256r1`, `X25519MLKEM768`.
@@ -250,15 +250,23 @@ pub struct TlsSession {
 }
 
 impl TlsSession {
-    pub fn from_connection(conn: &rustls::ClientConnection, presented: Option<Presented>) -> Self {
+    /// The session of a completed handshake. Fails only if rustls names no
+    /// version the scan's `Version` knows, which a completed handshake
+    /// with the safe default versions (1.2, 1.3) never does: the session is
+    /// then not reported at all rather than with a made-up version.
+    pub fn from_connection(
+        conn: &rustls::ClientConnection,
+        presented: Option<Presented>,
+    ) -> Result<Self, TlsFailure> {
         let version = conn
             .protocol_version()
-            .map(|v| match v {
-                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
-                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
-                other => format!("{other:?}"),
-            })
-            .unwrap_or_else(|| "unknown".to_string());
+            .and_then(|v| super::scan::Version::from_wire(u16::from(v)))
+            .ok_or_else(|| {
+                TlsFailure::Other(format!(
+                    "the handshake completed with no known protocol version ({:?})",
+                    conn.protocol_version()
+                ))
+            })?;
         let cipher = conn
             .negotiated_cipher_suite()
             .map(|s| iana_suite_name(s.suite()))
@@ -276,14 +284,14 @@ impl TlsSession {
         } else {
             presented.chain
         };
-        TlsSession {
+        Ok(TlsSession {
             version,
             cipher,
             key_exchange_group,
             chain,
             ocsp_stapled: presented.ocsp.is_some(),
             signature_unverified: presented.signature_unverified,
-        }
+        })
     }
 }
 

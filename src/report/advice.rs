@@ -379,9 +379,9 @@ fn excluded_suites(a: &AddressReport) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protection::RecordState;
     use crate::report::MxReport;
     use crate::report::NcscLevel;
+    use crate::report::RecordState;
     use crate::report::read::fixture::certificate;
 
     pub(super) fn row() -> DomainReport {
@@ -390,7 +390,7 @@ mod tests {
             host: "mx.example.test".into(),
             preference: 10,
             cname: None,
-            dnssec: crate::resolver::Dnssec::Insecure,
+            dnssec: crate::report::Dnssec::Insecure,
             tlsa: None,
             mta_sts_match: None,
             post_quantum: None,
@@ -491,7 +491,7 @@ mod tests {
     fn advice_follows_the_facts_not_the_words() {
         let tlsa = |status: TlsaStatus| super::super::TlsaReport {
             status,
-            dnssec: crate::resolver::Dnssec::Secure,
+            dnssec: crate::report::Dnssec::Secure,
             records: vec!["3 1 1 00".into()],
         };
         // dane.tlsa: unsigned records vs a failed lookup.
@@ -946,14 +946,14 @@ mod registry_tests {
     fn tlsa(d: &mut DomainReport, status: TlsaStatus) {
         d.mx[0].tlsa = Some(crate::report::TlsaReport {
             status,
-            dnssec: crate::resolver::Dnssec::Secure,
+            dnssec: crate::report::Dnssec::Secure,
             records: vec!["3 1 1 00".into()],
         });
     }
 
     fn mode(d: &mut DomainReport, mode: Mode) {
         d.mta_sts = Some(crate::report::MtaStsReport {
-            record: crate::protection::RecordState::Valid,
+            record: crate::report::RecordState::Valid,
             id: Some("1".into()),
             policy: Some(crate::report::StsPolicyReport {
                 url: policy_url("example.test"),

@@ -4,7 +4,10 @@
 
 use super::scan::{injection_report, scan_report};
 use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
-use super::{LeftOutMx, LegacySessionReport};
+use super::{
+    CertificateReport, Configuration, Delivery, LeftOutMx, LegacySessionReport, MtaStsReport,
+    TlsRptReport,
+};
 use crate::inspector::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
 use crate::prober::scan::{KeyExchange, ServerHello, suites};
 
@@ -14,7 +17,7 @@ impl From<&DomainAssessment<'_>> for DomainReport {
             domain: a.domain.as_str().to_string(),
             verdict: a.verdict,
             verdict_reason: a.verdict_reason.clone(),
-            mx_source: a.mx_source,
+            mx_source: a.mx_source.into(),
             mx: a.mx.iter().map(MxReport::from).collect(),
             mx_left_out: a
                 .mx_left_out
@@ -24,11 +27,11 @@ impl From<&DomainAssessment<'_>> for DomainReport {
                     preference: r.preference,
                 })
                 .collect(),
-            dnssec: a.dnssec,
-            mta_sts: a.mta_sts.clone(),
-            tls_rpt: a.tls_rpt.clone(),
-            delivery: a.delivery.clone(),
-            configuration: a.configuration.clone(),
+            dnssec: a.dnssec.into(),
+            mta_sts: a.mta_sts.as_ref().map(MtaStsReport::from),
+            tls_rpt: a.tls_rpt.as_ref().map(TlsRptReport::from),
+            delivery: a.delivery.as_ref().map(Delivery::from),
+            configuration: a.configuration.as_ref().map(Configuration::from),
             findings: a.findings.clone(),
             error: a.error.clone(),
         }
@@ -41,7 +44,7 @@ impl From<&MxAssessment<'_>> for MxReport {
             host: m.host.clone(),
             preference: m.preference,
             cname: m.cname.clone(),
-            dnssec: m.dnssec,
+            dnssec: m.dnssec.into(),
             tlsa: m.tlsa.as_ref().map(TlsaReport::from),
             mta_sts_match: m.mta_sts_match,
             post_quantum: m.post_quantum(),
@@ -56,8 +59,8 @@ impl From<&MxAssessment<'_>> for MxReport {
 impl From<&TlsaAssessment> for TlsaReport {
     fn from(t: &TlsaAssessment) -> Self {
         TlsaReport {
-            status: t.status,
-            dnssec: t.dnssec,
+            status: t.status.into(),
+            dnssec: t.dnssec.into(),
             records: t.records.iter().map(ToString::to_string).collect(),
         }
     }
@@ -81,23 +84,23 @@ impl From<&AddressAssessment<'_>> for AddressReport {
                 .as_ref()
                 .map(|g| g.extensions.clone()),
             tls: probe.tls.as_ref().map(|t| TlsReport {
-                version: t.version.clone(),
+                version: t.version.into(),
                 cipher: t.cipher.clone(),
                 key_exchange_group: t.key_exchange_group.clone(),
                 ocsp_stapled: t.ocsp_stapled,
                 signature_verified: t.signature_unverified.is_none(),
             }),
-            certificate: a.certificate.clone(),
-            dane: a.dane,
+            certificate: a.certificate.as_ref().map(CertificateReport::from),
+            dane: a.dane.into(),
             post_quantum: a.post_quantum(),
             scan: probe.scan.as_ref().map(scan_report),
             starttls_injection: probe.injection.as_ref().map(injection_report),
             legacy_tls: a.legacy_tls(),
             legacy_session: a.legacy_session.map(legacy_session),
-            configuration: a.configuration.clone(),
+            configuration: a.configuration.as_ref().map(Configuration::from),
             error: a.error.clone(),
             findings: a.findings.clone(),
-            timings_ms: probe.timings,
+            timings_ms: probe.timings.into(),
         }
     }
 }
@@ -110,7 +113,7 @@ fn legacy_session(h: &ServerHello) -> LegacySessionReport {
         _ => (None, None),
     };
     LegacySessionReport {
-        version: h.version,
+        version: h.version.into(),
         cipher: suites::name(h.suite),
         dhe_bits,
         group,

@@ -9,28 +9,37 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::inspector::assessment::Configuration;
-pub use crate::inspector::assessment::SessionState;
-pub use crate::inspector::assessment::{
-    DaneResult, Delivery, DeliveryResult, MtaSts as MtaStsReport, MxSource, Outcome,
-    StsPolicySummary as StsPolicyReport, TlsRpt as TlsRptReport,
-};
-pub use crate::inspector::certificate::{Certificate as CertificateReport, ChainError, KeyInfo};
+use crate::inspector::assessment::SessionState;
 use crate::options::DnssecMode;
-use crate::prober::Timings;
-pub use crate::prober::scan::{NcscLevel, ScanMode, Version as TlsVersion};
-pub use crate::protection::mta_sts::Mode;
-pub use crate::protection::{RecordState, TlsaStatus};
-pub use crate::resolver::Dnssec;
-pub use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, Severity, Verdict};
+pub use crate::vocabulary::{
+    ErrorKind, ErrorPhase, Failure, Finding, NcscLevel, ScanMode, Severity, Verdict,
+};
+
+// The report's own wire types: each is built `From` the lower layer's
+// type it shows, so that a change below reaches the JSON only through a
+// `From` impl here (`wire_guard` keeps lower-layer re-exports out).
+pub use certificate::{CertificateReport, ChainError, KeyInfo};
+pub use delivery::{Delivery, DeliveryResult, Outcome};
+pub use policy::{
+    DaneResult, Dnssec, Mode, MtaStsReport, MxSource, RecordState, StsPolicyReport, TlsRptReport,
+    TlsaStatus,
+};
+pub use session::{Configuration, Timings, TlsVersion};
 
 pub mod advice;
+mod certificate;
+mod delivery;
 mod from_assessment;
+mod mirror;
+mod policy;
 pub mod read;
 mod scan;
+mod session;
 pub mod tlsrpt;
 pub mod tlsrpt_explain;
 pub mod view;
+#[cfg(test)]
+mod wire_tests;
 
 /// Major version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -410,7 +419,10 @@ pub struct TlsaReport {
     pub records: Vec<String>,
 }
 
+/// The sender predicates are the inspector's, written once there; a row
+/// read back from a report (`policy --from`) is judged by the same ones.
 impl SessionState for AddressReport {
+    type Leaf = CertificateReport;
     fn failure(&self) -> Option<&Failure> {
         self.error.as_ref()
     }
@@ -426,6 +438,57 @@ impl SessionState for AddressReport {
 }
 
 impl AddressReport {
+    /// The address answered SMTP: a sender would hand it mail
+    /// ([`SessionState::reachable`]).
+    pub fn reachable(&self) -> bool {
+        SessionState::reachable(self)
+    }
+
+    /// TLS was established and the session stayed usable
+    /// ([`SessionState::tls_works`]).
+    pub fn tls_works(&self) -> bool {
+        SessionState::tls_works(self)
+    }
+
+    /// Mail to this address is encrypted, with smtptls's own client or
+    /// only with legacy versions or suites ([`SessionState::encrypts`]).
+    pub fn encrypts(&self) -> bool {
+        SessionState::encrypts(self)
+    }
+
+    /// The certificate validates to a trusted root and names the host
+    /// ([`SessionState::pkix_valid`]).
+    pub fn pkix_valid(&self) -> bool {
+        SessionState::pkix_valid(self)
+    }
+
+    /// An address row with nothing observed: no STARTTLS, no TLS, DANE
+    /// `insecure` (does not apply), no error. Tests build their rows from
+    /// it, so a new field is added here once.
+    #[cfg(test)]
+    pub(crate) fn unprobed(ip: IpAddr, port: u16) -> Self {
+        AddressReport {
+            ip,
+            port,
+            starttls: false,
+            banner: None,
+            extensions: Vec::new(),
+            extensions_after_tls: None,
+            tls: None,
+            certificate: None,
+            dane: DaneResult::Insecure,
+            post_quantum: None,
+            scan: None,
+            starttls_injection: None,
+            legacy_tls: false,
+            legacy_session: None,
+            configuration: None,
+            error: None,
+            findings: Vec::new(),
+            timings_ms: Timings::default(),
+        }
+    }
+
     /// The worst finding, for "the main problem in words".
     pub fn worst_finding(&self) -> Option<&Finding> {
         worst(&self.findings)
@@ -443,7 +506,8 @@ pub fn worst(findings: &[Finding]) -> Option<&Finding> {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TlsReport {
-    pub version: String,
+    /// `TLSv1.3` or `TLSv1.2` (smtptls's own client speaks nothing older).
+    pub version: TlsVersion,
     pub cipher: String,
     pub key_exchange_group: Option<String>,
     pub ocsp_stapled: bool,

@@ -978,7 +978,6 @@ mod tests {
 /// Report rows for tests: here and in `mta_config`'s.
 #[cfg(test)]
 pub(crate) mod fixture {
-    use crate::prober::Timings;
     use crate::prober::scan::{Version, suites};
     use crate::report::*;
 
@@ -986,14 +985,12 @@ pub(crate) mod fixture {
     /// `mx1.r.example`, DANE-valid, not scanned.
     pub fn address(ip: &str) -> AddressReport {
         AddressReport {
-            ip: ip.parse().expect("IP"),
-            port: 25,
             starttls: true,
             banner: Some("220 mx ESMTP".into()),
             extensions: vec!["STARTTLS".into()],
             extensions_after_tls: Some(Vec::new()),
             tls: Some(TlsReport {
-                version: "TLSv1.3".into(),
+                version: TlsVersion::Tls13,
                 cipher: "TLS13_AES_256_GCM_SHA384".into(),
                 key_exchange_group: Some("X25519".into()),
                 ocsp_stapled: false,
@@ -1002,14 +999,7 @@ pub(crate) mod fixture {
             certificate: Some(certificate("mx1.r.example", 1000)),
             dane: DaneResult::Valid,
             post_quantum: Some(false),
-            scan: None,
-            starttls_injection: None,
-            legacy_tls: false,
-            legacy_session: None,
-            configuration: None,
-            error: None,
-            findings: Vec::new(),
-            timings_ms: Timings::default(),
+            ..AddressReport::unprobed(ip.parse().expect("IP"), 25)
         }
     }
 
@@ -1044,7 +1034,7 @@ pub(crate) mod fixture {
     /// accepted at every version (the lab's worst case).
     pub fn deep_scanned(ip: &str) -> AddressReport {
         let version = |v: Version| VersionReport {
-            version: v,
+            version: v.into(),
             accepted: Some(true),
             preferred_suite: Some(suites::name(suites::for_version(v)[0])),
             suites: suites::for_version(v)
@@ -1070,7 +1060,7 @@ pub(crate) mod fixture {
                 complete: true,
                 stopped: None,
                 versions: Version::ALL.into_iter().map(version).collect(),
-                accepted_versions: Version::ALL.to_vec(),
+                accepted_versions: TlsVersion::ALL.to_vec(),
                 server_order: Some(true),
                 weak_suites: WeakSuitesReport {
                     null: Some(true),

@@ -25,14 +25,18 @@ pub(super) fn scan_report(scan: &TlsScan) -> ScanReport {
             .versions
             .iter()
             .map(|(v, s)| VersionReport {
-                version: *v,
+                version: (*v).into(),
                 accepted: s.accepted,
                 preferred_suite: s.preferred.map(suites::name),
                 suites: s.suites.iter().map(|&id| suite(id)).collect(),
                 error: s.error.clone(),
             })
             .collect(),
-        accepted_versions: scan.accepted_versions(),
+        accepted_versions: scan
+            .accepted_versions()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         server_order: scan.server_order,
         weak_suites: WeakSuitesReport {
             null: weak(Weakness::Null),

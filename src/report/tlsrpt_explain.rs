@@ -525,12 +525,10 @@ fn clip(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prober::Timings;
-    use crate::protection::mta_sts::Mode;
     use crate::protection::tls_rpt_report::{CauseStatus, Explanation};
     use crate::report::{
-        CertificateReport, ErrorKind, Failure, KeyInfo, MtaStsReport, MxSource, StsPolicyReport,
-        TlsReport,
+        CertificateReport, ErrorKind, Failure, KeyInfo, Mode, MtaStsReport, MxSource,
+        StsPolicyReport, TlsReport, TlsVersion,
     };
 
     fn certificate() -> CertificateReport {
@@ -561,30 +559,16 @@ mod tests {
     /// A good address: STARTTLS, TLS 1.3, a valid certificate.
     fn address() -> AddressReport {
         AddressReport {
-            ip: "192.0.2.1".parse().expect("IP"),
-            port: 25,
             starttls: true,
-            banner: None,
-            extensions: Vec::new(),
-            extensions_after_tls: None,
             tls: Some(TlsReport {
-                version: "TLSv1.3".into(),
+                version: TlsVersion::Tls13,
                 cipher: "TLS13_AES_128_GCM_SHA256".into(),
                 key_exchange_group: None,
                 ocsp_stapled: false,
                 signature_verified: true,
             }),
             certificate: Some(certificate()),
-            dane: DaneResult::Insecure,
-            post_quantum: None,
-            scan: None,
-            starttls_injection: None,
-            legacy_tls: false,
-            legacy_session: None,
-            configuration: None,
-            error: None,
-            findings: Vec::new(),
-            timings_ms: Timings::default(),
+            ..AddressReport::unprobed("192.0.2.1".parse().expect("IP"), 25)
         }
     }
 

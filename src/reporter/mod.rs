@@ -192,7 +192,6 @@ pub fn reporter(format: Format, table: TableLayout) -> Box<dyn Reporter> {
 mod fixture {
     use std::collections::BTreeMap;
 
-    use crate::prober::Timings;
     use crate::report::*;
     use crate::vocabulary::{Finding, FindingId, Threshold, Verdict};
 
@@ -200,26 +199,7 @@ mod fixture {
     pub const HOSTILE: &str = "mx\"<&>'\\\n\r\t\u{0}\u{1b}\u{fffe}.evil.example";
 
     fn address(ip: &str) -> AddressReport {
-        AddressReport {
-            ip: ip.parse().expect("IP"),
-            port: 25,
-            starttls: false,
-            banner: None,
-            extensions: Vec::new(),
-            extensions_after_tls: None,
-            tls: None,
-            certificate: None,
-            dane: DaneResult::Insecure,
-            post_quantum: None,
-            scan: None,
-            starttls_injection: None,
-            legacy_tls: false,
-            legacy_session: None,
-            configuration: None,
-            error: None,
-            findings: Vec::new(),
-            timings_ms: Timings::default(),
-        }
+        AddressReport::unprobed(ip.parse().expect("IP"), 25)
     }
 
     fn mx(host: &str, preference: u16, addresses: Vec<AddressReport>) -> MxReport {
@@ -252,7 +232,7 @@ mod fixture {
         a.extensions = vec!["PIPELINING".into(), "STARTTLS".into()];
         a.extensions_after_tls = Some(vec!["PIPELINING".into()]);
         a.tls = Some(TlsReport {
-            version: "TLSv1.3".into(),
+            version: TlsVersion::Tls13,
             cipher: "TLS13_AES_256_GCM_SHA384".into(),
             key_exchange_group: Some("X25519".into()),
             ocsp_stapled: false,
@@ -273,11 +253,11 @@ mod fixture {
             mx: vec![host],
             dnssec: Dnssec::Insecure,
             mta_sts: Some(MtaStsReport {
-                record: crate::protection::RecordState::Valid,
+                record: RecordState::Valid,
                 id: Some("20250101".into()),
                 policy: Some(StsPolicyReport {
                     url: "https://mta-sts.good.example/.well-known/mta-sts.txt".into(),
-                    mode: crate::protection::mta_sts::Mode::Testing,
+                    mode: Mode::Testing,
                     mx: vec!["mx1.good.example".into()],
                     max_age: 86400,
                     text_sha256: None,
@@ -285,7 +265,7 @@ mod fixture {
                 fetch_error: None,
             }),
             tls_rpt: Some(TlsRptReport {
-                record: crate::protection::RecordState::Valid,
+                record: RecordState::Valid,
                 rua: vec!["mailto:tls@good.example".into()],
             }),
             delivery: Some(Delivery {
@@ -333,13 +313,13 @@ mod fixture {
             mx: vec![host],
             dnssec: Dnssec::Insecure,
             mta_sts: Some(MtaStsReport {
-                record: crate::protection::RecordState::Absent,
+                record: RecordState::Absent,
                 id: None,
                 policy: None,
                 fetch_error: None,
             }),
             tls_rpt: Some(TlsRptReport {
-                record: crate::protection::RecordState::Absent,
+                record: RecordState::Absent,
                 rua: Vec::new(),
             }),
             delivery: Some(Delivery {
@@ -399,7 +379,7 @@ mod fixture {
         a.extensions = vec![PEER.into(), "STARTTLS".into()];
         a.extensions_after_tls = Some(vec![PEER.into()]);
         a.tls = Some(TlsReport {
-            version: "TLSv1.3".into(),
+            version: TlsVersion::Tls13,
             cipher: "TLS13_AES_128_GCM_SHA256".into(),
             key_exchange_group: Some("X25519".into()),
             ocsp_stapled: false,
@@ -438,11 +418,11 @@ mod fixture {
             mx: vec![host],
             dnssec: Dnssec::Insecure,
             mta_sts: Some(MtaStsReport {
-                record: crate::protection::RecordState::Valid,
+                record: RecordState::Valid,
                 id: Some(PEER.into()),
                 policy: Some(StsPolicyReport {
                     url: "https://mta-sts.peer.example/.well-known/mta-sts.txt".into(),
-                    mode: crate::protection::mta_sts::Mode::Enforce,
+                    mode: Mode::Enforce,
                     mx: vec![PEER.into()],
                     max_age: 86400,
                     text_sha256: None,
@@ -450,7 +430,7 @@ mod fixture {
                 fetch_error: Some(PEER.into()),
             }),
             tls_rpt: Some(TlsRptReport {
-                record: crate::protection::RecordState::Valid,
+                record: RecordState::Valid,
                 rua: vec![format!("mailto:{PEER}")],
             }),
             delivery: Some(Delivery {

@@ -381,7 +381,7 @@ impl Metrics {
         self.starttls.add(&at, flag(a.starttls));
         if let Some(tls) = &a.tls {
             self.tls_version
-                .add(&[&at[..], &[("version", &tls.version)]].concat(), 1);
+                .add(&[&at[..], &[("version", tls.version.as_str())]].concat(), 1);
         }
         if let Some(cert) = &a.certificate {
             if let Some(t) = unix_seconds(&cert.not_after) {

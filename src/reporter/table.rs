@@ -27,7 +27,6 @@ use super::Reporter;
 pub(super) use super::style::Tone;
 use super::style::{Layout, Table};
 use super::text::terminal as inert;
-use crate::report::SessionState;
 use crate::report::view::{
     DaneState, DomainView, FleetView, Naming, Problem, SENDERS, Subject, delivery_word, located,
 };
@@ -741,7 +740,7 @@ fn no_address_facts(mx: &MxReport) -> [Fact; 11] {
 
 fn address_facts(mx: &MxReport, a: &AddressReport, port: u16) -> [Fact; 11] {
     let tls = match (&a.tls, &a.legacy_session) {
-        (Some(t), _) => Fact::plain(inert(t.version.trim_start_matches("TLSv"))),
+        (Some(t), _) => Fact::plain(t.version.as_str().trim_start_matches("TLSv")),
         (None, Some(_)) => Fact::toned("legacy", Tone::Warn),
         (None, None) if !a.reachable() => Fact::plain("?"),
         (None, None) if a.starttls => Fact::toned("failed", Tone::Bad),

@@ -431,8 +431,8 @@ async fn scan_all(
     // rustls offers TLS 1.3 first: the main handshake is the answer.
     if let Some(session) = main {
         let v = scan.version_mut(Version::Tls13);
-        v.accepted = Some(session.version == "TLSv1.3");
-        if session.version == "TLSv1.3" {
+        v.accepted = Some(session.version == Version::Tls13);
+        if session.version == Version::Tls13 {
             let id = tls_parser::TlsCipherSuite::from_name(&session.cipher).map(|s| s.id.0);
             v.preferred = id;
             v.suites = id.into_iter().collect();

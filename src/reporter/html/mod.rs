@@ -29,10 +29,9 @@ use std::io::{self, Write};
 
 use super::{Reporter, wire_name};
 use crate::report::{
-    AddressReport, CertificateReport, ChainError, DaneResult, DeliveryResult, DomainReport,
+    AddressReport, CertificateReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport,
     MxReport, MxSource, NcscLevel, RecordState, Report, TlsaStatus,
 };
-use crate::resolver::Dnssec;
 use crate::vocabulary::{Failure, Finding, FindingId, Fix, Severity, Verdict};
 use page::{Bar, esc};
 
@@ -1047,7 +1046,7 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
         },
     )?;
     if let Some(t) = &a.tls {
-        let mut html = format!("{} {}", esc(&t.version), code(&t.cipher));
+        let mut html = format!("{} {}", esc(t.version.as_str()), code(&t.cipher));
         if let Some(g) = &t.key_exchange_group {
             write!(html, ", group {}", esc(g))?;
         }

@@ -194,7 +194,7 @@ fn mixed() -> DomainReport {
     selfish.certificate = Some(cert);
     selfish.dane = DaneResult::Insecure;
     selfish.tls = selfish.tls.map(|mut t| {
-        t.version = "TLSv1.2".into();
+        t.version = crate::report::TlsVersion::Tls12;
         t.cipher = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into();
         t
     });
