@@ -308,11 +308,16 @@ fn fleet_sections_say_the_counts() {
             "1 (25%)"
         ]
     );
-    // Adoption over the two domains with a mail host.
+    // Adoption over the two domains with a mail host: every state of
+    // each mechanism, in the view's words and order.
     let rows = row_cells(&doc, "table.adoption tbody tr", "th, td");
     assert_eq!(
         rows,
         [
+            "DNSSEC|signed|0|0%",
+            "unsigned|2|100%",
+            "bogus|0|0%",
+            "unknown|0|0%",
             "DANE|valid|0|0%",
             "mismatch|0|0%",
             "unusable|0|0%",
@@ -322,9 +327,11 @@ fn fleet_sections_say_the_counts() {
             "none|0|0%",
             "absent|1|50%",
             "invalid|0|0%",
+            "-|0|0%",
             "TLS-RPT|present|1|50%",
-            "invalid|0|0%",
             "absent|1|50%",
+            "invalid|0|0%",
+            "-|0|0%",
         ]
     );
     // Passing checks are folded away, problems shown.
@@ -340,7 +347,7 @@ fn fleet_sections_say_the_counts() {
     );
     // The problems: failures first, then warnings, then notes.
     assert_eq!(
-        texts(&doc, "table.problems tbody th code"),
+        texts(&doc, "table.problems tbody th code.id"),
         [
             "dns.nxdomain",
             "smtp.connect",
@@ -353,7 +360,11 @@ fn fleet_sections_say_the_counts() {
     );
     assert_eq!(
         attrs(&doc, "table.problems tbody td.num a", "href")[..3],
-        ["#q=dns.nxdomain", "#q=smtp.connect", "#q=starttls.offered"]
+        [
+            "#q=fail:dns.nxdomain",
+            "#q=fail:smtp.connect",
+            "#q=fail:starttls.offered"
+        ]
     );
     // The summary's cards and settings.
     assert_eq!(
