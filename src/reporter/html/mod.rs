@@ -307,12 +307,13 @@ fn adoption<S: Copy + PartialEq>(
         };
         writeln!(
             out,
-            "<tr>{head}<td class=\"state\">{}</td><td class=\"num\">{count}</td><td>\
-             <span class=\"share\" style=\"width:{w:.1}%\"></span>{share:.0}%</td></tr>",
+            "<tr>{head}<td class=\"state\">{}</td><td class=\"num\">{count}</td>\
+             <td class=\"share\"><span class=\"share\" style=\"width:{w:.2}rem\"></span>\
+             {share:.0}%</td></tr>",
             word(st),
-            // The bar's width is a share of its cell, at most 70% so the
-            // figure beside it fits.
-            w = share * 0.7,
+            // At most 6rem, whatever the cell's width, so the figure
+            // beside it always fits on the same line.
+            w = share * 0.06,
         )?;
     }
     Ok(())
