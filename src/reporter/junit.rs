@@ -6,10 +6,10 @@
 //! text, after the verdict and the configuration level (the NCSC-NL axis);
 //! a passing domain carries the same lines in `<system-out>`.
 //!
-//! Both come from the one view ([`view`](crate::report::view)): the fail rule
-//! is [`view::Gate`] (as for the exit code and the summary), and the
-//! finding lines are the domain's [`view::problems`], failures first, each said
-//! once with every subject that has it (`HOST [ADDRESS, ADDRESS]: ID:
+//! Both come from the one view ([`crate::report::view`]): the fail rule
+//! is its `Gate` (as for the exit code and the summary), and the finding
+//! lines are the domain's `problems`, failures first, each said once
+//! with every subject that has it (`HOST [ADDRESS, ADDRESS]: ID:
 //! MESSAGE`, or the domain's name for a finding about the domain).
 //!
 //! Escaping is quick-xml's; characters XML 1.0 does not allow at all
