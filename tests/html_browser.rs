@@ -470,7 +470,11 @@ fn widen(report: &mut smtptls::report::Report) -> (String, Vec<String>) {
         which does not match";
     for (i, d) in report.domains.iter_mut().enumerate() {
         if i == 0 {
-            d.domain = format!("{}-with-a-rather-long-label-for-the-domain-name.{}", "x".repeat(30), d.domain);
+            d.domain = format!(
+                "{}-with-a-rather-long-label-for-the-domain-name.{}",
+                "x".repeat(30),
+                d.domain
+            );
         }
         for mx in &mut d.mx {
             mx.host = format!(
@@ -514,7 +518,7 @@ fn widen(report: &mut smtptls::report::Report) -> (String, Vec<String>) {
     let id = report
         .domains
         .iter()
-        .flat_map(|d| smtptls::report::view::problems(d))
+        .flat_map(smtptls::report::view::problems)
         .find(|p| p.finding.severity == Severity::Fail)
         .map(|p| p.finding.id)
         .expect("some domain fails something");
@@ -569,7 +573,10 @@ async fn the_page_fits_the_window_and_keeps_ids_whole() {
         );
         assert_eq!(fit.past_the_edge, "", "at {width} px");
         assert!(fit.ids > 20, "the ids were measured: {}", fit.ids);
-        assert_eq!(fit.broken_ids, "", "at {width} px, ids on more than one line");
+        assert_eq!(
+            fit.broken_ids, "",
+            "at {width} px, ids on more than one line"
+        );
     }
 
     // The FAIL row's link: exactly the domains that fail the id, not the

@@ -273,10 +273,38 @@ fn protection(out: &mut String, fleet: &FleetView<'_>) -> fmt::Result {
          <th scope=\"col\">Share</th></tr></thead><tbody>\n",
         if n == 1 { "" } else { "s" }
     )?;
-    adoption(out, "DNSSEC", DnssecState::ALL, DnssecState::as_str, &with_mail, |p| p.dnssec)?;
-    adoption(out, "DANE", DaneState::ALL, DaneState::as_str, &with_mail, |p| p.dane)?;
-    adoption(out, "MTA-STS", MtaStsState::ALL, MtaStsState::as_str, &with_mail, |p| p.mta_sts)?;
-    adoption(out, "TLS-RPT", TlsRptState::ALL, TlsRptState::as_str, &with_mail, |p| p.tls_rpt)?;
+    adoption(
+        out,
+        "DNSSEC",
+        DnssecState::ALL,
+        DnssecState::as_str,
+        &with_mail,
+        |p| p.dnssec,
+    )?;
+    adoption(
+        out,
+        "DANE",
+        DaneState::ALL,
+        DaneState::as_str,
+        &with_mail,
+        |p| p.dane,
+    )?;
+    adoption(
+        out,
+        "MTA-STS",
+        MtaStsState::ALL,
+        MtaStsState::as_str,
+        &with_mail,
+        |p| p.mta_sts,
+    )?;
+    adoption(
+        out,
+        "TLS-RPT",
+        TlsRptState::ALL,
+        TlsRptState::as_str,
+        &with_mail,
+        |p| p.tls_rpt,
+    )?;
     out.push_str("</tbody></table>\n</section>\n");
     Ok(())
 }
@@ -301,7 +329,10 @@ fn adoption<S: Copy + PartialEq>(
         };
         // The mechanism heads all of its rows.
         let head = if row == 0 {
-            format!("<th scope=\"rowgroup\" rowspan=\"{}\">{name}</th>", all.len())
+            format!(
+                "<th scope=\"rowgroup\" rowspan=\"{}\">{name}</th>",
+                all.len()
+            )
         } else {
             String::new()
         };

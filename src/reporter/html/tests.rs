@@ -541,7 +541,11 @@ fn most_common_problems_count_each_severity_apart() {
     }
     let doc = Html::parse_document(&render(&fleet_of(domains)));
     assert_eq!(
-        row_cells(&doc, "table.problems tbody tr", "td:nth-child(1), th, td.num"),
+        row_cells(
+            &doc,
+            "table.problems tbody tr",
+            "td:nth-child(1), th, td.num"
+        ),
         ["FAIL|delivery.dane|1", "info|delivery.dane|3"]
     );
     assert_eq!(
@@ -562,13 +566,19 @@ fn most_common_problems_count_each_severity_apart() {
                 .select(&sel("td.name a"))
                 .map(|a| a.text().collect::<String>())
                 .collect();
-            (name, r.value().attr("data-problems").unwrap_or("").to_string())
+            (
+                name,
+                r.value().attr("data-problems").unwrap_or("").to_string(),
+            )
         })
         .filter(|(_, tokens)| tokens.split(' ').any(|t| t == "fail:delivery.dane"))
         .collect();
     assert_eq!(
         rows,
-        [("fails.example".to_string(), "fail:delivery.dane".to_string())]
+        [(
+            "fails.example".to_string(),
+            "fail:delivery.dane".to_string()
+        )]
     );
 }
 
@@ -620,7 +630,12 @@ fn every_protection_state_is_said_in_the_views_word_for_its_domain() {
         sts(RecordState::Invalid, None),
         None,
     ];
-    let rpt = |record| Some(TlsRptReport { record, rua: vec![] });
+    let rpt = |record| {
+        Some(TlsRptReport {
+            record,
+            rua: vec![],
+        })
+    };
     let tls_rpt = [
         rpt(RecordState::Valid),
         rpt(RecordState::Absent),
@@ -666,7 +681,10 @@ fn every_protection_state_is_said_in_the_views_word_for_its_domain() {
         );
         // What an opportunistic sender gets.
         assert_eq!(
-            texts(&doc, &format!("#d-{i} table.delivery tbody tr:first-child .sev")),
+            texts(
+                &doc,
+                &format!("#d-{i} table.delivery tbody tr:first-child .sev")
+            ),
             [view::delivery_word(sent[i % 4])],
             "s{i}.example"
         );
@@ -674,6 +692,9 @@ fn every_protection_state_is_said_in_the_views_word_for_its_domain() {
     // And the adoption table counts each state under the same word.
     let adoption = row_cells(&doc, "table.adoption tbody tr", "td.state, td.num");
     for word in MtaStsState::ALL.iter().map(|s| s.as_str()) {
-        assert!(adoption.contains(&format!("{word}|1")), "{word}: {adoption:?}");
+        assert!(
+            adoption.contains(&format!("{word}|1")),
+            "{word}: {adoption:?}"
+        );
     }
 }
