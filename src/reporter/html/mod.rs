@@ -10,6 +10,14 @@
 //! badge, finding list, escaping, bar chart) are [`page`]'s, shared with
 //! any other HTML page: [`diff`] is the page of `smtptls diff`.
 //!
+//! Every fact and word comes from the one view of the run
+//! ([`FleetView`], [`DomainView`]): the worst-first order, the counts,
+//! the problems per (id, severity), the protection states
+//! (`DnssecState`, `DaneState`, `MtaStsState`, `TlsRptState`, each
+//! `as_str()`), what each kind of sender gets ([`view::delivery_word`])
+//! and how a problem's subjects are named ([`view::Problem::about`]), so
+//! the page says what the table, JUnit and the rest say.
+//!
 //! Everything from the network goes through [`page::esc`]
 //! (`text::html`): banners, EHLO keywords, certificate fields, policy
 //! text, TXT records, error messages, MX names and finding messages.
