@@ -398,6 +398,227 @@ async fn chromium_renders_the_report_and_filters_it() {
     println!("html browser test: screenshot at {}", png.display());
 }
 
+/// What the fit probe read in the browser at one window width.
+struct Fit {
+    inner_width: u32,
+    client_width: u32,
+    scroll_width: u32,
+    ids: usize,
+    broken_ids: String,
+    past_the_edge: String,
+}
+
+/// A copy of `html` with a script after the page's own that opens every
+/// drill-down (their content is the widest part of the page) and records
+/// the document's widths, each finding id that takes more than one line
+/// box (broken inside, or wrapped), and the elements whose right edge is
+/// past the viewport's; loaded at `width` pixels.
+fn fit(bin: &Path, dir: &Path, html: &str, width: u32) -> Fit {
+    let probe = "<script>(function(){\
+        document.querySelectorAll('details').forEach(function(d){d.open=true;});\
+        var root=document.documentElement,b=document.body,edge=root.clientWidth;\
+        var ids=document.querySelectorAll('code.id'),broken=[];\
+        ids.forEach(function(e){var r=e.getClientRects();\
+          if(r.length!==1){broken.push(e.textContent+'/'+r.length);}});\
+        var past=[];\
+        document.querySelectorAll('main *').forEach(function(e){\
+          var r=e.getBoundingClientRect();\
+          if(r.width>0&&r.right>edge+0.5&&past.length<8){\
+            past.push(e.tagName.toLowerCase()+'.'+e.className+'@'+Math.round(r.right));}});\
+        b.setAttribute('data-inner-width',window.innerWidth);\
+        b.setAttribute('data-client-width',edge);\
+        b.setAttribute('data-scroll-width',root.scrollWidth);\
+        b.setAttribute('data-ids',ids.length);\
+        b.setAttribute('data-broken-ids',broken.join(' '));\
+        b.setAttribute('data-past',past.join(' '));})();</script>\n</body>";
+    let path = dir.join(format!("fit-{width}.html"));
+    std::fs::write(&path, html.replacen("</body>", probe, 1)).expect("write");
+    let page = browse(
+        bin,
+        &file_url(&path, ""),
+        &["--dump-dom".into(), format!("--window-size={width},1000")],
+    );
+    let dom = Html::parse_document(&page.stdout);
+    let body = dom.select(&sel("body")).next().expect("body");
+    let attr = |name: &str| body.value().attr(name).unwrap_or("").to_string();
+    let number = |name: &str| attr(name).parse::<u32>().unwrap_or(u32::MAX);
+    Fit {
+        inner_width: number("data-inner-width"),
+        client_width: number("data-client-width"),
+        scroll_width: number("data-scroll-width"),
+        ids: attr("data-ids").parse().unwrap_or(0),
+        broken_ids: attr("data-broken-ids"),
+        past_the_edge: attr("data-past"),
+    }
+}
+
+/// The lab's report made as wide as real fleets make it: a long domain
+/// name, long MX host names, long messages and fixes with long unbroken
+/// words (a URL, a path), the longest finding ids with a fix; and one id
+/// both failed (by the domains that fail it) and noted (by one that does
+/// not), for the per-severity link. Returns the id and the domains that
+/// fail it.
+fn widen(report: &mut smtptls::report::Report) -> (String, Vec<String>) {
+    use smtptls::vocabulary::{Finding, FindingId, Fix, FixBy, Severity};
+    let long_fix = "Publish a certificate for every MX host name from a public CA and \
+        serve the whole chain, see https://www.example.org/documentation/mail/\
+        starttls-everywhere/certificates-and-chains-for-mail-exchangers-explained.html and \
+        /etc/postfix/main.cf:smtpd_tls_chain_files=/etc/ssl/private/mail.example.org.pem \
+        then reload; senders retry for days before they bounce.";
+    let long_message = "the MX host presented a certificate for \
+        mail-gateway-01.outbound-protection.some-very-long-hosting-provider-name.example \
+        which does not match";
+    for (i, d) in report.domains.iter_mut().enumerate() {
+        if i == 0 {
+            d.domain = format!(
+                "{}-with-a-rather-long-label-for-the-domain-name.{}",
+                "x".repeat(30),
+                d.domain
+            );
+        }
+        for mx in &mut d.mx {
+            mx.host = format!(
+                "mx{i}-inbound-relay.a-very-long-host-name-label-from-a-hosting-provider.{}",
+                mx.host
+            );
+        }
+        let fix = Fix {
+            by: FixBy::Receiver,
+            text: long_fix.to_string(),
+        };
+        for f in d
+            .findings
+            .iter_mut()
+            .chain(d.mx.iter_mut().flat_map(|m| {
+                m.findings
+                    .iter_mut()
+                    .chain(m.addresses.iter_mut().flat_map(|a| a.findings.iter_mut()))
+            }))
+            .filter(|f| f.severity > Severity::Ok)
+        {
+            f.fix = Some(fix.clone());
+            f.message = format!("{} ({long_message})", f.message);
+        }
+        for id in [
+            FindingId::MxAddressesLeftOut,
+            FindingId::SmtpEhloAfterTls,
+            FindingId::MtaStsCertificate,
+        ] {
+            let mut f = Finding::warn(id, long_message);
+            f.fix = Some(fix.clone());
+            d.findings.push(f);
+        }
+    }
+    // An id some domains fail, noted on a domain that does not fail it.
+    let failing = |d: &smtptls::report::DomainReport, id: FindingId| {
+        smtptls::report::view::problems(d)
+            .iter()
+            .any(|p| p.finding.id == id && p.finding.severity == Severity::Fail)
+    };
+    let id = report
+        .domains
+        .iter()
+        .flat_map(smtptls::report::view::problems)
+        .find(|p| p.finding.severity == Severity::Fail)
+        .map(|p| p.finding.id)
+        .expect("some domain fails something");
+    let fails: Vec<String> = report
+        .domains
+        .iter()
+        .filter(|d| failing(d, id))
+        .map(|d| d.domain.clone())
+        .collect();
+    let other = report
+        .domains
+        .iter_mut()
+        .find(|d| !failing(d, id))
+        .expect("a domain that does not fail it");
+    other.findings.push(Finding::info(id, "noted only"));
+    (id.as_str().to_string(), fails)
+}
+
+/// The page of a fleet with long fixes, host names and ids neither
+/// scrolls sideways nor breaks a finding id at 1280 and 800 pixels, and
+/// a problem's link (`#q=fail:ID`) lists only the domains that fail it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_fits_the_window_and_keeps_ids_whole() {
+    let Some(bin) = chromium() else {
+        println!("html browser test: skipped (chromium not installed)");
+        return;
+    };
+    let lab = lab().await;
+    let json = check(&lab, "json").await;
+    drop(lab);
+    let mut report: smtptls::report::Report = serde_json::from_str(&json).expect("the report");
+    let (id, fails) = widen(&mut report);
+    let mut out = Vec::new();
+    smtptls::reporter::reporter(
+        smtptls::reporter::Format::Html,
+        smtptls::reporter::TableLayout::default(),
+    )
+    .finish(&report, &mut out)
+    .expect("write");
+    let html = String::from_utf8(out).expect("UTF-8");
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    for width in [1280, 800] {
+        let fit = fit(&bin, dir.path(), &html, width);
+        assert_eq!(fit.inner_width, width, "the window is {width} px wide");
+        assert!(
+            fit.scroll_width <= fit.client_width,
+            "at {width} px the page scrolls sideways: {} > {}; past the edge: {}",
+            fit.scroll_width,
+            fit.client_width,
+            fit.past_the_edge
+        );
+        assert_eq!(fit.past_the_edge, "", "at {width} px");
+        assert!(fit.ids > 20, "the ids were measured: {}", fit.ids);
+        assert_eq!(
+            fit.broken_ids, "",
+            "at {width} px, ids on more than one line"
+        );
+    }
+
+    // The FAIL row's link: exactly the domains that fail the id, not the
+    // one that only has it as a note.
+    let path = dir.path().join("fleet.html");
+    std::fs::write(&path, &html).expect("write");
+    let page = browse(
+        &bin,
+        &file_url(&path, &format!("#q=fail:{id}")),
+        &["--dump-dom".into()],
+    );
+    let (rows, _) = visibility(&Html::parse_document(&page.stdout));
+    let mut shown: Vec<String> = rows
+        .into_iter()
+        .filter(|(_, hidden)| !hidden)
+        .map(|(d, _)| d)
+        .collect();
+    shown.sort();
+    let mut expected = fails;
+    expected.sort();
+    assert_eq!(shown, expected, "#q=fail:{id}");
+
+    // The picture at 800 px, for people.
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("html-report-800.png");
+    let _ = std::fs::remove_file(&png);
+    browse(
+        &bin,
+        &file_url(&path, ""),
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=800,2600".into(),
+            "--hide-scrollbars".into(),
+        ],
+    );
+    let bytes = std::fs::read(&png).expect("the screenshot");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    println!("html browser test: 800 px screenshot at {}", png.display());
+}
+
 /// The figures of a 2,000-domain page, printed: the ten lab domains'
 /// rows (read back from `--format json`) repeated under new names, the
 /// page written by the library's reporter, then loaded by Chromium.

@@ -92,6 +92,24 @@ fn raw(text: &str, line_ends: &[char]) -> Vec<char> {
         .collect()
 }
 
+/// `text` with the lab server's port, which the outputs name beside the
+/// address (it is not the run's port 25), written `PORT`.
+fn port_named(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (head, tail) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(head);
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("PORT");
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What the inspector says of the self-signed leaf, as each format shows
 /// it: the subject exactly as x509-parser prints it (`CN=…, O=…`).
 const FINDING_TABLE: &str = r#"self-signed certificate (CN=mx.peer.test \x1b[2J\u{9b}0m\u{202e}=cmd|' /C calc'!A0 "</script>, O=-Org\x00\r\n+forged line\u{2028})"#;
@@ -211,12 +229,15 @@ async fn junit_escapes_markup_and_replaces_what_xml_cannot_carry() {
          configuration sufficient (lower bound)\n\
          peer.test: mta-sts.record: {}\n\
          peer.test: tls-rpt.record: {}\n\
-         mx.peer.test [127.0.0.1]: cert.chain.valid: {}</system-out>",
+         mx.peer.test [127.0.0.1:PORT]: cert.chain.valid: {}</system-out>",
         x(STS_FINDING),
         x(RPT_FINDING),
         x(FINDING_REPLACED)
     );
-    assert!(out.contains(&expected), "no {expected}\nin {out}");
+    assert!(
+        port_named(&out).contains(&expected),
+        "no {expected}\nin {out}"
+    );
     assert!(out.contains("&lt;/script&gt;") && !out.contains("</script>"));
     let doc = roxmltree::Document::parse(&out).expect("well-formed XML");
     let text = doc
@@ -349,11 +370,11 @@ async fn html_shows_peer_text_as_text_never_as_markup() {
     // The most common problems quote the same message as their example.
     let examples: Vec<String> = doc
         .select(&sel("table.problems tbody tr td:nth-child(4)"))
-        .map(|td| td.text().collect())
+        .map(|td| port_named(&td.text().collect::<String>()))
         .collect();
     assert!(
         examples.contains(&format!(
-            "peer.test, mx.peer.test [127.0.0.1]: {FINDING_TABLE}"
+            "peer.test, mx.peer.test [127.0.0.1:PORT]: {FINDING_TABLE}"
         )),
         "{examples:#?}"
     );

@@ -2,10 +2,15 @@
 //! name="smtptls">`, one `<testcase classname="smtptls" name="DOMAIN">` per
 //! domain in input order. A domain whose verdict is below `--fail-below`
 //! (or, with `--fail-level`, whose configuration level is at or below it)
-//! fails, with the verdict and every warn/fail finding (domain, MX and
-//! address level, each prefixed with where it was seen) as the failure
+//! fails, with the verdict and every warn/fail finding as the failure
 //! text, after the verdict and the configuration level (the NCSC-NL axis);
 //! a passing domain carries the same lines in `<system-out>`.
+//!
+//! Both come from the one view ([`crate::report::view`]): the fail rule
+//! is its `Gate` (as for the exit code and the summary), and the finding
+//! lines are the domain's `problems`, failures first, each said once
+//! with every subject that has it (`HOST [ADDRESS, ADDRESS]: ID:
+//! MESSAGE`, or the domain's name for a finding about the domain).
 //!
 //! Escaping is quick-xml's; characters XML 1.0 does not allow at all
 //! (control characters from a hostile banner, U+FFFE, U+FFFF) are replaced
@@ -20,22 +25,16 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::Reporter;
-use crate::report::{DomainReport, Report};
-use crate::vocabulary::{Finding, LevelThreshold, Severity, Threshold};
+use crate::report::Report;
+use crate::report::view::{DomainView, FleetView, Naming};
+use crate::vocabulary::Severity;
 
 pub struct JunitReporter;
 
 impl Reporter for JunitReporter {
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let gates = Gates {
-            verdict: Threshold(report.settings.fail_below),
-            level: report.settings.fail_level.map(LevelThreshold),
-        };
-        let failures = report
-            .domains
-            .iter()
-            .filter(|d| gates.failure(d).is_some())
-            .count();
+        let fleet = FleetView::new(report);
+        let failures = fleet.domains.iter().filter(|v| v.gate.is_some()).count();
         let mut w = Writer::new_with_indent(&mut *out, b' ', 2);
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
 
@@ -60,42 +59,16 @@ impl Reporter for JunitReporter {
         }
         w.write_event(Event::End(BytesEnd::new("properties")))?;
 
-        for domain in &report.domains {
-            testcase(&mut w, domain, &gates)?;
+        for domain in &fleet.domains {
+            testcase(&mut w, domain, report.settings.port)?;
         }
         w.write_event(Event::End(BytesEnd::new("testsuite")))?;
         w.get_mut().write_all(b"\n")
     }
 }
 
-/// What makes a testcase fail: the verdict below `--fail-below`, or the
-/// configuration level at or below `--fail-level`.
-struct Gates {
-    verdict: Threshold,
-    level: Option<LevelThreshold>,
-}
-
-impl Gates {
-    /// The failure's `(message, type)`, if the domain fails.
-    fn failure(&self, d: &DomainReport) -> Option<(String, String)> {
-        if self.verdict.fails(d.verdict) {
-            return Some((
-                format!("verdict {} below {}", d.verdict, self.verdict.0),
-                d.verdict.as_str().to_string(),
-            ));
-        }
-        let level = d.configuration.as_ref()?.level;
-        let gate = self.level?;
-        gate.fails(level).then(|| {
-            (
-                format!("configuration {level} at or below --fail-level {}", gate.0),
-                "configuration".to_string(),
-            )
-        })
-    }
-}
-
-fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, gates: &Gates) -> io::Result<()> {
+fn testcase<W: Write>(w: &mut Writer<W>, v: &DomainView<'_>, port: u16) -> io::Result<()> {
+    let d = v.report;
     let mut case = BytesStart::new("testcase");
     case.push_attribute(("classname", "smtptls"));
     case.push_attribute(("name", xml_chars(&d.domain).as_ref()));
@@ -107,15 +80,15 @@ fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, gates: &Gates) -> io:
         let bound = if c.lower_bound { " (lower bound)" } else { "" };
         text.push_str(&format!("\nconfiguration {}{bound}", c.level));
     }
-    for line in problems(d) {
+    for line in problems(v, port) {
         text.push('\n');
         text.push_str(&line);
     }
     let text = xml_chars(&text);
-    let element = if let Some((message, kind)) = gates.failure(d) {
+    let element = if let Some(gate) = &v.gate {
         let mut failure = BytesStart::new("failure");
-        failure.push_attribute(("message", message.as_str()));
-        failure.push_attribute(("type", kind.as_str()));
+        failure.push_attribute(("message", gate.message().as_str()));
+        failure.push_attribute(("type", gate.kind()));
         w.write_event(Event::Start(failure))?;
         "failure"
     } else {
@@ -127,23 +100,20 @@ fn testcase<W: Write>(w: &mut Writer<W>, d: &DomainReport, gates: &Gates) -> io:
     w.write_event(Event::End(BytesEnd::new("testcase")))
 }
 
-/// Warn and fail findings, `WHERE: ID: MESSAGE`, where WHERE is the
-/// domain, the MX host, or `HOST [ADDRESS]`.
-fn problems(d: &DomainReport) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut add = |place: &str, findings: &[Finding]| {
-        for f in findings.iter().filter(|f| f.severity >= Severity::Warn) {
-            lines.push(format!("{place}: {}: {}", f.id, f.message));
-        }
-    };
-    add(&d.domain, &d.findings);
-    for mx in &d.mx {
-        add(&mx.host, &mx.findings);
-        for a in &mx.addresses {
-            add(&format!("{} [{}]", mx.host, a.ip), &a.findings);
-        }
-    }
-    lines
+/// Warn and fail findings, `WHERE: ID: MESSAGE`, failures first, each
+/// said once: WHERE is the domain, or the MX hosts and addresses that
+/// have it ([`crate::report::view::Problem::about`]).
+fn problems(v: &DomainView<'_>, port: u16) -> Vec<String> {
+    v.problems
+        .iter()
+        .filter(|p| p.finding.severity >= Severity::Warn)
+        .map(|p| {
+            let place = p
+                .about(v.report, port, Naming::Addresses)
+                .unwrap_or_else(|| v.report.domain.clone());
+            format!("{place}: {}: {}", p.finding.id, p.finding.message)
+        })
+        .collect()
 }
 
 /// `s` with every character XML 1.0 does not allow, and every unsafe one
@@ -194,9 +164,9 @@ good.example: mta-sts.mode: MTA-STS policy in testing mode: failures are reporte
   </testcase>
   <testcase classname="smtptls" name="plain.example">
     <failure message="verdict plaintext below encrypted" type="plaintext">verdict plaintext: no reachable MX address has working STARTTLS
-{HOSTILE}: mx.invalid-name: the MX target is not a valid host name
 {HOSTILE} [2001:db8::25]: starttls.offered: STARTTLS not offered: 220 {HOSTILE}
-{HOSTILE} [192.0.2.2]: smtp.connect: connection refused</failure>
+{HOSTILE} [192.0.2.2]: smtp.connect: connection refused
+{HOSTILE}: mx.invalid-name: the MX target is not a valid host name</failure>
   </testcase>
   <testcase classname="smtptls" name="nx.example">
     <failure message="verdict error below encrypted" type="error">verdict error: nx.example does not exist (NXDOMAIN)
@@ -246,8 +216,8 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
              <failure message=\"verdict broken below encrypted\" type=\"broken\">\
              verdict broken: because {X}\n\
              peer.example: mta-sts.policy: policy: {X}\n\
-             {X}: mx.invalid-name: MX {X}\n\
-             {X} [192.0.2.7]: cert.chain.valid: self-signed certificate (CN={X})</failure>\n  \
+             {X} [192.0.2.7]: cert.chain.valid: self-signed certificate (CN={X})\n\
+             {X}: mx.invalid-name: MX {X}</failure>\n  \
              </testcase>\n"
         );
         assert!(text.contains(&expected), "{text}");
@@ -308,6 +278,34 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
                 .filter(|n| n.has_tag_name("failure"))
                 .count(),
             0
+        );
+    }
+
+    #[test]
+    fn a_finding_on_several_addresses_is_one_line_naming_them() {
+        // The view's problems: the same finding on both addresses of a
+        // host is said once, failures before warnings, and an address on
+        // another port than the run's shows it.
+        let mut report = fixture::report();
+        report.domains.truncate(2);
+        let plain = &mut report.domains[1];
+        plain.mx[0].host = "mx.plain.example".into();
+        let f = crate::vocabulary::Finding::fail(
+            crate::vocabulary::FindingId::SmtpConnect,
+            "connection refused",
+        );
+        for a in &mut plain.mx[0].addresses {
+            a.findings = vec![f.clone()];
+        }
+        plain.mx[0].addresses[0].port = 2525;
+        let text = render(&report);
+        assert!(
+            text.contains(
+                "verdict plaintext: no reachable MX address has working STARTTLS\n\
+                 mx.plain.example [[2001:db8::25]:2525, 192.0.2.2]: smtp.connect: connection refused\n\
+                 mx.plain.example: mx.invalid-name: the MX target is not a valid host name</failure>"
+            ),
+            "{text}"
         );
     }
 

@@ -31,9 +31,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Reporter, wire_name};
-use crate::report::RecordState;
+use crate::report::view::{Gate, MtaStsState, TlsRptState};
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
-use crate::vocabulary::{NcscLevel, Threshold, Verdict};
+use crate::vocabulary::{NcscLevel, Verdict};
 
 /// Takes its samples from each domain as it finishes (the run keeps no
 /// rows for it), but the exposition format groups every sample of a family
@@ -68,7 +68,8 @@ impl Reporter for PrometheusReporter {
         for d in &report.domains {
             self.add(d);
         }
-        let threshold = Threshold(report.settings.fail_below);
+        // The gate's verdict rule: only the verdict is kept per domain.
+        let threshold = Gate::of(&report.settings).verdict;
         let verdicts = std::mem::take(&mut self.verdicts);
         let m = &mut self.metrics;
         m.run_domains.add(&[], verdicts.len());
@@ -315,20 +316,17 @@ impl Metrics {
         if let Some(rank) = d.verdict.rank() {
             self.verdict_rank.add(&[("domain", domain)], rank);
         }
-        if let Some(sts) = &d.mta_sts {
-            let mode = match (&sts.policy, sts.record) {
-                (Some(policy), _) => policy.mode.as_str(),
-                (None, RecordState::Absent) => "absent",
-                (None, _) => "invalid",
-            };
+        // The view's words: the label is the word every output shows;
+        // a mechanism not looked up has no sample.
+        let mta_sts = MtaStsState::of(d);
+        if mta_sts != MtaStsState::Unknown {
             self.mta_sts_mode
-                .add(&[("domain", domain), ("mode", mode)], 1);
+                .add(&[("domain", domain), ("mode", mta_sts.as_str())], 1);
         }
-        if let Some(rpt) = &d.tls_rpt {
-            self.tls_rpt.add(
-                &[("domain", domain)],
-                flag(rpt.record == RecordState::Valid),
-            );
+        let tls_rpt = TlsRptState::of(d);
+        if tls_rpt != TlsRptState::Unknown {
+            self.tls_rpt
+                .add(&[("domain", domain)], flag(tls_rpt == TlsRptState::Present));
         }
         if let Some(c) = &d.configuration {
             for level in NcscLevel::ALL {

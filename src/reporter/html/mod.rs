@@ -10,6 +10,14 @@
 //! badge, finding list, escaping, bar chart) are [`page`]'s, shared with
 //! any other HTML page: [`diff`] is the page of `smtptls diff`.
 //!
+//! Every fact and word comes from the one view of the run
+//! ([`FleetView`], [`DomainView`]): the worst-first order, the counts,
+//! the problems per (id, severity), the protection states
+//! (`DnssecState`, `DaneState`, `MtaStsState`, `TlsRptState`, each
+//! `as_str()`), what each kind of sender gets ([`view::delivery_word`])
+//! and how a problem's subjects are named ([`view::Problem::about`]), so
+//! the page says what the table, JUnit and the rest say.
+//!
 //! Everything from the network goes through [`page::esc`]
 //! (`text::html`): banners, EHLO keywords, certificate fields, policy
 //! text, TXT records, error messages, MX names and finding messages.
@@ -28,11 +36,15 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use super::{Reporter, wire_name};
+use crate::report::view::{
+    self, DaneState, DnssecState, DomainView, FleetView, MtaStsState, Naming, Protection,
+    TlsRptState,
+};
 use crate::report::{
     AddressReport, CertificateReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport,
-    MxReport, MxSource, NcscLevel, RecordState, Report, TlsaStatus,
+    MxReport, MxSource, NcscLevel, Report, TlsaStatus,
 };
-use crate::vocabulary::{Failure, Finding, FindingId, Fix, Severity, Verdict};
+use crate::vocabulary::{Failure, Finding, FindingId, Severity, Verdict};
 use page::{Bar, esc};
 
 /// Domains named per certificate in the expiry table before `+ N more`.
@@ -48,81 +60,32 @@ impl Reporter for HtmlReporter {
     }
 }
 
-/// The whole page ([`page::write_page`]).
+/// The whole page ([`page::write_page`]), rendered from the one view of
+/// the run ([`FleetView`]): the same words, counts and order as every
+/// other output.
 pub fn write_page(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let order = worst_first(&report.domains);
+    let fleet = FleetView::new(report);
+    let order = fleet.worst_first();
     page::write_page(
         out,
         |buf| {
-            top(buf, report)?;
-            domain_table(buf, report, &order)
+            top(buf, &fleet)?;
+            domain_table(buf, &fleet, &order)
         },
         "Worst first. Each domain opens to its delivery per kind of sender, its protection \
          records, every MX host and address and every finding with its fix.",
         order.iter().copied(),
-        |buf, i| drill_down(buf, &report.domains[i], i, report.settings.port),
+        |buf, i| drill_down(buf, &fleet.domains[i], i, report.settings.port),
         &report.tool,
         &report.generated_at,
     )
 }
 
-/// The verdict's position when sorting worst first: the order of
-/// `--fail-below` (`Verdict::rank`, error lowest), `no-mail` last.
+/// A verdict's position worst first (`Verdict::rank`, `no-mail` last):
+/// the domain table's sort key, the order [`FleetView::worst_first`]
+/// uses.
 fn verdict_order(v: Verdict) -> u8 {
     v.rank().unwrap_or(u8::MAX)
-}
-
-/// Domain indices, worst verdict first; within a verdict the most
-/// failures and warnings first, then by name: where to start.
-fn worst_first(domains: &[DomainReport]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..domains.len()).collect();
-    let keys: Vec<(u8, usize, usize)> = domains
-        .iter()
-        .map(|d| {
-            let (fails, warns) = problem_counts(d);
-            (verdict_order(d.verdict), fails, warns)
-        })
-        .collect();
-    order.sort_by(|&a, &b| {
-        let (ka, kb) = (keys[a], keys[b]);
-        ka.0.cmp(&kb.0)
-            .then(kb.1.cmp(&ka.1))
-            .then(kb.2.cmp(&ka.2))
-            .then(domains[a].domain.cmp(&domains[b].domain))
-    });
-    order
-}
-
-/// Every finding of a domain with what it is about: `None` for the
-/// domain, the MX host, or `host [address]`; in the order the checks ran.
-fn subjects(d: &DomainReport) -> Vec<(Option<String>, &Finding)> {
-    let mut out: Vec<(Option<String>, &Finding)> = d.findings.iter().map(|f| (None, f)).collect();
-    for mx in &d.mx {
-        out.extend(mx.findings.iter().map(|f| (Some(mx.host.clone()), f)));
-        for a in &mx.addresses {
-            let name = format!("{} [{}]", mx.host, a.ip);
-            out.extend(a.findings.iter().map(|f| (Some(name.clone()), f)));
-        }
-    }
-    out
-}
-
-/// Failing and warning findings of a domain, at every level.
-fn problem_counts(d: &DomainReport) -> (usize, usize) {
-    let all = d.findings.iter().chain(d.mx.iter().flat_map(|m| {
-        m.findings
-            .iter()
-            .chain(m.addresses.iter().flat_map(|a| a.findings.iter()))
-    }));
-    let (mut fails, mut warns) = (0, 0);
-    for f in all {
-        match f.severity {
-            Severity::Fail => fails += 1,
-            Severity::Warn => warns += 1,
-            _ => {}
-        }
-    }
-    (fails, warns)
 }
 
 fn addresses(d: &DomainReport) -> impl Iterator<Item = (&MxReport, &AddressReport)> {
@@ -132,7 +95,8 @@ fn addresses(d: &DomainReport) -> impl Iterator<Item = (&MxReport, &AddressRepor
 
 /// The header, the table of contents and the fleet sections above the
 /// domain table.
-fn top(out: &mut String, report: &Report) -> fmt::Result {
+fn top(out: &mut String, fleet: &FleetView<'_>) -> fmt::Result {
+    let report = fleet.report;
     let s = &report.summary;
     let title = format!(
         "smtptls check: {} domain{}",
@@ -159,10 +123,10 @@ fn top(out: &mut String, report: &Report) -> fmt::Result {
          <a href=\"#domains\">Domains</a> · <a href=\"#details\">Per domain</a></p></nav>\n",
     );
     summary(out, report)?;
-    verdicts(out, report)?;
-    protection(out, report)?;
+    verdicts(out, fleet)?;
+    protection(out, fleet)?;
     expiry(out, report)?;
-    problems(out, report)
+    problems(out, fleet)
 }
 
 fn summary(out: &mut String, report: &Report) -> fmt::Result {
@@ -259,12 +223,12 @@ fn summary(out: &mut String, report: &Report) -> fmt::Result {
 
 /// The verdict chart: every verdict, best first, as the rubric orders
 /// them, with its count and share.
-fn verdicts(out: &mut String, report: &Report) -> fmt::Result {
+fn verdicts(out: &mut String, fleet: &FleetView<'_>) -> fmt::Result {
     out.push_str(
         "<section id=\"verdicts\" aria-labelledby=\"verdicts-h\">\n\
          <h2 id=\"verdicts-h\">Verdicts</h2>\n",
     );
-    let counts = verdict_counts(report);
+    let counts = fleet.verdicts();
     let bars: Vec<Bar<'_>> = Verdict::ALL
         .iter()
         .map(|&v| Bar {
@@ -276,7 +240,7 @@ fn verdicts(out: &mut String, report: &Report) -> fmt::Result {
     page::bar_chart(
         out,
         "verdict-chart",
-        &format!("Verdicts of {} domains", report.domains.len()),
+        &format!("Verdicts of {} domains", fleet.domains.len()),
         &bars,
     )?;
     out.push_str(
@@ -290,138 +254,106 @@ fn verdicts(out: &mut String, report: &Report) -> fmt::Result {
     Ok(())
 }
 
-/// The counts of the domains present; the summary's when the rows were
-/// not kept (they always are for this format, but the summary is what
-/// the other formats say).
-fn verdict_counts(report: &Report) -> BTreeMap<Verdict, usize> {
-    if report.domains.is_empty() {
-        return report.summary.verdicts.clone();
-    }
-    let mut counts = BTreeMap::new();
-    for d in &report.domains {
-        *counts.entry(d.verdict).or_insert(0) += 1;
-    }
-    counts
-}
-
-/// A domain's DANE in one word, over its addresses: `mismatch` when a
-/// DANE sender would defer on any (mismatch or failed lookup), `valid`
-/// when some address is DANE-valid, `unusable` when only unusable
-/// records apply, `none` otherwise.
-fn dane_state(d: &DomainReport) -> &'static str {
-    let results: Vec<DaneResult> = addresses(d).map(|(_, a)| a.dane).collect();
-    if results
-        .iter()
-        .any(|r| matches!(r, DaneResult::Mismatch | DaneResult::LookupFailed))
-    {
-        "mismatch"
-    } else if results.contains(&DaneResult::Valid) {
-        "valid"
-    } else if results.contains(&DaneResult::Unusable) {
-        "unusable"
-    } else {
-        "none"
-    }
-}
-
-/// A domain's MTA-STS in one word: the policy's mode, `absent` (no
-/// record), `invalid` (a record senders cannot use, or no usable
-/// policy), `-` (not looked up).
-fn mta_sts_state(d: &DomainReport) -> &'static str {
-    match &d.mta_sts {
-        None => "-",
-        Some(s) => match (&s.policy, s.record) {
-            (Some(p), _) => p.mode.as_str(),
-            (None, RecordState::Absent) => "absent",
-            (None, _) => "invalid",
-        },
-    }
-}
-
-/// `present`, `absent`, `invalid`, `-` (not looked up).
-fn tls_rpt_state(d: &DomainReport) -> &'static str {
-    match d.tls_rpt.as_ref().map(|r| r.record) {
-        None => "-",
-        Some(RecordState::Valid) => "present",
-        Some(RecordState::Absent) => "absent",
-        Some(_) => "invalid",
-    }
-}
-
-/// How many of the domains with a mail host have each state of DANE,
-/// MTA-STS and TLS-RPT.
-fn protection(out: &mut String, report: &Report) -> fmt::Result {
-    let with_mail: Vec<&DomainReport> = report
+/// How many of the domains with a mail host have each state of DNSSEC,
+/// DANE, MTA-STS and TLS-RPT: every state of each, in the view's words
+/// and order ([`Protection`]), so a reader sees the same word here as in
+/// the domain table, the drill-downs and the terminal's table.
+fn protection(out: &mut String, fleet: &FleetView<'_>) -> fmt::Result {
+    let with_mail: Vec<&Protection> = fleet
         .domains
         .iter()
-        .filter(|d| d.delivery.is_some())
+        .filter(|v| v.report.delivery.is_some())
+        .map(|v| &v.protection)
         .collect();
     let n = with_mail.len();
     write!(
         out,
         "<section id=\"protection\" aria-labelledby=\"protection-h\">\n\
          <h2 id=\"protection-h\">Downgrade protection</h2>\n\
-         <p>Of the {n} domain{} with a mail host to deliver to. DANE: TLSA records a \
-         DANE sender checks (mismatch: it defers); MTA-STS: the policy's mode \
-         (enforce protects, testing only reports); TLS-RPT: where senders report \
-         failures.</p>\n\
+         <p>Of the {n} domain{} with a mail host to deliver to. DNSSEC: the MX records' \
+         signature (bogus: validating senders defer); DANE: TLSA records a DANE sender \
+         checks (mismatch: it defers); MTA-STS: the policy's mode (enforce protects, \
+         testing only reports); TLS-RPT: where senders report failures; \
+         <code>-</code>: not looked up.</p>\n\
          <table class=\"adoption\"><thead><tr><th scope=\"col\">Mechanism</th>\
          <th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Domains</th>\
          <th scope=\"col\">Share</th></tr></thead><tbody>\n",
         if n == 1 { "" } else { "s" }
     )?;
-    type State = fn(&DomainReport) -> &'static str;
-    let groups: [(&str, State, &[&str]); 3] = [
-        (
-            "DANE",
-            dane_state,
-            &["valid", "mismatch", "unusable", "none"],
-        ),
-        (
-            "MTA-STS",
-            mta_sts_state,
-            &["enforce", "testing", "none", "absent", "invalid", "-"],
-        ),
-        (
-            "TLS-RPT",
-            tls_rpt_state,
-            &["present", "invalid", "absent", "-"],
-        ),
-    ];
-    for (name, state, states) in groups {
-        let counted: Vec<(&str, usize)> = states
-            .iter()
-            .map(|&st| (st, with_mail.iter().filter(|d| state(d) == st).count()))
-            // "-" (not looked up) only when it happened.
-            .filter(|&(st, count)| st != "-" || count > 0)
-            .collect();
-        for (row, (st, count)) in counted.iter().enumerate() {
-            let share = if n == 0 {
-                0.0
-            } else {
-                *count as f64 * 100.0 / n as f64
-            };
-            let shown = if *st == "-" { "not looked up" } else { st };
-            // The mechanism heads all of its rows.
-            let head = if row == 0 {
-                format!(
-                    "<th scope=\"rowgroup\" rowspan=\"{}\">{name}</th>",
-                    counted.len()
-                )
-            } else {
-                String::new()
-            };
-            writeln!(
-                out,
-                "<tr>{head}<td>{shown}</td><td class=\"num\">{count}</td><td>\
-                 <span class=\"share\" style=\"width:{w:.1}%\"></span>{share:.0}%</td></tr>",
-                // The bar's width is a share of its cell, at most 70%
-                // so the figure beside it fits.
-                w = share * 0.7,
-            )?;
-        }
-    }
+    adoption(
+        out,
+        "DNSSEC",
+        DnssecState::ALL,
+        DnssecState::as_str,
+        &with_mail,
+        |p| p.dnssec,
+    )?;
+    adoption(
+        out,
+        "DANE",
+        DaneState::ALL,
+        DaneState::as_str,
+        &with_mail,
+        |p| p.dane,
+    )?;
+    adoption(
+        out,
+        "MTA-STS",
+        MtaStsState::ALL,
+        MtaStsState::as_str,
+        &with_mail,
+        |p| p.mta_sts,
+    )?;
+    adoption(
+        out,
+        "TLS-RPT",
+        TlsRptState::ALL,
+        TlsRptState::as_str,
+        &with_mail,
+        |p| p.tls_rpt,
+    )?;
     out.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// The rows of one mechanism in the adoption table: every state in
+/// `all`, its count among `with_mail` and its share.
+fn adoption<S: Copy + PartialEq>(
+    out: &mut String,
+    name: &str,
+    all: &[S],
+    word: fn(S) -> &'static str,
+    with_mail: &[&Protection],
+    state: fn(&Protection) -> S,
+) -> fmt::Result {
+    let n = with_mail.len();
+    for (row, &st) in all.iter().enumerate() {
+        let count = with_mail.iter().filter(|p| state(p) == st).count();
+        let share = if n == 0 {
+            0.0
+        } else {
+            count as f64 * 100.0 / n as f64
+        };
+        // The mechanism heads all of its rows.
+        let head = if row == 0 {
+            format!(
+                "<th scope=\"rowgroup\" rowspan=\"{}\">{name}</th>",
+                all.len()
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "<tr>{head}<td class=\"state\">{}</td><td class=\"num\">{count}</td>\
+             <td class=\"share\"><span class=\"share\" style=\"width:{w:.2}rem\"></span>\
+             {share:.0}%</td></tr>",
+            word(st),
+            // At most 6rem, whatever the cell's width, so the figure
+            // beside it always fits on the same line.
+            w = share * 0.06,
+        )?;
+    }
     Ok(())
 }
 
@@ -456,7 +388,7 @@ fn expiry(out: &mut String, report: &Report) -> fmt::Result {
             if c.days_left > HORIZON_DAYS {
                 continue;
             }
-            let address = address(a, report.settings.port);
+            let address = view::address(a, report.settings.port);
             let key = (mx.host.as_str(), address.clone(), c.sha256.as_str());
             match at.get(&key) {
                 Some(&i) => {
@@ -536,7 +468,8 @@ fn expiry(out: &mut String, report: &Report) -> fmt::Result {
         write!(
             out,
             "<tr><td><span class=\"badge {class}\">{when}</span></td><td class=\"num\">{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>",
+             <td>{}</td><td class=\"hosts\">{}</td><td class=\"addr\">{}</td>\
+             <td class=\"prose\">",
             e.cert.days_left,
             esc(&e.cert.not_after),
             esc(e.host),
@@ -558,91 +491,54 @@ fn expiry(out: &mut String, report: &Report) -> fmt::Result {
     Ok(())
 }
 
-/// One finding id over the fleet.
-struct Problem<'a> {
-    id: FindingId,
-    severity: Severity,
-    domains: usize,
-    /// The first finding at that severity, its domain and subject.
-    example: (&'a str, Option<String>, &'a Finding),
-    fix: Option<&'a Fix>,
+/// The fragment that filters the domain table to the domains with `id`
+/// at `severity` (`#q=fail:delivery.dane`): the script matches such a
+/// token exactly against each row's `data-problems`, so a FAIL row's link
+/// lists only the domains that fail it, as its count says.
+fn problem_token(severity: Severity, id: FindingId) -> String {
+    format!("{severity}:{}", id.as_str())
 }
 
-/// Every finding id above `ok`, by the number of domains it affects:
-/// failures first, then warnings, then notes; within a severity the most
-/// domains first, then by id, so the order is stable.
-fn common_problems(report: &Report) -> Vec<Problem<'_>> {
-    let mut by_id: BTreeMap<FindingId, Problem<'_>> = BTreeMap::new();
-    for d in &report.domains {
-        let mut seen: Vec<FindingId> = Vec::new();
-        for (subject, f) in subjects(d) {
-            if f.severity == Severity::Ok {
-                continue;
-            }
-            let p = by_id.entry(f.id).or_insert_with(|| Problem {
-                id: f.id,
-                severity: f.severity,
-                domains: 0,
-                example: (&d.domain, subject.clone(), f),
-                fix: None,
-            });
-            if f.severity > p.severity {
-                p.severity = f.severity;
-                p.example = (&d.domain, subject, f);
-                p.fix = None;
-            }
-            if f.severity == p.severity && p.fix.is_none() {
-                p.fix = f.fix.as_ref();
-            }
-            if !seen.contains(&f.id) {
-                seen.push(f.id);
-                p.domains += 1;
-            }
-        }
-    }
-    let mut ranked: Vec<Problem<'_>> = by_id.into_values().collect();
-    ranked.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.domains.cmp(&a.domains))
-            .then(a.id.as_str().cmp(b.id.as_str()))
-    });
-    ranked
-}
-
-fn problems(out: &mut String, report: &Report) -> fmt::Result {
+/// The fleet's problems, one row per (id, severity) of
+/// [`FleetView::shared`]: failures first, then warnings, then notes; the
+/// most domains first. A FAIL row counts only the domains that fail it.
+fn problems(out: &mut String, fleet: &FleetView<'_>) -> fmt::Result {
     out.push_str(
         "<section id=\"problems\" aria-labelledby=\"problems-h\">\n\
          <h2 id=\"problems-h\">Most common problems</h2>\n",
     );
-    let ranked = common_problems(report);
-    if ranked.is_empty() {
+    if fleet.shared.is_empty() {
         out.push_str("<p>No finding above ok.</p>\n</section>\n");
         return Ok(());
     }
     out.push_str(
-        "<table class=\"problems\"><caption>Each finding id once: failures, then warnings, \
-         then notes; the most domains first. Select a count to list those domains.\
-         </caption><thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Finding</th>\
-         <th scope=\"col\" class=\"num\">Domains</th><th scope=\"col\">Example</th>\
-         <th scope=\"col\">Usual fix</th></tr></thead><tbody>\n",
+        "<table class=\"problems\"><caption>Each finding id once per severity: failures, \
+         then warnings, then notes; the most domains first. Select a count to list those \
+         domains.</caption><thead><tr><th scope=\"col\">Severity</th>\
+         <th scope=\"col\">Finding</th><th scope=\"col\" class=\"num\">Domains</th>\
+         <th scope=\"col\">Example</th><th scope=\"col\">Usual fix</th></tr></thead>\
+         <tbody>\n",
     );
-    for p in &ranked {
+    let port = fleet.report.settings.port;
+    for p in &fleet.shared {
         out.push_str("<tr><td>");
         page::severity_badge(out, p.severity)?;
-        let (domain, subject, f) = &p.example;
+        let (domain, problem) = &p.example;
+        let about = match problem.about(domain, port, Naming::Addresses) {
+            Some(s) => format!(", {}", esc(&s)),
+            None => String::new(),
+        };
         write!(
             out,
-            "</td><th scope=\"row\"><code>{id}</code></th><td class=\"num\">\
-             <a href=\"#q={id}\" title=\"show the domains with {id}\">{n}</a></td><td>\
-             <span class=\"about\">{}{}:</span> {}</td><td>",
-            esc(domain),
-            match subject {
-                Some(s) => format!(", {}", esc(s)),
-                None => String::new(),
-            },
-            esc(&f.message),
+            "</td><th scope=\"row\"><code class=\"id\">{id}</code></th><td class=\"num\">\
+             <a href=\"#q={token}\" title=\"show the domains with {word} {id}\">{n}</a></td>\
+             <td class=\"prose\"><span class=\"about\">{}{about}:</span> {}</td>\
+             <td class=\"prose\">",
+            esc(&domain.domain),
+            esc(&problem.finding.message),
             id = p.id.as_str(),
+            token = problem_token(p.severity, p.id),
+            word = page::severity_word(p.severity),
             n = p.domains,
         )?;
         match p.fix {
@@ -667,8 +563,8 @@ fn level_order(l: NcscLevel) -> u8 {
 
 /// The sortable, filterable table of every domain, worst first; the
 /// controls are hidden until the script shows them.
-fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Result {
-    let counts = verdict_counts(report);
+fn domain_table(out: &mut String, fleet: &FleetView<'_>, order: &[usize]) -> fmt::Result {
+    let counts = fleet.verdicts();
     out.push_str(
         "<section id=\"domains\" aria-labelledby=\"domains-h\">\n\
          <h2 id=\"domains-h\">Domains</h2>\n",
@@ -684,7 +580,7 @@ fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Resu
         out,
         "Verdict",
         &choices,
-        report.domains.len(),
+        fleet.domains.len(),
         "domain, MX, finding id…",
     )?;
     let column = |label, sort, numeric| page::Column {
@@ -711,25 +607,29 @@ fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Resu
         Some(1),
     )?;
     for (position, &i) in order.iter().enumerate() {
-        let d = &report.domains[i];
-        let (fails, warns) = problem_counts(d);
-        let ids: Vec<&str> = {
-            let mut ids: Vec<&str> = subjects(d)
-                .into_iter()
-                .filter(|(_, f)| f.severity > Severity::Ok)
-                .map(|(_, f)| f.id.as_str())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
+        let v = &fleet.domains[i];
+        let d = v.report;
+        // Free-text search finds a domain by any id it has; the problem
+        // table's links select one id at one severity, exactly.
+        let mut ids: Vec<&str> = v.problems.iter().map(|p| p.finding.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut tokens: Vec<String> = v
+            .problems
+            .iter()
+            .map(|p| problem_token(p.finding.severity, p.finding.id))
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
         write!(
             out,
-            "<tr data-verdict=\"{v}\" data-details=\"d-{i}\" data-search=\"{ids}\">\
-             <td><a href=\"#d-{i}\">{name}</a></td>\
+            "<tr data-verdict=\"{verdict}\" data-details=\"d-{i}\" data-search=\"{ids}\" \
+             data-problems=\"{tokens}\">\
+             <td class=\"name\"><a href=\"#d-{i}\">{name}</a></td>\
              <td data-sort=\"{vs}\">",
-            v = d.verdict,
+            verdict = d.verdict,
             ids = ids.join(" "),
+            tokens = tokens.join(" "),
             name = esc(&d.domain),
             // The server-side order is the default sort: its position
             // keeps ties (same verdict) in the worst-first order.
@@ -739,7 +639,7 @@ fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Resu
         let hosts: Vec<String> = d.mx.iter().map(|m| esc(&m.host).into_owned()).collect();
         write!(
             out,
-            "</td><td class=\"reason\">{}</td><td>{}</td>",
+            "</td><td class=\"reason\">{}</td><td class=\"hosts\">{}</td>",
             esc(&d.verdict_reason),
             hosts.join(", ")
         )?;
@@ -758,15 +658,16 @@ fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Resu
             .min();
         write!(
             out,
-            "<td>{}</td><td>{}</td><td>{}</td>",
-            dane_state(d),
-            mta_sts_state(d),
-            tls_rpt_state(d)
+            "<td class=\"state\">{}</td><td class=\"state\">{}</td><td class=\"state\">{}</td>",
+            v.protection.dane.as_str(),
+            v.protection.mta_sts.as_str(),
+            v.protection.tls_rpt.as_str()
         )?;
         match min_days {
             Some(n) => write!(out, "<td class=\"num\" data-sort=\"{n}\">{n}</td>")?,
             None => out.push_str("<td class=\"num\" data-sort=\"\">-</td>"),
         }
+        let (fails, warns) = (v.counts.fail, v.counts.warn);
         let problems = match (fails, warns) {
             (0, 0) => "-".to_string(),
             (f, 0) => format!("{f} FAIL"),
@@ -781,17 +682,6 @@ fn domain_table(out: &mut String, report: &Report, order: &[usize]) -> fmt::Resu
     }
     out.push_str("</tbody></table>\n</section>\n");
     Ok(())
-}
-
-/// `192.0.2.1`, `[2001:db8::1]:2525` when the port is not the run's.
-fn address(a: &AddressReport, port: u16) -> String {
-    if a.port == port {
-        a.ip.to_string()
-    } else if a.ip.is_ipv6() {
-        format!("[{}]:{}", a.ip, a.port)
-    } else {
-        format!("{}:{}", a.ip, a.port)
-    }
 }
 
 /// A `<dt>`/`<dd>` pair whose value is already HTML.
@@ -821,21 +711,30 @@ fn failure(f: &Failure) -> String {
     )
 }
 
-fn dnssec_word(d: Dnssec) -> &'static str {
-    match d {
-        Dnssec::Secure => "signed (secure)",
-        Dnssec::Insecure => "unsigned (insecure)",
-        Dnssec::Bogus => "BOGUS",
-        Dnssec::Indeterminate => "unknown",
-    }
+/// A DNSSEC status in the view's word, `bogus` marked as the error it is
+/// (validating senders defer).
+fn dnssec_html(d: Dnssec) -> String {
+    state_html("dnssec", DnssecState::of(d).as_str(), d == Dnssec::Bogus)
 }
 
-fn delivery_word(r: DeliveryResult) -> (&'static str, &'static str) {
+/// A protection state's word as the page shows it: `of` names the
+/// mechanism (for the reader's stylesheet and the tests), `bad` marks a
+/// state that makes enforcing senders defer.
+fn state_html(of: &str, word: &str, bad: bool) -> String {
+    format!(
+        "<strong class=\"state{}\" data-of=\"{of}\">{word}</strong>",
+        if bad { " error" } else { "" }
+    )
+}
+
+/// The colour class of what a kind of sender gets; the word is
+/// [`view::delivery_word`]'s.
+fn delivery_class(r: DeliveryResult) -> &'static str {
     match r {
-        DeliveryResult::Secure => ("secure", "s-ok"),
-        DeliveryResult::Cleartext => ("cleartext", "s-warn"),
-        DeliveryResult::Deferred => ("DEFERRED", "s-fail"),
-        DeliveryResult::NotApplicable => ("n/a", "s-info"),
+        DeliveryResult::Secure => "s-ok",
+        DeliveryResult::Cleartext => "s-warn",
+        DeliveryResult::Deferred => "s-fail",
+        DeliveryResult::NotApplicable => "s-info",
     }
 }
 
@@ -852,7 +751,9 @@ fn sorted(findings: &[Finding]) -> Vec<&Finding> {
 
 /// One domain's `<details>`: collapsed, so a page of thousands of
 /// domains opens quickly and reads as a list.
-fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::Result {
+fn drill_down(out: &mut String, v: &DomainView<'_>, i: usize, port: u16) -> fmt::Result {
+    let d = v.report;
+    let p = &v.protection;
     write!(
         out,
         "<details class=\"domain\" id=\"d-{i}\" data-verdict=\"{}\"><summary>",
@@ -872,7 +773,25 @@ fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::R
         MxSource::None => "none",
     };
     fact(out, "MX", source)?;
-    fact(out, "DNSSEC", dnssec_word(d.dnssec))?;
+    fact(out, "DNSSEC", &dnssec_html(d.dnssec))?;
+    let dane = if p.addresses == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({} of {} address{} DANE-valid)",
+            p.dane_valid,
+            p.addresses,
+            if p.addresses == 1 { "" } else { "es" }
+        )
+    };
+    fact(
+        out,
+        "DANE",
+        &format!(
+            "{}{dane}",
+            state_html("dane", p.dane.as_str(), p.dane == DaneState::Mismatch)
+        ),
+    )?;
     if let Some(c) = &d.configuration {
         let mut html = format!(
             "{}{}",
@@ -888,16 +807,16 @@ fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::R
         }
         fact(out, "Configuration", &html)?;
     }
+    let mut html = state_html("mta-sts", p.mta_sts.as_str(), false);
     if let Some(s) = &d.mta_sts {
-        let mut html = format!("record {}", s.record.as_str());
+        write!(html, ": record {}", s.record.as_str())?;
         if let Some(id) = &s.id {
             write!(html, ", id {}", code(id))?;
         }
         if let Some(p) = &s.policy {
             write!(
                 html,
-                "; policy mode <strong>{}</strong>, max_age {}, mx {} ({})",
-                p.mode.as_str(),
+                "; policy max_age {}, mx {} ({})",
                 p.max_age,
                 codes(&p.mx),
                 esc(&p.url)
@@ -906,15 +825,16 @@ fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::R
         if let Some(e) = &s.fetch_error {
             write!(html, "; <span class=\"error\">fetch:</span> {}", esc(e))?;
         }
-        fact(out, "MTA-STS", &html)?;
     }
+    fact(out, "MTA-STS", &html)?;
+    let mut html = state_html("tls-rpt", p.tls_rpt.as_str(), false);
     if let Some(r) = &d.tls_rpt {
-        let mut html = format!("record {}", r.record.as_str());
+        write!(html, ": record {}", r.record.as_str())?;
         if !r.rua.is_empty() {
             write!(html, ", rua {}", codes(&r.rua))?;
         }
-        fact(out, "TLS-RPT", &html)?;
     }
+    fact(out, "TLS-RPT", &html)?;
     if !d.mx_left_out.is_empty() {
         let left: Vec<String> = d
             .mx_left_out
@@ -933,16 +853,14 @@ fn drill_down(out: &mut String, d: &DomainReport, i: usize, port: u16) -> fmt::R
              <thead><tr><th scope=\"col\">Sender</th><th scope=\"col\">Result</th>\
              <th scope=\"col\">Why</th></tr></thead><tbody>",
         );
-        for (who, o) in [
-            ("opportunistic", &delivery.opportunistic),
-            ("MTA-STS-enforcing", &delivery.mta_sts),
-            ("DANE-enforcing", &delivery.dane),
-        ] {
-            let (word, class) = delivery_word(o.result);
+        let outcomes = [&delivery.opportunistic, &delivery.mta_sts, &delivery.dane];
+        for (who, o) in view::SENDERS.iter().zip(outcomes) {
             write!(
                 out,
-                "<tr><th scope=\"row\">{who}</th><td><span class=\"sev {class}\">{word}</span>\
-                 </td><td>{}</td></tr>",
+                "<tr><th scope=\"row\">{who}</th><td><span class=\"sev {}\">{}</span>\
+                 </td><td class=\"prose\">{}</td></tr>",
+                delivery_class(o.result),
+                view::delivery_word(o.result),
                 esc(&o.reason)
             )?;
         }
@@ -969,7 +887,7 @@ fn mx_section(out: &mut String, mx: &MxReport, port: u16) -> fmt::Result {
     if let Some(c) = &mx.cname {
         fact(out, "CNAME", &esc(c))?;
     }
-    fact(out, "DNSSEC", dnssec_word(mx.dnssec))?;
+    fact(out, "DNSSEC", &dnssec_html(mx.dnssec))?;
     if let Some(m) = mx.mta_sts_match {
         fact(
             out,
@@ -1028,7 +946,7 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
     write!(
         out,
         "<section class=\"address\"><h5>{}</h5><dl class=\"facts\">",
-        esc(&address(a, port))
+        esc(&view::address(a, port))
     )?;
     if let Some(b) = &a.banner {
         fact(out, "Banner", &code(b))?;
@@ -1076,15 +994,24 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
     if let Some(c) = &a.certificate {
         certificate(out, c)?;
     }
-    let dane = match a.dane {
-        DaneResult::Valid => "valid",
-        DaneResult::Mismatch => "<span class=\"error\">MISMATCH</span>",
-        DaneResult::Unusable => "unusable records",
-        DaneResult::Insecure => "does not apply (not DNSSEC-signed)",
-        DaneResult::None => "no TLSA records",
-        DaneResult::LookupFailed => "<span class=\"error\">TLSA lookup failed</span>",
+    // The address's result in the domain's word (a failed lookup makes a
+    // DANE sender defer, as a mismatch does), with what it was.
+    let state = DaneState::of(&[a.dane]);
+    let why = match a.dane {
+        DaneResult::Valid | DaneResult::Mismatch => "",
+        DaneResult::Unusable => " (only unusable records)",
+        DaneResult::Insecure => " (not DNSSEC-signed: does not apply)",
+        DaneResult::None => " (no TLSA records)",
+        DaneResult::LookupFailed => " (TLSA lookup failed)",
     };
-    fact(out, "DANE", dane)?;
+    fact(
+        out,
+        "DANE",
+        &format!(
+            "{}{why}",
+            state_html("dane", state.as_str(), state == DaneState::Mismatch)
+        ),
+    )?;
     if let Some(c) = &a.configuration {
         fact(
             out,

@@ -3,7 +3,10 @@
    reorders what is already there (no row is ever rebuilt, so a table of
    thousands of domains stays quick). The filter state is also read from
    the URL fragment, #verdict=broken,plaintext&q=text, by the same
-   function the controls call (apply). */
+   function the controls call (apply). A search for one problem token,
+   SEVERITY:ID (fail:delivery.dane, the links of "Most common problems"),
+   matches the rows whose data-problems has exactly that token, so the
+   list is the domains the link's count counted. */
 (function () {
   "use strict";
   var table = document.getElementById("rows");
@@ -15,6 +18,10 @@
   // the DOM again.
   var texts = rows.map(function (r) {
     return (r.textContent + " " + (r.getAttribute("data-search") || "")).toLowerCase();
+  });
+  // Each row's problems as SEVERITY:ID tokens, matched whole.
+  var tokens = rows.map(function (r) {
+    return (r.getAttribute("data-problems") || "").split(" ");
   });
   var details = rows.map(function (r) {
     var id = r.getAttribute("data-details");
@@ -31,10 +38,11 @@
     state = { verdict: next.verdict || "", q: next.q || "" };
     var verdicts = state.verdict ? state.verdict.split(",") : [];
     var needle = state.q.toLowerCase().trim();
+    var token = /^(fail|warn|info):[a-z0-9.-]+$/.test(needle);
     var shown = 0;
     for (var i = 0; i < rows.length; i++) {
-      var ok = (verdicts.length === 0 || verdicts.indexOf(rows[i].getAttribute("data-verdict")) >= 0) &&
-        (needle === "" || texts[i].indexOf(needle) >= 0);
+      var found = needle === "" || (token ? tokens[i].indexOf(needle) >= 0 : texts[i].indexOf(needle) >= 0);
+      var ok = (verdicts.length === 0 || verdicts.indexOf(rows[i].getAttribute("data-verdict")) >= 0) && found;
       rows[i].hidden = !ok;
       if (details[i]) { details[i].hidden = !ok; }
       if (ok) { shown++; }

@@ -308,11 +308,16 @@ fn fleet_sections_say_the_counts() {
             "1 (25%)"
         ]
     );
-    // Adoption over the two domains with a mail host.
+    // Adoption over the two domains with a mail host: every state of
+    // each mechanism, in the view's words and order.
     let rows = row_cells(&doc, "table.adoption tbody tr", "th, td");
     assert_eq!(
         rows,
         [
+            "DNSSEC|signed|0|0%",
+            "unsigned|2|100%",
+            "bogus|0|0%",
+            "unknown|0|0%",
             "DANE|valid|0|0%",
             "mismatch|0|0%",
             "unusable|0|0%",
@@ -322,9 +327,11 @@ fn fleet_sections_say_the_counts() {
             "none|0|0%",
             "absent|1|50%",
             "invalid|0|0%",
+            "-|0|0%",
             "TLS-RPT|present|1|50%",
-            "invalid|0|0%",
             "absent|1|50%",
+            "invalid|0|0%",
+            "-|0|0%",
         ]
     );
     // Passing checks are folded away, problems shown.
@@ -340,7 +347,7 @@ fn fleet_sections_say_the_counts() {
     );
     // The problems: failures first, then warnings, then notes.
     assert_eq!(
-        texts(&doc, "table.problems tbody th code"),
+        texts(&doc, "table.problems tbody th code.id"),
         [
             "dns.nxdomain",
             "smtp.connect",
@@ -353,7 +360,11 @@ fn fleet_sections_say_the_counts() {
     );
     assert_eq!(
         attrs(&doc, "table.problems tbody td.num a", "href")[..3],
-        ["#q=dns.nxdomain", "#q=smtp.connect", "#q=starttls.offered"]
+        [
+            "#q=fail:dns.nxdomain",
+            "#q=fail:smtp.connect",
+            "#q=fail:starttls.offered"
+        ]
     );
     // The summary's cards and settings.
     assert_eq!(
@@ -488,4 +499,202 @@ fn the_shell_alone_is_a_valid_page_for_another_report() {
         texts(&doc, "ul.findings li"),
         ["warn cert.expiry mx1: soon"]
     );
+}
+
+/// `good.example` of the hand-built report under another name, with its
+/// one address and no findings: the base of the hand-built fleets below.
+fn plain_domain(name: &str) -> DomainReport {
+    let mut d = fixture::report().domains[0].clone();
+    d.domain = name.to_string();
+    d.findings.clear();
+    for a in d.mx.iter_mut().flat_map(|m| m.addresses.iter_mut()) {
+        a.findings.clear();
+    }
+    d
+}
+
+fn fleet_of(domains: Vec<DomainReport>) -> Report {
+    let mut report = fixture::report();
+    report.summary.domains = domains.len();
+    report.domains = domains;
+    report
+}
+
+#[test]
+fn most_common_problems_count_each_severity_apart() {
+    // One domain fails delivery.dane, three have it only as a note: the
+    // FAIL row counts one domain and its link selects that one; the note
+    // has its own row counting three.
+    let mut failing = plain_domain("fails.example");
+    failing.findings = vec![Finding::fail(
+        FindingId::DeliveryDane,
+        "a DANE sender defers",
+    )];
+    let mut domains = vec![failing];
+    for name in ["a.example", "b.example", "c.example"] {
+        let mut d = plain_domain(name);
+        d.findings = vec![Finding::info(
+            FindingId::DeliveryDane,
+            "no DANE: not applicable",
+        )];
+        domains.push(d);
+    }
+    let doc = Html::parse_document(&render(&fleet_of(domains)));
+    assert_eq!(
+        row_cells(
+            &doc,
+            "table.problems tbody tr",
+            "td:nth-child(1), th, td.num"
+        ),
+        ["FAIL|delivery.dane|1", "info|delivery.dane|3"]
+    );
+    assert_eq!(
+        attrs(&doc, "table.problems tbody td.num a", "href"),
+        ["#q=fail:delivery.dane", "#q=info:delivery.dane"]
+    );
+    // The example of the FAIL row is the failing domain's finding.
+    assert_eq!(
+        texts(&doc, "table.problems tbody tr:first-child td.prose")[0],
+        "fails.example: a DANE sender defers"
+    );
+    // What the script matches the link's token against: exactly the
+    // failing domain carries fail:delivery.dane.
+    let rows: Vec<(String, String)> = doc
+        .select(&sel("#rows tbody tr"))
+        .map(|r| {
+            let name = r
+                .select(&sel("td.name a"))
+                .map(|a| a.text().collect::<String>())
+                .collect();
+            (
+                name,
+                r.value().attr("data-problems").unwrap_or("").to_string(),
+            )
+        })
+        .filter(|(_, tokens)| tokens.split(' ').any(|t| t == "fail:delivery.dane"))
+        .collect();
+    assert_eq!(
+        rows,
+        [(
+            "fails.example".to_string(),
+            "fail:delivery.dane".to_string()
+        )]
+    );
+}
+
+#[test]
+fn every_protection_state_is_said_in_the_views_word_for_its_domain() {
+    use crate::report::view::{DaneState, DnssecState, MtaStsState, TlsRptState};
+    use crate::report::{Mode, MtaStsReport, RecordState, StsPolicyReport, TlsRptReport};
+    // Six domains: domain i has MTA-STS state i and the i-th (mod 4)
+    // state of DNSSEC, DANE, TLS-RPT and of what an opportunistic sender
+    // gets, so every state of each is on the page once at least.
+    let dnssec = [
+        Dnssec::Secure,
+        Dnssec::Insecure,
+        Dnssec::Bogus,
+        Dnssec::Indeterminate,
+    ];
+    let dane = [
+        DaneResult::Valid,
+        DaneResult::Mismatch,
+        DaneResult::Unusable,
+        DaneResult::Insecure,
+    ];
+    let sent = [
+        DeliveryResult::Secure,
+        DeliveryResult::Cleartext,
+        DeliveryResult::Deferred,
+        DeliveryResult::NotApplicable,
+    ];
+    let policy = |mode| StsPolicyReport {
+        url: "https://mta-sts.s.example/.well-known/mta-sts.txt".into(),
+        mode,
+        mx: vec!["mx1.good.example".into()],
+        max_age: 86400,
+        text_sha256: None,
+    };
+    let sts = |record, mode: Option<Mode>| {
+        Some(MtaStsReport {
+            record,
+            id: None,
+            policy: mode.map(policy),
+            fetch_error: None,
+        })
+    };
+    let mta_sts = [
+        sts(RecordState::Valid, Some(Mode::Enforce)),
+        sts(RecordState::Valid, Some(Mode::Testing)),
+        sts(RecordState::Valid, Some(Mode::None)),
+        sts(RecordState::Absent, None),
+        sts(RecordState::Invalid, None),
+        None,
+    ];
+    let rpt = |record| {
+        Some(TlsRptReport {
+            record,
+            rua: vec![],
+        })
+    };
+    let tls_rpt = [
+        rpt(RecordState::Valid),
+        rpt(RecordState::Absent),
+        rpt(RecordState::Invalid),
+        None,
+    ];
+    let domains: Vec<DomainReport> = mta_sts
+        .into_iter()
+        .enumerate()
+        .map(|(i, sts)| {
+            let mut d = plain_domain(&format!("s{i}.example"));
+            d.dnssec = dnssec[i % 4];
+            d.mx[0].addresses[0].dane = dane[i % 4];
+            d.mta_sts = sts;
+            d.tls_rpt = tls_rpt[i % 4].clone();
+            if let Some(delivery) = d.delivery.as_mut() {
+                delivery.opportunistic.result = sent[i % 4];
+            }
+            d
+        })
+        .collect();
+    let html = render(&fleet_of(domains));
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    for i in 0..6 {
+        let words = [
+            DnssecState::ALL[i % 4].as_str(),
+            DaneState::ALL[i % 4].as_str(),
+            MtaStsState::ALL[i].as_str(),
+            TlsRptState::ALL[i % 4].as_str(),
+        ];
+        // The drill-down's own facts (not its addresses').
+        let facts: Vec<String> = ["dnssec", "dane", "mta-sts", "tls-rpt"]
+            .iter()
+            .flat_map(|of| texts(&doc, &format!("#d-{i} > dl.facts .state[data-of=\"{of}\"]")))
+            .collect();
+        assert_eq!(facts, words, "s{i}.example");
+        // The domain table's DANE, MTA-STS and TLS-RPT columns.
+        assert_eq!(
+            texts(&doc, &format!("#rows tr[data-details=\"d-{i}\"] td.state")),
+            words[1..],
+            "s{i}.example"
+        );
+        // What an opportunistic sender gets.
+        assert_eq!(
+            texts(
+                &doc,
+                &format!("#d-{i} table.delivery tbody tr:first-child .sev")
+            ),
+            [view::delivery_word(sent[i % 4])],
+            "s{i}.example"
+        );
+    }
+    // And the adoption table counts each state under the same word.
+    let adoption = row_cells(&doc, "table.adoption tbody tr", "td.state, td.num");
+    for word in MtaStsState::ALL.iter().map(|s| s.as_str()) {
+        assert!(
+            adoption.contains(&format!("{word}|1")),
+            "{word}: {adoption:?}"
+        );
+    }
 }
