@@ -34,7 +34,8 @@ use crate::report::{
     AddressReport, ChainError, DaneResult, DeliveryResult, DomainReport, MxReport, NcscLevel,
     Report,
 };
-use crate::vocabulary::{Finding, FindingId, FixBy, Severity, Verdict};
+
+use crate::vocabulary::{Finding, FindingId, FixBy, Severity, Verdict, explain};
 
 /// The width when neither the terminal nor `COLUMNS` says one.
 pub const DEFAULT_WIDTH: usize = 100;
@@ -655,7 +656,8 @@ impl TableReporter {
         }
         // Each row one line: a failure names its domains (each domain's
         // block above has the details and the fix), a warning says what
-        // it means (the domains' blocks only name it).
+        // it means, in the registry's words (`smtptls explain ID` has
+        // more; the domains' blocks only name it).
         let texts: Vec<String> = shared
             .iter()
             .map(|p| match p.severity {
@@ -668,7 +670,7 @@ impl TableReporter {
                         .collect();
                     inert(&names.join(", ")).into_owned()
                 }
-                _ => inert(&p.example.1.finding.message).into_owned(),
+                _ => explain(p.id).meaning.to_string(),
             })
             .collect();
         let build = |texts: Option<&[String]>| {

@@ -583,7 +583,7 @@ fn most_common_problems_count_each_severity_apart() {
 }
 
 #[test]
-fn every_protection_state_is_said_in_the_views_word_for_its_domain() {
+fn the_table_and_the_page_say_every_protection_state_in_the_views_word() {
     use crate::report::view::{DaneState, DnssecState, MtaStsState, TlsRptState};
     use crate::report::{Mode, MtaStsReport, RecordState, StsPolicyReport, TlsRptReport};
     // Six domains: domain i has MTA-STS state i and the i-th (mod 4)
@@ -657,9 +657,42 @@ fn every_protection_state_is_said_in_the_views_word_for_its_domain() {
             d
         })
         .collect();
-    let html = render(&fleet_of(domains));
+    let fleet = fleet_of(domains);
+    let html = render(&fleet);
     assert_eq!(parse_errors(&html), Vec::<String>::new());
     let doc = Html::parse_document(&html);
+    // The table says the same words: each domain's protection line and
+    // senders line, at a width where nothing wraps.
+    let mut table = Vec::new();
+    crate::reporter::Document::table(
+        &fleet,
+        crate::reporter::TableLayout {
+            color: false,
+            width: 200,
+            verbose: false,
+        },
+        &mut table,
+    )
+    .expect("table");
+    let table = String::from_utf8(table).expect("UTF-8");
+    for i in 0..6 {
+        let block = table
+            .split("\n\n")
+            .find(|b| b.starts_with(&format!("s{i}.example ")))
+            .unwrap_or_else(|| panic!("s{i}.example in:\n{table}"));
+        for said in [
+            format!("DNSSEC {} |", DnssecState::ALL[i % 4].as_str()),
+            format!("| DANE {}", DaneState::ALL[i % 4].as_str()),
+            format!("| MTA-STS {} |", MtaStsState::ALL[i].as_str()),
+            format!("| TLS-RPT {}\n", TlsRptState::ALL[i % 4].as_str()),
+            format!(
+                "senders: opportunistic {} |",
+                view::delivery_word(sent[i % 4])
+            ),
+        ] {
+            assert!(block.contains(&said), "table: no {said:?} in:\n{block}");
+        }
+    }
     for i in 0..6 {
         let words = [
             DnssecState::ALL[i % 4].as_str(),
