@@ -67,6 +67,24 @@ fn host(name: &str, preference: u16, addresses: Vec<AddressReport>) -> MxReport 
     }
 }
 
+/// Looked up, and no `_mta-sts` record.
+fn no_mta_sts() -> Option<MtaStsReport> {
+    Some(MtaStsReport {
+        record: RecordState::Absent,
+        id: None,
+        policy: None,
+        fetch_error: None,
+    })
+}
+
+/// Looked up, and no `_smtp._tls` record.
+fn no_tls_rpt() -> Option<TlsRptReport> {
+    Some(TlsRptReport {
+        record: RecordState::Absent,
+        rua: Vec::new(),
+    })
+}
+
 fn configuration(level: NcscLevel) -> Option<Configuration> {
     Some(Configuration {
         level,
@@ -222,16 +240,8 @@ fn mixed() -> DomainReport {
             host("backup.mixed.example", 30, vec![selfish]),
         ],
         dnssec: Dnssec::Insecure,
-        mta_sts: Some(MtaStsReport {
-            record: RecordState::Absent,
-            id: None,
-            policy: None,
-            fetch_error: None,
-        }),
-        tls_rpt: Some(TlsRptReport {
-            record: RecordState::Absent,
-            rua: Vec::new(),
-        }),
+        mta_sts: no_mta_sts(),
+        tls_rpt: no_tls_rpt(),
         delivery: Some(Delivery {
             opportunistic: outcome(DeliveryResult::Secure, "TLS to mx1.mixed.example"),
             mta_sts: outcome(DeliveryResult::NotApplicable, "no MTA-STS record"),
@@ -276,12 +286,7 @@ fn error() -> DomainReport {
         mx_source: MxSource::Mx,
         mx: vec![host("mx.busy.example", 10, vec![a])],
         dnssec: Dnssec::Insecure,
-        mta_sts: Some(MtaStsReport {
-            record: RecordState::Absent,
-            id: None,
-            policy: None,
-            fetch_error: None,
-        }),
+        mta_sts: no_mta_sts(),
         tls_rpt: Some(TlsRptReport {
             record: RecordState::Valid,
             rua: vec!["mailto:tlsrpt@busy.example".into()],
@@ -470,16 +475,8 @@ fn plain_partner(name: &str, self_signed: bool) -> DomainReport {
         mx_source: MxSource::Mx,
         mx: vec![host(&mx_name, 10, vec![a])],
         dnssec: Dnssec::Insecure,
-        mta_sts: Some(MtaStsReport {
-            record: RecordState::Absent,
-            id: None,
-            policy: None,
-            fetch_error: None,
-        }),
-        tls_rpt: Some(TlsRptReport {
-            record: RecordState::Absent,
-            rua: Vec::new(),
-        }),
+        mta_sts: no_mta_sts(),
+        tls_rpt: no_tls_rpt(),
         delivery: Some(Delivery {
             opportunistic: outcome(DeliveryResult::Secure, "TLS to every MX"),
             mta_sts: outcome(DeliveryResult::NotApplicable, "no MTA-STS record"),
