@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -24,17 +25,17 @@ use hickory_resolver::proto::op::{
 };
 use hickory_resolver::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::domain::DomainName;
 use crate::options::{AddressFamilies, DnsServers, DnssecMode};
 
-/// Attempts per lookup when the answer is a transient failure (SERVFAIL,
-/// timeout): the first and two retries.
-pub const DNS_ATTEMPTS: u32 = 3;
-/// A validated lookup's budget, in `--timeout`s: the chain of questions
-/// one answer takes (DS and DNSKEY up to the trust anchor).
-pub const VALIDATION_STEPS: u32 = 4;
-/// The wait before the first retry; doubled before the next.
+/// The wait before a transient failure (SERVFAIL, timeout) is asked
+/// again; doubled before each next attempt (100, 200, 400, 800 ms …) while
+/// the question's budget (`--timeout`) lasts. The doubling is also what
+/// bounds the attempts: no attempt starts once its wait would reach the
+/// end of the budget, so a server that SERVFAILs at once is asked at most
+/// 1 + log2(budget / 100 ms) times (6 with `--timeout 5`, 7 with 10).
 pub const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// One TLSA record's fields (RFC 6698 §2.1), as published; which records
@@ -68,8 +69,9 @@ pub enum DnsFailure {
     /// read as empty would turn a DANE mismatch into `secure`.
     #[error("answer truncated over UDP and not completed over TCP: {0}")]
     Truncated(String),
-    /// A transient failure that stayed one after every attempt.
-    #[error("{failure} ({attempts} attempts)")]
+    /// A transient failure (SERVFAIL, timeout) that was still one when the
+    /// question's budget was spent: `failure` is the last attempt's.
+    #[error("{failure} ({attempts} {})", if *attempts == 1 { "attempt" } else { "attempts" })]
     Retried {
         failure: Box<DnsFailure>,
         attempts: u32,
@@ -280,6 +282,9 @@ pub struct Resolver {
     servers: String,
     /// How it was set up, for a plain second look in [`Resolver::check`].
     settings: ResolverSettings,
+    /// Attempts beyond the first, over every question this resolver (and
+    /// its clones) asked: the report's `summary.dns_retries`.
+    retries: Arc<AtomicUsize>,
 }
 
 /// What the start-of-run check of the resolver found ([`Resolver::check`]).
@@ -440,6 +445,7 @@ impl Resolver {
         Ok(Resolver {
             backend,
             settings: settings.clone(),
+            retries: Arc::new(AtomicUsize::new(0)),
             anchor_zones: vec![Name::root()],
             servers: match &settings.servers {
                 DnsServers::System => "system resolver".to_string(),
@@ -681,45 +687,77 @@ impl Resolver {
         (answer, dnssec)
     }
 
+    /// Questions asked again so far (attempts beyond the first), by this
+    /// resolver and its clones.
+    pub fn retries(&self) -> usize {
+        self.retries.load(Ordering::Relaxed)
+    }
+
     /// Returns the answer's records of `rtype`, the CNAME target if the
     /// name was an alias, and the DNSSEC status.
-    /// One lookup, with transient failures retried: a SERVFAIL or a
-    /// timeout (an authoritative server rate-limiting, a lost packet) is
-    /// asked again after [`RETRY_BACKOFF`] (then twice that), up to
-    /// [`DNS_ATTEMPTS`] in all, so noise does not become a verdict. Each
-    /// attempt has `--timeout`. A bogus or refused answer is final.
+    ///
+    /// One question, one budget: `--timeout` from its start, whatever
+    /// happens inside. A transient failure (SERVFAIL from a server that
+    /// rate-limits, a timeout) is asked again after [`RETRY_BACKOFF`], then
+    /// twice that each time, as long as the next attempt would start
+    /// before the budget ends; each attempt runs at most for what is left
+    /// of it (hickory resends a lost UDP question within an attempt). So
+    /// a silent server costs one `--timeout`, not one per attempt, and a
+    /// server that rate-limits a few times in a row is still answered. A
+    /// transient failure that outlasts the budget fails once, with its
+    /// count of attempts ([`DnsFailure::Retried`]); anything else (an
+    /// answer, NXDOMAIN, NODATA, bogus, REFUSED) is final at once.
     async fn query_with_cname(
         &self,
         fqdn: &str,
         rtype: RecordType,
     ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
+        let deadline = Instant::now() + self.settings.timeout;
         let mut backoff = RETRY_BACKOFF;
-        let mut attempt = 1;
+        let mut attempts = 1;
         loop {
-            let (answer, cname, dnssec) = self.query_once(fqdn, rtype).await;
+            let (answer, cname, dnssec) =
+                match tokio::time::timeout_at(deadline, self.query_once(fqdn, rtype, deadline))
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => (
+                        Answer::Failed(DnsFailure::Timeout),
+                        None,
+                        Dnssec::Indeterminate,
+                    ),
+                };
+            let retry_at = Instant::now() + backoff;
             let transient = matches!(&answer, Answer::Failed(f) if f.is_transient());
-            if !transient || attempt >= DNS_ATTEMPTS {
-                // The report says how often a failure was asked, so a
-                // reader can tell noise that persisted from a first miss.
+            if !transient || retry_at >= deadline {
+                // The report says how often a failed question was asked,
+                // so a reader can tell noise that persisted from a first
+                // miss; a transient one always, since it used the budget.
                 let answer = match answer {
-                    Answer::Failed(failure) if attempt > 1 => Answer::Failed(DnsFailure::Retried {
-                        failure: Box::new(failure),
-                        attempts: attempt,
-                    }),
+                    Answer::Failed(failure) if transient || attempts > 1 => {
+                        Answer::Failed(DnsFailure::Retried {
+                            failure: Box::new(failure),
+                            attempts,
+                        })
+                    }
                     other => other,
                 };
                 return (answer, cname, dnssec);
             }
-            tokio::time::sleep(backoff).await;
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep_until(retry_at).await;
             backoff *= 2;
-            attempt += 1;
+            attempts += 1;
         }
     }
 
+    /// One attempt; the caller bounds it by `deadline` too (hickory's
+    /// validating lookup has no deadline of its own to give).
     async fn query_once(
         &self,
         fqdn: &str,
         rtype: RecordType,
+        deadline: Instant,
     ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
         let name = match Name::from_ascii(fqdn) {
             Ok(n) => n,
@@ -732,23 +770,14 @@ impl Resolver {
             }
         };
         match &self.backend {
-            Backend::Validating(inner) => match tokio::time::timeout(
-                self.settings.timeout * VALIDATION_STEPS,
-                inner.lookup(name.clone(), rtype),
-            )
-            .await
-            {
-                // A validated answer takes a chain of questions (DS and
-                // DNSKEY up to the anchor), each with `--timeout`; a
-                // resolver that strips signatures makes hickory ask again
-                // and again (thousands of questions a second, measured),
-                // so the whole chain has a budget too.
-                Err(_) => (
-                    Answer::Failed(DnsFailure::Timeout),
-                    None,
-                    Dnssec::Indeterminate,
-                ),
-                Ok(Ok(lookup)) => {
+            // A validated answer takes a chain of questions (DS and DNSKEY
+            // up to the anchor), mostly answered from hickory's cache after
+            // a run's first domains; the whole chain shares the question's
+            // one budget, which also stops a resolver that strips
+            // signatures from making hickory ask again and again
+            // (thousands of questions a second, measured).
+            Backend::Validating(inner) => match inner.lookup(name.clone(), rtype).await {
+                Ok(lookup) => {
                     let wanted: Vec<&Record> = lookup
                         .answers()
                         .iter()
@@ -762,7 +791,7 @@ impl Resolver {
                     let (answer, cname) = records(lookup.answers(), &name, rtype);
                     (answer, cname, dnssec)
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     let dnssec = denial_status(&e);
                     if e.is_nx_domain() {
                         (Answer::NxDomain, None, dnssec)
@@ -779,9 +808,7 @@ impl Resolver {
                     }
                 }
             },
-            Backend::TrustAd { clients, timeout } => {
-                ad_query(clients, *timeout, &name, rtype).await
-            }
+            Backend::TrustAd { clients, .. } => ad_query(clients, deadline, &name, rtype).await,
         }
     }
 }
@@ -790,11 +817,11 @@ impl Resolver {
 /// bit so that a validating resolver reports its verdict in AD.
 async fn ad_query(
     clients: &[(SocketAddr, Client<TokioRuntimeProvider>)],
-    timeout: Duration,
+    deadline: Instant,
     name: &Name,
     rtype: RecordType,
 ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
-    let response = match send_query(clients, timeout, name, rtype, false).await {
+    let response = match send_query_until(clients, deadline, name, rtype, false).await {
         Ok(r) => r,
         Err(failure) => return (Answer::Failed(failure), None, Dnssec::Indeterminate),
     };
@@ -810,8 +837,7 @@ async fn ad_query(
     (answer, cname, ad)
 }
 
-/// One query with the DO bit (and CD when `checking_disabled`) to each
-/// server in turn until one gives a NOERROR or NXDOMAIN response.
+/// [`send_query_until`] with `timeout` from now.
 async fn send_query(
     clients: &[(SocketAddr, Client<TokioRuntimeProvider>)],
     timeout: Duration,
@@ -819,8 +845,33 @@ async fn send_query(
     rtype: RecordType,
     checking_disabled: bool,
 ) -> Result<DnsResponse, DnsFailure> {
+    send_query_until(
+        clients,
+        Instant::now() + timeout,
+        name,
+        rtype,
+        checking_disabled,
+    )
+    .await
+}
+
+/// One query with the DO bit (and CD when `checking_disabled`) to each
+/// server in turn until one gives a NOERROR or NXDOMAIN response, all
+/// before `deadline`. Each server gets an equal share of what is left
+/// (all of it when there is one), so a silent first server leaves the
+/// next one time to answer.
+async fn send_query_until(
+    clients: &[(SocketAddr, Client<TokioRuntimeProvider>)],
+    deadline: Instant,
+    name: &Name,
+    rtype: RecordType,
+    checking_disabled: bool,
+) -> Result<DnsResponse, DnsFailure> {
     let mut last = DnsFailure::Other("no DNS server configured".into());
-    for (server, client) in clients {
+    for (index, (server, client)) in clients.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let servers_left = u32::try_from(clients.len() - index).unwrap_or(u32::MAX);
+        let server_deadline = Instant::now() + left / servers_left;
         let mut options = DnsRequestOptions::default();
         options.use_edns = true;
         options.edns_set_dnssec_ok = true;
@@ -829,7 +880,7 @@ async fn send_query(
         request.metadata.checking_disabled = checking_disabled;
         let question = request.clone();
         let mut responses = client.send(request);
-        let mut response = match tokio::time::timeout(timeout, responses.next()).await {
+        let mut response = match tokio::time::timeout_at(server_deadline, responses.next()).await {
             Ok(Some(Ok(r))) => r,
             Ok(Some(Err(NetError::Truncated))) => {
                 last = DnsFailure::Truncated("the UDP client refused the answer".into());
@@ -846,7 +897,8 @@ async fn send_query(
         };
         if response.metadata.truncation {
             // RFC 7766 §5: a truncated UDP answer is asked again over TCP.
-            match tcp::exchange(*server, &question, timeout).await {
+            let left = server_deadline.saturating_duration_since(Instant::now());
+            match tcp::exchange(*server, &question, left).await {
                 Ok(full) => response = full,
                 Err(why) => {
                     last = DnsFailure::Truncated(why);
@@ -1105,6 +1157,8 @@ pub(crate) fn classify_exchange(name: &Name) -> Exchange {
     }
 }
 
+#[cfg(test)]
+mod budget_tests;
 mod tcp;
 pub(crate) mod trust_anchor;
 use trust_anchor::{dnskey_anchor_owners, ds_anchors, read_anchor_file, trust_anchors};
