@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::client::Client;
@@ -35,8 +36,14 @@ use crate::options::{AddressFamilies, DnsServers, DnssecMode};
 /// the question's budget (`--timeout`) lasts. The doubling is also what
 /// bounds the attempts: no attempt starts once its wait would reach the
 /// end of the budget, so a server that SERVFAILs at once is asked at most
-/// 1 + log2(budget / 100 ms) times (6 with `--timeout 5`, 7 with 10).
+/// 1 + log2(budget / 100 ms) times (6 with `--timeout 5`, 7 with 10), a
+/// silent one 1 + log2(budget / [`ASK_AGAIN_AFTER`]) times (3 with 5).
 pub const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a question may go unanswered before it is asked afresh (a
+/// new attempt beside the one still waiting); doubled each time (1, 2,
+/// 4 s …). By then hickory has sent its three copies (333 ms apart) and
+/// an answer on any sane path would be back.
+pub const ASK_AGAIN_AFTER: Duration = Duration::from_secs(1);
 
 /// One TLSA record's fields (RFC 6698 §2.1), as published; which records
 /// an SMTP client can use and what they match is DANE's business
@@ -697,57 +704,85 @@ impl Resolver {
     /// name was an alias, and the DNSSEC status.
     ///
     /// One question, one budget: `--timeout` from its start, whatever
-    /// happens inside. A transient failure (SERVFAIL from a server that
-    /// rate-limits, a timeout) is asked again after [`RETRY_BACKOFF`], then
-    /// twice that each time, as long as the next attempt would start
-    /// before the budget ends; each attempt runs at most for what is left
-    /// of it (hickory resends a lost UDP question within an attempt). So
-    /// a silent server costs one `--timeout`, not one per attempt, and a
-    /// server that rate-limits a few times in a row is still answered. A
-    /// transient failure that outlasts the budget fails once, with its
-    /// count of attempts ([`DnsFailure::Retried`]); anything else (an
-    /// answer, NXDOMAIN, NODATA, bogus, REFUSED) is final at once.
+    /// happens inside, and the first usable answer of any attempt wins.
+    ///
+    /// - A transient failure (SERVFAIL from a server that rate-limits, an
+    ///   attempt's own timeout) is asked again after [`RETRY_BACKOFF`],
+    ///   then twice that each time.
+    /// - A question left unanswered for [`ASK_AGAIN_AFTER`] is asked
+    ///   afresh beside the attempt still waiting (then after twice that):
+    ///   hickory's UDP client sends at most three copies, 333 ms apart, so
+    ///   when all three are lost one attempt would wait out the budget,
+    ///   while an attempt that is only slow is never abandoned.
+    /// - No attempt starts once the budget is spent, and each ends with it.
+    ///
+    /// So a silent server costs one `--timeout`, not one per attempt, and
+    /// a server that rate-limits a few times in a row is still answered.
+    /// A transient failure that outlasts the budget fails once, with its
+    /// count of attempts ([`DnsFailure::Retried`]): a timeout if an
+    /// attempt was still waiting, else the last attempt's failure.
+    /// Anything else (records, NXDOMAIN, NODATA, bogus, REFUSED) is final
+    /// at once.
     async fn query_with_cname(
         &self,
         fqdn: &str,
         rtype: RecordType,
     ) -> (Answer<Vec<RData>>, Option<String>, Dnssec) {
         let deadline = Instant::now() + self.settings.timeout;
+        let mut in_flight = FuturesUnordered::new();
+        in_flight.push(self.query_once(fqdn, rtype, deadline));
+        let mut attempts: u32 = 1;
         let mut backoff = RETRY_BACKOFF;
-        let mut attempts = 1;
+        let mut next_start = Instant::now() + ASK_AGAIN_AFTER;
+        let mut silence = ASK_AGAIN_AFTER * 2;
+        let mut last = DnsFailure::Timeout;
+        let spent = |failure: DnsFailure, attempts: u32| {
+            // The report says how often the question was asked, so a
+            // reader can tell noise that persisted from a first miss.
+            let failure = DnsFailure::Retried {
+                failure: Box::new(failure),
+                attempts,
+            };
+            (Answer::Failed(failure), None, Dnssec::Indeterminate)
+        };
         loop {
-            let (answer, cname, dnssec) =
-                match tokio::time::timeout_at(deadline, self.query_once(fqdn, rtype, deadline))
-                    .await
-                {
-                    Ok(outcome) => outcome,
-                    Err(_) => (
-                        Answer::Failed(DnsFailure::Timeout),
-                        None,
-                        Dnssec::Indeterminate,
-                    ),
-                };
-            let retry_at = Instant::now() + backoff;
-            let transient = matches!(&answer, Answer::Failed(f) if f.is_transient());
-            if !transient || retry_at >= deadline {
-                // The report says how often a failed question was asked,
-                // so a reader can tell noise that persisted from a first
-                // miss; a transient one always, since it used the budget.
-                let answer = match answer {
-                    Answer::Failed(failure) if transient || attempts > 1 => {
-                        Answer::Failed(DnsFailure::Retried {
-                            failure: Box::new(failure),
-                            attempts,
-                        })
+            let wake = next_start.min(deadline);
+            tokio::select! {
+                biased;
+                Some((answer, cname, dnssec)) = in_flight.next(), if !in_flight.is_empty() => {
+                    match answer {
+                        Answer::Failed(failure) if failure.is_transient() => {
+                            last = failure;
+                            if in_flight.is_empty() {
+                                next_start = Instant::now() + backoff;
+                                backoff *= 2;
+                            }
+                        }
+                        Answer::Failed(failure) if attempts > 1 => {
+                            let failure = DnsFailure::Retried {
+                                failure: Box::new(failure),
+                                attempts,
+                            };
+                            return (Answer::Failed(failure), cname, dnssec);
+                        }
+                        answer => return (answer, cname, dnssec),
                     }
-                    other => other,
-                };
-                return (answer, cname, dnssec);
+                }
+                () = tokio::time::sleep_until(wake) => {
+                    if wake >= deadline {
+                        let cause = if in_flight.is_empty() { last } else { DnsFailure::Timeout };
+                        return spent(cause, attempts);
+                    }
+                    in_flight.push(self.query_once(fqdn, rtype, deadline));
+                    attempts += 1;
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    next_start = Instant::now() + silence;
+                    silence *= 2;
+                }
             }
-            self.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep_until(retry_at).await;
-            backoff *= 2;
-            attempts += 1;
+            if in_flight.is_empty() && next_start >= deadline {
+                return spent(last, attempts);
+            }
         }
     }
 
