@@ -297,6 +297,7 @@ impl Auditor {
             stopped: None,
             probes: self.shared.probes.load(Ordering::Relaxed),
             mx_reused: self.shared.reused.load(Ordering::Relaxed),
+            dns_retries: self.resolver.retries(),
         };
         Report {
             schema_version: crate::report::SCHEMA_VERSION,

@@ -406,6 +406,7 @@ fn sample_report() -> Value {
             "below_level": 0,
             "probes": 1,
             "mx_reused": 0,
+            "dns_retries": 0,
             "stopped": null
         }
     })

@@ -132,6 +132,11 @@ pub struct Summary {
     /// Times a domain reused another domain's observation of a shared MX
     /// host (lookups and probes made once per run).
     pub mx_reused: usize,
+    /// DNS questions asked again after a transient failure (SERVFAIL,
+    /// timeout) within their `--timeout` budget: attempts beyond each
+    /// question's first, over the run (0 in reports written before it).
+    #[serde(default)]
+    pub dns_retries: usize,
 }
 
 /// Why a run stopped before every domain was audited.
