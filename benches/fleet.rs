@@ -46,6 +46,8 @@
 //! | `BENCH_COMPARE_CONCURRENCY` | smtptls's default | `--concurrency` in the comparison |
 //! | `BENCH_FORMAT` | `json` | `--format` of the fleet runs: `json` or `ndjson` |
 //! | `BENCH_KEEP` | — | `1`: keep the temp dir (domain list, each run's stdout/stderr) |
+//! | `BENCH_DNS_RATE` | 0 (off) | `fleet`: the lab DNS answers at most this many questions a second, SERVFAIL to the rest (an authoritative server's rate limiting seen through a validating resolver) |
+//! | `BENCH_REPEAT` | 1 | `fleet`: runs per `--concurrency` value |
 //!
 //! Timings are printed, never asserted: this is not a test.
 
@@ -138,6 +140,10 @@ struct Config {
     scale_sizes: Vec<usize>,
     /// `scale` mode: the formats run at each size.
     scale_formats: Vec<String>,
+    /// Questions a second the lab DNS answers (0: no limit).
+    dns_rate: usize,
+    /// `fleet` mode: runs per concurrency value.
+    repeat: usize,
 }
 
 impl Config {
@@ -226,6 +232,8 @@ impl Config {
                 }
             },
             keep: env_string("BENCH_KEEP").is_some_and(|v| v != "0"),
+            dns_rate: env_num("BENCH_DNS_RATE", 0, 0, 10_000_000)?,
+            repeat: env_num("BENCH_REPEAT", 1, 1, 100)?,
             compare_concurrency: match env_string("BENCH_COMPARE_CONCURRENCY") {
                 None => None,
                 Some(_) => Some(env_num("BENCH_COMPARE_CONCURRENCY", 16, 1, u16::MAX)?),
@@ -367,7 +375,11 @@ async fn start_fleet(config: &Config, ip: Ipv4Addr) -> Fleet {
     // The zone has two names that do not exist per domain (`_mta-sts`,
     // `_smtp._tls`): answered from a hash set, or the lab's DNS would be
     // what the large lists measure.
-    let dns = zone.fast_negative().start_on(ip).await;
+    let mut zone = zone.fast_negative();
+    if config.dns_rate > 0 {
+        zone = zone.rate_limited(config.dns_rate);
+    }
+    let dns = zone.start_on(ip).await;
 
     let pki = TestPki::new();
     let mut servers = Vec::new();
@@ -621,6 +633,10 @@ struct Outcome {
     /// `summary.probes` of a JSON report, where the binary counts them:
     /// connections it attempted, refused ones included.
     probes: Option<u64>,
+    /// `summary.dns_retries`, where the binary counts them.
+    dns_retries: Option<u64>,
+    /// `error` rows whose cause is a DNS failure.
+    dns_errors: usize,
 }
 
 impl Outcome {
@@ -634,7 +650,11 @@ impl Outcome {
                 outcome.domains += 1;
                 *outcome.verdicts.entry(v.to_string()).or_default() += 1;
                 if v == "error" {
-                    *outcome.errors.entry(error_cause(domain)).or_default() += 1;
+                    let cause = error_cause(domain);
+                    if cause.contains("dns") {
+                        outcome.dns_errors += 1;
+                    }
+                    *outcome.errors.entry(cause).or_default() += 1;
                 }
             }
         };
@@ -644,6 +664,7 @@ impl Outcome {
                     count(domain);
                 }
                 outcome.probes = doc["summary"]["probes"].as_u64();
+                outcome.dns_retries = doc["summary"]["dns_retries"].as_u64();
             }
             _ => {
                 for line in text.lines() {
@@ -859,6 +880,12 @@ fn fleet_runs(
         setup.as_secs_f64(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if config.dns_rate > 0 {
+        println!(
+            "  dns rate    the lab DNS answers {} questions a second, SERVFAIL to the rest; {} run(s) per concurrency",
+            config.dns_rate, config.repeat
+        );
+    }
     println!();
     println!(
         "{:>11} {:>8} {:>10} {:>7} {:>9} {:>9} {:>12} {:>9} {:>8} {:>8} {:>5}",
@@ -876,7 +903,13 @@ fn fleet_runs(
     );
 
     let mut verdict_lines = Vec::new();
-    for (i, &c) in config.concurrency.iter().enumerate() {
+    let runs: Vec<(usize, u16)> = config
+        .concurrency
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &c)| std::iter::repeat_n((i, c), config.repeat))
+        .collect();
+    for (run_index, &(i, c)) in runs.iter().enumerate() {
         let Some(limit) = remaining(config, started) else {
             println!(
                 "(BENCH_TIME_LIMIT_SECS reached: skipping --concurrency {})",
@@ -912,13 +945,15 @@ fn fleet_runs(
         }
         let before = fleet.connections();
         let queries_before = fleet.lab.dns.queries();
+        let limited_before = fleet.lab.dns.rate_limited();
         let lab_cpu = cpu_time("/proc/self/stat");
-        let run = measure(cmd, limit, dir, &format!("fleet-c{c}"))?;
+        let run = measure(cmd, limit, dir, &format!("fleet-c{c}-{run_index}"))?;
         let lab_cpu = cpu_time("/proc/self/stat")
             .zip(lab_cpu)
             .map(|(after, before)| after.saturating_sub(before));
         let probes = fleet.connections() - before;
         let queries = fleet.lab.dns.queries() - queries_before;
+        let limited = fleet.lab.dns.rate_limited() - limited_before;
         let outcome = Outcome::read(&run.stdout);
         let saved = if naive > 0 {
             format!("{:.1} %", 100.0 * (1.0 - probes as f64 / naive as f64))
@@ -953,6 +988,17 @@ fn fleet_runs(
         ));
         if !outcome.errors.is_empty() {
             verdict_lines.push(format!("    errors by cause: {}", outcome.errors()));
+        }
+        if config.dns_rate > 0 {
+            verdict_lines.push(format!(
+                "    rate limiting: {limited} questions answered SERVFAIL by the lab DNS; \
+                 {} error rows from DNS; smtptls's summary.dns_retries: {}; wall {:.2} s",
+                outcome.dns_errors,
+                outcome
+                    .dns_retries
+                    .map_or_else(|| "- (not in this binary)".to_string(), |n| n.to_string()),
+                run.wall.as_secs_f64()
+            ));
         }
         if outcome.domains != plan.len() {
             let tail = run.stderr_tail();

@@ -360,3 +360,24 @@ async fn tcp_answers_on_the_same_port_and_drop_stops_the_server() {
         .expect_err("server is gone");
     assert!(!err.is_no_records_found(), "{err:?}");
 }
+
+/// `rate_limited(n)`: the first n questions of a second are answered, the
+/// rest get SERVFAIL and are counted (the fleet benchmark's rate-limiting
+/// authoritative server).
+#[tokio::test]
+async fn rate_limited_answers_n_questions_a_second_then_servfail() {
+    let dns = zone().rate_limited(3).start().await;
+    let resolver = resolver(&dns, None);
+    let mut servfails = 0;
+    for _ in 0..5 {
+        match resolver.mx_lookup("good.test.").await {
+            Ok(lookup) => assert!(!lookup.answers().is_empty()),
+            Err(NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail))) => servfails += 1,
+            Err(other) => panic!("neither an answer nor SERVFAIL: {other:?}"),
+        }
+    }
+    // Five questions well within one second (loopback, no cache).
+    assert_eq!(servfails, 2);
+    assert_eq!(dns.rate_limited(), 2);
+    assert_eq!(dns.queries(), 5);
+}

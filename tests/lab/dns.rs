@@ -68,6 +68,7 @@ pub struct ZoneBuilder {
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     bogus: Vec<LowerName>,
+    rate_limit: Option<usize>,
     signed: bool,
     split_keys: bool,
     fast_negative: bool,
@@ -106,6 +107,7 @@ impl ZoneBuilder {
             blackhole: Vec::new(),
             authentic: Vec::new(),
             bogus: Vec::new(),
+            rate_limit: None,
             signed: false,
             split_keys: false,
             fast_negative: false,
@@ -199,6 +201,16 @@ impl ZoneBuilder {
         self
     }
 
+    /// Answer at most `per_second` questions in each second (a fixed
+    /// window from the first question), SERVFAIL to the rest: what a
+    /// validating resolver tells its client when the authoritative
+    /// server's response rate limiting drops its questions. Counted by
+    /// [`TestDns::rate_limited`].
+    pub fn rate_limited(mut self, per_second: usize) -> Self {
+        self.rate_limit = Some(per_second);
+        self
+    }
+
     /// Log every query's name, type and arrival for [`TestDns::arrivals`].
     /// Off by default: the log grows with every query, and the soak asks
     /// millions.
@@ -251,6 +263,7 @@ impl ZoneBuilder {
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&name(ORIGIN)), vec![Arc::new(zone)]);
         let queries = Arc::new(AtomicUsize::new(0));
+        let limited = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         // Every owner name and its ancestors down to the origin: the names
         // that exist (empty non-terminals included).
@@ -277,6 +290,11 @@ impl ZoneBuilder {
             blackhole: self.blackhole,
             authentic: self.authentic,
             queries: Arc::clone(&queries),
+            rate_limit: self.rate_limit.map(|per_second| RateLimit {
+                per_second,
+                window: std::sync::Mutex::new((std::time::Instant::now(), 0)),
+                limited: Arc::clone(&limited),
+            }),
         };
 
         let (addr_tx, addr_rx) = oneshot::channel();
@@ -310,6 +328,7 @@ impl ZoneBuilder {
         TestDns {
             addr,
             queries,
+            limited,
             log,
             trust_anchor,
             stop: Some(stop_tx),
@@ -445,6 +464,32 @@ struct LabHandler {
     blackhole: Vec<LowerName>,
     authentic: Vec<LowerName>,
     queries: Arc<AtomicUsize>,
+    rate_limit: Option<RateLimit>,
+}
+
+/// [`ZoneBuilder::rate_limited`]: the current one-second window's start
+/// and how many questions it answered.
+struct RateLimit {
+    per_second: usize,
+    window: std::sync::Mutex<(std::time::Instant, usize)>,
+    limited: Arc<AtomicUsize>,
+}
+
+impl RateLimit {
+    /// Whether this question is over the rate (and so counted).
+    fn over(&self) -> bool {
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if now.duration_since(window.0) >= Duration::from_secs(1) {
+            *window = (now, 0);
+        }
+        if window.1 >= self.per_second {
+            self.limited.fetch_add(1, Ordering::SeqCst);
+            return true;
+        }
+        window.1 += 1;
+        false
+    }
 }
 
 impl LabHandler {
@@ -485,7 +530,10 @@ impl LabHandler {
             // Nothing is sent; the server only wants a summary back.
             return unsent(request);
         }
-        if under(&self.servfail) || (under(&self.flaky) && first_time(&self.failed_once)) {
+        if under(&self.servfail)
+            || (under(&self.flaky) && first_time(&self.failed_once))
+            || self.rate_limit.as_ref().is_some_and(RateLimit::over)
+        {
             return error_response(request, response_handle, ResponseCode::ServFail).await;
         }
         // Only names inside the zone: the others get what the zone says
@@ -589,6 +637,7 @@ pub struct TestDns {
     /// 127.0.0.1:PORT, UDP and TCP.
     pub addr: SocketAddr,
     queries: Arc<AtomicUsize>,
+    limited: Arc<AtomicUsize>,
     log: QueryLog,
     trust_anchor: Option<String>,
     stop: Option<oneshot::Sender<()>>,
@@ -604,6 +653,12 @@ impl TestDns {
     /// Queries received so far (all of them: answered, SERVFAILed, dropped).
     pub fn queries(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
+    }
+
+    /// Questions answered SERVFAIL for being over
+    /// [`ZoneBuilder::rate_limited`]'s rate, so far.
+    pub fn rate_limited(&self) -> usize {
+        self.limited.load(Ordering::SeqCst)
     }
 
     /// When each query for `name` (absolute, with its final dot) of type
