@@ -365,7 +365,7 @@ pub struct AuditArgs {
     pub ehlo_name: Option<EhloName>,
 
     /// Seconds each network step may take (connect, each command, TLS
-    /// handshake, each DNS query).
+    /// handshake); each DNS question has this in all, its retries included.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_secs)]
     pub timeout: f64,
 
