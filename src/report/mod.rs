@@ -124,6 +124,11 @@ pub struct Summary {
     /// without it).
     #[serde(default)]
     pub below_level: usize,
+    /// Domains not audited because of the local set-up, not the domain
+    /// (`resolver-unusable` rows, `ErrorKind::is_setup`). When every
+    /// domain is one, `check` exits 2 (`exit::check`).
+    #[serde(default)]
+    pub setup_errors: usize,
     /// Why the run stopped early, if it did; unfinished domains are
     /// reported with an error of phase `run`.
     pub stopped: Option<StopReason>,
