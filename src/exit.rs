@@ -75,7 +75,7 @@ pub fn stop_notice(reason: Option<StopReason>) -> Option<&'static str> {
 pub fn check(summary: &Summary) -> ExitCode {
     match summary.stopped {
         Some(reason) => stopped(reason),
-        None if summary.domains > 0 && summary.setup_errors == summary.domains => ExitCode::Setup,
+        None if summary.setup_failed() => ExitCode::Setup,
         None if summary.below_threshold > 0 || summary.below_level > 0 => ExitCode::BelowThreshold,
         None => ExitCode::Ok,
     }

@@ -11,12 +11,12 @@ mod lab;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use hickory_server::proto::op::ResponseCode;
 use lab::dns::ZoneBuilder;
 use lab::dns_proxy::{Behaviour, DnsProxy, Tamper, Tcp, Udp};
 use lab::report::domain;
 use lab::run::{Lab, Run, smtptls};
 use lab::scenario::{LabBuilder, Scenario, good, plain, self_signed};
-use hickory_server::proto::op::ResponseCode;
 use serde_json::Value;
 use smtptls::protection::dane::suggest;
 

@@ -139,6 +139,15 @@ pub struct Summary {
     pub mx_reused: usize,
 }
 
+impl Summary {
+    /// No domain could be audited, because of the local set-up (every
+    /// row a set-up error): `check` exits 2, Prometheus says
+    /// `smtptls_run_setup_error 1`. An empty run is not one.
+    pub fn setup_failed(&self) -> bool {
+        self.domains > 0 && self.setup_errors == self.domains
+    }
+}
+
 /// Why a run stopped before every domain was audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

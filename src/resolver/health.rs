@@ -288,3 +288,105 @@ impl Resolver {
         Some((CheckFailure::NotValidated, what))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unusable(seen: CheckFailure, answered: &str, mode: DnssecMode) -> ResolverHealth {
+        ResolverHealth::Unusable {
+            servers: "127.0.0.1:53".into(),
+            asked: "DNSKEY .".into(),
+            answered: answered.into(),
+            seen,
+            mode,
+        }
+    }
+
+    fn failed(failure: DnsFailure) -> MxResolution {
+        MxResolution::Failed {
+            query: "MX a.example.".into(),
+            failure,
+        }
+    }
+
+    #[test]
+    fn a_domain_is_unusable_only_when_it_fails_as_the_check_did() {
+        let trust = DnssecMode::TrustResolver;
+        let nx = unusable(CheckFailure::NxDomain, "NXDOMAIN", trust);
+        assert!(nx.predicts(&MxResolution::DomainNotFound));
+        assert!(!nx.predicts(&failed(DnsFailure::Refused)));
+        assert!(!nx.predicts(&MxResolution::NoMailHost));
+        let refused = unusable(CheckFailure::Refused, "REFUSED", trust);
+        assert!(refused.predicts(&failed(DnsFailure::Refused)));
+        assert!(!refused.predicts(&MxResolution::DomainNotFound));
+        assert!(!refused.predicts(&failed(DnsFailure::Timeout)));
+        let servfail = unusable(CheckFailure::ServFail, "SERVFAIL", trust);
+        let retried = DnsFailure::Retried {
+            failure: Box::new(DnsFailure::ServFail),
+            attempts: 3,
+        };
+        assert!(servfail.predicts(&failed(retried)));
+        // Validation that cannot start from the anchors explains any
+        // failed lookup; NXDOMAIN only when the check saw it too.
+        let keys = unusable(
+            CheckFailure::NotValidated,
+            "no DNSKEY records",
+            DnssecMode::Validate,
+        );
+        assert!(keys.predicts(&failed(DnsFailure::Bogus)));
+        assert!(keys.predicts(&failed(DnsFailure::Timeout)));
+        assert!(!keys.predicts(&MxResolution::DomainNotFound));
+        // A usable resolver predicts nothing.
+        assert!(!ResolverHealth::Usable.predicts(&failed(DnsFailure::Refused)));
+        assert!(
+            ResolverHealth::Usable
+                .domain_message(&MxResolution::DomainNotFound)
+                .is_none()
+        );
+        let message = refused
+            .domain_message(&failed(DnsFailure::Refused))
+            .unwrap_or_default();
+        assert!(
+            message.contains("MX a.example.: REFUSED") && message.contains("DNSKEY ."),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_notice_never_advises_the_mode_in_use() {
+        for mode in [DnssecMode::Validate, DnssecMode::TrustResolver] {
+            let notice = unusable(CheckFailure::NxDomain, "NXDOMAIN", mode)
+                .notice()
+                .unwrap_or_default();
+            let in_use = match mode {
+                DnssecMode::Validate => "--dnssec validate",
+                DnssecMode::TrustResolver => "--dnssec trust-resolver",
+            };
+            assert!(!notice.contains(in_use), "{mode:?}: {notice}");
+            assert!(
+                notice.contains("127.0.0.1:53") && notice.contains("NXDOMAIN"),
+                "{notice}"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_are_classed_by_their_cause() {
+        assert_eq!(
+            CheckFailure::of(&DnsFailure::Bogus),
+            CheckFailure::NotValidated
+        );
+        assert_eq!(
+            CheckFailure::of(&DnsFailure::Retried {
+                failure: Box::new(DnsFailure::Timeout),
+                attempts: 3
+            }),
+            CheckFailure::Timeout
+        );
+        assert_eq!(
+            CheckFailure::of(&DnsFailure::Truncated("x".into())),
+            CheckFailure::Truncated
+        );
+    }
+}
