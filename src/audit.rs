@@ -97,7 +97,8 @@ pub struct Auditor {
     probe_settings: Arc<ProbeSettings>,
     per_address: Arc<Mutex<HashMap<SocketAddr, Arc<Semaphore>>>>,
     shared: Arc<Shared>,
-    /// The start-of-run check of the resolver ([`Auditor::connect`]).
+    /// The start-of-run check of the resolver ([`Auditor::connect`]):
+    /// its prediction, held against each domain's MX lookup.
     health: ResolverHealth,
 }
 
@@ -105,10 +106,11 @@ impl Auditor {
     /// An auditor for `options`; DS trust anchors are resolved to their
     /// keys first (which takes DNS, hence async).
     ///
-    /// The resolver is checked once here ([`Resolver::check`]): when it
-    /// cannot serve DNSSEC validation, [`Auditor::run`] reports every
-    /// domain as `resolver-unusable` instead of auditing it, and
-    /// [`Auditor::resolver_notice`] says why, once.
+    /// The resolver is checked once here ([`Resolver::check`]), and
+    /// [`Auditor::resolver_notice`] says what it found, once. The check
+    /// decides no domain: each is audited, and one whose MX lookup fails
+    /// the way the check predicted is reported `resolver-unusable`
+    /// ([`ResolverHealth::predicts`]).
     pub async fn connect(options: AuditOptions) -> Result<Self, SetupError> {
         let resolver = Resolver::build(&resolver_settings(&options)).await?;
         let health = resolver.check().await;
@@ -209,21 +211,6 @@ impl Auditor {
                 Job::Audit(domain) => to_audit.push((index, domain)),
             }
         }
-        if let Some(message) = self.health.domain_message() {
-            // Every DNSSEC verdict would be the resolver's fault: say so
-            // for each domain, without touching its servers.
-            for (index, domain) in to_audit.drain(..) {
-                let report = DomainReport::failed(
-                    domain.as_str(),
-                    Failure::new(
-                        ErrorPhase::Dns,
-                        ErrorKind::ResolverUnusable,
-                        message.clone(),
-                    ),
-                );
-                emit(index, report, &mut tally);
-            }
-        }
         // A window of `--concurrency` domains in flight: a domain's task
         // is spawned when a slot frees up, not before. Spawning all of
         // them up front (each waiting for a permit) cost a task, with its
@@ -294,6 +281,7 @@ impl Auditor {
             verdicts: tally.verdicts,
             below_threshold: tally.below_threshold,
             below_level: tally.below_level,
+            setup_errors: tally.setup_errors,
             stopped: None,
             probes: self.shared.probes.load(Ordering::Relaxed),
             mx_reused: self.shared.reused.load(Ordering::Relaxed),
@@ -333,6 +321,14 @@ impl Auditor {
     ) -> DomainReport {
         let families = self.options.families;
         let resolution = self.resolver.mail_hosts(domain, families).await;
+        if let Some(message) = self.health.domain_message(&resolution) {
+            // The resolver's fault, as the start-of-run check foresaw:
+            // not a DNS error of this partner.
+            return DomainReport::failed(
+                domain.as_str(),
+                Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message),
+            );
+        }
         let MxResolution::Hosts { hosts, .. } = &resolution else {
             let evidence = DomainEvidence {
                 resolution,
@@ -842,6 +838,7 @@ struct Tally {
     verdicts: std::collections::BTreeMap<Verdict, usize>,
     below_threshold: usize,
     below_level: usize,
+    setup_errors: usize,
 }
 
 impl Tally {
@@ -852,6 +849,7 @@ impl Tally {
             verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
             below_threshold: 0,
             below_level: 0,
+            setup_errors: 0,
         }
     }
 
@@ -866,6 +864,9 @@ impl Tally {
         }
         if gate.level_fails(d) {
             self.below_level += 1;
+        }
+        if d.error.as_ref().is_some_and(|e| e.kind.is_setup()) {
+            self.setup_errors += 1;
         }
     }
 }

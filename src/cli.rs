@@ -62,7 +62,8 @@ pub enum Command {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below (and better than --fail-level); \
-1 at least one domain below it (or --deadline passed); 2 usage or input error (nothing probed); \
+1 at least one domain below it (or --deadline passed); 2 usage or input error (nothing probed), \
+or set-up: no domain could be audited because of the resolver (every one resolver-unusable); \
 130 interrupted.";
 
 #[derive(Debug, Args)]

@@ -10,24 +10,40 @@ use crate::report::{StopReason, Summary};
 
 /// What `smtptls` exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum ExitCode {
     /// Every domain is at or above the `--fail-below` threshold.
-    Ok = 0,
+    Ok,
     /// At least one domain is below the threshold (`--fail-below`, or
     /// `--fail-level` for the configuration axis).
-    BelowThreshold = 1,
+    BelowThreshold,
     /// Bad arguments or input (invalid domain, unreadable `--ca-file`,
     /// an unknown `explain` id, …); nothing was probed.
-    Usage = 2,
+    Usage,
+    /// No domain could be audited because of the local set-up: the
+    /// resolver was unusable for every one (`resolver-unusable`). The
+    /// same number as [`ExitCode::Usage`]: both say "fix how smtptls is
+    /// run", and neither says anything about a partner.
+    Setup,
     /// Interrupted (Ctrl-C, SIGTERM): what finished is reported, the rest
     /// as errors. 128 + SIGINT, as shells do.
-    Interrupted = 130,
+    Interrupted,
+}
+
+impl ExitCode {
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitCode::Ok => 0,
+            ExitCode::BelowThreshold => 1,
+            ExitCode::Usage | ExitCode::Setup => 2,
+            ExitCode::Interrupted => 130,
+        }
+    }
 }
 
 impl From<ExitCode> for std::process::ExitCode {
     fn from(code: ExitCode) -> Self {
-        std::process::ExitCode::from(code as u8)
+        std::process::ExitCode::from(code.code())
     }
 }
 
@@ -51,12 +67,15 @@ pub fn stop_notice(reason: Option<StopReason>) -> Option<&'static str> {
     }
 }
 
-/// `smtptls check`: the early stop decides, then any domain below
-/// `--fail-below` (or, with `--fail-level`, a configuration level at or
-/// below it) makes it 1.
+/// `smtptls check`: the early stop decides; then a run in which no domain
+/// could be audited because of the local set-up (every row a set-up
+/// error, `Summary::setup_errors`) is 2, not a partner's failure; then
+/// any domain below `--fail-below` (or, with `--fail-level`, a
+/// configuration level at or below it) makes it 1.
 pub fn check(summary: &Summary) -> ExitCode {
     match summary.stopped {
         Some(reason) => stopped(reason),
+        None if summary.setup_failed() => ExitCode::Setup,
         None if summary.below_threshold > 0 || summary.below_level > 0 => ExitCode::BelowThreshold,
         None => ExitCode::Ok,
     }
@@ -151,9 +170,10 @@ mod tests {
             ExitCode::Ok,
             ExitCode::BelowThreshold,
             ExitCode::Usage,
+            ExitCode::Setup,
             ExitCode::Interrupted,
         ];
-        assert_eq!(codes.map(|c| c as u8), [0, 1, 2, 130]);
+        assert_eq!(codes.map(ExitCode::code), [0, 1, 2, 2, 130]);
     }
 
     #[test]
@@ -170,6 +190,36 @@ mod tests {
                 ExitCode::BelowThreshold
             );
         }
+    }
+
+    /// Every domain `resolver-unusable`: 2, although each row is an
+    /// `error` below the threshold; one audited domain among them makes
+    /// it a partner's run again.
+    #[test]
+    fn a_run_that_audited_nothing_for_its_set_up_exits_2() {
+        let all_setup = Summary {
+            setup_errors: 3,
+            ..summary(3, None)
+        };
+        assert_eq!(check(&all_setup), ExitCode::Setup);
+        assert_eq!(check(&all_setup).code(), 2);
+        let one_audited = Summary {
+            setup_errors: 2,
+            ..summary(3, None)
+        };
+        assert_eq!(check(&one_audited), ExitCode::BelowThreshold);
+        // The stop still decides: what was not reached is not the set-up's.
+        let stopped = Summary {
+            setup_errors: 3,
+            ..summary(3, Some(StopReason::Interrupted))
+        };
+        assert_eq!(check(&stopped), ExitCode::Interrupted);
+        // An empty run audited nothing, but not because of the set-up.
+        let empty = Summary {
+            domains: 0,
+            ..Summary::default()
+        };
+        assert_eq!(check(&empty), ExitCode::Ok);
     }
 
     #[test]

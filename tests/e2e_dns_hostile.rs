@@ -11,11 +11,12 @@ mod lab;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use hickory_server::proto::op::ResponseCode;
 use lab::dns::ZoneBuilder;
 use lab::dns_proxy::{Behaviour, DnsProxy, Tamper, Tcp, Udp};
 use lab::report::domain;
 use lab::run::{Lab, Run, smtptls};
-use lab::scenario::{LabBuilder, Scenario, good};
+use lab::scenario::{LabBuilder, Scenario, good, plain, self_signed};
 use serde_json::Value;
 use smtptls::protection::dane::suggest;
 
@@ -321,6 +322,16 @@ async fn a_resolver_that_denies_the_root_is_named_once() {
             assert_eq!(error_kind(d), "resolver-unusable", "{mode}: {d:#}");
             assert_eq!(d["verdict"], "error");
         }
+        // Nothing was audited, for the set-up's sake: 2, not the "a
+        // partner is below the threshold" 1, and the summary says why.
+        assert_eq!(run.code, 2, "{mode}: {}", run.stderr);
+        assert_eq!(json["summary"]["setup_errors"], 2, "{mode}");
+        // The advice never names the mode already in use.
+        assert!(
+            !lines[0].contains(&format!("--dnssec {mode}")),
+            "{mode}: {}",
+            lines[0]
+        );
     }
     for (_, server) in &lab.servers {
         assert_eq!(server.connections(), 0, "a server was contacted");
@@ -363,4 +374,138 @@ async fn a_resolver_that_strips_signatures_is_named_once() {
     let run = check_via(&lab, &lab.dns.resolver_arg(), &["signed.test"], &[]).await;
     assert!(run.stderr.is_empty(), "{}", run.stderr);
     assert_eq!(domain(&run.json(), "signed.test")["verdict"], "secure");
+}
+
+/// A resolver that serves the lab zone but not the root, answering
+/// NXDOMAIN (unbound's `local-zone: "." static`), REFUSED or SERVFAIL for
+/// it, with `--dnssec trust-resolver`: the check says so once, alike for
+/// the three, and every domain of the zone is audited, with the verdicts
+/// the lab's own server gives. Before issue 25 NXDOMAIN made every domain
+/// `resolver-unusable` and REFUSED passed in silence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolver_for_private_zones_audits_their_domains() {
+    let lab = LabBuilder::new()
+        .mx("good.test", 10, "mx.good.test", good)
+        .mx("plain.test", 10, "mx.plain.test", plain)
+        .mx("self.test", 10, "mx.self.test", self_signed)
+        .start()
+        .await;
+    let names = ["good.test", "plain.test", "self.test"];
+    let direct = check_via(&lab, &lab.dns.resolver_arg(), &names, &["--scan", "off"]).await;
+    assert!(direct.stderr.is_empty(), "{}", direct.stderr);
+    let direct = direct.json();
+    let verdicts = |json: &Value| -> Vec<String> {
+        names
+            .iter()
+            .map(|name| domain(json, name)["verdict"].to_string())
+            .collect()
+    };
+    // Three different verdicts: a mix-up between rows would show.
+    assert_eq!(
+        verdicts(&direct),
+        ["\"secure\"", "\"plaintext\"", "\"encrypted\""],
+        "{direct:#}"
+    );
+    for (code, said) in [
+        (ResponseCode::NXDomain, "NXDOMAIN"),
+        (ResponseCode::Refused, "REFUSED"),
+        (ResponseCode::ServFail, "SERVFAIL"),
+    ] {
+        let proxy = DnsProxy::start(
+            upstream(&lab),
+            Behaviour {
+                tamper: Tamper::Root(code),
+                ..Behaviour::default()
+            },
+        )
+        .await;
+        let run = check_via(&lab, &proxy.resolver_arg(), &names, &["--scan", "off"]).await;
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{said}: {}", run.stderr);
+        assert!(
+            lines[0].contains(&proxy.resolver_arg())
+                && lines[0].contains("DNSKEY .")
+                && lines[0].contains(said),
+            "{said}: {}",
+            lines[0]
+        );
+        assert!(
+            !lines[0].contains("--dnssec trust-resolver"),
+            "advises the mode in use: {}",
+            lines[0]
+        );
+        let json = run.json();
+        assert_eq!(verdicts(&json), verdicts(&direct), "{said}: {json:#}");
+        assert_eq!(json["summary"]["setup_errors"], 0, "{said}");
+    }
+}
+
+/// The check's prediction comes true for a domain the resolver refuses as
+/// it refused the root: that row is `resolver-unusable` (the set-up's
+/// fault), not the partner's `dns-refused`; the zone's domain beside it
+/// is audited, so the run is a partner's run and exits 0 or 1, not 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_refused_like_the_root_is_resolver_unusable() {
+    let lab = LabBuilder::new()
+        .mx("good.test", 10, "mx.good.test", good)
+        .start()
+        .await;
+    // Outside the lab zone: the lab's server answers REFUSED.
+    let names = ["good.test", "elsewhere.example"];
+    let direct = check_via(&lab, &lab.dns.resolver_arg(), &names, &["--scan", "off"]).await;
+    assert_eq!(
+        error_kind(domain(&direct.json(), "elsewhere.example")),
+        "dns-refused"
+    );
+    let proxy = DnsProxy::start(
+        upstream(&lab),
+        Behaviour {
+            tamper: Tamper::Root(ResponseCode::Refused),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let run = check_via(&lab, &proxy.resolver_arg(), &names, &["--scan", "off"]).await;
+    let json = run.json();
+    let d = domain(&json, "elsewhere.example");
+    assert_eq!(error_kind(d), "resolver-unusable", "{d:#}");
+    let message = d["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("REFUSED") && message.contains("DNSKEY ."),
+        "{message}"
+    );
+    assert_eq!(domain(&json, "good.test")["verdict"], "secure");
+    assert_eq!(json["summary"]["setup_errors"], 1);
+    assert_eq!(run.code, 1, "one error row below the threshold");
+}
+
+/// `--dnssec validate` from a `--trust-anchor`: a resolver that denies
+/// the root but serves the signed lab zone validates it, so the check
+/// (which asks the anchored zone, not the root) is quiet and the domain
+/// is `protected`/`secure` as through the lab's own server.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolver_without_the_root_validates_from_the_trust_anchor() {
+    let lab = LabBuilder::new()
+        .mx("signed.test", 10, "mx.signed.test", good)
+        .zone(ZoneBuilder::signed)
+        .start()
+        .await;
+    let direct = check_via(&lab, &lab.dns.resolver_arg(), &["signed.test"], &[]).await;
+    let want = domain(&direct.json(), "signed.test")["verdict"].clone();
+    assert_eq!(want, "secure");
+    let proxy = DnsProxy::start(
+        upstream(&lab),
+        Behaviour {
+            tamper: Tamper::Root(ResponseCode::NXDomain),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let run = check_via(&lab, &proxy.resolver_arg(), &["signed.test"], &[]).await;
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let json = run.json();
+    let d = domain(&json, "signed.test");
+    assert_eq!(d["verdict"], want, "{d:#}");
+    assert_eq!(d["dnssec"], "secure", "{d:#}");
+    assert_eq!(run.code, 0);
 }

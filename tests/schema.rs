@@ -404,6 +404,7 @@ fn sample_report() -> Value {
             "verdicts": { "protected": 0, "secure": 0, "encrypted": 0, "partial": 0, "plaintext": 1, "broken": 0, "error": 0, "no-mail": 0 },
             "below_threshold": 1,
             "below_level": 0,
+            "setup_errors": 0,
             "probes": 1,
             "mx_reused": 0,
             "dns_retries": 0,

@@ -124,6 +124,11 @@ pub struct Summary {
     /// without it).
     #[serde(default)]
     pub below_level: usize,
+    /// Domains not audited because of the local set-up, not the domain
+    /// (`resolver-unusable` rows, `ErrorKind::is_setup`). When every
+    /// domain is one, `check` exits 2 (`exit::check`).
+    #[serde(default)]
+    pub setup_errors: usize,
     /// Why the run stopped early, if it did; unfinished domains are
     /// reported with an error of phase `run`.
     pub stopped: Option<StopReason>,
@@ -137,6 +142,15 @@ pub struct Summary {
     /// question's first, over the run (0 in reports written before it).
     #[serde(default)]
     pub dns_retries: usize,
+}
+
+impl Summary {
+    /// No domain could be audited, because of the local set-up (every
+    /// row a set-up error): `check` exits 2, Prometheus says
+    /// `smtptls_run_setup_error 1`. An empty run is not one.
+    pub fn setup_failed(&self) -> bool {
+        self.domains > 0 && self.setup_errors == self.domains
+    }
 }
 
 /// Why a run stopped before every domain was audited.

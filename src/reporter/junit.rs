@@ -4,7 +4,11 @@
 //! (or, with `--fail-level`, whose configuration level is at or below it)
 //! fails, with the verdict and every warn/fail finding as the failure
 //! text, after the verdict and the configuration level (the NCSC-NL axis);
-//! a passing domain carries the same lines in `<system-out>`.
+//! a passing domain carries the same lines in `<system-out>`. A domain
+//! not audited because of the local set-up (`resolver-unusable`,
+//! `ErrorKind::is_setup`) is an `<error>`, counted in the suite's
+//! `errors`, not a `<failure>`: the CI job is broken, not the partner,
+//! and a dashboard must not show every partner failing.
 //!
 //! Both come from the one view ([`crate::report::view`]): the fail rule
 //! is its `Gate` (as for the exit code and the summary), and the finding
@@ -34,7 +38,12 @@ pub struct JunitReporter;
 impl Reporter for JunitReporter {
     fn finish(&mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let fleet = FleetView::new(report);
-        let failures = fleet.domains.iter().filter(|v| v.gate.is_some()).count();
+        let errors = fleet.domains.iter().filter(|v| is_setup_error(v)).count();
+        let failures = fleet
+            .domains
+            .iter()
+            .filter(|v| v.gate.is_some() && !is_setup_error(v))
+            .count();
         let mut w = Writer::new_with_indent(&mut *out, b' ', 2);
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
 
@@ -42,7 +51,7 @@ impl Reporter for JunitReporter {
         suite.push_attribute(("name", "smtptls"));
         suite.push_attribute(("tests", report.domains.len().to_string().as_str()));
         suite.push_attribute(("failures", failures.to_string().as_str()));
-        suite.push_attribute(("errors", "0"));
+        suite.push_attribute(("errors", errors.to_string().as_str()));
         suite.push_attribute(("skipped", "0"));
         suite.push_attribute(("timestamp", xml_chars(&report.generated_at).as_ref()));
         w.write_event(Event::Start(suite))?;
@@ -85,7 +94,14 @@ fn testcase<W: Write>(w: &mut Writer<W>, v: &DomainView<'_>, port: u16) -> io::R
         text.push_str(&line);
     }
     let text = xml_chars(&text);
-    let element = if let Some(gate) = &v.gate {
+    let setup = d.error.as_ref().filter(|e| e.kind.is_setup());
+    let element = if let Some(error) = setup {
+        let mut element = BytesStart::new("error");
+        element.push_attribute(("message", "not audited: the local set-up (resolver) failed"));
+        element.push_attribute(("type", error.kind.as_str()));
+        w.write_event(Event::Start(element))?;
+        "error"
+    } else if let Some(gate) = &v.gate {
         let mut failure = BytesStart::new("failure");
         failure.push_attribute(("message", gate.message().as_str()));
         failure.push_attribute(("type", gate.kind()));
@@ -98,6 +114,11 @@ fn testcase<W: Write>(w: &mut Writer<W>, v: &DomainView<'_>, port: u16) -> io::R
     w.write_event(Event::Text(BytesText::new(&text)))?;
     w.write_event(Event::End(BytesEnd::new(element)))?;
     w.write_event(Event::End(BytesEnd::new("testcase")))
+}
+
+/// Not audited because of the run's set-up: an `<error>`, not a failure.
+fn is_setup_error(v: &DomainView<'_>) -> bool {
+    v.report.error.as_ref().is_some_and(|e| e.kind.is_setup())
 }
 
 /// Warn and fail findings, `WHERE: ID: MESSAGE`, failures first, each
@@ -262,6 +283,48 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
         );
         report.settings.fail_level = Some(crate::vocabulary::NcscLevel::PhaseOut);
         assert!(!render(&report).contains("<failure"));
+    }
+
+    /// A `resolver-unusable` row is the set-up's error, not the
+    /// partner's failure: `<error>`, counted in `errors`, and the other
+    /// rows keep their failures.
+    #[test]
+    fn a_setup_error_is_an_error_not_a_failure() {
+        use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
+        let mut report = fixture::report();
+        let before = render(&report);
+        let doc = roxmltree::Document::parse(&before).expect("well-formed XML");
+        let failures_before: usize = doc
+            .root_element()
+            .attribute("failures")
+            .and_then(|n| n.parse().ok())
+            .expect("failures");
+        report.domains.push(crate::report::DomainReport::failed(
+            "unresolved.example",
+            Failure::new(
+                ErrorPhase::Dns,
+                ErrorKind::ResolverUnusable,
+                "not audited: the resolver failed".to_string(),
+            ),
+        ));
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let suite = doc.root_element();
+        assert_eq!(suite.attribute("errors"), Some("1"));
+        assert_eq!(
+            suite.attribute("failures"),
+            Some(failures_before.to_string().as_str())
+        );
+        let case = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("unresolved.example"))
+            .expect("testcase");
+        let error = case
+            .children()
+            .find(|n| n.has_tag_name("error"))
+            .expect("an <error>");
+        assert_eq!(error.attribute("type"), Some("resolver-unusable"));
+        assert!(!case.children().any(|n| n.has_tag_name("failure")));
     }
 
     #[test]

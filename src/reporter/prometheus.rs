@@ -5,7 +5,11 @@
 //! Families without samples are left out.
 //!
 //! Run: `smtptls_run_domains`, `smtptls_run_below_threshold`,
-//! `smtptls_run_timestamp_seconds`.
+//! `smtptls_run_timestamp_seconds`, `smtptls_run_setup_errors` (domains
+//! not audited because of the local set-up, `resolver-unusable`) and
+//! `smtptls_run_setup_error` (1 when that was every domain: the run, not
+//! the partners, failed; exit 2). An alert on partners should require
+//! `smtptls_run_setup_error == 0`.
 //!
 //! Per domain (label `domain`): `smtptls_domain_verdict{verdict}` (one-hot:
 //! 1 for the verdict, 0 for every other), `smtptls_domain_verdict_rank`
@@ -78,6 +82,9 @@ impl Reporter for PrometheusReporter {
         if let Some(t) = unix_seconds(&report.generated_at) {
             m.run_timestamp.add(&[], t);
         }
+        m.run_setup_errors.add(&[], report.summary.setup_errors);
+        m.run_setup_error
+            .add(&[], flag(report.summary.setup_failed()));
         for (domain, verdict) in &verdicts {
             m.below_threshold
                 .add(&[("domain", domain)], flag(threshold.fails(*verdict)));
@@ -174,6 +181,8 @@ struct Metrics {
     run_domains: Family,
     run_below_threshold: Family,
     run_timestamp: Family,
+    run_setup_errors: Family,
+    run_setup_error: Family,
     verdict: Family,
     verdict_rank: Family,
     below_threshold: Family,
@@ -204,6 +213,14 @@ impl Default for Metrics {
             run_timestamp: Family::new(
                 "smtptls_run_timestamp_seconds",
                 "When the run started (the report's generated_at), in seconds since the Unix epoch.",
+            ),
+            run_setup_errors: Family::new(
+                "smtptls_run_setup_errors",
+                "Domains not audited because of the local set-up (resolver-unusable), not the domain.",
+            ),
+            run_setup_error: Family::new(
+                "smtptls_run_setup_error",
+                "1 when no domain could be audited because of the local set-up (exit code 2), else 0.",
             ),
             verdict: Family::new(
                 "smtptls_domain_verdict",
@@ -279,11 +296,13 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Every family, in output order.
-    fn families(&self) -> [&Family; 20] {
+    fn families(&self) -> [&Family; 22] {
         [
             &self.run_domains,
             &self.run_below_threshold,
             &self.run_timestamp,
+            &self.run_setup_errors,
+            &self.run_setup_error,
             &self.verdict,
             &self.verdict_rank,
             &self.below_threshold,
@@ -435,6 +454,22 @@ mod tests {
         String::from_utf8(out).expect("UTF-8")
     }
 
+    /// Every domain `resolver-unusable`: the run says it failed for its
+    /// set-up, so that an alert can tell it from failing partners; one
+    /// audited domain among them makes it 0 again.
+    #[test]
+    fn a_run_that_audited_nothing_for_its_set_up_says_so() {
+        let mut report = fixture::report();
+        report.summary.domains = 4;
+        report.summary.setup_errors = 4;
+        let text = render(&report);
+        assert!(text.contains("\nsmtptls_run_setup_error 1\n"), "{text}");
+        assert!(text.contains("\nsmtptls_run_setup_errors 4\n"), "{text}");
+        report.summary.setup_errors = 3;
+        let text = render(&report);
+        assert!(text.contains("\nsmtptls_run_setup_error 0\n"), "{text}");
+    }
+
     #[test]
     fn exact_output() {
         let mut report = fixture::report();
@@ -450,6 +485,12 @@ smtptls_run_below_threshold 0
 # HELP smtptls_run_timestamp_seconds When the run started (the report's generated_at), in seconds since the Unix epoch.
 # TYPE smtptls_run_timestamp_seconds gauge
 smtptls_run_timestamp_seconds 1748779200
+# HELP smtptls_run_setup_errors Domains not audited because of the local set-up (resolver-unusable), not the domain.
+# TYPE smtptls_run_setup_errors gauge
+smtptls_run_setup_errors 0
+# HELP smtptls_run_setup_error 1 when no domain could be audited because of the local set-up (exit code 2), else 0.
+# TYPE smtptls_run_setup_error gauge
+smtptls_run_setup_error 0
 # HELP smtptls_domain_verdict The domain's verdict: 1 for the verdict label it has, 0 for every other.
 # TYPE smtptls_domain_verdict gauge
 smtptls_domain_verdict{domain="good.example",verdict="protected"} 0

@@ -635,6 +635,16 @@ impl TableReporter {
                 level.as_str()
             );
         }
+        if s.setup_errors > 0 {
+            // Those rows say nothing about the partners (exit 2 when
+            // they are all there is): keep them apart from the threshold.
+            tail.push(',');
+            units.push(Span::plain(tail));
+            tail = format!(
+                "{} not audited: the resolver is unusable (set-up)",
+                s.setup_errors
+            );
+        }
         units.push(Span::plain(tail));
         lines.extend(wrap_units(
             &units,

@@ -294,61 +294,6 @@ pub struct Resolver {
     retries: Arc<AtomicUsize>,
 }
 
-/// What the start-of-run check of the resolver found ([`Resolver::check`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResolverHealth {
-    /// It serves what the run needs, as far as one question can tell.
-    Usable,
-    /// `--dnssec trust-resolver`: it answered the signed root DNSKEY
-    /// without the AD bit, so it does not validate and every answer will
-    /// count as insecure (no DANE). Worth a notice; the audit goes on.
-    NotValidating { servers: String },
-    /// It cannot serve the keys that validation starts from: every DNSSEC
-    /// verdict would be "bogus" for a reason that is the resolver's, not
-    /// the domain's. The run reports each domain as `resolver-unusable`.
-    Unusable {
-        servers: String,
-        /// The question, e.g. `DNSKEY .`.
-        asked: String,
-        /// What came back, e.g. `NXDOMAIN`.
-        answered: String,
-    },
-}
-
-impl ResolverHealth {
-    /// The one line for stderr, naming the resolver, what it answered and
-    /// what to do; `None` when there is nothing to say.
-    pub fn notice(&self) -> Option<String> {
-        match self {
-            ResolverHealth::Usable => None,
-            ResolverHealth::NotValidating { servers } => Some(format!(
-                "the resolver ({servers}) does not validate DNSSEC: it answered the signed root DNSKEY without the AD bit, so every answer counts as unsigned and DANE is never in effect; use a validating resolver (--resolver) or --dnssec validate"
-            )),
-            ResolverHealth::Unusable {
-                servers,
-                asked,
-                answered,
-            } => Some(format!(
-                "the resolver ({servers}) cannot serve DNSSEC validation: asked {asked}, got {answered}; no domain was audited (each is reported as resolver-unusable). Use a resolver that passes DNSSEC records on (--resolver ADDR), or trust its validation with --dnssec trust-resolver"
-            )),
-        }
-    }
-
-    /// The message of each domain's `resolver-unusable` error.
-    pub fn domain_message(&self) -> Option<String> {
-        match self {
-            ResolverHealth::Unusable {
-                servers,
-                asked,
-                answered,
-            } => Some(format!(
-                "not audited: the resolver ({servers}) cannot serve DNSSEC validation (asked {asked}, got {answered})"
-            )),
-            _ => None,
-        }
-    }
-}
-
 /// How questions are asked, by `--dnssec` mode.
 #[derive(Clone)]
 enum Backend {
@@ -462,107 +407,6 @@ impl Resolver {
                     .collect::<Vec<_>>()
                     .join(", "),
             },
-        })
-    }
-
-    /// Asks once, before any domain, whether the resolver can serve what
-    /// the run needs: the DNSKEY RRset of each zone validation starts from
-    /// (the root, or each `--trust-anchor` zone), validated.
-    ///
-    /// A resolver on a machine without internet that answers NXDOMAIN for
-    /// everything, or a middlebox that strips RRSIGs, would otherwise make
-    /// every domain "DNSSEC bogus" — the resolver's fault reported as each
-    /// partner's. With `--dnssec trust-resolver` nothing is validated
-    /// here: a root that "does not exist" is unusable; a root DNSKEY
-    /// without AD means the resolver does not validate (a notice); any
-    /// other failure (a REFUSED from an authoritative-only server) cannot
-    /// tell, and stays quiet, since the run may not need the root at all.
-    pub async fn check(&self) -> ResolverHealth {
-        let unusable = |zone: &Name, answered: String| ResolverHealth::Unusable {
-            servers: self.servers.clone(),
-            asked: format!("DNSKEY {zone}"),
-            answered,
-        };
-        match &self.backend {
-            Backend::Validating(_) => {
-                // The keys, then a record they sign: an RRset made only of
-                // anchored keys validates even without its RRSIGs, so the
-                // SOA is what shows a resolver that strips them.
-                let questions = self
-                    .anchor_zones
-                    .iter()
-                    .flat_map(|zone| [(zone, RecordType::DNSKEY), (zone, RecordType::SOA)]);
-                for (zone, rtype) in questions {
-                    let (answer, _, dnssec) = self.query_with_cname(&zone.to_ascii(), rtype).await;
-                    if matches!(answer, Answer::Records(_)) && dnssec == Dnssec::Secure {
-                        continue;
-                    }
-                    // The validator only says "bogus"; what the resolver
-                    // really sent (NXDOMAIN, keys without RRSIGs) is what
-                    // tells the user what is wrong.
-                    let answered = match self.plain_look(zone, rtype).await {
-                        Some(what) => what,
-                        None => match answer {
-                            Answer::Failed(failure) => failure.to_string(),
-                            _ => format!("an answer that does not validate ({dnssec:?})"),
-                        },
-                    };
-                    return ResolverHealth::Unusable {
-                        servers: self.servers.clone(),
-                        asked: format!("{rtype} {zone}"),
-                        answered,
-                    };
-                }
-                ResolverHealth::Usable
-            }
-            Backend::TrustAd { .. } => {
-                let root = Name::root();
-                let (answer, _, dnssec) = self
-                    .query_with_cname(&root.to_ascii(), RecordType::DNSKEY)
-                    .await;
-                match (answer, dnssec) {
-                    (Answer::NxDomain, _) => unusable(&root, "NXDOMAIN".to_string()),
-                    (Answer::Records(_), Dnssec::Secure) => ResolverHealth::Usable,
-                    (Answer::Records(_), _) => ResolverHealth::NotValidating {
-                        servers: self.servers.clone(),
-                    },
-                    _ => ResolverHealth::Usable,
-                }
-            }
-        }
-    }
-
-    /// What the servers answer to `DNSKEY zone` when nothing validates:
-    /// for the check's message. `None` if even that cannot be asked.
-    async fn plain_look(&self, zone: &Name, rtype: RecordType) -> Option<String> {
-        let plain = Resolver::with_keys(
-            &ResolverSettings {
-                dnssec: DnssecMode::TrustResolver,
-                trust_anchors: Vec::new(),
-                ..self.settings.clone()
-            },
-            Vec::new(),
-        )
-        .ok()?;
-        let Backend::TrustAd { clients, timeout } = &plain.backend else {
-            return None;
-        };
-        let response = match send_query(clients, *timeout, zone, rtype, true).await {
-            Ok(response) => response,
-            Err(failure) => return Some(failure.to_string()),
-        };
-        if response.metadata.response_code == ResponseCode::NXDomain {
-            return Some("NXDOMAIN".to_string());
-        }
-        let has = |rtype: RecordType| response.answers.iter().any(|r| r.record_type() == rtype);
-        Some(match (has(rtype), has(RecordType::RRSIG)) {
-            (false, _) => format!("no {rtype} records"),
-            (true, false) => {
-                format!("{rtype} records without their RRSIG signatures (stripped on the way?)")
-            }
-            (true, true) => {
-                format!("{rtype} records whose signatures do not validate against the trust anchor")
-            }
         })
     }
 
@@ -1194,8 +1038,10 @@ pub(crate) fn classify_exchange(name: &Name) -> Exchange {
 
 #[cfg(test)]
 mod budget_tests;
+mod health;
 mod tcp;
 pub(crate) mod trust_anchor;
+pub use health::{CheckFailure, ResolverHealth};
 use trust_anchor::{dnskey_anchor_owners, ds_anchors, read_anchor_file, trust_anchors};
 
 #[cfg(test)]

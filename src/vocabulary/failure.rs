@@ -141,6 +141,15 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    /// A failure of the local set-up (the resolver smtptls was given),
+    /// not of the domain: the row says nothing about the partner, and a
+    /// run made only of such rows exits 2.
+    pub fn is_setup(self) -> bool {
+        matches!(self, ErrorKind::ResolverUnusable)
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -21,7 +21,11 @@
 //!   but lack the asked type answer NOERROR with no answer and the SOA in the
 //!   authority section (NODATA);
 //! - names outside `test.` answer REFUSED (it is an authoritative server, not
-//!   a resolver);
+//!   a resolver), except the root itself, which answers NOERROR without
+//!   records: smtptls's start-of-run check of `--dnssec trust-resolver`
+//!   reads a root that is refused as a resolver that does not serve the
+//!   public DNS (a notice on stderr), and the lab stands for a resolver
+//!   that does (`DnsProxy`'s `Tamper::Root` makes one that does not);
 //! - `servfail`/`blackhole` subtrees win over records at the same names;
 //! - [`TestDns::queries`] counts every query that reached the server,
 //!   including those a validating resolver makes on its own (DNSKEY, DS, NS),
@@ -544,6 +548,9 @@ impl LabHandler {
             && !under(&self.authentic)
         {
             return error_response(request, response_handle, ResponseCode::NXDomain).await;
+        }
+        if qname.is_some_and(|qname| qname.is_root()) {
+            return error_response(request, response_handle, ResponseCode::NoError).await;
         }
         let dnssec_ok = request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
         if under(&self.authentic) && dnssec_ok {

@@ -64,6 +64,11 @@ pub enum Tamper {
     /// Answer NXDOMAIN to everything, the root included: a resolver on a
     /// machine without internet.
     NxdomainEverything,
+    /// Answer every question about the root (`.`) with this response code
+    /// and pass the rest on: a resolver that serves only private zones
+    /// (unbound's `local-zone: "." static` gives NXDOMAIN; one without the
+    /// root's servers REFUSED or SERVFAIL).
+    Root(ResponseCode),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -254,11 +259,18 @@ async fn serve_tcp(
 
 /// An answer the proxy makes itself instead of asking upstream.
 fn own_answer(query: &[u8], tamper: Tamper) -> Option<Vec<u8>> {
-    if tamper != Tamper::NxdomainEverything {
+    let code = match tamper {
+        Tamper::NxdomainEverything => ResponseCode::NXDomain,
+        Tamper::Root(code) => code,
+        Tamper::None | Tamper::StripRrsigs => return None,
+    };
+    let mut reply = reply_to(query)?;
+    if matches!(tamper, Tamper::Root(_))
+        && !reply.queries.first().is_some_and(|q| q.name().is_root())
+    {
         return None;
     }
-    let mut reply = reply_to(query)?;
-    reply.metadata.response_code = ResponseCode::NXDomain;
+    reply.metadata.response_code = code;
     reply.to_vec().ok()
 }
 

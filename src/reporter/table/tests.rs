@@ -997,3 +997,25 @@ fn with_colour_only_our_own_escapes_reach_the_terminal() {
         .collect();
     assert!(raw.is_empty(), "raw {raw:?}");
 }
+
+/// Rows not audited because of the resolver are counted apart in the
+/// summary, as the set-up's, not hidden among the partners below the
+/// threshold; a run without them says nothing of the kind.
+#[test]
+fn the_summary_counts_the_domains_the_set_up_kept_from_being_audited() {
+    let mut report = run(vec![healthy(), error()]);
+    // The summary may wrap: read it as words.
+    let words = |report: &Report| {
+        let text = render(report, 100, false, false);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert!(!words(&report).contains("set-up"), "{}", words(&report));
+    report.summary.setup_errors = 1;
+    assert!(
+        words(&report).contains(
+            "2 domains: 1 protected, 1 error; 1 below the threshold (encrypted), 1 not audited: the resolver is unusable (set-up)"
+        ),
+        "{}",
+        words(&report)
+    );
+}
