@@ -865,7 +865,7 @@ impl Tally {
         if gate.level_fails(d) {
             self.below_level += 1;
         }
-        if d.error.as_ref().is_some_and(|e| e.kind.is_setup()) {
+        if d.setup_failure().is_some() {
             self.setup_errors += 1;
         }
     }

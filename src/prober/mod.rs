@@ -83,6 +83,12 @@ impl fmt::Display for Phase {
 pub enum ProbeErrorKind {
     #[error("connection refused")]
     ConnectionRefused,
+    /// The connect failed at once with "network unreachable": this
+    /// machine has no route towards the address (no default route, no
+    /// IPv6 connectivity). The local set-up, not the partner, when every
+    /// address fails so.
+    #[error("no route from here to the address's network")]
+    NoRoute,
     #[error("timed out after {}", secs(*.0))]
     Timeout(Duration),
     #[error("connection closed by the server")]
@@ -262,6 +268,7 @@ fn io_error(e: &std::io::Error) -> ProbeErrorKind {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::ConnectionRefused => ProbeErrorKind::ConnectionRefused,
+        K::NetworkUnreachable => ProbeErrorKind::NoRoute,
         K::ConnectionReset | K::ConnectionAborted => ProbeErrorKind::Reset,
         K::UnexpectedEof | K::BrokenPipe => ProbeErrorKind::Closed,
         _ => ProbeErrorKind::Network(e.to_string()),
@@ -562,6 +569,7 @@ impl ProbeErrorKind {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ProbeErrorKind::ConnectionRefused => ErrorKind::ConnectionRefused,
+            ProbeErrorKind::NoRoute => ErrorKind::NoRoute,
             ProbeErrorKind::Timeout(_) => ErrorKind::Timeout,
             ProbeErrorKind::Closed => ErrorKind::Closed,
             ProbeErrorKind::Reset => ErrorKind::Reset,
@@ -575,5 +583,24 @@ impl ProbeErrorKind {
             ProbeErrorKind::Skipped => ErrorKind::Skipped,
             ProbeErrorKind::NotProbed(_) => ErrorKind::NotProbed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Network unreachable" at connect is this machine's missing route,
+    /// a set-up error; the other connect failures stay the partner's.
+    #[test]
+    fn network_unreachable_is_no_route_and_a_set_up_error() {
+        use std::io::{Error, ErrorKind as K};
+        let kind = io_error(&Error::from(K::NetworkUnreachable));
+        assert_eq!(kind, ProbeErrorKind::NoRoute);
+        assert_eq!(kind.kind(), ErrorKind::NoRoute);
+        assert!(kind.kind().is_setup() && kind.kind().is_transient());
+        let refused = io_error(&Error::from(K::ConnectionRefused));
+        assert!(!refused.kind().is_setup());
+        assert!(!io_error(&Error::from(K::HostUnreachable)).kind().is_setup());
     }
 }

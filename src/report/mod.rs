@@ -125,8 +125,9 @@ pub struct Summary {
     #[serde(default)]
     pub below_level: usize,
     /// Domains not audited because of the local set-up, not the domain
-    /// (`resolver-unusable` rows, `ErrorKind::is_setup`). When every
-    /// domain is one, `check` exits 2 (`exit::check`).
+    /// (`DomainReport::setup_failure`: `resolver-unusable` rows, and rows
+    /// whose every address failed with `no-route`). When every domain is
+    /// one, `check` exits 2 (`exit::check`).
     #[serde(default)]
     pub setup_errors: usize,
     /// Why the run stopped early, if it did; unfinished domains are
@@ -217,6 +218,25 @@ impl DomainReport {
             findings: Vec::new(),
             error: None,
         }
+    }
+
+    /// Why the local set-up, not the partner, kept this row from being
+    /// audited, if it did: the domain's own error is a set-up one (the
+    /// resolver failed as the start-of-run check predicted), or every
+    /// probed address failed with one (no route from this machine). The
+    /// one rule behind `summary.setup_errors`, JUnit's `<error>` and exit
+    /// 2.
+    pub fn setup_failure(&self) -> Option<ErrorKind> {
+        if let Some(e) = self.error.as_ref().filter(|e| e.kind.is_setup()) {
+            return Some(e.kind);
+        }
+        let mut kinds = self
+            .mx
+            .iter()
+            .flat_map(|m| m.addresses.iter())
+            .map(|a| a.error.as_ref().map(|e| e.kind).filter(|k| k.is_setup()));
+        let first = kinds.next()??;
+        kinds.all(|k| k == Some(first)).then_some(first)
     }
 
     /// A row for a domain that could not be audited at all.

@@ -363,3 +363,55 @@ fn the_reexport_detector_finds_every_spelling() {
         vec![(3, "protection")]
     );
 }
+
+/// A row is a set-up error when its own error is one, or when every
+/// probed address failed with `no-route`; one address the machine could
+/// reach, or a partner's own failure, makes it the partner's row again.
+#[test]
+fn a_row_is_a_set_up_error_only_when_nothing_was_reachable_from_here() {
+    let failed = |kind| {
+        Some(Failure::new(
+            ErrorPhase::Connect,
+            kind,
+            "network unreachable".to_string(),
+        ))
+    };
+    let row = |kinds: &[Option<ErrorKind>]| {
+        let mut d = fixture::report();
+        d.mx.truncate(1);
+        let template = d.mx[0].addresses[0].clone();
+        d.mx[0].addresses = kinds
+            .iter()
+            .map(|k| AddressReport {
+                error: k.and_then(failed),
+                ..template.clone()
+            })
+            .collect();
+        d
+    };
+    let no_route = Some(ErrorKind::NoRoute);
+    assert_eq!(
+        row(&[no_route, no_route]).setup_failure(),
+        Some(ErrorKind::NoRoute)
+    );
+    assert_eq!(row(&[no_route, None]).setup_failure(), None);
+    assert_eq!(
+        row(&[no_route, Some(ErrorKind::ConnectionRefused)]).setup_failure(),
+        None
+    );
+    assert_eq!(row(&[]).setup_failure(), None, "no address, no claim");
+    let unusable = DomainReport::failed(
+        "d.example",
+        Failure::new(
+            ErrorPhase::Dns,
+            ErrorKind::ResolverUnusable,
+            "not audited".to_string(),
+        ),
+    );
+    assert_eq!(unusable.setup_failure(), Some(ErrorKind::ResolverUnusable));
+    let nxdomain = DomainReport::failed(
+        "d.example",
+        Failure::new(ErrorPhase::Dns, ErrorKind::Nxdomain, "gone".to_string()),
+    );
+    assert_eq!(nxdomain.setup_failure(), None);
+}

@@ -31,7 +31,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use super::Reporter;
 use crate::report::Report;
 use crate::report::view::{DomainView, FleetView, Naming};
-use crate::vocabulary::Severity;
+use crate::vocabulary::{ErrorKind, Severity};
 
 pub struct JunitReporter;
 
@@ -94,11 +94,14 @@ fn testcase<W: Write>(w: &mut Writer<W>, v: &DomainView<'_>, port: u16) -> io::R
         text.push_str(&line);
     }
     let text = xml_chars(&text);
-    let setup = d.error.as_ref().filter(|e| e.kind.is_setup());
-    let element = if let Some(error) = setup {
+    let element = if let Some(kind) = d.setup_failure() {
         let mut element = BytesStart::new("error");
-        element.push_attribute(("message", "not audited: the local set-up (resolver) failed"));
-        element.push_attribute(("type", error.kind.as_str()));
+        let message = match kind {
+            ErrorKind::NoRoute => "not audited: no route from this machine to any MX address",
+            _ => "not audited: the local set-up (resolver) failed",
+        };
+        element.push_attribute(("message", message));
+        element.push_attribute(("type", kind.as_str()));
         w.write_event(Event::Start(element))?;
         "error"
     } else if let Some(gate) = &v.gate {
@@ -118,7 +121,7 @@ fn testcase<W: Write>(w: &mut Writer<W>, v: &DomainView<'_>, port: u16) -> io::R
 
 /// Not audited because of the run's set-up: an `<error>`, not a failure.
 fn is_setup_error(v: &DomainView<'_>) -> bool {
-    v.report.error.as_ref().is_some_and(|e| e.kind.is_setup())
+    v.report.setup_failure().is_some()
 }
 
 /// Warn and fail findings, `WHERE: ID: MESSAGE`, failures first, each
@@ -324,6 +327,38 @@ nx.example: dns.nxdomain: the domain does not exist</failure>
             .find(|n| n.has_tag_name("error"))
             .expect("an <error>");
         assert_eq!(error.attribute("type"), Some("resolver-unusable"));
+        assert!(!case.children().any(|n| n.has_tag_name("failure")));
+    }
+
+    /// A domain none of whose MX addresses had a route from here is an
+    /// `<error type="no-route">` too: the machine's fault, not a failing
+    /// partner.
+    #[test]
+    fn a_domain_unreachable_from_here_is_an_error_not_a_failure() {
+        use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
+        let mut report = fixture::report();
+        let mut d = report.domains[1].clone();
+        d.domain = "noroute.example".into();
+        for a in d.mx.iter_mut().flat_map(|m| m.addresses.iter_mut()) {
+            a.error = Some(Failure::new(
+                ErrorPhase::Connect,
+                ErrorKind::NoRoute,
+                "no route from here to the address's network".to_string(),
+            ));
+        }
+        report.domains.push(d);
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+        let case = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("noroute.example"))
+            .expect("testcase");
+        let error = case
+            .children()
+            .find(|n| n.has_tag_name("error"))
+            .expect("an <error>");
+        assert_eq!(error.attribute("type"), Some("no-route"));
         assert!(!case.children().any(|n| n.has_tag_name("failure")));
     }
 

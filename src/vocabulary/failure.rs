@@ -100,6 +100,8 @@ error_kinds! {
     Localhost = "localhost",
     // SMTP and TLS (the probe's phases)
     ConnectionRefused = "connection-refused",
+    /// "Network unreachable" at connect: no route from this machine.
+    NoRoute = "no-route",
     Timeout = "timeout",
     Closed = "closed",
     Reset = "reset",
@@ -134,6 +136,7 @@ impl ErrorKind {
             ErrorKind::DnsTimeout
                 | ErrorKind::DnsServfail
                 | ErrorKind::ResolverUnusable
+                | ErrorKind::NoRoute
                 | ErrorKind::Deadline
                 | ErrorKind::Interrupted
                 | ErrorKind::Internal
@@ -142,11 +145,12 @@ impl ErrorKind {
 }
 
 impl ErrorKind {
-    /// A failure of the local set-up (the resolver smtptls was given),
-    /// not of the domain: the row says nothing about the partner, and a
-    /// run made only of such rows exits 2.
+    /// A failure of the local set-up (the resolver smtptls was given, or
+    /// no route from this machine), not of the domain: the row says
+    /// nothing about the partner, and a run made only of such rows exits
+    /// 2 (`DomainReport::setup_failure` applies it to a row).
     pub fn is_setup(self) -> bool {
-        matches!(self, ErrorKind::ResolverUnusable)
+        matches!(self, ErrorKind::ResolverUnusable | ErrorKind::NoRoute)
     }
 }
 
