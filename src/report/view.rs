@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{
-    AddressReport, DaneResult, DeliveryResult, Dnssec, DomainReport, MxReport, RecordState, Report,
+    AddressReport, DaneResult, DeliveryResult, Dnssec, DomainReport, RecordState, Report,
     RunSettings,
 };
 use crate::vocabulary::{
@@ -622,11 +622,6 @@ impl<'a> FleetView<'a> {
         order.sort_by(|&a, &b| key(a).cmp(&key(b)));
         order
     }
-}
-
-/// The MX host of a row by name (for outputs that hold a host name).
-pub fn host<'a>(d: &'a DomainReport, name: &str) -> Option<&'a MxReport> {
-    d.mx.iter().find(|m| m.host == name)
 }
 
 #[cfg(test)]
