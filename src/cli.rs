@@ -52,6 +52,12 @@ pub enum Command {
     /// Explain a finding id: what it means, why it matters and its usual
     /// fix. Without an ID, list every id with its meaning.
     Explain(ExplainArgs),
+    /// Show every verdict, offline: audit ten made-up `.test` domains on
+    /// a lab this command starts on loopback (DNS with DNSSEC, SMTP,
+    /// MTA-STS over HTTPS, a private CA). With --serve, keep the lab up and
+    /// print the command lines that reach it.
+    #[cfg(feature = "lab")]
+    Demo(DemoArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -102,6 +108,65 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[cfg(feature = "lab")]
+const DEMO_AFTER_HELP: &str = "The demo takes no audit flags (--resolver, --connect-to, --ca-file, …): \
+it audits its own lab and nothing else. `smtptls demo --serve` prints the `check` command lines \
+that reach the lab, to add your own flags to.\n\n\
+Exit codes: 0 every domain showed the verdict it is there to show; 1 one did not (a bug: \
+stderr says which); 2 the lab could not start (no loopback, no temporary directory).";
+
+/// `smtptls demo`: the output flags of `check`, and `--serve`.
+#[cfg(feature = "lab")]
+#[derive(Debug, Args)]
+#[command(after_help = DEMO_AFTER_HELP, args_override_self = true)]
+pub struct DemoArgs {
+    /// Keep the lab running until Ctrl-C or SIGTERM, and print the command
+    /// lines (check, policy, diff, the HTML page) that reach it.
+    #[arg(long)]
+    pub serve: bool,
+
+    /// Output format of the audit, as for `check`.
+    #[arg(long, value_enum, default_value_t = Format::Table, conflicts_with = "serve")]
+    pub format: Format,
+
+    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Table: list every finding of every address, not only the problems.
+    #[arg(short, long, conflicts_with = "serve")]
+    pub verbose: bool,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "serve")]
+    pub output: Option<PathBuf>,
+}
+
+#[cfg(feature = "lab")]
+impl DemoArgs {
+    /// The `check` arguments (after `check`) that give this demo's output
+    /// for the lab reached by `lab_args`.
+    pub fn check_args(&self, lab_args: Vec<String>, domains: &[&str]) -> Vec<String> {
+        use clap::ValueEnum;
+        let mut args = lab_args;
+        if let Some(value) = self.format.to_possible_value() {
+            args.extend(["--format".to_string(), value.get_name().to_string()]);
+        }
+        if let Some(value) = self.color.to_possible_value() {
+            args.extend(["--color".to_string(), value.get_name().to_string()]);
+        }
+        if self.verbose {
+            args.push("--verbose".to_string());
+        }
+        if let Some(path) = &self.output {
+            args.extend(["--output".to_string(), path.display().to_string()]);
+        }
+        args.push("--".to_string());
+        args.extend(domains.iter().map(|d| d.to_string()));
+        args
+    }
 }
 
 const EXPLAIN_EXIT_CODES: &str =

@@ -21,6 +21,8 @@
 pub mod audit;
 pub mod cli;
 pub mod crypto;
+#[cfg(feature = "lab")]
+pub mod demo;
 pub mod diff;
 pub mod domain;
 pub mod exit;
@@ -29,6 +31,8 @@ pub mod fetch;
 pub mod fuzzing;
 pub mod input;
 pub mod inspector;
+#[cfg(feature = "lab")]
+pub mod lab;
 pub mod mta_config;
 pub mod options;
 pub mod prober;

@@ -26,11 +26,23 @@ fn main() -> std::process::ExitCode {
     raise_open_files_limit();
     match run(cli) {
         Ok(code) => code.into(),
+        // A reader that stopped reading (`smtptls explain | head`) wants
+        // no more output and no complaint about it, as with other tools.
+        Err(err) if closed_pipe(&err) => ExitCode::Ok.into(),
         Err(err) => {
             eprintln!("smtptls: error: {}", shown(&message(&err)));
             ExitCode::Usage.into()
         }
     }
+}
+
+/// True when the error is a write to a pipe whose reader has gone.
+fn closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Raises the soft limit of open files to the hard one (at most 65,536).
@@ -97,6 +109,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tlsrpt(args) => tlsrpt(*args),
         Command::Diff(args) => diff(*args),
         Command::Explain(args) => explain(&args),
+        #[cfg(feature = "lab")]
+        Command::Demo(args) => demo(&args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -114,6 +128,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    check_each(args, |_| {})
+}
+
+/// `check`, with `seen` shown each domain as it completes.
+fn check_each(args: CheckArgs, mut seen: impl FnMut(&DomainReport)) -> anyhow::Result<ExitCode> {
     let options = args.options()?;
     let jobs = jobs(&args.audit)?;
     let mut out = output(args.output.as_deref())?;
@@ -130,6 +149,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Rows::Keep
     };
     let report = audit(&args.audit, options, jobs, rows, |domain| {
+        seen(domain);
         if write_error.is_none() {
             write_error = reporter.domain_done(domain, &mut out).err();
         }
@@ -143,6 +163,118 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     out.flush().context("cannot write the report")?;
     notice(exit::stop_notice(report.summary.stopped));
     Ok(exit::check(&report.summary))
+}
+
+/// `smtptls demo`. The world's servers run on a runtime of their own,
+/// which keeps serving while `check` runs its audit on its own runtime:
+/// the demo is `check` with the world's flags, word for word the line
+/// `--serve` prints, so the two cannot disagree.
+#[cfg(feature = "lab")]
+fn demo(args: &smtptls::cli::DemoArgs) -> anyhow::Result<ExitCode> {
+    use smtptls::demo::{DOMAINS, Demo};
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let world = runtime
+        .block_on(Demo::start())
+        .context("cannot start the demo lab on loopback")?;
+    if args.serve {
+        return serve_demo(&runtime, &world);
+    }
+    let domains: Vec<&str> = Demo::domains().collect();
+    let line = std::iter::once("smtptls".to_string())
+        .chain(std::iter::once("check".to_string()))
+        .chain(args.check_args(world.lab_args(), &domains));
+    let check_args = match Cli::try_parse_from(line)?.command {
+        Command::Check(check_args) => *check_args,
+        _ => anyhow::bail!("the demo's check line did not parse as `check`"),
+    };
+    // The intro and the closing hint go with a table on the terminal or
+    // a pipe; anything else (JSON, a file) stays what `check` writes.
+    let beside_table = args.output.is_none() && args.format == smtptls::reporter::Format::Table;
+    if beside_table {
+        writeln!(std::io::stdout(), "{}\n", smtptls::demo::INTRO)?;
+    }
+    let mut shown = Vec::new();
+    let code = check_each(check_args, |d| shown.push((d.domain.clone(), d.verdict)))?;
+    if code == ExitCode::Setup {
+        return Ok(code);
+    }
+    if beside_table {
+        writeln!(std::io::stdout(), "\n{}", smtptls::demo::OUTRO)?;
+    }
+    let mut missed = 0;
+    for domain in &DOMAINS {
+        let got = shown.iter().find(|(name, _)| name == domain.name);
+        if got.map(|(_, v)| *v) != Some(domain.shows) {
+            missed += 1;
+            notice(Some(&format!(
+                "demo: {} showed {}, not {} ({}): please report this",
+                domain.name,
+                got.map_or("nothing", |(_, v)| v.as_str()),
+                domain.shows.as_str(),
+                domain.setup,
+            )));
+        }
+    }
+    drop(world);
+    Ok(if missed == 0 {
+        ExitCode::Ok
+    } else {
+        ExitCode::BelowThreshold
+    })
+}
+
+/// `smtptls demo --serve`: the command lines that reach the world, then
+/// the world keeps serving until Ctrl-C or SIGTERM. Dropping it removes
+/// its temporary directory.
+#[cfg(feature = "lab")]
+fn serve_demo(
+    runtime: &tokio::runtime::Runtime,
+    world: &smtptls::demo::Demo,
+) -> anyhow::Result<ExitCode> {
+    use smtptls::demo::{Demo, shell_line};
+    let program = program_name();
+    let mut out = std::io::stdout().lock();
+    let domains: Vec<&str> = Demo::domains().collect();
+    writeln!(
+        out,
+        "smtptls demo: the lab is up on loopback until Ctrl-C (or `kill {}`).\n\
+         Its domains: {}.\n\
+         Its CA and the zone's trust anchor are in {}, removed when it stops.",
+        std::process::id(),
+        domains.join(" "),
+        world.dir().display(),
+    )?;
+    for example in world.examples() {
+        writeln!(
+            out,
+            "\n# {}\n{}",
+            example.what,
+            shell_line(&program, &example.args)
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    runtime.block_on(stop_signal(None));
+    eprintln!("smtptls demo: stopped; {} removed", world.dir().display());
+    Ok(ExitCode::Ok)
+}
+
+/// How the printed command lines name this program: `smtptls` when that
+/// is what PATH finds, else the path it was run by.
+#[cfg(feature = "lab")]
+fn program_name() -> String {
+    let Ok(me) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "smtptls".to_string();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .any(|dir| std::fs::canonicalize(dir.join("smtptls")).is_ok_and(|found| found == me))
+    });
+    if on_path {
+        "smtptls".to_string()
+    } else {
+        me.display().to_string()
+    }
 }
 
 /// The jobs of the run, after saying what the list came to.

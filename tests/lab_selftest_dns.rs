@@ -1,10 +1,8 @@
-//! Proves the lab DNS server (tests/lab/dns.rs) answers the way the
+//! Proves the lab DNS server (src/lab/dns.rs) answers the way the
 //! end-to-end tests will rely on, using the same resolver library as the
 //! tool, and documents how hickory-resolver 0.26 reports each outcome.
 
-#[path = "lab/dns.rs"]
-#[allow(dead_code)]
-mod dns;
+use smtptls::lab::dns;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;

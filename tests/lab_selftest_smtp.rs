@@ -1,12 +1,7 @@
 //! Self-test of the lab's PKI and SMTP server, driven by a raw client.
 #![allow(dead_code)]
 
-#[path = "lab/pki.rs"]
-mod pki;
-#[path = "lab/server.rs"]
-mod server;
-#[path = "lab/smtp.rs"]
-mod smtp;
+use smtptls::lab::{pki, smtp};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -28,9 +28,16 @@ const LAYERS: &[(&str, &[&str])] = &[
         "outputs and inputs",
         &["reporter", "mta_config", "input", "tlsrpt_input"],
     ),
-    ("wiring", &["audit"]),
+    // The lab stands for the rest of the Internet: peers that know
+    // nothing of the tool (see `self_contained`), used by the demo.
+    ("the lab (peers on loopback)", &["lab"]),
+    ("wiring", &["audit", "demo"]),
     ("command line", &["cli", "exit", "fuzzing"]),
 ];
+
+/// Modules that import no other module of the crate: the lab's peers
+/// must behave like real servers, not consult the code they test.
+const SELF_CONTAINED: &[&str] = &["lab"];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS
@@ -233,6 +240,18 @@ fn no_import_climbs_a_layer() {
         "imports that point up a layer:\n  {}",
         climbs.join("\n  ")
     );
+}
+
+#[test]
+fn the_lab_imports_nothing_of_the_tool() {
+    let graph = graph();
+    for module in SELF_CONTAINED {
+        let imports = graph.get(*module).cloned().unwrap_or_default();
+        assert!(
+            imports.is_empty(),
+            "{module} must stay self-contained, but imports {imports:?}"
+        );
+    }
 }
 
 /// The first cycle of `graph` (a path that ends where it starts), if any:

@@ -1,6 +1,6 @@
 //! The human table from the real binary against the lab: one run over
 //! domains that show each kind of row, snapshot-tested (insta) at the lab's
-//! 100 columns (README's quick start is this output); the width from
+//! 100 columns (the README's quick start shows `smtptls demo`, tests/demo.rs); the width from
 //! `COLUMNS`; colour that changes nothing but colour; `-v`. Ports vary per
 //! run and are redacted. The layout itself at 80, 120 and 200 columns is
 //! snapshot-tested on hand-built reports in `src/reporter/table/tests.rs`.

@@ -150,6 +150,28 @@ impl HttpsServer {
     /// first match wins) with `cert` until dropped.
     pub async fn start(cert: ServerCert, routes: Vec<(String, Response)>) -> Self {
         let (listener, addr) = bind_loopback("HTTPS server").await;
+        Self::run(listener, addr, cert, routes)
+    }
+
+    /// Binds `addr` (on 127.0.0.0/8 or ::1) and serves as
+    /// [`HttpsServer::start`].
+    pub async fn start_on(
+        addr: SocketAddr,
+        cert: ServerCert,
+        routes: Vec<(String, Response)>,
+    ) -> io::Result<Self> {
+        super::server::may_listen_on(addr.ip())?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self::run(listener, addr, cert, routes))
+    }
+
+    fn run(
+        listener: tokio::net::TcpListener,
+        addr: SocketAddr,
+        cert: ServerCert,
+        routes: Vec<(String, Response)>,
+    ) -> Self {
         let shared = Arc::new(Shared {
             tls: TlsAcceptor::from(cert.server_config()),
             routes,

@@ -263,6 +263,9 @@ impl ZoneBuilder {
     /// [`ZoneBuilder::start`] on `ip`: loopback, or the address of a
     /// network namespace the caller made and runs in (the WAN benchmark).
     pub async fn start_on(self, ip: Ipv4Addr) -> TestDns {
+        if let Err(e) = super::server::may_listen_on(ip.into()) {
+            panic!("lab DNS: {e}");
+        }
         let (zone, trust_anchor) = self.build_zone();
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&name(ORIGIN)), vec![Arc::new(zone)]);

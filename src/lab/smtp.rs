@@ -241,19 +241,16 @@ impl SmtpServer {
     /// on IPv6 too) and serves every connection with `behaviour` until
     /// dropped.
     pub async fn start_on(addr: SocketAddr, behaviour: Behaviour) -> io::Result<Self> {
-        assert!(
-            addr.ip().is_loopback(),
-            "the lab SMTP server listens on loopback only, not {addr}"
-        );
+        super::server::may_listen_on(addr.ip())?;
         Self::serve_on(addr, behaviour).await
     }
 
     /// Binds `addr`, an address of a network namespace the caller made
     /// for itself (the WAN benchmark's, behind a veth pair with netem), and
-    /// serves as [`SmtpServer::start_on`]. Only for a process that runs
-    /// inside that namespace: nothing outside it can reach the address.
+    /// serves as [`SmtpServer::start_on`], which it is: outside such a
+    /// namespace only loopback is accepted.
     pub async fn start_in_netns(addr: SocketAddr, behaviour: Behaviour) -> io::Result<Self> {
-        Self::serve_on(addr, behaviour).await
+        Self::start_on(addr, behaviour).await
     }
 
     async fn serve_on(addr: SocketAddr, behaviour: Behaviour) -> io::Result<Self> {

@@ -2,7 +2,8 @@
 //! once: the loopback port, the accept loop, the log of what they heard.
 //! What differs between them is only what a connection gets.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,6 +20,33 @@ pub async fn bind_loopback(server: &str) -> (TcpListener, SocketAddr) {
         .local_addr()
         .unwrap_or_else(|e| panic!("local address of the lab {server}: {e}"));
     (listener, addr)
+}
+
+/// Whether the lab may listen on `ip`: on 127.0.0.0/8 and ::1 always; on
+/// any other address only inside a network namespace of the process's
+/// own (the WAN benchmark's, behind a veth pair), where nothing outside
+/// can reach it. The lab stands for the Internet: it must never answer
+/// anyone else's network.
+pub fn may_listen_on(ip: IpAddr) -> io::Result<()> {
+    if ip.is_loopback() || in_own_network_namespace() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("the lab listens on loopback only, not {ip}"),
+    ))
+}
+
+/// True when this process's network namespace is not the one of PID 1
+/// (the host's). Where either cannot be read, it is taken as the host's.
+fn in_own_network_namespace() -> bool {
+    match (
+        std::fs::read_link("/proc/self/ns/net"),
+        std::fs::read_link("/proc/1/ns/net"),
+    ) {
+        (Ok(own), Ok(host)) => own != host,
+        _ => false,
+    }
 }
 
 /// A loopback port that was free a moment ago and has no listener now:
