@@ -179,9 +179,8 @@ pub struct InputInfo {
     pub name: String,
     pub header: Header,
     pub rows: usize,
-    /// The SMTP ports of the rows' addresses, and the modes of their
-    /// protocol scans: the settings an NDJSON report still shows.
-    pub ports: Vec<u16>,
+    /// The modes of the rows' protocol scans: the setting an NDJSON
+    /// report still shows.
     pub scans: Vec<ScanMode>,
 }
 
@@ -193,13 +192,9 @@ pub fn read_input(
 ) -> Result<InputInfo, ReadError> {
     let name = input.name();
     let mut rows = 0usize;
-    let mut ports = Vec::new();
     let mut scans = Vec::new();
     let mut on_row = |row: DomainReport, _line: usize| {
         for a in row.mx.iter().flat_map(|m| m.addresses.iter()) {
-            if !ports.contains(&a.port) {
-                ports.push(a.port);
-            }
             if let Some(mode) = a.scan.as_ref().map(|s| s.mode)
                 && !scans.contains(&mode)
             {
@@ -229,7 +224,6 @@ pub fn read_input(
         name,
         header,
         rows,
-        ports,
         scans,
     })
 }
@@ -358,7 +352,7 @@ pub struct MergedHeader {
 /// The settings a merged report shows. `fail_below` and `fail_level` are
 /// `report`'s own (they are the gate it applies); every other setting comes
 /// from the first whole JSON report among the inputs, else from the rows
-/// (the port, the scan mode) and the defaults. `now` dates a report made
+/// (the scan mode) and the defaults. `now` dates a report made
 /// of NDJSON rows only (they carry no date); otherwise the earliest
 /// `generated_at` of the inputs is the run's start.
 pub fn header(inputs: &[InputInfo], base: RunSettings, now: String) -> MergedHeader {
@@ -409,22 +403,9 @@ pub fn header(inputs: &[InputInfo], base: RunSettings, now: String) -> MergedHea
             with_settings[0].0.name
         ));
     }
-    // What the rows show: the port and the scan mode.
-    let ports: Vec<(u16, &str)> = inputs
-        .iter()
-        .flat_map(|i| i.ports.iter().map(move |p| (*p, i.name.as_str())))
-        .collect();
-    if with_settings.is_empty()
-        && let Some((port, _)) = ports.first()
-    {
-        settings.port = *port;
-    }
-    if ports.iter().any(|(p, _)| *p != settings.port) {
-        notices.push(format!(
-            "the inputs probed different SMTP ports: {}",
-            listing(&ports)
-        ));
-    }
+    // What the rows show: the scan mode. (Not the port: an address's
+    // `port` is where it was reached, `--connect-to` included, not
+    // `--port`.)
     let scans: Vec<(ScanMode, &str)> = inputs
         .iter()
         .flat_map(|i| i.scans.iter().map(move |m| (*m, i.name.as_str())))
@@ -655,7 +636,7 @@ mod tests {
         assert!(lines[1].starts_with("1 domain(s) are still unfinished"));
     }
 
-    fn info(name: &str, ports: &[u16], scans: &[ScanMode]) -> InputInfo {
+    fn info(name: &str, scans: &[ScanMode]) -> InputInfo {
         InputInfo {
             name: name.into(),
             header: Header {
@@ -667,7 +648,6 @@ mod tests {
                 summary: None,
             },
             rows: 1,
-            ports: ports.to_vec(),
             scans: scans.to_vec(),
         }
     }
@@ -692,20 +672,17 @@ mod tests {
     #[test]
     fn settings_come_from_the_rows_and_differences_are_said() {
         let h = header(
-            &[
-                info("1.ndjson", &[2525], &[ScanMode::Deep]),
-                info("2.ndjson", &[], &[]),
-            ],
+            &[info("1.ndjson", &[ScanMode::Deep]), info("2.ndjson", &[])],
             base(),
             "now".into(),
         );
-        assert_eq!((h.settings.port, h.settings.scan), (2525, ScanMode::Deep));
+        assert_eq!((h.settings.port, h.settings.scan), (25, ScanMode::Deep));
         assert_eq!(h.generated_at, "now");
         assert!(h.notices.is_empty(), "{:?}", h.notices);
         let h = header(
             &[
-                info("1.ndjson", &[25], &[ScanMode::Light]),
-                info("2.ndjson", &[25], &[ScanMode::Deep]),
+                info("1.ndjson", &[ScanMode::Light]),
+                info("2.ndjson", &[ScanMode::Deep]),
             ],
             base(),
             "now".into(),
@@ -718,7 +695,7 @@ mod tests {
 
     #[test]
     fn settings_come_from_json_headers_but_the_gate_is_reports() {
-        let mut a = info("a.json", &[25], &[]);
+        let mut a = info("a.json", &[]);
         a.header.settings = Some(RunSettings {
             fail_below: Verdict::Encrypted,
             expiry_warn_days: 14,
