@@ -993,6 +993,91 @@ mod tests {
     }
 
     #[test]
+    fn report_takes_files_and_checks_gate_and_formats() {
+        use crate::report::merge::Input;
+        let parse = |args: &[&str]| {
+            let all = ["smtptls", "report"].iter().chain(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Report(args) => *args,
+                other => panic!("not report: {other:?}"),
+            })
+        };
+        // The batch script's spelling.
+        let args = parse(&[
+            "--format",
+            "html",
+            "-o",
+            "fleet.html",
+            "--fail-below",
+            "secure",
+            "shard-1.ndjson",
+            "shard-2.ndjson",
+        ])
+        .expect("parses");
+        assert_eq!(args.format, Format::Html);
+        assert_eq!(
+            args.output.as_deref(),
+            Some(std::path::Path::new("fleet.html"))
+        );
+        assert_eq!(
+            args.inputs().expect("inputs"),
+            [
+                Input::File("shard-1.ndjson".into()),
+                Input::File("shard-2.ndjson".into())
+            ]
+        );
+        let gate = args.gate();
+        assert_eq!(gate.verdict, Threshold(Verdict::Secure));
+        assert_eq!(gate.level, None);
+        // check's defaults and parsers.
+        let args = parse(&["-", "--fail-level", "phase-out"]).expect("parses");
+        assert_eq!(args.format, Format::Table);
+        assert_eq!(args.gate().verdict, Threshold::default());
+        assert_eq!(
+            args.gate().level,
+            Some(crate::vocabulary::LevelThreshold(
+                crate::vocabulary::NcscLevel::PhaseOut
+            ))
+        );
+        assert_eq!(args.inputs().expect("stdin"), [Input::Stdin]);
+        assert!(parse(&["r.ndjson", "--fail-below", "no-mail"]).is_err());
+        assert!(parse(&[]).is_err(), "a FILE is required");
+        assert!(matches!(
+            parse(&["-", "a.ndjson", "-"]).expect("parses").inputs(),
+            Err(CliError::StdinTwice)
+        ));
+    }
+
+    #[test]
+    fn diff_takes_two_files_or_old_and_new_lists() {
+        use crate::report::merge::Input;
+        let parse = |args: &[&str]| {
+            let all = ["smtptls", "diff"].iter().chain(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Diff(args) => *args,
+                other => panic!("not diff: {other:?}"),
+            })
+        };
+        let file = |p: &str| Input::File(p.into());
+        let args = parse(&["old.ndjson", "-"]).expect("parses");
+        assert_eq!(
+            args.sides().expect("sides"),
+            (vec![file("old.ndjson")], vec![Input::Stdin])
+        );
+        let args = parse(&["--old", "a1", "a2", "--new", "b1", "--new", "b2"]).expect("parses");
+        assert_eq!(
+            args.sides().expect("sides"),
+            (vec![file("a1"), file("a2")], vec![file("b1"), file("b2")])
+        );
+        // Not both forms, not one side only, not stdin on both sides.
+        assert!(parse(&["a", "b", "--old", "c", "--new", "d"]).is_err());
+        assert!(parse(&["--old", "a"]).is_err());
+        assert!(parse(&["a"]).is_err());
+        let args = parse(&["-", "-"]).expect("parses");
+        assert!(matches!(args.sides(), Err(CliError::StdinTwice)));
+    }
+
+    #[test]
     fn policy_from_a_report_takes_no_domains() {
         assert_eq!(policy(&["x.test"]).report().expect("audit"), None);
         use crate::report::merge::Input;
