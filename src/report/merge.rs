@@ -279,14 +279,16 @@ pub fn merge<T>(
 /// Merged for a streaming output: the rows of files are not kept (they
 /// are read again by [`Merged::stream`]); stdin's are, as it cannot be
 /// read twice.
-pub fn merge_positions(inputs: &[Input]) -> Result<Merged<Option<DomainReport>>, ReadError> {
+/// A kept row is boxed: a file's winner, kept as `None`, then costs a
+/// pointer, not the size of a whole row.
+pub fn merge_positions(inputs: &[Input]) -> Result<Merged<Option<Box<DomainReport>>>, ReadError> {
     merge(inputs, |input, row| match input {
-        Input::Stdin => Some(row),
+        Input::Stdin => Some(Box::new(row)),
         Input::File(_) => None,
     })
 }
 
-impl Merged<Option<DomainReport>> {
+impl Merged<Option<Box<DomainReport>>> {
     /// Each winning row once, in read order (the inputs in order, then
     /// their rows), reading the files a second time.
     pub fn stream(
@@ -294,7 +296,7 @@ impl Merged<Option<DomainReport>> {
         inputs: &[Input],
         mut each: impl FnMut(&DomainReport),
     ) -> Result<(), ReadError> {
-        let mut kept: BTreeMap<RowId, DomainReport> = BTreeMap::new();
+        let mut kept: BTreeMap<RowId, Box<DomainReport>> = BTreeMap::new();
         let mut winners: BTreeMap<String, RowId> = BTreeMap::new();
         for (domain, id, row) in self.merger.into_kept() {
             match row {
