@@ -33,12 +33,12 @@ use crate::prober::{
 use crate::protection::mta_sts::{self, Fetched, StsTxtLookup};
 pub use crate::report::StopReason;
 use crate::report::view::Gate;
-use crate::report::{DomainReport, Report, RunSettings, Summary, ToolInfo};
+use crate::report::{DomainReport, Report, RunSettings, Summary, Tally, ToolInfo};
 use crate::resolver::{
     Answer, Dnssec, Exchange, MxResolution, Resolver, ResolverHealth, ResolverSettings,
     ResolverSetupError,
 };
-use crate::vocabulary::{AddressClass, Verdict};
+use crate::vocabulary::AddressClass;
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure};
 
 /// The run could not be set up.
@@ -189,7 +189,7 @@ impl Auditor {
             now,
         });
         let keep = rows == Rows::Keep;
-        let mut tally = Tally::new();
+        let mut tally = Tally::new(Gate::of_options(&self.options));
         let mut results: Vec<Option<DomainReport>> = if keep {
             vec![None; jobs.len()]
         } else {
@@ -197,7 +197,7 @@ impl Auditor {
         };
         let mut emit = |index: usize, report: DomainReport, tally: &mut Tally| {
             on_done(&report);
-            tally.add(&report, &self.options);
+            tally.add(&report);
             if keep {
                 results[index] = Some(report);
             }
@@ -277,15 +277,10 @@ impl Auditor {
     fn report(&self, domains: Vec<DomainReport>, tally: Tally, now: OffsetDateTime) -> Report {
         let threshold = self.options.threshold;
         let summary = Summary {
-            domains: tally.domains,
-            verdicts: tally.verdicts,
-            below_threshold: tally.below_threshold,
-            below_level: tally.below_level,
-            setup_errors: tally.setup_errors,
-            stopped: None,
             probes: self.shared.probes.load(Ordering::Relaxed),
             mx_reused: self.shared.reused.load(Ordering::Relaxed),
             dns_retries: self.resolver.retries(),
+            ..tally.summary()
         };
         Report {
             schema_version: crate::report::SCHEMA_VERSION,
@@ -831,46 +826,6 @@ pub enum Rows {
     Stream,
 }
 
-/// The summary's counters, kept as rows go by so that the summary (and
-/// the exit code) never needs the rows themselves.
-struct Tally {
-    domains: usize,
-    verdicts: std::collections::BTreeMap<Verdict, usize>,
-    below_threshold: usize,
-    below_level: usize,
-    setup_errors: usize,
-}
-
-impl Tally {
-    fn new() -> Self {
-        Tally {
-            domains: 0,
-            // Every verdict, zeros included: monitoring wants stable keys.
-            verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
-            below_threshold: 0,
-            below_level: 0,
-            setup_errors: 0,
-        }
-    }
-
-    fn add(&mut self, d: &DomainReport, options: &AuditOptions) {
-        self.domains += 1;
-        *self.verdicts.entry(d.verdict).or_default() += 1;
-        // The one fail rule (report::view::Gate) that JUnit and the
-        // table's summary use too.
-        let gate = Gate::of_options(options);
-        if gate.verdict_fails(d) {
-            self.below_threshold += 1;
-        }
-        if gate.level_fails(d) {
-            self.below_level += 1;
-        }
-        if d.setup_failure().is_some() {
-            self.setup_errors += 1;
-        }
-    }
-}
-
 /// The report row of a domain the run did not finish.
 fn unfinished(domain: &DomainName, why: StopReason) -> DomainReport {
     let message = match why {
@@ -904,6 +859,7 @@ fn internal_error(domain: &DomainName, why: &str) -> DomainReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocabulary::Verdict;
 
     /// A row known before the run (no network work), with `verdict`.
     fn known(name: &str, verdict: Verdict) -> Job {

@@ -5,7 +5,7 @@
 //! flags ([`AuditArgs::jobs`]), where `policy` reads from
 //! ([`PolicyArgs::report`]). Errors are [`CliError`]s; nothing here prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +49,10 @@ pub enum Command {
     /// per domain, worst first; exit 1 when a change is a regression by
     /// --fail-on.
     Diff(Box<DiffArgs>),
+    /// Render saved rows of `check` (NDJSON or JSON, any number of files,
+    /// e.g. the shards of a run) as one run: the last row per domain wins,
+    /// in every format of check, with check's exit codes.
+    Report(Box<ReportArgs>),
     /// Explain a finding id: what it means, why it matters and its usual
     /// fix. Without an ID, list every id with its meaning.
     Explain(ExplainArgs),
@@ -169,6 +173,73 @@ impl DemoArgs {
     }
 }
 
+const REPORT_EXIT_CODES: &str = "Exit codes: 0 every domain at or above --fail-below (and better \
+than --fail-level); 1 at least one domain below it (unfinished rows count as errors); 2 usage or \
+input error (an unreadable file, a line that is not a report row: the message names the file and \
+line), or every row a set-up error.";
+
+/// `smtptls report FILE…`: saved rows rendered like a run.
+#[derive(Debug, Args)]
+#[command(after_help = REPORT_EXIT_CODES, args_override_self = true)]
+pub struct ReportArgs {
+    /// Reports of `check` (`--format ndjson` rows or a `--format json`
+    /// report), read in this order; `-` reads stdin. The last row of a
+    /// domain wins, except that a row the run did not finish (error
+    /// phase run) never replaces a finished one.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Output format, as check's.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Table: list every finding of every address, not only the problems.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Exit 1 if any domain's verdict is below this (as check's).
+    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
+    pub fail_below: Verdict,
+
+    /// Also exit 1 if any domain's configuration level is LEVEL or worse
+    /// (as check's).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_level: Option<crate::vocabulary::NcscLevel>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The inputs, in order; stdin at most once (it cannot be read twice).
+    pub fn inputs(&self) -> Result<Vec<crate::report::merge::Input>, CliError> {
+        inputs(&self.files)
+    }
+
+    /// The gate rows are counted against: `--fail-below`, `--fail-level`.
+    pub fn gate(&self) -> crate::report::view::Gate {
+        crate::report::view::Gate {
+            verdict: Threshold(self.fail_below),
+            level: self.fail_level.map(crate::vocabulary::LevelThreshold),
+        }
+    }
+}
+
+/// Report files from the command line; `-` (stdin) at most once.
+fn inputs(paths: &[PathBuf]) -> Result<Vec<crate::report::merge::Input>, CliError> {
+    use crate::report::merge::Input;
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
+    if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
+        return Err(CliError::StdinTwice);
+    }
+    Ok(inputs)
+}
+
 const EXPLAIN_EXIT_CODES: &str =
     "Exit codes: 0 explained; 2 an unknown ID (stderr lists the known ones).";
 
@@ -202,13 +273,25 @@ the message names the file and line).";
 #[command(after_help = DIFF_EXIT_CODES, args_override_self = true)]
 pub struct DiffArgs {
     /// The earlier report: `check --format ndjson` or `--format json`
-    /// output; `-` reads stdin.
-    #[arg(value_name = "OLD")]
-    pub old: PathBuf,
+    /// output; `-` reads stdin. For several files per side (shards), use
+    /// --old and --new instead.
+    #[arg(value_name = "OLD", required_unless_present = "old_files", conflicts_with_all = ["old_files", "new_files"])]
+    pub old: Option<PathBuf>,
 
     /// The later report, in either format; `-` reads stdin.
-    #[arg(value_name = "NEW")]
-    pub new: PathBuf,
+    #[arg(value_name = "NEW", required_unless_present = "old_files")]
+    pub new: Option<PathBuf>,
+
+    /// The earlier side as several reports (e.g. the shards of a run),
+    /// merged as `smtptls report` merges them (the last row of a domain
+    /// wins; an unfinished row never replaces a finished one). Takes one
+    /// or more files, and may be repeated.
+    #[arg(long = "old", value_name = "FILE", num_args = 1.., requires = "new_files")]
+    pub old_files: Vec<PathBuf>,
+
+    /// The later side as several reports, as --old.
+    #[arg(long = "new", value_name = "FILE", num_args = 1.., requires = "old_files")]
+    pub new_files: Vec<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
@@ -243,6 +326,27 @@ pub struct DiffArgs {
 }
 
 impl DiffArgs {
+    /// The files of each side: the two positionals, or `--old`/`--new`;
+    /// stdin on one side at most.
+    #[allow(clippy::type_complexity)]
+    pub fn sides(
+        &self,
+    ) -> Result<
+        (
+            Vec<crate::report::merge::Input>,
+            Vec<crate::report::merge::Input>,
+        ),
+        CliError,
+    > {
+        let (old, new): (Vec<PathBuf>, Vec<PathBuf>) = match (&self.old, &self.new) {
+            (Some(old), Some(new)) => (vec![old.clone()], vec![new.clone()]),
+            _ => (self.old_files.clone(), self.new_files.clone()),
+        };
+        let all: Vec<PathBuf> = old.iter().chain(&new).cloned().collect();
+        inputs(&all)?;
+        Ok((inputs(&old)?, inputs(&new)?))
+    }
+
     /// The `--fail-on` rule.
     pub fn fail_on(&self) -> Result<FailOn, CliError> {
         FailOn::parse(&self.fail_on).map_err(CliError::FailOn)
@@ -268,10 +372,12 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "LEVEL")]
     pub min_level: Option<crate::mta_config::PolicyLevel>,
 
-    /// Build the policies from an earlier NDJSON report (`check --format
-    /// ndjson`) instead of probing again.
-    #[arg(long, value_name = "REPORT.ndjson")]
-    pub from: Option<PathBuf>,
+    /// Build the policies from an earlier report of `check` (NDJSON or
+    /// JSON; `-` reads stdin) instead of probing again. Repeatable: the
+    /// reports are merged as `smtptls report` merges them (the last row of
+    /// a domain wins; an unfinished row never replaces a finished one).
+    #[arg(long, value_name = "REPORT")]
+    pub from: Vec<PathBuf>,
 
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -529,6 +635,9 @@ pub enum CliError {
     TrustAnchorWithTrustResolver,
     #[error("--from builds policies from a report: give no DOMAIN or --file with it")]
     FromWithDomains,
+    /// `-` given twice among report files.
+    #[error("stdin (-) can be read once: give - at most once")]
+    StdinTwice,
     #[error(
         "tlsrpt reads its PATH arguments: --file, --strict, --shard and --resume are for domain lists"
     )]
@@ -682,15 +791,16 @@ impl PolicyArgs {
         self.audit.options(Threshold::default())
     }
 
-    /// `--from FILE`: the report to write from instead of an audit, which
-    /// then takes no domains.
-    pub fn report(&self) -> Result<Option<&Path>, CliError> {
-        match &self.from {
-            Some(_) if !self.audit.domains.is_empty() || self.audit.file.is_some() => {
-                Err(CliError::FromWithDomains)
-            }
-            from => Ok(from.as_deref()),
+    /// `--from FILE…`: the reports to write from instead of an audit,
+    /// which then takes no domains; `None` without `--from`.
+    pub fn report(&self) -> Result<Option<Vec<crate::report::merge::Input>>, CliError> {
+        if self.from.is_empty() {
+            return Ok(None);
         }
+        if !self.audit.domains.is_empty() || self.audit.file.is_some() {
+            return Err(CliError::FromWithDomains);
+        }
+        inputs(&self.from).map(Some)
     }
 }
 
@@ -948,12 +1058,108 @@ mod tests {
     }
 
     #[test]
+    fn report_takes_files_and_checks_gate_and_formats() {
+        use crate::report::merge::Input;
+        let parse = |args: &[&str]| {
+            let all = ["smtptls", "report"].iter().chain(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Report(args) => *args,
+                other => panic!("not report: {other:?}"),
+            })
+        };
+        // The batch script's spelling.
+        let args = parse(&[
+            "--format",
+            "html",
+            "-o",
+            "fleet.html",
+            "--fail-below",
+            "secure",
+            "shard-1.ndjson",
+            "shard-2.ndjson",
+        ])
+        .expect("parses");
+        assert_eq!(args.format, Format::Html);
+        assert_eq!(
+            args.output.as_deref(),
+            Some(std::path::Path::new("fleet.html"))
+        );
+        assert_eq!(
+            args.inputs().expect("inputs"),
+            [
+                Input::File("shard-1.ndjson".into()),
+                Input::File("shard-2.ndjson".into())
+            ]
+        );
+        let gate = args.gate();
+        assert_eq!(gate.verdict, Threshold(Verdict::Secure));
+        assert_eq!(gate.level, None);
+        // check's defaults and parsers.
+        let args = parse(&["-", "--fail-level", "phase-out"]).expect("parses");
+        assert_eq!(args.format, Format::Table);
+        assert_eq!(args.gate().verdict, Threshold::default());
+        assert_eq!(
+            args.gate().level,
+            Some(crate::vocabulary::LevelThreshold(
+                crate::vocabulary::NcscLevel::PhaseOut
+            ))
+        );
+        assert_eq!(args.inputs().expect("stdin"), [Input::Stdin]);
+        assert!(parse(&["r.ndjson", "--fail-below", "no-mail"]).is_err());
+        assert!(parse(&[]).is_err(), "a FILE is required");
+        assert!(matches!(
+            parse(&["-", "a.ndjson", "-"]).expect("parses").inputs(),
+            Err(CliError::StdinTwice)
+        ));
+    }
+
+    #[test]
+    fn diff_takes_two_files_or_old_and_new_lists() {
+        use crate::report::merge::Input;
+        let parse = |args: &[&str]| {
+            let all = ["smtptls", "diff"].iter().chain(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Diff(args) => *args,
+                other => panic!("not diff: {other:?}"),
+            })
+        };
+        let file = |p: &str| Input::File(p.into());
+        let args = parse(&["old.ndjson", "-"]).expect("parses");
+        assert_eq!(
+            args.sides().expect("sides"),
+            (vec![file("old.ndjson")], vec![Input::Stdin])
+        );
+        let args = parse(&["--old", "a1", "a2", "--new", "b1", "--new", "b2"]).expect("parses");
+        assert_eq!(
+            args.sides().expect("sides"),
+            (vec![file("a1"), file("a2")], vec![file("b1"), file("b2")])
+        );
+        // Not both forms, not one side only, not stdin on both sides.
+        assert!(parse(&["a", "b", "--old", "c", "--new", "d"]).is_err());
+        assert!(parse(&["--old", "a"]).is_err());
+        assert!(parse(&["a"]).is_err());
+        let args = parse(&["-", "-"]).expect("parses");
+        assert!(matches!(args.sides(), Err(CliError::StdinTwice)));
+    }
+
+    #[test]
     fn policy_from_a_report_takes_no_domains() {
         assert_eq!(policy(&["x.test"]).report().expect("audit"), None);
+        use crate::report::merge::Input;
         assert_eq!(
             policy(&["--from", "r.ndjson"]).report().expect("report"),
-            Some(Path::new("r.ndjson"))
+            Some(vec![Input::File("r.ndjson".into())])
         );
+        assert_eq!(
+            policy(&["--from", "a.ndjson", "--from", "-"])
+                .report()
+                .expect("report"),
+            Some(vec![Input::File("a.ndjson".into()), Input::Stdin])
+        );
+        assert!(matches!(
+            policy(&["--from", "-", "--from", "-"]).report(),
+            Err(CliError::StdinTwice)
+        ));
         for args in [
             &["--from", "r.ndjson", "x.test"][..],
             &["--from", "r.ndjson", "--file", "l"],

@@ -13,7 +13,7 @@ use clap::{CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, Rows, StopReason};
 use smtptls::cli::{
-    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, TlsRptArgs,
+    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, ReportArgs, TlsRptArgs,
 };
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
@@ -108,6 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(args) => policy(*args),
         Command::Tlsrpt(args) => tlsrpt(*args),
         Command::Diff(args) => diff(*args),
+        Command::Report(args) => report(*args),
         Command::Explain(args) => explain(&args),
         #[cfg(feature = "lab")]
         Command::Demo(args) => demo(&args),
@@ -358,7 +359,7 @@ fn audit(
 
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     let (facts, stopped) = match args.report()? {
-        Some(path) => (AuditFacts::from_file(path)?, None),
+        Some(inputs) => (AuditFacts::from_reports(&inputs)?, None),
         None => {
             let options = args.options()?;
             let jobs = jobs(&args.audit)?;
@@ -401,13 +402,11 @@ fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    use smtptls::diff;
+    use smtptls::diff::{self, Snapshot};
     let fail_on = args.fail_on()?;
-    if args.old == args.new && args.old.as_os_str() == "-" {
-        anyhow::bail!("OLD and NEW cannot both be stdin (-)");
-    }
-    let old = snapshot(&args.old)?;
-    let new = snapshot(&args.new)?;
+    let (old, new) = args.sides()?;
+    let old = Snapshot::read_merged(&old)?;
+    let new = Snapshot::read_merged(&new)?;
     for side in [&old, &new] {
         if side.duplicates > 0 {
             notice(Some(&format!(
@@ -432,6 +431,81 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::diff(&run))
 }
 
+/// `smtptls report FILE…`: the saved rows merged (`report::merge`) and
+/// handed to `check`'s reporters as a run, counted by `check`'s summary
+/// and exit rule. A streaming format keeps only each domain's winning
+/// position and reads the files again; the others keep the winning rows,
+/// in domain-name order (the list's order is not in the rows, and a name
+/// order makes the report of shards equal to that of one run).
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    use smtptls::report::{Report, Tally, merge};
+    let inputs = args.inputs()?;
+    let layout = table_layout(args.output.as_deref(), args.color, args.verbose);
+    let mut reporter = smtptls::reporter::reporter(args.format, layout);
+    let mut tally = Tally::new(args.gate());
+    // The rows first, so that an unreadable input exits 2 before any output.
+    let streaming = reporter.streams();
+    let (positions, kept, infos, counts) = if streaming {
+        let merged = merge::merge_positions(&inputs)?;
+        let counts = merged.merger.counts();
+        let infos = merged.inputs.clone();
+        (Some(merged), Vec::new(), infos, counts)
+    } else {
+        let merged = merge::merge(&inputs, |_, row| row)?;
+        let counts = merged.merger.counts();
+        let kept: Vec<DomainReport> = merged.merger.into_kept().map(|(_, _, r)| r).collect();
+        (None, kept, merged.inputs, counts)
+    };
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let base = smtptls::report::RunSettings {
+        fail_below: args.fail_below,
+        fail_level: args.fail_level,
+        ..smtptls::report::RunSettings::defaults()
+    };
+    let header = merge::header(&infos, base, now);
+    for line in merge::notices(counts) {
+        notice(Some(&line));
+    }
+    for line in &header.notices {
+        notice(Some(line));
+    }
+    let mut out = output(args.output.as_deref())?;
+    let mut write_error = None;
+    let mut each = |row: &DomainReport| {
+        tally.add(row);
+        if write_error.is_none() {
+            write_error = reporter.domain_done(row, &mut out).err();
+        }
+    };
+    match positions {
+        Some(merged) => merged.stream(&inputs, &mut each)?,
+        None => kept.iter().for_each(&mut each),
+    }
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write the report");
+    }
+    let report = Report {
+        schema_version: smtptls::report::SCHEMA_VERSION,
+        tool: header.tool,
+        generated_at: header.generated_at,
+        settings: header.settings,
+        domains: kept,
+        summary: smtptls::report::Summary {
+            probes: header.counters.probes,
+            mx_reused: header.counters.mx_reused,
+            dns_retries: header.counters.dns_retries,
+            ..tally.summary()
+        },
+    };
+    reporter
+        .finish(&report, &mut out)
+        .context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
+    Ok(exit::check(&report.summary))
+}
+
 /// `smtptls explain [ID]`, wrapped to the terminal (else `COLUMNS`, else
 /// 100). An unknown id is a usage error: one line on stderr, exit 2.
 fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
@@ -445,17 +519,6 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     .and_then(|()| out.flush())
     .context("cannot write the explanation")?;
     Ok(ExitCode::Ok)
-}
-
-/// One side of a diff: a file, or stdin for `-`.
-fn snapshot(path: &std::path::Path) -> anyhow::Result<smtptls::diff::Snapshot> {
-    use smtptls::diff::Snapshot;
-    if path.as_os_str() == "-" {
-        return Ok(Snapshot::read(std::io::stdin().lock(), "<stdin>")?);
-    }
-    let file = path.display().to_string();
-    let reader = std::fs::File::open(path).with_context(|| format!("cannot read {file}"))?;
-    Ok(Snapshot::read(std::io::BufReader::new(reader), &file)?)
 }
 
 /// Resolves when the run must stop: the deadline, Ctrl-C or SIGTERM.

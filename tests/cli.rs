@@ -207,6 +207,26 @@ async fn completions_and_man_page_are_generated() {
     ] {
         assert!(run.stdout.contains(flag), "--help lacks {flag}");
     }
+    // `report` renders saved rows with check's formats and gate.
+    let run = smtptls(["completions", "bash"]).await;
+    assert!(
+        run.stdout.contains("smtptls__subcmd__report"),
+        "completions lack report"
+    );
+    let run = smtptls(["report", "--help"]).await;
+    assert_eq!(run.code, 0);
+    for flag in [
+        "FILE",
+        "--format",
+        "--fail-below",
+        "--fail-level",
+        "--output",
+        "--color",
+        "--verbose",
+        "Exit codes",
+    ] {
+        assert!(run.stdout.contains(flag), "report --help lacks {flag}");
+    }
 }
 
 /// `smtptls explain ID` with `COLUMNS`: exit code, stdout, stderr.

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 pub use change::{Change, ChangeId, Direction, SenderKind, compare};
 pub use view::DomainView;
 
-use crate::report::read::{self, Header, ReadError, Shape};
-use crate::report::{DomainReport, ToolInfo, Verdict};
+use crate::report::merge;
+use crate::report::read::{Header, ReadError, Shape};
+use crate::report::{ToolInfo, Verdict};
 
 /// Major version of the diff's JSON schema.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
@@ -48,18 +49,64 @@ impl Snapshot {
     /// Reads a report (NDJSON or JSON) from `reader`; `file` names it in
     /// errors.
     pub fn read<R: BufRead>(reader: R, file: &str) -> Result<Snapshot, ReadError> {
-        let mut views = BTreeMap::new();
-        let mut duplicates = 0;
-        let header = read::each_row::<_, DomainReport>(reader, file, |row, _line| {
-            if views
-                .insert(row.domain.clone(), DomainView::from(&row))
-                .is_some()
-            {
-                duplicates += 1;
-            }
+        // The rule of `smtptls report` within one file too.
+        let mut merger = merge::Merger::new();
+        let header = merge::read_reader(reader, file, 0, |row, id| {
+            merger.offer(&row.domain, merge::unfinished(&row), id, || {
+                DomainView::from(&row)
+            });
         })?;
+        let duplicates = merger.counts().duplicates;
+        let views = merger
+            .into_kept()
+            .map(|(domain, _, view)| (domain, view))
+            .collect();
         Ok(Snapshot {
             file: file.to_string(),
+            header,
+            views,
+            duplicates,
+        })
+    }
+
+    /// Reads several reports as one side (`--old`/`--new`), merged by the
+    /// rule of `smtptls report` ([`merge`]): the last row of a domain
+    /// wins, an unfinished row never replaces a finished one. The header
+    /// is the first input's, dated by the earliest of them.
+    pub fn read_merged(inputs: &[merge::Input]) -> Result<Snapshot, ReadError> {
+        let merged = merge::merge(inputs, |_, row| DomainView::from(&row))?;
+        let duplicates = merged.merger.counts().duplicates;
+        let file = merged
+            .inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let earliest = merged
+            .inputs
+            .iter()
+            .filter_map(|i| i.header.generated_at.clone())
+            .min();
+        let mut header = merged
+            .inputs
+            .first()
+            .map(|i| i.header.clone())
+            .unwrap_or(Header {
+                shape: Shape::Ndjson,
+                generated_at: None,
+                expiry_warn_days: None,
+                settings: None,
+                tool: None,
+                summary: None,
+            });
+        header.generated_at = earliest;
+        let views = merged
+            .merger
+            .into_kept()
+            .map(|(domain, _, view)| (domain, view))
+            .collect();
+        Ok(Snapshot {
+            file,
             header,
             views,
             duplicates,

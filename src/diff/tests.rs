@@ -7,8 +7,8 @@ use std::io::Cursor;
 use super::*;
 use crate::report::read::fixture;
 use crate::report::{
-    DaneResult, Delivery, DeliveryResult, ErrorKind, ErrorPhase, Failure, Finding, Mode,
-    MtaStsReport, Outcome, RecordState, StsPolicyReport, TlsVersion,
+    DaneResult, Delivery, DeliveryResult, DomainReport, ErrorKind, ErrorPhase, Failure, Finding,
+    Mode, MtaStsReport, Outcome, RecordState, StsPolicyReport, TlsVersion,
 };
 use crate::vocabulary::{FindingId, NcscLevel};
 

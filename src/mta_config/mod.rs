@@ -22,10 +22,9 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::path::Path;
 use std::str::FromStr;
 
-use crate::report::read::{self, ReadError};
+use crate::report::read::ReadError;
 use crate::report::{
     AddressReport, DaneResult, Dnssec, DomainReport, MxReport, RecordState, Report, TlsaStatus,
 };
@@ -292,10 +291,41 @@ impl AuditFacts {
         }
     }
 
-    /// `policy --from FILE`: from an earlier NDJSON report, one domain per
-    /// line ([`read`]). An NDJSON report carries no date.
-    pub fn from_file(path: &Path) -> Result<Self, FactsError> {
-        Self::from_rows(read::open(path)?, path.display().to_string())
+    /// `policy --from FILE…`: from earlier reports of `check` (NDJSON or
+    /// JSON), merged as `smtptls report` merges them
+    /// ([`crate::report::merge`]: the last row of a domain wins, an
+    /// unfinished row never replaces a finished one), in the order the
+    /// winning rows were read. Dated by the earliest JSON header (an
+    /// NDJSON report carries no date).
+    pub fn from_reports(inputs: &[crate::report::merge::Input]) -> Result<Self, FactsError> {
+        use crate::report::merge;
+        let merged = merge::merge(inputs, |_, row| DomainFacts::from_report(&row))?;
+        let source = merged
+            .inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let generated_at = merged
+            .inputs
+            .iter()
+            .filter_map(|i| i.header.generated_at.clone())
+            .min()
+            .unwrap_or_default();
+        let mut winners: Vec<(merge::RowId, DomainFacts)> = merged
+            .merger
+            .into_kept()
+            .map(|(_, id, facts)| (id, facts))
+            .collect();
+        winners.sort_by_key(|(id, _)| *id);
+        let domains: Vec<DomainFacts> = winners.into_iter().map(|(_, f)| f).collect();
+        if domains.is_empty() {
+            return Err(FactsError::Empty(source));
+        }
+        Ok(AuditFacts {
+            domains,
+            provenance: Provenance::new(generated_at, source),
+        })
     }
 
     /// From report rows read elsewhere; `source` names them in the header
@@ -981,7 +1011,7 @@ mod tests {
             serde_json::to_writer(&mut text, r).expect("serialize");
             text.extend_from_slice(b"\n\n");
         }
-        let rows = read::rows(std::io::Cursor::new(text), "r.ndjson");
+        let rows = crate::report::read::rows(std::io::Cursor::new(text), "r.ndjson");
         AuditFacts::from_rows(rows, "r.ndjson".into())
     }
 

@@ -30,6 +30,7 @@ pub mod advice;
 mod certificate;
 mod delivery;
 mod from_assessment;
+pub mod merge;
 mod mirror;
 mod policy;
 pub mod read;
@@ -106,6 +107,28 @@ pub struct RunSettings {
     pub address_budget_secs: f64,
 }
 
+impl RunSettings {
+    /// `check`'s defaults, for a report whose inputs do not say (NDJSON
+    /// rows carry no settings): port 25, no resolvers known, the caps 0
+    /// (as in reports from before them: not known).
+    pub fn defaults() -> RunSettings {
+        RunSettings {
+            port: 25,
+            fail_below: crate::vocabulary::Threshold::default().0,
+            fail_level: None,
+            expiry_warn_days: 30,
+            extra_trust_anchors: 0,
+            resolvers: Vec::new(),
+            dnssec: DnssecMode::Validate,
+            scan: ScanMode::default(),
+            allow_local_addresses: false,
+            max_mx_hosts: 0,
+            max_addresses_per_host: 0,
+            address_budget_secs: 0.0,
+        }
+    }
+}
+
 /// An MX host the `--max-mx-hosts` cap left out: listed, not probed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeftOutMx {
@@ -151,6 +174,65 @@ impl Summary {
     /// `smtptls_run_setup_error 1`. An empty run is not one.
     pub fn setup_failed(&self) -> bool {
         self.domains > 0 && self.setup_errors == self.domains
+    }
+}
+
+/// The summary's counters, kept as rows go by so that the summary (and
+/// the exit code) never needs the rows themselves: the one count behind
+/// `check`'s summary and `report`'s (a merged report is counted by the
+/// same rule as a run).
+#[derive(Debug, Clone)]
+pub struct Tally {
+    gate: view::Gate,
+    domains: usize,
+    verdicts: BTreeMap<Verdict, usize>,
+    below_threshold: usize,
+    below_level: usize,
+    setup_errors: usize,
+}
+
+impl Tally {
+    /// No row yet, counted against `gate` (`--fail-below`, `--fail-level`).
+    pub fn new(gate: view::Gate) -> Self {
+        Tally {
+            gate,
+            domains: 0,
+            // Every verdict, zeros included: monitoring wants stable keys.
+            verdicts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
+            below_threshold: 0,
+            below_level: 0,
+            setup_errors: 0,
+        }
+    }
+
+    pub fn add(&mut self, d: &DomainReport) {
+        self.domains += 1;
+        *self.verdicts.entry(d.verdict).or_default() += 1;
+        // The one fail rule (report::view::Gate) that JUnit and the
+        // table's summary use too.
+        if self.gate.verdict_fails(d) {
+            self.below_threshold += 1;
+        }
+        if self.gate.level_fails(d) {
+            self.below_level += 1;
+        }
+        if d.setup_failure().is_some() {
+            self.setup_errors += 1;
+        }
+    }
+
+    /// The summary of the rows counted; the run's own counters (`probes`,
+    /// `mx_reused`, `dns_retries`, `stopped`) are zero, for the caller
+    /// that ran something to set.
+    pub fn summary(self) -> Summary {
+        Summary {
+            domains: self.domains,
+            verdicts: self.verdicts,
+            below_threshold: self.below_threshold,
+            below_level: self.below_level,
+            setup_errors: self.setup_errors,
+            ..Summary::default()
+        }
     }
 }
 

@@ -339,12 +339,18 @@ impl Shape {
 
 /// What a whole JSON report says about its run (an NDJSON report carries
 /// no header: every field is `None`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Header {
     pub shape: Shape,
     pub generated_at: Option<String>,
     /// `settings.expiry_warn_days` of the run.
     pub expiry_warn_days: Option<u32>,
+    /// The run's settings, when they read as this version's (`None` for a
+    /// report whose settings do not: its rows are still read).
+    pub settings: Option<super::RunSettings>,
+    pub tool: Option<super::ToolInfo>,
+    /// The run's summary, when it reads as this version's.
+    pub summary: Option<super::Summary>,
 }
 
 /// Keys that only the top level of a whole JSON report has (a row starts
@@ -382,6 +388,9 @@ pub fn each_row<R: BufRead, T: DeserializeOwned>(
                 shape,
                 generated_at: None,
                 expiry_warn_days: None,
+                settings: None,
+                tool: None,
+                summary: None,
             })
         }
         Shape::Json => whole::read(reader, file, &mut each),
@@ -484,6 +493,9 @@ mod whole {
         error: Option<ReadError>,
         generated_at: Option<String>,
         expiry_warn_days: Option<u32>,
+        settings: Option<crate::report::RunSettings>,
+        tool: Option<crate::report::ToolInfo>,
+        summary: Option<crate::report::Summary>,
         row: std::marker::PhantomData<fn() -> T>,
     }
 
@@ -522,6 +534,9 @@ mod whole {
             error: None,
             generated_at: None,
             expiry_warn_days: None,
+            settings: None,
+            tool: None,
+            summary: None,
             row: std::marker::PhantomData,
         };
         let mut de = serde_json::Deserializer::from_reader(counting);
@@ -557,6 +572,9 @@ mod whole {
             shape: Shape::Json,
             generated_at: state.generated_at,
             expiry_warn_days: state.expiry_warn_days,
+            settings: state.settings,
+            tool: state.tool,
+            summary: state.summary,
         })
     }
 
@@ -598,8 +616,21 @@ mod whole {
                     }
                     "generated_at" => self.generated_at = map.next_value()?,
                     "settings" => {
-                        let settings: Settings = map.next_value()?;
-                        self.expiry_warn_days = settings.expiry_warn_days;
+                        // Read leniently: a report whose settings this
+                        // version does not know still has its rows read.
+                        let value: serde_json::Value = map.next_value()?;
+                        self.expiry_warn_days = Settings::deserialize(&value)
+                            .ok()
+                            .and_then(|s| s.expiry_warn_days);
+                        self.settings = crate::report::RunSettings::deserialize(&value).ok();
+                    }
+                    "tool" => {
+                        let value: serde_json::Value = map.next_value()?;
+                        self.tool = crate::report::ToolInfo::deserialize(&value).ok();
+                    }
+                    "summary" => {
+                        let value: serde_json::Value = map.next_value()?;
+                        self.summary = crate::report::Summary::deserialize(&value).ok();
                     }
                     "domains" => map.next_value_seed(Domains(&mut *self))?,
                     _ => {
