@@ -302,6 +302,8 @@ impl Auditor {
                 max_mx_hosts: self.options.max_mx_hosts,
                 max_addresses_per_host: self.options.max_addresses,
                 address_budget_secs: self.options.address_budget.as_secs_f64(),
+                merged_from: Vec::new(),
+                input_differences: Vec::new(),
             },
             domains,
             summary,

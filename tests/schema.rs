@@ -304,7 +304,9 @@ fn sample_report() -> Value {
             "allow_local_addresses": false,
             "max_mx_hosts": 10,
             "max_addresses_per_host": 5,
-            "address_budget_secs": 90.0
+            "address_budget_secs": 90.0,
+            "merged_from": [],
+            "input_differences": []
         },
         "domains": [{
             "domain": "example.test",

@@ -763,6 +763,8 @@ fn whole_json(rows: Vec<DomainReport>, pretty: bool) -> String {
             max_mx_hosts: 10,
             max_addresses_per_host: 5,
             address_budget_secs: 60.0,
+            merged_from: Vec::new(),
+            input_differences: Vec::new(),
         },
         domains: rows,
         summary: Default::default(),

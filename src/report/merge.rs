@@ -377,6 +377,9 @@ pub fn header(inputs: &[InputInfo], base: RunSettings, now: String) -> MergedHea
         if let Some(o) = v.as_object_mut() {
             o.remove("fail_below");
             o.remove("fail_level");
+            // A merged input's own provenance is not a setting.
+            o.remove("merged_from");
+            o.remove("input_differences");
         }
         v
     };
@@ -455,6 +458,10 @@ pub fn header(inputs: &[InputInfo], base: RunSettings, now: String) -> MergedHea
         counters.mx_reused += s.mx_reused;
         counters.dns_retries += s.dns_retries;
     }
+    // The page and the JSON header say what stderr says: which files,
+    // and what they disagree on.
+    settings.merged_from = inputs.iter().map(|i| i.name.clone()).collect();
+    settings.input_differences = notices.clone();
     MergedHeader {
         tool: ToolInfo::default(),
         generated_at,
@@ -668,6 +675,8 @@ mod tests {
             max_mx_hosts: 0,
             max_addresses_per_host: 0,
             address_budget_secs: 0.0,
+            merged_from: Vec::new(),
+            input_differences: Vec::new(),
         }
     }
 

@@ -105,6 +105,14 @@ pub struct RunSettings {
     /// `--address-budget` in seconds: all connections to one address.
     #[serde(default)]
     pub address_budget_secs: f64,
+    /// `smtptls report`: the files it merged, in the order read (`-` for
+    /// stdin). Empty for a run of `check`.
+    #[serde(default)]
+    pub merged_from: Vec<String>,
+    /// `smtptls report`: what its inputs disagree on (settings, scan
+    /// modes, versions), one sentence each. Empty when they agree.
+    #[serde(default)]
+    pub input_differences: Vec<String>,
 }
 
 impl RunSettings {
@@ -125,6 +133,8 @@ impl RunSettings {
             max_mx_hosts: 0,
             max_addresses_per_host: 0,
             address_budget_secs: 0.0,
+            merged_from: Vec::new(),
+            input_differences: Vec::new(),
         }
     }
 }

@@ -480,6 +480,8 @@ mod fixture {
                 max_mx_hosts: 10,
                 max_addresses_per_host: 5,
                 address_budget_secs: 90.0,
+                merged_from: Vec::new(),
+                input_differences: Vec::new(),
             },
             summary: Summary {
                 domains: domains.len(),

@@ -210,6 +210,20 @@ fn summary(out: &mut String, report: &Report) -> fmt::Result {
     for (k, v) in facts {
         write!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
     }
+    // A page of `smtptls report`: the shards it was made from, and what
+    // they disagree on.
+    if !set.merged_from.is_empty() {
+        write!(
+            out,
+            "<dt>Merged from</dt><dd>{} file{}: {}</dd>",
+            set.merged_from.len(),
+            if set.merged_from.len() == 1 { "" } else { "s" },
+            esc(&set.merged_from.join(", "))
+        )?;
+    }
+    for difference in &set.input_differences {
+        write!(out, "<dt>Inputs differ</dt><dd>{}</dd>", esc(difference))?;
+    }
     if set.extra_trust_anchors > 0 {
         write!(
             out,
