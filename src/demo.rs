@@ -182,7 +182,9 @@ pub struct Demo {
 /// so that the demo keeps off 127.0.0.1, where other local services
 /// listen.
 fn host_ip(index: usize) -> Ipv4Addr {
-    let index = u8::try_from(index).unwrap_or(u8::MAX - 10);
+    // The world has a dozen hosts; 127.0.0.255 is where a bigger one
+    // would stop (no overflow).
+    let index = u8::try_from(index.min(245)).unwrap_or(245);
     Ipv4Addr::new(127, 0, 0, 10 + index)
 }
 
