@@ -235,8 +235,10 @@ impl Auditor {
             // let the next domain probe the same addresses again.
             hosts.retain(|_, (made, cell)| *made + memory > now || !cell.initialized());
             if hosts.len() > max_hosts {
-                let mut ages: Vec<(tokio::time::Instant, HostKey)> =
-                    hosts.iter().map(|(k, (made, _))| (*made, k.clone())).collect();
+                let mut ages: Vec<(tokio::time::Instant, HostKey)> = hosts
+                    .iter()
+                    .map(|(k, (made, _))| (*made, k.clone()))
+                    .collect();
                 ages.sort_by_key(|(made, _)| *made);
                 let excess = hosts.len() - max_hosts;
                 for (_, key) in ages.into_iter().take(excess) {
@@ -1039,10 +1041,7 @@ mod tests {
         let mut options = AuditOptions {
             allow_local: true,
             scan: ScanMode::Off,
-            timeouts: crate::options::Timeouts::new(
-                Duration::from_secs(3),
-                Duration::from_secs(3),
-            ),
+            timeouts: crate::options::Timeouts::new(Duration::from_secs(3), Duration::from_secs(3)),
             ..AuditOptions::default()
         };
         let rule: crate::options::ConnectTo = format!("mx.a.test:25:127.0.0.1:{port}")

@@ -13,7 +13,7 @@ use clap::{CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, Rows, StopReason};
 use smtptls::cli::{
-    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, TlsRptArgs,
+    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, ServeArgs, TlsRptArgs,
 };
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
@@ -111,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => explain(&args),
         #[cfg(feature = "lab")]
         Command::Demo(args) => demo(&args),
+        Command::Serve(args) => serve(&args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -354,6 +355,33 @@ fn audit(
     }));
     progress.finish_and_clear();
     Ok(report)
+}
+
+/// `smtptls serve`: the exporter until Ctrl-C or SIGTERM. The flags are
+/// checked (allow-list, the loopback rule) before anything listens; the
+/// bound address goes to stderr, for whoever started it with port 0.
+fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    use smtptls::exporter::{self, Exporter};
+    let options = args.options()?;
+    let settings = args.settings()?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // The resolver spawns its background tasks on the runtime.
+    let _runtime_context = runtime.enter();
+    let auditor = runtime.block_on(Auditor::connect(options))?;
+    notice(auditor.resolver_notice().as_deref());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.listen))
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    eprintln!("smtptls serve: listening on http://{bound}/ (Ctrl-C or SIGTERM stops it)");
+    let exporter = Exporter::new(auditor, settings);
+    runtime.block_on(exporter::serve(listener, exporter, async {
+        stop_signal(None).await;
+    }));
+    eprintln!("smtptls serve: stopped");
+    Ok(ExitCode::Ok)
 }
 
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
