@@ -375,11 +375,12 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let bound = listener
         .local_addr()
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The handlers are in place before the line that says it listens:
+    // whoever reads it may signal at once.
+    let stop = stop_signals().context("cannot watch for Ctrl-C and SIGTERM")?;
     eprintln!("smtptls serve: listening on http://{bound}/ (Ctrl-C or SIGTERM stops it)");
     let exporter = Exporter::new(auditor, settings);
-    runtime.block_on(exporter::serve(listener, exporter, async {
-        stop_signal(None).await;
-    }));
+    runtime.block_on(exporter::serve(listener, exporter, stop));
     eprintln!("smtptls serve: stopped");
     Ok(ExitCode::Ok)
 }
@@ -510,6 +511,28 @@ async fn stop_signal(deadline: Option<Duration>) -> StopReason {
         _ = tokio::signal::ctrl_c() => StopReason::Interrupted,
         _ = terminate => StopReason::Interrupted,
     }
+}
+
+/// Resolves at Ctrl-C (SIGINT) or SIGTERM; unlike [`stop_signal`], the
+/// handlers are installed when this is called, not when first polled.
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Progress on stderr, only for a person watching a terminal.
