@@ -309,3 +309,252 @@ async fn sigterm_stops_the_server() {
     assert_eq!(status.code(), Some(0));
     assert!(TcpStream::connect(serve.addr).await.is_err());
 }
+
+/// `/api/v1/query?query=QUERY` of the Prometheus at `addr`: its `result`.
+async fn query(addr: SocketAddr, q: &str) -> Vec<serde_json::Value> {
+    let encoded: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let (status, body) = get(addr, &format!("/api/v1/query?query={encoded}"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    json["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `label=value … => value` per series, sorted: what the closing note shows.
+fn series(result: &[serde_json::Value]) -> Vec<String> {
+    let mut lines: Vec<String> = result
+        .iter()
+        .map(|s| {
+            let labels = s["metric"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            format!("{labels} => {}", s["value"][1].as_str().unwrap_or_default())
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// `RSS` of a process in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A real Prometheus (Debian's, from tests/exporter/run) scrapes the
+/// exporter with the multi-target relabelling of deploy/prometheus: after
+/// two scrapes of each lab domain the query API has the verdict series
+/// per domain, probe_success 1, and smtptls_probe_cached 1 (the second
+/// scrape from the cache: the lab servers saw no new connection).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Debian's prometheus: tests/exporter/run"]
+async fn real_prometheus_scrapes_the_exporter() {
+    let lab = two_domains().await;
+    let serve = Serve::start(&lab, &["--scan", "off"]).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = format!(
+        "global:\n  scrape_interval: 3s\n  scrape_timeout: 3s\n\
+         scrape_configs:\n  - job_name: smtptls\n    metrics_path: /probe\n    \
+         static_configs:\n      - targets: [good.test, plain.test]\n    relabel_configs:\n      \
+         - source_labels: [__address__]\n        target_label: __param_target\n      \
+         - source_labels: [__param_target]\n        target_label: instance\n      \
+         - target_label: __address__\n        replacement: {}\n",
+        serve.addr
+    );
+    let config_file = dir.path().join("prometheus.yml");
+    std::fs::write(&config_file, config).expect("write config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let web: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut prometheus = tokio::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", config_file.display()))
+        .arg(format!("--web.listen-address={web}"))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start prometheus (tests/exporter/run installs it)");
+    let pid = prometheus.id().expect("pid");
+    println!(
+        "prometheus: pid {pid} on {web}, smtptls serve on {}",
+        serve.addr
+    );
+    // Wait for the first scrape of both, then for a second one.
+    let scrapes = "count_over_time(probe_success{job=\"smtptls\"}[5m])";
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut after_first = None;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no two scrapes in 90 s"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if TcpStream::connect(web).await.is_err() {
+            continue;
+        }
+        let counts: Vec<u64> = query(web, scrapes)
+            .await
+            .iter()
+            .filter_map(|s| s["value"][1].as_str()?.parse().ok())
+            .collect();
+        if counts.len() == 2 && after_first.is_none() {
+            after_first = Some([
+                lab.servers[0].1.connections(),
+                lab.servers[1].1.connections(),
+            ]);
+        }
+        if counts.len() == 2 && counts.iter().all(|n| *n >= 2) {
+            break;
+        }
+    }
+    let mut shown = Vec::new();
+    for q in [
+        "smtptls_domain_verdict{job=\"smtptls\"} == 1",
+        "probe_success{job=\"smtptls\"}",
+        "smtptls_probe_cached{job=\"smtptls\"}",
+        scrapes,
+    ] {
+        let result = query(web, q).await;
+        println!("query: {q}");
+        for line in series(&result) {
+            println!("  {line}");
+        }
+        shown.push(series(&result));
+    }
+    let verdicts = shown[0].join("\n");
+    assert!(
+        verdicts.contains("domain=good.test") && verdicts.contains("verdict=secure"),
+        "{verdicts}"
+    );
+    assert!(
+        verdicts.contains("domain=plain.test") && verdicts.contains("verdict=plaintext"),
+        "{verdicts}"
+    );
+    assert!(
+        verdicts.contains("instance=good.test"),
+        "the relabelled instance: {verdicts}"
+    );
+    assert_eq!(shown[1].len(), 2);
+    assert!(
+        shown[1].iter().all(|l| l.ends_with("=> 1")),
+        "{:?}",
+        shown[1]
+    );
+    assert_eq!(shown[2].len(), 2);
+    assert!(
+        shown[2].iter().all(|l| l.ends_with("=> 1")),
+        "the last scrape was cached: {:?}",
+        shown[2]
+    );
+    assert_eq!(
+        Some([
+            lab.servers[0].1.connections(),
+            lab.servers[1].1.connections()
+        ]),
+        after_first,
+        "no connection after the first scrape"
+    );
+    let killed = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = tokio::time::timeout(Duration::from_secs(20), prometheus.wait()).await;
+}
+
+/// Load: 500 concurrent scrapes over 50 lab domains, twice (fresh, then
+/// cached). Prints audits per target (the lab servers' connections over
+/// those of one audit), errors, and the exporter's RSS. Run by hand:
+/// `cargo test --test exporter -- --ignored --nocapture load_`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a load run whose figures are printed: run by hand"]
+async fn load_500_concurrent_scrapes_over_50_targets() {
+    const TARGETS: usize = 50;
+    let mut builder = LabBuilder::new();
+    for i in 0..TARGETS {
+        builder = builder.mx(&format!("d{i}.test"), 10, &format!("mx.d{i}.test"), good);
+    }
+    let lab = builder.start().await;
+    // One audit's connections to one server, as check makes them.
+    lab.smtptls(
+        &["check", "--format", "json", "--scan", "off"],
+        &["d0.test"],
+        &[],
+    )
+    .await;
+    let one_audit = lab.servers[0].1.connections();
+    let before: Vec<usize> = lab.servers.iter().map(|(_, s)| s.connections()).collect();
+    let serve = Serve::start(&lab, &["--scan", "off"]).await;
+    let pid = serve.child.id().expect("pid");
+    let rss_start = rss_kib(pid);
+    let mut rss = vec![rss_start];
+    let mut errors = 0;
+    for wave in 0..2 {
+        let started = std::time::Instant::now();
+        let scrapes: Vec<_> = (0..500)
+            .map(|n| {
+                let addr = serve.addr;
+                let path = format!("/probe?target=d{}.test", n % TARGETS);
+                tokio::spawn(async move {
+                    get(
+                        addr,
+                        &path,
+                        &[("X-Prometheus-Scrape-Timeout-Seconds", "30")],
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for scrape in scrapes {
+            match scrape.await {
+                Ok((200, body)) if sample(&body, "probe_success").as_deref() == Some("1") => {}
+                _ => errors += 1,
+            }
+        }
+        rss.push(rss_kib(pid));
+        println!("wave {wave}: 500 scrapes in {:?}", started.elapsed());
+    }
+    let audits: Vec<f64> = lab
+        .servers
+        .iter()
+        .zip(&before)
+        .map(|((_, s), b)| (s.connections() - b) as f64 / one_audit as f64)
+        .collect();
+    let (_, own) = serve.get("/metrics").await;
+    println!(
+        "load: {TARGETS} targets, 2 x 500 concurrent scrapes; audits per target min {} max {}; errors {errors}; RSS KiB start {} after wave 1 {} after wave 2 {}",
+        audits.iter().cloned().fold(f64::INFINITY, f64::min),
+        audits.iter().cloned().fold(0.0, f64::max),
+        rss[0],
+        rss[1],
+        rss[2],
+    );
+    for line in own.lines().filter(|l| !l.starts_with('#')) {
+        println!("  {line}");
+    }
+    assert_eq!(errors, 0);
+    assert!(
+        audits.iter().all(|a| (*a - 1.0).abs() < f64::EPSILON),
+        "{audits:?}"
+    );
+}
