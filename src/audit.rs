@@ -61,20 +61,49 @@ struct HostObservation {
 }
 
 /// What an address did earlier in the run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct AddressState {
     timed_out: bool,
     busy_count: u32,
     backoff_until: Option<tokio::time::Instant>,
+    /// When the address last timed out or answered 421: with a memory
+    /// ([`Auditor::remembering`]) the state is forgotten that long after.
+    since: tokio::time::Instant,
+}
+
+impl AddressState {
+    fn new() -> Self {
+        AddressState {
+            timed_out: false,
+            busy_count: 0,
+            backoff_until: None,
+            since: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Whether what the address did is still remembered: always within
+    /// a run, for `memory` after its last trouble in a long-lived auditor.
+    /// A pending 421 back-off is kept in any case: the server asked for it.
+    fn remembered(&self, memory: Option<Duration>) -> bool {
+        let now = tokio::time::Instant::now();
+        memory.is_none_or(|m| self.since + m > now)
+            || self.backoff_until.is_some_and(|until| until > now)
+    }
 }
 
 /// One MX host's observation, made once and awaited by every domain.
 type HostCell = Arc<tokio::sync::OnceCell<Result<HostObservation, String>>>;
 
+/// A host's observation with when it was asked for: a long-lived auditor
+/// ([`Auditor::remembering`]) makes a new one once it is older than its
+/// memory. Keyed by the scan mode too: an observation made with `--scan
+/// off` has no scan to lend to a `deep` audit.
+type HostKey = (DomainName, ScanMode);
+
 /// State shared by every domain of a run.
 #[derive(Default)]
 struct Shared {
-    hosts: Mutex<HashMap<DomainName, HostCell>>,
+    hosts: Mutex<HashMap<HostKey, (tokio::time::Instant, HostCell)>>,
     addresses: Mutex<HashMap<SocketAddr, AddressState>>,
     /// Probes made (connections attempted).
     probes: AtomicUsize,
@@ -100,6 +129,10 @@ pub struct Auditor {
     /// The start-of-run check of the resolver ([`Auditor::connect`]):
     /// its prediction, held against each domain's MX lookup.
     health: ResolverHealth,
+    /// How long MX host observations and address manners (timed out,
+    /// 421) are kept: `None` for a run (all of it), a duration for an
+    /// auditor that serves many runs ([`Auditor::remembering`]).
+    memory: Option<Duration>,
 }
 
 impl Auditor {
@@ -154,7 +187,78 @@ impl Auditor {
             // `Auditor::new` does not check: it is for callers that
             // already trust their resolver (tests, benchmarks).
             health: ResolverHealth::Usable,
+            memory: None,
         })
+    }
+
+    /// This auditor for many runs (`smtptls serve`: one run per scrape),
+    /// keeping the run-wide manners across them: the `--per-address`
+    /// gates, one probe per MX address and host (an observation is reused
+    /// for `memory`, then made again) and what an address did (timed out,
+    /// 421: remembered for `memory` after the last time, a pending
+    /// back-off always). Without it an auditor remembers forever, which is
+    /// right for one run and wrong for a server that runs for months.
+    pub fn remembering(mut self, memory: Duration) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// This auditor with another `--scan` mode, sharing everything else:
+    /// the resolver, the gates, the observations and the address manners
+    /// (observations are kept per scan mode).
+    pub fn with_scan(&self, mode: ScanMode) -> Self {
+        let mut options = (*self.options).clone();
+        options.scan = mode;
+        Auditor {
+            options: Arc::new(options),
+            ..self.clone()
+        }
+    }
+
+    /// The `--scan` mode of this auditor.
+    pub fn scan(&self) -> ScanMode {
+        self.options.scan
+    }
+
+    /// Drops what a long-lived auditor no longer remembers: observations
+    /// older than its memory, address states it has forgotten, and the
+    /// gates of addresses no connection holds, then the oldest
+    /// observations beyond `max_hosts`. Memory then follows the hosts seen
+    /// within the memory, not every host ever seen. A no-op for an auditor
+    /// without a memory (one run).
+    pub fn forget_old(&self, max_hosts: usize) {
+        let Some(memory) = self.memory else { return };
+        let now = tokio::time::Instant::now();
+        {
+            let mut hosts = lock(&self.shared.hosts);
+            // An observation still being made is kept: dropping it would
+            // let the next domain probe the same addresses again.
+            hosts.retain(|_, (made, cell)| *made + memory > now || !cell.initialized());
+            if hosts.len() > max_hosts {
+                let mut ages: Vec<(tokio::time::Instant, HostKey)> = hosts
+                    .iter()
+                    .map(|(k, (made, _))| (*made, k.clone()))
+                    .collect();
+                ages.sort_by_key(|(made, _)| *made);
+                let excess = hosts.len() - max_hosts;
+                for (_, key) in ages.into_iter().take(excess) {
+                    hosts.remove(&key);
+                }
+            }
+        }
+        lock(&self.shared.addresses).retain(|_, state| state.remembered(Some(memory)));
+        // Only this map holds an idle gate: nobody waits on it or holds
+        // one of its permits, so a fresh one later is the same gate.
+        lock(&self.per_address).retain(|_, gate| Arc::strong_count(gate) > 1);
+    }
+
+    /// How many MX host observations and address gates are kept (for the
+    /// exporter's own metrics and the tests of [`Auditor::forget_old`]).
+    pub fn remembered(&self) -> (usize, usize) {
+        (
+            lock(&self.shared.hosts).len(),
+            lock(&self.per_address).len(),
+        )
     }
 
     /// Audits every job; `on_done` sees each domain's report as it
@@ -423,14 +527,23 @@ impl Auditor {
         // the others wait for and reuse the result.
         let cell = {
             let mut hosts = lock(&self.shared.hosts);
-            match hosts.get(host) {
-                Some(cell) => {
+            let key = (host.clone(), self.options.scan);
+            let now = tokio::time::Instant::now();
+            // A long-lived auditor observes a host again once its
+            // observation is older than the memory (one still being made
+            // is awaited, never made twice).
+            let fresh = |(made, cell): &(tokio::time::Instant, HostCell)| {
+                self.memory
+                    .is_none_or(|m| *made + m > now || !cell.initialized())
+            };
+            match hosts.get(&key).filter(|entry| fresh(entry)) {
+                Some((_, cell)) => {
                     self.shared.reused.fetch_add(1, Ordering::Relaxed);
                     cell.clone()
                 }
                 None => {
                     let cell = Arc::new(tokio::sync::OnceCell::new());
-                    hosts.insert(host.clone(), cell.clone());
+                    hosts.insert(key, (now, cell.clone()));
                     cell
                 }
             }
@@ -552,6 +665,7 @@ impl Auditor {
                 let states = lock(&self.shared.addresses);
                 states
                     .get(&ip)
+                    .filter(|s| s.remembered(self.memory))
                     .map_or((false, None), |s| (s.timed_out, s.backoff_until))
             };
             if timed_out && attempt == 0 && self.options.retries == 0 {
@@ -598,7 +712,12 @@ impl Auditor {
         };
         if timeout || busy {
             let mut states = lock(&self.shared.addresses);
-            let state = states.entry(ip).or_default();
+            let state = states.entry(ip).or_insert_with(AddressState::new);
+            if !state.remembered(self.memory) {
+                // Forgotten: this is a first time again.
+                *state = AddressState::new();
+            }
+            state.since = tokio::time::Instant::now();
             state.timed_out |= timeout;
             if busy {
                 // 421 means "too busy, come back later": wait longer
@@ -689,9 +808,9 @@ impl Auditor {
         let _permit = gate.acquire().await;
         let unwelcome = {
             let states = lock(&self.shared.addresses);
-            states
-                .get(&addr)
-                .is_some_and(|s| s.timed_out || s.backoff_until.is_some())
+            states.get(&addr).is_some_and(|s| {
+                s.remembered(self.memory) && (s.timed_out || s.backoff_until.is_some())
+            })
         };
         // Read after the permit: the wait for it is not the server's time.
         let left = budget.remaining();
@@ -871,6 +990,119 @@ mod tests {
         );
         row.verdict = verdict;
         Job::Done(Box::new(row))
+    }
+
+    /// An auditor whose MX `mx.a.test` is the lab server behind `port`
+    /// (a fixed route: no DNS), loopback allowed, short timeouts.
+    #[cfg(feature = "lab")]
+    fn lab_auditor(port: u16) -> Auditor {
+        let mut options = AuditOptions {
+            allow_local: true,
+            scan: ScanMode::Off,
+            timeouts: crate::options::Timeouts::new(Duration::from_secs(3), Duration::from_secs(3)),
+            ..AuditOptions::default()
+        };
+        let rule: crate::options::ConnectTo = format!("mx.a.test:25:127.0.0.1:{port}")
+            .parse()
+            .expect("rule");
+        options.connect_to = crate::options::ConnectRules(vec![rule]);
+        Auditor::new(options).expect("auditor")
+    }
+
+    #[cfg(feature = "lab")]
+    fn mx_record() -> crate::resolver::MxRecord {
+        crate::resolver::MxRecord {
+            preference: 10,
+            exchange: Exchange::Host("mx.a.test".parse().expect("name")),
+        }
+    }
+
+    /// Within a run (no memory) a host is observed once, however many
+    /// domains ask; a long-lived auditor reuses the observation for its
+    /// memory, then observes again; another scan mode does not borrow an
+    /// observation that has no scan. `forget_old` then drops what is past
+    /// the memory and the idle gates.
+    #[cfg(feature = "lab")]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_long_lived_auditor_observes_a_host_again_after_its_memory() {
+        use crate::lab::smtp::{Behaviour, SmtpServer};
+        let server = SmtpServer::start(Behaviour::plain("mx.a.test")).await;
+        let run = lab_auditor(server.port());
+        run.observe_mx(mx_record()).await.expect("observed");
+        run.observe_mx(mx_record()).await.expect("observed");
+        assert_eq!(server.connections(), 1, "one probe per address in a run");
+
+        let memory = Duration::from_millis(300);
+        let served = lab_auditor(server.port()).remembering(memory);
+        served.observe_mx(mx_record()).await.expect("observed");
+        served.observe_mx(mx_record()).await.expect("observed");
+        assert_eq!(server.connections(), 2, "reused within the memory");
+        served
+            .with_scan(ScanMode::Light)
+            .observe_mx(mx_record())
+            .await
+            .expect("observed");
+        // A plain server: one connection, no STARTTLS, nothing to scan.
+        assert_eq!(server.connections(), 3, "a scan mode of its own");
+        assert_eq!(served.remembered().0, 2);
+        tokio::time::sleep(memory + Duration::from_millis(50)).await;
+        served.observe_mx(mx_record()).await.expect("observed");
+        assert_eq!(server.connections(), 4, "observed again after the memory");
+        // The light observation is past the memory, the fresh off one is not.
+        served.forget_old(100);
+        assert_eq!(served.remembered(), (1, 0));
+        // Beyond the cap, the oldest go.
+        served.forget_old(0);
+        assert_eq!(served.remembered().0, 0);
+    }
+
+    /// What an address did is remembered for a run, and for the memory
+    /// of a long-lived auditor after its last trouble; a pending 421
+    /// back-off outlives the memory.
+    #[tokio::test(start_paused = true)]
+    async fn address_manners_are_forgotten_after_the_memory_not_before() {
+        let memory = Some(Duration::from_secs(60));
+        let mut state = AddressState::new();
+        state.timed_out = true;
+        assert!(state.remembered(None));
+        assert!(state.remembered(memory));
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(state.remembered(None), "a run never forgets");
+        assert!(!state.remembered(memory));
+        state.backoff_until = Some(tokio::time::Instant::now() + Duration::from_secs(5));
+        assert!(state.remembered(memory), "the server asked to wait");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(!state.remembered(memory));
+    }
+
+    /// A 421 seen by one scrape's audit holds the next one's connection
+    /// back: the back-off lives in the long-lived auditor, not in a run.
+    #[cfg(feature = "lab")]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_421_back_off_holds_across_runs_of_a_long_lived_auditor() {
+        use crate::lab::smtp::{Banner, Behaviour, SmtpServer};
+        let server = SmtpServer::start(Behaviour {
+            banner: Banner::Reject421,
+            ..Behaviour::plain("mx.a.test")
+        })
+        .await;
+        let served = lab_auditor(server.port()).remembering(Duration::from_secs(60));
+        let target = ProbeTarget {
+            host: "mx.a.test".parse().expect("name"),
+            addr: SocketAddr::from(([127, 0, 0, 1], server.port())),
+        };
+        let first = served.polite_probe(&target).await;
+        assert!(first.error.is_some());
+        // The next scrape's auditor (same state): waits out the back-off
+        // (2 s after one 421) before its connection.
+        let started = tokio::time::Instant::now();
+        served.polite_probe(&target).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(1900),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(server.connections(), 2);
     }
 
     #[tokio::test]

@@ -62,6 +62,10 @@ pub enum Command {
     /// print the command lines that reach it.
     #[cfg(feature = "lab")]
     Demo(DemoArgs),
+    /// A Prometheus exporter: scrape /probe?target=DOMAIN for the metrics
+    /// of `check --format prometheus DOMAIN`, each result reused for
+    /// --min-interval. Until Ctrl-C or SIGTERM.
+    Serve(Box<ServeArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -626,6 +630,126 @@ pub struct AuditArgs {
     pub quiet: bool,
 }
 
+const SERVE_AFTER_HELP: &str = "Endpoints: GET /probe?target=DOMAIN[&scan=off|light|deep] (the metrics \
+of `check --format prometheus DOMAIN` plus probe_success, probe_duration_seconds, \
+smtptls_probe_cached, smtptls_probe_age_seconds; 400 for what is not a mail domain: an IP address, \
+a port, a URL; 403 for a domain not allowed), GET /metrics (the exporter's own), GET / (help). \
+The audit flags set how every probe runs (--concurrency: audits at once over all scrapes). \
+X-Prometheus-Scrape-Timeout-Seconds less --timeout-offset bounds a fresh audit; when it runs out \
+the answer is probe_success 0 (with the previous result, if any) and the audit finishes for the \
+next scrape. The bound address is printed on stderr at start.\n\n\
+Exit codes: 0 stopped by Ctrl-C or SIGTERM (requests in flight answered); 2 usage or set-up \
+error (a listener not on loopback without --allow-target or --allow-any-target, an address in use).";
+
+/// `smtptls serve`: the audit flags of `check` and the exporter's own.
+#[derive(Debug, Args)]
+#[command(after_help = SERVE_AFTER_HELP, args_override_self = true)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub audit: AuditArgs,
+
+    /// smtptls_domain_below_threshold is 1 for a verdict below this, as
+    /// `check --fail-below`.
+    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
+    pub fail_below: Verdict,
+
+    /// Address and port to listen on. The default port, 9612, was free in
+    /// Prometheus's list of default exporter ports. On an address other
+    /// than loopback, --allow-target or --allow-any-target is required.
+    #[arg(long, value_name = "ADDR:PORT", default_value_t = std::net::SocketAddr::from(([127, 0, 0, 1], crate::exporter::DEFAULT_PORT)))]
+    pub listen: std::net::SocketAddr,
+
+    /// Answer a target from the cache for this long after its audit
+    /// (30s, 15m, 1h, or seconds). Default 1h: a partner's MX hosts are
+    /// not ours to probe on every scrape (every 15 s or so), and what is
+    /// measured (certificates, DANE, MTA-STS) changes in hours or days.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_interval)]
+    pub min_interval: Duration,
+
+    /// Targets (per scan mode) whose results are kept; the least recently
+    /// scraped goes first.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_targets: u32,
+
+    /// Seconds taken off X-Prometheus-Scrape-Timeout-Seconds for a fresh
+    /// audit, so the answer reaches Prometheus before it gives up.
+    #[arg(long, value_name = "SECS", default_value_t = 0.5, value_parser = parse_offset)]
+    pub timeout_offset: f64,
+
+    /// Probe only domains this matches (others get 403): a domain
+    /// (`example.com`), or `*.example.com` for every name below it (not
+    /// example.com itself). Repeatable; `@FILE` reads one pattern per line
+    /// (`#` comments).
+    #[arg(long, value_name = "PATTERN")]
+    pub allow_target: Vec<String>,
+
+    /// Probe any domain even when listening on an address other than
+    /// loopback (whoever reaches the port then chooses what it probes).
+    #[arg(long, conflicts_with = "allow_target")]
+    pub allow_any_target: bool,
+}
+
+impl ServeArgs {
+    /// The audit options of the flags; the domain-list flags are refused.
+    pub fn options(&self) -> Result<AuditOptions, CliError> {
+        let a = &self.audit;
+        if !a.domains.is_empty()
+            || a.file.is_some()
+            || a.strict
+            || a.shard.is_some()
+            || a.resume.is_some()
+            || a.deadline.is_some()
+        {
+            return Err(CliError::DomainListFlagWithServe);
+        }
+        a.options(Threshold(self.fail_below))
+    }
+
+    /// The exporter's settings: the allow-list (which refuses an open
+    /// listener without one), the cache, the timeout offset.
+    pub fn settings(&self) -> Result<crate::exporter::Settings, CliError> {
+        let allow = crate::exporter::allow::AllowList::from_flags(
+            &self.allow_target,
+            self.allow_any_target,
+            self.listen,
+        )?;
+        let mut settings = crate::exporter::Settings::new(allow);
+        settings.min_interval = self.min_interval;
+        settings.max_targets = self.max_targets as usize;
+        settings.timeout_offset = Duration::from_secs_f64(self.timeout_offset);
+        settings.concurrency = usize::from(self.audit.concurrency);
+        Ok(settings)
+    }
+}
+
+/// `--min-interval`: `90`, `90s`, `15m`, `1h`, `1d`.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("{s:?}: use seconds, or a number with s, m, h or d")),
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 366.0 * 86_400.0 => {
+            Ok(Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!("{s:?} is not a duration between 0 and a year")),
+    }
+}
+
+fn parse_offset(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=60.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds between 0 and 60")),
+    }
+}
+
 /// Arguments that the parser accepts but that do not fit together.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -642,6 +766,14 @@ pub enum CliError {
         "tlsrpt reads its PATH arguments: --file, --strict, --shard and --resume are for domain lists"
     )]
     DomainListFlagWithTlsRpt,
+    #[error(
+        "serve audits the targets Prometheus names: DOMAIN, --file, --strict, --shard, --resume and --deadline are for check"
+    )]
+    DomainListFlagWithServe,
+    /// `serve`'s allow-list: a bad pattern or file, or an open listener
+    /// without one.
+    #[error(transparent)]
+    AllowList(#[from] crate::exporter::allow::AllowListError),
     /// `explain` with an id that does not exist; the message lists the
     /// known ones, on one line.
     #[error("unknown finding id {0:?}; the known ids are: {ids}", ids = known_finding_ids())]
@@ -856,6 +988,84 @@ mod tests {
             Command::Tlsrpt(args) => *args,
             other => panic!("not tlsrpt: {other:?}"),
         })
+    }
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let all = ["smtptls", "serve"].iter().chain(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Serve(args) => *args,
+            other => panic!("not serve: {other:?}"),
+        })
+    }
+
+    #[test]
+    fn serve_defaults_and_flags() {
+        let args = serve(&[]).expect("parses");
+        assert_eq!(args.listen.to_string(), "127.0.0.1:9612");
+        let settings = args.settings().expect("loopback needs no list");
+        assert_eq!(settings.min_interval, Duration::from_secs(3600));
+        assert_eq!(settings.max_targets, 10_000);
+        assert_eq!(settings.timeout_offset, Duration::from_millis(500));
+        assert_eq!(settings.allow, crate::exporter::allow::AllowList::Any);
+        let args = serve(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--min-interval",
+            "15m",
+            "--max-targets",
+            "50",
+            "--timeout-offset",
+            "1",
+            "--allow-target",
+            "*.example.com",
+            "--scan",
+            "off",
+            "--per-address",
+            "1",
+        ])
+        .expect("parses");
+        let settings = args.settings().expect("settings");
+        assert_eq!(settings.min_interval, Duration::from_secs(900));
+        assert_eq!(settings.max_targets, 50);
+        assert_eq!(settings.timeout_offset, Duration::from_secs(1));
+        assert!(
+            settings
+                .allow
+                .allows(&"mx.example.com".parse().expect("name"))
+        );
+        assert!(!settings.allow.allows(&"example.org".parse().expect("name")));
+        let options = args.options().expect("options");
+        assert_eq!(options.scan, ScanMode::Off);
+        assert_eq!(options.per_address, 1);
+        for bad in ["0", "-1s", "1w", "h", "400d"] {
+            assert!(serve(&["--min-interval", bad]).is_err(), "{bad}");
+        }
+        assert_eq!(parse_interval("90").ok(), Some(Duration::from_secs(90)));
+        assert_eq!(parse_interval("1.5h").ok(), Some(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn serve_on_an_open_address_needs_an_allow_list() {
+        let args = serve(&["--listen", "0.0.0.0:9612"]).expect("parses");
+        assert!(matches!(args.settings(), Err(CliError::AllowList(_))));
+        let args = serve(&["--listen", "0.0.0.0:9612", "--allow-any-target"]).expect("parses");
+        assert!(args.settings().is_ok());
+        let args =
+            serve(&["--listen", "[::]:9612", "--allow-target", "a.example"]).expect("parses");
+        assert!(args.settings().is_ok());
+        assert!(serve(&["--allow-any-target", "--allow-target", "a.example"]).is_err());
+        // The domain list is Prometheus's to give.
+        for flags in [
+            &["a.example"][..],
+            &["--file", "list.txt"],
+            &["--deadline", "10"],
+        ] {
+            let args = serve(flags).expect("parses");
+            assert!(
+                matches!(args.options(), Err(CliError::DomainListFlagWithServe)),
+                "{flags:?}"
+            );
+        }
     }
 
     #[test]

@@ -543,6 +543,14 @@ impl Demo {
                     .map(|s| s.to_string())
                     .collect(),
             },
+            Example {
+                what: "A Prometheus exporter for the lab's domains (then curl 'http://127.0.0.1:9612/probe?target=dane.test'):",
+                args: with(
+                    &["serve", "--listen", "127.0.0.1:9612"],
+                    self.lab_args(),
+                    &mut std::iter::empty(),
+                ),
+            },
         ]
     }
 }

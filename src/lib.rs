@@ -26,6 +26,7 @@ pub mod demo;
 pub mod diff;
 pub mod domain;
 pub mod exit;
+pub mod exporter;
 pub mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -13,7 +13,8 @@ use clap::{CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use smtptls::audit::{Auditor, Job, Rows, StopReason};
 use smtptls::cli::{
-    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, ReportArgs, TlsRptArgs,
+    AuditArgs, CheckArgs, Cli, Command, DiffArgs, ExplainArgs, PolicyArgs, ReportArgs, ServeArgs,
+    TlsRptArgs,
 };
 use smtptls::exit::{self, ExitCode};
 use smtptls::mta_config::{self, AuditFacts};
@@ -112,6 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => explain(&args),
         #[cfg(feature = "lab")]
         Command::Demo(args) => demo(&args),
+        Command::Serve(args) => serve(&args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -357,6 +359,34 @@ fn audit(
     Ok(report)
 }
 
+/// `smtptls serve`: the exporter until Ctrl-C or SIGTERM. The flags are
+/// checked (allow-list, the loopback rule) before anything listens; the
+/// bound address goes to stderr, for whoever started it with port 0.
+fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    use smtptls::exporter::{self, Exporter};
+    let options = args.options()?;
+    let settings = args.settings()?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // The resolver spawns its background tasks on the runtime.
+    let _runtime_context = runtime.enter();
+    let auditor = runtime.block_on(Auditor::connect(options))?;
+    notice(auditor.resolver_notice().as_deref());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.listen))
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The handlers are in place before the line that says it listens:
+    // whoever reads it may signal at once.
+    let stop = stop_signals().context("cannot watch for Ctrl-C and SIGTERM")?;
+    eprintln!("smtptls serve: listening on http://{bound}/ (Ctrl-C or SIGTERM stops it)");
+    let exporter = Exporter::new(auditor, settings);
+    runtime.block_on(exporter::serve(listener, exporter, stop));
+    eprintln!("smtptls serve: stopped");
+    Ok(ExitCode::Ok)
+}
+
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     let (facts, stopped) = match args.report()? {
         Some(inputs) => (AuditFacts::from_reports(&inputs)?, None),
@@ -545,6 +575,28 @@ async fn stop_signal(deadline: Option<Duration>) -> StopReason {
         _ = tokio::signal::ctrl_c() => StopReason::Interrupted,
         _ = terminate => StopReason::Interrupted,
     }
+}
+
+/// Resolves at Ctrl-C (SIGINT) or SIGTERM; unlike [`stop_signal`], the
+/// handlers are installed when this is called, not when first polled.
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Progress on stderr, only for a person watching a terminal.

@@ -151,7 +151,7 @@ fn read_examples(reader: &mut impl BufRead) -> (String, Vec<(String, String)>) {
         if let Some(c) = text.strip_prefix("# ") {
             comment = Some(c.to_string());
         } else if let Some(c) = comment.take() {
-            let last = c == "What changed:";
+            let last = c.starts_with("A Prometheus exporter");
             examples.push((c, text));
             if last {
                 return (head, examples);
@@ -244,6 +244,33 @@ fn demo_serve_prints_command_lines_that_reach_its_lab() {
     assert!(page.status.code().is_some_and(|c| c <= 1));
     assert!(work.path().join("demo.html").is_file());
 
+    // The exporter line, on a port of its own: a scrape of dane.test says
+    // what `check` says.
+    let serve_line = find("A Prometheus exporter").replace("127.0.0.1:9612", "127.0.0.1:0");
+    let mut exporter = Command::new("sh")
+        .args(["-c", &format!("exec {serve_line}")])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the printed serve line");
+    let mut err = BufReader::new(exporter.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("read serve's stderr");
+    let bound = first
+        .split_once("listening on http://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(addr, _)| addr.to_string())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let scrape = http_get(&bound, "/probe?target=dane.test");
+    let _ = exporter.kill();
+    let _ = exporter.wait();
+    assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
+    assert!(
+        scrape.contains(r#"smtptls_domain_verdict{domain="dane.test",verdict="protected"} 1"#),
+        "{scrape}"
+    );
+    assert!(scrape.contains("probe_success 1"), "{scrape}");
+
     // SIGTERM: it stops, exit 0, and its trust material is gone.
     let pid = child.id().to_string();
     let killed = Command::new("kill")
@@ -254,6 +281,23 @@ fn demo_serve_prints_command_lines_that_reach_its_lab() {
     let status = child.wait().expect("wait for demo");
     assert_eq!(status.code(), Some(0));
     assert!(!dir.exists(), "{} outlived the demo", dir.display());
+}
+
+/// `GET PATH` over HTTP/1.1 to `addr`, the whole answer as text.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the exporter");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    answer
 }
 
 /// The README's quick start shows the demo's real output. Ports, key

@@ -31,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The lab stands for the rest of the Internet: peers that know
     // nothing of the tool (see `self_contained`), used by the demo.
     ("the lab (peers on loopback)", &["lab"]),
-    ("wiring", &["audit", "demo"]),
+    ("wiring", &["audit", "demo", "exporter"]),
     ("command line", &["cli", "exit", "fuzzing"]),
 ];
 

@@ -15,7 +15,7 @@ pub(crate) mod html;
 mod json;
 mod junit;
 mod ndjson;
-mod prometheus;
+pub mod prometheus;
 pub mod style;
 mod table;
 pub mod text;

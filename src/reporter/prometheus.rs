@@ -97,19 +97,55 @@ impl Reporter for PrometheusReporter {
     }
 }
 
+/// The exposition of a whole report, as `--format prometheus` writes it:
+/// `smtptls serve` renders each probe's one-domain report with it, so a
+/// scrape and a textfile cannot disagree.
+pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = PrometheusReporter::default().finish(report, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// One metric family: its samples in the order added, each series once.
-struct Family {
+/// Public for `smtptls serve`, whose own families (`probe_success`, the
+/// exporter's counters) are written by the same code, escapes included.
+pub struct Family {
     name: &'static str,
     help: &'static str,
+    kind: MetricType,
     samples: Vec<String>,
     series: HashSet<String>,
 }
 
+/// The `# TYPE` of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Gauge,
+    Counter,
+}
+
+impl MetricType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Counter => "counter",
+        }
+    }
+}
+
 impl Family {
-    fn new(name: &'static str, help: &'static str) -> Self {
+    /// A gauge family (every family of `--format prometheus`).
+    pub fn new(name: &'static str, help: &'static str) -> Self {
+        Self::of(MetricType::Gauge, name, help)
+    }
+
+    /// A family of `kind`.
+    pub fn of(kind: MetricType, name: &'static str, help: &'static str) -> Self {
         Family {
             name,
             help,
+            kind,
             samples: Vec::new(),
             series: HashSet::new(),
         }
@@ -117,7 +153,7 @@ impl Family {
 
     /// Adds `name{labels} value`; a series already present keeps its first
     /// value (a textfile with a duplicate series is rejected whole).
-    fn add(&mut self, labels: &[(&str, &str)], value: impl Display) {
+    pub fn add(&mut self, labels: &[(&str, &str)], value: impl Display) {
         let mut series = String::from(self.name);
         if !labels.is_empty() {
             series.push('{');
@@ -134,12 +170,13 @@ impl Family {
         }
     }
 
-    fn render(&self, text: &mut String) {
+    /// Appends the family (nothing when it has no sample).
+    pub fn render(&self, text: &mut String) {
         if self.samples.is_empty() {
             return;
         }
         let _ = writeln!(text, "# HELP {} {}", self.name, self.help);
-        let _ = writeln!(text, "# TYPE {} gauge", self.name);
+        let _ = writeln!(text, "# TYPE {} {}", self.name, self.kind.as_str());
         for sample in &self.samples {
             text.push_str(sample);
             text.push('\n');

@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How much scanning `--scan` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanMode {
     /// No scan and no injection test: one connection per address.
