@@ -86,6 +86,17 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub audit: AuditArgs,
 
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// Where and how a run's report is written: the flags `check`, `report`
+/// and `demo` share, so that each means the same in all three.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Output format. The report goes to stdout only; diagnostics go to stderr.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -100,6 +111,14 @@ pub struct CheckArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What makes a run fail (exit 1): the flags `check` and `report` share.
+#[derive(Debug, Args)]
+pub struct GateArgs {
     /// Exit 1 if any domain's verdict is below this: protected, secure,
     /// encrypted, partial, plaintext, broken, error. Default encrypted (fail
     /// on partial, plaintext, broken, error). no-mail never fails.
@@ -112,12 +131,17 @@ pub struct CheckArgs {
     /// axis never changes the verdict.
     #[arg(long, value_name = "LEVEL")]
     pub fail_level: Option<crate::vocabulary::NcscLevel>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
 }
 
+impl GateArgs {
+    /// The gate rows are counted against.
+    pub fn gate(&self) -> crate::report::view::Gate {
+        crate::report::view::Gate {
+            verdict: Threshold(self.fail_below),
+            level: self.fail_level.map(crate::vocabulary::LevelThreshold),
+        }
+    }
+}
 #[cfg(feature = "lab")]
 const DEMO_AFTER_HELP: &str = "The demo takes no audit flags (--resolver, --connect-to, --ca-file, …): \
 it audits its own lab and nothing else. `smtptls demo --serve` prints the `check` command lines \
@@ -131,25 +155,12 @@ stderr says which); 2 the lab could not start (no loopback, no temporary directo
 #[command(after_help = DEMO_AFTER_HELP, args_override_self = true)]
 pub struct DemoArgs {
     /// Keep the lab running until Ctrl-C or SIGTERM, and print the command
-    /// lines (check, policy, diff, the HTML page) that reach it.
-    #[arg(long)]
+    /// lines (check, policy, diff, the HTML page, serve) that reach it.
+    #[arg(long, conflicts_with_all = ["format", "verbose", "output"])]
     pub serve: bool,
 
-    /// Output format of the audit, as for `check`.
-    #[arg(long, value_enum, default_value_t = Format::Table, conflicts_with = "serve")]
-    pub format: Format,
-
-    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Table: list every finding of every address, not only the problems.
-    #[arg(short, long, conflicts_with = "serve")]
-    pub verbose: bool,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "serve")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[cfg(feature = "lab")]
@@ -159,16 +170,16 @@ impl DemoArgs {
     pub fn check_args(&self, lab_args: Vec<String>, domains: &[&str]) -> Vec<String> {
         use clap::ValueEnum;
         let mut args = lab_args;
-        if let Some(value) = self.format.to_possible_value() {
+        if let Some(value) = self.out.format.to_possible_value() {
             args.extend(["--format".to_string(), value.get_name().to_string()]);
         }
-        if let Some(value) = self.color.to_possible_value() {
+        if let Some(value) = self.out.color.to_possible_value() {
             args.extend(["--color".to_string(), value.get_name().to_string()]);
         }
-        if self.verbose {
+        if self.out.verbose {
             args.push("--verbose".to_string());
         }
-        if let Some(path) = &self.output {
+        if let Some(path) = &self.out.output {
             args.extend(["--output".to_string(), path.display().to_string()]);
         }
         args.push("--".to_string());
@@ -193,30 +204,11 @@ pub struct ReportArgs {
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
-    /// Output format, as check's.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
-    /// Colour the table: auto (terminal and NO_COLOR unset), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Table: list every finding of every address, not only the problems.
-    #[arg(short, long)]
-    pub verbose: bool,
-
-    /// Exit 1 if any domain's verdict is below this (as check's).
-    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
-    pub fail_below: Verdict,
-
-    /// Also exit 1 if any domain's configuration level is LEVEL or worse
-    /// (as check's).
-    #[arg(long, value_name = "LEVEL")]
-    pub fail_level: Option<crate::vocabulary::NcscLevel>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 impl ReportArgs {
@@ -227,10 +219,7 @@ impl ReportArgs {
 
     /// The gate rows are counted against: `--fail-below`, `--fail-level`.
     pub fn gate(&self) -> crate::report::view::Gate {
-        crate::report::view::Gate {
-            verdict: Threshold(self.fail_below),
-            level: self.fail_level.map(crate::vocabulary::LevelThreshold),
-        }
+        self.gate.gate()
     }
 }
 
@@ -910,8 +899,8 @@ impl AuditArgs {
 impl CheckArgs {
     /// The audit options, with `--fail-below` as the threshold.
     pub fn options(&self) -> Result<AuditOptions, CliError> {
-        let mut options = self.audit.options(Threshold(self.fail_below))?;
-        options.fail_level = self.fail_level.map(crate::vocabulary::LevelThreshold);
+        let mut options = self.audit.options(Threshold(self.gate.fail_below))?;
+        options.fail_level = self.gate.fail_level.map(crate::vocabulary::LevelThreshold);
         Ok(options)
     }
 }
@@ -1289,9 +1278,9 @@ mod tests {
             "shard-2.ndjson",
         ])
         .expect("parses");
-        assert_eq!(args.format, Format::Html);
+        assert_eq!(args.out.format, Format::Html);
         assert_eq!(
-            args.output.as_deref(),
+            args.out.output.as_deref(),
             Some(std::path::Path::new("fleet.html"))
         );
         assert_eq!(
@@ -1306,7 +1295,7 @@ mod tests {
         assert_eq!(gate.level, None);
         // check's defaults and parsers.
         let args = parse(&["-", "--fail-level", "phase-out"]).expect("parses");
-        assert_eq!(args.format, Format::Table);
+        assert_eq!(args.out.format, Format::Table);
         assert_eq!(args.gate().verdict, Threshold::default());
         assert_eq!(
             args.gate().level,

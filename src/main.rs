@@ -138,9 +138,9 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 fn check_each(args: CheckArgs, mut seen: impl FnMut(&DomainReport)) -> anyhow::Result<ExitCode> {
     let options = args.options()?;
     let jobs = jobs(&args.audit)?;
-    let mut out = output(args.output.as_deref())?;
-    let layout = table_layout(args.output.as_deref(), args.color, args.verbose);
-    let mut reporter = smtptls::reporter::reporter(args.format, layout);
+    let mut out = output(args.out.output.as_deref())?;
+    let layout = table_layout(args.out.output.as_deref(), args.out.color, args.out.verbose);
+    let mut reporter = smtptls::reporter::reporter(args.out.format, layout);
     // Streaming formats write each domain as it completes; keep the first
     // write error (a closed pipe) to report after the run.
     let mut write_error = None;
@@ -192,7 +192,8 @@ fn demo(args: &smtptls::cli::DemoArgs) -> anyhow::Result<ExitCode> {
     };
     // The intro and the closing hint go with a table on the terminal or
     // a pipe; anything else (JSON, a file) stays what `check` writes.
-    let beside_table = args.output.is_none() && args.format == smtptls::reporter::Format::Table;
+    let beside_table =
+        args.out.output.is_none() && args.out.format == smtptls::reporter::Format::Table;
     if beside_table {
         writeln!(std::io::stdout(), "{}\n", smtptls::demo::INTRO)?;
     }
@@ -470,8 +471,8 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
 fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     use smtptls::report::{Report, Tally, merge};
     let inputs = args.inputs()?;
-    let layout = table_layout(args.output.as_deref(), args.color, args.verbose);
-    let mut reporter = smtptls::reporter::reporter(args.format, layout);
+    let layout = table_layout(args.out.output.as_deref(), args.out.color, args.out.verbose);
+    let mut reporter = smtptls::reporter::reporter(args.out.format, layout);
     let mut tally = Tally::new(args.gate());
     // The rows first, so that an unreadable input exits 2 before any output.
     let streaming = reporter.streams();
@@ -490,8 +491,8 @@ fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let base = smtptls::report::RunSettings {
-        fail_below: args.fail_below,
-        fail_level: args.fail_level,
+        fail_below: args.gate.fail_below,
+        fail_level: args.gate.fail_level,
         ..smtptls::report::RunSettings::defaults()
     };
     let header = merge::header(&infos, base, now);
@@ -501,7 +502,7 @@ fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for line in &header.notices {
         notice(Some(line));
     }
-    let mut out = output(args.output.as_deref())?;
+    let mut out = output(args.out.output.as_deref())?;
     let mut write_error = None;
     let mut each = |row: &DomainReport| {
         tally.add(row);
