@@ -450,6 +450,9 @@ fn requiretls_is_the_first_word_of_an_ehlo_line() {
     let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert!(advertises_requiretls(&lines(&["SIZE 1000", "REQUIRETLS"])));
     assert!(advertises_requiretls(&lines(&["RequireTLS"])));
-    assert!(!advertises_requiretls(&lines(&["X-REQUIRETLS", "SIZE REQUIRETLS"])));
+    assert!(!advertises_requiretls(&lines(&[
+        "X-REQUIRETLS",
+        "SIZE REQUIRETLS"
+    ])));
     assert!(!advertises_requiretls(&[]));
 }

@@ -324,7 +324,10 @@ fn verify(basic: &Basic<'_>, spki: &[u8]) -> Option<bool> {
             a.public_key_alg_id().as_ref() == key_alg.data
                 && a.signature_alg_id().as_ref() == basic.algorithm
         })?;
-    Some(alg.verify_signature(key, basic.tbs, basic.signature).is_ok())
+    Some(
+        alg.verify_signature(key, basic.tbs, basic.signature)
+            .is_ok(),
+    )
 }
 
 /// Whether the certificate demands a staple: the TLS feature extension
@@ -407,7 +410,9 @@ pub fn findings(staple: Option<&Ocsp>, must_staple: bool, findings: &mut Vec<Fin
                 )),
                 (OcspStatus::Unknown, ..) => sufficient(Finding::warn(
                     FindingId::TlsOcspStapling,
-                    format!("the stapled OCSP response says the CA does not know the certificate (status unknown){note}"),
+                    format!(
+                        "the stapled OCSP response says the CA does not know the certificate (status unknown){note}"
+                    ),
                 )),
                 _ => Finding::leveled(
                     FindingId::TlsOcspStapling,
@@ -552,13 +557,21 @@ mod tests {
         let alg = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
         let basic = der(
             0x30,
-            &[tbs, der(0x30, &alg), der(0x03, &[&[0u8][..], &sig].concat())].concat(),
+            &[
+                tbs,
+                der(0x30, &alg),
+                der(0x03, &[&[0u8][..], &sig].concat()),
+            ]
+            .concat(),
         );
         der(
             0x30,
             &[
                 der(0x0a, &[0]),
-                der(0xa0, &der(0x30, &[&OCSP_TYPE[..], &der(0x04, &basic)].concat())),
+                der(
+                    0xa0,
+                    &der(0x30, &[&OCSP_TYPE[..], &der(0x04, &basic)].concat()),
+                ),
             ]
             .concat(),
         )
@@ -581,7 +594,14 @@ mod tests {
     #[test]
     fn a_good_current_response_signed_by_the_issuer_reads_as_such() {
         let p = pki(false);
-        let r = response(&p, GOOD, now() - Duration::hours(1), Some(now() + Duration::days(7)), None, false);
+        let r = response(
+            &p,
+            GOOD,
+            now() - Duration::hours(1),
+            Some(now() + Duration::days(7)),
+            None,
+            false,
+        );
         let o = read_with_issuer(&p, &r);
         assert_eq!(o.status, OcspStatus::Good);
         assert_eq!(o.freshness, Some(OcspFreshness::Fresh));
@@ -598,23 +618,49 @@ mod tests {
         let p = pki(false);
         let at = now() - Duration::days(1);
         let revoked = der(0xa1, &gtime(at));
-        let r = response(&p, &revoked, now() - Duration::hours(1), Some(now() + Duration::days(7)), None, false);
+        let r = response(
+            &p,
+            &revoked,
+            now() - Duration::hours(1),
+            Some(now() + Duration::days(7)),
+            None,
+            false,
+        );
         let o = read_with_issuer(&p, &r);
         assert_eq!(o.status, OcspStatus::Revoked);
-        assert_eq!(o.revoked_at.map(|t| t.unix_timestamp()), Some(at.unix_timestamp()));
+        assert_eq!(
+            o.revoked_at.map(|t| t.unix_timestamp()),
+            Some(at.unix_timestamp())
+        );
         assert!(!o.acceptable());
 
         let r = response(&p, UNKNOWN, now() - Duration::hours(1), None, None, false);
         let o = read_with_issuer(&p, &r);
-        assert_eq!((o.status, o.freshness), (OcspStatus::Unknown, Some(OcspFreshness::Fresh)));
+        assert_eq!(
+            (o.status, o.freshness),
+            (OcspStatus::Unknown, Some(OcspFreshness::Fresh))
+        );
 
-        let r = response(&p, GOOD, now() - Duration::days(9), Some(now() - Duration::days(2)), None, false);
+        let r = response(
+            &p,
+            GOOD,
+            now() - Duration::days(9),
+            Some(now() - Duration::days(2)),
+            None,
+            false,
+        );
         let o = read_with_issuer(&p, &r);
-        assert_eq!((o.status, o.freshness), (OcspStatus::Good, Some(OcspFreshness::Expired)));
+        assert_eq!(
+            (o.status, o.freshness),
+            (OcspStatus::Good, Some(OcspFreshness::Expired))
+        );
         assert!(!o.acceptable());
 
         let r = response(&p, GOOD, now() + Duration::days(1), None, None, false);
-        assert_eq!(read_with_issuer(&p, &r).freshness, Some(OcspFreshness::NotYetValid));
+        assert_eq!(
+            read_with_issuer(&p, &r).freshness,
+            Some(OcspFreshness::NotYetValid)
+        );
     }
 
     #[test]
@@ -629,8 +675,17 @@ mod tests {
         assert_eq!(o.status, OcspStatus::Unusable);
         assert!(o.problem.is_some_and(|p| p.contains("another certificate")));
 
-        for garbage in [&b""[..], b"\x30\x03\x0a\x01\x03", b"\x30\x80", b"not DER at all"] {
-            assert_eq!(read_with_issuer(&p, garbage).status, OcspStatus::Unusable, "{garbage:?}");
+        for garbage in [
+            &b""[..],
+            b"\x30\x03\x0a\x01\x03",
+            b"\x30\x80",
+            b"not DER at all",
+        ] {
+            assert_eq!(
+                read_with_issuer(&p, garbage).status,
+                OcspStatus::Unusable,
+                "{garbage:?}"
+            );
         }
         // tryLater: a responder status, not a response.
         let o = read_with_issuer(&p, b"\x30\x03\x0a\x01\x03");
@@ -678,40 +733,87 @@ mod tests {
         let level = |f: &Finding| (f.id, f.severity, f.level);
         assert_eq!(
             graded(None, false).iter().map(level).collect::<Vec<_>>(),
-            [(FindingId::TlsOcspStapling, Severity::Ok, Some(NcscLevel::Sufficient))]
+            [(
+                FindingId::TlsOcspStapling,
+                Severity::Ok,
+                Some(NcscLevel::Sufficient)
+            )]
         );
         assert_eq!(
-            graded(Some(&good()), false).iter().map(level).collect::<Vec<_>>(),
-            [(FindingId::TlsOcspStapling, Severity::Ok, Some(NcscLevel::Good))]
+            graded(Some(&good()), false)
+                .iter()
+                .map(level)
+                .collect::<Vec<_>>(),
+            [(
+                FindingId::TlsOcspStapling,
+                Severity::Ok,
+                Some(NcscLevel::Good)
+            )]
         );
         let bad = [
-            Ocsp { status: OcspStatus::Revoked, ..good() },
-            Ocsp { status: OcspStatus::Unknown, ..good() },
-            Ocsp { freshness: Some(OcspFreshness::Expired), ..good() },
-            Ocsp { freshness: Some(OcspFreshness::NotYetValid), ..good() },
-            Ocsp { signature: OcspSignature::Invalid, ..good() },
+            Ocsp {
+                status: OcspStatus::Revoked,
+                ..good()
+            },
+            Ocsp {
+                status: OcspStatus::Unknown,
+                ..good()
+            },
+            Ocsp {
+                freshness: Some(OcspFreshness::Expired),
+                ..good()
+            },
+            Ocsp {
+                freshness: Some(OcspFreshness::NotYetValid),
+                ..good()
+            },
+            Ocsp {
+                signature: OcspSignature::Invalid,
+                ..good()
+            },
             Ocsp::unusable("garbage"),
         ];
         for o in &bad {
             let f = graded(Some(o), false);
             assert_eq!(
                 f.iter().map(level).collect::<Vec<_>>(),
-                [(FindingId::TlsOcspStapling, Severity::Warn, Some(NcscLevel::Sufficient))],
+                [(
+                    FindingId::TlsOcspStapling,
+                    Severity::Warn,
+                    Some(NcscLevel::Sufficient)
+                )],
                 "{o:?}"
             );
             let f = graded(Some(o), true);
-            assert_eq!((f[1].id, f[1].severity), (FindingId::CertMustStaple, Severity::Warn), "{o:?}");
+            assert_eq!(
+                (f[1].id, f[1].severity),
+                (FindingId::CertMustStaple, Severity::Warn),
+                "{o:?}"
+            );
         }
         let f = graded(None, true);
-        assert_eq!((f[1].id, f[1].severity), (FindingId::CertMustStaple, Severity::Warn));
+        assert_eq!(
+            (f[1].id, f[1].severity),
+            (FindingId::CertMustStaple, Severity::Warn)
+        );
         assert!(f[1].message.contains("none is stapled") && f[1].message.contains("Postfix"));
         let f = graded(Some(&good()), true);
-        assert_eq!((f[1].id, f[1].severity), (FindingId::CertMustStaple, Severity::Ok));
+        assert_eq!(
+            (f[1].id, f[1].severity),
+            (FindingId::CertMustStaple, Severity::Ok)
+        );
         // A signature that could not be checked does not spoil a good staple.
-        let unchecked = Ocsp { signature: OcspSignature::NotChecked, ..good() };
+        let unchecked = Ocsp {
+            signature: OcspSignature::NotChecked,
+            ..good()
+        };
         assert_eq!(graded(Some(&unchecked), true)[1].severity, Severity::Ok);
         for o in bad.iter().chain([&good()]) {
-            assert!(graded(Some(o), true).iter().all(|f| f.severity < Severity::Fail));
+            assert!(
+                graded(Some(o), true)
+                    .iter()
+                    .all(|f| f.severity < Severity::Fail)
+            );
         }
     }
 }

@@ -468,8 +468,8 @@ impl TestPki {
         use rsa::sha2::{Digest, Sha256};
         use x509_parser::prelude::{FromDer, X509Certificate};
 
-        let (_, leaf) = X509Certificate::from_der(cert.leaf_der().as_ref())
-            .expect("the lab's leaf parses");
+        let (_, leaf) =
+            X509Certificate::from_der(cert.leaf_der().as_ref()).expect("the lab's leaf parses");
         let issuer = [&self.intermediate, &self.root]
             .into_iter()
             .find(|ca| {
@@ -482,9 +482,7 @@ impl TestPki {
         const SHA256: &[u8] = &[
             0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
         ];
-        const ECDSA_SHA256: &[u8] = &[
-            0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
-        ];
+        const ECDSA_SHA256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
         const OCSP_BASIC: &[u8] = &[
             0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01,
         ];
@@ -493,7 +491,10 @@ impl TestPki {
             &[
                 der(0x30, SHA256),
                 der(0x04, &Sha256::digest(ca.subject().as_raw())),
-                der(0x04, &Sha256::digest(&*ca.public_key().subject_public_key.data)),
+                der(
+                    0x04,
+                    &Sha256::digest(&*ca.public_key().subject_public_key.data),
+                ),
                 der(0x02, leaf.raw_serial()),
             ]
             .concat(),

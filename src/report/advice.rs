@@ -289,7 +289,10 @@ fn address_fix(
         // Chosen by the typed staple of the row: a revoked certificate
         // wants replacing, anything else a current staple.
         FindingId::TlsOcspStapling | FindingId::CertMustStaple
-            if a.tls.as_ref().and_then(|t| t.ocsp.as_ref()).map(|o| o.status)
+            if a.tls
+                .as_ref()
+                .and_then(|t| t.ocsp.as_ref())
+                .map(|o| o.status)
                 == Some(crate::report::OcspStatus::Revoked) =>
         {
             receiver(format!(

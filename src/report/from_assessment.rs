@@ -5,8 +5,8 @@
 use super::scan::{injection_report, scan_report};
 use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
 use super::{
-    CertificateReport, Configuration, OcspReport, Delivery, LeftOutMx, LegacySessionReport, MtaStsReport,
-    TlsRptReport,
+    CertificateReport, Configuration, Delivery, LeftOutMx, LegacySessionReport, MtaStsReport,
+    OcspReport, TlsRptReport,
 };
 use crate::inspector::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
 use crate::prober::scan::{KeyExchange, ServerHello, suites};

@@ -24,7 +24,9 @@ pub use policy::{
     DaneResult, Dnssec, Mode, MtaStsReport, MxSource, RecordState, StsPolicyReport, TlsRptReport,
     TlsaStatus,
 };
-pub use session::{Configuration, OcspFreshness, OcspReport, OcspSignature, OcspStatus, Timings, TlsVersion};
+pub use session::{
+    Configuration, OcspFreshness, OcspReport, OcspSignature, OcspStatus, Timings, TlsVersion,
+};
 
 pub mod advice;
 mod certificate;

@@ -168,7 +168,11 @@ fn row(
         num(worst(findings).map(|f| format!("{}: {}", f.id, f.message))),
         num(tls.map(|t| t.requiretls.to_string())),
         // `none`: a session, and nothing stapled.
-        num(tls.map(|t| t.ocsp.as_ref().map_or("none".into(), |o| wire_name(&o.status)))),
+        num(tls.map(|t| {
+            t.ocsp
+                .as_ref()
+                .map_or("none".into(), |o| wire_name(&o.status))
+        })),
         num(tls
             .and_then(|t| t.ocsp.as_ref())
             .and_then(|o| o.freshness)
