@@ -296,3 +296,69 @@ async fn a_staple_without_its_issuer_served_is_not_checked() {
         "{o}"
     );
 }
+
+/// The lab's responses are what OpenSSL's OCSP client accepts: signed by
+/// the issuing CA (`Response verify OK`) and about the leaf, with the
+/// status asked for. A response for another PKI's leaf is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lab_staples_verify_with_openssl_ocsp() {
+    let pki = TestPki::new();
+    let dir = pki.dir();
+    let cert = pki.leaf(&LeafSpec::valid_for("mx.example.test"));
+    let der_to_pem = |der: &[u8], name: &str| {
+        let der_path = dir.join(format!("{name}.der"));
+        let pem_path = dir.join(format!("{name}.pem"));
+        std::fs::write(&der_path, der).expect("write DER");
+        let ok = std::process::Command::new("openssl")
+            .args(["x509", "-inform", "DER", "-in"])
+            .arg(&der_path)
+            .arg("-out")
+            .arg(&pem_path)
+            .status()
+            .map(|s| s.success());
+        ok.ok().map(|_| pem_path)
+    };
+    let Some(leaf) = der_to_pem(cert.leaf_der().as_ref(), "leaf") else {
+        eprintln!("no openssl on this machine: the cross-check is skipped");
+        return;
+    };
+    let issuer = der_to_pem(cert.chain[1].as_ref(), "issuer").expect("issuer PEM");
+    let openssl_ocsp = |response: &[u8], name: &str| {
+        let path = dir.join(format!("{name}.ocsp"));
+        std::fs::write(&path, response).expect("write response");
+        let out = std::process::Command::new("openssl")
+            .arg("ocsp")
+            .arg("-respin")
+            .arg(&path)
+            .arg("-issuer")
+            .arg(&issuer)
+            .arg("-CAfile")
+            .arg(pki.ca_file())
+            // The lab's CertID hashes with SHA-256: OpenSSL then matches
+            // name hash, key hash and serial, so all three are right.
+            .arg("-sha256")
+            .arg("-cert")
+            .arg(&leaf)
+            .arg("-no_nonce")
+            .output()
+            .expect("openssl ocsp runs");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    for (spec, status) in [
+        (OcspSpec::good(), ": good"),
+        (OcspSpec::revoked(), ": revoked"),
+    ] {
+        let out = openssl_ocsp(&pki.ocsp_response(&cert, &spec), "lab");
+        assert!(out.contains("Response verify OK"), "{out}");
+        assert!(out.contains(status), "{out}");
+    }
+    // Signed by another lab's CA: OpenSSL refuses it, as smtptls does.
+    let other = TestPki::new();
+    let foreign = other.leaf(&LeafSpec::valid_for("mx.example.test"));
+    let out = openssl_ocsp(&other.ocsp_response(&foreign, &OcspSpec::good()), "foreign");
+    assert!(!out.contains("Response verify OK"), "{out}");
+}
