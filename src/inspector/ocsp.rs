@@ -286,7 +286,10 @@ pub fn read(der: &[u8], leaf: &[u8], issuer: Option<&[u8]>, now: OffsetDateTime)
         ),
         Some(issuer) => match verify(&basic, issuer.public_key().raw) {
             Some(true) => (OcspSignature::Valid, None),
-            Some(false) if basic.certs => (
+            // The issuer's key did not sign it, but the response carries
+            // a certificate: a delegated responder's (RFC 6960 §4.2.2.2),
+            // whose own chain this module does not follow.
+            Some(false) | None if basic.certs => (
                 OcspSignature::NotChecked,
                 Some("signature not checked: signed by a delegated responder".to_string()),
             ),
@@ -521,6 +524,20 @@ mod tests {
         serial: Option<&[u8]>,
         tamper: bool,
     ) -> Vec<u8> {
+        signed(p, status, this, next, serial, tamper, None)
+    }
+
+    /// [`response`], signed by `signer`'s key (else the CA's), carrying
+    /// its certificate when it has one: a delegated responder's.
+    fn signed(
+        p: &Pki,
+        status: &[u8],
+        this: OffsetDateTime,
+        next: Option<OffsetDateTime>,
+        serial: Option<&[u8]>,
+        tamper: bool,
+        signer: Option<(&KeyPair, Option<&[u8]>)>,
+    ) -> Vec<u8> {
         let (_, leaf) = X509Certificate::from_der(&p.leaf).expect("leaf");
         let (_, ca) = X509Certificate::from_der(p.ca.der()).expect("ca");
         let sha256 = [
@@ -549,21 +566,26 @@ mod tests {
             ]
             .concat(),
         );
-        let mut sig = p.ca.key().sign(&tbs).expect("sign");
+        let mut sig = match signer {
+            Some((key, _)) => key.sign(&tbs),
+            None => p.ca.key().sign(&tbs),
+        }
+        .expect("sign");
         if tamper {
             let last = sig.len() - 2;
             sig[last] ^= 1;
         }
         let alg = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
-        let basic = der(
-            0x30,
-            &[
-                tbs,
-                der(0x30, &alg),
-                der(0x03, &[&[0u8][..], &sig].concat()),
-            ]
-            .concat(),
-        );
+        let mut basic = [
+            tbs,
+            der(0x30, &alg),
+            der(0x03, &[&[0u8][..], &sig].concat()),
+        ]
+        .concat();
+        if let Some((_, Some(cert))) = signer {
+            basic.extend(der(0xa0, &der(0x30, cert)));
+        }
+        let basic = der(0x30, &basic);
         der(
             0x30,
             &[
@@ -695,6 +717,39 @@ mod tests {
         for n in 0..r.len() {
             assert_eq!(read_with_issuer(&p, &r[..n]).status, OcspStatus::Unusable);
         }
+    }
+
+    #[test]
+    fn a_delegated_responders_signature_is_not_checked_but_not_called_invalid() {
+        let p = pki(false);
+        let responder = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec!["ocsp.test".to_string()])
+            .expect("params")
+            .signed_by(&responder, &p.ca)
+            .expect("responder certificate");
+        let this = now() - Duration::hours(1);
+        let r = signed(
+            &p,
+            GOOD,
+            this,
+            None,
+            None,
+            false,
+            Some((&responder, Some(cert.der().as_ref()))),
+        );
+        let o = read_with_issuer(&p, &r);
+        assert_eq!(
+            (o.status, o.signature),
+            (OcspStatus::Good, OcspSignature::NotChecked)
+        );
+        assert!(o.problem.is_some_and(|p| p.contains("delegated")));
+        // Another key's signature with no certificate in the response is
+        // not the issuer's: invalid.
+        let forged = signed(&p, GOOD, this, None, None, false, Some((&responder, None)));
+        assert_eq!(
+            read_with_issuer(&p, &forged).signature,
+            OcspSignature::Invalid
+        );
     }
 
     #[test]
