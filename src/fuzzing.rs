@@ -39,6 +39,7 @@ pub const TARGETS: &[&str] = &[
     "smtp_reply",
     "server_hello",
     "certificate",
+    "ocsp_response",
     "mta_sts_record",
     "mta_sts_policy",
     "tls_rpt_record",
@@ -56,6 +57,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "smtp_reply" => smtp_reply,
         "server_hello" => server_hello,
         "certificate" => certificate,
+        "ocsp_response" => ocsp_response,
         "mta_sts_record" => mta_sts_record,
         "mta_sts_policy" => mta_sts_policy,
         "tls_rpt_record" => tls_rpt_record,
@@ -191,6 +193,33 @@ pub fn certificate(data: &[u8]) {
         rest = after;
     }
     grade_chain(chain);
+}
+
+/// A stapled OCSP response read against a leaf and its issuer, as the
+/// inspector reads the main handshake's staple: three parts, each
+/// prefixed by a 2-byte length (staple, leaf, issuer; a missing part is
+/// empty). Whatever the staple says, a usable status has its times, and
+/// an unusable one says why.
+pub fn ocsp_response(data: &[u8]) {
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while let [hi, lo, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+        let (part, after) = tail.split_at(len);
+        parts.push(part);
+        rest = after;
+    }
+    let staple = parts.first().copied().unwrap_or_default();
+    let leaf = parts.get(1).copied().unwrap_or_default();
+    let issuer = parts.get(2).copied();
+    let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+    let read = crate::inspector::ocsp::read(staple, leaf, issuer, now);
+    use crate::inspector::ocsp::OcspStatus;
+    if read.status == OcspStatus::Unusable {
+        assert!(read.problem.is_some(), "an unusable staple says why");
+    } else {
+        assert!(read.this_update.is_some() && read.freshness.is_some());
+    }
 }
 
 fn grade_chain(chain: Vec<Vec<u8>>) {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lab::dns::ZoneBuilder;
-use lab::pki::{Issuer, KeyKind, LeafSpec, TestPki};
+use lab::pki::{Issuer, KeyKind, LeafSpec, OcspSpec, TestPki};
 use lab::report::domain;
 use lab::run::{Lab, smtptls};
 use lab::smtp::{Banner, Behaviour, Ehlo, Legacy, Pipelined, SmtpServer, StartTls};
@@ -31,6 +31,12 @@ fn knobs(pki: &TestPki) -> Vec<(&'static str, Behaviour)> {
         suites: vec![0x000a, 0x0033, 0xc013, 0xc02f],
         dhe_bits: 1024,
         only: false,
+    };
+    // A must-staple leaf (or not) stapling the response `spec` gives.
+    let stapled = |name: &str, spec: OcspSpec, must_staple: bool| {
+        let cert = leaf(name, &|l| LeafSpec { must_staple, ..l });
+        let response = pki.ocsp_response(&cert, &spec);
+        Behaviour::good(&format!("mx.{name}.test"), cert.stapling(response))
     };
     let now = OffsetDateTime::now_utc();
     vec![
@@ -186,6 +192,21 @@ fn knobs(pki: &TestPki) -> Vec<(&'static str, Behaviour)> {
                 ..l
             }),
         ),
+        (
+            "requiretls",
+            Behaviour {
+                ehlo: Ehlo::RequireTls,
+                ..good("requiretls")
+            },
+        ),
+        ("stapled", stapled("stapled", OcspSpec::revoked(), false)),
+        ("muststaple", {
+            let cert = leaf("muststaple", &|l| LeafSpec {
+                must_staple: true,
+                ..l
+            });
+            Behaviour::good("mx.muststaple.test", cert)
+        }),
     ]
 }
 

@@ -392,6 +392,10 @@ async fn csv_has_a_row_per_address_and_keeps_address_less_domains() {
             "error_phase",
             "error",
             "worst_finding",
+            "requiretls",
+            "ocsp",
+            "ocsp_freshness",
+            "must_staple",
         ]
     );
     let rows: Vec<BTreeMap<String, String>> = reader
@@ -434,6 +438,11 @@ async fn csv_has_a_row_per_address_and_keeps_address_less_domains() {
     );
     assert_eq!(tls["legacy_tls"], "false");
     assert_eq!(tls["starttls_injection"], "discarded");
+    // The lab server staples nothing and does not advertise REQUIRETLS.
+    assert_eq!(tls["requiretls"], "false");
+    assert_eq!(tls["ocsp"], "none");
+    assert_eq!(tls["ocsp_freshness"], "");
+    assert_eq!(tls["must_staple"], "false");
     assert!(
         ["good", "sufficient", "phase-out"].contains(&tls["weakest_level"].as_str()),
         "{tls:?}"

@@ -205,9 +205,11 @@ async fn csv_replaces_unsafe_characters() {
         &rows[0][21],
         format!("cert.chain.valid: {FINDING_REPLACED}")
     );
-    // As written: quoted, the quote doubled, the line end kept inside.
+    // As written: quoted, the quote doubled, the line end kept inside
+    // (then the columns appended after it: requiretls, ocsp,
+    // ocsp_freshness, must_staple).
     assert!(out.ends_with(&format!(
-        ",\"cert.chain.valid: {}\"\r\n",
+        ",\"cert.chain.valid: {}\",false,none,,false\r\n",
         FINDING_REPLACED.replace('"', "\"\"")
     )));
 }

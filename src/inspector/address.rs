@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use super::assessment::AddressGrade;
 use super::assessment::{AddressAssessment, DaneResult};
-use super::{InspectSettings, certificate, scan};
+use super::{InspectSettings, certificate, ocsp, scan};
 use crate::prober::scan::Version;
 use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
 use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId};
@@ -31,6 +31,7 @@ pub fn inspect_address<'e>(
         findings: Vec::new(),
         grade: AddressGrade::Unreachable,
         configuration: None,
+        ocsp: None,
     };
     let grade = dialogue_findings(probe, addr, &mut row);
 
@@ -62,6 +63,7 @@ pub fn inspect_address<'e>(
             "the server's certificate could not be parsed",
         ));
     }
+    stapling(probe, settings, &mut row);
     scan::findings(probe, row.post_quantum(), &mut row.findings);
     row.legacy_session = scan::legacy_session(probe);
     if let Some(hello) = row.legacy_session {
@@ -75,6 +77,36 @@ pub fn inspect_address<'e>(
         g => g,
     };
     row
+}
+
+/// The staple of the main handshake, only where smtptls's own client got
+/// a session (it always asks, with status_request): without one there is
+/// nothing to say about stapling.
+fn stapling(probe: &Probe, settings: &InspectSettings, row: &mut AddressAssessment<'_>) {
+    let Some(tls) = &probe.tls else { return };
+    let Some(leaf) = tls.chain.first() else {
+        return;
+    };
+    row.ocsp = tls.ocsp.as_deref().map(|der| {
+        ocsp::read(
+            der,
+            leaf.as_ref(),
+            tls.chain.get(1).map(|c| c.as_ref()),
+            settings.now,
+        )
+    });
+    let must_staple = row.certificate.as_ref().is_some_and(|c| c.must_staple);
+    ocsp::findings(row.ocsp.as_ref(), must_staple, &mut row.findings);
+}
+
+/// Whether an EHLO reply lists REQUIRETLS (RFC 8689 §2): the keyword is
+/// the line's first word, case-insensitive (RFC 5321 §2.4).
+pub fn advertises_requiretls(extensions: &[String]) -> bool {
+    extensions.iter().any(|line| {
+        line.split_ascii_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("REQUIRETLS"))
+    })
 }
 
 /// The certificates the server showed: from the session, or from a
@@ -277,6 +309,21 @@ fn tls_findings(probe: &Probe, findings: &mut Vec<Finding>) -> AddressGrade {
     findings.push(Finding::ok(
         FindingId::SmtpEhloAfterTls,
         "EHLO accepted inside TLS",
+    ));
+    // A fact for the reader, `ok` either way: REQUIRETLS is a flag the
+    // sender sets on a message (RFC 8689 §4); the receiver advertising it
+    // says nothing about what other senders' mail gets.
+    let requiretls = probe
+        .greeting_after_tls
+        .as_ref()
+        .is_some_and(|g| advertises_requiretls(&g.extensions));
+    findings.push(Finding::ok(
+        FindingId::SmtpRequiretls,
+        if requiretls {
+            "REQUIRETLS is advertised inside TLS (RFC 8689): it accepts messages whose sender demands TLS all the way"
+        } else {
+            "REQUIRETLS is not advertised inside TLS (RFC 8689): a message flagged REQUIRETLS is returned to its sender instead"
+        },
     ));
     AddressGrade::Authenticated
 }

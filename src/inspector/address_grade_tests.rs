@@ -395,3 +395,64 @@ fn warnings_and_infos_do_not_change_the_grade() {
         },
     ]);
 }
+
+/// REQUIRETLS and OCSP stapling are facts and the configuration axis:
+/// whatever they say, the address keeps the grade its dialogue and
+/// certificate give.
+#[test]
+fn requiretls_and_stapling_never_change_the_grade() {
+    let with_ehlo = |extensions: &[&str]| Probe {
+        greeting_after_tls: Some(crate::prober::Greeting {
+            helo_fallback: false,
+            extensions: extensions.iter().map(|e| e.to_string()).collect(),
+        }),
+        ..tls(valid(MX1))
+    };
+    let stapled = |der: &[u8]| {
+        let mut p = tls(valid(MX1));
+        if let Some(t) = p.tls.as_mut() {
+            t.ocsp_stapled = true;
+            t.ocsp = Some(der.to_vec());
+        }
+        p
+    };
+    run(vec![
+        Case {
+            name: "REQUIRETLS advertised (any case)",
+            mx: one(with_ehlo(&["PIPELINING", "requiretls"])),
+            grade: Authenticated,
+            findings: &["smtp.requiretls=ok", "tls.ocsp-stapling=ok"],
+        },
+        Case {
+            name: "REQUIRETLS not advertised",
+            mx: one(with_ehlo(&["PIPELINING", "REQUIRETLSX"])),
+            grade: Authenticated,
+            findings: &["smtp.requiretls=ok"],
+        },
+        Case {
+            name: "an unusable staple",
+            mx: one(stapled(b"\x30\x03\x0a\x01\x03")),
+            grade: Authenticated,
+            findings: &["tls.ocsp-stapling=warn", "!cert.must-staple"],
+        },
+        Case {
+            name: "no session: nothing said of stapling or REQUIRETLS",
+            mx: one(no_starttls()),
+            grade: NoTls,
+            findings: &["!tls.ocsp-stapling", "!smtp.requiretls"],
+        },
+    ]);
+}
+
+#[test]
+fn requiretls_is_the_first_word_of_an_ehlo_line() {
+    use crate::inspector::address::advertises_requiretls;
+    let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(advertises_requiretls(&lines(&["SIZE 1000", "REQUIRETLS"])));
+    assert!(advertises_requiretls(&lines(&["RequireTLS"])));
+    assert!(!advertises_requiretls(&lines(&[
+        "X-REQUIRETLS",
+        "SIZE REQUIRETLS"
+    ])));
+    assert!(!advertises_requiretls(&[]));
+}

@@ -132,6 +132,9 @@ pub struct AddressAssessment<'e> {
     pub grade: AddressGrade,
     /// The configuration axis: the NCSC-NL level of what it accepts.
     pub configuration: Option<Configuration>,
+    /// The OCSP response stapled in the main handshake, read against the
+    /// leaf; `None` when none was stapled (or no session).
+    pub ocsp: Option<super::ocsp::Ocsp>,
 }
 
 /// What the PKIX predicate needs of a graded leaf: the assessment's

@@ -91,6 +91,7 @@ fn facts(der: &CertificateDer<'_>, x509: &X509Certificate<'_>, now: OffsetDateTi
         chain_valid: false,
         chain_error: None,
         hostname_match: false,
+        must_staple: super::ocsp::must_staple(x509),
     }
 }
 
@@ -484,6 +485,8 @@ pub struct Certificate {
     /// Why the chain does not validate (absent when it does).
     pub chain_error: Option<ChainError>,
     pub hostname_match: bool,
+    /// The TLS feature extension lists status_request (RFC 7633).
+    pub must_staple: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ pub mod certificate;
 pub mod configuration;
 pub mod delivery;
 pub mod mx;
+pub mod ocsp;
 pub mod protection;
 pub mod scan;
 #[cfg(test)]

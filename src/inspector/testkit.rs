@@ -323,6 +323,7 @@ pub fn session(chain: Chain) -> TlsSession {
         key_exchange_group: Some("X25519".into()),
         chain,
         ocsp_stapled: false,
+        ocsp: None,
         signature_unverified: None,
     }
 }

@@ -66,6 +66,9 @@ pub struct LeafSpec {
     /// encodes them as IA5String, which still allows ESC, NUL, quotes and
     /// line ends.)
     pub subject: Vec<(DnType, String)>,
+    /// The TLS feature extension (RFC 7633) listing status_request:
+    /// a must-staple certificate.
+    pub must_staple: bool,
 }
 
 impl LeafSpec {
@@ -82,6 +85,7 @@ impl LeafSpec {
             issuer: Issuer::default(),
             send_intermediate: true,
             subject: Vec::new(),
+            must_staple: false,
         }
     }
 }
@@ -128,6 +132,10 @@ pub struct ServerCert {
     pub key: Option<Arc<PrivateKeyDer<'static>>>,
     /// What rustls signs the handshake with.
     signing_key: Arc<dyn rustls::sign::SigningKey>,
+    /// An OCSP response (DER) stapled to every handshake whose client asks
+    /// (status_request), as rustls's `CertifiedKey::ocsp`: see
+    /// [`TestPki::ocsp_response`] and [`ServerCert::stapling`].
+    pub ocsp: Option<Vec<u8>>,
 }
 
 /// A 1024-bit RSA key for [`KeyKind::Rsa1024`] (made with `openssl genpkey
@@ -287,6 +295,15 @@ impl TestPki {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.serial_number = Some(next_serial());
         params.use_authority_key_identifier_extension = spec.issuer != Issuer::SelfSigned;
+        if spec.must_staple {
+            // id-pe-tlsfeature: SEQUENCE { INTEGER 5 (status_request) }.
+            params
+                .custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 1, 24],
+                    vec![0x30, 0x03, 0x02, 0x01, 0x05],
+                ));
+        }
 
         if matches!(spec.key, KeyKind::Rsa1024 | KeyKind::Rsa1024BadSignature) {
             return self.rsa1024_leaf(&params, spec);
@@ -319,6 +336,7 @@ impl TestPki {
             chain: self.chain(cert.der().clone(), spec),
             key: Some(Arc::new(key_der)),
             signing_key,
+            ocsp: None,
         }
     }
 
@@ -340,6 +358,7 @@ impl TestPki {
             signing_key: Arc::new(SmallRsaKey {
                 bad_signature: spec.key == KeyKind::Rsa1024BadSignature,
             }),
+            ocsp: None,
         }
     }
 
@@ -353,6 +372,170 @@ impl TestPki {
             chain.push(self.intermediate_der());
         }
         chain
+    }
+}
+
+/// The status an OCSP response of [`TestPki::ocsp_response`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OcspCertStatus {
+    Good,
+    /// Revoked at that time (reason not given).
+    Revoked(OffsetDateTime),
+    Unknown,
+}
+
+/// What an OCSP response says, and for when.
+#[derive(Clone, Copy, Debug)]
+pub struct OcspSpec {
+    pub status: OcspCertStatus,
+    pub this_update: OffsetDateTime,
+    /// `None` leaves nextUpdate out (RFC 6960: newer information is
+    /// always available).
+    pub next_update: Option<OffsetDateTime>,
+}
+
+impl OcspSpec {
+    /// Good, issued an hour ago, valid for a week.
+    pub fn good() -> Self {
+        let now = OffsetDateTime::now_utc();
+        OcspSpec {
+            status: OcspCertStatus::Good,
+            this_update: now - Duration::hours(1),
+            next_update: Some(now + Duration::days(7)),
+        }
+    }
+
+    /// Revoked yesterday, in an otherwise current response.
+    pub fn revoked() -> Self {
+        OcspSpec {
+            status: OcspCertStatus::Revoked(OffsetDateTime::now_utc() - Duration::days(1)),
+            ..Self::good()
+        }
+    }
+
+    /// Good, but its nextUpdate passed two days ago: a stale staple.
+    pub fn expired() -> Self {
+        let now = OffsetDateTime::now_utc();
+        OcspSpec {
+            status: OcspCertStatus::Good,
+            this_update: now - Duration::days(9),
+            next_update: Some(now - Duration::days(2)),
+        }
+    }
+}
+
+/// One DER TLV.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn generalized_time(t: OffsetDateTime) -> Vec<u8> {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let text = format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    der(0x18, text.as_bytes())
+}
+
+impl TestPki {
+    /// An OCSP response (RFC 6960, a BasicOCSPResponse) about `cert`'s
+    /// leaf, signed by the CA that issued it (the intermediate or the
+    /// root) with ECDSA P-256 SHA-256; its CertID hashes with SHA-256.
+    /// Built by hand: no maintained crate builds OCSP responses on the
+    /// DER stack the lab already has.
+    pub fn ocsp_response(&self, cert: &ServerCert, spec: &OcspSpec) -> Vec<u8> {
+        use rcgen::SigningKey;
+        use rsa::sha2::{Digest, Sha256};
+        use x509_parser::prelude::{FromDer, X509Certificate};
+
+        let (_, leaf) =
+            X509Certificate::from_der(cert.leaf_der().as_ref()).expect("the lab's leaf parses");
+        let issuer = [&self.intermediate, &self.root]
+            .into_iter()
+            .find(|ca| {
+                X509Certificate::from_der(ca.der().as_ref())
+                    .is_ok_and(|(_, c)| c.subject().as_raw() == leaf.issuer().as_raw())
+            })
+            .expect("an OCSP response needs a leaf issued by the lab's CA");
+        let (_, ca) = X509Certificate::from_der(issuer.der().as_ref()).expect("the lab CA parses");
+
+        const SHA256: &[u8] = &[
+            0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+        ];
+        const ECDSA_SHA256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+        const OCSP_BASIC: &[u8] = &[
+            0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01,
+        ];
+        let cert_id = der(
+            0x30,
+            &[
+                der(0x30, SHA256),
+                der(0x04, &Sha256::digest(ca.subject().as_raw())),
+                der(
+                    0x04,
+                    &Sha256::digest(&*ca.public_key().subject_public_key.data),
+                ),
+                der(0x02, leaf.raw_serial()),
+            ]
+            .concat(),
+        );
+        let status = match spec.status {
+            OcspCertStatus::Good => vec![0x80, 0x00],
+            OcspCertStatus::Revoked(at) => der(0xa1, &generalized_time(at)),
+            OcspCertStatus::Unknown => vec![0x82, 0x00],
+        };
+        let mut single = [cert_id, status, generalized_time(spec.this_update)].concat();
+        if let Some(next) = spec.next_update {
+            single.extend(der(0xa0, &generalized_time(next)));
+        }
+        let tbs = der(
+            0x30,
+            &[
+                // responderID byName [1]
+                der(0xa1, ca.subject().as_raw()),
+                generalized_time(spec.this_update),
+                der(0x30, &der(0x30, &single)),
+            ]
+            .concat(),
+        );
+        let signature = issuer.key().sign(&tbs).expect("sign the OCSP response");
+        let basic = der(
+            0x30,
+            &[
+                tbs,
+                der(0x30, ECDSA_SHA256),
+                der(0x03, &[&[0u8][..], &signature].concat()),
+            ]
+            .concat(),
+        );
+        der(
+            0x30,
+            &[
+                der(0x0a, &[0]),
+                der(0xa0, &der(0x30, &[OCSP_BASIC, &der(0x04, &basic)].concat())),
+            ]
+            .concat(),
+        )
     }
 }
 
@@ -380,11 +563,20 @@ impl ServerCert {
         &self.chain[0]
     }
 
+    /// The same certificate, stapling `response` (DER) when asked.
+    pub fn stapling(self, response: Vec<u8>) -> Self {
+        ServerCert {
+            ocsp: Some(response),
+            ..self
+        }
+    }
+
     /// A server configuration serving this chain, TLS 1.2 and 1.3, aws-lc-rs.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         // A resolver rather than `with_single_cert`, because the latter
         // insists on a parseable private key and `Rsa1024` has none.
-        let certified = CertifiedKey::new(self.chain.clone(), self.signing_key.clone());
+        let mut certified = CertifiedKey::new(self.chain.clone(), self.signing_key.clone());
+        certified.ocsp = self.ocsp.clone();
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
             .expect("aws-lc-rs supports TLS 1.2 and 1.3")

@@ -173,6 +173,9 @@ pub enum Ehlo {
     /// sequences, NUL, quotes, markup; a bare CR, but no LF, which would
     /// end the line).
     ExtraLines(Vec<String>),
+    /// The normal reply, plus REQUIRETLS (RFC 8689) in the reply inside
+    /// TLS only, where RFC 8689 §2 has a server advertise it.
+    RequireTls,
 }
 
 /// How STARTTLS is advertised and answered.
@@ -686,6 +689,9 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 lines.push("ENHANCEDSTATUSCODES".to_owned());
                 lines.push("8BITMIME".to_owned());
+                if in_tls && behaviour.ehlo == Ehlo::RequireTls {
+                    lines.push("REQUIRETLS".to_owned());
+                }
                 conn.reply(&multiline("250", &lines)).await?;
             }
             "HELO" if behaviour.ehlo == Ehlo::RejectEhloHelo220 => {

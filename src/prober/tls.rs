@@ -245,6 +245,10 @@ pub struct TlsSession {
     /// Leaf first, as sent.
     pub chain: Vec<CertificateDer<'static>>,
     pub ocsp_stapled: bool,
+    /// The stapled OCSP response (DER) as sent, for the inspector to read.
+    /// rustls's client always asks for one (status_request in every
+    /// ClientHello) and hands it to the verifier unchecked.
+    pub ocsp: Option<Vec<u8>>,
     /// Why the handshake signature was not verified (a small RSA key).
     pub signature_unverified: Option<String>,
 }
@@ -290,6 +294,7 @@ impl TlsSession {
             key_exchange_group,
             chain,
             ocsp_stapled: presented.ocsp.is_some(),
+            ocsp: presented.ocsp,
             signature_unverified: presented.signature_unverified,
         })
     }

@@ -286,6 +286,22 @@ fn address_fix(
         FindingId::TlsRenegotiation => receiver(
             "upgrade the TLS library: every maintained OpenSSL and GnuTLS supports secure renegotiation (RFC 5746)",
         ),
+        // Chosen by the typed staple of the row: a revoked certificate
+        // wants replacing, anything else a current staple.
+        FindingId::TlsOcspStapling | FindingId::CertMustStaple
+            if a.tls
+                .as_ref()
+                .and_then(|t| t.ocsp.as_ref())
+                .map(|o| o.status)
+                == Some(crate::report::OcspStatus::Revoked) =>
+        {
+            receiver(format!(
+                "the CA has revoked the certificate of {host}: install a new one and staple its current OCSP response"
+            ))
+        }
+        FindingId::TlsOcspStapling | FindingId::CertMustStaple => receiver(format!(
+            "staple a current OCSP response from the issuing CA for {host} (Exim: `tls_ocsp_file`, refreshed before nextUpdate; Postfix cannot staple), or use a certificate without must-staple"
+        )),
         FindingId::StarttlsInjection
             if a.starttls_injection.as_ref().map(|i| i.result)
                 == Some(InjectionResult::Vulnerable) =>
@@ -1079,6 +1095,11 @@ mod registry_tests {
             | FindingId::TlsScan => vec![rep(Warn, Address)],
             // ok or info only: not in the guidelines yet.
             FindingId::TlsPostQuantum => vec![],
+            // ok either way: a fact.
+            FindingId::SmtpRequiretls => vec![],
+            FindingId::TlsOcspStapling | FindingId::CertMustStaple => {
+                vec![rep(Warn, Address), with(Warn, Address, revoked_staple)]
+            }
             FindingId::StarttlsInjection => vec![with(Fail, Address, |d| {
                 addr(d).starttls_injection = Some(crate::report::InjectionReport {
                     result: InjectionResult::Vulnerable,
@@ -1087,6 +1108,27 @@ mod registry_tests {
                 })
             })],
         }
+    }
+
+    fn revoked_staple(d: &mut DomainReport) {
+        let a = addr(d);
+        a.tls = Some(crate::report::TlsReport {
+            version: crate::report::TlsVersion::Tls13,
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            key_exchange_group: None,
+            ocsp_stapled: true,
+            requiretls: false,
+            ocsp: Some(crate::report::OcspReport {
+                status: crate::report::OcspStatus::Revoked,
+                freshness: Some(crate::report::OcspFreshness::Fresh),
+                signature: crate::report::OcspSignature::Valid,
+                this_update: None,
+                next_update: None,
+                revoked_at: None,
+                problem: None,
+            }),
+            signature_verified: true,
+        });
     }
 
     /// The fix `annotate` gives the one finding of `r`.

@@ -39,6 +39,10 @@ pub struct CertificateReport {
     /// Why the chain does not validate (absent when it does).
     pub chain_error: Option<ChainError>,
     pub hostname_match: bool,
+    /// The TLS feature extension lists status_request (must-staple, RFC
+    /// 7633). Absent from reports before stapling was read: false.
+    #[serde(default)]
+    pub must_staple: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +117,7 @@ impl From<&inspect::Certificate> for CertificateReport {
             chain_valid: c.chain_valid,
             chain_error: c.chain_error.map(ChainError::from),
             hostname_match: c.hostname_match,
+            must_staple: c.must_staple,
         }
     }
 }

@@ -6,7 +6,7 @@ use super::scan::{injection_report, scan_report};
 use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
 use super::{
     CertificateReport, Configuration, Delivery, LeftOutMx, LegacySessionReport, MtaStsReport,
-    TlsRptReport,
+    OcspReport, TlsRptReport,
 };
 use crate::inspector::{AddressAssessment, DomainAssessment, MxAssessment, TlsaAssessment};
 use crate::prober::scan::{KeyExchange, ServerHello, suites};
@@ -88,6 +88,10 @@ impl From<&AddressAssessment<'_>> for AddressReport {
                 cipher: t.cipher.clone(),
                 key_exchange_group: t.key_exchange_group.clone(),
                 ocsp_stapled: t.ocsp_stapled,
+                requiretls: probe.greeting_after_tls.as_ref().is_some_and(|g| {
+                    crate::inspector::address::advertises_requiretls(&g.extensions)
+                }),
+                ocsp: a.ocsp.as_ref().map(OcspReport::from),
                 signature_verified: t.signature_unverified.is_none(),
             }),
             certificate: a.certificate.as_ref().map(CertificateReport::from),

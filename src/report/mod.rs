@@ -24,7 +24,9 @@ pub use policy::{
     DaneResult, Dnssec, Mode, MtaStsReport, MxSource, RecordState, StsPolicyReport, TlsRptReport,
     TlsaStatus,
 };
-pub use session::{Configuration, Timings, TlsVersion};
+pub use session::{
+    Configuration, OcspFreshness, OcspReport, OcspSignature, OcspStatus, Timings, TlsVersion,
+};
 
 pub mod advice;
 mod certificate;
@@ -642,6 +644,14 @@ pub struct TlsReport {
     pub cipher: String,
     pub key_exchange_group: Option<String>,
     pub ocsp_stapled: bool,
+    /// The EHLO reply inside TLS lists REQUIRETLS (RFC 8689). A fact: it
+    /// does not change the verdict. Absent from earlier reports: false.
+    #[serde(default)]
+    pub requiretls: bool,
+    /// The stapled OCSP response, read; null when none was stapled.
+    /// Absent from earlier reports: null.
+    #[serde(default)]
+    pub ocsp: Option<OcspReport>,
     /// False when the server's handshake signature could not be verified
     /// (an RSA key below 2048 bits); the session is still what lenient
     /// senders get.

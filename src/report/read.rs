@@ -1025,6 +1025,8 @@ pub(crate) mod fixture {
                 cipher: "TLS13_AES_256_GCM_SHA384".into(),
                 key_exchange_group: Some("X25519".into()),
                 ocsp_stapled: false,
+                requiretls: false,
+                ocsp: None,
                 signature_verified: true,
             }),
             certificate: Some(certificate("mx1.r.example", 1000)),
@@ -1058,6 +1060,7 @@ pub(crate) mod fixture {
             chain_valid: true,
             chain_error: None,
             hostname_match: true,
+            must_staple: false,
         }
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::mirror::mirror;
 use crate::inspector::assessment as config;
+use crate::inspector::ocsp;
 use crate::prober::{self, scan};
 use crate::vocabulary::NcscLevel;
 
@@ -142,6 +143,90 @@ impl From<&config::Configuration> for Configuration {
             level: c.level,
             items: c.items.clone(),
             lower_bound: c.lower_bound,
+        }
+    }
+}
+
+/// What the CA's stapled response says of the certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcspStatus {
+    Good,
+    Revoked,
+    Unknown,
+    /// Not a successful response, not parseable, or about another
+    /// certificate (`problem` says which).
+    Unusable,
+}
+
+mirror!(ocsp::OcspStatus => OcspStatus {
+    Good,
+    Revoked,
+    Unknown,
+    Unusable,
+});
+
+/// The response's validity period against the run's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcspFreshness {
+    Fresh,
+    Expired,
+    NotYetValid,
+}
+
+mirror!(ocsp::OcspFreshness => OcspFreshness {
+    Fresh,
+    Expired,
+    NotYetValid,
+});
+
+/// The response's signature against the issuer's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcspSignature {
+    Valid,
+    Invalid,
+    NotChecked,
+}
+
+mirror!(ocsp::OcspSignature => OcspSignature {
+    Valid,
+    Invalid,
+    NotChecked,
+});
+
+/// A stapled OCSP response (RFC 6960), as read against the leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcspReport {
+    pub status: OcspStatus,
+    /// `null` when the response is unusable.
+    pub freshness: Option<OcspFreshness>,
+    pub signature: OcspSignature,
+    /// RFC 3339, or null.
+    pub this_update: Option<String>,
+    pub next_update: Option<String>,
+    pub revoked_at: Option<String>,
+    /// Why it is unusable or its signature was not checked.
+    pub problem: Option<String>,
+}
+
+impl From<&ocsp::Ocsp> for OcspReport {
+    fn from(o: &ocsp::Ocsp) -> Self {
+        let time = |t: Option<::time::OffsetDateTime>| {
+            t.map(|t| {
+                t.format(&::time::format_description::well_known::Rfc3339)
+                    .unwrap_or_else(|_| t.unix_timestamp().to_string())
+            })
+        };
+        OcspReport {
+            status: o.status.into(),
+            freshness: o.freshness.map(Into::into),
+            signature: o.signature.into(),
+            this_update: time(o.this_update),
+            next_update: time(o.next_update),
+            revoked_at: time(o.revoked_at),
+            problem: o.problem.clone(),
         }
     }
 }

@@ -553,6 +553,7 @@ mod tests {
             chain_valid: true,
             chain_error: None,
             hostname_match: true,
+            must_staple: false,
         }
     }
 
@@ -565,6 +566,8 @@ mod tests {
                 cipher: "TLS13_AES_128_GCM_SHA256".into(),
                 key_exchange_group: None,
                 ocsp_stapled: false,
+                requiretls: false,
+                ocsp: None,
                 signature_verified: true,
             }),
             certificate: Some(certificate()),

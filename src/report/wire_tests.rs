@@ -26,6 +26,22 @@ fn complete_row() -> DomainReport {
         scan.groups.truncate(1);
     }
     a.legacy_tls = true;
+    if let Some(t) = &mut a.tls {
+        t.ocsp_stapled = true;
+        t.requiretls = true;
+        t.ocsp = Some(OcspReport {
+            status: OcspStatus::Revoked,
+            freshness: Some(OcspFreshness::Fresh),
+            signature: OcspSignature::NotChecked,
+            this_update: Some("2026-01-01T00:00:00Z".into()),
+            next_update: Some("2026-01-08T00:00:00Z".into()),
+            revoked_at: Some("2025-12-31T00:00:00Z".into()),
+            problem: Some("signature not checked: the issuer's certificate was not served".into()),
+        });
+    }
+    if let Some(c) = &mut a.certificate {
+        c.must_staple = true;
+    }
     a.legacy_session = Some(LegacySessionReport {
         version: TlsVersion::Tls10,
         cipher: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA".into(),
@@ -117,6 +133,7 @@ fn a_complete_row_reads_back_to_the_same_json() {
         ("mx_left_out", &value["mx_left_out"][0]),
         ("tlsa", &value["mx"][0]["tlsa"]),
         ("tls", &address["tls"]),
+        ("tls.ocsp.revoked_at", &address["tls"]["ocsp"]["revoked_at"]),
         (
             "certificate.chain_error",
             &address["certificate"]["chain_error"],

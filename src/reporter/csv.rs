@@ -29,7 +29,7 @@ use crate::vocabulary::Finding;
 
 pub struct CsvReporter;
 
-const COLUMNS: usize = 22;
+const COLUMNS: usize = 26;
 
 const HEADER: [&str; COLUMNS] = [
     "domain",
@@ -54,6 +54,11 @@ const HEADER: [&str; COLUMNS] = [
     "error_phase",
     "error",
     "worst_finding",
+    // Appended, so that the earlier columns keep their places.
+    "requiretls",
+    "ocsp",
+    "ocsp_freshness",
+    "must_staple",
 ];
 
 impl Reporter for CsvReporter {
@@ -161,6 +166,18 @@ fn row(
         num(error.map(|e| wire_name(&e.phase))),
         text(error.map(|e| e.message.as_str())),
         num(worst(findings).map(|f| format!("{}: {}", f.id, f.message))),
+        num(tls.map(|t| t.requiretls.to_string())),
+        // `none`: a session, and nothing stapled.
+        num(tls.map(|t| {
+            t.ocsp
+                .as_ref()
+                .map_or("none".into(), |o| wire_name(&o.status))
+        })),
+        num(tls
+            .and_then(|t| t.ocsp.as_ref())
+            .and_then(|o| o.freshness)
+            .map(|f| wire_name(&f))),
+        num(cert.map(|c| c.must_staple.to_string())),
     ]
 }
 
@@ -224,19 +241,21 @@ mod tests {
         let expected = concat!(
             "domain,verdict,mx,preference,address,port,starttls,tls_version,cipher,",
             "chain_valid,hostname_match,days_left,not_after,dane,accepted_versions,weakest_level,",
-            "post_quantum,legacy_tls,starttls_injection,error_phase,error,worst_finding\r\n",
+            "post_quantum,legacy_tls,starttls_injection,error_phase,error,worst_finding,",
+            "requiretls,ocsp,ocsp_freshness,must_staple\r\n",
             "good.example,secure,mx1.good.example,10,192.0.2.1,25,true,TLSv1.3,",
-            "TLS13_AES_256_GCM_SHA384,true,true,1675,2030-01-01T00:00:00Z,insecure,,,,false,,,,\r\n",
+            "TLS13_AES_256_GCM_SHA384,true,true,1675,2030-01-01T00:00:00Z,insecure,,,,false,,,,,",
+            "false,none,,false\r\n",
             "plain.example,plaintext,\"mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",5,",
             "2001:db8::25,25,false,,,,,,,insecure,,,,false,,,,\"starttls.offered: STARTTLS not offered: ",
-            "220 mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\"\r\n",
+            "220 mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",,,,\r\n",
             "plain.example,plaintext,\"mx\"\"<&>'\\\n\r\t\u{fffd}\u{fffd}\u{fffe}.evil.example\",5,",
             "192.0.2.2,25,false,,,,,,,insecure,,,,false,,connect,connection refused,",
-            "smtp.connect: connection refused\r\n",
+            "smtp.connect: connection refused,,,,\r\n",
             "nx.example,error,,,,,,,,,,,,,,,,,,dns,nx.example does not exist (NXDOMAIN),",
-            "dns.nxdomain: the domain does not exist\r\n",
+            "dns.nxdomain: the domain does not exist,,,,\r\n",
             "null.example,no-mail,,,,,,,,,,,,,,,,,,,,",
-            "mx.null: null MX (RFC 7505): the domain accepts no mail\r\n",
+            "mx.null: null MX (RFC 7505): the domain accepts no mail,,,,\r\n",
         );
         assert_eq!(render(&fixture::report()), expected);
     }
@@ -256,12 +275,12 @@ mod tests {
         assert_eq!(
             lines[2],
             "good.example,secure,mx1.good.example,10,192.0.2.9,,,,,,,,,,,,,,,,\
-             not probed: beyond --max-addresses-per-host,"
+             not probed: beyond --max-addresses-per-host,,,,,"
         );
         assert_eq!(
             lines[3],
             "good.example,secure,mx9.good.example,90,,,,,,,,,,,,,,,,,\
-             not probed: beyond --max-mx-hosts,"
+             not probed: beyond --max-mx-hosts,,,,,"
         );
         assert_eq!(lines.len(), 5, "{out}");
     }
@@ -299,7 +318,7 @@ mod tests {
             format!(
                 "peer.example,broken,\"'{R}\",10,192.0.2.7,25,true,TLSv1.3,TLS13_AES_128_GCM_SHA256,\
                  false,false,30,2030-01-01T00:00:00Z,insecure,,,,false,vulnerable,starttls,\
-                 \"454 {R}\",\"cert.chain.valid: self-signed certificate (CN={R})\"\r\n"
+                 \"454 {R}\",\"cert.chain.valid: self-signed certificate (CN={R})\",false,none,,false\r\n"
             )
         );
         assert!(
@@ -364,7 +383,7 @@ mod tests {
         let second = text.split("\r\n").nth(1).expect("first data row");
         assert_eq!(
             second,
-            "good.example,secure,mx1.good.example,10,,,,,,,,,,,,,,,,dns,mx1.good.example does not exist,"
+            "good.example,secure,mx1.good.example,10,,,,,,,,,,,,,,,,dns,mx1.good.example does not exist,,,,,"
         );
     }
 }

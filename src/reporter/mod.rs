@@ -236,6 +236,8 @@ mod fixture {
             cipher: "TLS13_AES_256_GCM_SHA384".into(),
             key_exchange_group: Some("X25519".into()),
             ocsp_stapled: false,
+            requiretls: false,
+            ocsp: None,
             signature_verified: true,
         });
         a.certificate = Some(crate::report::read::fixture::certificate(
@@ -383,6 +385,8 @@ mod fixture {
             cipher: "TLS13_AES_128_GCM_SHA256".into(),
             key_exchange_group: Some("X25519".into()),
             ocsp_stapled: false,
+            requiretls: false,
+            ocsp: None,
             signature_verified: true,
         });
         let mut cert = crate::report::read::fixture::certificate(PEER, 30);

@@ -410,6 +410,30 @@ pub fn explain(id: FindingId) -> &'static Explanation {
                 "upgrade the MTA, or the proxy in front of it: it must discard its input after STARTTLS (RFC 3207 §4.2)",
             ),
         },
+        FindingId::SmtpRequiretls => &Explanation {
+            id: FindingId::SmtpRequiretls,
+            meaning: "whether the EHLO reply inside TLS advertises REQUIRETLS (RFC 8689)",
+            why: "REQUIRETLS is a flag a sender sets on one message, asking every hop to use verified TLS. The receiver advertising it says nothing about what other senders' mail gets, so it never changes the verdict.",
+            advice: Advice::None {
+                because: "it is a fact, not a fault: advertise REQUIRETLS only with an MTA that implements RFC 8689",
+            },
+        },
+        FindingId::TlsOcspStapling => &Explanation {
+            id: FindingId::TlsOcspStapling,
+            meaning: "the OCSP response stapled in the handshake: status and freshness",
+            why: "A stapled, current OCSP response lets a client check revocation without asking the CA; the NCSC-NL guidelines rate stapling good and its absence sufficient. Postfix and Exim neither ask for nor check a staple, so it never changes the verdict.",
+            advice: Advice::Fix(
+                "staple a current response from the issuing CA (Exim: tls_ocsp_file refreshed before nextUpdate); a revoked certificate must be replaced",
+            ),
+        },
+        FindingId::CertMustStaple => &Explanation {
+            id: FindingId::CertMustStaple,
+            meaning: "a must-staple certificate (RFC 7633) without a good, current staple",
+            why: "A sender that enforces must-staple refuses such a certificate. Postfix and Exim do not enforce it, so the verdict follows them; the warning names the senders that would defer.",
+            advice: Advice::Fix(
+                "staple a current OCSP response for the certificate, or issue one without the TLS feature extension",
+            ),
+        },
     }
 }
 

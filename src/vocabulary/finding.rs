@@ -158,6 +158,14 @@ finding_ids! {
     /// Commands pipelined behind STARTTLS are not run inside TLS
     /// (CVE-2011-0411 class).
     StarttlsInjection = "starttls.injection",
+    /// REQUIRETLS (RFC 8689) in the EHLO reply inside TLS: a fact, never
+    /// a verdict change.
+    SmtpRequiretls = "smtp.requiretls",
+    /// A stapled OCSP response (RFC 6066 §8): status and freshness, on
+    /// the configuration axis.
+    TlsOcspStapling = "tls.ocsp-stapling",
+    /// A must-staple certificate (RFC 7633) and the staple it demands.
+    CertMustStaple = "cert.must-staple",
 }
 
 impl fmt::Display for FindingId {

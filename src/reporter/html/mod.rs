@@ -698,6 +698,30 @@ fn domain_table(out: &mut String, fleet: &FleetView<'_>, order: &[usize]) -> fmt
     Ok(())
 }
 
+/// The stapled OCSP response in words: status, freshness, signature,
+/// nextUpdate; the words are the JSON's, escaped.
+fn ocsp_fact(o: Option<&crate::report::OcspReport>) -> String {
+    use crate::report::{OcspFreshness, OcspSignature, OcspStatus};
+    let Some(o) = o else {
+        return "none".into();
+    };
+    let bad = o.status != OcspStatus::Good
+        || o.freshness != Some(OcspFreshness::Fresh)
+        || o.signature == OcspSignature::Invalid;
+    let mut words = vec![wire_name(&o.status)];
+    words.extend(o.freshness.map(|f| wire_name(&f)));
+    words.push(format!("signature {}", wire_name(&o.signature)));
+    if let Some(next) = &o.next_update {
+        words.push(format!("next update {next}"));
+    }
+    let text = esc(&words.join(", ")).into_owned();
+    if bad {
+        format!("<span class=\"error\">{text}</span>")
+    } else {
+        text
+    }
+}
+
 /// A `<dt>`/`<dd>` pair whose value is already HTML.
 fn fact(out: &mut String, name: &str, html: &str) -> fmt::Result {
     write!(out, "<dt>{name}</dt><dd>{html}</dd>")
@@ -992,6 +1016,16 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
             html.push_str(", <span class=\"error\">handshake signature not verified</span>");
         }
         fact(out, "TLS", &html)?;
+        fact(
+            out,
+            "REQUIRETLS",
+            if t.requiretls {
+                "advertised inside TLS"
+            } else {
+                "not advertised"
+            },
+        )?;
+        fact(out, "OCSP staple", &ocsp_fact(t.ocsp.as_ref()))?;
     }
     if let Some(l) = &a.legacy_session {
         fact(

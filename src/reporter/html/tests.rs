@@ -731,3 +731,47 @@ fn the_table_and_the_page_say_every_protection_state_in_the_views_word() {
         );
     }
 }
+
+/// The drill-down says REQUIRETLS and the staple in the JSON's words, a
+/// bad staple marked as an error; no staple is said as `none`.
+#[test]
+fn the_drill_down_shows_requiretls_and_the_staple() {
+    use crate::report::{OcspFreshness, OcspReport, OcspSignature, OcspStatus};
+    let fact = |doc: &Html, name: &str| -> Vec<String> {
+        let dt = sel("dt");
+        doc.select(&dt)
+            .filter(|e| e.text().collect::<String>() == name)
+            .filter_map(|e| e.next_siblings().find_map(ElementRef::wrap))
+            .map(|dd| dd.inner_html())
+            .collect()
+    };
+    let mut report = fixture::report();
+    let doc = Html::parse_document(&render(&report));
+    assert_eq!(fact(&doc, "REQUIRETLS"), ["not advertised"]);
+    assert_eq!(fact(&doc, "OCSP staple"), ["none"]);
+
+    let tls = report.domains[0].mx[0].addresses[0]
+        .tls
+        .as_mut()
+        .expect("the fixture's first address has TLS");
+    tls.requiretls = true;
+    tls.ocsp = Some(OcspReport {
+        status: OcspStatus::Revoked,
+        freshness: Some(OcspFreshness::Fresh),
+        signature: OcspSignature::Valid,
+        this_update: None,
+        next_update: Some("2030-01-08T00:00:00Z".into()),
+        revoked_at: None,
+        problem: None,
+    });
+    let html = render(&report);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    assert_eq!(fact(&doc, "REQUIRETLS"), ["advertised inside TLS"]);
+    assert_eq!(
+        fact(&doc, "OCSP staple"),
+        [
+            "<span class=\"error\">revoked, fresh, signature valid, next update 2030-01-08T00:00:00Z</span>"
+        ]
+    );
+}
