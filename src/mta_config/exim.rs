@@ -13,7 +13,7 @@
 //! delivery share one domain, hence `multi_domain = false` (Exim FAQ Q0633).
 
 use super::{
-    Dane, FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, below_min_block,
+    FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, Sender, below_min_block,
     below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
 };
 use crate::mta_config::DomainFacts;
@@ -148,7 +148,7 @@ pub fn exim_routed(
     fallback: Option<&FallbackRelay>,
     p: &Provenance,
 ) -> Generated {
-    let entries = plan_with(domains, min, Dane::Enforced, fallback.is_some());
+    let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
     header(

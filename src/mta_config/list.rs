@@ -6,7 +6,7 @@
 //! is only said in a comment.
 
 use super::{
-    Dane, Entry, FallbackRelay, Generated, PolicyLevel, Provenance, below_min_list, header,
+    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_list, header,
     plan_with, printable, route_reason, safe_name,
 };
 use crate::mta_config::DomainFacts;
@@ -32,7 +32,7 @@ pub fn list(
     fallback: Option<&FallbackRelay>,
     p: &Provenance,
 ) -> Generated {
-    let entries = plan_with(domains, min, Dane::Enforced, fallback.is_some());
+    let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
     header(

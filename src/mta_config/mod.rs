@@ -110,6 +110,9 @@ pub struct AddressFacts {
     /// one: Sendmail's `+CN` compares the MX name with it (never with the
     /// subject alternative names).
     pub subject_cn: Option<String>,
+    /// The certificate's key is RSA or DSA below 2048 bits: OpenSSL's
+    /// default security level (2) does not verify it.
+    pub small_key: bool,
 }
 
 /// The one `CN=` value of a subject as the report writes it
@@ -141,6 +144,8 @@ impl AddressFacts {
                 .map(|c| c.subject_alt_names.clone())
                 .unwrap_or_default(),
             subject_cn: cert.and_then(|c| subject_cn(&c.subject)),
+            small_key: cert
+                .is_some_and(|c| matches!(c.key.kind.as_str(), "RSA" | "DSA") && c.key.bits < 2048),
         }
     }
 }
@@ -465,22 +470,35 @@ pub struct Generated {
 /// `Secure` a valid chain and name on every reachable address; `Encrypt`
 /// TLS on every reachable address.
 pub fn choose(d: &DomainFacts) -> Choice {
-    choose_with(d, Dane::Enforced)
+    choose_with(d, Sender::DaneCapable)
 }
 
-/// Whether the MTA a file is written for can require DANE.
+/// The sending MTA a file is written for, by what it can do (each
+/// difference seen in the interop suite).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dane {
-    /// Postfix, Exim: `dane-only` is a level.
-    Enforced,
-    /// Sendmail as Debian builds it, OpenSMTPD: a domain where DANE works
-    /// gets what its certificates show without DANE (`secure` or
-    /// `encrypt`), never a level that relies on the TLSA records.
-    Unsupported,
+pub enum Sender {
+    /// Postfix, Exim: `dane-only` is a level, and their TLS settings reach
+    /// what the audit's legacy-TLS fallback reaches.
+    DaneCapable,
+    /// Sendmail as Debian builds it: no DANE (a domain where DANE works
+    /// gets what its certificates show without it), OpenSSL's default
+    /// security level (2): no session with a server that has only legacy
+    /// TLS (TLS 1.0/1.1, or suites that level refuses), and a certificate
+    /// with an RSA or DSA key below 2048 bits does not verify.
+    Sendmail,
+    /// OpenSMTPD: no DANE, no MTA-STS, and no session with a server that
+    /// has only legacy TLS (its 1024-bit RSA certificates do verify).
+    Opensmtpd,
 }
 
-/// [`choose`] for an MTA with or without DANE.
-pub fn choose_with(d: &DomainFacts, dane_support: Dane) -> Choice {
+impl Sender {
+    fn dane(self) -> bool {
+        self == Sender::DaneCapable
+    }
+}
+
+/// [`choose`] for what the sending MTA can do.
+pub fn choose_with(d: &DomainFacts, sender: Sender) -> Choice {
     let domain = normalize(&d.domain);
     if !safe_name(&domain) {
         return Choice::may(format!(
@@ -534,6 +552,14 @@ pub fn choose_with(d: &DomainFacts, dane_support: Dane) -> Choice {
         ));
     }
 
+    if !sender.dane()
+        && let Some((m, a)) = reachable.iter().find(|(_, a)| a.legacy_tls)
+    {
+        return Choice::may(format!(
+            "{}: only with TLS versions or suites that OpenSSL refuses at its default security level; this MTA gets no TLS session there, so enforcing TLS would defer mail",
+            at(m, a)
+        ));
+    }
     let encrypt = |why: String| Choice {
         level: PolicyLevel::Encrypt,
         reason: format!("TLS on every reachable MX address, but {why}{unjudged}"),
@@ -546,7 +572,7 @@ pub fn choose_with(d: &DomainFacts, dane_support: Dane) -> Choice {
         ));
     }
 
-    let dane = dane_support == Dane::Enforced
+    let dane = sender.dane()
         && d.mx_dnssec_secure
         && d.mx.iter().all(|m| m.tlsa_found)
         && reachable.iter().all(|(_, a)| a.dane == DaneResult::Valid);
@@ -570,6 +596,14 @@ pub fn choose_with(d: &DomainFacts, dane_support: Dane) -> Choice {
             _ => "certificate does not name the host",
         };
         return encrypt(format!("{}: {why}", at(m, a)));
+    }
+    if sender == Sender::Sendmail
+        && let Some((m, a)) = reachable.iter().find(|(_, a)| a.small_key)
+    {
+        return encrypt(format!(
+            "{}: an RSA or DSA key below 2048 bits, which OpenSSL does not verify at its default security level",
+            at(m, a)
+        ));
     }
     // The names go into an active line: each must be a plain DNS name.
     if let Some((m, _)) = reachable
@@ -684,7 +718,7 @@ fn answered(d: &DomainFacts) -> bool {
 /// their names): the file must hold for every audit it came from.
 #[cfg(test)]
 fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
-    plan_with(domains, min, Dane::Enforced, false)
+    plan_with(domains, min, Sender::DaneCapable, false)
 }
 
 /// [`plan`] for an MTA with or without DANE; with `fallback`, the
@@ -692,13 +726,13 @@ fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
 fn plan_with(
     domains: &[DomainFacts],
     min: Option<PolicyLevel>,
-    dane: Dane,
+    sender: Sender,
     fallback: bool,
 ) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     for d in domains {
-        let choice = choose_with(d, dane);
-        let dane_unused = dane == Dane::Unsupported
+        let choice = choose_with(d, sender);
+        let dane_unused = !sender.dane()
             && choice.level < PolicyLevel::DaneOnly
             && choose(d).level == PolicyLevel::DaneOnly;
         let domain = normalize(&d.domain);
@@ -816,6 +850,7 @@ pub(crate) mod testutil {
             dane: DaneResult::None,
             cert_names: Vec::new(),
             subject_cn: None,
+            small_key: false,
         }
     }
 

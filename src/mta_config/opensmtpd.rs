@@ -14,7 +14,7 @@
 //! rule.
 
 use super::{
-    Dane, Entry, FallbackRelay, Generated, PolicyLevel, Provenance, below_min_block,
+    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_block,
     below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
 };
 use crate::mta_config::DomainFacts;
@@ -52,7 +52,7 @@ pub fn opensmtpd(
     fallback: Option<&FallbackRelay>,
     p: &Provenance,
 ) -> Generated {
-    let entries = plan_with(domains, min, Dane::Unsupported, fallback.is_some());
+    let entries = plan_with(domains, min, Sender::Opensmtpd, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
     header(
@@ -74,7 +74,9 @@ pub fn opensmtpd(
          # \"relay tls no-verify\" requires STARTTLS only.\n\
          # OpenSMTPD cannot enforce DANE or MTA-STS: where DANE works, a domain\n\
          # gets \"relay tls\" if its certificates also verify, else \"relay tls\n\
-         # no-verify\".\n\
+         # no-verify\". A server with only legacy TLS (TLS 1.0/1.1, or suites\n\
+         # OpenSSL refuses at its default level) gets no session from OpenSMTPD:\n\
+         # such a domain is left at \"may\".\n\
          # Put these lines before your general relay rule (the first matching\n\
          # rule wins) and give the rules your outbound rules' \"from\" condition\n\
          # (they match \"from local\": mail from this host).\n\
@@ -148,7 +150,18 @@ mod tests {
         dane_ee.mx[0].addresses[0].chain_valid = false;
         let mut pkix2 = pkix();
         pkix2.domain = "pkix2.example".into();
-        vec![dane(), dane_ee, pkix(), selfsigned(), plain(), pkix2]
+        let mut legacy = selfsigned();
+        legacy.domain = "legacy.example".into();
+        legacy.mx[0].addresses[0].legacy_tls = true;
+        vec![
+            dane(),
+            dane_ee,
+            pkix(),
+            selfsigned(),
+            plain(),
+            pkix2,
+            legacy,
+        ]
     }
 
     #[test]
@@ -172,7 +185,15 @@ mod tests {
             "action \"smtptls_fallback\" relay host smtp+tls://[2001:db8::25]:2525 tls no-verify\n"
         ));
         let below: Vec<&str> = g.below_min.iter().map(|(d, _)| d.as_str()).collect();
-        assert_eq!(below, ["daneee.example", "self.example", "plain.example"]);
+        assert_eq!(
+            below,
+            [
+                "daneee.example",
+                "self.example",
+                "plain.example",
+                "legacy.example"
+            ]
+        );
     }
 
     /// A table must hold a value: a level without domains has no lines.

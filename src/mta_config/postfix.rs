@@ -3,7 +3,7 @@
 //! domain, each under a comment saying why.
 
 use super::{
-    Dane, Entry, FallbackRelay, Generated, PolicyLevel, Provenance, below_min_block,
+    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_block,
     below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
 };
 use crate::mta_config::DomainFacts;
@@ -73,7 +73,7 @@ pub fn postfix_routed(
     fallback: Option<&FallbackRelay>,
     p: &Provenance,
 ) -> Generated {
-    let entries = plan_with(domains, min, Dane::Enforced, fallback.is_some());
+    let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     header(
         &mut out,

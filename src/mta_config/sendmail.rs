@@ -15,13 +15,15 @@
 //!   with"), so no entry relies on TLSA records: such a domain gets what
 //!   its certificates show without them.
 //!
-//! `Try_TLS:HOST NO` (no STARTTLS to a host) is never written: it is a
-//! step down to clear text. The fallback relay gets `TLS_Srv:` (TLS
+//! `Try_TLS:HOST NO` (no STARTTLS to a host) is a step down to clear
+//! text: only suggested, commented out, for a host with only legacy TLS,
+//! where Sendmail's OpenSSL (default security level) gets no session and
+//! Sendmail defers the mail — seen in the interop suite. The fallback relay gets `TLS_Srv:` (TLS
 //! required to the relay) and its domains `mailertable` entries, written
 //! as `#mailertable ` lines so that the whole file stays one access map.
 
 use super::{
-    Dane, Entry, FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, below_min_block,
+    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, Sender, below_min_block,
     below_min_list, commented, configuration_note, header, normalize, plan_with, printable,
     route_reason,
 };
@@ -55,6 +57,23 @@ fn cn_names_every_mx(domains: &[DomainFacts], domain: &str) -> bool {
         }
     }
     seen
+}
+
+/// The MX hosts of `domain` where the audit saw only legacy TLS, which
+/// Sendmail's OpenSSL refuses: its STARTTLS there fails and the mail is
+/// deferred (454 4.7.0 TLS handshake failed) unless `Try_TLS:HOST NO`.
+fn legacy_hosts(domains: &[DomainFacts], domain: &str) -> Vec<String> {
+    let mut hosts: Vec<String> = domains
+        .iter()
+        .filter(|d| normalize(&d.domain) == domain)
+        .flat_map(|d| &d.mx)
+        .filter(|m| m.addresses.iter().any(|a| a.reachable && a.legacy_tls))
+        .map(|m| normalize(&m.host))
+        .filter(|h| super::safe_name(h))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 /// The access map key of the relay for `TLS_Srv:` (Sendmail looks up
@@ -109,7 +128,7 @@ pub fn sendmail(
     fallback: Option<&FallbackRelay>,
     p: &Provenance,
 ) -> Generated {
-    let entries = plan_with(domains, min, Dane::Unsupported, fallback.is_some());
+    let entries = plan_with(domains, min, Sender::Sendmail, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
     header(
@@ -143,14 +162,24 @@ pub fn sendmail(
          # < /dev/null lists no DANE under \"Compiled with\"), so no entry relies on\n\
          # TLSA records: where DANE works, a domain gets VERIFY if its certificates\n\
          # also verify, else ENCR:112.\n\
-         # Try_TLS:HOST NO (no STARTTLS to a host) is never written: clear text is\n\
-         # what --fallback-relay avoids.\n\
+         # Try_TLS:HOST NO (no STARTTLS to a host: clear text) is only suggested,\n\
+         # commented out, for a server with only legacy TLS, where Sendmail's\n\
+         # OpenSSL gets no session and defers the mail; --fallback-relay avoids it.\n\
          # Domains left at \"may\" are commented out: STARTTLS when offered applies.\n",
     );
     for e in entries.iter().filter(|e| !e.below_min && !e.routed) {
         out.push('\n');
         if e.choice.level == PolicyLevel::May {
             out.push_str(&commented(e));
+            // Sendmail's default (STARTTLS when offered) defers there:
+            // the step down to clear text is the admin's, commented out.
+            for host in legacy_hosts(domains, &e.domain) {
+                out.push_str(&format!(
+                    "#   Sendmail defers mail to {host} (454 4.7.0 TLS handshake failed); to send it\n\
+                     #   in clear text instead, uncomment (or use --fallback-relay):\n\
+                     # Try_TLS:{host}\tNO\n"
+                ));
+            }
             continue;
         }
         let cn = cn_names_every_mx(domains, &e.domain);
@@ -200,7 +229,23 @@ mod tests {
         let mut dane_ee = dane();
         dane_ee.domain = "daneee.example".into();
         dane_ee.mx[0].addresses[0].chain_valid = false;
-        vec![dane(), dane_ee, pkix, pkix_san, selfsigned(), plain()]
+        let mut legacy = selfsigned();
+        legacy.domain = "legacy.example".into();
+        legacy.mx[0].host = "mx.legacy.example".into();
+        legacy.mx[0].addresses[0].legacy_tls = true;
+        let mut small = super::super::testutil::pkix();
+        small.domain = "small.example".into();
+        small.mx[0].addresses[0].small_key = true;
+        vec![
+            dane(),
+            dane_ee,
+            pkix,
+            pkix_san,
+            selfsigned(),
+            plain(),
+            legacy,
+            small,
+        ]
     }
 
     #[test]
@@ -221,7 +266,16 @@ mod tests {
         );
         insta::assert_snapshot!(g.text);
         let below: Vec<&str> = g.below_min.iter().map(|(d, _)| d.as_str()).collect();
-        assert_eq!(below, ["daneee.example", "self.example", "plain.example"]);
+        assert_eq!(
+            below,
+            [
+                "daneee.example",
+                "self.example",
+                "plain.example",
+                "legacy.example",
+                "small.example"
+            ]
+        );
     }
 
     #[test]
