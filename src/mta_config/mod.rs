@@ -3,10 +3,15 @@
 //!
 //! The rule is never to emit an enforcing level the audit shows would fail,
 //! because that defers mail. [`choose`] picks, per domain, the strongest
-//! level that every reachable MX address satisfied during the audit; the
-//! writers turn the choices into a Postfix `smtp_tls_policy_maps` table
-//! ([`postfix`]), Exim domain lists ([`exim`]), or, for a domain the admin
-//! owns, an MTA-STS policy in testing mode ([`mta_sts`]).
+//! level that every reachable MX address satisfied during the audit (for
+//! the sending MTA, [`Sender`]: Sendmail and OpenSMTPD cannot do all
+//! Postfix and Exim can); the writers turn the choices into a Postfix
+//! `smtp_tls_policy_maps` table ([`postfix`]), Exim domain lists
+//! ([`exim`]), Sendmail access map entries ([`sendmail`]), OpenSMTPD
+//! rules ([`opensmtpd`]), a plain list per level ([`list`]), or, for a
+//! domain the admin owns, an MTA-STS policy in testing mode ([`mta_sts`]).
+//! With a [`FallbackRelay`] ([`write_routed`]), the domains that cannot
+//! get enforced TLS are routed to it instead of being sent in clear text.
 //!
 //! Input is [`DomainFacts`]: the few facts a policy needs, taken from a
 //! [`DomainReport`] ([`DomainFacts::from_report`]), of this run's audit or
