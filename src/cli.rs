@@ -373,7 +373,7 @@ pub struct PolicyArgs {
     pub min_level: Option<crate::mta_config::PolicyLevel>,
 
     /// Route the domains below --min-level, or with an MX without working
-    /// STARTTLS, to this relay (HOST, HOST:PORT, [IPv6]:PORT) instead of
+    /// STARTTLS, to this relay (`HOST`, `HOST:PORT`, `[IPv6]:PORT`) instead of
     /// sending them in clear text: for instance a secure-message gateway.
     /// For the MTA formats and list.
     #[arg(long, value_name = "HOST[:PORT]")]
