@@ -365,6 +365,13 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "LEVEL")]
     pub min_level: Option<crate::mta_config::PolicyLevel>,
 
+    /// Route the domains below --min-level, or with an MX without working
+    /// STARTTLS, to this relay (`HOST`, `HOST:PORT`, `[IPv6]:PORT`) instead of
+    /// sending them in clear text: for instance a secure-message gateway.
+    /// For the MTA formats and list.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub fallback_relay: Option<crate::mta_config::FallbackRelay>,
+
     /// Build the policies from an earlier report of `check` (NDJSON or
     /// JSON; `-` reads stdin) instead of probing again. Repeatable: the
     /// reports are merged as `smtptls report` merges them (the last row of
@@ -748,6 +755,8 @@ pub enum CliError {
     TrustAnchorWithTrustResolver,
     #[error("--from builds policies from a report: give no DOMAIN or --file with it")]
     FromWithDomains,
+    #[error("--fallback-relay routes mail: it is for the MTA formats and list, not mta-sts")]
+    FallbackRelayWithMtaSts,
     /// `-` given twice among report files.
     #[error("stdin (-) can be read once: give - at most once")]
     StdinTwice,
@@ -910,6 +919,14 @@ impl PolicyArgs {
     /// minimum, `--min-level`).
     pub fn options(&self) -> Result<AuditOptions, CliError> {
         self.audit.options(Threshold::default())
+    }
+
+    /// `--fallback-relay`, for a format that routes mail.
+    pub fn fallback(&self) -> Result<Option<&crate::mta_config::FallbackRelay>, CliError> {
+        match &self.fallback_relay {
+            Some(_) if !self.format.routes() => Err(CliError::FallbackRelayWithMtaSts),
+            relay => Ok(relay.as_ref()),
+        }
     }
 
     /// `--from FILE…`: the reports to write from instead of an audit,
@@ -1339,6 +1356,48 @@ mod tests {
         assert!(parse(&["a"]).is_err());
         let args = parse(&["-", "-"]).expect("parses");
         assert!(matches!(args.sides(), Err(CliError::StdinTwice)));
+    }
+
+    #[test]
+    fn fallback_relay_parses_and_is_refused_for_mta_sts() {
+        use crate::mta_config::{FallbackRelay, RelayHost};
+        assert_eq!(policy(&["x.test"]).fallback().expect("none"), None);
+        let p = policy(&["x.test", "--fallback-relay", "[2001:db8::25]:2525"]);
+        assert_eq!(
+            p.fallback().expect("relay"),
+            Some(&FallbackRelay {
+                host: RelayHost::Ipv6("2001:db8::25".parse().expect("v6")),
+                port: 2525
+            })
+        );
+        let junk = [
+            "smtptls",
+            "policy",
+            "--format",
+            "exim",
+            "--fallback-relay",
+            "a b:25",
+            "x.test",
+        ];
+        let err = Cli::try_parse_from(junk).expect_err("junk relay");
+        assert!(err.to_string().contains("not a host name"), "{err}");
+        let sts = [
+            "smtptls",
+            "policy",
+            "--format",
+            "mta-sts",
+            "--fallback-relay",
+            "relay.test",
+            "x.test",
+        ];
+        let args = match Cli::try_parse_from(sts).map(|c| c.command) {
+            Ok(Command::Policy(a)) => a,
+            other => panic!("not policy: {other:?}"),
+        };
+        assert!(matches!(
+            args.fallback(),
+            Err(CliError::FallbackRelayWithMtaSts)
+        ));
     }
 
     #[test]

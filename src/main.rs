@@ -389,6 +389,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
+    let fallback = args.fallback()?;
     let (facts, stopped) = match args.report()? {
         Some(inputs) => (AuditFacts::from_reports(&inputs)?, None),
         None => {
@@ -400,8 +401,9 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut out = output(args.output.as_deref())?;
-    let below_min = mta_config::write(args.format, &facts, args.min_level, &mut out)
-        .context("cannot write the policy")?;
+    let below_min =
+        mta_config::write_routed(args.format, &facts, args.min_level, fallback, &mut out)
+            .context("cannot write the policy")?;
     out.flush().context("cannot write the policy")?;
     let end = exit::policy(stopped, &below_min);
     for n in &end.notices {

@@ -228,3 +228,88 @@ async fn a_broken_dane_policy_falls_back_to_what_works() {
         vec!["stale.test secure match=mx.stale.test"]
     );
 }
+
+/// Issue 29: the new formats and --fallback-relay through the binary, on
+/// the unsigned lab (the interop suite proves them with the real MTAs).
+#[tokio::test(flavor = "multi_thread")]
+async fn sendmail_opensmtpd_list_and_the_fallback_relay() {
+    let lab = unsigned_lab().await;
+    let run = policy(&lab, "sendmail", &DOMAINS, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        active(&run.stdout),
+        vec![
+            "TLS_Rcpt:good.test\tVERIFY+CN",
+            "TLS_Rcpt:self.test\tENCR:112"
+        ],
+        "{}",
+        run.stdout
+    );
+
+    let run = policy(&lab, "opensmtpd", &DOMAINS, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        active(&run.stdout).contains(&"table smtptls_verify { good.test }"),
+        "{}",
+        run.stdout
+    );
+
+    let run = policy(
+        &lab,
+        "list",
+        &DOMAINS,
+        &["--fallback-relay", "relay.test:2525"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "\n# secure\ngood.test\n\n# encrypt\nself.test\n\n# may\ngone.test\n\n# fallback-relay relay.test:2525\nplain.test\n"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    // The fallback relay with the Postfix table: plain.test is routed,
+    // gone.test (nothing answered) is not.
+    let run = policy(
+        &lab,
+        "postfix",
+        &DOMAINS,
+        &[
+            "--fallback-relay",
+            "relay.test:2525",
+            "--min-level",
+            "secure",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "self, plain and gone are below secure");
+    let routes: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("#transport "))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "#transport self.test smtp:[relay.test]:2525",
+            "#transport plain.test smtp:[relay.test]:2525"
+        ],
+        "{}",
+        run.stdout
+    );
+
+    // Junk, and a relay for mta-sts: usage errors.
+    let run = policy(&lab, "postfix", &DOMAINS, &["--fallback-relay", "a b"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = policy(
+        &lab,
+        "mta-sts",
+        &["good.test"],
+        &["--fallback-relay", "relay.test"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not mta-sts"), "{}", run.stderr);
+}

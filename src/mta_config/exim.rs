@@ -13,8 +13,8 @@
 //! delivery share one domain, hence `multi_domain = false` (Exim FAQ Q0633).
 
 use super::{
-    Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented,
-    configuration_note, header, plan, printable,
+    FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, Sender, below_min_block,
+    below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
 };
 use crate::mta_config::DomainFacts;
 use crate::report::DaneResult;
@@ -102,7 +102,53 @@ fn dane_mismatch_warnings(domains: &[DomainFacts], active: &[&super::Entry]) -> 
 /// domains are not listed; with `min`, domains below it are only listed
 /// in a comment at the end (and returned in `below_min`).
 pub fn exim(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -> Generated {
-    let entries = plan(domains, min);
+    exim_routed(domains, min, None, p)
+}
+
+/// The fallback relay's router and transport, as comments (like the
+/// transport snippet): a manualroute router before dnslookup for the
+/// `smtptls_fallback` list, and an smtp transport that requires TLS to
+/// the relay. The host goes in `route_data` with `<;` as the list
+/// separator, so that an IPv6 address's colons are not taken for one; the
+/// port in the transport.
+fn fallback_snippet(relay: &FallbackRelay) -> String {
+    let host = match &relay.host {
+        RelayHost::Name(n) => n.clone(),
+        other => other.bare(),
+    };
+    format!(
+        "\n# Fallback relay {relay}: the domains in smtptls_fallback (below the\n\
+         # minimum level, or without working STARTTLS) go there instead of being\n\
+         # sent in clear text. First among the routers (after \"begin routers\"):\n\
+         #\n\
+         #   smtptls_fallback:\n\
+         #     driver = manualroute\n\
+         #     domains = +smtptls_fallback\n\
+         #     route_data = <; {host}\n\
+         #     transport = smtptls_fallback_smtp\n\
+         #     no_more\n\
+         #\n\
+         # and among the transports; the relay itself is reached with TLS\n\
+         # required (add tls_verify_hosts = * once its certificate verifies):\n\
+         #\n\
+         #   smtptls_fallback_smtp:\n\
+         #     driver = smtp\n\
+         #     port = {port}\n\
+         #     hosts_require_tls = *\n",
+        port = relay.port,
+    )
+}
+
+/// [`exim`] with `--fallback-relay`: the routed domains go in the
+/// `smtptls_fallback` list, not in a level's list, with the router that
+/// sends them to the relay.
+pub fn exim_routed(
+    domains: &[DomainFacts],
+    min: Option<PolicyLevel>,
+    fallback: Option<&FallbackRelay>,
+    p: &Provenance,
+) -> Generated {
+    let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
     header(
@@ -124,7 +170,10 @@ pub fn exim(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -
          # also needs a local DNSSEC-validating resolver.\n\
          # Domains left at \"may\" are not listed: the transport's defaults apply.\n\n",
     );
-    let active: Vec<_> = entries.iter().filter(|e| !e.below_min).collect();
+    let active: Vec<_> = entries
+        .iter()
+        .filter(|e| !e.below_min && !e.routed)
+        .collect();
     for w in dane_mismatch_warnings(domains, &active) {
         out.push_str(&w);
     }
@@ -153,9 +202,21 @@ pub fn exim(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -
         out.push_str(&domainlist(name, &listed));
     }
     out.push_str(
-        "domainlist smtptls_require_tls = +smtptls_dane : +smtptls_secure : +smtptls_encrypt\n\n",
+        "domainlist smtptls_require_tls = +smtptls_dane : +smtptls_secure : +smtptls_encrypt\n",
     );
+    if fallback.is_some() {
+        let routed: Vec<&super::Entry> = entries.iter().filter(|e| e.routed).collect();
+        for e in &routed {
+            out.push_str(&format!("# {}: {}\n", e.domain, route_reason(e, min)));
+        }
+        let names: Vec<&str> = routed.iter().map(|e| e.domain.as_str()).collect();
+        out.push_str(&domainlist("smtptls_fallback", &names));
+    }
+    out.push('\n');
     out.push_str(TRANSPORT);
+    if let Some(relay) = fallback {
+        out.push_str(&fallback_snippet(relay));
+    }
     below_min_block(&mut out, &entries, min, DEFAULT);
     Generated {
         text: out,
@@ -245,6 +306,37 @@ mod tests {
              #   with dnssec_request_domains Exim tries DANE there (hosts_try_dane,\n"
         ), "{t}");
         assert_eq!(t.matches("# WARNING").count(), 1, "{t}");
+    }
+
+    #[test]
+    fn fallback_relay_list_and_router() {
+        let relay: FallbackRelay = "[2001:db8::25]:2525".parse().expect("relay");
+        let g = exim_routed(
+            &input(),
+            Some(PolicyLevel::Secure),
+            Some(&relay),
+            &provenance(),
+        );
+        insta::assert_snapshot!(g.text);
+        assert!(
+            g.text.contains(
+                "domainlist smtptls_fallback = \\\n  self.example : \\\n  plain.example\n"
+            ),
+            "{}",
+            g.text
+        );
+        assert!(g.text.contains("#     route_data = <; 2001:db8::25\n"));
+        assert!(g.text.contains("#     port = 2525\n"));
+        // Without the flag: exactly `exim`.
+        assert_eq!(
+            exim_routed(&input(), None, None, &provenance()),
+            exim(&input(), None, &provenance())
+        );
+        assert!(
+            !exim(&input(), None, &provenance())
+                .text
+                .contains("fallback")
+        );
     }
 
     #[test]

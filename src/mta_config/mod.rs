@@ -3,10 +3,15 @@
 //!
 //! The rule is never to emit an enforcing level the audit shows would fail,
 //! because that defers mail. [`choose`] picks, per domain, the strongest
-//! level that every reachable MX address satisfied during the audit; the
-//! writers turn the choices into a Postfix `smtp_tls_policy_maps` table
-//! ([`postfix`]), Exim domain lists ([`exim`]), or, for a domain the admin
-//! owns, an MTA-STS policy in testing mode ([`mta_sts`]).
+//! level that every reachable MX address satisfied during the audit (for
+//! the sending MTA, [`Sender`]: Sendmail and OpenSMTPD cannot do all
+//! Postfix and Exim can); the writers turn the choices into a Postfix
+//! `smtp_tls_policy_maps` table ([`postfix`]), Exim domain lists
+//! ([`exim`]), Sendmail access map entries ([`sendmail`]), OpenSMTPD
+//! rules ([`opensmtpd`]), a plain list per level ([`list`]), or, for a
+//! domain the admin owns, an MTA-STS policy in testing mode ([`mta_sts`]).
+//! With a [`FallbackRelay`] ([`write_routed`]), the domains that cannot
+//! get enforced TLS are routed to it instead of being sent in clear text.
 //!
 //! Input is [`DomainFacts`]: the few facts a policy needs, taken from a
 //! [`DomainReport`] ([`DomainFacts::from_report`]), of this run's audit or
@@ -31,12 +36,20 @@ use crate::report::{
 use crate::vocabulary::{NcscLevel, Verdict};
 
 mod exim;
+mod list;
 mod mta_sts;
+mod opensmtpd;
 mod postfix;
+mod relay;
+mod sendmail;
 
-pub use exim::exim;
+pub use exim::{exim, exim_routed};
+pub use list::list;
 pub use mta_sts::{MtaSts, mta_sts};
-pub use postfix::postfix;
+pub use opensmtpd::opensmtpd;
+pub use postfix::{postfix, postfix_routed};
+pub use relay::{FallbackRelay, RelayError, RelayHost};
+pub use sendmail::sendmail;
 
 /// The facts a policy needs about one audited domain, from an in-process
 /// report or from a line of an earlier NDJSON report (`--from`).
@@ -98,6 +111,27 @@ pub struct AddressFacts {
     pub dane: DaneResult,
     /// The certificate's subject alternative names.
     pub cert_names: Vec<String>,
+    /// The certificate's subject common name, when the subject has exactly
+    /// one: Sendmail's `+CN` compares the MX name with it (never with the
+    /// subject alternative names).
+    pub subject_cn: Option<String>,
+    /// The certificate's key is RSA or DSA below 2048 bits: OpenSSL's
+    /// default security level (2) does not verify it.
+    pub small_key: bool,
+}
+
+/// The one `CN=` value of a subject as the report writes it
+/// (`CN=mx.example`, `C=NL, O=Example, CN=mx.example`). `None` when there
+/// is none or more than one: a `CN=` inside another attribute's value
+/// must not be taken for the name.
+fn subject_cn(subject: &str) -> Option<String> {
+    if subject.matches("CN=").count() != 1 {
+        return None;
+    }
+    subject
+        .split(", ")
+        .find_map(|rdn| rdn.strip_prefix("CN="))
+        .map(str::to_string)
 }
 
 impl AddressFacts {
@@ -114,6 +148,9 @@ impl AddressFacts {
             cert_names: cert
                 .map(|c| c.subject_alt_names.clone())
                 .unwrap_or_default(),
+            subject_cn: cert.and_then(|c| subject_cn(&c.subject)),
+            small_key: cert
+                .is_some_and(|c| matches!(c.key.kind.as_str(), "RSA" | "DSA") && c.key.bits < 2048),
         }
     }
 }
@@ -358,6 +395,21 @@ pub enum PolicyFormat {
     /// For a domain you own: MTA-STS policy (testing mode), TXT record,
     /// TLS-RPT record, and what would fail under enforce.
     MtaSts,
+    /// Sendmail access map entries (TLS_Rcpt) and the .mc lines they need.
+    Sendmail,
+    /// OpenSMTPD smtpd.conf tables, actions and match rules (6.4 or later).
+    Opensmtpd,
+    /// The domains per level, one per line under `# level` headings, for
+    /// MTAs configured through a UI or a script.
+    List,
+}
+
+impl PolicyFormat {
+    /// Whether the format configures an MTA's routing, and so takes
+    /// `--fallback-relay` (`list` names the routed domains too).
+    pub fn routes(self) -> bool {
+        !matches!(self, PolicyFormat::MtaSts)
+    }
 }
 
 /// Writes the policies of `facts` in `format` to `out`, and returns the
@@ -370,10 +422,27 @@ pub fn write(
     min: Option<PolicyLevel>,
     out: &mut dyn Write,
 ) -> io::Result<Vec<(String, Choice)>> {
+    write_routed(format, facts, min, None, out)
+}
+
+/// [`write()`] with `--fallback-relay`: the domains below `min`, or with
+/// a reachable MX without working STARTTLS, are routed to `fallback`
+/// (by every format but `mta-sts`, which has no routing). Without it, the
+/// same bytes as [`write()`].
+pub fn write_routed(
+    format: PolicyFormat,
+    facts: &AuditFacts,
+    min: Option<PolicyLevel>,
+    fallback: Option<&FallbackRelay>,
+    out: &mut dyn Write,
+) -> io::Result<Vec<(String, Choice)>> {
     let (domains, p) = (&facts.domains, &facts.provenance);
     let generated = match format {
-        PolicyFormat::Postfix => postfix(domains, min, p),
-        PolicyFormat::Exim => exim(domains, min, p),
+        PolicyFormat::Postfix => postfix_routed(domains, min, fallback, p),
+        PolicyFormat::Exim => exim_routed(domains, min, fallback, p),
+        PolicyFormat::Sendmail => sendmail(domains, min, fallback, p),
+        PolicyFormat::Opensmtpd => opensmtpd(domains, min, fallback, p),
+        PolicyFormat::List => list(domains, min, fallback, p),
         PolicyFormat::MtaSts => {
             for (i, domain) in domains.iter().enumerate() {
                 if i > 0 {
@@ -406,6 +475,35 @@ pub struct Generated {
 /// `Secure` a valid chain and name on every reachable address; `Encrypt`
 /// TLS on every reachable address.
 pub fn choose(d: &DomainFacts) -> Choice {
+    choose_with(d, Sender::DaneCapable)
+}
+
+/// The sending MTA a file is written for, by what it can do (each
+/// difference seen in the interop suite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// Postfix, Exim: `dane-only` is a level, and their TLS settings reach
+    /// what the audit's legacy-TLS fallback reaches.
+    DaneCapable,
+    /// Sendmail as Debian builds it: no DANE (a domain where DANE works
+    /// gets what its certificates show without it), OpenSSL's default
+    /// security level (2): no session with a server that has only legacy
+    /// TLS (TLS 1.0/1.1, or suites that level refuses), and a certificate
+    /// with an RSA or DSA key below 2048 bits does not verify.
+    Sendmail,
+    /// OpenSMTPD: no DANE, no MTA-STS, and no session with a server that
+    /// has only legacy TLS (its 1024-bit RSA certificates do verify).
+    Opensmtpd,
+}
+
+impl Sender {
+    fn dane(self) -> bool {
+        self == Sender::DaneCapable
+    }
+}
+
+/// [`choose`] for what the sending MTA can do.
+pub fn choose_with(d: &DomainFacts, sender: Sender) -> Choice {
     let domain = normalize(&d.domain);
     if !safe_name(&domain) {
         return Choice::may(format!(
@@ -459,6 +557,14 @@ pub fn choose(d: &DomainFacts) -> Choice {
         ));
     }
 
+    if !sender.dane()
+        && let Some((m, a)) = reachable.iter().find(|(_, a)| a.legacy_tls)
+    {
+        return Choice::may(format!(
+            "{}: only with TLS versions or suites that OpenSSL refuses at its default security level; this MTA gets no TLS session there, so enforcing TLS would defer mail",
+            at(m, a)
+        ));
+    }
     let encrypt = |why: String| Choice {
         level: PolicyLevel::Encrypt,
         reason: format!("TLS on every reachable MX address, but {why}{unjudged}"),
@@ -471,7 +577,8 @@ pub fn choose(d: &DomainFacts) -> Choice {
         ));
     }
 
-    let dane = d.mx_dnssec_secure
+    let dane = sender.dane()
+        && d.mx_dnssec_secure
         && d.mx.iter().all(|m| m.tlsa_found)
         && reachable.iter().all(|(_, a)| a.dane == DaneResult::Valid);
     if dane {
@@ -494,6 +601,14 @@ pub fn choose(d: &DomainFacts) -> Choice {
             _ => "certificate does not name the host",
         };
         return encrypt(format!("{}: {why}", at(m, a)));
+    }
+    if sender == Sender::Sendmail
+        && let Some((m, a)) = reachable.iter().find(|(_, a)| a.small_key)
+    {
+        return encrypt(format!(
+            "{}: an RSA or DSA key below 2048 bits, which OpenSSL does not verify at its default security level",
+            at(m, a)
+        ));
     }
     // The names go into an active line: each must be a plain DNS name.
     if let Some((m, _)) = reachable
@@ -582,24 +697,61 @@ struct Entry {
     configuration: Option<NcscLevel>,
     /// Below the minimum level: listed at the end, not enforced.
     below_min: bool,
+    /// The audit that gave `choice` reached one of the domain's MX
+    /// addresses: its level says what the servers do (and `may` means one
+    /// had no working STARTTLS), not that nothing was seen.
+    answered: bool,
+    /// Sent to `--fallback-relay` instead of its MX hosts: below the
+    /// minimum level, or `may` although its servers answered.
+    routed: bool,
+    /// DANE works there (`dane-only` where the MTA can require it), but
+    /// the file is for an MTA that cannot: said in its comment.
+    dane_unused: bool,
+}
+
+/// The audit reached an MX address of the domain, whose name can be
+/// written into a file: what `choose` says is about its servers.
+fn answered(d: &DomainFacts) -> bool {
+    d.error.is_none()
+        && d.verdict != Verdict::NoMail
+        && safe_name(&normalize(&d.domain))
+        && d.mx.iter().flat_map(|m| &m.addresses).any(|a| a.reachable)
 }
 
 /// One entry per distinct domain, in input order. A domain given twice
 /// gets the weaker of its choices (for two `Secure` ones, the union of
 /// their names): the file must hold for every audit it came from.
+#[cfg(test)]
 fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
+    plan_with(domains, min, Sender::DaneCapable, false)
+}
+
+/// [`plan`] for an MTA with or without DANE; with `fallback`, the
+/// entries that go to the fallback relay are marked `routed`.
+fn plan_with(
+    domains: &[DomainFacts],
+    min: Option<PolicyLevel>,
+    sender: Sender,
+    fallback: bool,
+) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     for d in domains {
-        let choice = choose(d);
+        let choice = choose_with(d, sender);
+        let dane_unused = !sender.dane()
+            && choice.level < PolicyLevel::DaneOnly
+            && choose(d).level == PolicyLevel::DaneOnly;
         let domain = normalize(&d.domain);
         if let Some(e) = entries.iter_mut().find(|e| e.domain == domain) {
             e.configuration = e.configuration.max(d.configuration);
+            e.dane_unused &= dane_unused;
             if choice.level < e.choice.level {
                 e.choice = choice;
+                e.answered = answered(d);
             } else if choice.level == e.choice.level {
                 e.choice.match_names.extend(choice.match_names);
                 e.choice.match_names.sort();
                 e.choice.match_names.dedup();
+                e.answered &= answered(d);
             }
             continue;
         }
@@ -608,15 +760,33 @@ fn plan(domains: &[DomainFacts], min: Option<PolicyLevel>) -> Vec<Entry> {
             choice,
             configuration: d.configuration,
             below_min: false,
+            answered: answered(d),
+            routed: false,
+            dane_unused,
         });
     }
     for e in &mut entries {
         e.below_min = min.is_some_and(|min| e.choice.level < min);
+        e.routed = fallback && e.answered && (e.below_min || e.choice.level == PolicyLevel::May);
         if !safe_name(&e.domain) {
             e.domain = printable(&e.domain);
         }
     }
     entries
+}
+
+/// Why a routed entry goes to the fallback relay, one printable line.
+fn route_reason(e: &Entry, min: Option<PolicyLevel>) -> String {
+    let reason = printable(&e.choice.reason);
+    match min {
+        Some(min) if e.below_min && e.choice.level > PolicyLevel::May => {
+            format!(
+                "below the minimum level {min}: {} ({reason})",
+                e.choice.level
+            )
+        }
+        _ => format!("no TLS to rely on: {reason}"),
+    }
 }
 
 /// A comment line on the domain's configuration axis, when it is phase-out
@@ -645,7 +815,11 @@ fn commented(e: &Entry) -> String {
 /// The closing block listing the domains below `min`.
 fn below_min_block(out: &mut String, entries: &[Entry], min: Option<PolicyLevel>, default: &str) {
     let Some(min) = min else { return };
-    let below: Vec<&Entry> = entries.iter().filter(|e| e.below_min).collect();
+    // Routed entries are said in the fallback relay's block instead.
+    let below: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.below_min && !e.routed)
+        .collect();
     if below.is_empty() {
         return;
     }
@@ -680,6 +854,8 @@ pub(crate) mod testutil {
             hostname_match: true,
             dane: DaneResult::None,
             cert_names: Vec::new(),
+            subject_cn: None,
+            small_key: false,
         }
     }
 

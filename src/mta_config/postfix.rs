@@ -3,8 +3,8 @@
 //! domain, each under a comment saying why.
 
 use super::{
-    Entry, Generated, PolicyLevel, Provenance, below_min_block, below_min_list, commented,
-    configuration_note, header, plan, printable,
+    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_block,
+    below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
 };
 use crate::mta_config::DomainFacts;
 
@@ -30,7 +30,50 @@ fn line(e: &Entry) -> String {
 /// is `may` is written as a commented-out line; with `min`, domains below
 /// it are only listed at the end (and returned in `below_min`).
 pub fn postfix(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance) -> Generated {
-    let entries = plan(domains, min);
+    postfix_routed(domains, min, None, p)
+}
+
+/// The Postfix next-hop of the relay: `[host]:port` (no MX lookup).
+fn nexthop(relay: &FallbackRelay) -> String {
+    format!("{}:{}", relay.host.bracketed(""), relay.port)
+}
+
+/// The fallback relay's block: the relay's own TLS policy line (it must
+/// not get the clear text the routing avoids) and, as `#transport `
+/// lines, the `transport_maps` entries of the routed domains, each under
+/// its reason.
+fn fallback_block(
+    out: &mut String,
+    entries: &[Entry],
+    min: Option<PolicyLevel>,
+    relay: &FallbackRelay,
+) {
+    let hop = nexthop(relay);
+    out.push_str(&format!(
+        "\n# Fallback relay {hop}: the domains below the minimum level or without\n\
+         # working STARTTLS go there instead of being sent in clear text.\n\
+         # main.cf:  transport_maps = hash:/etc/postfix/transport\n\
+         # then:     sed -n 's/^#transport //p' THIS_FILE >> /etc/postfix/transport\n\
+         #           postmap /etc/postfix/transport && postfix reload\n\
+         # The relay itself is reached with TLS required (the line below);\n\
+         # make it \"secure\" once its certificate verifies with your trust anchors.\n\
+         {hop} encrypt\n"
+    ));
+    for e in entries.iter().filter(|e| e.routed) {
+        out.push_str(&format!("# {}: {}\n", e.domain, route_reason(e, min)));
+        out.push_str(&format!("#transport {} smtp:{hop}\n", e.domain));
+    }
+}
+
+/// [`postfix`] with `--fallback-relay`: the routed domains leave the
+/// table's body for the relay's block at the end.
+pub fn postfix_routed(
+    domains: &[DomainFacts],
+    min: Option<PolicyLevel>,
+    fallback: Option<&FallbackRelay>,
+    p: &Provenance,
+) -> Generated {
+    let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     header(
         &mut out,
@@ -53,7 +96,7 @@ pub fn postfix(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance
          # resolver and smtp_dns_support_level = dnssec.\n\
          # Domains left at \"may\" are commented out: smtp_tls_security_level applies.\n",
     );
-    for e in entries.iter().filter(|e| !e.below_min) {
+    for e in entries.iter().filter(|e| !e.below_min && !e.routed) {
         out.push('\n');
         if e.choice.level == PolicyLevel::May {
             out.push_str(&commented(e));
@@ -68,6 +111,9 @@ pub fn postfix(domains: &[DomainFacts], min: Option<PolicyLevel>, p: &Provenance
         }
     }
     below_min_block(&mut out, &entries, min, DEFAULT);
+    if let Some(relay) = fallback {
+        fallback_block(&mut out, &entries, min, relay);
+    }
     Generated {
         text: out,
         below_min: below_min_list(&entries),
@@ -157,6 +203,59 @@ pkix.example secure match=mx1.pkix.example:mx2.pkix.example
         let all = postfix(&input(), None, &provenance());
         let may = postfix(&input(), Some(PolicyLevel::May), &provenance());
         assert_eq!(all, may);
+    }
+
+    #[test]
+    fn fallback_relay_takes_may_and_below_min_domains() {
+        let relay: FallbackRelay = "relay.example:2525".parse().expect("relay");
+        let g = postfix_routed(
+            &input(),
+            Some(PolicyLevel::Secure),
+            Some(&relay),
+            &provenance(),
+        );
+        insta::assert_snapshot!(g.text);
+        // Still below the minimum (the exit code says so), but routed.
+        assert_eq!(g.below_min.len(), 2);
+        let without = postfix(&input(), Some(PolicyLevel::Secure), &provenance());
+        assert_eq!(g.below_min, without.below_min);
+        // No domain is sent to the relay without an enforcing TLS line
+        // for the relay itself.
+        assert!(g.text.contains("\n[relay.example]:2525 encrypt\n"));
+        let v6: FallbackRelay = "[2001:db8::25]".parse().expect("v6");
+        let t = postfix_routed(&input(), None, Some(&v6), &provenance()).text;
+        assert!(
+            t.contains("\n#transport plain.example smtp:[2001:db8::25]:25\n"),
+            "{t}"
+        );
+        assert!(
+            !t.contains("#transport self.example"),
+            "encrypt is kept: {t}"
+        );
+    }
+
+    /// Without --fallback-relay the bytes are those of `postfix` (the
+    /// exact tables above); with one and nothing to route, the same body
+    /// and the relay's block after it.
+    #[test]
+    fn a_relay_with_nothing_to_route_only_appends_its_block() {
+        let relay: FallbackRelay = "relay.example".parse().expect("relay");
+        let good = vec![dane(), pkix(), selfsigned()];
+        let plain_text = postfix(&good, None, &provenance()).text;
+        assert_eq!(
+            postfix_routed(&good, None, None, &provenance()).text,
+            plain_text
+        );
+        let routed = postfix_routed(&good, None, Some(&relay), &provenance()).text;
+        let block = routed.strip_prefix(&plain_text).expect("same body");
+        assert!(
+            block.starts_with("\n# Fallback relay [relay.example]:25"),
+            "{block}"
+        );
+        assert!(
+            !block.lines().any(|l| l.starts_with("#transport ")),
+            "{block}"
+        );
     }
 
     #[test]
