@@ -24,6 +24,7 @@ use crate::fetch::Fetcher;
 use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence};
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
+use crate::prober::dual;
 use crate::prober::injection::{self, InjectionError};
 use crate::prober::retransmit::RttEstimate;
 use crate::prober::scan::{self, ScanMode};
@@ -786,9 +787,21 @@ impl Auditor {
                 Some(scan::run(mode, tls, &connector).await)
             }
         };
-        let (injection, scanned) = tokio::join!(injection, scanned);
+        // The second hello of a dual-certificate server: in every mode,
+        // because its findings do not depend on the mode.
+        let main_leaf = probe.tls.as_ref().and_then(|t| t.chain.first());
+        let other = async {
+            let leaf = main_leaf?;
+            let family = dual::family_to_ask(leaf)?;
+            let ask = dual::ask(target, &self.probe_settings, family, leaf);
+            self.gated(target.addr, budget, ask, |r| r.as_ref().err())
+                .await?
+                .ok()
+        };
+        let (injection, scanned, other) = tokio::join!(injection, scanned, other);
         probe.injection = injection;
         probe.scan = scanned;
+        probe.other_certificate = other;
     }
 
     /// One extra connection (scan or injection test) under the address's
