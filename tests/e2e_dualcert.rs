@@ -82,7 +82,13 @@ async fn tlsa_for_both_keys_grades_both_and_warns_about_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tlsa_for_the_ecdsa_key_only_keeps_the_verdict_and_warns() {
     let (json, _) = case("dualec", true, |ec, _| vec![ee(ec)], &["--scan", "off"]).await;
-    let (alone, _) = case("dualecalone", false, |ec, _| vec![ee(ec)], &["--scan", "off"]).await;
+    let (alone, _) = case(
+        "dualecalone",
+        false,
+        |ec, _| vec![ee(ec)],
+        &["--scan", "off"],
+    )
+    .await;
     let d = domain(&json, "dualec.test");
     let single = domain(&alone, "dualecalone.test");
     assert_eq!(d["verdict"], "protected", "{:#}", d["verdict_reason"]);
@@ -158,6 +164,8 @@ async fn the_table_shows_both_key_types() {
     let lab = scenario
         .lab(|_, mx| Behaviour::good(mx, ec.with_alternative(rsa)))
         .await;
-    let run = lab.check_table(&["dualtable.test"], &["--scan", "off"]).await;
+    let run = lab
+        .check_table(&["dualtable.test"], &["--scan", "off"])
+        .await;
     assert!(run.stdout.contains("valid RSA+EC"), "{}", run.stdout);
 }
