@@ -870,16 +870,45 @@ fn testssl_agrees() {
             .as_str()
             .map(|s| s.get(..16).unwrap_or(s).replace('T', " "))
             .unwrap_or_else(|| "n/a".into());
+        // A dual-certificate server: testssl.sh reports every certificate,
+        // each id with ` <cert#N>`; compare the main one by fingerprint,
+        // and the set of fingerprints with smtptls's main and other
+        // certificates.
+        let suffix = testssl_cert_suffix(t, cert["sha256"].as_str().unwrap_or_default());
         let theirs_expiry = t
-            .get("cert_notAfter")
+            .get(&format!("cert_notAfter{suffix}"))
             .map(|(_, f)| f.clone())
             .unwrap_or_else(|| "n/a".into());
+        if !suffix.is_empty() {
+            let mut theirs: Vec<String> = t
+                .iter()
+                .filter(|(id, _)| id.starts_with("cert_fingerprintSHA256"))
+                .map(|(_, (_, f))| f.to_ascii_lowercase())
+                .collect();
+            let mut ours: Vec<String> = std::iter::once(cert)
+                .chain(
+                    a["other_certificates"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|o| &o["certificate"]),
+                )
+                .filter_map(|c| c["sha256"].as_str().map(str::to_string))
+                .collect();
+            theirs.sort();
+            ours.sort();
+            if theirs != ours {
+                failures.push(format!(
+                    "{host}: certificates: smtptls {ours:?}, testssl {theirs:?}"
+                ));
+            }
+        }
         let ours_trust = match cert["chain_valid"].as_bool() {
             Some(true) => "ok",
             Some(false) => "fail",
             None => "n/a",
         };
-        let theirs_trust = match t.get("cert_chain_of_trust") {
+        let theirs_trust = match t.get(&format!("cert_chain_of_trust{suffix}")) {
             Some((sev, _)) if sev == "OK" => "ok",
             Some(_) => "fail",
             None => "n/a",
@@ -911,11 +940,23 @@ fn testssl_agrees() {
         if ours_trust != "n/a" && ours_trust != theirs_trust {
             failures.push(format!(
                 "{at}: chain trust: smtptls {ours_trust}, testssl {theirs_trust} ({:?})",
-                t.get("cert_chain_of_trust")
+                t.get(&format!("cert_chain_of_trust{suffix}"))
             ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The ` <cert#N>` of testssl.sh's ids for the certificate with SHA-256
+/// fingerprint `sha256` when it reports several (a dual-certificate
+/// server); empty when it reports one, whose ids have no suffix.
+fn testssl_cert_suffix(t: &Testssl, sha256: &str) -> String {
+    t.iter()
+        .find(|(id, (_, f))| {
+            id.starts_with("cert_fingerprintSHA256 ") && f.eq_ignore_ascii_case(sha256)
+        })
+        .map(|(id, _)| id["cert_fingerprintSHA256".len()..].to_string())
+        .unwrap_or_default()
 }
 
 /// The Postfix-served lab domains (Exim's lab servers refuse every
