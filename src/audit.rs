@@ -24,6 +24,7 @@ use crate::fetch::Fetcher;
 use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence};
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
+use crate::prober::dual;
 use crate::prober::injection::{self, InjectionError};
 use crate::prober::retransmit::RttEstimate;
 use crate::prober::scan::{self, ScanMode};
@@ -736,6 +737,9 @@ impl Auditor {
     /// sender gets instead) and the injection test, because both decide
     /// what senders get, so the verdict must not depend on the mode. Then,
     /// unless `--scan off`, the protocol scan (the configuration axis).
+    /// Last, in every mode, the second hello for the certificate of the
+    /// other key type ([`dual`]) after a main handshake that showed an RSA
+    /// or ECDSA one.
     /// The two that decide the verdict come first, so that a budget spent
     /// by a slow scan never changes it. None starts once `budget`
     /// (`--address-budget`) is spent, and one running then is abandoned.
@@ -789,6 +793,22 @@ impl Auditor {
         let (injection, scanned) = tokio::join!(injection, scanned);
         probe.injection = injection;
         probe.scan = scanned;
+        // The second hello of a dual-certificate server, in every mode
+        // because its findings do not depend on the mode; last, because
+        // it decides no verdict (the main certificate does), so a budget
+        // spent before it changes only what is known about the other
+        // certificate.
+        let Some(leaf) = probe.tls.as_ref().and_then(|t| t.chain.first()) else {
+            return;
+        };
+        let Some(family) = dual::family_to_ask(leaf) else {
+            return;
+        };
+        let ask = dual::ask(target, &self.probe_settings, family, leaf);
+        probe.other_certificate = self
+            .gated(target.addr, budget, ask, |r| r.as_ref().err())
+            .await
+            .and_then(Result::ok);
     }
 
     /// One extra connection (scan or injection test) under the address's

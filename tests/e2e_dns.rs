@@ -73,8 +73,9 @@ async fn mx_hosts_are_sorted_by_preference() {
         ]
     );
     assert_eq!(d["verdict"], "secure");
-    // The main probe and the injection test (made in every --scan mode).
-    assert_eq!(server.connections(), 6, "each MX probed once");
+    // The main probe, the injection test and the second hello for the
+    // other key type's certificate (all made in every --scan mode).
+    assert_eq!(server.connections(), 9, "each MX probed once");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,7 +115,11 @@ async fn every_address_of_an_mx_is_probed_including_ipv6() {
     for a in addrs.as_array().into_iter().flatten() {
         assert_eq!(a["tls"]["version"], "TLSv1.3", "{a:#}");
     }
-    assert_eq!(v6.connections(), 2, "the probe and the injection test");
+    assert_eq!(
+        v6.connections(),
+        3,
+        "the probe, the injection test and the second hello"
+    );
 
     // -4 and -6 limit the families probed.
     let run = lab.check_json(&["dual.test"], &["-4"]).await;

@@ -186,6 +186,31 @@ const SCENARIOS: &[Scenario] = &[
         delivery: ["secure", NA, NA],
         chain_error: "null",
     },
+    // Issue 30: ECDSA + RSA chains in one Postfix, TLSA for both keys or
+    // for the ECDSA key only; the verdict follows the ECDSA certificate
+    // that Postfix's (and posttls-finger's) client negotiates.
+    Scenario {
+        domain: "dualboth.test",
+        verdict: "protected",
+        findings: &[
+            "dane.valid=ok",
+            "dane.other-certificate=ok",
+            "cert.other-certificate=ok",
+        ],
+        delivery: ["secure", NA, "secure"],
+        chain_error: "null",
+    },
+    Scenario {
+        domain: "dualec.test",
+        verdict: "protected",
+        findings: &[
+            "dane.valid=ok",
+            "dane.other-certificate=warn",
+            "cert.other-certificate=ok",
+        ],
+        delivery: ["secure", NA, "secure"],
+        chain_error: "null",
+    },
     Scenario {
         domain: "nullmx.test",
         verdict: "no-mail",
@@ -588,6 +613,126 @@ fn posttls_finger_agrees() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// The certificate `openssl s_client` gets from `addr` when its hello
+/// offers only RSA signature algorithms: its SHA-256 fingerprint (lower
+/// case hex), the independent view of the chain smtptls's second hello
+/// recorded.
+fn rsa_only_fingerprint(addr: &str, host: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect {addr}:25 -starttls smtp -servername {host} \
+             -sigalgs 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384' \
+             </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
+        ))
+        .output()
+        .expect("run openssl s_client");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .replace(':', "")
+        .to_ascii_lowercase()
+}
+
+/// Issue 30, point 1: a Postfix with an ECDSA and an RSA chain. smtptls
+/// grades both and its verdict follows the ECDSA certificate, which
+/// posttls-finger (offering both key types, as Postfix's client does) is
+/// shown and verifies at `-l dane` even when the TLSA records match only
+/// the ECDSA key: the premise of the rule. The RSA chain smtptls's second
+/// hello recorded is the one `openssl s_client` gets when it offers only
+/// RSA. Printed side by side for each case.
+#[test]
+#[ignore = "needs the interop lab: sudo tests/interop/run"]
+fn dual_certificates_against_posttls_finger() {
+    let lab = lab();
+    let out = smtptls_cmd(&lab, &["check", "--format", "json"], Dnssec::Validate)
+        .args(["dualboth.test", "dualec.test"])
+        .output()
+        .expect("run smtptls");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    println!(
+        "\n{:<15} {:<10} {:<12} {:<10} {:<10} {:<32} {:<16}",
+        "domain",
+        "verdict",
+        "main",
+        "main DANE",
+        "RSA DANE",
+        "dane.other-certificate",
+        "posttls -l dane"
+    );
+    let mut failures = Vec::new();
+    for (name, addr, rsa_dane, other_severity) in [
+        ("dualboth.test", "127.0.25.30", "valid", "ok"),
+        ("dualec.test", "127.0.25.31", "mismatch", "warn"),
+    ] {
+        let d = domain(&report, name);
+        let a = &d["mx"][0]["addresses"][0];
+        let other = &a["other_certificates"][0];
+        let (f_dane, dane_log) = finger(&lab, "dane", name);
+        let severity = a["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["id"] == "dane.other-certificate"))
+            .and_then(|f| f["severity"].as_str())
+            .unwrap_or("absent");
+        println!(
+            "{:<15} {:<10} {:<12} {:<10} {:<10} {:<32} {:<16}",
+            name,
+            d["verdict"].as_str().unwrap_or("?"),
+            a["certificate"]["key"]["type"].as_str().unwrap_or("?"),
+            a["dane"].as_str().unwrap_or("?"),
+            other["dane"].as_str().unwrap_or("?"),
+            severity,
+            format!("{f_dane:?}"),
+        );
+        let mut check = |ok: bool, what: String| {
+            if !ok {
+                failures.push(format!("{name}: {what}"));
+            }
+        };
+        check(
+            d["verdict"] == "protected",
+            format!("verdict {}", d["verdict"]),
+        );
+        check(
+            a["certificate"]["key"]["type"] == "EC",
+            format!("main certificate {}", a["certificate"]["key"]),
+        );
+        check(a["dane"] == "valid", format!("DANE {}", a["dane"]));
+        check(other["key_type"] == "rsa", format!("other {other}"));
+        check(
+            other["dane"] == rsa_dane,
+            format!("RSA DANE {}", other["dane"]),
+        );
+        check(
+            severity == other_severity,
+            format!("dane.other-certificate {severity}"),
+        );
+        // The premise: a DANE sender offering both key types verifies.
+        check(
+            f_dane == Finger::Verified,
+            format!("posttls-finger -l dane {f_dane:?}: {dane_log}"),
+        );
+        let host = format!("mx.{name}");
+        let fingerprint = rsa_only_fingerprint(addr, &host);
+        check(
+            !fingerprint.is_empty() && other["certificate"]["sha256"] == fingerprint.as_str(),
+            format!(
+                "openssl s_client with RSA only got {fingerprint:?}, smtptls recorded {}",
+                other["certificate"]["sha256"]
+            ),
+        );
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
 /// testssl.sh's flat JSON for one endpoint: id → (severity, finding).
 type Testssl = std::collections::BTreeMap<String, (String, String)>;
 
@@ -725,16 +870,45 @@ fn testssl_agrees() {
             .as_str()
             .map(|s| s.get(..16).unwrap_or(s).replace('T', " "))
             .unwrap_or_else(|| "n/a".into());
+        // A dual-certificate server: testssl.sh reports every certificate,
+        // each id with ` <cert#N>`; compare the main one by fingerprint,
+        // and the set of fingerprints with smtptls's main and other
+        // certificates.
+        let suffix = testssl_cert_suffix(t, cert["sha256"].as_str().unwrap_or_default());
         let theirs_expiry = t
-            .get("cert_notAfter")
+            .get(&format!("cert_notAfter{suffix}"))
             .map(|(_, f)| f.clone())
             .unwrap_or_else(|| "n/a".into());
+        if !suffix.is_empty() {
+            let mut theirs: Vec<String> = t
+                .iter()
+                .filter(|(id, _)| id.starts_with("cert_fingerprintSHA256"))
+                .map(|(_, (_, f))| f.to_ascii_lowercase())
+                .collect();
+            let mut ours: Vec<String> = std::iter::once(cert)
+                .chain(
+                    a["other_certificates"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|o| &o["certificate"]),
+                )
+                .filter_map(|c| c["sha256"].as_str().map(str::to_string))
+                .collect();
+            theirs.sort();
+            ours.sort();
+            if theirs != ours {
+                failures.push(format!(
+                    "{host}: certificates: smtptls {ours:?}, testssl {theirs:?}"
+                ));
+            }
+        }
         let ours_trust = match cert["chain_valid"].as_bool() {
             Some(true) => "ok",
             Some(false) => "fail",
             None => "n/a",
         };
-        let theirs_trust = match t.get("cert_chain_of_trust") {
+        let theirs_trust = match t.get(&format!("cert_chain_of_trust{suffix}")) {
             Some((sev, _)) if sev == "OK" => "ok",
             Some(_) => "fail",
             None => "n/a",
@@ -766,11 +940,23 @@ fn testssl_agrees() {
         if ours_trust != "n/a" && ours_trust != theirs_trust {
             failures.push(format!(
                 "{at}: chain trust: smtptls {ours_trust}, testssl {theirs_trust} ({:?})",
-                t.get("cert_chain_of_trust")
+                t.get(&format!("cert_chain_of_trust{suffix}"))
             ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The ` <cert#N>` of testssl.sh's ids for the certificate with SHA-256
+/// fingerprint `sha256` when it reports several (a dual-certificate
+/// server); empty when it reports one, whose ids have no suffix.
+fn testssl_cert_suffix(t: &Testssl, sha256: &str) -> String {
+    t.iter()
+        .find(|(id, (_, f))| {
+            id.starts_with("cert_fingerprintSHA256 ") && f.eq_ignore_ascii_case(sha256)
+        })
+        .map(|(id, _)| id["cert_fingerprintSHA256".len()..].to_string())
+        .unwrap_or_default()
 }
 
 /// The Postfix-served lab domains (Exim's lab servers refuse every

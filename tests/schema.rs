@@ -101,6 +101,7 @@ const DOMAINS: &[(&str, &str)] = &[
     ("refused.test", "error"),
     ("noaddr.test", "error"),
     ("unusable.test", "error"),
+    ("dual.test", "secure"),
 ];
 
 /// Runs the binary once over a lab with every kind of domain.
@@ -130,6 +131,16 @@ async fn lab_report() -> Value {
     }))
     .await;
     let selfsigned = SmtpServer::start(self_signed(&pki, "mx.selfsigned.test")).await;
+    // An ECDSA and an RSA chain: `other_certificates` filled.
+    let dual = SmtpServer::start(Behaviour::good(
+        "mx.dual.test",
+        pki.leaf(&LeafSpec::valid_for("mx.dual.test"))
+            .with_alternative(pki.leaf(&LeafSpec {
+                key: lab::pki::KeyKind::Rsa2048,
+                ..LeafSpec::valid_for("mx.dual.test")
+            })),
+    ))
+    .await;
     let closed_port = closed_port();
 
     let mut zone = ZoneBuilder::new()
@@ -150,6 +161,8 @@ async fn lab_report() -> Value {
         .a("mx.expired.test.", Ipv4Addr::LOCALHOST)
         .mx("selfsigned.test.", 10, "mx.selfsigned.test.")
         .a("mx.selfsigned.test.", Ipv4Addr::LOCALHOST)
+        .mx("dual.test.", 10, "mx.dual.test.")
+        .a("mx.dual.test.", Ipv4Addr::LOCALHOST)
         .mx("refused.test.", 10, "mx.refused.test.")
         .a("mx.refused.test.", Ipv4Addr::LOCALHOST)
         // The MX host does not exist at all.
@@ -173,7 +186,8 @@ async fn lab_report() -> Value {
         .serve("implicit.test", implicit)
         .serve("mx.alias.test", alias)
         .serve("mx.expired.test", expired)
-        .serve("mx.selfsigned.test", selfsigned);
+        .serve("mx.selfsigned.test", selfsigned)
+        .serve("mx.dual.test", dual);
     let refused_rule = format!("mx.refused.test:25::{closed_port}");
     let unusable_rule = format!("mx.unusable.test:25::{closed_port}");
     let names: Vec<&str> = DOMAINS.iter().map(|(d, _)| *d).collect();
@@ -220,6 +234,10 @@ async fn lab_report_matches_schema() {
         .collect();
     assert!(mx1_ips.contains(&"127.0.0.1"), "{mx1_ips:?}");
     assert_eq!(good["mx"][1]["addresses"][0]["tls"], Value::Null);
+    assert_eq!(
+        domain(&report, "dual.test")["mx"][0]["addresses"][0]["other_certificates"][0]["key_type"],
+        "rsa"
+    );
     assert_eq!(domain(&report, "nullmx.test")["mx_source"], "null");
     assert_eq!(domain(&report, "implicit.test")["mx_source"], "implicit");
     assert_eq!(domain(&report, "empty.test")["mx_source"], "none");
@@ -330,6 +348,7 @@ fn sample_report() -> Value {
                     "extensions_after_tls": null,
                     "tls": null,
                     "certificate": null,
+                    "other_certificates": [],
                     "dane": "insecure",
                     "post_quantum": null,
                     "scan": {
@@ -441,6 +460,15 @@ fn schema_rejects_what_the_tool_never_writes() {
     assert_rejected(&validator, "an unknown address property", |r| {
         address(r)["dane"] = json!(null);
     });
+    assert_rejected(
+        &validator,
+        "an unknown key type of another certificate",
+        |r| {
+            address(r)["other_certificates"] = json!([{
+                "key_type": "ed25519", "certificate": null, "dane": "valid"
+            }]);
+        },
+    );
     assert_rejected(&validator, "an unknown verdict", |r| {
         r["domains"][0]["verdict"] = json!("excellent");
     });

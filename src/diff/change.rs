@@ -6,8 +6,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::view::{AddressView, CertificateView, DomainView, Keyed, MtaStsView, MxView, TlsaView};
-use crate::report::{DaneResult, DeliveryResult, Dnssec, Mode, RecordState, Verdict};
+use super::view::{
+    AddressView, CertificateView, DomainView, Keyed, MtaStsView, MxView, OtherCertificateView,
+    TlsaView,
+};
+use crate::report::{DaneResult, DeliveryResult, Dnssec, KeyType, Mode, RecordState, Verdict};
 use crate::vocabulary::{NcscLevel, wire_name as name};
 
 /// Every kind of change, by stable id (the JSON `id`, `--fail-on` value).
@@ -83,6 +86,14 @@ pub enum ChangeId {
     /// The certificate's days left fell below the warning and it was not
     /// renewed (same fingerprint).
     CertificateExpiring,
+    /// The certificate of the other key type (a dual-certificate server's
+    /// second chain) changed, appeared or went away.
+    OtherCertificateChanged,
+    /// The certificate of the other key type matched the TLSA records and
+    /// no longer does (it rolled over, or the records changed), while the
+    /// main one may still match: DANE senders that negotiate that key type
+    /// defer.
+    OtherCertificateTlsaStale,
     /// The `_mta-sts` record's state (valid, absent, invalid…) changed.
     MtaStsRecordChanged,
     MtaStsIdChanged,
@@ -145,6 +156,8 @@ impl ChangeId {
             ChangeId::DaneRolloverBroke => "dane-rollover-broke",
             ChangeId::TlsaStale => "tlsa-stale",
             ChangeId::CertificateExpiring => "certificate-expiring",
+            ChangeId::OtherCertificateChanged => "other-certificate-changed",
+            ChangeId::OtherCertificateTlsaStale => "other-certificate-tlsa-stale",
             ChangeId::MtaStsRecordChanged => "mta-sts-record-changed",
             ChangeId::MtaStsIdChanged => "mta-sts-id-changed",
             ChangeId::MtaStsModeChanged => "mta-sts-mode-changed",
@@ -167,6 +180,7 @@ impl ChangeId {
             self,
             ChangeId::DaneRolloverBroke
                 | ChangeId::TlsaStale
+                | ChangeId::OtherCertificateTlsaStale
                 | ChangeId::CertificateExpiring
                 | ChangeId::MtaStsPolicyChangedSameId
         )
@@ -561,6 +575,7 @@ fn address_changes(
             rollover(host, ip, o, n, oc, nc, tlsa, out);
         }
     }
+    other_certificate_changes(host, ip, o, n, out);
     if o.dane != n.dane {
         let direction = match (o.dane, n.dane) {
             (_, DaneResult::Mismatch | DaneResult::LookupFailed) => Direction::Worse,
@@ -576,6 +591,79 @@ fn address_changes(
             format!("{host} [{ip}]: DANE {} → {}", name(&o.dane), name(&n.dane)),
         )
         .values(Some(name(&o.dane)), Some(name(&n.dane)))));
+    }
+}
+
+/// The certificates of the other key type, by key type: one that
+/// appeared, went away or changed, and one that stopped matching the TLSA
+/// records (the `tlsa-stale` of a dual-certificate server: the verdict
+/// follows the main certificate and does not show it).
+fn other_certificate_changes(
+    host: &str,
+    ip: IpAddr,
+    o: &AddressView,
+    n: &AddressView,
+    out: &mut Vec<Change>,
+) {
+    let at = |c: Change| c.at(host, ip);
+    let mut types: Vec<KeyType> = o
+        .other_certificates
+        .iter()
+        .chain(&n.other_certificates)
+        .map(|c| c.key_type)
+        .collect();
+    types.sort_by_key(|t| t.as_str());
+    types.dedup();
+    for key_type in types {
+        let find = |v: &AddressView| {
+            v.other_certificates
+                .iter()
+                .find(|c| c.key_type == key_type)
+                .cloned()
+        };
+        let kind = key_type.as_str();
+        let (old, new) = (find(o), find(n));
+        let fingerprint = |c: &Option<OtherCertificateView>| c.as_ref().map(|c| short(&c.sha256));
+        let message = match (&old, &new) {
+            (None, Some(c)) => format!(
+                "{host} [{ip}] now also serves an {kind} certificate (expires {})",
+                c.not_after
+            ),
+            (Some(_), None) => format!("{host} [{ip}] no longer serves its {kind} certificate"),
+            (Some(a), Some(b)) if a.sha256 != b.sha256 => format!(
+                "{host} [{ip}]: new {kind} certificate, expires {} (was {}); {}",
+                b.not_after,
+                a.not_after,
+                if a.spki_sha256 == b.spki_sha256 {
+                    "same key"
+                } else {
+                    "new key"
+                }
+            ),
+            _ => String::new(),
+        };
+        if !message.is_empty() {
+            out.push(at(Change::new(
+                ChangeId::OtherCertificateChanged,
+                Direction::Neutral,
+                message,
+            )
+            .values(fingerprint(&old), fingerprint(&new))));
+        }
+        if let (Some(a), Some(b)) = (&old, &new)
+            && a.dane == DaneResult::Valid
+            && b.dane == DaneResult::Mismatch
+        {
+            out.push(at(Change::new(
+                ChangeId::OtherCertificateTlsaStale,
+                Direction::Worse,
+                format!(
+                    "{host} [{ip}]: the TLSA records no longer match the {kind} certificate: DANE senders that negotiate {kind} defer; publish 3 1 1 {} beside the records of the other key",
+                    b.spki_sha256
+                ),
+            )
+            .values(Some(name(&a.dane)), Some(name(&b.dane)))));
+        }
     }
 }
 

@@ -80,6 +80,17 @@ fn new_cert(d: &mut DomainReport, key: &str) {
     c.not_after = "2031-01-01T00:00:00Z".into();
 }
 
+/// An RSA certificate beside the fixture's, with its DANE result.
+fn other_rsa(dane: DaneResult) -> crate::report::OtherCertificateReport {
+    let mut certificate = fixture::certificate("mx1.r.example", 300);
+    certificate.sha256 = "44".repeat(32);
+    crate::report::OtherCertificateReport {
+        key_type: crate::report::KeyType::Rsa,
+        certificate,
+        dane,
+    }
+}
+
 /// A change scenario: the id it is for, and the new row made from `base()`.
 type Scenario = (
     ChangeId,
@@ -371,6 +382,29 @@ fn scenarios() -> Vec<Scenario> {
                 (old, new)
             },
             &[CertificateRotated, TlsaStale],
+        ),
+        // The RSA certificate of a dual-certificate server appears.
+        (
+            OtherCertificateChanged,
+            || with(|d| first(d).other_certificates = vec![other_rsa(DaneResult::Valid)]),
+            &[OtherCertificateChanged],
+        ),
+        // Only the RSA certificate rolls over, the records stay: it no
+        // longer matches, while the main certificate (and the verdict,
+        // DANE result and delivery) do not change.
+        (
+            OtherCertificateTlsaStale,
+            || {
+                let mut old = base();
+                first(&mut old).other_certificates = vec![other_rsa(DaneResult::Valid)];
+                let mut new = old.clone();
+                let o = &mut first(&mut new).other_certificates[0];
+                o.certificate.sha256 = "33".repeat(32);
+                o.certificate.spki_sha256 = HASH_B.into();
+                o.dane = DaneResult::Mismatch;
+                (old, new)
+            },
+            &[OtherCertificateChanged, OtherCertificateTlsaStale],
         ),
         (
             CertificateExpiring,
@@ -711,7 +745,7 @@ fn fail_on_words() {
     assert_eq!(all(&["default"]), Ok(FailOn::default_rule()));
     assert_eq!(all(&["none"]), Ok(FailOn(Default::default())));
     let problems = all(&["problems"]).expect("problems");
-    assert_eq!(problems.0.len(), 4);
+    assert_eq!(problems.0.len(), 5);
     assert!(problems.0.iter().all(|id| id.is_problem()));
     let err = all(&["verdict-down", "nonsense"]).expect_err("unknown");
     assert!(

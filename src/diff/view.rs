@@ -7,8 +7,8 @@
 use std::net::IpAddr;
 
 use crate::report::{
-    DaneResult, DeliveryResult, Dnssec, DomainReport, ErrorKind, ErrorPhase, Mode, RecordState,
-    Severity, TlsVersion, TlsaStatus, Verdict,
+    DaneResult, DeliveryResult, Dnssec, DomainReport, ErrorKind, ErrorPhase, KeyType, Mode,
+    RecordState, Severity, TlsVersion, TlsaStatus, Verdict,
 };
 use crate::vocabulary::NcscLevel;
 
@@ -63,6 +63,18 @@ pub struct AddressView {
     /// Protocol version and cipher of the session smtptls got.
     pub tls: Option<(TlsVersion, String)>,
     pub certificate: Option<CertificateView>,
+    pub dane: DaneResult,
+    /// The certificates of the other key type (`other_certificates`).
+    pub other_certificates: Vec<OtherCertificateView>,
+}
+
+/// A certificate of the other key type: what its changes are about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherCertificateView {
+    pub key_type: KeyType,
+    pub sha256: String,
+    pub spki_sha256: String,
+    pub not_after: String,
     pub dane: DaneResult,
 }
 
@@ -138,6 +150,17 @@ impl From<&DomainReport> for DomainView {
                             hostname_match: c.hostname_match,
                         }),
                         dane: a.dane,
+                        other_certificates: a
+                            .other_certificates
+                            .iter()
+                            .map(|o| OtherCertificateView {
+                                key_type: o.key_type,
+                                sha256: o.certificate.sha256.clone(),
+                                spki_sha256: o.certificate.spki_sha256.clone(),
+                                not_after: o.certificate.not_after.clone(),
+                                dane: o.dane,
+                            })
+                            .collect(),
                     },
                 ));
             }

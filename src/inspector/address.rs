@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::assessment::AddressGrade;
-use super::assessment::{AddressAssessment, DaneResult};
+use super::assessment::{AddressAssessment, DaneResult, OtherCertificate};
 use super::{InspectSettings, certificate, ocsp, scan};
 use crate::prober::scan::Version;
 use crate::prober::{Phase, Probe, ProbeErrorKind, StartTls, TlsFailure};
@@ -32,6 +32,7 @@ pub fn inspect_address<'e>(
         grade: AddressGrade::Unreachable,
         configuration: None,
         ocsp: None,
+        other_certificates: Vec::new(),
     };
     let grade = dialogue_findings(probe, addr, &mut row);
 
@@ -64,6 +65,7 @@ pub fn inspect_address<'e>(
         ));
     }
     stapling(probe, settings, &mut row);
+    other_certificates(host, probe, settings, &mut row);
     scan::findings(probe, row.post_quantum(), &mut row.findings);
     row.legacy_session = scan::legacy_session(probe);
     if let Some(hello) = row.legacy_session {
@@ -107,6 +109,50 @@ pub fn advertises_requiretls(extensions: &[String]) -> bool {
             .next()
             .is_some_and(|k| k.eq_ignore_ascii_case("REQUIRETLS"))
     })
+}
+
+/// The certificate of the other key type that the second hello got,
+/// graded like the main one (chain, name, expiry, key) into one finding
+/// of its own: a warning at most, because the senders that matter offer
+/// both key types and get the main one. DANE is added by `mx`.
+fn other_certificates(
+    host: &str,
+    probe: &Probe,
+    settings: &InspectSettings,
+    row: &mut AddressAssessment<'_>,
+) {
+    let Some(other) = &probe.other_certificate else {
+        return;
+    };
+    let Some(chain) = other.chain() else {
+        return;
+    };
+    let Some((cert, chain_msg, name_msg)) =
+        certificate::grade(chain, host, &settings.trust, settings.now)
+    else {
+        row.findings.push(Finding::warn(
+            FindingId::CertOtherCertificate,
+            format!(
+                "the server's {} certificate could not be parsed: senders that negotiate {} cannot use it",
+                other.family.as_str(),
+                other.family.as_str()
+            ),
+        ));
+        return;
+    };
+    row.findings.push(certificate::other_finding(
+        other.family,
+        &cert,
+        chain_msg,
+        name_msg,
+        host,
+        settings,
+    ));
+    row.other_certificates.push(OtherCertificate {
+        family: other.family,
+        certificate: cert,
+        dane: DaneResult::Insecure,
+    });
 }
 
 /// The certificates the server showed: from the session, or from a

@@ -12,6 +12,7 @@ use super::certificate::Certificate;
 use crate::domain::DomainName;
 use crate::prober::Probe;
 use crate::prober::scan::ServerHello;
+use crate::prober::tls::KeyFamily;
 use crate::protection::dane::Tlsa;
 use crate::protection::mta_sts::Mode;
 use crate::protection::{RecordState, TlsaStatus};
@@ -135,6 +136,22 @@ pub struct AddressAssessment<'e> {
     /// The OCSP response stapled in the main handshake, read against the
     /// leaf; `None` when none was stapled (or no session).
     pub ocsp: Option<super::ocsp::Ocsp>,
+    /// The server's certificates of the other key type (the second hello,
+    /// [`crate::prober::dual`]), graded like `certificate`; empty when it
+    /// has one key type. They never change `grade`: mainstream senders
+    /// offer both key types and get `certificate`.
+    pub other_certificates: Vec<OtherCertificate>,
+}
+
+/// A certificate of the other key type, graded.
+#[derive(Debug, Clone)]
+pub struct OtherCertificate {
+    /// The key type the second hello asked for.
+    pub family: KeyFamily,
+    pub certificate: Certificate,
+    /// Against the same TLSA records as the main certificate; `Insecure`
+    /// (like the main one) when DANE does not apply.
+    pub dane: DaneResult,
 }
 
 /// What the PKIX predicate needs of a graded leaf: the assessment's

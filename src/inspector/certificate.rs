@@ -14,7 +14,8 @@ use x509_parser::prelude::*;
 use crate::crypto::sha256_hex;
 use crate::options::TrustStore;
 
-use crate::vocabulary::{Finding, FindingId, NcscLevel};
+use crate::prober::tls::KeyFamily;
+use crate::vocabulary::{Finding, FindingId, NcscLevel, Severity};
 
 /// The leaf's facts plus both trust checks. `chain` is leaf first, as sent.
 pub fn grade(
@@ -347,6 +348,56 @@ pub fn findings(
     findings.push(expiry_finding(cert, settings));
     findings.push(key_finding(&cert.key));
     findings.push(signature_finding(&cert.signature_algorithm));
+}
+
+/// `cert.other-certificate`: the certificate of the other key type
+/// (`family`), graded like the main one, said in one finding. `warn` when
+/// its chain or name fails, it has expired or expires within the warning,
+/// or its key is too weak: senders that negotiate that key type get it,
+/// and verifying and MTA-STS ones among them refuse it; `ok` otherwise.
+pub fn other_finding(
+    family: KeyFamily,
+    cert: &Certificate,
+    chain_msg: Option<String>,
+    name_msg: Option<String>,
+    host: &str,
+    settings: &super::InspectSettings,
+) -> Finding {
+    let name = family.as_str();
+    let mut refused = Vec::new();
+    refused.extend(chain_msg);
+    refused.extend(name_msg);
+    let mut problems = refused.clone();
+    let expiry = expiry_finding(cert, settings);
+    // An expired leaf is already a chain failure; the date adds nothing.
+    if expiry.severity == Severity::Warn {
+        problems.push(expiry.message);
+    }
+    let key = key_finding(&cert.key);
+    if key.level == Some(NcscLevel::Insufficient) {
+        problems.push(key.message);
+    }
+    if problems.is_empty() {
+        return Finding::ok(
+            FindingId::CertOtherCertificate,
+            format!(
+                "the {name} certificate (served to senders that negotiate {name}) validates and names {host}; it expires in {} days",
+                cert.days_left
+            ),
+        );
+    }
+    let consequence = if refused.is_empty() {
+        String::new()
+    } else {
+        format!(": verifying and MTA-STS senders that negotiate {name} refuse it")
+    };
+    Finding::warn(
+        FindingId::CertOtherCertificate,
+        format!(
+            "the {name} certificate (served to senders that negotiate {name}): {}{consequence}",
+            problems.join("; ")
+        ),
+    )
 }
 
 /// `cert.expiry`: not yet valid, expired, expiring within the warning, or fine.

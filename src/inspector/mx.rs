@@ -111,6 +111,14 @@ pub fn inspect_mx<'e>(
             settings.now,
             &mut row.findings,
         );
+        protection::dane_for_other_certificates(
+            out.tlsa.as_ref(),
+            mx.tlsa.as_ref(),
+            probe,
+            &names,
+            settings.now,
+            &mut row,
+        );
         if let Some(policy) = sts {
             protection::sts_certificate(policy, &mut row);
         }
@@ -136,6 +144,9 @@ pub fn inspect_mx<'e>(
             } else {
                 DaneResult::Insecure
             };
+            for other in &mut row.other_certificates {
+                other.dane = row.dane;
+            }
         }
     }
     (out, grades)

@@ -394,6 +394,54 @@ pub fn dane_for_address(
     result
 }
 
+/// The certificates of the other key type against the same TLSA records
+/// (RFC 7671 §5.1: the records must match every chain the server may
+/// present): each gets its DANE result, and a `dane.other-certificate`
+/// finding when the records are usable, `warn` on a mismatch. The
+/// address's own result (`row.dane`, already set) and grade stay those of
+/// the main certificate, which mainstream senders negotiate.
+pub fn dane_for_other_certificates(
+    tlsa: Option<&TlsaAssessment>,
+    ev: Option<&TlsaEvidence>,
+    probe: &crate::prober::Probe,
+    names: &[&str],
+    now: OffsetDateTime,
+    row: &mut AddressAssessment<'_>,
+) {
+    let Some(chain) = probe.other_certificate.as_ref().and_then(|o| o.chain()) else {
+        return;
+    };
+    let main_dane = row.dane;
+    for other in &mut row.other_certificates {
+        // The main certificate's findings already say what is wrong with
+        // the records themselves; only the match is this certificate's.
+        let mut said = Vec::new();
+        other.dane = dane_for_address(tlsa, ev, chain, names, now, &mut said);
+        let name = other.family.as_str();
+        let main = other.family.other().as_str();
+        let finding = match other.dane {
+            DaneResult::Valid => Finding::ok(
+                FindingId::DaneOtherCertificate,
+                format!("the {name} certificate matches the TLSA records too"),
+            ),
+            DaneResult::Mismatch if main_dane == DaneResult::Valid => Finding::warn(
+                FindingId::DaneOtherCertificate,
+                format!(
+                    "TLSA records match the {main} certificate only: a DANE sender that negotiates {name} defers (RFC 7671: the TLSA records must match every chain the server may present)"
+                ),
+            ),
+            DaneResult::Mismatch => Finding::warn(
+                FindingId::DaneOtherCertificate,
+                format!(
+                    "TLSA records match neither the {main} nor the {name} certificate: DANE senders defer whichever they negotiate"
+                ),
+            ),
+            _ => continue,
+        };
+        row.findings.push(finding);
+    }
+}
+
 fn describe(o: &dane::RecordOutcome) -> String {
     match o {
         dane::RecordOutcome::Matches => "matches".into(),

@@ -497,3 +497,172 @@ fn mta_sts_mx_and_certificate_by_mode() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// A dual-certificate server (ECDSA main, RSA other) under signed TLSA
+/// records: the address's DANE result and grade follow the ECDSA
+/// certificate (the one mainstream senders negotiate); the RSA one gets
+/// its own DANE result and findings, `warn` at most.
+#[test]
+fn dual_certificate_dane_follows_the_main_certificate_and_warns_for_the_other() {
+    use super::assessment::AddressGrade;
+    use crate::prober::tls::KeyFamily;
+    let ec = valid(MX1);
+    let rsa = rsa2048(MX1);
+    let probe = |records: Vec<Tlsa>| {
+        signed(
+            mx(10, MX1, vec![dual(ec.clone(), rsa.clone())]),
+            Answer::Records(records),
+        )
+    };
+    // TLSA for both keys: both match, nothing to warn about.
+    let both = probe(vec![dane_ee(&ec), dane_ee(&rsa)]);
+    let out = grade_one(&both);
+    let row = &out.addresses[0];
+    assert_eq!(
+        (row.dane, row.grade),
+        (DaneResult::Valid, AddressGrade::Authenticated)
+    );
+    assert_eq!(row.other_certificates.len(), 1);
+    assert_eq!(row.other_certificates[0].family, KeyFamily::Rsa);
+    assert_eq!(row.other_certificates[0].dane, DaneResult::Valid);
+    assert_eq!(row.other_certificates[0].certificate.key.kind, "RSA");
+    check_findings(
+        &row.findings,
+        &[
+            "dane.valid=ok",
+            "dane.other-certificate=ok",
+            "cert.other-certificate=ok",
+        ],
+    )
+    .expect("both match");
+
+    // TLSA for the ECDSA key only: the address stays DANE-valid and
+    // authenticated (what Postfix, offering both, gets); the RSA
+    // certificate's mismatch is a warning that names both key types.
+    let ec_only = probe(vec![dane_ee(&ec)]);
+    let out = grade_one(&ec_only);
+    let row = &out.addresses[0];
+    assert_eq!(
+        (row.dane, row.grade),
+        (DaneResult::Valid, AddressGrade::Authenticated)
+    );
+    assert_eq!(row.other_certificates[0].dane, DaneResult::Mismatch);
+    check_findings(
+        &row.findings,
+        &[
+            "dane.valid=ok",
+            "dane.other-certificate=warn",
+            "cert.other-certificate=ok",
+        ],
+    )
+    .expect("ECDSA only");
+    let warning = row
+        .findings
+        .iter()
+        .find(|f| f.id == crate::vocabulary::FindingId::DaneOtherCertificate)
+        .expect("dane.other-certificate");
+    assert!(
+        warning
+            .message
+            .starts_with("TLSA records match the ECDSA certificate only: a DANE sender that negotiates RSA defers"),
+        "{}",
+        warning.message
+    );
+    // The domain's verdict is that of the same server without its RSA
+    // certificate.
+    let alone = signed(
+        mx(10, MX1, vec![tls(ec.clone())]),
+        Answer::Records(vec![dane_ee(&ec)]),
+    );
+    let (dual_domain, single_domain) = (domain(vec![ec_only.clone()]), domain(vec![alone]));
+    let (with_rsa, without) = (inspect(&dual_domain), inspect(&single_domain));
+    assert_eq!(with_rsa.verdict, without.verdict);
+    assert_eq!(with_rsa.verdict_reason, without.verdict_reason);
+
+    // TLSA for the RSA key only: the main certificate fails DANE (the
+    // address's result), and the RSA one is said to match.
+    let rsa_only = probe(vec![dane_ee(&rsa)]);
+    let out = grade_one(&rsa_only);
+    let row = &out.addresses[0];
+    assert_eq!(row.dane, DaneResult::Mismatch);
+    assert_eq!(row.other_certificates[0].dane, DaneResult::Valid);
+    check_findings(
+        &row.findings,
+        &["dane.valid=fail", "dane.other-certificate=ok"],
+    )
+    .expect("RSA only");
+}
+
+/// The other certificate's own chain, name and expiry, toward verifying
+/// and MTA-STS senders: a warning naming the key type, the address's
+/// grade untouched; without DNSSEC no DANE finding for it at all.
+#[test]
+fn other_certificate_failures_warn_without_changing_the_grade() {
+    use super::assessment::AddressGrade;
+    let ec = valid(MX1);
+    let cases: [(&str, Chain, &str); 3] = [
+        (
+            "wrong name",
+            rsa2048("mail.other.test"),
+            "not mx1.example.test",
+        ),
+        ("untrusted", untrusted(MX1), "not a trusted root"),
+        ("expiring", expiring(MX1, 5), "expires in 5 days"),
+    ];
+    for (name, other, says) in cases {
+        let evidence = mx(10, MX1, vec![dual(ec.clone(), other)]);
+        let out = grade_one(&evidence);
+        let row = &out.addresses[0];
+        assert_eq!(row.grade, AddressGrade::Authenticated, "{name}");
+        assert_eq!(row.dane, DaneResult::Insecure, "{name}");
+        assert_eq!(
+            row.other_certificates[0].dane,
+            DaneResult::Insecure,
+            "{name}"
+        );
+        check_findings(
+            &row.findings,
+            &[
+                "cert.other-certificate=warn",
+                "cert.chain.valid=ok",
+                "!dane.other-certificate",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let f = row
+            .findings
+            .iter()
+            .find(|f| f.id == crate::vocabulary::FindingId::CertOtherCertificate)
+            .expect("cert.other-certificate");
+        assert!(f.message.contains(says), "{name}: {}", f.message);
+    }
+}
+
+/// A server with one key type fails the second hello: no other
+/// certificate, no finding about one, and no error of the address.
+#[test]
+fn a_single_key_type_server_has_no_other_certificate() {
+    use super::assessment::AddressGrade;
+    let ec = valid(MX1);
+    let evidence = signed(
+        mx(10, MX1, vec![single_key_type(ec.clone())]),
+        Answer::Records(vec![dane_ee(&ec)]),
+    );
+    let out = grade_one(&evidence);
+    let row = &out.addresses[0];
+    assert!(row.other_certificates.is_empty());
+    assert!(row.error.is_none());
+    assert_eq!(
+        (row.dane, row.grade),
+        (DaneResult::Valid, AddressGrade::Authenticated)
+    );
+    check_findings(
+        &row.findings,
+        &[
+            "!cert.other-certificate",
+            "!dane.other-certificate",
+            "tls.handshake=ok",
+        ],
+    )
+    .expect("single key type");
+}

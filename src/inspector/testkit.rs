@@ -339,6 +339,41 @@ pub fn tls(chain: Chain) -> Probe {
     }
 }
 
+/// [`tls`] with `main`, and the second hello (offering the other key
+/// type's schemes) got `other`: a dual-certificate server.
+pub fn dual(main: Chain, other: Chain) -> Probe {
+    use crate::prober::dual::{OtherCertificate, OtherOutcome};
+    use crate::prober::tls::KeyFamily;
+    let family = KeyFamily::of(&other[0]).expect("an RSA or ECDSA leaf");
+    Probe {
+        other_certificate: Some(OtherCertificate {
+            family,
+            outcome: OtherOutcome::Served {
+                chain: other,
+                handshake: Ok(()),
+            },
+        }),
+        ..tls(main)
+    }
+}
+
+/// [`tls`] with `main`, and the second hello failed: the server has one
+/// key type.
+pub fn single_key_type(main: Chain) -> Probe {
+    use crate::prober::dual::{OtherCertificate, OtherOutcome};
+    use crate::prober::tls::KeyFamily;
+    let family = KeyFamily::of(&main[0])
+        .expect("an RSA or ECDSA leaf")
+        .other();
+    Probe {
+        other_certificate: Some(OtherCertificate {
+            family,
+            outcome: OtherOutcome::NoneServed(TlsFailure::Alert("handshake_failure".into())),
+        }),
+        ..tls(main)
+    }
+}
+
 /// TLS 1.3 with `chain`, then EHLO inside TLS failed: the session is
 /// unusable.
 pub fn ehlo_after_tls_failed(chain: Chain) -> Probe {

@@ -136,6 +136,10 @@ pub struct ServerCert {
     /// (status_request), as rustls's `CertifiedKey::ocsp`: see
     /// [`TestPki::ocsp_response`] and [`ServerCert::stapling`].
     pub ocsp: Option<Vec<u8>>,
+    /// A second chain of another key type, served instead of this one to
+    /// a client whose hello offers only signature schemes of that type
+    /// ([`ServerCert::with_alternative`]): a dual-certificate server.
+    alternative: Option<Box<ServerCert>>,
 }
 
 /// A 1024-bit RSA key for [`KeyKind::Rsa1024`] (made with `openssl genpkey
@@ -337,6 +341,7 @@ impl TestPki {
             key: Some(Arc::new(key_der)),
             signing_key,
             ocsp: None,
+            alternative: None,
         }
     }
 
@@ -359,6 +364,7 @@ impl TestPki {
                 bad_signature: spec.key == KeyKind::Rsa1024BadSignature,
             }),
             ocsp: None,
+            alternative: None,
         }
     }
 
@@ -571,22 +577,71 @@ impl ServerCert {
         }
     }
 
+    /// This chain and `other` (of another key type) on one server, as
+    /// Postfix's `smtpd_tls_chain_files` with an RSA and an ECDSA chain:
+    /// a client offering this chain's signature schemes gets this chain
+    /// (the server's preference), one offering only `other`'s gets
+    /// `other`. A chain of `other` is dropped.
+    #[must_use]
+    pub fn with_alternative(mut self, mut other: ServerCert) -> Self {
+        other.alternative = None;
+        self.alternative = Some(Box::new(other));
+        self
+    }
+
+    /// The second chain of [`ServerCert::with_alternative`], if any.
+    pub fn alternative(&self) -> Option<&ServerCert> {
+        self.alternative.as_deref()
+    }
+
     /// A server configuration serving this chain, TLS 1.2 and 1.3, aws-lc-rs.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         // A resolver rather than `with_single_cert`, because the latter
         // insists on a parseable private key and `Rsa1024` has none.
         let mut certified = CertifiedKey::new(self.chain.clone(), self.signing_key.clone());
         certified.ocsp = self.ocsp.clone();
-        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
             .expect("aws-lc-rs supports TLS 1.2 and 1.3")
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+            .with_no_client_auth();
+        let mut config = match &self.alternative {
+            None => builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified))),
+            Some(other) => builder.with_cert_resolver(Arc::new(ByOfferedSchemes {
+                first: Arc::new(certified),
+                other: Arc::new(CertifiedKey::new(
+                    other.chain.clone(),
+                    other.signing_key.clone(),
+                )),
+            })),
+        };
         if !SESSION_CACHE.load(Ordering::Relaxed) {
             config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
             config.send_tls13_tickets = 0;
         }
         Arc::new(config)
+    }
+}
+
+/// The certificate choice of a dual-certificate server: by the signature
+/// schemes the client's hello offers (`signature_algorithms`), the first
+/// chain whenever its key can sign with one of them.
+#[derive(Debug)]
+struct ByOfferedSchemes {
+    first: Arc<CertifiedKey>,
+    other: Arc<CertifiedKey>,
+}
+
+impl rustls::server::ResolvesServerCert for ByOfferedSchemes {
+    fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let offered = hello.signature_schemes();
+        let can_sign = |c: &CertifiedKey| c.key.choose_scheme(offered).is_some();
+        if !can_sign(&self.first) && can_sign(&self.other) {
+            Some(self.other.clone())
+        } else {
+            // Neither fits: the first, and rustls fails the handshake as a
+            // single-certificate server would.
+            Some(self.first.clone())
+        }
     }
 }
 

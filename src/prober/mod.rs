@@ -7,6 +7,7 @@
 //! read is bounded ([`smtp`]), and whatever the peer does, [`probe`]
 //! returns a [`Probe`] that says how far it got and what stopped it.
 
+pub mod dual;
 pub mod injection;
 pub mod retransmit;
 pub mod scan;
@@ -220,6 +221,12 @@ pub struct Probe {
     /// connection in every `--scan` mode, only when the main handshake
     /// failed: what an OpenSSL-default sender gets instead.
     pub fallback: Option<scan::Fallback>,
+    /// The second hello ([`dual`]), on one more connection in every
+    /// `--scan` mode, after a main handshake that showed an RSA or ECDSA
+    /// certificate: the server's certificate of the other key type, if
+    /// it has one. `None` when not run (or cut off by the address's
+    /// manners or budget).
+    pub other_certificate: Option<dual::OtherCertificate>,
 }
 
 /// Runs the whole dialogue against one address. Never panics on peer

@@ -36,6 +36,77 @@ pub struct Presented {
 pub struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     presented: Mutex<Option<Presented>>,
+    /// Only these signature schemes are offered in the hello (rustls
+    /// sends `supported_verify_schemes` as `signature_algorithms`); `None`:
+    /// every scheme the provider verifies.
+    only: Option<KeyFamily>,
+}
+
+/// The key types a server certificate comes in, as far as the second
+/// hello of a dual-certificate server cares: RSA or ECDSA. Ed25519 (and
+/// anything else) is in neither: a server's Ed25519 certificate gets no
+/// second hello, and neither second hello offers Ed25519, because no
+/// mainstream sender negotiates it (OpenSSL-based Postfix and Exim offer
+/// it last, after ECDSA and RSA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyFamily {
+    Rsa,
+    Ecdsa,
+}
+
+impl KeyFamily {
+    /// The family of a certificate's public key; `None` for Ed25519, Ed448,
+    /// DSA and anything unparseable.
+    pub fn of(cert: &CertificateDer<'_>) -> Option<Self> {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        use x509_parser::public_key::PublicKey;
+        let (_, x) = X509Certificate::from_der(cert.as_ref()).ok()?;
+        match x.public_key().parsed().ok()? {
+            PublicKey::RSA(_) => Some(KeyFamily::Rsa),
+            PublicKey::EC(_) => Some(KeyFamily::Ecdsa),
+            _ => None,
+        }
+    }
+
+    /// The family a second hello asks for.
+    pub fn other(self) -> Self {
+        match self {
+            KeyFamily::Rsa => KeyFamily::Ecdsa,
+            KeyFamily::Ecdsa => KeyFamily::Rsa,
+        }
+    }
+
+    /// `RSA`, `ECDSA`: as people name the certificate.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFamily::Rsa => "RSA",
+            KeyFamily::Ecdsa => "ECDSA",
+        }
+    }
+
+    /// Whether a key of this family signs with `scheme`.
+    pub fn signs_with(self, scheme: SignatureScheme) -> bool {
+        use SignatureScheme as S;
+        match self {
+            KeyFamily::Rsa => matches!(
+                scheme,
+                S::RSA_PKCS1_SHA1
+                    | S::RSA_PKCS1_SHA256
+                    | S::RSA_PKCS1_SHA384
+                    | S::RSA_PKCS1_SHA512
+                    | S::RSA_PSS_SHA256
+                    | S::RSA_PSS_SHA384
+                    | S::RSA_PSS_SHA512
+            ),
+            KeyFamily::Ecdsa => matches!(
+                scheme,
+                S::ECDSA_SHA1_Legacy
+                    | S::ECDSA_NISTP256_SHA256
+                    | S::ECDSA_NISTP384_SHA384
+                    | S::ECDSA_NISTP521_SHA512
+            ),
+        }
+    }
 }
 
 impl RecordingVerifier {
@@ -43,6 +114,18 @@ impl RecordingVerifier {
         Arc::new(RecordingVerifier {
             provider,
             presented: Mutex::new(None),
+            only: None,
+        })
+    }
+
+    /// A verifier whose hello offers only the signature schemes of
+    /// `family`: a dual-certificate server then has to show its
+    /// certificate of that type, or fail the handshake.
+    pub fn offering(provider: Arc<CryptoProvider>, family: KeyFamily) -> Arc<Self> {
+        Arc::new(RecordingVerifier {
+            provider,
+            presented: Mutex::new(None),
+            only: Some(family),
         })
     }
 
@@ -208,9 +291,14 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
+        let all = self
+            .provider
             .signature_verification_algorithms
-            .supported_schemes()
+            .supported_schemes();
+        match self.only {
+            None => all,
+            Some(family) => all.into_iter().filter(|s| family.signs_with(*s)).collect(),
+        }
     }
 }
 

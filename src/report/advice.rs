@@ -324,6 +324,25 @@ fn address_fix(
                 ))
             }
         }
+        FindingId::DaneOtherCertificate => {
+            let other = a
+                .other_certificates
+                .iter()
+                .find(|o| o.dane == DaneResult::Mismatch)?;
+            let name = other.key_type.as_str();
+            receiver(format!(
+                "publish `_{port}._tcp.{host}. IN TLSA 3 1 1 {}` for the {name} key beside the record{} of the other key (RFC 7671 §5: every chain the server may present must match), or stop serving the {name} certificate",
+                other.certificate.spki_sha256,
+                if tlsa_records == 1 { "" } else { "s" }
+            ))
+        }
+        FindingId::CertOtherCertificate => {
+            let other = a.other_certificates.first()?;
+            let name = other.key_type.as_str();
+            receiver(format!(
+                "renew or replace the {name} certificate of {host} with one from a public CA that names {host}, sent with its intermediates (Postfix `smtpd_tls_chain_files` lists each key with its chain), or serve one key type only"
+            ))
+        }
         FindingId::DaneRollover => {
             let spki = cert.map(|c| c.spki_sha256.as_str()).unwrap_or_default();
             receiver(format!(
@@ -959,6 +978,15 @@ mod registry_tests {
         addr(d).certificate = Some(certificate("mx.example.test", 300));
     }
 
+    /// An RSA certificate beside the main one, with `dane`.
+    fn other(dane: DaneResult) -> crate::report::OtherCertificateReport {
+        crate::report::OtherCertificateReport {
+            key_type: crate::report::KeyType::Rsa,
+            certificate: certificate("mx.example.test", 300),
+            dane,
+        }
+    }
+
     fn tlsa(d: &mut DomainReport, status: TlsaStatus) {
         d.mx[0].tlsa = Some(crate::report::TlsaReport {
             status,
@@ -1067,6 +1095,17 @@ mod registry_tests {
                 }),
             ],
             FindingId::DaneRollover => vec![with(Info, Address, cert)],
+            FindingId::DaneOtherCertificate => vec![with(Warn, Address, |d| {
+                cert(d);
+                addr(d).dane = DaneResult::Valid;
+                addr(d).other_certificates = vec![other(DaneResult::Mismatch)];
+            })],
+            FindingId::CertOtherCertificate => vec![with(Warn, Address, |d| {
+                cert(d);
+                let mut o = other(DaneResult::Insecure);
+                o.certificate.hostname_match = false;
+                addr(d).other_certificates = vec![o];
+            })],
             FindingId::MtaStsRecord | FindingId::TlsRptRecord => {
                 vec![rep(Fail, Domain), rep(Warn, Domain), rep(Info, Domain)]
             }

@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::mirror::mirror;
+use super::policy::DaneResult;
 use crate::inspector::assessment::GradedLeaf;
 use crate::inspector::certificate as inspect;
+use crate::prober::tls;
 
 /// The server's leaf certificate and how it grades.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,47 @@ pub struct CertificateReport {
     /// 7633). Absent from reports before stapling was read: false.
     #[serde(default)]
     pub must_staple: bool,
+}
+
+/// A certificate of the other key type (a dual-certificate server's second
+/// chain), graded like the main one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherCertificateReport {
+    /// The key type the second hello asked for.
+    pub key_type: KeyType,
+    pub certificate: CertificateReport,
+    /// Against the same TLSA records as the main certificate.
+    pub dane: DaneResult,
+}
+
+/// The two key types a dual-certificate server serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    Rsa,
+    Ecdsa,
+}
+
+impl KeyType {
+    /// `RSA`, `ECDSA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::Rsa => "RSA",
+            KeyType::Ecdsa => "ECDSA",
+        }
+    }
+}
+
+mirror!(tls::KeyFamily => KeyType { Rsa, Ecdsa });
+
+impl From<&crate::inspector::assessment::OtherCertificate> for OtherCertificateReport {
+    fn from(o: &crate::inspector::assessment::OtherCertificate) -> Self {
+        OtherCertificateReport {
+            key_type: o.family.into(),
+            certificate: CertificateReport::from(&o.certificate),
+            dane: o.dane.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

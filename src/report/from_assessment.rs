@@ -3,7 +3,7 @@
 //! says what was judged, these say how the JSON shows it.
 
 use super::scan::{injection_report, scan_report};
-use super::{AddressReport, DomainReport, MxReport, TlsReport, TlsaReport};
+use super::{AddressReport, DomainReport, MxReport, OtherCertificateReport, TlsReport, TlsaReport};
 use super::{
     CertificateReport, Configuration, Delivery, LeftOutMx, LegacySessionReport, MtaStsReport,
     OcspReport, TlsRptReport,
@@ -95,6 +95,11 @@ impl From<&AddressAssessment<'_>> for AddressReport {
                 signature_verified: t.signature_unverified.is_none(),
             }),
             certificate: a.certificate.as_ref().map(CertificateReport::from),
+            other_certificates: a
+                .other_certificates
+                .iter()
+                .map(OtherCertificateReport::from)
+                .collect(),
             dane: a.dane.into(),
             post_quantum: a.post_quantum(),
             scan: probe.scan.as_ref().map(scan_report),

@@ -18,7 +18,7 @@ pub use crate::vocabulary::{
 // The report's own wire types: each is built `From` the lower layer's
 // type it shows, so that a change below reaches the JSON only through a
 // `From` impl here (`wire_guard` keeps lower-layer re-exports out).
-pub use certificate::{CertificateReport, ChainError, KeyInfo};
+pub use certificate::{CertificateReport, ChainError, KeyInfo, KeyType, OtherCertificateReport};
 pub use delivery::{Delivery, DeliveryResult, Outcome};
 pub use policy::{
     DaneResult, Dnssec, Mode, MtaStsReport, MxSource, RecordState, StsPolicyReport, TlsRptReport,
@@ -384,7 +384,15 @@ pub struct AddressReport {
     /// EHLO extensions inside TLS.
     pub extensions_after_tls: Option<Vec<String>>,
     pub tls: Option<TlsReport>,
+    /// The certificate of the main handshake: the one mainstream senders
+    /// negotiate, which `dane` and the address's grade follow.
     pub certificate: Option<CertificateReport>,
+    /// The server's certificates of the other key type (RSA or ECDSA),
+    /// from one more hello that offers only that type's signature schemes;
+    /// empty when the server has one key type. Absent from earlier
+    /// reports: empty.
+    #[serde(default)]
+    pub other_certificates: Vec<OtherCertificateReport>,
     /// DANE result for this address.
     pub dane: DaneResult,
     /// The main handshake negotiated a hybrid post-quantum group; null
@@ -609,6 +617,7 @@ impl AddressReport {
             extensions_after_tls: None,
             tls: None,
             certificate: None,
+            other_certificates: Vec::new(),
             dane: DaneResult::Insecure,
             post_quantum: None,
             scan: None,

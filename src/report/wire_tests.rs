@@ -25,6 +25,18 @@ fn complete_row() -> DomainReport {
         scan.versions[0].error = Some("timed out".into());
         scan.groups.truncate(1);
     }
+    // A dual-certificate server: its RSA certificate beside the main one.
+    let mut rsa = fixture::certificate("mx1.r.example", 200);
+    rsa.key = crate::report::KeyInfo {
+        kind: "RSA".into(),
+        bits: 3072,
+        curve: None,
+    };
+    a.other_certificates = vec![crate::report::OtherCertificateReport {
+        key_type: crate::report::KeyType::Rsa,
+        certificate: rsa,
+        dane: DaneResult::Mismatch,
+    }];
     a.legacy_tls = true;
     if let Some(t) = &mut a.tls {
         t.ocsp_stapled = true;
@@ -240,6 +252,7 @@ fn an_unprobed_address_has_nothing_but_its_socket() {
         serde_json::json!({
             "ip": "2001:db8::1", "port": 2525, "starttls": false, "banner": null,
             "extensions": [], "extensions_after_tls": null, "tls": null,
+            "other_certificates": [],
             "certificate": null, "dane": "insecure", "post_quantum": null, "scan": null,
             "starttls_injection": null, "legacy_tls": false, "legacy_session": null,
             "configuration": null, "error": null, "findings": [], "timings_ms": { "total": 0 }

@@ -768,8 +768,22 @@ fn address_facts(mx: &MxReport, a: &AddressReport, port: u16) -> [Fact; 11] {
                 (Some(e), _) => chain_word(e).to_string(),
             };
             let good = c.chain_valid && c.hostname_match;
+            // A dual-certificate server: both key types in the cell, and a
+            // warning tone when only the other certificate fails (its
+            // finding says how).
+            let other_bad = a.other_certificates.iter().any(|o| {
+                !(o.certificate.chain_valid && o.certificate.hostname_match)
+                    || o.dane == crate::report::DaneResult::Mismatch
+            });
+            let cell = if a.other_certificates.is_empty() {
+                Fact::judged(word, Some(good))
+            } else if good && other_bad {
+                Fact::toned(format!("{word} RSA+EC"), Tone::Warn)
+            } else {
+                Fact::judged(format!("{word} RSA+EC"), Some(good))
+            };
             (
-                Fact::judged(word, Some(good)),
+                cell,
                 Fact::judged(c.days_left.to_string(), Some(c.days_left >= 0)),
             )
         }

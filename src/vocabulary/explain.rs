@@ -228,6 +228,14 @@ pub fn explain(id: FindingId) -> &'static Explanation {
                 "send the full chain (leaf first, then the intermediates); or use a certificate from a public CA, or publish a DANE-EE TLSA record for it under DNSSEC",
             ),
         },
+        FindingId::CertOtherCertificate => &Explanation {
+            id: FindingId::CertOtherCertificate,
+            meaning: "the certificate of the other key type (RSA or ECDSA) fails chain, name, expiry or key",
+            why: "A dual-certificate server shows its RSA or its ECDSA chain, whichever the sender's hello asks for. Mainstream senders offer both and get the main one, so the verdict follows that; a verifying or MTA-STS sender that negotiates the other key type refuses a certificate that does not validate.",
+            advice: Advice::Fix(
+                "renew or replace the other certificate so that both validate and name the MX host (Postfix `smtpd_tls_chain_files` lists both key and chain files), or serve one key type only",
+            ),
+        },
         FindingId::CertHostname => &Explanation {
             id: FindingId::CertHostname,
             meaning: "the certificate does not name the MX host",
@@ -268,6 +276,14 @@ pub fn explain(id: FindingId) -> &'static Explanation {
             why: "DANE senders do not deliver to an address whose certificate matches none of the usable records. With only unusable records they encrypt without authenticating.",
             advice: Advice::Fix(
                 "publish a 3 1 1 TLSA record for the key in use (keep the old one until its TTL has passed), or put back the certificate the records name",
+            ),
+        },
+        FindingId::DaneOtherCertificate => &Explanation {
+            id: FindingId::DaneOtherCertificate,
+            meaning: "the certificate of the other key type (RSA or ECDSA) matches no TLSA record",
+            why: "A dual-certificate server shows its RSA or its ECDSA chain, whichever the sender's hello asks for; RFC 7671 requires the TLSA records to match every chain it may present. Mainstream senders (Postfix, Exim) offer both and get the main one, so the verdict follows that; a DANE sender that negotiates the other key type defers.",
+            advice: Advice::Fix(
+                "publish a 3 1 1 TLSA record for the other key as well (or a 2 1 1 record for a CA that issued both), or stop serving the certificate the records do not name",
             ),
         },
         FindingId::DaneRollover => &Explanation {

@@ -116,12 +116,19 @@ finding_ids! {
     CertKey = "cert.key",
     /// The certificate's signature hash.
     CertSignature = "cert.signature",
+    /// The server's certificate of the other key type (a dual-certificate
+    /// server's RSA or ECDSA chain that the main handshake did not get):
+    /// chain, name, expiry and key.
+    CertOtherCertificate = "cert.other-certificate",
     /// The TLSA lookup of an MX host (RFC 7672 §2.2).
     DaneTlsa = "dane.tlsa",
     /// The certificate against the TLSA records (RFC 7672 §3).
     DaneValid = "dane.valid",
     /// Advice: a single TLSA record leaves no room for a key rollover.
     DaneRollover = "dane.rollover",
+    /// The server's certificate of the other key type against the same
+    /// TLSA records (RFC 7671 §5: every chain must match).
+    DaneOtherCertificate = "dane.other-certificate",
     /// The `_mta-sts` TXT record (RFC 8461 §3.1).
     MtaStsRecord = "mta-sts.record",
     /// Fetching and parsing the policy file (RFC 8461 §3.2, §3.3).

@@ -93,8 +93,10 @@ EOF
 }
 
 # postfix_service ADDR HOSTNAME CERT [-o name=value …]
-#   CERT: a pki_leaf name (served with its chain file), or "none" for a
-#   server without STARTTLS.
+#   CERT: a pki_leaf name (served with its chain file), "A+B" for two
+#   leaves of different key types served side by side (a dual-certificate
+#   server: OpenSSL picks the chain by the client's signature algorithms),
+#   or "none" for a server without STARTTLS.
 postfix_service() {
     local addr=$1 host=$2 cert=$3
     shift 3
@@ -105,6 +107,9 @@ postfix_service() {
         echo "  -o content_filter=discard:"
         if [ "$cert" = none ]; then
             echo "  -o smtpd_tls_security_level=none"
+        elif [ "$cert" != "${cert#*+}" ]; then
+            local first=${cert%%+*} second=${cert#*+}
+            echo "  -o smtpd_tls_chain_files=$LAB/pki/$first.key,$LAB/pki/$first.chain.pem,$LAB/pki/$second.key,$LAB/pki/$second.chain.pem"
         else
             echo "  -o smtpd_tls_chain_files=$LAB/pki/$cert.key,$LAB/pki/$cert.chain.pem"
         fi
