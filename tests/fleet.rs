@@ -68,13 +68,14 @@ async fn domains_sharing_an_mx_host_cost_one_probe() {
         assert_eq!(domain(&json, name)["verdict"], "secure", "{name}");
     }
     let (_, server) = &lab.servers[0];
-    // The main probe and the injection test (made in every --scan mode).
+    // The main probe, the injection test and the other key type's hello
+    // (all three made in every --scan mode).
     assert_eq!(
         server.connections(),
-        2,
-        "25 domains, one MX host: one probe and its injection test"
+        3,
+        "25 domains, one MX host: one probe, its injection test and its second hello"
     );
-    assert_eq!(json["summary"]["probes"], 2);
+    assert_eq!(json["summary"]["probes"], 3);
     assert_eq!(json["summary"]["mx_reused"], 24);
 }
 
