@@ -13,8 +13,9 @@
 //! delivery share one domain, hence `multi_domain = false` (Exim FAQ Q0633).
 
 use super::{
-    FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, Sender, below_min_block,
-    below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
+    FallbackRelay, Generated, LEVEL_RULE, PolicyLevel, Provenance, RelayHost, Sender,
+    below_min_block, below_min_list, commented, configuration_note, plan_with, printable,
+    route_reason, titled,
 };
 use crate::mta_config::DomainFacts;
 use crate::report::DaneResult;
@@ -151,19 +152,10 @@ pub fn exim_routed(
     let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
-    header(
-        &mut out,
-        &format!(
-            "Exim domain lists for mandatory TLS to {n} domain{}.",
-            if n == 1 { "" } else { "s" }
-        ),
-        p,
-    );
+    titled(&mut out, "Exim domain lists for mandatory TLS to", n, p);
+    out.push_str(LEVEL_RULE);
     out.push_str(
-        "# Each domain gets the strongest level that every reachable MX address\n\
-         # passed in the audit; a stronger one would defer mail. Re-audit before\n\
-         # raising a level, and when a partner changes its mail servers.\n\
-         #\n\
+        "#\n\
          # Put the domainlist lines in the main section (before \"begin routers\")\n\
          # and use them in the smtp transport as shown below. Needs Exim 4.91 or\n\
          # later built with DANE support (\"exim -bV\" lists DANE); smtptls_dane\n\

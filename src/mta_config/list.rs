@@ -6,8 +6,8 @@
 //! is only said in a comment.
 
 use super::{
-    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_list, header,
-    plan_with, printable, route_reason, safe_name,
+    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_list, plan_with,
+    printable, route_reason, safe_name, titled,
 };
 use crate::mta_config::DomainFacts;
 
@@ -35,14 +35,7 @@ pub fn list(
     let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
-    header(
-        &mut out,
-        &format!(
-            "Domains per TLS level, {n} domain{}.",
-            if n == 1 { "" } else { "s" }
-        ),
-        p,
-    );
+    titled(&mut out, "Domains per TLS level,", n, p);
     out.push_str(
         "# Each domain is under the strongest level that every reachable MX\n\
          # address passed in the audit: dane-only (DANE required), secure (a\n\

@@ -674,6 +674,17 @@ fn printable(s: &str) -> String {
     out
 }
 
+/// [`header`] titled `WHAT N domain(s).`, as every MTA file is.
+fn titled(out: &mut String, what: &str, n: usize, p: &Provenance) {
+    let s = if n == 1 { "" } else { "s" };
+    header(out, &format!("{what} {n} domain{s}."), p);
+}
+
+/// How the levels of an MTA file were chosen, said under its header.
+const LEVEL_RULE: &str = "# Each domain gets the strongest level that every reachable MX address\n\
+     # passed in the audit; a stronger one would defer mail. Re-audit before\n\
+     # raising a level, and when a partner changes its mail servers.\n";
+
 /// The header every generated file starts with, as `#` comments.
 fn header(out: &mut String, title: &str, p: &Provenance) {
     let time = if p.audit_time.trim().is_empty() {

@@ -14,8 +14,8 @@
 //! rule.
 
 use super::{
-    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_block,
-    below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
+    Entry, FallbackRelay, Generated, LEVEL_RULE, PolicyLevel, Provenance, Sender, below_min_block,
+    below_min_list, commented, configuration_note, plan_with, printable, route_reason, titled,
 };
 use crate::mta_config::DomainFacts;
 
@@ -55,19 +55,15 @@ pub fn opensmtpd(
     let entries = plan_with(domains, min, Sender::Opensmtpd, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
-    header(
+    titled(
         &mut out,
-        &format!(
-            "OpenSMTPD smtpd.conf rules for mandatory TLS to {n} domain{}.",
-            if n == 1 { "" } else { "s" }
-        ),
+        "OpenSMTPD smtpd.conf rules for mandatory TLS to",
+        n,
         p,
     );
+    out.push_str(LEVEL_RULE);
     out.push_str(
-        "# Each domain gets the strongest level that every reachable MX address\n\
-         # passed in the audit; a stronger one would defer mail. Re-audit before\n\
-         # raising a level, and when a partner changes its mail servers.\n\
-         #\n\
+        "#\n\
          # Needs OpenSMTPD 6.4 or later (the action/match grammar; proven with\n\
          # Debian 12's 6.8.0p2). \"relay tls\" requires STARTTLS and a certificate\n\
          # that verifies with the CA file (ca-certificates, or a \"ca\" directive);\n\

@@ -3,16 +3,12 @@
 //! domain, each under a comment saying why.
 
 use super::{
-    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, Sender, below_min_block,
-    below_min_list, commented, configuration_note, header, plan_with, printable, route_reason,
+    Entry, FallbackRelay, Generated, LEVEL_RULE, PolicyLevel, Provenance, Sender, below_min_block,
+    below_min_list, commented, configuration_note, plan_with, printable, route_reason, titled,
 };
 use crate::mta_config::DomainFacts;
 
 const DEFAULT: &str = "smtp_tls_security_level applies";
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
 
 /// The active line of an enforced domain.
 fn line(e: &Entry) -> String {
@@ -75,20 +71,15 @@ pub fn postfix_routed(
 ) -> Generated {
     let entries = plan_with(domains, min, Sender::DaneCapable, fallback.is_some());
     let mut out = String::new();
-    header(
+    titled(
         &mut out,
-        &format!(
-            "Postfix TLS policy table (smtp_tls_policy_maps) for {} domain{}.",
-            entries.len(),
-            plural(entries.len())
-        ),
+        "Postfix TLS policy table (smtp_tls_policy_maps) for",
+        entries.len(),
         p,
     );
+    out.push_str(LEVEL_RULE);
     out.push_str(
-        "# Each domain gets the strongest level that every reachable MX address\n\
-         # passed in the audit; a stronger one would defer mail. Re-audit before\n\
-         # raising a level, and when a partner changes its mail servers.\n\
-         #\n\
+        "#\n\
          # main.cf:  smtp_tls_policy_maps = hash:/etc/postfix/tls_policy\n\
          # then:     postmap /etc/postfix/tls_policy && postfix reload\n\
          # \"secure\" needs trust anchors: smtp_tls_CAfile or smtp_tls_CApath.\n\

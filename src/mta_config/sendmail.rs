@@ -23,9 +23,9 @@
 //! as `#mailertable ` lines so that the whole file stays one access map.
 
 use super::{
-    Entry, FallbackRelay, Generated, PolicyLevel, Provenance, RelayHost, Sender, below_min_block,
-    below_min_list, commented, configuration_note, header, normalize, plan_with, printable,
-    route_reason,
+    Entry, FallbackRelay, Generated, LEVEL_RULE, PolicyLevel, Provenance, RelayHost, Sender,
+    below_min_block, below_min_list, commented, configuration_note, normalize, plan_with,
+    printable, route_reason, titled,
 };
 use crate::mta_config::DomainFacts;
 
@@ -131,19 +131,15 @@ pub fn sendmail(
     let entries = plan_with(domains, min, Sender::Sendmail, fallback.is_some());
     let mut out = String::new();
     let n = entries.len();
-    header(
+    titled(
         &mut out,
-        &format!(
-            "Sendmail access map entries for mandatory TLS to {n} domain{}.",
-            if n == 1 { "" } else { "s" }
-        ),
+        "Sendmail access map entries for mandatory TLS to",
+        n,
         p,
     );
+    out.push_str(LEVEL_RULE);
     out.push_str(
-        "# Each domain gets the strongest level that every reachable MX address\n\
-         # passed in the audit; a stronger one would defer mail. Re-audit before\n\
-         # raising a level, and when a partner changes its mail servers.\n\
-         #\n\
+        "#\n\
          # TLS_Rcpt:DOMAIN is checked before each RCPT TO to DOMAIN, on whichever MX\n\
          # host: VERIFY needs a certificate chain that verifies with confCACERT,\n\
          # +CN also the MX name as the certificate's subject CN (Sendmail does not\n\
