@@ -92,16 +92,18 @@ EOF
     printf '%s mtasts:\n' mtasts@stsgood.test mtasts@stsbad.test >"$PF/transport"
 }
 
-# postfix_service ADDR HOSTNAME CERT [-o name=value …]
+# postfix_service ADDR[:PORT] HOSTNAME CERT [-o name=value …]
 #   CERT: a pki_leaf name (served with its chain file), "A+B" for two
 #   leaves of different key types served side by side (a dual-certificate
 #   server: OpenSSL picks the chain by the client's signature algorithms),
 #   or "none" for a server without STARTTLS.
+# ADDR may carry a port (ADDR:PORT, the submission services); 25 otherwise.
 postfix_service() {
     local addr=$1 host=$2 cert=$3
     shift 3
+    [ "$addr" = "${addr%:*}" ] && addr=$addr:25
     {
-        echo "$addr:25 inet n - n - - smtpd"
+        echo "$addr inet n - n - - smtpd"
         echo "  -o myhostname=$host"
         # What a scenario server accepts is dropped, never relayed.
         echo "  -o content_filter=discard:"
@@ -126,4 +128,44 @@ postfix_start() {
     in_lab_dns postfix -c "$PF/etc" start-fg >>"$LAB/logs/postfix.out" 2>&1 &
     remember $! postfix
     remember_pidfile "$PF/queue/pid/master.pid" postfix-master
+}
+
+# Issue 30: message submission (RFC 6409 on 587, RFC 8314 implicit TLS on
+# 465) with SASL through Postfix's Cyrus SASL and a sasldb holding one
+# user, so that AUTH is advertised exactly as a real submission server
+# advertises it. smtptls never authenticates; the user only has to exist.
+# Debian's Postfix reads the Cyrus application file from
+# $config_directory/sasl/ (its patch 07_sasl_config; an strace showed the
+# -o cyrus_sasl_config_path being passed over), upstream's from
+# cyrus_sasl_config_path: the file is put where both look.
+SASL_DIR=$PF/etc/sasl
+postfix_sasl_init() {
+    mkdir -p "$SASL_DIR"
+    cat >"$SASL_DIR/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $SASL_DIR/sasldb2
+EOF
+    echo lab-password | saslpasswd2 -p -c -f "$SASL_DIR/sasldb2" -u lab.test submitter
+    # smtpd runs as the mail owner and opens the database itself.
+    chown postfix "$SASL_DIR/sasldb2"
+    chmod 600 "$SASL_DIR/sasldb2"
+}
+
+# postfix_submission ADDR:PORT HOSTNAME CERT TAG [-o name=value …]
+#   A Postfix smtpd with SASL (Cyrus, the lab's sasldb) on ADDR:PORT. Its
+#   log lines are tagged postfix/TAG (syslog_name): tests/interop.rs reads
+#   the commands each session sent from smtpd's summary line
+#   ("disconnect from … ehlo=2 starttls=1 quit=1 commands=4").
+postfix_submission() {
+    local addr=$1 host=$2 cert=$3 tag=$4
+    shift 4
+    postfix_service "$addr" "$host" "$cert" \
+        -o "syslog_name=postfix/$tag" \
+        -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=cyrus \
+        -o "cyrus_sasl_config_path=$SASL_DIR" -o smtpd_sasl_path=smtpd \
+        -o smtpd_sasl_security_options=noanonymous \
+        -o smtpd_relay_restrictions=permit_sasl_authenticated,reject \
+        "$@"
 }
