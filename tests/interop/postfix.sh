@@ -92,12 +92,11 @@ EOF
     printf '%s mtasts:\n' mtasts@stsgood.test mtasts@stsbad.test >"$PF/transport"
 }
 
-# postfix_service ADDR[:PORT] HOSTNAME CERT [-o name=value …]
+# postfix_service ADDR[:PORT] HOSTNAME CERT [-o name=value …]  (port 25 unless given)
 #   CERT: a pki_leaf name (served with its chain file), "A+B" for two
 #   leaves of different key types served side by side (a dual-certificate
 #   server: OpenSSL picks the chain by the client's signature algorithms),
 #   or "none" for a server without STARTTLS.
-# ADDR may carry a port (ADDR:PORT, the submission services); 25 otherwise.
 postfix_service() {
     local addr=$1 host=$2 cert=$3
     shift 3
