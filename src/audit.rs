@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::domain::DomainName;
 use crate::fetch::Fetcher;
+use crate::inspector::submission::ServiceEvidence;
 use crate::inspector::{self, AddressEvidence, InspectSettings, MxEvidence};
 use crate::inspector::{DomainEvidence, MtaStsEvidence, TlsaEvidence};
 use crate::options::{AuditOptions, DnsServers, Route};
@@ -97,9 +98,10 @@ type HostCell = Arc<tokio::sync::OnceCell<Result<HostObservation, String>>>;
 
 /// A host's observation with when it was asked for: a long-lived auditor
 /// ([`Auditor::remembering`]) makes a new one once it is older than its
-/// memory. Keyed by the scan mode too: an observation made with `--scan
+/// memory. Keyed by the port (an SRV record may name another than the
+/// service's) and the scan mode too: an observation made with `--scan
 /// off` has no scan to lend to a `deep` audit.
-type HostKey = (DomainName, ScanMode);
+type HostKey = (DomainName, u16, ScanMode);
 
 /// State shared by every domain of a run.
 #[derive(Default)]
@@ -169,6 +171,7 @@ impl Auditor {
             timeouts: options.timeouts,
             ehlo_name: options.ehlo_name.clone(),
             connect_rtt: Arc::new(RttEstimate::new()),
+            implicit_tls: options.service.implicit_tls(),
         };
         let sts = Fetcher::new(
             resolver.clone(),
@@ -392,6 +395,7 @@ impl Auditor {
             tool: ToolInfo::default(),
             generated_at: now.format(&Rfc3339).unwrap_or_default(),
             settings: RunSettings {
+                service: self.options.service,
                 port: self.options.port,
                 fail_below: threshold.0,
                 fail_level: self.options.fail_level.map(|t| t.0),
@@ -421,6 +425,9 @@ impl Auditor {
         domain: &DomainName,
         inspect: &InspectSettings,
     ) -> DomainReport {
+        if self.options.service.is_submission() {
+            return self.audit_service(domain, inspect).await;
+        }
         let families = self.options.families;
         let resolution = self.resolver.mail_hosts(domain, families).await;
         if let Some(message) = self.health.domain_message(&resolution) {
@@ -450,7 +457,8 @@ impl Auditor {
         for (i, record) in hosts.iter().enumerate() {
             let this = self.clone();
             let record = record.clone();
-            lookups.spawn(async move { (i, this.observe_mx(record).await) });
+            let port = self.options.port;
+            lookups.spawn(async move { (i, this.observe_mx(record, port).await) });
         }
         // Policies are looked up while the MX hosts are probed.
         let tls_rpt_name = format!("_smtp._tls.{}", domain.to_fqdn());
@@ -473,6 +481,64 @@ impl Auditor {
             tls_rpt: Some(tls_rpt.0),
         };
         self.row(domain, &evidence, inspect)
+    }
+
+    /// Resolver → prober → inspector for one name of a submission service
+    /// (`--service submission|submissions`): its SRV targets or the name
+    /// itself, each probed on its port like an MX host (one observation
+    /// per host and port, shared across names), graded by the client
+    /// rubric. No MTA-STS, TLS-RPT or delivery: those are about senders.
+    async fn audit_service(&self, domain: &DomainName, inspect: &InspectSettings) -> DomainReport {
+        let service = self.options.service;
+        let label = service.srv_label().unwrap_or_default();
+        let found = self
+            .resolver
+            .service_hosts(domain, label, self.options.families)
+            .await;
+        if let Some(message) = self.health.domain_message(&found.resolution) {
+            return DomainReport::failed(
+                domain.as_str(),
+                Failure::new(ErrorPhase::Dns, ErrorKind::ResolverUnusable, message),
+            );
+        }
+        let (hosts, left_out) = match &found.resolution {
+            MxResolution::Hosts { hosts, .. } => {
+                let kept = hosts.len().min(self.options.max_mx_hosts.max(1));
+                (hosts[..kept].to_vec(), hosts[kept..].to_vec())
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        let mut lookups = JoinSet::new();
+        for (i, record) in hosts.iter().enumerate() {
+            let this = self.clone();
+            let record = record.clone();
+            // An SRV record's port is the service's address; --port stands
+            // in for the service's own port when the name is the host.
+            let port = found
+                .ports
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or(self.options.port);
+            lookups.spawn(async move { (i, this.observe_mx(record, port).await) });
+        }
+        let observed = join_in_order(lookups, hosts.len()).await;
+        let probed = match observed.and_then(|all| all.into_iter().collect::<Result<Vec<_>, _>>()) {
+            Ok(all) => all,
+            Err(why) => return internal_error(domain, &why),
+        };
+        let evidence = ServiceEvidence {
+            service,
+            from_srv: found.from_srv,
+            resolution: found.resolution,
+            hosts: probed,
+            hosts_left_out: left_out,
+        };
+        let mut row = DomainReport::from(&inspector::submission::inspect_service(
+            domain, &evidence, inspect,
+        ));
+        crate::report::advice::annotate(&mut row, self.options.port);
+        row
     }
 
     /// The report row of a domain's evidence, with the advice for its
@@ -506,7 +572,11 @@ impl Auditor {
 
     /// Addresses, then one probe per address (at most
     /// [`PER_ADDRESS_CONNECTIONS`] at once to any IP).
-    async fn observe_mx(&self, record: crate::resolver::MxRecord) -> Result<MxEvidence, String> {
+    async fn observe_mx(
+        &self,
+        record: crate::resolver::MxRecord,
+        port: u16,
+    ) -> Result<MxEvidence, String> {
         let host = match &record.exchange {
             // RFC 6761: localhost names are the loopback address, whatever
             // DNS says; a sender given one connects to itself. Not looked
@@ -517,7 +587,7 @@ impl Auditor {
                     record,
                     addresses: AddressEvidence::NotLookedUp,
                     tlsa: None,
-                    port: self.options.port,
+                    port,
                     probes: Vec::new(),
                     addresses_left_out: Vec::new(),
                 });
@@ -528,7 +598,7 @@ impl Auditor {
         // the others wait for and reuse the result.
         let cell = {
             let mut hosts = lock(&self.shared.hosts);
-            let key = (host.clone(), self.options.scan);
+            let key = (host.clone(), port, self.options.scan);
             let now = tokio::time::Instant::now();
             // A long-lived auditor observes a host again once its
             // observation is older than the memory (one still being made
@@ -550,14 +620,14 @@ impl Auditor {
             }
         };
         let observed = cell
-            .get_or_init(|| async { self.observe_host(host).await })
+            .get_or_init(|| async { self.observe_host(host, port).await })
             .await
             .clone()?;
         Ok(MxEvidence {
             record,
             addresses: observed.addresses,
             tlsa: observed.tlsa,
-            port: self.options.port,
+            port,
             probes: observed.probes,
             addresses_left_out: observed.left_out,
         })
@@ -566,29 +636,26 @@ impl Auditor {
     /// Addresses, TLSA records and one probe per address of one MX host:
     /// at most `--max-addresses-per-host` of them, and only those a sender
     /// could use (see [`AddressClass`]); the others get a row saying why.
-    async fn observe_host(&self, host: &DomainName) -> Result<HostObservation, String> {
-        let (addresses, targets, left_out) = match self
-            .options
-            .connect_to
-            .route(host.as_str(), self.options.port)
-        {
-            // The auditor chose this socket: nothing to judge about senders.
-            Route::Fixed(sa) => (AddressEvidence::ConnectTo(sa), vec![(sa, true)], Vec::new()),
-            Route::Resolved { port } => {
-                let found = self.resolver.addresses(host, self.options.families).await;
-                let (kept, left_out) = found.split(self.options.max_addresses.max(1));
-                // The class of the address a sender would use: the resolved
-                // one (a --connect-to rule here changes only the port).
-                let targets = kept
-                    .into_iter()
-                    .map(|ip| {
-                        let allowed = AddressClass::of(ip).probed(self.options.allow_local);
-                        (SocketAddr::new(ip, port), allowed)
-                    })
-                    .collect();
-                (AddressEvidence::Resolved(found), targets, left_out)
-            }
-        };
+    async fn observe_host(&self, host: &DomainName, port: u16) -> Result<HostObservation, String> {
+        let (addresses, targets, left_out) =
+            match self.options.connect_to.route(host.as_str(), port) {
+                // The auditor chose this socket: nothing to judge about senders.
+                Route::Fixed(sa) => (AddressEvidence::ConnectTo(sa), vec![(sa, true)], Vec::new()),
+                Route::Resolved { port } => {
+                    let found = self.resolver.addresses(host, self.options.families).await;
+                    let (kept, left_out) = found.split(self.options.max_addresses.max(1));
+                    // The class of the address a sender would use: the resolved
+                    // one (a --connect-to rule here changes only the port).
+                    let targets = kept
+                        .into_iter()
+                        .map(|ip| {
+                            let allowed = AddressClass::of(ip).probed(self.options.allow_local);
+                            (SocketAddr::new(ip, port), allowed)
+                        })
+                        .collect();
+                    (AddressEvidence::Resolved(found), targets, left_out)
+                }
+            };
         let mut probes = JoinSet::new();
         for (i, &(addr, allowed)) in targets.iter().enumerate() {
             let target = ProbeTarget {
@@ -620,10 +687,10 @@ impl Auditor {
             _ => None,
         };
         let tlsa_lookup = async {
-            if !secure {
+            // Mail clients do not use DANE: no TLSA for submission.
+            if !secure || self.options.service.is_submission() {
                 return None;
             }
-            let port = self.options.port;
             // RFC 7672 §2.2.2: for a (secure) CNAME alias, TLSA records at
             // the target name come first; the original name is the fallback.
             if let Some(target) = &alias {
@@ -754,7 +821,7 @@ impl Auditor {
                 ..
             })
         );
-        if probe.starttls != StartTls::Accepted || plaintext_after {
+        if !matches!(probe.starttls, StartTls::Accepted | StartTls::Implicit) || plaintext_after {
             return;
         }
         let connector = GatedConnector {
@@ -777,11 +844,19 @@ impl Auditor {
         // run side by side, each connection under the address's gate (at
         // most `--per-address` at once), instead of the scan waiting for
         // the test's whole dialogue.
-        let check = injection::check(target, &self.probe_settings);
-        let injection = self.gated(target.addr, budget, check, |r| match r {
-            Err(InjectionError::Smtp(e)) => Some(e),
-            _ => None,
-        });
+        // Implicit TLS has no STARTTLS to inject behind.
+        let implicit = probe.starttls == StartTls::Implicit;
+        let injection = async {
+            if implicit {
+                return None;
+            }
+            let check = injection::check(target, &self.probe_settings);
+            self.gated(target.addr, budget, check, |r| match r {
+                Err(InjectionError::Smtp(e)) => Some(e),
+                _ => None,
+            })
+            .await
+        };
         let tls = probe.tls.as_ref();
         let scanned = async {
             if mode == ScanMode::Off {
@@ -1048,25 +1123,25 @@ mod tests {
         use crate::lab::smtp::{Behaviour, SmtpServer};
         let server = SmtpServer::start(Behaviour::plain("mx.a.test")).await;
         let run = lab_auditor(server.port());
-        run.observe_mx(mx_record()).await.expect("observed");
-        run.observe_mx(mx_record()).await.expect("observed");
+        run.observe_mx(mx_record(), 25).await.expect("observed");
+        run.observe_mx(mx_record(), 25).await.expect("observed");
         assert_eq!(server.connections(), 1, "one probe per address in a run");
 
         let memory = Duration::from_millis(300);
         let served = lab_auditor(server.port()).remembering(memory);
-        served.observe_mx(mx_record()).await.expect("observed");
-        served.observe_mx(mx_record()).await.expect("observed");
+        served.observe_mx(mx_record(), 25).await.expect("observed");
+        served.observe_mx(mx_record(), 25).await.expect("observed");
         assert_eq!(server.connections(), 2, "reused within the memory");
         served
             .with_scan(ScanMode::Light)
-            .observe_mx(mx_record())
+            .observe_mx(mx_record(), 25)
             .await
             .expect("observed");
         // A plain server: one connection, no STARTTLS, nothing to scan.
         assert_eq!(server.connections(), 3, "a scan mode of its own");
         assert_eq!(served.remembered().0, 2);
         tokio::time::sleep(memory + Duration::from_millis(50)).await;
-        served.observe_mx(mx_record()).await.expect("observed");
+        served.observe_mx(mx_record(), 25).await.expect("observed");
         assert_eq!(server.connections(), 4, "observed again after the memory");
         // The light observation is past the memory, the fresh off one is not.
         served.forget_old(100);

@@ -121,9 +121,11 @@ pub struct OutputArgs {
 pub struct GateArgs {
     /// Exit 1 if any domain's verdict is below this: protected, secure,
     /// encrypted, partial, plaintext, broken, error. Default encrypted (fail
-    /// on partial, plaintext, broken, error). no-mail never fails.
-    #[arg(long, value_name = "VERDICT", default_value = "encrypted", value_parser = parse_threshold)]
-    pub fail_below: Verdict,
+    /// on partial, plaintext, broken, error); secure for --service
+    /// submission and submissions (a mail client verifies). no-mail never
+    /// fails.
+    #[arg(long, value_name = "VERDICT", value_parser = parse_threshold)]
+    pub fail_below: Option<Verdict>,
 
     /// Also exit 1 if any domain's configuration level (the NCSC-NL level
     /// of what its servers accept: good, sufficient, phase-out,
@@ -134,10 +136,16 @@ pub struct GateArgs {
 }
 
 impl GateArgs {
-    /// The gate rows are counted against.
-    pub fn gate(&self) -> crate::report::view::Gate {
+    /// `--fail-below`, or the default of the service audited.
+    pub fn threshold(&self, service: crate::vocabulary::Service) -> Threshold {
+        self.fail_below
+            .map_or_else(|| Threshold::default_for(service), Threshold)
+    }
+
+    /// The gate rows of `service` are counted against.
+    pub fn gate(&self, service: crate::vocabulary::Service) -> crate::report::view::Gate {
         crate::report::view::Gate {
-            verdict: Threshold(self.fail_below),
+            verdict: self.threshold(service),
             level: self.fail_level.map(crate::vocabulary::LevelThreshold),
         }
     }
@@ -217,9 +225,10 @@ impl ReportArgs {
         inputs(&self.files)
     }
 
-    /// The gate rows are counted against: `--fail-below`, `--fail-level`.
-    pub fn gate(&self) -> crate::report::view::Gate {
-        self.gate.gate()
+    /// The gate rows of `service` are counted against: `--fail-below`,
+    /// `--fail-level`.
+    pub fn gate(&self, service: crate::vocabulary::Service) -> crate::report::view::Gate {
+        self.gate.gate(service)
     }
 }
 
@@ -517,9 +526,18 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Vec<PathBuf>,
 
-    /// SMTP port to probe.
-    #[arg(long, default_value_t = 25)]
-    pub port: u16,
+    /// The service to audit: smtp (MX hosts on port 25, for senders),
+    /// submission (STARTTLS on 587) or submissions (implicit TLS on 465),
+    /// graded by what a mail client needs. For submission each NAME is a
+    /// host name, or a domain with `_submission._tcp` / `_submissions._tcp`
+    /// SRV records (RFC 6186). Only `check` audits submission.
+    #[arg(long, value_name = "SERVICE", default_value = "smtp")]
+    pub service: crate::vocabulary::Service,
+
+    /// Port to probe. Default: the service's (25, 587, 465); an SRV
+    /// record's port wins.
+    #[arg(long)]
+    pub port: Option<u16>,
 
     /// Connect to ADDR:PORT instead when probing HOST:PORT (as in curl); the
     /// MX name is still used for SNI and name checks. Empty fields match any
@@ -698,6 +716,7 @@ impl ServeArgs {
         {
             return Err(CliError::DomainListFlagWithServe);
         }
+        a.mx_only("serve")?;
         a.options(Threshold(self.fail_below))
     }
 
@@ -768,6 +787,10 @@ pub enum CliError {
         "serve audits the targets Prometheus names: DOMAIN, --file, --strict, --shard, --resume and --deadline are for check"
     )]
     DomainListFlagWithServe,
+    /// `--service submission|submissions` outside `check`: policies,
+    /// TLS-RPT and the exporter are about MX hosts.
+    #[error("--service {0} is for check: {1} is about MX hosts, where senders deliver (port 25)")]
+    ServiceIsForCheck(crate::vocabulary::Service, &'static str),
     /// `serve`'s allow-list: a bad pattern or file, or an open listener
     /// without one.
     #[error(transparent)]
@@ -804,6 +827,14 @@ pub struct Jobs {
 }
 
 impl AuditArgs {
+    /// Refuses `--service` other than smtp for a subcommand about MX hosts.
+    pub fn mx_only(&self, subcommand: &'static str) -> Result<(), CliError> {
+        if self.service.is_submission() {
+            return Err(CliError::ServiceIsForCheck(self.service, subcommand));
+        }
+        Ok(())
+    }
+
     /// The library's options from the audit flags; `threshold` is
     /// `--fail-below` (`check`) or the default (`policy`). Reads the
     /// `--ca-file`s.
@@ -821,7 +852,8 @@ impl AuditArgs {
             Duration::from_secs_f64(self.banner_timeout),
         );
         Ok(AuditOptions {
-            port: self.port,
+            service: self.service,
+            port: self.port.unwrap_or(self.service.default_port()),
             connect_to: ConnectRules(self.connect_to.clone()),
             timeouts,
             ehlo_name: self.ehlo_name.clone().unwrap_or_else(EhloName::from_system),
@@ -908,7 +940,9 @@ impl AuditArgs {
 impl CheckArgs {
     /// The audit options, with `--fail-below` as the threshold.
     pub fn options(&self) -> Result<AuditOptions, CliError> {
-        let mut options = self.audit.options(Threshold(self.gate.fail_below))?;
+        let mut options = self
+            .audit
+            .options(self.gate.threshold(self.audit.service))?;
         options.fail_level = self.gate.fail_level.map(crate::vocabulary::LevelThreshold);
         Ok(options)
     }
@@ -918,6 +952,7 @@ impl PolicyArgs {
     /// The audit options (the default threshold: policies have their own
     /// minimum, `--min-level`).
     pub fn options(&self) -> Result<AuditOptions, CliError> {
+        self.audit.mx_only("policy")?;
         self.audit.options(Threshold::default())
     }
 
@@ -1307,15 +1342,18 @@ mod tests {
                 Input::File("shard-2.ndjson".into())
             ]
         );
-        let gate = args.gate();
+        let gate = args.gate(crate::vocabulary::Service::Smtp);
         assert_eq!(gate.verdict, Threshold(Verdict::Secure));
         assert_eq!(gate.level, None);
         // check's defaults and parsers.
         let args = parse(&["-", "--fail-level", "phase-out"]).expect("parses");
         assert_eq!(args.out.format, Format::Table);
-        assert_eq!(args.gate().verdict, Threshold::default());
         assert_eq!(
-            args.gate().level,
+            args.gate(crate::vocabulary::Service::Smtp).verdict,
+            Threshold::default()
+        );
+        assert_eq!(
+            args.gate(crate::vocabulary::Service::Smtp).level,
             Some(crate::vocabulary::LevelThreshold(
                 crate::vocabulary::NcscLevel::PhaseOut
             ))

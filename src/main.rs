@@ -21,6 +21,7 @@ use smtptls::mta_config::{self, AuditFacts};
 use smtptls::options::AuditOptions;
 use smtptls::report::{DomainReport, Report};
 use smtptls::reporter::text::terminal;
+use smtptls::vocabulary::Service;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -413,6 +414,8 @@ fn policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn tlsrpt(args: TlsRptArgs) -> anyhow::Result<ExitCode> {
+    // Refused with or without --audit: the reports are about MX hosts.
+    args.audit.mx_only("tlsrpt")?;
     let mut run = args.read()?;
     for line in smtptls::reporter::tlsrpt::problem_lines(&run) {
         notice(Some(&line));
@@ -475,7 +478,6 @@ fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let inputs = args.inputs()?;
     let layout = table_layout(args.out.output.as_deref(), args.out.color, args.out.verbose);
     let mut reporter = smtptls::reporter::reporter(args.out.format, layout);
-    let mut tally = Tally::new(args.gate());
     // The rows first, so that an unreadable input exits 2 before any output.
     let streaming = reporter.streams();
     let (positions, kept, infos, counts) = if streaming {
@@ -493,11 +495,15 @@ fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let base = smtptls::report::RunSettings {
-        fail_below: args.gate.fail_below,
+        fail_below: args.gate.threshold(Service::Smtp).0,
         fail_level: args.gate.fail_level,
         ..smtptls::report::RunSettings::defaults()
     };
-    let header = merge::header(&infos, base, now);
+    let mut header = merge::header(&infos, base, now);
+    // The gate's default is the service's the rows were audited for
+    // (secure for submission), as it was in `check`.
+    header.settings.fail_below = args.gate.threshold(header.settings.service).0;
+    let mut tally = Tally::new(args.gate(header.settings.service));
     for line in merge::notices(counts) {
         notice(Some(&line));
     }

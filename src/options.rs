@@ -390,7 +390,11 @@ pub fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
 /// The whole configuration of an audit run.
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
-    /// SMTP port to probe (25 unless testing).
+    /// `--service`: MX hosts on port 25 (the default), or a mail client's
+    /// submission service on 587 or 465.
+    pub service: crate::vocabulary::Service,
+    /// The port to probe: the service's (25, 587, 465) unless `--port`
+    /// says otherwise; an SRV record's port wins for submission.
     pub port: u16,
     pub connect_to: ConnectRules,
     pub timeouts: Timeouts,
@@ -451,6 +455,7 @@ pub const DEFAULT_MAX_ADDRESSES: usize = 5;
 impl Default for AuditOptions {
     fn default() -> Self {
         AuditOptions {
+            service: crate::vocabulary::Service::Smtp,
             port: 25,
             connect_to: ConnectRules::default(),
             timeouts: Timeouts::default(),

@@ -311,6 +311,7 @@ fn sample_report() -> Value {
         "tool": { "name": "smtptls", "version": "0.1.0" },
         "generated_at": "2025-01-01T00:00:00Z",
         "settings": {
+            "service": "smtp",
             "port": 25,
             "fail_below": "encrypted",
             "fail_level": null,
@@ -328,6 +329,7 @@ fn sample_report() -> Value {
         },
         "domains": [{
             "domain": "example.test",
+            "service": "smtp",
             "verdict": "plaintext",
             "verdict_reason": "no reachable MX address has working STARTTLS",
             "mx_source": "mx",

@@ -785,6 +785,7 @@ fn whole_json(rows: Vec<DomainReport>, pretty: bool) -> String {
         tool: Default::default(),
         generated_at: "2026-12-01T02:00:00Z".into(),
         settings: crate::report::RunSettings {
+            service: crate::vocabulary::Service::Smtp,
             port: 25,
             fail_below: Verdict::Encrypted,
             fail_level: None,

@@ -180,6 +180,16 @@ fn dialogue_findings(
     addr: SocketAddr,
     row: &mut AddressAssessment<'_>,
 ) -> AddressGrade {
+    if probe.starttls == StartTls::Implicit {
+        // RFC 8314 §3.3: TLS first, the SMTP dialogue inside it. A failed
+        // handshake ends it after the connect, with no banner to judge.
+        if failed_at(probe, &[Phase::TlsHandshake]).is_some() {
+            row.findings.push(connected(probe, addr));
+        } else if let Err(grade) = smtp_findings(probe, addr, &mut row.findings) {
+            return grade;
+        }
+        return tls_findings(probe, &mut row.findings);
+    }
     if let Err(grade) = smtp_findings(probe, addr, &mut row.findings) {
         return grade;
     }
@@ -192,6 +202,17 @@ fn dialogue_findings(
 /// The probe's error, if it happened in one of `phases`.
 fn failed_at<'p>(probe: &'p Probe, phases: &[Phase]) -> Option<&'p crate::prober::ProbeError> {
     probe.error.as_ref().filter(|e| phases.contains(&e.phase))
+}
+
+/// The connect succeeded, and how long it took.
+fn connected(probe: &Probe, addr: SocketAddr) -> Finding {
+    Finding::ok(
+        FindingId::SmtpConnect,
+        format!(
+            "connected to {addr} in {} ms",
+            probe.timings.connect.unwrap_or_default()
+        ),
+    )
 }
 
 /// Connect, greeting, EHLO/HELO: did the address take part in SMTP?
@@ -212,13 +233,7 @@ fn smtp_findings(
         ));
         return Err(AddressGrade::Unreachable);
     }
-    findings.push(Finding::ok(
-        FindingId::SmtpConnect,
-        format!(
-            "connected to {addr} in {} ms",
-            probe.timings.connect.unwrap_or_default()
-        ),
-    ));
+    findings.push(connected(probe, addr));
 
     if let Some(e) = failed_at(probe, &[Phase::Banner]) {
         let msg = match &e.kind {

@@ -17,12 +17,15 @@ use crate::protection::dane::Tlsa;
 use crate::protection::mta_sts::Mode;
 use crate::protection::{RecordState, TlsaStatus};
 use crate::resolver::Dnssec;
-use crate::vocabulary::{Failure, Finding, NcscLevel, Verdict};
+use crate::vocabulary::{Failure, Finding, NcscLevel, Service, Verdict};
 
 /// One graded domain.
 #[derive(Debug, Clone)]
 pub struct DomainAssessment<'e> {
     pub domain: DomainName,
+    /// The service graded: MX hosts (smtp), or a submission service,
+    /// whose hosts stand in `mx`.
+    pub service: Service,
     pub verdict: Verdict,
     /// One sentence saying why.
     pub verdict_reason: String,
@@ -52,6 +55,7 @@ impl DomainAssessment<'_> {
     pub fn new(domain: &DomainName) -> Self {
         DomainAssessment {
             domain: domain.clone(),
+            service: Service::Smtp,
             verdict: Verdict::Error,
             verdict_reason: String::new(),
             mx_source: MxSource::None,
@@ -264,6 +268,10 @@ pub enum MxSource {
     Null,
     /// None could be determined.
     None,
+    /// A submission service's SRV records (RFC 6186).
+    Srv,
+    /// A submission service at the name given (no SRV records).
+    Host,
 }
 
 /// MTA-STS (RFC 8461) as published.

@@ -22,6 +22,7 @@ pub mod mx;
 pub mod ocsp;
 pub mod protection;
 pub mod scan;
+pub mod submission;
 #[cfg(test)]
 mod testkit;
 // The tests that grade through `mx::inspect_mx` sit above `mx`, not in

@@ -72,6 +72,82 @@ pub fn domain_verdict(grades: &[AddressGrade]) -> (Verdict, String) {
     )
 }
 
+/// The rubric of a submission service (`--service submission|submissions`),
+/// by what a mail client gets: `secure` when every reachable host gives a
+/// TLS ≥ 1.2 session with a certificate valid for the host name and does
+/// not invite a login before TLS; `encrypted` when TLS works everywhere
+/// but a certificate fails (a client refuses it or asks its user) or AUTH
+/// comes before TLS (`Weak`); `partial` and `plaintext` when hosts give no
+/// TLS at all. DANE and MTA-STS have no part: clients do not use them, so
+/// there is no `protected` and no `broken`.
+pub fn service_verdict(
+    grades: &[AddressGrade],
+    service: crate::vocabulary::Service,
+) -> (Verdict, String) {
+    let count = |g| grades.iter().filter(|&&x| x == g).count();
+    let unreachable = count(AddressGrade::Unreachable);
+    let no_tls = count(AddressGrade::NoTls) + count(AddressGrade::LegacyTls);
+    let unauth = count(AddressGrade::Unauthenticated);
+    let weak = count(AddressGrade::Weak);
+    let reachable = grades.len() - unreachable;
+    let tls = if service.implicit_tls() {
+        "implicit TLS"
+    } else {
+        "STARTTLS"
+    };
+    let skipped = if unreachable > 0 {
+        format!(" ({unreachable} unreachable {service} address(es) not graded)")
+    } else {
+        String::new()
+    };
+    if grades.is_empty() {
+        return (Verdict::Error, format!("no {service} address to probe"));
+    }
+    if reachable == 0 {
+        return (
+            Verdict::Error,
+            format!("no {service} address could be reached"),
+        );
+    }
+    if no_tls == reachable {
+        return (
+            Verdict::Plaintext,
+            format!("no reachable {service} address gives a mail client a TLS session{skipped}"),
+        );
+    }
+    if no_tls > 0 {
+        return (
+            Verdict::Partial,
+            format!(
+                "{no_tls} of {reachable} reachable {service} addresses give a mail client no TLS session{skipped}"
+            ),
+        );
+    }
+    if unauth > 0 || weak > 0 {
+        let mut but = Vec::new();
+        if unauth > 0 {
+            but.push(format!(
+                "{unauth} of {reachable} certificates do not validate for the host name a client asks for"
+            ));
+        }
+        if weak > 0 {
+            but.push(format!(
+                "{weak} of {reachable} addresses are unsafe before TLS (AUTH advertised before STARTTLS, or commands injected before TLS run inside it)"
+            ));
+        }
+        return (
+            Verdict::Encrypted,
+            format!("{tls} everywhere, but {}{skipped}", but.join("; ")),
+        );
+    }
+    (
+        Verdict::Secure,
+        format!(
+            "{tls} with a certificate valid for the host name on every reachable {service} address, AUTH only inside TLS{skipped}"
+        ),
+    )
+}
+
 /// The policy layer of the rubric, on top of [`domain_verdict`]: a policy
 /// that makes an enforcing sender defer is `broken` (mail is being lost,
 /// whatever the encryption looks like); a `secure` domain whose every
@@ -120,6 +196,28 @@ pub fn with_policies(
 mod tests {
     use super::AddressGrade::*;
     use super::*;
+
+    /// The client rubric: certificates and AUTH before TLS cap at
+    /// encrypted; no TLS is plaintext or partial; never protected.
+    #[test]
+    fn service_rubric() {
+        use crate::vocabulary::Service::{Submission, Submissions};
+        let v = |g: &[AddressGrade]| service_verdict(g, Submission).0;
+        assert_eq!(v(&[]), Verdict::Error);
+        assert_eq!(v(&[Unreachable]), Verdict::Error);
+        assert_eq!(v(&[Authenticated, Unreachable]), Verdict::Secure);
+        assert_eq!(v(&[Weak]), Verdict::Encrypted);
+        assert_eq!(v(&[Unauthenticated, Authenticated]), Verdict::Encrypted);
+        assert_eq!(v(&[LegacyTls, Authenticated]), Verdict::Partial);
+        assert_eq!(v(&[NoTls, LegacyTls]), Verdict::Plaintext);
+        let (verdict, reason) = service_verdict(&[Weak], Submission);
+        assert!(
+            reason.contains("AUTH advertised before STARTTLS"),
+            "{verdict}: {reason}"
+        );
+        let (_, reason) = service_verdict(&[Authenticated], Submissions);
+        assert!(reason.starts_with("implicit TLS"), "{reason}");
+    }
 
     #[test]
     fn rubric() {

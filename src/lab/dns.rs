@@ -47,7 +47,7 @@ use hickory_server::proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
 use hickory_server::proto::dnssec::{Algorithm, DnssecSigner, SigningKey};
 use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TLSA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, SRV, TLSA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -142,6 +142,15 @@ impl ZoneBuilder {
         let exchange = Name::from_ascii(absolute(exchange))
             .unwrap_or_else(|e| panic!("bad MX exchange {exchange:?}: {e}"));
         self.push(owner, RData::MX(MX::new(preference, exchange)))
+    }
+
+    /// An SRV record (RFC 2782), e.g. `srv("_submission._tcp.good.test.",
+    /// 0, 1, 587, "mail.good.test.")`; target "." says the service is not
+    /// offered.
+    pub fn srv(self, owner: &str, priority: u16, weight: u16, port: u16, target: &str) -> Self {
+        let target = Name::from_ascii(absolute(target))
+            .unwrap_or_else(|e| panic!("bad SRV target {target:?}: {e}"));
+        self.push(owner, RData::SRV(SRV::new(priority, weight, port, target)))
     }
 
     pub fn a(self, owner: &str, ip: Ipv4Addr) -> Self {

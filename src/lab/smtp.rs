@@ -63,6 +63,21 @@ pub struct Behaviour {
     /// hellos) get canned answers from it; hellos with it (rustls's, the
     /// scan's TLS 1.3 one) still go to rustls.
     pub legacy: Option<Legacy>,
+    /// AUTH in the EHLO reply, as a submission server advertises it.
+    pub auth: Auth,
+}
+
+/// Where AUTH is advertised. The server never accepts a login: an AUTH
+/// command is recorded and answered 535.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Auth {
+    /// Not advertised (an MX host).
+    #[default]
+    None,
+    /// `AUTH <mechanisms>` inside TLS only (Postfix smtpd_tls_auth_only).
+    InsideTls(Vec<String>),
+    /// `AUTH <mechanisms>` before STARTTLS and inside TLS.
+    BeforeTls(Vec<String>),
 }
 
 /// Commands a client pipelines behind STARTTLS (`STARTTLS\r\nNOOP\r\n`).
@@ -109,6 +124,7 @@ impl Behaviour {
             cert: Some(cert),
             pipelined: Pipelined::Discarded,
             legacy: None,
+            auth: Auth::None,
         }
     }
 
@@ -122,6 +138,7 @@ impl Behaviour {
             cert: None,
             pipelined: Pipelined::Discarded,
             legacy: None,
+            auth: Auth::None,
         }
     }
 }
@@ -187,6 +204,9 @@ pub enum StartTls {
     /// certificate, then SMTP inside TLS (where EHLO no longer advertises
     /// STARTTLS).
     Offered,
+    /// Implicit TLS (RFC 8314, port 465): the TLS handshake with the
+    /// certificate first, then the greeting and the dialogue inside TLS.
+    Implicit,
     /// Not advertised; the command anyway gets `502 5.5.1 not implemented`.
     NotOffered,
     /// Advertised, but the command gets
@@ -335,6 +355,19 @@ enum Next {
 }
 
 async fn serve(mut tcp: TcpStream, shared: &Shared) -> io::Result<()> {
+    if shared.behaviour.starttls == StartTls::Implicit {
+        let Some(acceptor) = &shared.tls else {
+            // Like a server without its certificate: nothing to say.
+            return Ok(());
+        };
+        let mut tls = acceptor.accept(tcp).await?;
+        if !write_greeting(&mut tls, &shared.behaviour).await? {
+            return Ok(());
+        }
+        let mut secure = LineConn::new(tls, Vec::new());
+        dialogue(&mut secure, shared, true, false).await?;
+        return Ok(());
+    }
     let Some(early) = greet(&mut tcp, shared).await? else {
         return Ok(());
     };
@@ -684,8 +717,20 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 lines.push("PIPELINING".to_owned());
                 lines.push("SIZE 10240000".to_owned());
-                if !in_tls && behaviour.starttls != StartTls::NotOffered {
+                if !in_tls
+                    && !matches!(
+                        behaviour.starttls,
+                        StartTls::NotOffered | StartTls::Implicit
+                    )
+                {
                     lines.push("STARTTLS".to_owned());
+                }
+                match &behaviour.auth {
+                    Auth::BeforeTls(mechs) => lines.push(format!("AUTH {}", mechs.join(" "))),
+                    Auth::InsideTls(mechs) if in_tls => {
+                        lines.push(format!("AUTH {}", mechs.join(" ")));
+                    }
+                    _ => {}
                 }
                 lines.push("ENHANCEDSTATUSCODES".to_owned());
                 lines.push("8BITMIME".to_owned());
@@ -720,7 +765,11 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                     conn.reply("454 4.7.0 TLS not available: no certificate configured")
                         .await?;
                 }
-                StartTls::NotOffered => conn.reply("502 5.5.1 not implemented").await?,
+                // Only reached outside TLS, which an implicit-TLS server
+                // never is.
+                StartTls::NotOffered | StartTls::Implicit => {
+                    conn.reply("502 5.5.1 not implemented").await?;
+                }
                 StartTls::Refused454 => {
                     conn.reply("454 4.7.0 TLS not available due to local problem")
                         .await?;
@@ -774,6 +823,9 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
             "NOOP" | "RSET" => conn.reply("250 2.0.0 OK").await?,
             // Recorded above so that tests can assert the prober never
             // tries to send mail; refused so no mail could ever be accepted.
+            // Recorded like every command (the tests look for it); never
+            // accepted: there are no accounts here.
+            "AUTH" => conn.reply("535 5.7.8 authentication failed").await?,
             "MAIL" | "RCPT" | "DATA" => {
                 conn.reply("503 5.5.1 this lab server accepts no mail")
                     .await?;

@@ -311,6 +311,20 @@ pub enum FactsError {
     Read(#[from] ReadError),
     #[error("{0} holds no domain")]
     Empty(String),
+    /// A row of `check --service submission|submissions`: a policy is
+    /// for the MX hosts senders deliver to.
+    #[error(
+        "{0} was audited with --service {1}: policies are for MX hosts; give a report of check without --service"
+    )]
+    NotMx(String, crate::vocabulary::Service),
+}
+
+/// The facts of a row, or the row's service when it is not MX hosts.
+fn mx_facts(row: &DomainReport) -> Result<DomainFacts, FactsError> {
+    if row.service.is_submission() {
+        return Err(FactsError::NotMx(row.domain.clone(), row.service));
+    }
+    Ok(DomainFacts::from_report(row))
 }
 
 impl AuditFacts {
@@ -336,7 +350,7 @@ impl AuditFacts {
     /// NDJSON report carries no date).
     pub fn from_reports(inputs: &[crate::report::merge::Input]) -> Result<Self, FactsError> {
         use crate::report::merge;
-        let merged = merge::merge(inputs, |_, row| DomainFacts::from_report(&row))?;
+        let merged = merge::merge(inputs, |_, row| mx_facts(&row))?;
         let source = merged
             .inputs
             .iter()
@@ -352,8 +366,8 @@ impl AuditFacts {
         let mut winners: Vec<(merge::RowId, DomainFacts)> = merged
             .merger
             .into_kept()
-            .map(|(_, id, facts)| (id, facts))
-            .collect();
+            .map(|(_, id, facts)| facts.map(|f| (id, f)))
+            .collect::<Result<_, _>>()?;
         winners.sort_by_key(|(id, _)| *id);
         let domains: Vec<DomainFacts> = winners.into_iter().map(|(_, f)| f).collect();
         if domains.is_empty() {
@@ -373,7 +387,7 @@ impl AuditFacts {
     ) -> Result<Self, FactsError> {
         let mut domains = Vec::new();
         for row in rows {
-            domains.push(DomainFacts::from_report(&row?));
+            domains.push(mx_facts(&row?)?);
         }
         if domains.is_empty() {
             return Err(FactsError::Empty(source));

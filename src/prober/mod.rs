@@ -50,6 +50,9 @@ pub struct ProbeSettings {
     /// The run's connect round trips, shared by every probe: when a
     /// connect is tried again ([`retransmit`]).
     pub connect_rtt: Arc<RttEstimate>,
+    /// TLS from the first byte (`--service submissions`, RFC 8314): the
+    /// handshake comes before the banner, and there is no STARTTLS.
+    pub implicit_tls: bool,
 }
 
 /// The steps of the dialogue, for "what failed where".
@@ -156,6 +159,9 @@ pub enum StartTls {
     Refused(Reply),
     /// Offered and answered `220`; see [`Probe::tls`] for the handshake.
     Accepted,
+    /// Not used: TLS from the first byte (implicit TLS, RFC 8314, port
+    /// 465); see [`Probe::tls`] for the handshake.
+    Implicit,
 }
 
 /// The server's answer to EHLO (or HELO).
@@ -369,7 +375,8 @@ where
 /// dialogue, without its bookkeeping. `starttls` is the line sent for the
 /// STARTTLS step (the injection test pipelines a second command behind
 /// it). Returns the stream after the 220; bytes still buffered are the
-/// caller's to judge.
+/// caller's to judge. With implicit TLS the stream is returned as soon as
+/// it is connected: the next bytes are the ClientHello.
 pub(crate) async fn open_starttls(
     target: &ProbeTarget,
     settings: &ProbeSettings,
@@ -378,6 +385,9 @@ pub(crate) async fn open_starttls(
     let t = settings.timeouts;
     let mut timings = Timings::default();
     let (mut conn, ehlo_name) = connect(target, settings, &mut timings.connect).await?;
+    if settings.implicit_tls {
+        return Ok(conn);
+    }
     let banner = timed(Phase::Banner, t.banner, &mut timings.banner, async {
         conn.read_reply().await.map_err(reply_error)
     })
@@ -446,6 +456,9 @@ async fn converse(
 ) -> Result<(), ProbeError> {
     let t = settings.timeouts;
     let (mut conn, ehlo_name) = connect(target, settings, &mut probe.timings.connect).await?;
+    if settings.implicit_tls {
+        return converse_in_tls(target, settings, probe, conn, &ehlo_name).await;
+    }
 
     // Never speak before the complete banner: postscreen and friends drop
     // clients that talk early ("554 SMTP synchronization error").
@@ -498,6 +511,38 @@ async fn converse(
         });
     }
 
+    let tls_stream = handshake(target, settings, probe, conn.into_inner()).await?;
+
+    // RFC 3207 §4.2: forget everything learnt before TLS and greet again.
+    let mut conn = SmtpStream::new(tls_stream);
+    let greeting = greet(
+        &mut conn,
+        &ehlo_name,
+        settings,
+        &mut probe.timings,
+        Phase::EhloAfterTls,
+    )
+    .await?;
+    probe.greeting_after_tls = Some(greeting);
+    quit(&mut conn, t.command).await;
+    let mut tls_stream = conn.into_inner();
+    let _ = timeout(
+        t.command,
+        tokio::io::AsyncWriteExt::shutdown(&mut tls_stream),
+    )
+    .await;
+    Ok(())
+}
+
+/// The main TLS handshake on `tcp` (after STARTTLS, or at once for
+/// implicit TLS), SNI = the target host; the session, or the chain seen
+/// before it failed, goes into `probe`.
+async fn handshake(
+    target: &ProbeTarget,
+    settings: &ProbeSettings,
+    probe: &mut Probe,
+    tcp: ProbeSocket,
+) -> Result<tokio_rustls::client::TlsStream<ProbeSocket>, ProbeError> {
     let verifier = tls::RecordingVerifier::new(tls::provider());
     let handshake_error = |kind| ProbeError {
         phase: Phase::TlsHandshake,
@@ -511,10 +556,9 @@ async fn converse(
         )))
     })?;
     let connector = TlsConnector::from(Arc::new(config));
-    let tcp = conn.into_inner();
     let handshake = timed(
         Phase::TlsHandshake,
-        t.handshake,
+        settings.timeouts.handshake,
         &mut probe.timings.tls_handshake,
         async {
             connector
@@ -535,12 +579,38 @@ async fn converse(
         TlsSession::from_connection(tls_stream.get_ref().1, verifier.presented())
             .map_err(|e| handshake_error(ProbeErrorKind::Tls(e)))?,
     );
+    Ok(tls_stream)
+}
 
-    // RFC 3207 §4.2: forget everything learnt before TLS and greet again.
+/// Implicit TLS (RFC 8314 §3.3): the handshake first, then the banner and
+/// EHLO inside TLS, which is the only greeting (there is no STARTTLS, and
+/// no HELO fallback: a server on 465 speaks ESMTP).
+async fn converse_in_tls(
+    target: &ProbeTarget,
+    settings: &ProbeSettings,
+    probe: &mut Probe,
+    conn: SmtpStream<ProbeSocket>,
+    ehlo_name: &str,
+) -> Result<(), ProbeError> {
+    let t = settings.timeouts;
+    probe.starttls = StartTls::Implicit;
+    let tls_stream = handshake(target, settings, probe, conn.into_inner()).await?;
     let mut conn = SmtpStream::new(tls_stream);
+    let banner = timed(Phase::Banner, t.banner, &mut probe.timings.banner, async {
+        conn.read_reply().await.map_err(reply_error)
+    })
+    .await?;
+    probe.banner = Some(banner.clone());
+    if banner.code != 220 {
+        quit(&mut conn, t.command).await;
+        return Err(ProbeError {
+            phase: Phase::Banner,
+            kind: ProbeErrorKind::Rejected(banner),
+        });
+    }
     let greeting = greet(
         &mut conn,
-        &ehlo_name,
+        ehlo_name,
         settings,
         &mut probe.timings,
         Phase::EhloAfterTls,

@@ -28,6 +28,7 @@ pub fn annotate(d: &mut DomainReport, port: u16) {
             .and_then(|s| s.policy.as_ref())
             .map(|p| p.mode),
         port,
+        service: d.service,
     };
     for f in &mut d.findings {
         f.fix = domain_fix(f, &ctx);
@@ -57,6 +58,9 @@ struct DomainContext<'a> {
     domain: &'a str,
     /// The MTA-STS policy's mode, when one was fetched.
     mode: Option<Mode>,
+    /// The service audited: a submission host's clients verify against
+    /// their trust store and never use DANE.
+    service: crate::vocabulary::Service,
     /// The SMTP port of the run, for TLSA owner names.
     port: u16,
 }
@@ -227,9 +231,29 @@ fn address_fix(
             )),
             None => None,
         },
+        FindingId::CertHostname if ctx.service.is_submission() => receiver(format!(
+            "use a certificate that names {host} (a subjectAltName DNS:{host}), or point the SRV record and the clients' settings at a name the certificate has"
+        )),
         FindingId::CertHostname => receiver(format!(
             "use a certificate that names {host} (a subjectAltName DNS:{host}), or point the MX record at a name the certificate has"
         )),
+        FindingId::CertChainValid
+            if ctx.service.is_submission()
+                && matches!(
+                    cert.and_then(|c| c.chain_error),
+                    Some(ChainError::SelfSigned | ChainError::UnknownIssuer)
+                ) =>
+        {
+            receiver(format!(
+                "use a certificate for {host} from a public CA (e.g. ACME/Let's Encrypt): mail clients verify against their trust store and do not use DANE"
+            ))
+        }
+        FindingId::SubmissionNoTls => receiver(format!(
+            "offer TLS 1.2 or 1.3 with a certificate for {host}: STARTTLS on 587 (Postfix master.cf `submission` with `-o smtpd_tls_security_level=encrypt`) or implicit TLS on 465 (`submissions` with `-o smtpd_tls_wrappermode=yes`)"
+        )),
+        FindingId::SubmissionAuthBeforeTls | FindingId::SubmissionCleartextPassword => receiver(
+            "advertise AUTH only inside TLS: Postfix `smtpd_tls_auth_only = yes` (and `smtpd_tls_security_level = encrypt` on 587); Exim `auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}`; Sendmail `confAUTH_OPTIONS` with `p`",
+        ),
         FindingId::CertChainValid => match cert.and_then(|c| c.chain_error) {
             Some(ChainError::IncompleteChain) => receiver(
                 "send the intermediate certificates with the server's own: Postfix `smtpd_tls_chain_files` (or `smtpd_tls_cert_file`) and Exim `tls_certificate` pointing at fullchain.pem (leaf first, then its issuers)",
@@ -1136,6 +1160,11 @@ mod registry_tests {
             FindingId::TlsPostQuantum => vec![],
             // ok either way: a fact.
             FindingId::SmtpRequiretls => vec![],
+            // ok or info: where the hosts came from.
+            FindingId::SubmissionSrv => vec![],
+            FindingId::SubmissionNoTls
+            | FindingId::SubmissionAuthBeforeTls
+            | FindingId::SubmissionCleartextPassword => vec![rep(Fail, Address)],
             FindingId::TlsOcspStapling | FindingId::CertMustStaple => {
                 vec![rep(Warn, Address), with(Warn, Address, revoked_staple)]
             }

@@ -15,6 +15,7 @@ impl From<&DomainAssessment<'_>> for DomainReport {
     fn from(a: &DomainAssessment<'_>) -> Self {
         DomainReport {
             domain: a.domain.as_str().to_string(),
+            service: a.service,
             verdict: a.verdict,
             verdict_reason: a.verdict_reason.clone(),
             mx_source: a.mx_source.into(),

@@ -182,6 +182,8 @@ pub struct InputInfo {
     /// The modes of the rows' protocol scans: the setting an NDJSON
     /// report still shows.
     pub scans: Vec<ScanMode>,
+    /// The services of the rows (`--service`), which each row carries.
+    pub services: Vec<crate::vocabulary::Service>,
 }
 
 /// Reads one input, handing each row to `each` with its [`RowId`].
@@ -193,7 +195,11 @@ pub fn read_input(
     let name = input.name();
     let mut rows = 0usize;
     let mut scans = Vec::new();
+    let mut services = Vec::new();
     let mut on_row = |row: DomainReport, _line: usize| {
+        if !services.contains(&row.service) {
+            services.push(row.service);
+        }
         for a in row.mx.iter().flat_map(|m| m.addresses.iter()) {
             if let Some(mode) = a.scan.as_ref().map(|s| s.mode)
                 && !scans.contains(&mode)
@@ -225,6 +231,7 @@ pub fn read_input(
         header,
         rows,
         scans,
+        services,
     })
 }
 
@@ -427,6 +434,28 @@ pub fn header(inputs: &[InputInfo], base: RunSettings, now: String) -> MergedHea
                 &scans
                     .iter()
                     .map(|(m, n)| (m.as_str(), *n))
+                    .collect::<Vec<_>>()
+            )
+        ));
+    }
+    // The service, which every row carries: rows of MX hosts and of a
+    // submission service graded by different rubrics do not make one run.
+    let services: Vec<(crate::vocabulary::Service, &str)> = inputs
+        .iter()
+        .flat_map(|i| i.services.iter().map(move |s| (*s, i.name.as_str())))
+        .collect();
+    if with_settings.is_empty()
+        && let Some((service, _)) = services.first()
+    {
+        settings.service = *service;
+    }
+    if services.iter().any(|(s, _)| *s != settings.service) {
+        notices.push(format!(
+            "the inputs audited different services (--service): {}",
+            listing(
+                &services
+                    .iter()
+                    .map(|(s, n)| (s.as_str(), *n))
                     .collect::<Vec<_>>()
             )
         ));
@@ -658,11 +687,13 @@ mod tests {
             },
             rows: 1,
             scans: scans.to_vec(),
+            services: Vec::new(),
         }
     }
 
     fn base() -> RunSettings {
         RunSettings {
+            service: crate::vocabulary::Service::Smtp,
             port: 25,
             fail_below: Verdict::Secure,
             fail_level: None,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::inspector::assessment::SessionState;
 use crate::options::DnssecMode;
 pub use crate::vocabulary::{
-    ErrorKind, ErrorPhase, Failure, Finding, NcscLevel, ScanMode, Severity, Verdict,
+    ErrorKind, ErrorPhase, Failure, Finding, NcscLevel, ScanMode, Service, Severity, Verdict,
 };
 
 // The report's own wire types: each is built `From` the lower layer's
@@ -77,6 +77,10 @@ impl Default for ToolInfo {
 /// The settings that shape results, so a report can be read on its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSettings {
+    /// `--service`: `smtp` (MX hosts), `submission` or `submissions`
+    /// (`smtp` in reports from before the flag).
+    #[serde(default)]
+    pub service: Service,
     pub port: u16,
     /// `--fail-below`: verdicts below it make the run fail.
     pub fail_below: Verdict,
@@ -123,6 +127,7 @@ impl RunSettings {
     /// (as in reports from before them: not known).
     pub fn defaults() -> RunSettings {
         RunSettings {
+            service: Service::Smtp,
             port: 25,
             fail_below: crate::vocabulary::Threshold::default().0,
             fail_level: None,
@@ -263,6 +268,11 @@ pub enum StopReason {
 pub struct DomainReport {
     /// Canonical form (A-labels, lower case, no trailing dot).
     pub domain: String,
+    /// `smtp` for MX hosts; `submission` or `submissions` for a mail
+    /// client's service, whose hosts are in `mx` (`smtp` in rows from
+    /// before the flag).
+    #[serde(default)]
+    pub service: Service,
     pub verdict: Verdict,
     /// One sentence saying why.
     pub verdict_reason: String,
@@ -299,6 +309,7 @@ impl DomainReport {
     pub fn empty(domain: &str) -> Self {
         DomainReport {
             domain: domain.to_string(),
+            service: Service::Smtp,
             verdict: Verdict::Error,
             verdict_reason: String::new(),
             mx_source: MxSource::None,

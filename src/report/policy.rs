@@ -133,6 +133,10 @@ pub enum MxSource {
     Null,
     /// None could be determined.
     None,
+    /// A submission service's SRV records (RFC 6186).
+    Srv,
+    /// A submission service at the name given (no SRV records).
+    Host,
 }
 
 mirror!(assess::MxSource => MxSource {
@@ -140,6 +144,8 @@ mirror!(assess::MxSource => MxSource {
     Implicit,
     Null,
     None,
+    Srv,
+    Host,
 });
 
 /// MTA-STS (RFC 8461) as published.

@@ -19,11 +19,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{
-    AddressReport, DaneResult, DeliveryResult, Dnssec, DomainReport, RecordState, Report,
+    AddressReport, DaneResult, DeliveryResult, Dnssec, DomainReport, MxSource, RecordState, Report,
     RunSettings,
 };
 use crate::vocabulary::{
-    Finding, FindingId, Fix, LevelThreshold, NcscLevel, Severity, Threshold, Verdict,
+    Finding, FindingId, Fix, LevelThreshold, NcscLevel, Service, Severity, Threshold, Verdict,
 };
 
 /// What a finding is about.
@@ -353,6 +353,37 @@ impl TlsRptState {
             Some(RecordState::Absent) => TlsRptState::Absent,
             Some(_) => TlsRptState::Invalid,
         }
+    }
+}
+
+/// A submission row's service as every output names it; `None` for MX
+/// hosts (smtp), which need no saying.
+pub fn service_words(service: Service) -> Option<&'static str> {
+    match service {
+        Service::Smtp => None,
+        Service::Submission => Some("submission (STARTTLS, port 587)"),
+        Service::Submissions => Some("submissions (implicit TLS, port 465)"),
+    }
+}
+
+/// Where a row's hosts came from, as every output says it.
+pub fn mx_source_words(source: MxSource) -> &'static str {
+    match source {
+        MxSource::Mx => "MX records",
+        MxSource::Implicit => "implicit MX (the domain's own address)",
+        MxSource::Null => "null MX: accepts no mail",
+        MxSource::None => "none",
+        MxSource::Srv => "SRV records (RFC 6186)",
+        MxSource::Host => "the name given (no SRV records)",
+    }
+}
+
+/// The heading of a row's hosts: MX hosts, or a submission service's.
+pub fn hosts_word(service: Service) -> &'static str {
+    if service.is_submission() {
+        "Host"
+    } else {
+        "MX"
     }
 }
 

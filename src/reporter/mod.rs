@@ -472,6 +472,7 @@ mod fixture {
             tool: ToolInfo::default(),
             generated_at: "2025-06-01T12:00:00Z".into(),
             settings: RunSettings {
+                service: crate::vocabulary::Service::Smtp,
                 port: 25,
                 fail_below: threshold.0,
                 fail_level: None,

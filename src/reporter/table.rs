@@ -303,6 +303,13 @@ impl TableReporter {
             "    ",
             self.width,
         ));
+        if let Some(service) = crate::report::view::service_words(d.service) {
+            let line = format!(
+                "service: {service} | hosts: {}",
+                crate::report::view::mx_source_words(d.mx_source)
+            );
+            lines.extend(wrap_words(&line, &Span::plain(INDENT), "    ", self.width));
+        }
         if let Some(delivery) = &d.delivery {
             lines.extend(wrap_units(
                 &protection_units(v),
@@ -383,8 +390,11 @@ impl TableReporter {
                     facts.into_iter().map(move |facts| Row { host: i, facts })
                 })
                 .collect();
+        let submission = d.service.is_submission();
         let fits = |cols: &[usize], grouped: bool| {
-            self.fact_table(&rows, cols, grouped).natural_width() <= self.width
+            self.fact_table(&rows, cols, grouped, submission)
+                .natural_width()
+                <= self.width
         };
         let grouped_base: Vec<usize> = BASE.iter().copied().filter(|&i| i >= ADDRESS).collect();
         let (mut cols, grouped) = if fits(&BASE, false) {
@@ -404,7 +414,7 @@ impl TableReporter {
                 cols = wider;
             }
         }
-        let table = self.fact_table(&rows, &cols, grouped);
+        let table = self.fact_table(&rows, &cols, grouped, submission);
         let mut drawn = table.lines().into_iter();
         lines.extend(drawn.next());
         let mut host = None;
@@ -420,11 +430,13 @@ impl TableReporter {
 
     /// The facts of `cols` as a table; `grouped`: the address under its
     /// host (the host lines are added by the caller).
-    fn fact_table(&self, rows: &[Row], cols: &[usize], grouped: bool) -> Table {
+    fn fact_table(&self, rows: &[Row], cols: &[usize], grouped: bool, submission: bool) -> Table {
         let header: Vec<&str> = cols
             .iter()
             .map(|&i| match (grouped, i) {
+                (true, ADDRESS) if submission => "Host / Address",
                 (true, ADDRESS) => GROUPED_HEADER,
+                (_, MX) if submission => "Host",
                 _ => HEADERS[i],
             })
             .collect();

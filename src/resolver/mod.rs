@@ -190,6 +190,19 @@ pub enum MxResolution {
     Failed { query: String, failure: DnsFailure },
 }
 
+/// The hosts of a submission service: an [`MxResolution`] (see
+/// [`Resolver::service_hosts`]) and each host's port (`None`: the
+/// service's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceResolution {
+    /// The hosts came from SRV records (or the SRV lookup failed); `false`
+    /// when the name given is the host.
+    pub from_srv: bool,
+    pub resolution: MxResolution,
+    /// One per host of `resolution`, in its order.
+    pub ports: Vec<Option<u16>>,
+}
+
 /// One MX record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MxRecord {
@@ -431,6 +444,65 @@ impl Resolver {
             Answer::Failed(failure) => MxResolution::Failed {
                 query: format!("MX {fqdn}"),
                 failure,
+            },
+        }
+    }
+
+    /// The hosts of a submission service at `name` (RFC 6186 §3): the
+    /// `LABEL.NAME` SRV records when there are any (a single target `.`
+    /// says the service is not offered), else `name` itself on the
+    /// service's port, as a mail client configured by hand uses it. The
+    /// resolution reads like an MX lookup's (an SRV priority is a
+    /// preference, `.` a null MX, the name itself an implicit MX), so the
+    /// audit and the inspector take both the same way.
+    pub async fn service_hosts(
+        &self,
+        name: &DomainName,
+        label: &str,
+        families: AddressFamilies,
+    ) -> ServiceResolution {
+        let fqdn = format!("{label}.{}", name.to_fqdn());
+        let (answer, dnssec) = self.query(&fqdn, RecordType::SRV).await;
+        match map_answer(answer, srv_record) {
+            Answer::Records(records) => {
+                let (hosts, ports) = srv_hosts(records);
+                let resolution = if hosts.is_empty() {
+                    MxResolution::NoMail
+                } else {
+                    MxResolution::Hosts {
+                        hosts,
+                        implicit: false,
+                        null_mx_mixed: false,
+                        dnssec,
+                    }
+                };
+                ServiceResolution {
+                    from_srv: true,
+                    resolution,
+                    ports,
+                }
+            }
+            // No SRV records, or not even the name: the name given is the
+            // host, if it has addresses.
+            Answer::NoData | Answer::NxDomain => {
+                let resolution = self.implicit_mx(name, families).await;
+                let ports = match &resolution {
+                    MxResolution::Hosts { hosts, .. } => vec![None; hosts.len()],
+                    _ => Vec::new(),
+                };
+                ServiceResolution {
+                    from_srv: false,
+                    resolution,
+                    ports,
+                }
+            }
+            Answer::Failed(failure) => ServiceResolution {
+                from_srv: true,
+                resolution: MxResolution::Failed {
+                    query: format!("SRV {fqdn}"),
+                    failure,
+                },
+                ports: Vec::new(),
             },
         }
     }
@@ -983,6 +1055,55 @@ pub(crate) fn mx_records(records: Vec<RData>) -> MxRecords {
     }
 }
 
+/// One SRV record's fields (RFC 2782).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SrvRecord {
+    pub priority: u16,
+    pub weight: u16,
+    pub port: u16,
+    pub target: Name,
+}
+
+pub(crate) fn srv_record(rdata: RData) -> Option<SrvRecord> {
+    match rdata {
+        RData::SRV(srv) => Some(SrvRecord {
+            priority: srv.priority,
+            weight: srv.weight,
+            port: srv.port,
+            target: srv.target,
+        }),
+        _ => None,
+    }
+}
+
+/// SRV records as mail hosts: by priority, then the heavier weight first
+/// (a client picks by weight at random; the report wants a stable order),
+/// then by name; each with its port. Targets `.` are left out: alone they
+/// say the service is not offered (RFC 2782), so no host is returned.
+pub(crate) fn srv_hosts(mut records: Vec<SrvRecord>) -> (Vec<MxRecord>, Vec<Option<u16>>) {
+    records.retain(|r| !r.target.is_root());
+    records.sort_by(|a, b| {
+        a.priority
+            .cmp(&b.priority)
+            .then_with(|| b.weight.cmp(&a.weight))
+            .then_with(|| a.target.cmp(&b.target))
+            .then_with(|| a.port.cmp(&b.port))
+    });
+    records.dedup_by(|a, b| a.target == b.target && a.port == b.port);
+    records
+        .into_iter()
+        .map(|r| {
+            (
+                MxRecord {
+                    preference: r.priority,
+                    exchange: classify_exchange(&r.target),
+                },
+                Some(r.port),
+            )
+        })
+        .unzip()
+}
+
 /// A TXT record's strings, concatenated (RFC 7208 §3.3 style, as MTA-STS
 /// and TLS-RPT records are read); invalid UTF-8 is replaced.
 pub(crate) fn txt_string(rdata: RData) -> Option<String> {
@@ -1113,5 +1234,30 @@ mod tests {
         assert!(
             matches!(classify_exchange(&name("MX1.Example.COM.")), Exchange::Host(h) if h.as_str() == "mx1.example.com")
         );
+    }
+
+    /// RFC 6186 with RFC 2782's order: priority, then weight (heavier
+    /// first), then name; duplicates once; `.` targets never a host.
+    #[test]
+    fn srv_records_become_hosts_with_ports() {
+        let srv = |priority, weight, port, target: &str| SrvRecord {
+            priority,
+            weight,
+            port,
+            target: Name::from_ascii(target).expect("name"),
+        };
+        let (hosts, ports) = srv_hosts(vec![
+            srv(10, 0, 587, "b.example."),
+            srv(0, 1, 2587, "a.example."),
+            srv(0, 5, 587, "c.example."),
+            srv(10, 0, 587, "B.example."),
+        ]);
+        let names: Vec<&str> = hosts.iter().map(|h| h.exchange.name()).collect();
+        assert_eq!(names, ["c.example", "a.example", "b.example"]);
+        assert_eq!(ports, [Some(587), Some(2587), Some(587)]);
+        assert_eq!(hosts[2].preference, 10);
+        // "Service decidedly not available" (RFC 2782): no host at all.
+        let (none, ports) = srv_hosts(vec![srv(0, 0, 0, ".")]);
+        assert!(none.is_empty() && ports.is_empty());
     }
 }

@@ -450,6 +450,38 @@ pub fn explain(id: FindingId) -> &'static Explanation {
                 "staple a current OCSP response for the certificate, or issue one without the TLS feature extension",
             ),
         },
+        FindingId::SubmissionSrv => &Explanation {
+            id: FindingId::SubmissionSrv,
+            meaning: "where a submission service's hosts came from (SRV records, RFC 6186, or the name given)",
+            why: "Mail clients that configure themselves read `_submission._tcp` and `_submissions._tcp` SRV records; a target of `.` says the service is not offered. Without SRV records the name given is the host.",
+            advice: Advice::None {
+                because: "it describes the set-up: publishing SRV records is a choice, and clients configured by hand do not read them",
+            },
+        },
+        FindingId::SubmissionNoTls => &Explanation {
+            id: FindingId::SubmissionNoTls,
+            meaning: "a submission host where a mail client gets no TLS session",
+            why: "A mail client sends its password and its mail here: without TLS both cross the network in clear text, and any client that insists on TLS cannot submit at all.",
+            advice: Advice::Fix(
+                "offer STARTTLS on 587 (or implicit TLS on 465) with TLS 1.2 or later and a certificate for the host name clients use",
+            ),
+        },
+        FindingId::SubmissionAuthBeforeTls => &Explanation {
+            id: FindingId::SubmissionAuthBeforeTls,
+            meaning: "AUTH is advertised before STARTTLS",
+            why: "A client that sees AUTH may log in before TLS, and an attacker who strips STARTTLS gets the credentials. RFC 8314 §3.3 and RFC 3207 §4.2 have servers offer authentication only inside TLS.",
+            advice: Advice::Fix(
+                "advertise AUTH only after STARTTLS (Postfix smtpd_tls_auth_only = yes; Exim auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}; Sendmail AUTH_OPTIONS p)",
+            ),
+        },
+        FindingId::SubmissionCleartextPassword => &Explanation {
+            id: FindingId::SubmissionCleartextPassword,
+            meaning: "PLAIN or LOGIN is offered before TLS",
+            why: "PLAIN and LOGIN send the password itself, only base64-encoded: before TLS anyone on the path reads it.",
+            advice: Advice::Fix(
+                "offer authentication only inside TLS (Postfix smtpd_tls_auth_only = yes), or stop offering PLAIN and LOGIN before STARTTLS",
+            ),
+        },
     }
 }
 

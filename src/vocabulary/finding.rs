@@ -173,6 +173,18 @@ finding_ids! {
     TlsOcspStapling = "tls.ocsp-stapling",
     /// A must-staple certificate (RFC 7633) and the staple it demands.
     CertMustStaple = "cert.must-staple",
+    /// Where the hosts of a submission service came from: the
+    /// `_submission._tcp` / `_submissions._tcp` SRV records (RFC 6186), or
+    /// the name given.
+    SubmissionSrv = "submission.srv",
+    /// A submission host where a mail client gets no TLS session.
+    SubmissionNoTls = "submission.no-tls",
+    /// AUTH advertised in the EHLO reply before STARTTLS: a client may
+    /// send its credentials before TLS.
+    SubmissionAuthBeforeTls = "submission.auth-before-tls",
+    /// PLAIN or LOGIN offered before TLS: the password itself would
+    /// cross the network in clear text.
+    SubmissionCleartextPassword = "submission.cleartext-password",
 }
 
 impl fmt::Display for FindingId {

@@ -11,6 +11,7 @@ mod failure;
 mod finding;
 mod level;
 mod scan_mode;
+mod service;
 mod verdict;
 
 pub use address_class::{AddressClass, ProbeRule};
@@ -19,6 +20,7 @@ pub use failure::{ErrorKind, ErrorPhase, Failure};
 pub use finding::{Finding, FindingId, Fix, FixBy, Severity};
 pub use level::{LevelThreshold, NcscLevel};
 pub use scan_mode::ScanMode;
+pub use service::Service;
 pub use verdict::{Threshold, Verdict};
 
 /// The JSON name of an enum value (`lookup-failed`, `tls-handshake`), so

@@ -104,6 +104,17 @@ impl Default for Threshold {
 }
 
 impl Threshold {
+    /// The default of `--fail-below` for a service: encrypted for MX
+    /// hosts (opportunistic senders still encrypt), secure for submission
+    /// (a mail client verifies the certificate and must not be invited to
+    /// log in before TLS: anything less fails).
+    pub fn default_for(service: super::Service) -> Threshold {
+        match service {
+            super::Service::Smtp => Threshold::default(),
+            super::Service::Submission | super::Service::Submissions => Threshold(Verdict::Secure),
+        }
+    }
+
     pub fn fails(self, verdict: Verdict) -> bool {
         match (verdict.rank(), self.0.rank()) {
             (Some(v), Some(t)) => v < t,

@@ -42,7 +42,7 @@ use crate::report::view::{
 };
 use crate::report::{
     AddressReport, CertificateReport, ChainError, DaneResult, DeliveryResult, Dnssec, DomainReport,
-    MxReport, MxSource, NcscLevel, Report, TlsaStatus,
+    MxReport, NcscLevel, Report, TlsaStatus,
 };
 use crate::vocabulary::{Failure, Finding, FindingId, Severity, Verdict};
 use page::{Bar, esc};
@@ -804,13 +804,14 @@ fn drill_down(out: &mut String, v: &DomainView<'_>, i: usize, port: u16) -> fmt:
         esc(&d.domain),
         esc(&d.verdict_reason)
     )?;
-    let source = match d.mx_source {
-        MxSource::Mx => "MX records",
-        MxSource::Implicit => "implicit MX (the domain's own address)",
-        MxSource::Null => "null MX: accepts no mail",
-        MxSource::None => "none",
-    };
-    fact(out, "MX", source)?;
+    if let Some(service) = crate::report::view::service_words(d.service) {
+        fact(out, "Service", service)?;
+    }
+    fact(
+        out,
+        crate::report::view::hosts_word(d.service),
+        crate::report::view::mx_source_words(d.mx_source),
+    )?;
     fact(out, "DNSSEC", &dnssec_html(d.dnssec))?;
     let dane = if p.addresses == 0 {
         String::new()
@@ -822,14 +823,18 @@ fn drill_down(out: &mut String, v: &DomainView<'_>, i: usize, port: u16) -> fmt:
             if p.addresses == 1 { "" } else { "es" }
         )
     };
-    fact(
-        out,
-        "DANE",
-        &format!(
-            "{}{dane}",
-            state_html("dane", p.dane.as_str(), p.dane == DaneState::Mismatch)
-        ),
-    )?;
+    // A mail client uses none of the downgrade protections of MX hosts.
+    let senders = !d.service.is_submission();
+    if senders {
+        fact(
+            out,
+            "DANE",
+            &format!(
+                "{}{dane}",
+                state_html("dane", p.dane.as_str(), p.dane == DaneState::Mismatch)
+            ),
+        )?;
+    }
     if let Some(c) = &d.configuration {
         let mut html = format!(
             "{}{}",
@@ -845,34 +850,36 @@ fn drill_down(out: &mut String, v: &DomainView<'_>, i: usize, port: u16) -> fmt:
         }
         fact(out, "Configuration", &html)?;
     }
-    let mut html = state_html("mta-sts", p.mta_sts.as_str(), false);
-    if let Some(s) = &d.mta_sts {
-        write!(html, ": record {}", s.record.as_str())?;
-        if let Some(id) = &s.id {
-            write!(html, ", id {}", code(id))?;
+    if senders {
+        let mut html = state_html("mta-sts", p.mta_sts.as_str(), false);
+        if let Some(s) = &d.mta_sts {
+            write!(html, ": record {}", s.record.as_str())?;
+            if let Some(id) = &s.id {
+                write!(html, ", id {}", code(id))?;
+            }
+            if let Some(p) = &s.policy {
+                write!(
+                    html,
+                    "; policy max_age {}, mx {} ({})",
+                    p.max_age,
+                    codes(&p.mx),
+                    esc(&p.url)
+                )?;
+            }
+            if let Some(e) = &s.fetch_error {
+                write!(html, "; <span class=\"error\">fetch:</span> {}", esc(e))?;
+            }
         }
-        if let Some(p) = &s.policy {
-            write!(
-                html,
-                "; policy max_age {}, mx {} ({})",
-                p.max_age,
-                codes(&p.mx),
-                esc(&p.url)
-            )?;
+        fact(out, "MTA-STS", &html)?;
+        let mut html = state_html("tls-rpt", p.tls_rpt.as_str(), false);
+        if let Some(r) = &d.tls_rpt {
+            write!(html, ": record {}", r.record.as_str())?;
+            if !r.rua.is_empty() {
+                write!(html, ", rua {}", codes(&r.rua))?;
+            }
         }
-        if let Some(e) = &s.fetch_error {
-            write!(html, "; <span class=\"error\">fetch:</span> {}", esc(e))?;
-        }
+        fact(out, "TLS-RPT", &html)?;
     }
-    fact(out, "MTA-STS", &html)?;
-    let mut html = state_html("tls-rpt", p.tls_rpt.as_str(), false);
-    if let Some(r) = &d.tls_rpt {
-        write!(html, ": record {}", r.record.as_str())?;
-        if !r.rua.is_empty() {
-            write!(html, ", rua {}", codes(&r.rua))?;
-        }
-    }
-    fact(out, "TLS-RPT", &html)?;
     if !d.mx_left_out.is_empty() {
         let left: Vec<String> = d
             .mx_left_out
