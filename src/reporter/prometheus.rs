@@ -37,7 +37,7 @@ use time::format_description::well_known::Rfc3339;
 use super::{Reporter, wire_name};
 use crate::report::view::{Gate, MtaStsState, TlsRptState};
 use crate::report::{AddressReport, DaneResult, DomainReport, MxReport, Report};
-use crate::vocabulary::{NcscLevel, Verdict};
+use crate::vocabulary::{NcscLevel, Service, Verdict};
 
 /// Takes its samples from each domain as it finishes (the run keeps no
 /// rows for it), but the exposition format groups every sample of a family
@@ -46,16 +46,31 @@ use crate::vocabulary::{NcscLevel, Verdict};
 #[derive(Default)]
 pub struct PrometheusReporter {
     metrics: Metrics,
-    /// Each domain's name and verdict: `below_threshold` needs the run's
-    /// threshold, which comes with the report at the end.
-    verdicts: Vec<(String, Verdict)>,
+    /// Each domain's name, service and verdict: `below_threshold` needs
+    /// the run's threshold, which comes with the report at the end.
+    verdicts: Vec<(String, Service, Verdict)>,
 }
 
 impl PrometheusReporter {
     fn add(&mut self, d: &DomainReport) {
         self.metrics.domain(d);
-        self.verdicts.push((d.domain.clone(), d.verdict));
+        self.verdicts.push((d.domain.clone(), d.service, d.verdict));
     }
+}
+
+/// The labels that name a row: `domain`, and `service` for a submission
+/// row, so that the series of a submission run and of an MX run of the
+/// same domain never collide (in one textfile directory, or in one
+/// Prometheus). MX rows carry no `service` label, as before it existed.
+fn service_label(service: Service) -> Option<(&'static str, &'static str)> {
+    service
+        .is_submission()
+        .then(|| ("service", service.as_str()))
+}
+
+/// `base` followed by `more`.
+fn with<'a>(base: &[(&'a str, &'a str)], more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    [base, more].concat()
 }
 
 impl Reporter for PrometheusReporter {
@@ -85,9 +100,11 @@ impl Reporter for PrometheusReporter {
         m.run_setup_errors.add(&[], report.summary.setup_errors);
         m.run_setup_error
             .add(&[], flag(report.summary.setup_failed()));
-        for (domain, verdict) in &verdicts {
+        for (domain, service, verdict) in &verdicts {
+            let mut labels = vec![("domain", domain.as_str())];
+            labels.extend(service_label(*service));
             m.below_threshold
-                .add(&[("domain", domain)], flag(threshold.fails(*verdict)));
+                .add(&labels, flag(threshold.fails(*verdict)));
         }
         let mut text = String::new();
         for family in m.families() {
@@ -363,31 +380,34 @@ impl Metrics {
     /// Every per-domain sample but `below_threshold` (added at the end).
     fn domain(&mut self, d: &DomainReport) {
         let domain = d.domain.as_str();
+        let mut row = vec![("domain", domain)];
+        row.extend(service_label(d.service));
+        let dl = row.as_slice();
         for v in Verdict::ALL {
             self.verdict.add(
-                &[("domain", domain), ("verdict", v.as_str())],
+                &with(dl, &[("verdict", v.as_str())]),
                 flag(v == d.verdict),
             );
         }
         if let Some(rank) = d.verdict.rank() {
-            self.verdict_rank.add(&[("domain", domain)], rank);
+            self.verdict_rank.add(dl, rank);
         }
         // The view's words: the label is the word every output shows;
         // a mechanism not looked up has no sample.
         let mta_sts = MtaStsState::of(d);
         if mta_sts != MtaStsState::Unknown {
             self.mta_sts_mode
-                .add(&[("domain", domain), ("mode", mta_sts.as_str())], 1);
+                .add(&with(dl, &[("mode", mta_sts.as_str())]), 1);
         }
         let tls_rpt = TlsRptState::of(d);
         if tls_rpt != TlsRptState::Unknown {
             self.tls_rpt
-                .add(&[("domain", domain)], flag(tls_rpt == TlsRptState::Present));
+                .add(dl, flag(tls_rpt == TlsRptState::Present));
         }
         if let Some(c) = &d.configuration {
             for level in NcscLevel::ALL {
                 self.configuration.add(
-                    &[("domain", domain), ("level", level.as_str())],
+                    &with(dl, &[("level", level.as_str())]),
                     flag(level == c.level),
                 );
             }
@@ -400,7 +420,7 @@ impl Metrics {
             ] {
                 let result = wire_name(&outcome.result);
                 self.delivery.add(
-                    &[("domain", domain), ("sender", sender), ("result", &result)],
+                    &with(dl, &[("sender", sender), ("result", &result)]),
                     1,
                 );
             }
@@ -409,29 +429,27 @@ impl Metrics {
             if let Some(e) = &mx.error {
                 let phase = wire_name(&e.phase);
                 self.error.add(
-                    &[
-                        ("domain", domain),
-                        ("mx", &mx.host),
-                        ("address", ""),
-                        ("phase", &phase),
-                        ("kind", e.kind.as_str()),
-                    ],
+                    &with(
+                        dl,
+                        &[
+                            ("mx", &mx.host),
+                            ("address", ""),
+                            ("phase", &phase),
+                            ("kind", e.kind.as_str()),
+                        ],
+                    ),
                     1,
                 );
             }
             for a in &mx.addresses {
-                self.address(domain, mx, a);
+                self.address(dl, mx, a);
             }
         }
     }
 
-    fn address(&mut self, domain: &str, mx: &MxReport, a: &AddressReport) {
+    fn address(&mut self, dl: &[(&str, &str)], mx: &MxReport, a: &AddressReport) {
         let ip = a.ip.to_string();
-        let at = [
-            ("domain", domain),
-            ("mx", mx.host.as_str()),
-            ("address", &ip),
-        ];
+        let at = with(dl, &[("mx", mx.host.as_str()), ("address", &ip)]);
         self.starttls.add(&at, flag(a.starttls));
         if let Some(tls) = &a.tls {
             self.tls_version
@@ -736,5 +754,33 @@ smtptls_mx_dane_result{domain="good.example",mx="mx1.good.example",address="192.
                 .count(),
             1
         );
+    }
+
+    /// A submission row's every series carries `service`, so that it
+    /// never collides with the MX row of the same domain; MX rows carry
+    /// none, as before.
+    #[test]
+    fn submission_rows_carry_a_service_label() {
+        let mut report = fixture::report();
+        let mut submission = report.domains[0].clone();
+        submission.service = Service::Submissions;
+        report.domains.push(submission);
+        let text = render(&report);
+        for family in [
+            "smtptls_domain_verdict{",
+            "smtptls_domain_below_threshold{",
+            "smtptls_mx_starttls{",
+        ] {
+            let lines: Vec<&str> = text.lines().filter(|l| l.starts_with(family)).collect();
+            let plain = lines
+                .iter()
+                .filter(|l| l.contains("domain=\"good.example\"") && !l.contains("service="))
+                .count();
+            let tagged = lines
+                .iter()
+                .filter(|l| l.contains("domain=\"good.example\",service=\"submissions\""))
+                .count();
+            assert!(plain > 0 && plain == tagged, "{family}: {plain} vs {tagged}\n{text}");
+        }
     }
 }
