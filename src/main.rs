@@ -451,6 +451,20 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
             )));
         }
     }
+    // A submission row and an MX row of one domain are graded by
+    // different rubrics: their differences would be no change at all.
+    if let Some((domain, was, is)) = old.views.iter().find_map(|(d, v)| {
+        new.views
+            .get(d)
+            .filter(|w| w.service != v.service)
+            .map(|w| (d, v.service, w.service))
+    }) {
+        anyhow::bail!(
+            "{domain} was audited with --service {was} in {} and with --service {is} in {}: compare reports of one service",
+            old.file,
+            new.file
+        );
+    }
     let warn_days = args
         .expiry_warn_days
         .or(new.header.expiry_warn_days)

@@ -319,3 +319,60 @@ async fn policy_serve_and_tlsrpt_refuse_submission() {
         );
     }
 }
+
+/// Saved submission rows keep their service: `report` renders them with
+/// the submission gate (secure), `policy --from` refuses them, and `diff`
+/// refuses to compare them with MX rows of the same name (exit 2).
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_rows_keep_their_service() {
+    let w = world().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut args = w.routes();
+    args.extend(["--scan".to_string(), "off".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let sub = w
+        .lab
+        .smtptls(
+            &["check", "--format", "ndjson", "--service", "submission"],
+            &["mail.clear.test"],
+            &args,
+        )
+        .await;
+    assert_eq!(sub.code, 1, "{}", sub.stderr);
+    let sub_file = dir.path().join("sub.ndjson");
+    std::fs::write(&sub_file, &sub.stdout).expect("write");
+    let mx = w
+        .lab
+        .smtptls(
+            &["check", "--format", "ndjson"],
+            &["mail.clear.test"],
+            &args,
+        )
+        .await;
+    let mx_file = dir.path().join("mx.ndjson");
+    std::fs::write(&mx_file, &mx.stdout).expect("write");
+    let path = |p: &std::path::Path| p.display().to_string();
+
+    let report = lab::run::smtptls(["report", "--format", "json", &path(&sub_file)]).await;
+    assert_eq!(report.code, 1, "{}", report.stderr);
+    let json = report.json();
+    assert_eq!(json["settings"]["service"], "submission");
+    assert_eq!(json["settings"]["fail_below"], "secure");
+
+    let policy =
+        lab::run::smtptls(["policy", "--format", "postfix", "--from", &path(&sub_file)]).await;
+    assert_eq!(policy.code, 2, "{}", policy.stdout);
+    assert!(
+        policy.stderr.contains("--service submission"),
+        "{}",
+        policy.stderr
+    );
+
+    let diff = lab::run::smtptls(["diff", &path(&mx_file), &path(&sub_file)]).await;
+    assert_eq!(diff.code, 2, "{}", diff.stdout);
+    assert!(
+        diff.stderr.contains("compare reports of one service"),
+        "{}",
+        diff.stderr
+    );
+}

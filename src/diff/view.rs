@@ -15,6 +15,8 @@ use crate::vocabulary::NcscLevel;
 /// One domain as a report row showed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DomainView {
+    /// `--service`: rows of different services are not compared.
+    pub service: crate::vocabulary::Service,
     pub verdict: Verdict,
     pub verdict_reason: String,
     /// The row's error, when the domain could not be audited at all.
@@ -183,6 +185,7 @@ impl From<&DomainReport> for DomainView {
             ));
         }
         DomainView {
+            service: row.service,
             mx: Keyed::new(mx),
             fails: Keyed::new(fails),
             verdict: row.verdict,

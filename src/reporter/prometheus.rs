@@ -384,10 +384,8 @@ impl Metrics {
         row.extend(service_label(d.service));
         let dl = row.as_slice();
         for v in Verdict::ALL {
-            self.verdict.add(
-                &with(dl, &[("verdict", v.as_str())]),
-                flag(v == d.verdict),
-            );
+            self.verdict
+                .add(&with(dl, &[("verdict", v.as_str())]), flag(v == d.verdict));
         }
         if let Some(rank) = d.verdict.rank() {
             self.verdict_rank.add(dl, rank);
@@ -401,8 +399,7 @@ impl Metrics {
         }
         let tls_rpt = TlsRptState::of(d);
         if tls_rpt != TlsRptState::Unknown {
-            self.tls_rpt
-                .add(dl, flag(tls_rpt == TlsRptState::Present));
+            self.tls_rpt.add(dl, flag(tls_rpt == TlsRptState::Present));
         }
         if let Some(c) = &d.configuration {
             for level in NcscLevel::ALL {
@@ -419,10 +416,8 @@ impl Metrics {
                 ("dane", &delivery.dane),
             ] {
                 let result = wire_name(&outcome.result);
-                self.delivery.add(
-                    &with(dl, &[("sender", sender), ("result", &result)]),
-                    1,
-                );
+                self.delivery
+                    .add(&with(dl, &[("sender", sender), ("result", &result)]), 1);
             }
         }
         for mx in &d.mx {
@@ -780,7 +775,10 @@ smtptls_mx_dane_result{domain="good.example",mx="mx1.good.example",address="192.
                 .iter()
                 .filter(|l| l.contains("domain=\"good.example\",service=\"submissions\""))
                 .count();
-            assert!(plain > 0 && plain == tagged, "{family}: {plain} vs {tagged}\n{text}");
+            assert!(
+                plain > 0 && plain == tagged,
+                "{family}: {plain} vs {tagged}\n{text}"
+            );
         }
     }
 }
