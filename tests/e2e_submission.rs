@@ -69,6 +69,7 @@ struct World {
     clear: SmtpServer,
     plain: SmtpServer,
     wrong: SmtpServer,
+    domain_only: SmtpServer,
 }
 
 async fn world() -> World {
@@ -81,6 +82,14 @@ async fn world() -> World {
         .a("mail.plain.test", Ipv4Addr::LOCALHOST)
         .a("mail.wrong.test", Ipv4Addr::LOCALHOST)
         .srv("_submission._tcp.none.test.", 0, 0, 0, ".")
+        .srv(
+            "_submissions._tcp.domainonly.test.",
+            0,
+            1,
+            465,
+            "mail.domainonly.test.",
+        )
+        .a("mail.domainonly.test", Ipv4Addr::LOCALHOST)
         .a("none.test", Ipv4Addr::LOCALHOST)
         .start()
         .await;
@@ -121,8 +130,19 @@ async fn world() -> World {
         Auth::InsideTls(mechs()),
     )
     .await;
+    // A certificate for the SRV's domain, not for its target: RFC 7817
+    // would let a client accept it, the clients people use do not.
+    let domain_only = server(
+        &pki,
+        "mail.domainonly.test",
+        "domainonly.test",
+        StartTls::Implicit,
+        Auth::InsideTls(mechs()),
+    )
+    .await;
     World {
         lab: Lab::new(dns, pki),
+        domain_only,
         good587,
         good465,
         clear,
@@ -139,6 +159,7 @@ impl World {
             route("mail.clear.test", 587, &self.clear),
             route("mail.plain.test", 587, &self.plain),
             route("mail.wrong.test", 465, &self.wrong),
+            route("mail.domainonly.test", 465, &self.domain_only),
         ]
         .into_iter()
         .flatten()
@@ -273,6 +294,19 @@ async fn no_tls_wrong_name_and_no_service() {
     let a = first_address(&json, "mail.wrong.test");
     assert_eq!(severity(a, "cert.hostname"), "fail");
     never_logged_in(&[&w.plain, &w.wrong]);
+
+    // The name checked is the SRV target's, not the domain's.
+    let (code, json) = w
+        .check("submissions", &["domainonly.test"], &["--scan", "off"])
+        .await;
+    assert_eq!(code, 1);
+    let d = domain(&json, "domainonly.test");
+    assert_eq!(d["mx_source"], "srv");
+    assert_eq!(d["verdict"], "encrypted", "{:#}", d["verdict_reason"]);
+    assert_eq!(
+        severity(first_address(&json, "domainonly.test"), "cert.hostname"),
+        "fail"
+    );
 }
 
 /// The table says which service it graded, and carries no sender lines.

@@ -916,16 +916,25 @@ fn drill_down(out: &mut String, v: &DomainView<'_>, i: usize, port: u16) -> fmt:
         page::findings_folded(out, sorted(&d.findings).into_iter().map(|f| (None, f)))?;
     }
     for mx in &d.mx {
-        mx_section(out, mx, port)?;
+        mx_section(out, mx, port, d.service)?;
     }
     out.push_str("</details>\n");
     Ok(())
 }
 
-fn mx_section(out: &mut String, mx: &MxReport, port: u16) -> fmt::Result {
+/// A host's section; a submission host (`service`) shows nothing of the
+/// sender protections (TLSA, MTA-STS, DANE), which mail clients do not use.
+fn mx_section(
+    out: &mut String,
+    mx: &MxReport,
+    port: u16,
+    service: crate::vocabulary::Service,
+) -> fmt::Result {
+    let senders = !service.is_submission();
     write!(
         out,
-        "<section class=\"mx\"><h4>MX {} {}</h4><dl class=\"facts\">",
+        "<section class=\"mx\"><h4>{} {} {}</h4><dl class=\"facts\">",
+        crate::report::view::hosts_word(service),
         mx.preference,
         esc(&mx.host)
     )?;
@@ -945,6 +954,7 @@ fn mx_section(out: &mut String, mx: &MxReport, port: u16) -> fmt::Result {
         )?;
     }
     match &mx.tlsa {
+        _ if !senders => {}
         Some(t) => {
             let status = match t.status {
                 TlsaStatus::Found => "found",
@@ -981,13 +991,13 @@ fn mx_section(out: &mut String, mx: &MxReport, port: u16) -> fmt::Result {
         out.push_str("<p class=\"muted\">No address.</p>\n");
     }
     for a in &mx.addresses {
-        address_section(out, a, port)?;
+        address_section(out, a, port, senders)?;
     }
     out.push_str("</section>\n");
     Ok(())
 }
 
-fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Result {
+fn address_section(out: &mut String, a: &AddressReport, port: u16, senders: bool) -> fmt::Result {
     write!(
         out,
         "<section class=\"address\"><h5>{}</h5><dl class=\"facts\">",
@@ -1047,7 +1057,23 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
         )?;
     }
     if let Some(c) = &a.certificate {
-        certificate(out, c)?;
+        fact(out, "Certificate", &certificate(c)?)?;
+    }
+    // A dual-certificate server's other chain, graded like the main one;
+    // DANE against the same records.
+    for other in &a.other_certificates {
+        let mut html = certificate(&other.certificate)?;
+        let dane = wire_name(&other.dane);
+        if other.dane == DaneResult::Mismatch {
+            write!(html, "<br>DANE <span class=\"error\">{dane}</span>")?;
+        } else {
+            write!(html, "<br>DANE {dane}")?;
+        }
+        fact(
+            out,
+            &format!("Other certificate ({})", other.key_type.as_str()),
+            &html,
+        )?;
     }
     // The address's result in the domain's word (a failed lookup makes a
     // DANE sender defer, as a mismatch does), with what it was.
@@ -1059,14 +1085,16 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
         DaneResult::None => " (no TLSA records)",
         DaneResult::LookupFailed => " (TLSA lookup failed)",
     };
-    fact(
-        out,
-        "DANE",
-        &format!(
-            "{}{why}",
-            state_html("dane", state.as_str(), state == DaneState::Mismatch)
-        ),
-    )?;
+    if senders {
+        fact(
+            out,
+            "DANE",
+            &format!(
+                "{}{why}",
+                state_html("dane", state.as_str(), state == DaneState::Mismatch)
+            ),
+        )?;
+    }
     if let Some(c) = &a.configuration {
         fact(
             out,
@@ -1114,15 +1142,16 @@ fn address_section(out: &mut String, a: &AddressReport, port: u16) -> fmt::Resul
     Ok(())
 }
 
-fn certificate(out: &mut String, c: &CertificateReport) -> fmt::Result {
+/// A certificate's facts, as the drill-down shows them.
+fn certificate(c: &CertificateReport) -> Result<String, fmt::Error> {
     let chain = match c.chain_error {
         None => "valid".to_string(),
         Some(e) => format!("<span class=\"error\">{}</span>", chain_word(e)),
     };
     let name = if c.hostname_match {
-        "matches the MX name"
+        "matches the host name"
     } else {
-        "<span class=\"error\">does not match the MX name</span>"
+        "<span class=\"error\">does not match the host name</span>"
     };
     let days = if c.days_left < 0 {
         format!(
@@ -1146,7 +1175,7 @@ fn certificate(out: &mut String, c: &CertificateReport) -> fmt::Result {
         write!(html, " {}", esc(curve))?;
     }
     write!(html, "<br>SPKI SHA-256 {}", code(&c.spki_sha256))?;
-    fact(out, "Certificate", &html)
+    Ok(html)
 }
 
 #[cfg(test)]

@@ -775,3 +775,62 @@ fn the_drill_down_shows_requiretls_and_the_staple() {
         ]
     );
 }
+
+/// A dual-certificate address shows its other certificate beside the
+/// main one, with its DANE result; a submission row names its service and
+/// where its hosts came from, and shows no sender protections.
+#[test]
+fn the_drill_down_shows_the_other_certificate_and_the_service() {
+    use crate::report::{KeyType, MxSource, OtherCertificateReport};
+    let dd = |doc: &Html, name: &str| -> Vec<String> {
+        doc.select(&sel("dt"))
+            .filter(|e| e.text().collect::<String>() == name)
+            .filter_map(|e| e.next_siblings().find_map(ElementRef::wrap))
+            .map(|dd| dd.text().collect::<String>())
+            .collect()
+    };
+    let mut report = fixture::report();
+    let a = &mut report.domains[0].mx[0].addresses[0];
+    let cert = a
+        .certificate
+        .clone()
+        .expect("the fixture's first address has a certificate");
+    a.other_certificates = vec![OtherCertificateReport {
+        key_type: KeyType::Rsa,
+        certificate: cert,
+        dane: DaneResult::Mismatch,
+    }];
+    let html = render(&report);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    let other = dd(&doc, "Other certificate (RSA)");
+    assert_eq!(other.len(), 1, "{html}");
+    assert!(other[0].ends_with("DANE mismatch"), "{}", other[0]);
+    assert!(html.contains("DANE <span class=\"error\">mismatch</span>"));
+    assert!(dd(&doc, "Service").is_empty());
+
+    let d = &mut report.domains[0];
+    d.service = crate::vocabulary::Service::Submission;
+    d.mx_source = MxSource::Srv;
+    let html = render(&report);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    assert_eq!(dd(&doc, "Service"), ["submission (STARTTLS, port 587)"]);
+    assert_eq!(dd(&doc, "Host"), ["SRV records (RFC 6186)"]);
+    let first = doc
+        .select(&sel("details.domain"))
+        .find(|e| e.inner_html().contains("Service"))
+        .expect("the submission row");
+    let facts: Vec<String> = first
+        .select(&sel("dl.facts > dt"))
+        .map(|e| e.text().collect())
+        .collect();
+    assert!(
+        !facts
+            .iter()
+            .any(|f| ["MTA-STS", "DANE", "TLS-RPT", "TLSA"].contains(&f.as_str())),
+        "{facts:?}"
+    );
+    // Its hosts are headed as hosts, not MX.
+    assert!(html.contains("<h4>Host 10 "), "{html}");
+}
