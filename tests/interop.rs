@@ -3745,6 +3745,8 @@ struct StapleCase {
     /// `id=severity` (with `@level` where the finding has one) that the
     /// address row must carry.
     findings: &'static [&'static str],
+    /// What Exim's main log must say of the staple ("" = not checked).
+    exim_log: &'static str,
 }
 
 const STAPLE_CASES: &[StapleCase] = &[
@@ -3756,6 +3758,7 @@ const STAPLE_CASES: &[StapleCase] = &[
         ocsp: Some(["good", "fresh", "valid"]),
         must_staple: false,
         findings: &["tls.ocsp-stapling=ok@good"],
+        exim_log: "",
     },
     // GnuTLS refuses to load a revoked response, so Exim answers STARTTLS
     // with 454: no session, no staple (docs/interop.md).
@@ -3767,6 +3770,8 @@ const STAPLE_CASES: &[StapleCase] = &[
         ocsp: None,
         must_staple: false,
         findings: &["starttls.offered=ok", "starttls.command=fail"],
+        // GnuTLS's refusal, as Exim logs it (GNUTLS_E_EXPIRED).
+        exim_log: "(gnutls_certificate_set_ocsp_status_request_file2): The session or certificate has expired",
     },
     StapleCase {
         domain: "eximbadsig.test",
@@ -3776,6 +3781,7 @@ const STAPLE_CASES: &[StapleCase] = &[
         ocsp: Some(["good", "fresh", "invalid"]),
         must_staple: false,
         findings: &["tls.ocsp-stapling=warn@sufficient"],
+        exim_log: "",
     },
     StapleCase {
         domain: "eximunknown.test",
@@ -3785,6 +3791,7 @@ const STAPLE_CASES: &[StapleCase] = &[
         ocsp: Some(["unknown", "fresh", "valid"]),
         must_staple: false,
         findings: &["tls.ocsp-stapling=warn@sufficient"],
+        exim_log: "",
     },
     StapleCase {
         domain: "eximmuststaple.test",
@@ -3794,6 +3801,7 @@ const STAPLE_CASES: &[StapleCase] = &[
         ocsp: None,
         must_staple: true,
         findings: &["tls.ocsp-stapling=ok@sufficient", "cert.must-staple=warn"],
+        exim_log: "",
     },
 ];
 
@@ -3896,7 +3904,7 @@ fn ocsp_stapling_against_exim() {
 
     let mut failures = Vec::new();
     println!(
-        "\n{:<20} {:<9} {:<30} {:<46} testssl.sh (OCSP stapling / its check / must staple)",
+        "\n{:<20} {:<9} {:<32} {:<46} testssl.sh (OCSP stapling / its check / must staple)",
         "domain", "verdict", "smtptls tls.ocsp", "openssl s_client -status"
     );
     for (c, t) in STAPLE_CASES.iter().zip(&testssl) {
@@ -3963,13 +3971,31 @@ fn ocsp_stapling_against_exim() {
             (t_stapling == "offered") == stapled,
             format!("testssl OCSP_stapling {t_stapling:?}; smtptls stapled {stapled}"),
         );
+        let t_tls = testssl_best_modern(t) != "no TLS";
+        check(
+            t_tls == !a["tls"].is_null(),
+            format!(
+                "testssl TLS {t_tls} ({:?}); smtptls TLS {}",
+                t.get("optimal_proto"),
+                !a["tls"].is_null()
+            ),
+        );
+        if !c.exim_log.is_empty() {
+            let name = c.domain.trim_end_matches(".test");
+            let log = std::fs::read_to_string(lab.join(format!("exim/{name}/log/mainlog")))
+                .unwrap_or_default();
+            check(
+                log.contains(c.exim_log),
+                format!("Exim's main log does not say {:?}", c.exim_log),
+            );
+        }
         let t_must = tt("cert_mustStapleExtension");
         check(
             (t_must != "--" && t_must != "-") == c.must_staple,
             format!("testssl cert_mustStapleExtension {t_must:?}"),
         );
         println!(
-            "{:<20} {:<9} {:<30} {:<46} {} / {} / {}",
+            "{:<20} {:<9} {:<32} {:<46} {} / {} / {}",
             c.domain,
             verdict,
             match ours {
@@ -3979,14 +4005,14 @@ fn ocsp_stapling_against_exim() {
                 None => "none stapled".to_string(),
             },
             o_summary,
-            t_stapling,
+            if t_tls { t_stapling } else { "no TLS" },
             tt("cert_ocspRevoked"),
             t_must
         );
         for f in have.iter().filter(|f| {
             f.starts_with("tls.ocsp-stapling")
                 || f.starts_with("cert.must-staple")
-                || f.starts_with("starttls.command")
+                || *f == "starttls.command=fail"
         }) {
             println!("{:<20} {:<9} {f}", "", "");
         }
