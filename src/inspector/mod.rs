@@ -158,6 +158,21 @@ pub fn inspect_domain<'e>(
     out
 }
 
+/// A domain whose hosts could not be found (NXDOMAIN, a DNS failure, no
+/// host): the finding, the error and the reason; `false`, nothing to
+/// grade. Shared by the MX lookup and a submission service's.
+pub(super) fn cannot_audit(
+    out: &mut DomainAssessment<'_>,
+    id: FindingId,
+    kind: ErrorKind,
+    msg: String,
+) -> bool {
+    out.findings.push(Finding::fail(id, msg.clone()));
+    out.error = Some(Failure::new(ErrorPhase::Dns, kind, msg.clone()));
+    out.verdict_reason = msg;
+    false
+}
+
 /// The outcome of the MX lookup: `true` when there are mail hosts to
 /// grade; otherwise `out` is complete (null MX, NXDOMAIN, DNS failure, no
 /// mail host).
@@ -166,13 +181,6 @@ fn mail_hosts(
     resolution: &MxResolution,
     out: &mut DomainAssessment<'_>,
 ) -> bool {
-    // A domain that cannot get mail: the finding, the error and the reason.
-    fn fail(out: &mut DomainAssessment<'_>, id: FindingId, kind: ErrorKind, msg: String) -> bool {
-        out.findings.push(Finding::fail(id, msg.clone()));
-        out.error = Some(Failure::new(ErrorPhase::Dns, kind, msg.clone()));
-        out.verdict_reason = msg;
-        false
-    }
     match resolution {
         MxResolution::NoMail => {
             out.verdict = Verdict::NoMail;
@@ -184,7 +192,7 @@ fn mail_hosts(
             ));
             false
         }
-        MxResolution::DomainNotFound => fail(
+        MxResolution::DomainNotFound => cannot_audit(
             out,
             FindingId::DnsNxdomain,
             ErrorKind::Nxdomain,
@@ -202,14 +210,14 @@ fn mail_hosts(
                     " (if every domain shows this, the resolver may be stripping DNSSEC records: try --dnssec trust-resolver)",
                 );
             }
-            fail(
+            cannot_audit(
                 out,
                 dns_failure_finding(failure),
                 dns_failure_id(failure),
                 msg,
             )
         }
-        MxResolution::NoMailHost => fail(
+        MxResolution::NoMailHost => cannot_audit(
             out,
             FindingId::MxNone,
             ErrorKind::NoMailHost,

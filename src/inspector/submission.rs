@@ -13,7 +13,7 @@ use super::{InspectSettings, MxEvidence, configuration, mx, verdict};
 use crate::domain::DomainName;
 use crate::prober::{Greeting, StartTls};
 use crate::resolver::{DnsFailure, MxRecord, MxResolution};
-use crate::vocabulary::{ErrorKind, ErrorPhase, Failure, Finding, FindingId, Service};
+use crate::vocabulary::{ErrorKind, Finding, FindingId, Service};
 
 /// Everything observed for one name of a submission service.
 #[derive(Debug, Clone)]
@@ -102,12 +102,6 @@ fn service_hosts(
 ) -> bool {
     let label = evidence.service.srv_label().unwrap_or_default();
     let srv_name = format!("{label}.{domain}");
-    let fail = |out: &mut DomainAssessment<'_>, id, kind, msg: String| {
-        out.findings.push(Finding::fail(id, msg.clone()));
-        out.error = Some(Failure::new(ErrorPhase::Dns, kind, msg.clone()));
-        out.verdict_reason = msg;
-        false
-    };
     match &evidence.resolution {
         MxResolution::NoMail => {
             out.verdict = crate::vocabulary::Verdict::NoMail;
@@ -124,13 +118,13 @@ fn service_hosts(
             ));
             false
         }
-        MxResolution::DomainNotFound => fail(
+        MxResolution::DomainNotFound => super::cannot_audit(
             out,
             FindingId::DnsNxdomain,
             ErrorKind::Nxdomain,
             format!("{domain} does not exist (NXDOMAIN)"),
         ),
-        MxResolution::NoMailHost => fail(
+        MxResolution::NoMailHost => super::cannot_audit(
             out,
             FindingId::MxNone,
             ErrorKind::NoMailHost,
@@ -143,7 +137,7 @@ fn service_hosts(
             if *failure == DnsFailure::Bogus {
                 out.dnssec = crate::resolver::Dnssec::Bogus;
             }
-            fail(
+            super::cannot_audit(
                 out,
                 super::dns_failure_finding(failure),
                 super::dns_failure_id(failure),
@@ -186,10 +180,7 @@ fn service_hosts(
 pub fn auth_mechanisms(greeting: &Greeting) -> Option<Vec<String>> {
     let mut found: Option<Vec<String>> = None;
     for line in &greeting.extensions {
-        let Some((keyword, rest)) = line.split_once([' ', '=']).or(Some((line.as_str(), "")))
-        else {
-            continue;
-        };
+        let (keyword, rest) = line.split_once([' ', '=']).unwrap_or((line.as_str(), ""));
         if keyword.eq_ignore_ascii_case("AUTH") {
             let list = found.get_or_insert_with(Vec::new);
             for mech in rest.split_ascii_whitespace() {

@@ -388,17 +388,7 @@ pub(crate) async fn open_starttls(
     if settings.implicit_tls {
         return Ok(conn);
     }
-    let banner = timed(Phase::Banner, t.banner, &mut timings.banner, async {
-        conn.read_reply().await.map_err(reply_error)
-    })
-    .await?;
-    if banner.code != 220 {
-        quit(&mut conn, t.command).await;
-        return Err(ProbeError {
-            phase: Phase::Banner,
-            kind: ProbeErrorKind::Rejected(banner),
-        });
-    }
+    await_banner(&mut conn, t, &mut timings.banner, &mut None).await?;
     let greeting = greet(&mut conn, &ehlo_name, settings, &mut timings, Phase::Ehlo).await?;
     if !greeting.offers("STARTTLS") {
         quit(&mut conn, t.command).await;
@@ -462,18 +452,7 @@ async fn converse(
 
     // Never speak before the complete banner: postscreen and friends drop
     // clients that talk early ("554 SMTP synchronization error").
-    let banner = timed(Phase::Banner, t.banner, &mut probe.timings.banner, async {
-        conn.read_reply().await.map_err(reply_error)
-    })
-    .await?;
-    probe.banner = Some(banner.clone());
-    if banner.code != 220 {
-        quit(&mut conn, t.command).await;
-        return Err(ProbeError {
-            phase: Phase::Banner,
-            kind: ProbeErrorKind::Rejected(banner),
-        });
-    }
+    await_banner(&mut conn, t, &mut probe.timings.banner, &mut probe.banner).await?;
 
     let greeting = greet(
         &mut conn,
@@ -514,24 +493,7 @@ async fn converse(
     let tls_stream = handshake(target, settings, probe, conn.into_inner()).await?;
 
     // RFC 3207 §4.2: forget everything learnt before TLS and greet again.
-    let mut conn = SmtpStream::new(tls_stream);
-    let greeting = greet(
-        &mut conn,
-        &ehlo_name,
-        settings,
-        &mut probe.timings,
-        Phase::EhloAfterTls,
-    )
-    .await?;
-    probe.greeting_after_tls = Some(greeting);
-    quit(&mut conn, t.command).await;
-    let mut tls_stream = conn.into_inner();
-    let _ = timeout(
-        t.command,
-        tokio::io::AsyncWriteExt::shutdown(&mut tls_stream),
-    )
-    .await;
-    Ok(())
+    greet_in_tls(SmtpStream::new(tls_stream), &ehlo_name, settings, probe).await
 }
 
 /// The main TLS handshake on `tcp` (after STARTTLS, or at once for
@@ -596,18 +558,45 @@ async fn converse_in_tls(
     probe.starttls = StartTls::Implicit;
     let tls_stream = handshake(target, settings, probe, conn.into_inner()).await?;
     let mut conn = SmtpStream::new(tls_stream);
-    let banner = timed(Phase::Banner, t.banner, &mut probe.timings.banner, async {
+    await_banner(&mut conn, t, &mut probe.timings.banner, &mut probe.banner).await?;
+    greet_in_tls(conn, ehlo_name, settings, probe).await
+}
+
+/// The complete banner, under `--banner-timeout` (timed into `slot`,
+/// kept in `seen`); anything but 220 is a refusal, answered with QUIT.
+async fn await_banner<S>(
+    conn: &mut SmtpStream<S>,
+    t: Timeouts,
+    slot: &mut Option<u64>,
+    seen: &mut Option<Reply>,
+) -> Result<(), ProbeError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let banner = timed(Phase::Banner, t.banner, slot, async {
         conn.read_reply().await.map_err(reply_error)
     })
     .await?;
-    probe.banner = Some(banner.clone());
+    *seen = Some(banner.clone());
     if banner.code != 220 {
-        quit(&mut conn, t.command).await;
+        quit(conn, t.command).await;
         return Err(ProbeError {
             phase: Phase::Banner,
             kind: ProbeErrorKind::Rejected(banner),
         });
     }
+    Ok(())
+}
+
+/// EHLO inside TLS (after STARTTLS, or the only one with implicit TLS),
+/// QUIT, and the TLS close, each bounded by `--timeout`.
+async fn greet_in_tls(
+    mut conn: SmtpStream<tokio_rustls::client::TlsStream<ProbeSocket>>,
+    ehlo_name: &str,
+    settings: &ProbeSettings,
+    probe: &mut Probe,
+) -> Result<(), ProbeError> {
+    let t = settings.timeouts;
     let greeting = greet(
         &mut conn,
         ehlo_name,
